@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install what the tests need (the package with its dev extra, and Debian's headless
+# chromium for the HTML report checks), then run the whole test suite (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+  else
+    echo "note: chromium is not installed (sudo apt-get install chromium); browser checks will fail" >&2
+  fi
+fi
+python3 -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+python3 -m ruff check .
+exec python3 -m pytest -n 2 "$@"
