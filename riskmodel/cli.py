@@ -31,7 +31,7 @@ def synth(
     children: Annotated[int, typer.Option(help="Number of children.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 1,
     start: Annotated[str, typer.Option(help="First simulated day (ISO date).")] = "2019-01-01",
-    end: Annotated[str, typer.Option(help="Last simulated day = extract date (ISO).")] = "2025-12-31",
+    end: Annotated[str, typer.Option(help="Last simulated day = extract date.")] = "2025-12-31",
     referral_bias: Annotated[
         list[str] | None,
         typer.Option(help="Plant referral bias, e.g. ethnicity=black:2.0 (repeatable)."),
@@ -68,7 +68,9 @@ def validate(
 
 @app.command()
 def demo(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path("riskmodel-demo"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for everything the demo writes.")
+    ] = Path("riskmodel-demo"),
     children: Annotated[int, typer.Option(help="Children in the synthetic council.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
 ):

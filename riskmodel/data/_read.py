@@ -50,7 +50,8 @@ def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
         except Exception as exc:  # duckdb raises several types for a bad file
             raise InputError(f"data: {path} is not a DuckDB database ({exc})") from None
         try:
-            present = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+            rows = con.execute("select table_name from information_schema.tables").fetchall()
+            present = {r[0] for r in rows}
             for table in TABLES:
                 if table not in present:
                     raise InputError(f"{table}: table missing from {path}")
