@@ -1,0 +1,110 @@
+"""Training specs: outcome, schedule, candidates, splits, capacity and pass thresholds.
+
+A spec is written *before* a run and validated on load, so the thresholds a model is judged
+against cannot be tuned after seeing its results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .._spec import load_spec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Schedule(_Strict):
+    """Quarterly (or other) as-of dates; ``end`` defaults to the last fully observed date."""
+
+    start: dt.date
+    end: dt.date | None = None
+    every_months: int = Field(3, ge=1, le=12)
+
+
+class Splits(_Strict):
+    """Rolling-origin folds: each of the last ``n_folds`` as-of dates is a test date."""
+
+    n_folds: int = Field(3, ge=3, le=12)
+
+
+class Capacity(_Strict):
+    """How many children a panel can take: the top percent overall, or the top N per locality."""
+
+    top_percent: float | None = Field(None, gt=0, le=100)
+    top_n_per_locality: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.top_percent is None) == (self.top_n_per_locality is None):
+            raise ValueError("give exactly one of top_percent or top_n_per_locality")
+        return self
+
+    def describe(self) -> str:
+        if self.top_percent is not None:
+            return f"top {self.top_percent:g}%"
+        return f"top {self.top_n_per_locality} per locality"
+
+
+class Candidate(_Strict):
+    name: str
+    kind: Literal["rule", "logistic", "lightgbm"]
+    params: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class Thresholds(_Strict):
+    """Pass thresholds, judged on the conservative end of each 95% interval."""
+
+    min_auc: float = Field(0.7, ge=0, le=1)
+    min_average_precision: float | None = Field(None, ge=0, le=1)
+    min_precision_at_capacity: float | None = Field(None, ge=0, le=1)
+    min_recall_at_capacity: float | None = Field(None, ge=0, le=1)
+    max_calibration_error: float | None = Field(0.03, ge=0, le=1)
+    max_brier: float | None = Field(None, ge=0, le=1)
+
+
+class TrainingSpec(_Strict):
+    """A training spec; see ``training/escalation.yaml`` for a commented example."""
+
+    outcome: Literal["escalation", "disengagement"]
+    horizon_months: int = Field(6, ge=1, le=36)
+    features: str | None = None
+    as_of: Schedule
+    splits: Splits = Splits()
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    capacity: Capacity = Capacity(top_percent=10)
+    candidates: list[Candidate] = Field(min_length=1)
+    thresholds: Thresholds = Thresholds()
+    select_by: Literal["auc", "average_precision", "precision_at_capacity"] = "auc"
+    bootstrap: int = Field(200, ge=20, le=5000)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        names = [c.name for c in self.candidates]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"candidate names must be unique ({', '.join(sorted(dup))})")
+        return self
+
+
+def load_training_spec(path: str | os.PathLike | None = None, *,
+                       outcome: str = "escalation") -> TrainingSpec:
+    """Load and validate a training spec (default: the packaged spec for ``outcome``).
+
+    Examples
+    --------
+    >>> spec = load_training_spec(outcome="escalation")
+    >>> spec.outcome, spec.horizon_months
+    ('escalation', 6)
+    """
+    if path is None:
+        path = resources.files("riskmodel.training") / "specs" / f"{outcome}.yaml"
+    return load_spec(Path(str(path)), TrainingSpec)

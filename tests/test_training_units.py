@@ -1,0 +1,131 @@
+"""Candidates, temporal folds, metrics and judging, without the data pipeline."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskmodel.evaluation._metrics import (
+    capacity_flags,
+    evaluate_predictions,
+    expected_calibration_error,
+)
+from riskmodel.training import (
+    CalibratedModel,
+    LightGBMClassifier,
+    LogisticClassifier,
+    RuleClassifier,
+    judge,
+    load_training_spec,
+    model_from_dict,
+    temporal_folds,
+)
+
+
+def _data(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "ace_total_all_count": rng.poisson(1.5, n).astype(float),
+        "contacts_total_12m_count": rng.poisson(1.0, n).astype(float),
+        "noise": rng.normal(size=n),
+    })
+    logit = -2.5 + 0.6 * X.ace_total_all_count + 0.4 * X.contacts_total_12m_count
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    groups = rng.integers(0, n // 2, n)
+    return X, y, groups
+
+
+@pytest.mark.parametrize("base", [RuleClassifier(), LogisticClassifier(),
+                                  LightGBMClassifier(n_estimators=30)])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_model_json_round_trip_predicts_identically(base, method):
+    X, y, groups = _data()
+    model = CalibratedModel(base, method=method).fit(X, y, groups=groups)
+    again = model_from_dict(json.loads(json.dumps(model.to_dict())))
+    np.testing.assert_array_equal(model.predict_proba(X), again.predict_proba(X))
+    np.testing.assert_array_equal(model.decision_function(X), again.decision_function(X))
+    assert list(again.get_feature_names_out()) == list(X.columns)
+
+
+def test_calibrated_models_learn_and_calibrate():
+    X, y, groups = _data(4000)
+    Xt, yt, _ = _data(4000, seed=1)
+    from sklearn.metrics import roc_auc_score
+
+    for base in (LogisticClassifier(), LightGBMClassifier(n_estimators=100)):
+        p = CalibratedModel(base).fit(X, y, groups=groups).predict_proba(Xt)[:, 1]
+        assert roc_auc_score(yt, p) > 0.7
+        assert expected_calibration_error(yt, p) < 0.04
+    rule = RuleClassifier().fit(X, y)
+    flagged = (X.ace_total_all_count >= 4) | (X.contacts_total_12m_count >= 3)
+    assert rule.rate_flagged_ == pytest.approx(y[flagged].mean())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 15)), min_size=30, max_size=120),
+       st.integers(1, 6))
+def test_temporal_folds_never_mix_time_or_families(rows, horizon):
+    dates = pd.to_datetime([f"2021-{m + 1:02d}-01" for m, _ in rows])
+    fam = np.array([f"F{f}" for _, f in rows])
+    n_dates = len(set(dates))
+    if n_dates < 4:
+        return
+    try:
+        folds = temporal_folds(dates, fam, n_folds=3, horizon_months=horizon)
+    except Exception as exc:  # only the documented "no training rows" refusal is allowed
+        assert "training" in str(exc)
+        return
+    assert len(folds) == 3
+    for train, test, test_date in folds:
+        assert set(dates[test]) == {test_date}
+        assert not set(fam[train]) & set(fam[test])
+        assert (dates[train] + pd.DateOffset(months=horizon) <= test_date).all()
+
+
+def test_capacity_is_sized_per_date_and_locality():
+    f = pd.DataFrame({"score": np.arange(40, dtype=float),
+                      "as_of": ["2024-01-01"] * 20 + ["2024-04-01"] * 20,
+                      "locality": (["a"] * 10 + ["b"] * 10) * 2})
+    flags = capacity_flags(f, top_percent=10)
+    assert flags.sum() == 4 and f.score[flags].tolist() == [18, 19, 38, 39]
+    flags = capacity_flags(f, top_n_per_locality=3)
+    assert flags.sum() == 12
+    assert f[flags].groupby(["as_of", "locality"]).size().eq(3).all()
+
+
+def test_metrics_intervals_cover_and_family_bootstrap_is_wider():
+    rng = np.random.default_rng(3)
+    fam = np.repeat(np.arange(400), 5)  # siblings share everything
+    p = np.repeat(rng.uniform(0, 0.5, 400), 5)
+    y = np.repeat((rng.uniform(size=400) < p[::5]).astype(int), 5)
+    flags = capacity_flags(pd.DataFrame({"score": p}), top_percent=10)
+    by_fam = evaluate_predictions(y, p, flags=flags, groups=fam, n_boot=200).set_index("metric")
+    by_row = evaluate_predictions(y, p, flags=flags, n_boot=200).set_index("metric")
+    assert by_fam.loc["base_rate", "value"] == pytest.approx(y.mean())
+    for m in ("auc", "brier", "base_rate"):
+        row = by_fam.loc[m]
+        assert row.low <= row.value <= row.high
+        width = lambda r: r.high - r.low  # noqa: E731
+        assert width(by_fam.loc[m]) > 1.5 * width(by_row.loc[m])
+
+
+def test_judge_uses_the_conservative_end_of_each_interval():
+    spec = load_training_spec(outcome="escalation")
+    good = pd.DataFrame({"metric": ["auc", "precision_at_capacity", "calibration_error"],
+                         "value": [0.8, 0.5, 0.01], "low": [0.72, 0.4, 0.0],
+                         "high": [0.85, 0.6, 0.02]})
+    assert judge(good, spec) == (True, [])
+    # the point estimate passes but the interval reaches below the pre-set AUC bar
+    shaky = good.assign(low=[0.65, 0.4, 0.0])
+    passed, why = judge(shaky, spec)
+    assert not passed and why[0].startswith("auc 0.800") and "below 0.7" in why[0]
+    miscal = good.assign(high=[0.85, 0.6, 0.05])
+    assert not judge(miscal, spec)[0]
+
+
+def test_ece_known_values():
+    assert expected_calibration_error([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5], n_bins=1) == 0.0
+    assert expected_calibration_error([0, 0, 0, 0], [0.2] * 4, n_bins=2) == pytest.approx(0.2)
