@@ -8,6 +8,7 @@ from ._candidates import (
     model_from_dict,
 )
 from ._registry import compare_runs, promote
+from ._replay import run_test_predictions
 from ._run import build_training_matrix, latest_date, train
 from ._spec import TrainingSpec, load_training_spec
 from ._tracking import LoadedModel, load_model, tracking_uri
@@ -24,6 +25,7 @@ __all__ = [
     "CalibratedModel", "LightGBMClassifier", "LoadedModel", "LogisticClassifier",
     "RuleClassifier", "TrainResult", "TrainingSpec", "as_of_schedule", "build_training_matrix",
     "compare_runs", "data_fingerprint", "evaluate_candidates", "judge", "latest_date",
-    "load_model", "load_training_spec", "model_from_dict", "promote", "temporal_folds",
+    "load_model", "load_training_spec", "model_from_dict", "promote", "run_test_predictions",
+    "temporal_folds",
     "tracking_uri", "train",
 ]

@@ -55,7 +55,12 @@ def latest_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
 
 
 def build_training_matrix(data, spec: TrainingSpec):
-    """Load the extract and build the spec's matrix; returns (tables, matrix, features)."""
+    """Load the extract and build the spec's matrix.
+
+    Returns
+    -------
+    tables, matrix, features, feature_spec
+    """
     from ..data import load_tables
     from ..features import build_matrix, feature_columns, load_feature_spec
     from ._train import as_of_schedule
@@ -71,7 +76,7 @@ def build_training_matrix(data, spec: TrainingSpec):
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
     matrix = build_matrix(tables, dates, outcome=spec.outcome, spec=fspec,
                           horizon_months=spec.horizon_months, extract_date=extract)
-    return tables, matrix, feature_columns(matrix)
+    return tables, matrix, feature_columns(matrix), fspec
 
 
 def _signature(features: list[str]):
@@ -109,7 +114,8 @@ def _metric_key(name: str) -> str:
 
 
 def _log_candidate(res, model, spec: TrainingSpec, spec_text: str, features: list[str],
-                   common_tags: dict, parent_run_id: str, exp_id: str, tmp: Path) -> str:
+                   feature_spec: dict, common_tags: dict, parent_run_id: str, exp_id: str,
+                   tmp: Path) -> str:
     import mlflow
 
     with mlflow.start_run(run_name=res.name, experiment_id=exp_id, nested=True,
@@ -147,7 +153,7 @@ def _log_candidate(res, model, spec: TrainingSpec, spec_text: str, features: lis
         payload = {"model": model.to_dict(), "meta": {
             "outcome": spec.outcome, "horizon_months": spec.horizon_months,
             "candidate": res.name, "kind": res.kind, "features": features,
-            "feature_spec": spec.features, "capacity": spec.capacity.model_dump(),
+            "feature_spec": feature_spec, "capacity": spec.capacity.model_dump(),
             "spec": yaml.safe_load(spec_text), "data_fingerprint": common_tags[
                 "riskmodel.data_fingerprint"], "git_commit": common_tags["riskmodel.git_commit"],
             "test_metrics": res.metrics.to_dict(orient="records"),
@@ -220,7 +226,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         spec_text = (Path(spec).read_text() if spec else
                      yaml.safe_dump(spec_obj.model_dump(mode="json"), sort_keys=False))
     t0 = time.perf_counter()
-    tables, matrix, features = build_training_matrix(data, spec_obj)
+    tables, matrix, features, fspec = build_training_matrix(data, spec_obj)
     say(f"built the matrix: {len(matrix):,} rows, {len(features)} features "
         f"({time.perf_counter() - t0:.1f}s)")
     truth = read_truth(data, outcome=spec_obj.outcome, horizon_months=spec_obj.horizon_months)
@@ -230,6 +236,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     result.fingerprint = data_fingerprint(tables)
     result.extra["matrix"] = matrix
     result.extra["features"] = features
+    result.extra["feature_spec"] = fspec.model_dump(mode="json")
     _configure()
     exp_id = experiment_id(spec_obj.outcome)
     common_tags = {"riskmodel.outcome": spec_obj.outcome,
@@ -258,7 +265,8 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
             res.model = fit_final(matrix, features, cand, spec_obj)
             uris[res.name] = _log_candidate(res, res.model, spec_obj, spec_text, features,
-                                            common_tags, parent.info.run_id, exp_id, tmp)
+                                            result.extra["feature_spec"], common_tags,
+                                            parent.info.run_id, exp_id, tmp)
             say(f"logged {res.name} to MLflow")
         if best is not None:
             mlflow.set_tag("riskmodel.best", best.name)
