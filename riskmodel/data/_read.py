@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 import os
 from pathlib import Path
 
@@ -9,14 +11,125 @@ import pandas as pd
 
 from .._errors import InputError
 from ._contract import COLUMNS, DATE_COLUMNS, TABLES
+from ._schemas import normalise_table, parse_dates
+
+SUFFIXES = (".parquet", ".csv")
+# Separators a spreadsheet may use instead of commas, and how to name them in a message.
+_OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
 
 
 def _find(folder: Path, table: str) -> Path | None:
-    for suffix in (".parquet", ".csv"):
+    for suffix in SUFFIXES:
         p = folder / f"{table}{suffix}"
-        if p.exists():
+        if p.is_file():
             return p
     return None
+
+
+def _missing_table(folder: Path, table: str) -> InputError:
+    # Point at a near miss (Children.CSV, children.xlsx) rather than only saying "missing".
+    near = sorted(
+        p.name for p in folder.iterdir()
+        if p.name.lower().startswith(table) and p.name.lower() != table
+    )
+    hint = ""
+    if near:
+        hint = f" (found {', '.join(near[:3])}; names are lower-case, .parquet or .csv)"
+    return InputError(f"{table}: no {table}.parquet or {table}.csv in {folder}{hint}")
+
+
+def _check_csv_text(p: Path, table: str) -> None:
+    """Raise when a CSV is not UTF-8 text separated by commas, saying which it is."""
+    with open(p, "rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise InputError(f"{table}: {p.name} is empty (no header line)")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{table}: {p.name} is UTF-16 text, not UTF-8; save it as CSV UTF-8")
+    header = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if "," not in header:
+        for sep, name in _OTHER_SEPARATORS.items():
+            if sep in header:
+                raise InputError(
+                    f"{table}: {p.name} is separated by {name}, not commas; "
+                    "save it as comma-separated CSV"
+                )
+
+
+def _not_utf8(p: Path, table: str) -> InputError:
+    data = p.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start:exc.start + 1].hex()
+        return InputError(
+            f"{table}: {p.name} is not UTF-8 text (byte 0x{byte} on line {line}, perhaps "
+            "Windows-1252 or Latin-1); save it as CSV UTF-8"
+        )
+    return InputError(f"{table}: {p.name} is not UTF-8 text; save it as CSV UTF-8")
+
+
+def _read_csv(p: Path, table: str) -> pd.DataFrame:
+    _check_csv_text(p, table)
+    try:
+        # Everything is read as text: the checks parse dates and numbers themselves, so
+        # "007" stays an id and a bad date is reported rather than guessed.
+        return pd.read_csv(
+            p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+        )
+    except UnicodeDecodeError:
+        raise _not_utf8(p, table) from None
+    except pd.errors.ParserError as exc:
+        detail = " ".join(str(exc).split()).removeprefix("Error tokenizing data. C error: ")
+        raise InputError(f"{table}: cannot read {p.name} as CSV ({detail})") from None
+
+
+def _read_file(p: Path, table: str) -> pd.DataFrame:
+    try:
+        if p.suffix == ".csv":
+            return _read_csv(p, table)
+        return pd.read_parquet(p)
+    except InputError:
+        raise
+    except PermissionError:
+        raise InputError(f"{table}: cannot read {p.name} (permission denied)") from None
+    except Exception as exc:  # pyarrow and pandas raise many types for a damaged file
+        detail = " ".join(str(exc).split())[:120]
+        kind = "Parquet" if p.suffix == ".parquet" else "CSV"
+        raise InputError(
+            f"{table}: cannot read {p.name} as {kind} ({type(exc).__name__}: {detail})"
+        ) from None
+
+
+def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
+    import duckdb
+
+    if path.stat().st_size == 0:
+        raise InputError(f"data: {path} is an empty file, not a DuckDB database")
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except Exception as exc:  # duckdb raises several types for a bad file
+        detail = " ".join(str(exc).split())[:160]
+        # Keep duckdb's reason only when it adds something (e.g. the file is locked).
+        detail = "" if "not a valid DuckDB database" in detail else f" ({detail})"
+        raise InputError(f"data: {path} is not a DuckDB database{detail}") from None
+    try:
+        rows = con.execute("select table_name from information_schema.tables").fetchall()
+        present = {r[0] for r in rows}
+        tables = {}
+        for table in TABLES:
+            if table not in present:
+                held = ", ".join(sorted(present)[:6]) or "no tables"
+                raise InputError(f"{table}: table missing from {path} (it holds {held})")
+            try:
+                tables[table] = con.table(table).df()
+            except duckdb.Error as exc:
+                detail = " ".join(str(exc).split())[:120]
+                raise InputError(f"{table}: cannot read table from {path} ({detail})") from None
+        return tables
+    finally:
+        con.close()
 
 
 def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
@@ -26,75 +139,133 @@ def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     ----------
     path : str or path-like
         A folder holding ``children``, ``contacts``, ``ace_factors`` and
-        ``episodes`` as ``.parquet`` or ``.csv`` files, or a DuckDB database
-        file holding tables of those names.
+        ``episodes`` as ``.parquet`` or ``.csv`` files (Parquet wins when both
+        exist), or a DuckDB database file holding tables of those names. CSV
+        files must be UTF-8 and comma-separated; they are read as text.
 
     Returns
     -------
     dict of str to DataFrame
+        One DataFrame per table, with every stored column (extra columns are
+        kept here and ignored by the checks).
 
     Raises
     ------
     InputError
-        When the path or a table is missing or cannot be read.
+        When the path or a table is missing or a file cannot be read; the
+        message names the table and the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> read_tables(pathlib.Path(tempfile.mkdtemp()))
+    Traceback (most recent call last):
+    ...
+    riskmodel._errors.InputError: children: no children.parquet or children.csv in ...
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"data: {path} does not exist")
-    tables: dict[str, pd.DataFrame] = {}
     if path.is_file():
-        import duckdb
-
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except Exception as exc:  # duckdb raises several types for a bad file
-            raise InputError(f"data: {path} is not a DuckDB database ({exc})") from None
-        try:
-            rows = con.execute("select table_name from information_schema.tables").fetchall()
-            present = {r[0] for r in rows}
-            for table in TABLES:
-                if table not in present:
-                    raise InputError(f"{table}: table missing from {path}")
-                tables[table] = con.execute(f'select * from "{table}"').df()
-        finally:
-            con.close()
-        return tables
+        if path.suffix.lower() in SUFFIXES:
+            raise InputError(
+                f"data: {path} is a single table; give the folder holding "
+                f"{', '.join(f'{t}{path.suffix.lower()}' for t in TABLES)}"
+            )
+        return _read_duckdb(path)
+    tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         p = _find(path, table)
         if p is None:
-            raise InputError(f"{table}: no {table}.parquet or {table}.csv in {path}")
-        try:
-            if p.suffix == ".parquet":
-                tables[table] = pd.read_parquet(p)
-            else:
-                tables[table] = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
-        except Exception as exc:
-            raise InputError(f"{table}: cannot read {p.name} ({type(exc).__name__})") from None
+            raise _missing_table(path, table)
+        tables[table] = _read_file(p, table)
     return tables
 
 
-def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Give checked tables their contract types: ids as strings, dates as datetimes.
+def read_extract_date(path: str | os.PathLike) -> str | None:
+    """The ``extract_date`` in the folder's ``manifest.json``, if it has one.
 
-    Only contract columns are kept, in contract order.
+    A synthetic council (and any extract a council documents the same way)
+    records the date it was taken; checks default to it instead of today.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, json
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> read_extract_date(d) is None
+    True
+    >>> _ = (d / "manifest.json").write_text(json.dumps({"extract_date": "2025-12-31"}))
+    >>> read_extract_date(d)
+    '2025-12-31'
+    """
+    manifest = Path(path) / "manifest.json"
+    if not manifest.is_file():
+        return None
+    try:
+        value = json.loads(manifest.read_text(encoding="utf-8")).get("extract_date")
+    except (ValueError, AttributeError) as exc:
+        detail = " ".join(str(exc).split())[:120]
+        raise InputError(f"manifest.json: not a JSON object in {path} ({detail})") from None
+    return None if value is None else str(value)
+
+
+def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Give checked tables their contract types.
+
+    Ids and category values become trimmed strings (``string`` dtype, blank
+    cells missing), dates naive ``datetime64[ns]`` at day precision and
+    ``imd_decile`` ``Int64``. Only contract columns are kept, in contract
+    order, with a fresh index. Values that do not parse become missing, so
+    call this on tables that passed :func:`validate_tables`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = {t: pd.DataFrame({c: [] for c in cols}) for t, cols in COLUMNS.items()}
+    >>> raw["children"] = pd.DataFrame({"child_id": [" c1"], "family_id": ["f1"],
+    ...     "date_of_birth": ["2015-03-02"], "sex": ["female"], "ethnicity": ["white"],
+    ...     "disability": ["none"], "locality": ["north"], "imd_decile": ["3"]})
+    >>> children = coerce_tables(raw)["children"]
+    >>> children.loc[0, "child_id"], str(children["date_of_birth"].dtype)
+    ('c1', 'datetime64[ns]')
     """
     out = {}
     for table, cols in COLUMNS.items():
-        df = tables[table].loc[:, list(cols)].copy()
+        df = normalise_table(tables[table], table)
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise InputError(f"{table}.{missing[0]}: column missing")
         for col in cols:
             if col in DATE_COLUMNS[table]:
-                df[col] = pd.to_datetime(df[col], errors="coerce").astype("datetime64[ns]")
+                df[col] = parse_dates(df[col])
             elif col == "imd_decile":
-                df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+                df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
             else:
-                df[col] = df[col].astype("string").str.strip()
-                df[col] = df[col].where(df[col] != "", pd.NA)
-        out[table] = df.reset_index(drop=True)
+                df[col] = df[col].astype("string")
+        out[table] = df.loc[:, list(cols)]
     return out
 
 
 def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.DataFrame]:
-    """Read, check and type the contract tables; raise on the first problems.
+    """Read, check and type the contract tables; raise on the first problem.
+
+    Parameters
+    ----------
+    path : str or path-like
+        As for :func:`read_tables`.
+    extract_date : str, date or None, keyword-only
+        The date the extract was taken; no record may come after it. Defaults
+        to the folder's ``manifest.json`` ``extract_date``, else today.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        The typed tables (see :func:`coerce_tables`).
+
+    Raises
+    ------
+    InputError
+        With the first problem found and how many others there are.
 
     Examples
     --------
@@ -106,8 +277,13 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     """
     from ._validate import validate_tables
 
+    if extract_date is None and Path(path).is_dir():
+        extract_date = read_extract_date(path)
     tables = read_tables(path)
     problems = validate_tables(tables, extract_date=extract_date)
     if problems:
-        raise InputError(problems[0])
+        more = len(problems) - 1
+        tail = f" (and {more} more problem{'s' if more > 1 else ''}; " \
+            f"`riskmodel validate {path}` lists them)" if more else ""
+        raise InputError(problems[0] + tail)
     return coerce_tables(tables)

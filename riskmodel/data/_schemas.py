@@ -1,0 +1,195 @@
+"""The input contract as pandera schemas: per-column types, allowed values, keys.
+
+The schemas check *raw* tables as a council stores them (CSV strings, Parquet
+or DuckDB types) after :func:`normalise_table` has trimmed text and turned
+blank cells into missing values. Every check is vectorised, so a council of a
+few million rows is checked in seconds. Cross-table keys and the rules of time
+are checked with plain pandas in :mod:`riskmodel.data._validate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ._contract import (
+    ACE_FACTORS,
+    CLOSURE_REASONS,
+    COLUMNS,
+    CONTACT_OUTCOMES,
+    DATE_COLUMNS,
+    DISABILITY,
+    ETHNICITY,
+    MASH_RAG,
+    NEEDS,
+    SERVICES,
+    SEX,
+    SOURCES,
+    TRIAGE_LEVELS,
+)
+
+# Allowed values of each category column.
+ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
+    ("children", "sex"): SEX,
+    ("children", "ethnicity"): ETHNICITY,
+    ("children", "disability"): DISABILITY,
+    ("contacts", "source"): SOURCES,
+    ("contacts", "need"): NEEDS,
+    ("contacts", "mash_rag"): MASH_RAG,
+    ("contacts", "outcome"): CONTACT_OUTCOMES,
+    ("ace_factors", "factor"): ACE_FACTORS,
+    ("episodes", "service"): SERVICES,
+    ("episodes", "closure_reason"): CLOSURE_REASONS,
+    ("episodes", "triage_start"): TRIAGE_LEVELS,
+    ("episodes", "triage_end"): TRIAGE_LEVELS,
+}
+# Columns that may be empty; every other contract column is required in every row.
+# (triage_end is empty while an episode is open.)
+NULLABLE: frozenset[tuple[str, str]] = frozenset({
+    ("children", "imd_decile"),
+    ("contacts", "mash_rag"),
+    ("episodes", "end_date"),
+    ("episodes", "closure_reason"),
+    ("episodes", "triage_end"),
+})
+# Id columns that must be unique within their table.
+UNIQUE: frozenset[tuple[str, str]] = frozenset({
+    ("children", "child_id"),
+    ("contacts", "contact_id"),
+    ("episodes", "episode_id"),
+})
+IMD_RANGE = (1, 10)
+# Parseable dates outside these bounds are typos (and would overflow nanosecond datetimes).
+DATE_MIN = pd.Timestamp("1900-01-01")
+DATE_MAX = pd.Timestamp("2200-01-01")
+
+# Check names: the validator turns each into a one-line message.
+CHECK_DATE = "iso_date"
+CHECK_WHOLE = "whole_number"
+CHECK_IMD_RANGE = "imd_range"
+CHECK_ALLOWED = "allowed_value"
+
+
+def _is_text(s: pd.Series) -> bool:
+    if pd.api.types.is_object_dtype(s.dtype):
+        # Parquet DATE columns arrive as objects holding datetime.date: not text.
+        return pd.api.types.infer_dtype(s, skipna=True) not in _DATE_OBJECTS
+    return pd.api.types.is_string_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype)
+
+
+_DATE_OBJECTS = frozenset({"date", "datetime", "datetime64", "empty"})
+
+
+def normalise_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Keep the contract columns present, trim text and make blank cells missing.
+
+    Ids and category values become strings (an integer id in Parquet is the
+    same id as its text in a CSV); dates and ``imd_decile`` keep their stored
+    type for the checks to parse. The index becomes the row position.
+    """
+    cols = [c for c in COLUMNS[table] if c in df.columns]
+    out = df.loc[:, cols].reset_index(drop=True)
+    for col in cols:
+        s = out[col]
+        if col in DATE_COLUMNS[table] or col == "imd_decile":
+            if not _is_text(s):
+                if pd.api.types.is_object_dtype(s.dtype) and col != "imd_decile":
+                    # datetime.date objects (Parquet DATE): datetimes once, not per check.
+                    out[col] = pd.to_datetime(s)
+                continue
+            s = s.astype("string")
+        elif pd.api.types.is_float_dtype(s.dtype) and _whole(s):
+            # Integer ids stored as floats (because of a missing value) read as "12", not "12.0".
+            s = s.astype("Int64").astype("string")
+        else:
+            s = s.astype("string")
+        s = s.str.strip()
+        out[col] = s.where(s != "", pd.NA)
+    return out
+
+
+def _whole(s: pd.Series) -> bool:
+    v = s.dropna().to_numpy()
+    return bool(np.all(np.mod(v, 1) == 0))
+
+
+def parse_dates(s: pd.Series) -> pd.Series:
+    """Parse ISO dates to naive day-precision datetimes; anything else becomes NaT.
+
+    Text is parsed once per distinct value (dates repeat a lot), so millions of
+    rows parse quickly. Timezones are dropped keeping the local date; dates
+    outside 1900-2200 become NaT.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        parsed = s
+    elif _is_text(s):
+        codes, uniques = pd.factorize(s.astype("string"))
+        dates = pd.to_datetime(
+            pd.Series(np.asarray(uniques, dtype=object)), format="ISO8601", errors="coerce"
+        )
+        parsed = pd.Series(dates.to_numpy().take(codes), index=s.index)
+        parsed[codes < 0] = pd.NaT
+        # An object column of date/Timestamp objects (e.g. from Parquet) parses the same way.
+        parsed = pd.to_datetime(parsed, errors="coerce")
+    else:
+        parsed = pd.to_datetime(s, errors="coerce")
+    if getattr(parsed.dtype, "tz", None) is not None:
+        parsed = parsed.dt.tz_localize(None)
+    parsed = parsed.where((parsed >= DATE_MIN) & (parsed < DATE_MAX))
+    return parsed.dt.floor("D").astype("datetime64[ns]")
+
+
+def _is_date(s: pd.Series) -> pd.Series:
+    # One check for unparseable, impossible and out-of-range dates: the validator tells
+    # them apart from the few failing values, so millions of good ones are parsed once.
+    return parse_dates(s).notna() | s.isna()
+
+
+def _numeric(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce").astype("Float64")
+
+
+def _is_whole_number(s: pd.Series) -> pd.Series:
+    num = _numeric(s)
+    return (num.notna() & (num % 1 == 0)).fillna(False) | s.isna()
+
+
+def _in_imd_range(s: pd.Series) -> pd.Series:
+    num = _numeric(s)
+    lo, hi = IMD_RANGE
+    # Non-numbers are the whole-number check's to report.
+    return (num.isna() | ((num >= lo) & (num <= hi))).fillna(True)
+
+
+def _column(table: str, col: str) -> pa.Column:
+    key = (table, col)
+    checks: list[pa.Check] = []
+    if col in DATE_COLUMNS[table]:
+        checks = [pa.Check(_is_date, name=CHECK_DATE)]
+    elif col == "imd_decile":
+        checks = [
+            pa.Check(_is_whole_number, name=CHECK_WHOLE),
+            pa.Check(_in_imd_range, name=CHECK_IMD_RANGE),
+        ]
+    elif key in ALLOWED:
+        allowed = ALLOWED[key]
+        checks = [
+            pa.Check(lambda s, a=allowed: s.isin(a), name=CHECK_ALLOWED),
+        ]
+    return pa.Column(
+        checks=checks, nullable=key in NULLABLE, unique=key in UNIQUE, required=True, name=col,
+    )
+
+
+def _schema(table: str) -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {col: _column(table, col) for col in COLUMNS[table]},
+        name=table,
+        strict=False,  # extra columns are allowed and ignored
+        ordered=False,
+    )
+
+
+SCHEMAS: dict[str, pa.DataFrameSchema] = {table: _schema(table) for table in COLUMNS}
+"""One pandera schema per contract table, for tables passed through :func:`normalise_table`."""

@@ -1,0 +1,465 @@
+"""`riskmodel validate`: each kind of bad input gives one clear line and exit 2, no traceback.
+
+Every case drives the real command line on a small hand-made extract with one thing broken,
+and checks the line names the table, the column and example row ids.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import string
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riskmodel import InputError
+from riskmodel.cli import main
+from riskmodel.data import validate_tables
+from riskmodel.data._contract import COLUMNS, DATE_COLUMNS
+from riskmodel.data._schemas import ALLOWED, NULLABLE, UNIQUE
+
+EXTRACT = "2025-12-31"
+
+
+def valid_tables() -> dict[str, pd.DataFrame]:
+    """A small extract that meets the contract, as text (like a CSV), with an extra column.
+
+    C4 is unborn at her first contact (events before birth are legal); E2 and E4 are open.
+    """
+    children = pd.DataFrame({
+        "child_id": ["C1", "C2", "C3", "C4", "C5"],
+        "family_id": ["F1", "F1", "F2", "F3", "F3"],
+        "date_of_birth": ["2012-04-01", "2015-09-30", "2020-01-15", "2025-12-01", "2009-12-31"],
+        "sex": ["female", "male", "unknown", "female", "male"],
+        "ethnicity": ["white", "asian", "mixed", "black", "other"],
+        "disability": ["none", "sen_support", "none", "none", "ehcp"],
+        "locality": ["north", "north", "south", "east", "east"],
+        "imd_decile": ["1", "3", "", "10", "5"],
+        "case_worker": ["A. Smith", "A. Smith", "B. Jones", "B. Jones", "C. Khan"],  # extra
+    })
+    contacts = pd.DataFrame({
+        "contact_id": ["K1", "K2", "K3", "K4", "K5", "K6", "K7"],
+        "child_id": ["C1", "C1", "C2", "C3", "C4", "C5", "C4"],
+        "contact_date": ["2023-01-10", "2023-05-02", "2023-05-02", "2024-02-29", "2025-09-01",
+                         "2022-07-07", "2025-12-20"],
+        "recorded_date": ["2023-01-12", "2023-05-02", "2023-05-09", "2024-03-01", "2025-09-03",
+                          "2022-07-08", "2025-12-31"],
+        "source": ["police", "school", "health", "la", "health", "youth_justice", "police"],
+        "need": ["domestic_abuse", "behaviour", "parenting", "neglect", "housing",
+                 "exploitation", "domestic_abuse"],
+        "mash_rag": ["red", "", "amber", "green", "", "red", "amber"],
+        "outcome": ["early_help", "nfa", "signposted", "early_help", "early_help",
+                    "social_care", "early_help"],
+    })
+    ace_factors = pd.DataFrame({
+        "child_id": ["C1", "C1", "C3", "C5"],
+        "factor": ["domestic_abuse", "mental_illness", "physical_neglect", "incarceration"],
+        "recorded_date": ["2023-01-12", "2023-02-01", "2024-03-05", "2022-08-01"],
+    })
+    episodes = pd.DataFrame({
+        "episode_id": ["E1", "E2", "E3", "E4", "E5"],
+        "child_id": ["C1", "C2", "C3", "C4", "C5"],
+        "service": ["early_help_pathway", "fsw_intervention", "targeted_support",
+                    "early_help_pathway", "cin"],
+        "start_date": ["2023-01-20", "2023-05-15", "2024-03-10", "2025-09-10", "2022-08-01"],
+        "end_date": ["2023-09-01", "", "2024-12-01", "", "2023-02-01"],
+        "closure_reason": ["escalated", "", "needs_met", "", "transferred"],
+        "triage_start": ["yellow", "green", "blue", "orange", "orange"],
+        "triage_end": ["orange", "", "green", "", ""],
+    })
+    return {"children": children, "contacts": contacts, "ace_factors": ace_factors,
+            "episodes": episodes}
+
+
+def write_csv(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        df.to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def run_validate(args: list[str], capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", *args])
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
+
+
+def test_valid_extract_passes_and_prints_summary(tmp_path, capsys):
+    data = write_csv(valid_tables(), tmp_path / "extract")
+    main(["validate", str(data), "--extract-date", EXTRACT])  # returns: no SystemExit
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert lines[:4] == [
+        "children 5 rows (5 children in 3 families)",
+        "contacts 7 rows",
+        "ace_factors 4 rows",
+        "episodes 5 rows (2 open: 2 early help, 0 social care)",
+    ]
+    assert "2022-07-07 to 2025-12-31" in out
+    assert "early_help_pathway 2, fsw_intervention 1, targeted_support 1, cin 1" in out
+    # Counts only: no ids, dates of birth or extra columns on screen.
+    for secret in ("C1", "2012-04-01", "2009-12-31", "Smith"):
+        assert secret not in out
+
+
+# ---------------------------------------------------------------- the catalogue -------------
+# Each case: how to break the valid extract, then what the one line must say. A break is a
+# function (tables, folder) -> extra CLI args, free to rewrite the files it needs.
+
+def _cell(table, column, row, value):
+    def brk(t, folder):
+        t[table].loc[row, column] = value
+        write_csv(t, folder)
+    return brk
+
+
+def _tables(fn):
+    def brk(t, folder):
+        fn(t)
+        write_csv(t, folder)
+    return brk
+
+
+def _rewrite(name, fn):
+    def brk(t, folder):
+        write_csv(t, folder)
+        fn(folder / name)
+    return brk
+
+
+def _drop_col(table, column):
+    return _tables(lambda t: t.__setitem__(table, t[table].drop(columns=column)))
+
+
+def _rename_col(table, old, new):
+    return _tables(lambda t: t.__setitem__(table, t[table].rename(columns={old: new})))
+
+
+def _empty(table):
+    return _tables(lambda t: t.__setitem__(table, t[table].iloc[:0]))
+
+
+def _csv_with(sep=",", encoding="utf-8"):
+    def fn(path):
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df.loc[1, "locality"] = "Bishop's Stortford Café"
+        df.to_csv(path, index=False, sep=sep, encoding=encoding)
+    return fn
+
+
+def _parquet_garbage(t, folder):
+    write_csv(t, folder)
+    (folder / "contacts.csv").unlink()
+    (folder / "contacts.parquet").write_bytes(b"PAR1 this is not really parquet")
+
+
+def _duckdb(t, folder, *, drop=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "extract.duckdb"
+    con = duckdb.connect(str(db))
+    for name, df in t.items():
+        if name != drop:
+            con.register("df", df)
+            con.execute(f"create table {name} as select * from df")
+            con.unregister("df")
+    con.close()
+    return db
+
+
+def _file(path, content: bytes) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return str(path)
+
+
+def _manifest(t, folder):
+    write_csv(t, folder)
+    (folder / "manifest.json").write_text(json.dumps({"extract_date": "2025-12-25"}))
+
+
+def _ragged(path):
+    lines = path.read_text().splitlines()
+    lines[3] += ",surplus"
+    path.write_text("\n".join(lines) + "\n")
+
+
+BREAKS = {
+    # reading
+    "missing table": (
+        _rewrite("episodes.csv", lambda p: p.unlink()),
+        ["episodes: no episodes.parquet or episodes.csv in"]),
+    "table file with wrong case": (
+        _rewrite("episodes.csv", lambda p: p.rename(p.with_name("Episodes.CSV"))),
+        ["episodes: no episodes.parquet or episodes.csv", "found Episodes.CSV"]),
+    "unreadable parquet": (
+        _parquet_garbage, ["contacts: cannot read contacts.parquet as Parquet"]),
+    "csv separated by semicolons": (
+        _rewrite("children.csv", _csv_with(sep=";")),
+        ["children: children.csv is separated by semicolons (;), not commas"]),
+    "csv separated by tabs": (
+        _rewrite("contacts.csv", lambda p: p.write_text(p.read_text().replace(",", "\t"))),
+        ["contacts: contacts.csv is separated by tabs, not commas"]),
+    "csv not utf-8": (
+        _rewrite("children.csv", _csv_with(encoding="cp1252")),
+        ["children: children.csv is not UTF-8 text (byte 0xe9 on line 3", "save it as CSV UTF-8"]),
+    "csv utf-16": (
+        _rewrite("children.csv", lambda p: p.write_bytes(
+            codecs.BOM_UTF16_LE + p.read_text().encode("utf-16-le"))),
+        ["children: children.csv is UTF-16 text, not UTF-8"]),
+    "csv ragged row": (
+        _rewrite("ace_factors.csv", _ragged),
+        ["ace_factors: cannot read ace_factors.csv as CSV", "line 4"]),
+    "empty csv file": (
+        _rewrite("ace_factors.csv", lambda p: p.write_text("")),
+        ["ace_factors: ace_factors.csv is empty (no header line)"]),
+    "single file instead of folder": (
+        lambda t, f: [str(write_csv(t, f) / "children.csv")],
+        ["is a single table; give the folder holding children.csv, contacts.csv"]),
+    "empty duckdb file": (
+        lambda t, f: [_file(f / "x.duckdb", b"")],
+        ["x.duckdb is an empty file, not a DuckDB database"]),
+    "not a duckdb file": (
+        lambda t, f: [_file(f / "x.db", b"hello " * 200)],
+        ["x.db is not a DuckDB database"]),
+    "duckdb missing table": (
+        lambda t, f: [str(_duckdb(t, f, drop="ace_factors"))],
+        ["ace_factors: table missing from", "it holds children, contacts, episodes"]),
+    "duckdb with no tables": (
+        lambda t, f: [str(_duckdb({}, f))],
+        ["children: table missing from", "it holds no tables"]),
+    # columns and tables
+    "missing column": (_drop_col("contacts", "need"), ["contacts.need: column missing"]),
+    "column name in capitals": (
+        _rename_col("episodes", "service", "Service"),
+        ["episodes.service: column missing (found 'Service'; column names are lower-case"]),
+    "empty table": (_empty("ace_factors"), ["ace_factors: table is empty (0 rows)"]),
+    # types and values
+    "imd_decile not a number": (
+        _cell("children", "imd_decile", 2, "abc"),
+        ["children.imd_decile: not a whole number 'abc' in 1 row", "child_id C3"]),
+    "imd_decile out of 1-10": (
+        _cell("children", "imd_decile", 1, "11"),
+        ["children.imd_decile: out of range '11' in 1 row, expected a whole number 1-10",
+         "child_id C2"]),
+    "unparseable date": (
+        _cell("contacts", "contact_date", 0, "10/01/2023"),
+        ["contacts.contact_date: unparseable date '10/01/2023' in 1 row, expected an ISO date",
+         "contact_id K1"]),
+    "impossible date": (
+        _cell("episodes", "start_date", 2, "2023-02-30"),
+        ["episodes.start_date: impossible date '2023-02-30' in 1 row, no such day",
+         "episode_id E3"]),
+    "date out of range": (
+        _cell("ace_factors", "recorded_date", 1, "1066-10-14"),
+        ["ace_factors.recorded_date: date out of range '1066-10-14'", "child_id C1"]),
+    "unknown category value (case)": (
+        _tables(lambda t: t["contacts"].__setitem__("source", t["contacts"]["source"].where(
+            ~t["contacts"]["contact_id"].isin(["K1", "K7"]), "Police"))),
+        ["contacts.source: unknown value 'Police' in 2 rows, expected one of police, school,",
+         "(lower-case) (e.g. contact_id K1, K7)"]),
+    "unknown category value (spelling)": (
+        _cell("episodes", "triage_start", 4, "purple"),
+        ["episodes.triage_start: unknown value 'purple' in 1 row, expected one of blue, green,"
+         " yellow, orange (e.g. episode_id E5)"]),
+    "unknown category with spaces": (
+        _cell("contacts", "need", 2, "Domestic Abuse"),
+        ["contacts.need: unknown value 'Domestic Abuse'", "(lower-case, words joined by _)",
+         "contact_id K3"]),
+    "null in a required column": (
+        _cell("children", "sex", 3, ""),
+        ["children.sex: empty in 1 row, a value is required (e.g. child_id C4)"]),
+    "null in a required id": (
+        _cell("contacts", "child_id", 5, ""),
+        ["contacts.child_id: empty in 1 row, a value is required (e.g. contact_id K6)"]),
+    # keys
+    "duplicate child_id": (
+        _tables(lambda t: t.__setitem__("children", pd.concat(
+            [t["children"], t["children"].iloc[[0]]], ignore_index=True))),
+        ["children.child_id: duplicate ids in 2 rows", "child_id C1"]),
+    "duplicate contact_id": (
+        _cell("contacts", "contact_id", 3, "K3"),
+        ["contacts.contact_id: duplicate ids in 2 rows", "contact_id K3"]),
+    "duplicate episode_id": (
+        _cell("episodes", "episode_id", 4, "E1"),
+        ["episodes.episode_id: duplicate ids in 2 rows", "episode_id E1"]),
+    "unknown child in contacts": (
+        _cell("contacts", "child_id", 2, "C99"),
+        ["contacts.child_id: unknown child id 'C99' in 1 row, not in children.child_id",
+         "contact_id K3"]),
+    "unknown child in ace_factors": (
+        _cell("ace_factors", "child_id", 3, "C77"),
+        ["ace_factors.child_id: unknown child id 'C77' in 1 row", "child_id C77"]),
+    "unknown child in episodes": (
+        _cell("episodes", "child_id", 0, "c1"),
+        ["episodes.child_id: unknown child id 'c1' in 1 row, not in children.child_id (ids are"
+         " case-sensitive: the same id in another case is known) (e.g. episode_id E1)"]),
+    # time
+    "recorded before the event": (
+        _cell("contacts", "recorded_date", 3, "2024-02-01"),
+        ["contacts.recorded_date: before contact_date in 1 row (e.g. contact_id K4)"]),
+    "episode ends before it starts": (
+        _cell("episodes", "end_date", 2, "2024-01-01"),
+        ["episodes.end_date: before start_date in 1 row (e.g. episode_id E3)"]),
+    "future-dated record": (
+        _cell("ace_factors", "recorded_date", 2, "2026-01-05"),
+        ["ace_factors.recorded_date: after the extract date 2025-12-31 in 1 row",
+         "child_id C3"]),
+    "date of birth years ahead": (
+        _cell("children", "date_of_birth", 4, "2029-12-31"),
+        ["children.date_of_birth: more than a year after the extract date", "child_id C5"]),
+    "closed episode without closure_reason": (
+        _cell("episodes", "closure_reason", 4, ""),
+        ["episodes.closure_reason: empty on a closed episode (end_date set) in 1 row",
+         "episode_id E5"]),
+    "open episode with closure_reason": (
+        _cell("episodes", "closure_reason", 1, "disengaged"),
+        ["episodes.closure_reason: set on an open episode (end_date empty) in 1 row",
+         "episode_id E2"]),
+    "extract date before the data": (
+        lambda t, f: write_csv(t, f) and ["--extract-date", "2020-01-01"],
+        ["extract date 2020-01-01 is before every record (the earliest is "
+         "contacts.contact_date 2022-07-07)"]),
+    "extract date not a date": (
+        lambda t, f: write_csv(t, f) and ["--extract-date", "31/12/2025"],
+        ["extract date: '31/12/2025' is not an ISO date (YYYY-MM-DD)"]),
+    "extract date from manifest": (
+        _manifest,
+        ["contacts.recorded_date: after the extract date 2025-12-25 in 1 row",
+         "contact_id K7"]),
+}
+
+
+@pytest.mark.parametrize("kind", list(BREAKS))
+def test_each_breakage_gives_one_clear_line(kind, tmp_path, capsys):
+    brk, expected = BREAKS[kind]
+    folder = tmp_path / "extract"
+    extra = brk(valid_tables(), folder) or []  # a path to validate instead, or options
+    args = extra if extra and not extra[0].startswith("--") else [str(folder), *extra]
+    if kind != "extract date from manifest" and "--extract-date" not in args:
+        args += ["--extract-date", EXTRACT]
+    code, out, err = run_validate(args, capsys)
+    assert code == 2
+    assert "Traceback" not in err + out
+    lines = err.strip().splitlines()
+    problems = [ln for ln in lines if not ln.startswith("error: ")]
+    # One problem, one line: either the only line, or one line before "error: 1 problem(s)".
+    if problems:
+        assert len(problems) == 1, err
+        assert lines[-1].startswith("error: 1 problem(s) in ")
+    else:
+        assert len(lines) == 1, err
+    for part in expected:
+        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
+
+
+def test_manifest_extract_date_is_overridden_by_the_option(tmp_path, capsys):
+    _manifest(valid_tables(), tmp_path)
+    main(["validate", str(tmp_path), "--extract-date", EXTRACT])
+    assert "5 rows" in capsys.readouterr().out
+
+
+def test_messages_never_echo_dates_of_birth(tmp_path, capsys):
+    t = valid_tables()
+    t["children"].loc[0, "date_of_birth"] = "01/04/2012"
+    t["children"].loc[1, "date_of_birth"] = "2015-02-30"
+    code, out, err = run_validate(
+        [str(write_csv(t, tmp_path)), "--extract-date", EXTRACT], capsys,
+    )
+    assert code == 2
+    assert "children.date_of_birth: unparseable date in 1 row" in err
+    assert "children.date_of_birth: impossible date in 1 row" in err
+    assert "01/04/2012" not in err and "2015-02-30" not in err
+
+
+def test_many_problems_all_reported_and_summarised(tmp_path):
+    t = valid_tables()
+    t["contacts"]["source"] = t["contacts"]["source"].str.upper()
+    t["children"]["imd_decile"] = "0"
+    problems = validate_tables(t, extract_date=EXTRACT)
+    assert problems == [
+        "children.imd_decile: out of range '0' in 5 rows, expected a whole number 1-10 or "
+        "empty (e.g. child_id C1, C2, C3)",
+        "contacts.source: unknown values 'POLICE', 'SCHOOL', 'HEALTH' and 2 more in 7 rows, "
+        "expected one of police, school, health, la, voluntary, housing, youth_justice, "
+        "family, other (lower-case) (e.g. contact_id K1, K2, K3)",
+    ]
+
+
+def test_typed_tables_are_checked_like_text(tmp_path):
+    """Parquet/DuckDB types (datetimes, integers, floats with NaN) pass as their text does."""
+    t = valid_tables()
+    typed = {name: df.copy() for name, df in t.items()}
+    for name, cols in DATE_COLUMNS.items():
+        for col in cols:
+            typed[name][col] = pd.to_datetime(typed[name][col].replace("", None))
+    typed["children"]["imd_decile"] = pd.to_numeric(typed["children"]["imd_decile"])
+    typed["children"]["child_id"] = [1, 2, 3, 4, 5]
+    for name in ("contacts", "ace_factors", "episodes"):
+        typed[name]["child_id"] = typed[name]["child_id"].str[1:].astype(int)
+    assert validate_tables(typed, extract_date=EXTRACT) == []
+    typed["contacts"].loc[0, "child_id"] = 9
+    assert validate_tables(typed, extract_date=EXTRACT) == [
+        "contacts.child_id: unknown child id '9' in 1 row, not in children.child_id "
+        "(e.g. contact_id K1)"
+    ]
+
+
+def test_bad_extract_date_in_the_library_raises_input_error():
+    with pytest.raises(InputError, match="extract date: 'soon' is not an ISO date"):
+        validate_tables(valid_tables(), extract_date="soon")
+
+
+# ---------------------------------------------------------------- property ------------------
+
+_NO_DIGITS = st.text(
+    alphabet=string.ascii_letters + string.punctuation + " éß€", min_size=1, max_size=12,
+).filter(lambda v: v.strip() != "")
+
+
+@st.composite
+def corruptions(draw):
+    """A (table, column, row, bad value) that breaks the contract by itself."""
+    tables = valid_tables()
+    table = draw(st.sampled_from(list(COLUMNS)))
+    column = draw(st.sampled_from(COLUMNS[table]))
+    row = draw(st.integers(0, len(tables[table]) - 1))
+    key = (table, column)
+    options = []
+    if key not in NULLABLE:
+        options.append(st.sampled_from([None, "", "   "]))
+    if column in DATE_COLUMNS[table]:
+        options.append(_NO_DIGITS)
+        options.append(st.sampled_from(["2023-02-30", "2023-13-01", "2021-04-31"]))
+        future = "2027-01-02" if column == "date_of_birth" else "2026-01-01"
+        options.append(st.dates(pd.Timestamp(future).date(), pd.Timestamp("2199-12-31").date())
+                       .map(str))
+    elif column == "imd_decile":
+        options.append(st.one_of(_NO_DIGITS, st.integers().filter(lambda i: not 1 <= i <= 10)
+                                 .map(str), st.sampled_from(["2.5", "1e3"])))
+    elif key in ALLOWED:
+        options.append(st.text(min_size=1, max_size=20).filter(
+            lambda v, a=ALLOWED[key]: v.strip() != "" and v.strip() not in a))
+    elif key in UNIQUE:
+        ids = tables[table][column].tolist()
+        options.append(st.sampled_from([i for i in ids if i != ids[row]]))
+    elif column == "child_id":  # a child table: an id children does not know
+        options.append(_NO_DIGITS.filter(lambda v: v.strip() not in {"C1", "C2", "C3", "C4", "C5"}))
+    value = draw(st.one_of(options))
+    return table, column, row, value
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corruptions())
+def test_any_single_corrupted_cell_is_reported_on_its_column(case):
+    table, column, row, value = case
+    tables = valid_tables()
+    tables[table].loc[row, column] = value
+    problems = validate_tables(tables, extract_date=EXTRACT)
+    assert any(p.startswith(f"{table}.{column}: ") for p in problems), (case, problems)
+    assert all("\n" not in p for p in problems)
