@@ -129,3 +129,20 @@ def test_judge_uses_the_conservative_end_of_each_interval():
 def test_ece_known_values():
     assert expected_calibration_error([0, 0, 1, 1], [0.5, 0.5, 0.5, 0.5], n_bins=1) == 0.0
     assert expected_calibration_error([0, 0, 0, 0], [0.2] * 4, n_bins=2) == pytest.approx(0.2)
+
+
+def test_fast_metrics_equal_scikit_learn_with_weights_and_ties():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from riskmodel.evaluation._metrics import _Sorted
+
+    rng = np.random.default_rng(5)
+    p = np.round(rng.uniform(size=800), 2)  # many ties
+    y = (rng.uniform(size=800) < p).astype(float)
+    w = rng.integers(0, 4, 800).astype(float)
+    got = _Sorted(y, p, p > 0.8).metrics(w)
+    assert got["auc"] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
+    assert got["average_precision"] == pytest.approx(
+        average_precision_score(y, p, sample_weight=w))
+    assert got["calibration_error"] == pytest.approx(
+        expected_calibration_error(y, p, sample_weight=w))

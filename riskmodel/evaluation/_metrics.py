@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 METRICS = (
     "base_rate", "auc", "average_precision", "brier", "calibration_error",
@@ -98,22 +97,42 @@ def capacity_flags(frame: pd.DataFrame, *, score: str = "score", top_percent: fl
     return flags
 
 
-def _point_metrics(y, p, flags, w) -> dict[str, float]:
-    tot = w.sum()
-    pos = (w * y).sum()
-    out = {"base_rate": pos / tot if tot else np.nan}
-    has_both = 0 < pos < tot
-    out["auc"] = roc_auc_score(y, p, sample_weight=w) if has_both else np.nan
-    out["average_precision"] = (
-        average_precision_score(y, p, sample_weight=w) if has_both else np.nan
-    )
-    out["brier"] = float(np.sum(w * (p - y) ** 2) / tot) if tot else np.nan
-    out["calibration_error"] = expected_calibration_error(y, p, sample_weight=w)
-    flagged = (w * flags).sum()
-    tp = (w * flags * y).sum()
-    out["precision_at_capacity"] = tp / flagged if flagged else np.nan
-    out["recall_at_capacity"] = tp / pos if pos else np.nan
-    return out
+class _Sorted:
+    """Scores sorted once; every bootstrap resample only changes the weights."""
+
+    def __init__(self, y, p, flags):
+        order = np.argsort(-p, kind="stable")
+        self.y, self.p, self.f = y[order], p[order], flags[order]
+        self.order = order
+        # last position of each run of tied scores: ROC/PR points sit only there
+        self.ends = np.flatnonzero(np.r_[self.p[1:] != self.p[:-1], True])
+        self.y0, self.p0 = y, p
+
+    def metrics(self, w_orig) -> dict[str, float]:
+        w = w_orig[self.order]
+        y, p, f = self.y, self.p, self.f
+        tot = w.sum()
+        pos = (w * y).sum()
+        neg = tot - pos
+        out = {"base_rate": pos / tot if tot else np.nan}
+        tp = np.cumsum(w * y)[self.ends]
+        fp = np.cumsum(w * (1 - y))[self.ends]
+        if pos > 0 and neg > 0:
+            tpr, fpr = np.r_[0.0, tp / pos], np.r_[0.0, fp / neg]
+            out["auc"] = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+            flagged = tp + fp
+            prec = np.divide(tp, flagged, out=np.zeros_like(tp), where=flagged > 0)
+            out["average_precision"] = float(np.sum(np.diff(np.r_[0.0, tp / pos]) * prec))
+        else:
+            out["auc"] = out["average_precision"] = np.nan
+        out["brier"] = float(np.sum(w * (p - y) ** 2) / tot) if tot else np.nan
+        out["calibration_error"] = expected_calibration_error(self.y0, self.p0,
+                                                              sample_weight=w_orig)
+        n_flag = (w * f).sum()
+        hits = (w * f * y).sum()
+        out["precision_at_capacity"] = hits / n_flag if n_flag else np.nan
+        out["recall_at_capacity"] = hits / pos if pos else np.nan
+        return out
 
 
 def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 200,
@@ -154,13 +173,14 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
     else:
         codes = pd.factorize(np.asarray(groups), sort=False)[0]
     n_clusters = codes.max() + 1 if len(codes) else 0
-    point = _point_metrics(y, p, f, np.ones_like(y))
+    sorted_ = _Sorted(y, p, f)
+    point = sorted_.metrics(np.ones_like(y))
     rng = np.random.default_rng(random_state)
     boots = {m: [] for m in METRICS}
     for _ in range(n_boot if n_clusters else 0):
         counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters))
         w = counts[codes].astype(float)
-        for m, v in _point_metrics(y, p, f, w).items():
+        for m, v in sorted_.metrics(w).items():
             boots[m].append(v)
     rows = []
     for m in METRICS:

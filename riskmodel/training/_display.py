@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from rich import box
 from rich.table import Table
 
-SHOWN = (("auc", "AUC"), ("average_precision", "avg precision"), ("brier", "Brier"),
-         ("calibration_error", "calib. error"), ("precision_at_capacity", "precision@cap"),
-         ("recall_at_capacity", "recall@cap"))
+SHOWN = (("auc", "AUC"), ("average_precision", "avg\nprec."), ("brier", "Brier"),
+         ("calibration_error", "calib.\nerror"), ("precision_at_capacity", "prec.\n@cap"),
+         ("recall_at_capacity", "recall\n@cap"))
 
 
 def _ci(row, metric: str) -> str:
@@ -18,20 +19,28 @@ def _ci(row, metric: str) -> str:
         return "–"
     if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
         return f"{v:.3f}"
-    return f"{v:.3f} [{lo:.3f}–{hi:.3f}]"
+    # value above its interval, so the table fits an 80-column terminal
+    return f"{v:.3f}\n[dim]{_short(lo)}–{_short(hi)}[/]"
+
+
+def _short(x: float) -> str:
+    """0.4123 -> '.41' (intervals of rates and AUCs, to fit the terminal)."""
+    text = f"{x:.2f}"
+    return text[1:] if text.startswith("0.") else text
 
 
 def leaderboard_table(board: pd.DataFrame, *, title: str, capacity: str) -> Table:
     """The leaderboard with 95% intervals, the base rate, and PASS/FAIL."""
     base = board["base_rate"].iloc[0] if len(board) else float("nan")
-    table = Table(title=f"{title} — base rate {base:.1%}, capacity {capacity}, "
-                        "95% intervals (family bootstrap)", title_justify="left")
-    table.add_column("candidate")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, title_justify="left",
+                  title=f"{title}\nbase rate {base:.1%}; capacity {capacity}; "
+                        "95% intervals (family bootstrap)")
+    table.add_column("candidate", no_wrap=True)
     for _, label in SHOWN:
-        table.add_column(label, justify="right")
-    table.add_column("result")
+        table.add_column(label, justify="right", min_width=7, no_wrap=True)
+    table.add_column("result", no_wrap=True)
     for _, row in board.iterrows():
-        result = row["result"]
+        result = "ref" if row["result"] == "reference" else row["result"]
         style = {"PASS": "bold green", "FAIL": "bold red"}.get(result, "dim")
         table.add_row(row["candidate"], *[_ci(row, m) for m, _ in SHOWN],
                       f"[{style}]{result}[/]")
@@ -39,9 +48,9 @@ def leaderboard_table(board: pd.DataFrame, *, title: str, capacity: str) -> Tabl
 
 
 def compare_table(runs: pd.DataFrame, *, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title, title_justify="left")
     for col in ("started", "candidate", "result", "data"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col != "started")
     for _, label in SHOWN:
         table.add_column(label, justify="right")
     table.add_column("registered")

@@ -61,12 +61,13 @@ def build_training_matrix(data, spec: TrainingSpec):
     -------
     tables, matrix, features, feature_spec
     """
-    from ..data import load_tables
+    from ..data import load_tables, read_extract_date
     from ..features import build_matrix, feature_columns, load_feature_spec
     from ._train import as_of_schedule
 
-    tables = load_tables(data)
-    extract = latest_date(tables)
+    stated = read_extract_date(data) if Path(data).is_dir() else None
+    tables = load_tables(data, extract_date=stated)
+    extract = pd.Timestamp(stated) if stated else latest_date(tables)
     dates = as_of_schedule(spec, extract)
     if not dates:
         raise InputError(
@@ -171,6 +172,38 @@ def _log_candidate(res, model, spec: TrainingSpec, spec_text: str, features: lis
         return info.model_uri
 
 
+def _log_reviews(res, matrix: pd.DataFrame, spec: TrainingSpec, tmp: Path) -> None:
+    """Log the fairness and explanation reports of one candidate into its run."""
+    import mlflow
+
+    from ..evaluation import fairness_audit, write_explanation_report, write_fairness_report
+    from ._replay import with_characteristics
+
+    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+    cap = spec.capacity
+    audit = fairness_audit(
+        pred, label="label", score="score", cluster="family_id", random_state=spec.seed,
+        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
+        threshold=None if cap.top_percent is not None else _locality_threshold(res),
+        source=f"test predictions of {res.name}",
+    )
+    fair_dir = tmp / f"fairness-{res.name}"
+    write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
+                          f"({res.name}), out-of-time test dates")
+    labelled = matrix[matrix["label"].notna()]
+    explain_path = tmp / f"explain-{res.name}" / "explain.html"
+    write_explanation_report(res.model, labelled, explain_path, capacity=cap.model_dump(),
+                             title=f"How the {spec.outcome} model ({res.name}) scores")
+    with mlflow.start_run(run_id=res.run_id, nested=True):
+        mlflow.log_artifacts(str(fair_dir), "fairness")
+        mlflow.log_artifact(str(explain_path), "explain")
+
+
+def _locality_threshold(res) -> float:
+    """With per-locality capacity, the lowest score that was in capacity (fairness needs one)."""
+    return float(res.predictions.loc[res.predictions["flagged"], "score"].min())
+
+
 def register(outcome: str, model_uri: str, checksum: str, run_id: str) -> dict:
     """Register a model version; champion if there is none yet, else challenger."""
     import mlflow
@@ -268,6 +301,10 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
                                             result.extra["feature_spec"], common_tags,
                                             parent.info.run_id, exp_id, tmp)
             say(f"logged {res.name} to MLflow")
+        reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
+            "metric").loc[spec_obj.select_by, "value"])
+        _log_reviews(reviewed, matrix, spec_obj, tmp)
+        say(f"logged the fairness and explanation reports for {reviewed.name}")
         if best is not None:
             mlflow.set_tag("riskmodel.best", best.name)
         if best is not None and register_best:
