@@ -86,6 +86,18 @@ def _add_months(days: np.ndarray, months: int) -> np.ndarray:
     return (d.astype("datetime64[D]") - _EPOCH).astype(np.int64)
 
 
+def _months_before(days: np.ndarray, months: int) -> np.ndarray:
+    """The same day ``months`` calendar months earlier (the month's last day if shorter)."""
+    d = _dates(days)
+    month = d.astype("datetime64[M]")
+    day = (d - month.astype("datetime64[D]")).astype(np.int64)
+    earlier = month - months
+    length = ((earlier + 1).astype("datetime64[D]") - earlier.astype("datetime64[D]")).astype(
+        np.int64)
+    out = earlier.astype("datetime64[D]") + np.minimum(day, length - 1)
+    return (out - _EPOCH).astype(np.int64)
+
+
 def _age_years(dob: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Age in whole years at ``at`` (negative before birth)."""
     d, a = _dates(dob), _dates(at)
@@ -207,7 +219,7 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     """Simulate one chunk of whole families; indices are local to the chunk."""
     rp = _rng(seed, 1, chunk, _STREAM_POP)
     rc = _rng(seed, 1, chunk, _STREAM_CONTACTS)
-    re = _rng(seed, 1, chunk, _STREAM_EPISODES)
+    rng_ep = _rng(seed, 1, chunk, _STREAM_EPISODES)
     nf, n = len(sizes), int(sizes.sum())
     fam = np.repeat(np.arange(nf), sizes)
     fam_first = np.cumsum(sizes) - sizes
@@ -235,11 +247,12 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     latent = 0.75 * lat_f[fam] + np.sqrt(1 - 0.75**2) * rp.standard_normal(n)
     ace = np.zeros((n, len(ACE_FACTORS)), dtype=bool)
     for k, f in enumerate(ACE_FACTORS):
+        slope = P.ACE_LATENT_SLOPE * P.ACE_SLOPE_SCALE.get(f, 1.0)
         if f in P.HOUSEHOLD_ACES:
-            p = _sigmoid(P.ACE_INTERCEPT[f] + P.ACE_LATENT_SLOPE * lat_f)
+            p = _sigmoid(P.ACE_INTERCEPT[f] + slope * lat_f)
             ace[:, k] = (rp.random(nf) < p)[fam]
         else:
-            p = _sigmoid(P.ACE_INTERCEPT[f] + P.ACE_LATENT_SLOPE * latent)
+            p = _sigmoid(P.ACE_INTERCEPT[f] + slope * latent)
             ace[:, k] = rp.random(n) < p
     n_ace = ace.sum(axis=1)
     hh_cols = [ACE_FACTORS.index(f) for f in P.HOUSEHOLD_ACES]
@@ -387,13 +400,13 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
         e = kind == 1
         if e.any():
             c, s = act[e], st[e]
-            row = _early_help(re, c, s, cum, keyr, ace_rec, ace, trio, prior_dis, dob, loc_c,
+            row = _early_help(rng_ep, c, s, cum, keyr, ace_rec, ace, trio, prior_dis, dob, loc_c,
                               imd_c, latent)
             row["contact"] = j[e]
             eh_rows.append(row)
             cause, end_d = row["cause"], row["end"]
             prior_dis[c] += cause == 2
-            lag = re.integers(14, 43, len(c))
+            lag = rng_ep.integers(14, 43, len(c))
             rec = np.where(ace[c] & (ace_rec[c] > (s + lag)[:, None]), (s + lag)[:, None],
                            ace_rec[c])
             ace_rec[c] = rec
@@ -404,15 +417,16 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
             esc = cause == 1
             if esc.any():
                 ce = c[esc]
-                sc_start = end_d[esc] + re.integers(0, 2, len(ce))
-                svc = re.choice(3, len(ce), p=_weights(P.SC_SERVICE_ON_ESCALATION, _SERVICES_SC))
-                sc_rows.append(_social_care(re, ce, sc_start, svc, np.full(len(ce), -1)))
+                sc_start = end_d[esc] + rng_ep.integers(0, 2, len(ce))
+                svc = rng_ep.choice(3, len(ce),
+                                    p=_weights(P.SC_SERVICE_ON_ESCALATION, _SERVICES_SC))
+                sc_rows.append(_social_care(rng_ep, ce, sc_start, svc, np.full(len(ce), -1)))
                 free[ce] = sc_rows[-1]["end"] + 1
         s_ = kind == 2
         if s_.any():
             c, s = act[s_], st[s_]
-            svc = re.choice(3, len(c), p=_weights(P.SC_SERVICE_DIRECT, _SERVICES_SC))
-            sc_rows.append(_social_care(re, c, s, svc, j[s_]))
+            svc = rng_ep.choice(3, len(c), p=_weights(P.SC_SERVICE_DIRECT, _SERVICES_SC))
+            sc_rows.append(_social_care(rng_ep, c, s, svc, j[s_]))
             free[c] = sc_rows[-1]["end"] + 1
         act = act[free[act] <= end]
 
@@ -443,7 +457,8 @@ def _stack(rows: list[dict], keys: tuple[str, ...]) -> dict:
 
 def _driver_values(c, s, cum, keyr, ace_rec, trio, prior_dis, dob, loc_c, imd_c, latent):
     """The value of every documented driver for episodes of children ``c`` starting on ``s``."""
-    lo = np.searchsorted(keyr, c * _BIG + s - 365, side="left")
+    # contacts recorded in the 12 calendar months before the start: [s - 12 months, s)
+    lo = np.searchsorted(keyr, c * _BIG + _months_before(s, 12), side="left")
     hi = np.searchsorted(keyr, c * _BIG + s, side="left")
     n12 = {k: v[hi] - v[lo] for k, v in cum.items()}
     before = ace_rec[c] < s[:, None]

@@ -132,7 +132,9 @@ def calibration_table(tables: dict, *, extract_date=None) -> pd.DataFrame:
         len(ehc) / max(ehc["family_id"].nunique(), 1), 0.1)
 
     # presenting needs
-    start = ct["child_id"].map(first)  # NaT for children never in early help
+    # the first start of each contact's child (NaT for children never in early help)
+    start = (ct["child_id"].map(first) if len(first)
+             else pd.Series(pd.NaT, index=ct.index, dtype="datetime64[ns]"))
     win = ct.loc[(ct["contact_date"] <= start)
                  & (ct["contact_date"] > start - pd.Timedelta(days=365)), ["child_id", "need"]]
     shares = win.drop_duplicates(["child_id", "need"])["need"].value_counts() / n

@@ -69,7 +69,7 @@ DISABILITY_WEIGHT = {"none": 0.83, "sen_support": 0.13, "ehcp": 0.04}
 IMD_MISSING = 0.02
 
 # Children per family in the whole population (tuned so early-help families average 1.78).
-FAMILY_SIZE_WEIGHT = (0.4385, 0.2534, 0.1464, 0.0846, 0.0489, 0.0283)  # 1..6 children
+FAMILY_SIZE_WEIGHT = (0.438, 0.2533, 0.1465, 0.0847, 0.049, 0.0284)  # 1..6 children
 SIBLING_GAP_DAYS = (365, 1460)  # uniform gap between consecutive siblings
 
 # ------------------------------------------------------------------ ACEs -----------------------
@@ -80,12 +80,14 @@ CHILD_ACES = ("physical_abuse", "sexual_abuse", "emotional_abuse", "physical_neg
 # Logit intercepts (tuned to the Walsall prevalences among early-help children) and the slope on
 # the family's latent need (tuned to the spread of ACE counts).
 ACE_INTERCEPT = MappingProxyType({
-    "physical_abuse": -3.692, "sexual_abuse": -4.592, "emotional_abuse": -2.467,
-    "physical_neglect": -3.492, "emotional_neglect": -2.218, "domestic_abuse": -1.37,
-    "substance_misuse": -3.192, "mental_illness": -1.707, "parental_separation": 0.572,
-    "incarceration": -3.792,
+    "physical_abuse": -4.081, "sexual_abuse": -4.981, "emotional_abuse": -2.6,
+    "physical_neglect": -3.881, "emotional_neglect": -2.369, "domestic_abuse": -1.471,
+    "substance_misuse": -3.581, "mental_illness": -1.805, "parental_separation": 0.574,
+    "incarceration": -4.181,
 })
-ACE_LATENT_SLOPE = 1.451
+ACE_LATENT_SLOPE = 1.647
+# Parental separation is common at every level of need (assumed), so it depends less on it.
+ACE_SLOPE_SCALE = MappingProxyType({"parental_separation": 0.7})
 # Probability that an ACE is disclosed at each successive contact (then at the early-help
 # assessment, 14-42 days after an episode starts, for any not yet recorded).
 ACE_DISCLOSE_P = 0.6
@@ -107,9 +109,9 @@ HOUSEHOLD_NEEDS = ("parenting", "adult_mental_health", "domestic_abuse", "housin
 CHILD_NEEDS = ("behaviour", "child_mental_health", "exploitation", "school_attendance", "other")
 # Base weights of each need (tuned to the Walsall top five) and the ACE that raises it.
 NEED_WEIGHT = MappingProxyType({
-    "parenting": 4.1194, "adult_mental_health": 2.4086, "domestic_abuse": 2.2095,
-    "housing": 3.2471, "substance_misuse": 0.3, "neglect": 0.5, "financial": 0.35,
-    "behaviour": 0.2886, "child_mental_health": 0.45, "exploitation": 0.12,
+    "parenting": 4.4234, "adult_mental_health": 2.5684, "domestic_abuse": 2.3465,
+    "housing": 3.5085, "substance_misuse": 0.3, "neglect": 0.5, "financial": 0.35,
+    "behaviour": 0.2913, "child_mental_health": 0.45, "exploitation": 0.12,
     "school_attendance": 0.4, "other": 0.06,
 })
 NEED_ACE = MappingProxyType({
@@ -147,10 +149,10 @@ LONG_LAG_SHARE = 0.03
 # P(contact leads to early help) = source x need x age multipliers (tuned to the Wolverhampton
 # initiating-agency shares, the Walsall needs and ages); P(direct social care) = source x need.
 EH_SOURCE = MappingProxyType({
-    "la": 0.17127, "school": 0.03891, "voluntary": 0.03413, "health": 0.00074,
+    "la": 0.17166, "school": 0.03866, "voluntary": 0.03305, "health": 0.00078,
 })
 EH_NEED = MappingProxyType({})  # default 1.0
-EH_AGE = (0.1486, 1.3234, 1.2355, 0.8018, 0.6667, 0.9284)  # by AGE_BANDS, tuned
+EH_AGE = (0.1497, 1.326, 1.2245, 0.8118, 0.6698, 0.9057)  # by AGE_BANDS, tuned
 SC_SOURCE = MappingProxyType({"police": 0.02, "health": 0.015, "la": 0.02, "school": 0.008,
                               "youth_justice": 0.015})
 SC_NEED = MappingProxyType({"domestic_abuse": 2.0, "neglect": 2.5, "exploitation": 2.0,
@@ -167,14 +169,14 @@ LOCKOUT_DAYS = 367
 CAUSES = ("positive", "escalated", "disengaged", "transferred", "relocated")
 # Log cause-specific hazard intercepts by service (tuned to the Warwickshire closure shares).
 CAUSE_INTERCEPT = MappingProxyType({
-    "early_help_pathway": (0.266, -2.412, -1.082, -2.602, -3.019),
-    "targeted_support": (1.066, -4.534, -2.148, -3.9, -3.9),
-    "fsw_intervention": (-0.002, -5.958, -2.621, -3.1, -3.1),
+    "early_help_pathway": (0.262, -2.392, -1.08, -2.648, -3.018),
+    "targeted_support": (1.014, -4.61, -2.186, -3.9, -3.9),
+    "fsw_intervention": (-0.016, -5.934, -2.649, -3.1, -3.1),
 })
 # Weibull duration shape and scale (days) by service; FSW tuned to ~18 weeks on average.
 DURATION_SHAPE = 1.6
 DURATION_SCALE = MappingProxyType({
-    "early_help_pathway": 647.3, "targeted_support": 749.5, "fsw_intervention": 176.0,
+    "early_help_pathway": 642.4, "targeted_support": 743.9, "fsw_intervention": 174.2,
 })
 DECLINED_WITHIN_DAYS = 42  # a disengagement this early is recorded as "declined"
 

@@ -1,0 +1,361 @@
+"""The synthetic council: calibration, known truth, determinism, referral bias, the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riskmodel import InputError
+from riskmodel.data import (
+    calibration_table,
+    generate_council,
+    read_tables,
+    simulate_council,
+    validate_tables,
+)
+from riskmodel.data._contract import EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES
+from riskmodel.data._synth import TRUTH_COLUMNS, _age_years, _months_before
+
+EXTRACT = pd.Timestamp("2025-12-31")
+
+
+@pytest.fixture(scope="module")
+def big():
+    """A 20,000-child council (the size the calibration is checked at)."""
+    return simulate_council(20_000, seed=1)
+
+
+# ------------------------------------------------------------------ helpers -----------------
+
+def labels_from_tables(tables: dict, rows: pd.DataFrame, months: int):
+    """Cohort size and labels at each (child_id, as_of) row, straight from DESIGN.md."""
+    ep = tables["episodes"]
+    rows = rows[["child_id", "as_of"]].reset_index(drop=True).copy()
+    rows["until"] = rows["as_of"] + pd.DateOffset(months=months)
+    rows["row"] = np.arange(len(rows))
+    sc = rows.merge(ep.loc[ep["service"].isin(SOCIAL_CARE_SERVICES), ["child_id", "start_date"]],
+                    on="child_id")
+    sc_rows = sc.loc[(sc["start_date"] > sc["as_of"]) & (sc["start_date"] <= sc["until"]), "row"]
+    eh = rows.merge(ep.loc[ep["service"].isin(EARLY_HELP_SERVICES)], on="child_id")
+    is_open = (eh["start_date"] < eh["as_of"]) & (
+        eh["end_date"].isna() | (eh["end_date"] >= eh["as_of"]))
+    closes = is_open & (eh["end_date"] > eh["as_of"]) & (eh["end_date"] <= eh["until"])
+    esc_rows = eh.loc[closes & (eh["closure_reason"] == "escalated"), "row"]
+    dis_rows = eh.loc[closes & eh["closure_reason"].isin(["disengaged", "declined"]), "row"]
+    n_open = is_open.groupby(eh["row"]).sum().reindex(rows["row"], fill_value=0).to_numpy()
+    esc = np.zeros(len(rows), dtype=np.int8)
+    esc[np.union1d(sc_rows, esc_rows).astype(int)] = 1
+    dis = np.zeros(len(rows), dtype=np.int8)
+    dis[dis_rows.to_numpy()] = 1
+    return n_open, esc, dis
+
+
+def cohort_from_tables(tables: dict, dates) -> set:
+    eh = tables["episodes"]
+    eh = eh[eh["service"].isin(EARLY_HELP_SERVICES)]
+    out = set()
+    for t in dates:
+        t = pd.Timestamp(t)
+        open_ = eh[(eh["start_date"] < t) & (eh["end_date"].isna() | (eh["end_date"] >= t))]
+        out |= {(c, t) for c in open_["child_id"]}
+    return out
+
+
+def check_invariants(council, extract) -> None:
+    """What every synthetic council must satisfy, whatever the seed, size and dates."""
+    t = council.tables
+    ch, ct, ace, ep = t["children"], t["contacts"], t["ace_factors"], t["episodes"]
+    extract = pd.Timestamp(extract)
+    assert ch["child_id"].is_unique and ct["contact_id"].is_unique
+    assert ep["episode_id"].is_unique
+    assert set(ct["child_id"]) <= set(ch["child_id"]) and set(ep["child_id"]) <= set(ch["child_id"])
+    # nothing happens after the extract date; recording never precedes the event
+    for df, cols in ((ct, ["contact_date", "recorded_date"]), (ace, ["recorded_date"]),
+                     (ep, ["start_date", "end_date"])):
+        for c in cols:
+            assert (df[c].dropna() <= extract).all(), c
+    assert (ch["date_of_birth"] <= extract).all()
+    assert (ct["recorded_date"] >= ct["contact_date"]).all()
+    closed = ep[ep["end_date"].notna()]
+    assert (closed["end_date"] > closed["start_date"]).all()
+    assert ep["closure_reason"].isna().equals(ep["end_date"].isna())
+    # early help never closes on the 1st of a month (as-of dates are 1sts: no ties)
+    eh = ep[ep["service"].isin(EARLY_HELP_SERVICES)]
+    assert (eh["end_date"].dropna().dt.day != 1).all()
+    # at most one early-help episode open per child at a time; never with social care open
+    ordered = ep.sort_values(["child_id", "start_date"])
+    same = ordered["child_id"].eq(ordered["child_id"].shift())
+    prev_end = ordered["end_date"].shift()
+    prev_is_eh = ordered["service"].shift().isin(EARLY_HELP_SERVICES)
+    overlap = same & (prev_end.isna() | (prev_end > ordered["start_date"]))
+    assert not overlap.any()
+    # every escalated closure starts social care on the same or the next day
+    has_next = ordered["child_id"].eq(ordered["child_id"].shift(-1))
+    is_esc = ordered["closure_reason"].eq("escalated")
+    gap = (ordered["start_date"].shift(-1) - ordered["end_date"]).dt.days
+    assert ordered["service"].shift(-1)[is_esc & has_next].isin(SOCIAL_CARE_SERVICES).all()
+    assert gap[is_esc & has_next].between(0, 1).all()
+    # (only an escalation on the extract date can have its social care start after it)
+    assert (ordered.loc[is_esc & ~has_next, "end_date"] == extract).all()
+    # a non-escalated early-help closure is followed by nothing for a year (no other path to
+    # social care inside any 12-month label window)
+    after_eh = prev_is_eh & same & (ordered["closure_reason"].shift() != "escalated")
+    wait = (ordered["start_date"] - prev_end)[after_eh].dt.days
+    assert (wait > 366).all()
+    # the truth covers exactly the cohort at each quarterly date, with probabilities
+    truth = council.truth
+    assert list(truth.columns) == list(TRUTH_COLUMNS)
+    p = truth[list(TRUTH_COLUMNS[2:])].to_numpy()
+    assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
+    assert (truth["p_escalation_12m"] >= truth["p_escalation_6m"]).all()
+    assert (truth["as_of"].dt.day == 1).all() and truth["as_of"].dt.month.isin([1, 4, 7, 10]).all()
+    dates = sorted(truth["as_of"].unique())
+    assert set(zip(truth["child_id"], truth["as_of"], strict=True)) == \
+        cohort_from_tables(t, dates)
+
+
+# ------------------------------------------------------------------ calibration -------------
+
+def test_calibration_within_tolerance_at_20000_children(big):
+    table = calibration_table(big.tables)
+    bad = table[~table["ok"]]
+    assert bad.empty, bad.to_string()
+    assert len(table) >= 40
+    # the manifest records the same table (what the docs show)
+    recorded = pd.DataFrame(big.manifest["calibration"])
+    assert np.allclose(recorded["generated"], table["generated"], atol=1e-6, equal_nan=True)
+    # the population the issue asks for: unborn children, and a black group large enough
+    ch = big.tables["children"]
+    assert (ch["ethnicity"] == "black").sum() >= 500
+    assert table.set_index(["measure", "category"]).loc[("age_at_start", "unborn"),
+                                                         "generated"] > 0
+
+
+def test_calibration_table_reads_raw_tables_and_flags_misses(tmp_path):
+    council = simulate_council(3_000, seed=2)
+    typed = calibration_table(council.tables)
+    generate_council(3_000, seed=2, out=tmp_path / "c")
+    raw = calibration_table(read_tables(tmp_path / "c"))
+    pd.testing.assert_frame_equal(typed, raw)
+    # a measure that misses its target is flagged
+    tables = dict(council.tables)
+    ep = tables["episodes"].copy()
+    ep.loc[ep["closure_reason"].notna() & (ep["service"] == "early_help_pathway"),
+           "closure_reason"] = "escalated"
+    tables["episodes"] = ep
+    row = calibration_table(tables).set_index(["measure", "category"]).loc[
+        ("closure_early_help_pathway", "escalated")]
+    assert row["generated"] == 1.0 and not row["ok"]
+
+
+# ------------------------------------------------------------------ the truth ---------------
+
+def test_truth_is_exactly_the_simulation_and_the_cohort(big):
+    check_invariants(big, EXTRACT)
+    detail = big.detail
+    for months in (6, 12):
+        ok = (detail["as_of"] + pd.DateOffset(months=months)) <= EXTRACT
+        n_open, esc, dis = labels_from_tables(big.tables, detail[ok], months)
+        assert (n_open == 1).all()
+        # labels read from the tables are exactly what the simulation did
+        np.testing.assert_array_equal(esc, detail.loc[ok, f"y_escalation_{months}m"])
+        np.testing.assert_array_equal(dis, detail.loc[ok, f"y_disengagement_{months}m"])
+
+
+@pytest.mark.parametrize("outcome", ["escalation", "disengagement"])
+@pytest.mark.parametrize("months", [6, 12])
+def test_truth_is_calibrated_against_simulated_outcomes(big, outcome, months):
+    d = big.detail.sort_values(["episode_id", "as_of"])
+    # One as-of date per episode, so that rows are independent Bernoulli draws. The k-th
+    # quarterly date after the start is picked with k drawn independently of what happens
+    # next (picking among an episode's rows would favour episodes that close early).
+    rank = d.groupby("episode_id").cumcount().to_numpy()
+    episodes = d["episode_id"].unique()
+    k = pd.Series(np.random.default_rng(0).integers(0, 6, len(episodes)), index=episodes)
+    d = d[(rank == k.loc[d["episode_id"]].to_numpy())
+          & ((d["as_of"] + pd.DateOffset(months=months)) <= EXTRACT).to_numpy()]
+    n_open, esc, dis = labels_from_tables(big.tables, d, months)
+    y = esc if outcome == "escalation" else dis
+    p = d[f"p_{outcome}_{months}m"].to_numpy()
+    bins = pd.qcut(p, 10, labels=False, duplicates="drop")
+    for b in np.unique(bins):
+        pb, yb = p[bins == b], y[bins == b]
+        sd = np.sqrt((pb * (1 - pb)).sum()) / len(pb)
+        # binomial interval (z = 4: 40 bins are tested in all)
+        assert abs(yb.mean() - pb.mean()) <= 4 * sd + 1e-3, (b, yb.mean(), pb.mean(), len(pb))
+    assert abs(y.mean() - p.mean()) <= 4 * np.sqrt((p * (1 - p)).sum()) / len(p)
+
+
+def test_truth_auc_and_small_latent_effect(big):
+    auc = big.manifest["truth"]["auc"]
+    assert 0.75 <= auc["escalation_6m"]["auc_truth"] <= 0.85
+    for name, a in auc.items():
+        assert a["gap"] <= 0.005, name
+        assert a["auc_truth"] > 0.6, name
+
+
+def test_manifest_documents_everything(big):
+    m = big.manifest
+    assert m["seed"] == 1 and m["extract_date"] == "2025-12-31" and m["n_children"] == 20_000
+    assert {"walsall_2016", "warwickshire_2020", "wolverhampton_2018"} <= set(m["targets"])
+    assert m["parameters"]["lockout_days"] >= 367
+    for outcome in ("escalation", "disengagement"):
+        drivers = m["drivers"][outcome]
+        strength = [d["strength"] for d in drivers]
+        assert strength == sorted(strength, reverse=True)
+        assert all(d["observable"] and "coefficient" in d for d in drivers)
+        assert [d["driver"] for d in drivers if not d["observed"]] == ["latent"]
+    esc = {d["feature"] for d in m["drivers"]["escalation"][:4]}
+    assert "ace_toxictrio_all_count" in esc
+
+
+# ------------------------------------------------------------------ determinism and files ---
+
+def test_same_seed_same_bytes_and_contract(tmp_path):
+    a = generate_council(n_children=3_000, seed=11, out=tmp_path / "a")
+    b = generate_council(n_children=3_000, seed=11, out=tmp_path / "b")
+    c = generate_council(n_children=3_000, seed=12, out=tmp_path / "c")
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["ace_factors.parquet", "children.parquet", "contacts.parquet",
+                     "episodes.parquet", "manifest.json", "truth.parquet"]
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert (a / "contacts.parquet").read_bytes() != (c / "contacts.parquet").read_bytes()
+    manifest = json.loads((a / "manifest.json").read_text())
+    tables = read_tables(a)
+    assert validate_tables(tables, extract_date=manifest["extract_date"]) == []
+    # storage types: dates as date32, ids as strings, imd_decile a nullable integer
+    schema = pq.read_schema(a / "contacts.parquet")
+    assert str(schema.field("contact_date").type) == "date32[day]"
+    assert str(schema.field("contact_id").type) == "string"
+    children = pq.read_table(a / "children.parquet")
+    assert str(children.schema.field("imd_decile").type) == "int64"
+    assert 0 < children["imd_decile"].null_count < 0.1 * len(children)
+    assert tables["children"]["child_id"].iloc[0] == "C0000001"
+    assert tables["episodes"]["episode_id"].str.match(r"^E\d{8}$").all()
+    # what is written is what simulate_council holds in memory
+    council = simulate_council(3_000, seed=11)
+    for name, df in council.tables.items():
+        from riskmodel.data import coerce_tables
+        pd.testing.assert_frame_equal(coerce_tables(tables)[name], df, check_dtype=False)
+
+
+def test_written_atomically(tmp_path, monkeypatch):
+    import riskmodel.data._synth as synth
+
+    out = tmp_path / "council"
+    calls = []
+    real = synth.pq.write_table
+
+    def failing(table, path, **kw):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return real(table, path, **kw)
+
+    monkeypatch.setattr(synth.pq, "write_table", failing)
+    with pytest.raises(OSError):
+        generate_council(n_children=300, seed=1, out=out)
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    # into a folder that holds other files: a failure leaves the old council whole
+    monkeypatch.setattr(synth.pq, "write_table", real)
+    generate_council(n_children=300, seed=1, out=out)
+    (out / "notes.txt").write_text("keep me")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls.clear()
+    monkeypatch.setattr(synth.pq, "write_table", failing)
+    with pytest.raises(OSError):
+        generate_council(n_children=300, seed=2, out=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.setattr(synth.pq, "write_table", real)
+    generate_council(n_children=300, seed=2, out=out)
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 400),
+       start=st.dates(dt.date(2015, 1, 1), dt.date(2022, 12, 31)),
+       years=st.integers(2, 6))
+def test_invariants_hold_for_any_seed_size_and_dates(seed, n, start, years):
+    end = start + dt.timedelta(days=365 * years + 17)
+    council = simulate_council(n, seed=seed, start=start.isoformat(), end=end.isoformat())
+    assert len(council.tables["children"]) == n
+    check_invariants(council, end.isoformat())
+
+
+@given(dob=st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)),
+       at=st.dates(dt.date(1990, 1, 1), dt.date(2030, 12, 31)))
+def test_date_arithmetic(dob, at):
+    expected = at.year - dob.year - ((at.month, at.day) < (dob.month, dob.day))
+    days = [(x - dt.date(1970, 1, 1)).days for x in (dob, at)]
+    got = _age_years(np.array([days[0]]), np.array([days[1]]))[0]
+    assert got == expected
+    # "the 12 months before" a start, as the features' window counts it
+    earlier = (pd.Timestamp(at) - pd.DateOffset(months=12)).date()
+    assert _months_before(np.array([days[1]]), 12)[0] == (earlier - dt.date(1970, 1, 1)).days
+
+
+# ------------------------------------------------------------------ referral bias -----------
+
+def test_referral_bias_leaves_the_truth_alone():
+    plain = simulate_council(8_000, seed=3)
+    biased = simulate_council(8_000, seed=3, referral_bias=["ethnicity=black:2.0"])
+    pd.testing.assert_frame_equal(plain.truth, biased.truth)
+    pd.testing.assert_frame_equal(plain.detail, biased.detail)
+    for name in ("children", "episodes", "ace_factors"):
+        pd.testing.assert_frame_equal(plain.tables[name], biased.tables[name])
+    ch = plain.tables["children"]
+    black = set(ch.loc[ch["ethnicity"] == "black", "child_id"])
+
+    def counts(council):
+        ct = council.tables["contacts"]
+        ps = ct[ct["source"].isin(["police", "school"])]
+        in_group = ps["child_id"].isin(black)
+        return in_group.sum(), (~in_group).sum()
+
+    (g0, o0), (g1, o1) = counts(plain), counts(biased)
+    assert o1 == o0  # other groups unchanged
+    assert 1.8 <= g1 / g0 <= 2.2
+    # every genuine contact is still there, unchanged; only the group gets new ones
+    a, b = plain.tables["contacts"], biased.tables["contacts"]
+    kept = b[b["contact_id"].isin(a["contact_id"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), kept)
+    extra = b[~b["contact_id"].isin(a["contact_id"])]
+    assert extra["child_id"].isin(black).all()
+    assert extra["outcome"].isin(["nfa", "signposted"]).all()
+    assert biased.manifest["referral_bias"][0]["factor"] == 2.0
+
+
+@pytest.mark.parametrize("spec", ["ethnicity:2", "ethnicity=black", "colour=black:2",
+                                  "ethnicity=purple:2", "ethnicity=black:x",
+                                  "ethnicity=black:0.5"])
+def test_malformed_referral_bias_names_the_option(spec, tmp_path, capsys):
+    with pytest.raises(InputError, match="--referral-bias"):
+        simulate_council(50, seed=1, referral_bias=[spec])
+    from riskmodel.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--children", "50", "--out", str(tmp_path / "x"),
+              "--referral-bias", spec])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--referral-bias" in err and "Traceback" not in err
+    assert not Path(tmp_path / "x").exists()
+
+
+def test_cli_writes_a_council(tmp_path):
+    from riskmodel.cli import main
+
+    main(["synth", "--children", "200", "--seed", "4", "--out", str(tmp_path / "c"),
+          "--referral-bias", "sex=male:1.5"])
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["seed"] == 4 and manifest["referral_bias"][0]["value"] == "male"
