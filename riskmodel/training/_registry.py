@@ -24,7 +24,9 @@ def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataF
 
     exp = experiment_id(outcome)
     runs = _call("searching runs", mlflow.search_runs, experiment_ids=[exp],
-                 filter_string="tags.`riskmodel.candidate` != ''",
+                 # a killed or crashed run is not a candidate to compare
+                 filter_string="tags.`riskmodel.candidate` != '' "
+                               "and attributes.status = 'FINISHED'",
                  order_by=["attributes.start_time DESC"], max_results=max_runs)
     if runs.empty:
         raise InputError(f"compare: no training runs for '{outcome}' yet (run riskmodel train)")

@@ -1,0 +1,108 @@
+"""Time and peak memory of building a feature matrix for a synthetic council.
+
+    python3 benchmarks/features.py --children 100000
+    python3 benchmarks/features.py --children 1000000 --data /tmp/council-1m
+
+The council is generated once into ``--data`` (by ``riskmodel synth`` in a separate
+process, so its memory is not counted) and reused when the folder already holds one. The
+figures printed are for this process: reading and checking the tables (``load_tables``,
+as ``riskmodel build`` does), then ``build_matrix`` (cohort, labels and every feature of
+the packaged spec). Peak memory is the process's resident-set high-water mark, which
+includes the tables in memory. With ``--skip-checks`` the tables are read and typed
+without the contract checks (``read_tables`` + ``coerce_tables``), so the peak is that of
+the build itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+DEFAULT_AS_OF = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"]
+
+
+def peak_rss_gb() -> float:
+    # ru_maxrss is in kilobytes on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+class RssSampler:
+    """The highest resident set size seen while the block runs (sampled every 20 ms)."""
+
+    def __enter__(self):
+        import psutil
+
+        self._proc, self.start, self.peak = psutil.Process(), 0.0, 0.0
+        self.start = self.peak = self._proc.memory_info().rss / 1024**3
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._proc.memory_info().rss / 1024**3)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def ensure_council(folder: Path, children: int, seed: int) -> None:
+    if (folder / "children.parquet").exists():
+        print(f"reusing the council in {folder}")
+        return
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "riskmodel", "synth", "--children", str(children),
+                    "--seed", str(seed), "--out", str(folder)], check=True)
+    print(f"generated {children:,} children in {time.perf_counter() - started:.1f} s "
+          "(separate process; not counted below)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--as-of", action="append", dest="as_of",
+                        help=f"as-of date (repeatable); default {' '.join(DEFAULT_AS_OF)}")
+    parser.add_argument("--outcome", default="escalation")
+    parser.add_argument("--data", type=Path, help="council folder to reuse or create")
+    parser.add_argument("--skip-checks", action="store_true",
+                        help="read and type the tables without the contract checks")
+    args = parser.parse_args(argv)
+    as_of = args.as_of or DEFAULT_AS_OF
+    folder = args.data or Path(tempfile.mkdtemp()) / f"council-{args.children}"
+    ensure_council(folder, args.children, args.seed)
+
+    from riskmodel.data import coerce_tables, load_tables, read_tables
+    from riskmodel.features import build_matrix, feature_columns
+
+    started = time.perf_counter()
+    if args.skip_checks:
+        how, tables = "read_tables + coerce_tables", coerce_tables(read_tables(folder))
+    else:
+        how, tables = "load_tables", load_tables(folder)
+    loaded = time.perf_counter() - started
+    rows = {k: len(v) for k, v in tables.items()}
+    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+    print(f"{how}: {loaded:.1f} s, peak memory so far {peak_rss_gb():.2f} GB")
+
+    started = time.perf_counter()
+    with RssSampler() as rss:
+        matrix = build_matrix(tables, as_of, outcome=args.outcome)
+    built = time.perf_counter() - started
+    print(f"build_matrix: {len(matrix):,} rows x {len(feature_columns(matrix))} features "
+          f"for {len(as_of)} as-of dates in {built:.1f} s")
+    print(f"during build_matrix: RSS {rss.start:.2f} GB before, {rss.peak:.2f} GB at most "
+          f"(+{rss.peak - rss.start:.2f} GB)")
+    print(f"peak memory (RSS high-water mark): {peak_rss_gb():.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Feature definitions: names, plain-word descriptions, imputation rules, per-child phrases.
+
+Every feature the builders make is described by a :class:`FeatureDef`. The dictionary a
+council reads (``riskmodel features``), the model's feature list and the per-child reasons
+of scoring all come from these definitions, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pandas as pd
+
+from .._errors import InputError
+
+# Columns of the matrix that are not features (ids, label and carried characteristics).
+ID_COLUMNS = ("child_id", "family_id", "as_of", "label")
+CARRIED_COLUMNS = ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile")
+PREFIXES = ("ace", "contacts", "episodes", "family", "demand", "child")
+DICTIONARY_COLUMNS = (
+    "name", "description", "builder", "window", "metric", "imputation", "missing_flag",
+)
+
+_WINDOW = re.compile(r"^(?:(\d+)m|all)$")
+
+
+def window_months(window: str) -> int | None:
+    """Months covered by a window name: ``"12m"`` gives 12, ``"all"`` gives None."""
+    m = _WINDOW.match(window)
+    if m is None:
+        raise ValueError(f"expected a window like '3m', '12m' or 'all', got {window!r}")
+    return int(m.group(1)) if m.group(1) else None
+
+
+def window_phrase(window: str) -> str:
+    """Plain words for a window, as used in per-child reasons."""
+    n = window_months(window)
+    if n is None:
+        return "on record"
+    if n % 12 == 0 and n > 12:
+        return f"in the last {n // 12} years"
+    return "in the last month" if n == 1 else f"in the last {n} months"
+
+
+def window_description(window: str) -> str:
+    """Plain words for a window, as used in the feature dictionary."""
+    n = window_months(window)
+    if n is None:
+        return "at any time before the as-of date"
+    return f"in the {n} month{'s' if n != 1 else ''} before the as-of date"
+
+
+def words(value: str) -> str:
+    """A vocabulary value in plain words: ``youth_justice`` -> ``youth justice``."""
+    return value.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class FeatureDef:
+    """One feature: its name, meaning, how it is filled when missing, and how to say a value.
+
+    ``kind`` is the storage type: ``"int"`` (counts, flags, ordinals) or ``"float"``.
+    ``missing_key`` names the entry of the spec's ``imputation`` section used when the raw
+    value can be missing; such a feature has a companion flag named ``missing_flag``.
+    """
+
+    name: str
+    description: str
+    builder: str
+    window: str
+    metric: str
+    kind: str = "int"
+    imputation: str = "zero: nothing recorded counts as 0"
+    missing_key: str | None = None
+    missing_flag: str | None = None
+    flag_of: str | None = None
+    say: Callable[[float], str] = field(default=None, repr=False, compare=False)
+
+    def describe(self, value) -> str:
+        return self.say(value)
+
+
+def is_missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _num(value) -> str:
+    v = float(value)
+    return f"{int(round(v)):,}" if abs(v - round(v)) < 1e-9 else f"{v:,.1f}"
+
+
+def say_count(singular: str, plural: str, where: str, *, none: str | None = None):
+    """Phrase a count: "no police contacts in the last 12 months", "1 police contact ..."."""
+    tail = f" {where}" if where else ""
+
+    def say(value):
+        if is_missing(value):
+            return f"{plural} {where}: not known".strip()
+        n = float(value)
+        if n == 0:
+            return none if none is not None else f"no {plural}{tail}"
+        noun = singular if n == 1 else plural
+        return f"{_num(n)} {noun}{tail}"
+
+    return say
+
+
+def say_flag(on: str, off: str):
+    """Phrase a 0/1 flag."""
+    return lambda value: off if is_missing(value) or float(value) == 0 else on
+
+
+def say_template(template: str, missing: str):
+    """Phrase a measured value with ``{v}`` in ``template``; ``missing`` when not known."""
+    return lambda value: missing if is_missing(value) else template.format(v=_num(value))
+
+
+def say_level(levels: dict[int, str], missing: str):
+    """Phrase an ordinal code by its level name."""
+
+    def say(value):
+        if is_missing(value):
+            return missing
+        return levels.get(int(round(float(value))), missing)
+
+    return say
+
+
+def missing_flag_def(base: FeatureDef, *, missing_words: str, present_words: str) -> FeatureDef:
+    """The 0/1 flag that says a feature's raw value was missing (and was imputed)."""
+    return FeatureDef(
+        name=f"{base.name}_missing",
+        description=f"1 if {missing_words} (so {base.name} was imputed), else 0.",
+        builder=base.builder, window=base.window, metric=f"{base.metric}_missing",
+        imputation="none needed: never missing", flag_of=base.name,
+        say=say_flag(missing_words, present_words),
+    )
+
+
+def parse_name(name: str) -> tuple[str, str, str, str]:
+    """Split ``{prefix}_{group}_{window}_{metric}`` into its four parts.
+
+    Groups and metrics may contain underscores; the window is the last token that looks
+    like a window (``3m``, ``12m``, ``all``).
+    """
+    parts = name.split("_")
+    for i in range(len(parts) - 2, 0, -1):
+        if _WINDOW.match(parts[i]):
+            prefix, group = parts[0], "_".join(parts[1:i])
+            if prefix in PREFIXES and group:
+                return prefix, group, parts[i], "_".join(parts[i + 1:])
+            break
+    raise InputError(
+        f"feature '{name}': not a feature name (expected prefix_group_window_metric, "
+        f"prefix one of {', '.join(PREFIXES)})"
+    )
+
+
+@lru_cache(maxsize=32)
+def _registry(extra_window: str) -> dict[str, FeatureDef]:
+    from ._builders import all_definitions
+    from ._spec import full_spec
+
+    return {d.name: d for d in all_definitions(full_spec(extra_window))}
+
+
+def lookup(name: str) -> FeatureDef:
+    """The definition of any feature name a spec could produce."""
+    _, _, window, _ = parse_name(name)
+    found = _registry(window).get(name)
+    if found is None:
+        raise InputError(f"feature '{name}': no builder makes a feature of this name")
+    return found
+
+
+def describe_feature(name: str, value) -> str:
+    """Plain words for one child's value of one feature, for per-child reasons.
+
+    Parameters
+    ----------
+    name : str
+        A feature name, e.g. ``"contacts_source_police_12m_count"``.
+    value : number or missing
+        The child's value. A missing value (None/NaN) is described as not recorded.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        When no builder makes a feature of that name.
+
+    Examples
+    --------
+    >>> from riskmodel.features import describe_feature
+    >>> describe_feature("contacts_source_police_12m_count", 3)
+    '3 police contacts in the last 12 months'
+    >>> describe_feature("ace_total_all_count", 4)
+    '4 ACEs recorded'
+    >>> describe_feature("episodes_current_all_daysopen", 120)
+    'open 120 days'
+    >>> describe_feature("episodes_prior_all_count", 0)
+    'no earlier early-help episode'
+    """
+    return lookup(name).describe(value)
+
+
+def definitions_frame(defs: list[FeatureDef]) -> pd.DataFrame:
+    """The feature dictionary table for a list of definitions."""
+    rows = [
+        {
+            "name": d.name, "description": d.description, "builder": d.builder,
+            "window": d.window, "metric": d.metric, "imputation": d.imputation,
+            "missing_flag": d.missing_flag or "",
+        }
+        for d in defs
+    ]
+    return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS)).astype("string")

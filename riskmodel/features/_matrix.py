@@ -1,0 +1,205 @@
+"""Assemble the feature matrix: cohort, label, carried characteristics and features."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .._errors import InputError
+from ._builders import age_years_sql, all_definitions, enabled_builders
+from ._cohort import Params, _finish_keys, check_outcome, open_session
+from ._dictionary import (
+    CARRIED_COLUMNS,
+    ID_COLUMNS,
+    PREFIXES,
+    definitions_frame,
+)
+from ._spec import FeatureSpec, load_feature_spec
+
+
+def _resolve_spec(spec) -> FeatureSpec:
+    if spec is None:
+        return load_feature_spec()
+    if isinstance(spec, FeatureSpec):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        return load_feature_spec(spec)
+    raise InputError(f"spec: expected a FeatureSpec or a path to a YAML file, got "
+                     f"{type(spec).__name__}")
+
+
+def _age_band_sql(dob: str, at: str) -> str:
+    years = age_years_sql(dob, at)
+    return (
+        f"CASE WHEN {dob} IS NULL THEN NULL WHEN {dob} > {at} THEN 'unborn' "
+        f"WHEN {years} <= 4 THEN '0-4' WHEN {years} <= 7 THEN '5-7' "
+        f"WHEN {years} <= 11 THEN '8-11' WHEN {years} <= 15 THEN '12-15' ELSE '16+' END"
+    )
+
+
+def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
+                 extract_date=None) -> pd.DataFrame:
+    """One row per child in the cohort and as-of date: ids, label, carried columns, features.
+
+    Parameters
+    ----------
+    tables : dict of str to DataFrame
+        The typed contract tables (:func:`riskmodel.data.load_tables`).
+    as_of_dates : list of dates
+        As-of dates (ISO strings, dates or Timestamps).
+    outcome : {"escalation", "disengagement"}
+        The outcome in the ``label`` column.
+    spec : FeatureSpec or path, optional
+        The feature set; by default the packaged ``early_help.yaml``.
+    horizon_months : int, default 6
+        Months after *t* in which the outcome counts.
+    extract_date : date, optional
+        The extract's date; by default the latest date in the tables. Labels whose
+        window runs past it are ``<NA>``.
+
+    Returns
+    -------
+    DataFrame
+        ``child_id``, ``family_id``, ``as_of``, ``label`` (Int64), the carried columns
+        ``locality``, ``ethnicity``, ``sex``, ``disability``, ``age_band``, ``imd_quintile``,
+        then the features in dictionary order; sorted by ``as_of`` and ``child_id``.
+
+    Raises
+    ------
+    InputError
+        For an unknown outcome, or an as-of date after the extract date or not after the
+        first record.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskmodel.features import build_matrix, feature_columns
+    >>> d = pd.to_datetime
+    >>> tables = {
+    ...     "children": pd.DataFrame({"child_id": ["c1"], "family_id": ["f1"],
+    ...         "date_of_birth": d(["2015-05-01"]), "sex": ["female"], "ethnicity": ["white"],
+    ...         "disability": ["none"], "locality": ["north"],
+    ...         "imd_decile": pd.array([3], dtype="Int64")}),
+    ...     "contacts": pd.DataFrame({"contact_id": ["k1"], "child_id": ["c1"],
+    ...         "contact_date": d(["2023-01-10"]), "recorded_date": d(["2023-01-12"]),
+    ...         "source": ["police"], "need": ["domestic_abuse"], "mash_rag": ["amber"],
+    ...         "outcome": ["early_help"]}),
+    ...     "ace_factors": pd.DataFrame({"child_id": ["c1"], "factor": ["domestic_abuse"],
+    ...         "recorded_date": d(["2023-02-01"])}),
+    ...     "episodes": pd.DataFrame({"episode_id": ["e1"], "child_id": ["c1"],
+    ...         "service": ["early_help_pathway"], "start_date": d(["2023-02-01"]),
+    ...         "end_date": d(["2023-09-01"]), "closure_reason": ["escalated"],
+    ...         "triage_start": ["yellow"], "triage_end": ["orange"]}),
+    ... }
+    >>> m = build_matrix(tables, ["2023-06-01"], outcome="escalation",
+    ...                  extract_date="2024-01-01")
+    >>> print(m.loc[0, ["label", "age_band", "contacts_source_police_12m_count",
+    ...                 "episodes_current_all_daysopen"]].to_string())
+    label                                  1
+    age_band                            8-11
+    contacts_source_police_12m_count       1
+    episodes_current_all_daysopen        120
+    >>> len(feature_columns(m)) > 100
+    True
+    """
+    outcome = check_outcome(outcome)
+    spec = _resolve_spec(spec)
+    builders = enabled_builders(spec)
+    defs = [d for b in builders for d in b.definitions()]
+    with open_session(tables, as_of_dates, windows=spec.windows(),
+                      horizon_months=horizon_months, extract_date=extract_date) as s:
+        s.make_labels()
+        where: dict[str, str] = {}
+        for b in builders:
+            b.build(s)
+            for t in b.tables:
+                for col in s.con.table(t).columns:
+                    where.setdefault(col, t)
+        df = s.run(*_assembly_sql(defs, where, outcome, spec, [t for b in builders
+                                                              for t in b.tables])).df()
+    df = _finish_keys(df)
+    df["label"] = df["label"].astype("Int64")
+    df["imd_quintile"] = df["imd_quintile"].astype("Int64")
+    for col in CARRIED_COLUMNS[:-1]:
+        df[col] = df[col].astype("string")
+    return df
+
+
+def _assembly_sql(defs, where, outcome, spec, tables):
+    q = Params()
+    cols = [
+        "c.child_id", "ch.family_id", "c.as_of", f"l.{outcome} AS label",
+        "ch.locality", "ch.ethnicity", "ch.sex", "ch.disability",
+        f"{_age_band_sql('ch.date_of_birth', 'c.as_of')} AS age_band",
+        "CAST((ch.imd_decile + 1) // 2 AS INTEGER) AS imd_quintile",
+    ]
+    for d in defs:
+        sqltype = "INTEGER" if d.kind == "int" else "DOUBLE"
+        if d.flag_of is not None:
+            raw = f'{where[d.flag_of]}."{d.flag_of}"'
+            cols.append(f'CAST({raw} IS NULL AS INTEGER) AS "{d.name}"')
+            continue
+        raw = f'{where[d.name]}."{d.name}"'
+        if d.missing_key is None:
+            expr = f"coalesce({raw}, 0)"  # no row means nothing recorded: 0
+        else:
+            imp = getattr(spec.imputation, d.missing_key)
+            if imp.rule == "council":
+                expr = f'coalesce({raw}, {where[d.name]}."{d.name}__council", 0)'
+            else:
+                expr = f"coalesce({raw}, {q(imp.fill())})"
+        cols.append(f'CAST({expr} AS {sqltype}) AS "{d.name}"')
+    joins = "".join(
+        f" LEFT JOIN {t} ON {t}.as_of = c.as_of AND {t}.child_id = c.child_id" for t in tables
+    )
+    sql = (
+        f"SELECT {', '.join(cols)} FROM cohort c "
+        "JOIN labels l ON l.as_of = c.as_of AND l.child_id = c.child_id "
+        f"LEFT JOIN children ch ON ch.child_id = c.child_id{joins} "
+        "ORDER BY c.as_of, c.child_id"
+    )
+    return sql, q
+
+
+def feature_columns(matrix_or_spec) -> list[str]:
+    """The model's feature list, from a matrix (its feature columns) or a spec.
+
+    Ids, the label and the carried characteristics (``locality``, ``ethnicity``, ``sex``,
+    ``disability``, ``age_band``, ``imd_quintile``) are never features.
+
+    Examples
+    --------
+    >>> from riskmodel.features import feature_columns, load_feature_spec
+    >>> names = feature_columns(load_feature_spec())
+    >>> "ace_total_all_count" in names, "ethnicity" in names
+    (True, False)
+    """
+    if isinstance(matrix_or_spec, pd.DataFrame):
+        reserved = set(ID_COLUMNS) | set(CARRIED_COLUMNS)
+        return [c for c in matrix_or_spec.columns
+                if c not in reserved and str(c).split("_", 1)[0] in PREFIXES]
+    if matrix_or_spec is None or isinstance(matrix_or_spec, (FeatureSpec, str, os.PathLike)):
+        return [d.name for d in all_definitions(_resolve_spec(matrix_or_spec))]
+    raise InputError(f"feature_columns: expected a matrix or a spec, got "
+                     f"{type(matrix_or_spec).__name__}")
+
+
+def feature_dictionary(spec=None) -> pd.DataFrame:
+    """The feature dictionary: one row per feature the spec produces.
+
+    Columns: ``name``, ``description`` (plain words), ``builder``, ``window``, ``metric``,
+    ``imputation`` (the rule for a missing value) and ``missing_flag`` (the name of the
+    feature's missing flag, or empty when the value cannot be missing).
+
+    Examples
+    --------
+    >>> from riskmodel.features import feature_dictionary
+    >>> fd = feature_dictionary()
+    >>> row = fd.set_index("name").loc["contacts_source_police_12m_count"]
+    >>> row["builder"], row["window"]
+    ('contacts', '12m')
+    >>> row["description"]
+    'Number of police contacts recorded in the 12 months before the as-of date.'
+    """
+    return definitions_frame(all_definitions(_resolve_spec(spec)))

@@ -1,0 +1,216 @@
+"""The feature set spec (``features/early_help.yaml``): windows, builders, imputation rules."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from .._spec import load_spec
+from ..data._contract import PROTECTED
+from ._dictionary import window_months
+
+PACKAGED_SPEC = "early_help.yaml"
+
+
+def _check_window(value: str) -> str:
+    # Messages say what was expected; the loader adds what it got.
+    try:
+        n = window_months(value)
+    except ValueError:
+        raise ValueError("expected a window like '3m', '12m' or 'all'") from None
+    if n is not None and not 1 <= n <= 240:
+        raise ValueError("expected a window of 1 to 240 months, like '3m', or 'all'")
+    return value
+
+
+def _check_windows(values: list[str]) -> list[str]:
+    if not values:
+        raise ValueError("expected at least one window")
+    if len(set(values)) != len(values):
+        raise ValueError("expected each window once")
+    return values
+
+
+Window = Annotated[str, AfterValidator(_check_window)]
+Windows = Annotated[list[Window], AfterValidator(_check_windows)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AceSpec(_Strict):
+    """ACE flags per factor, the count of distinct ACEs, its band and the toxic-trio count."""
+
+    enabled: bool = True
+    windows: Windows = ["all"]
+
+
+class ContactsSpec(_Strict):
+    """Contacts by source, need, MASH RAG and outcome per window; repeats; days since last."""
+
+    enabled: bool = True
+    windows: Windows = ["3m", "12m", "36m", "all"]
+    repeat_within_months: int = Field(12, ge=1, le=120)
+
+
+class EpisodesSpec(_Strict):
+    """Earlier early-help episodes and closures, social care, and the episode open at t."""
+
+    enabled: bool = True
+    windows: Windows = ["12m", "36m", "all"]
+    current_contacts_window: Window = "12m"
+
+
+class FamilySpec(_Strict):
+    """Siblings (same family_id) known before t, their contacts and escalations."""
+
+    enabled: bool = True
+    windows: Windows = ["12m", "all"]
+
+
+class DemandSpec(_Strict):
+    """The locality's contact rate and step-up rate, and the child's IMD decile."""
+
+    enabled: bool = True
+    windows: Windows = ["12m"]
+
+
+class ChildSpec(_Strict):
+    """Age at the as-of date; protected characteristics only when listed here."""
+
+    enabled: bool = True
+    protected_features: list[Literal[PROTECTED]] = []  # type: ignore[valid-type]
+
+
+class BuildersSpec(_Strict):
+    ace: AceSpec = AceSpec()
+    contacts: ContactsSpec = ContactsSpec()
+    episodes: EpisodesSpec = EpisodesSpec()
+    family: FamilySpec = FamilySpec()
+    demand: DemandSpec = DemandSpec()
+    child: ChildSpec = ChildSpec()
+
+
+class Imputation(_Strict):
+    """How a missing raw value is filled: 0, a constant, or the council-wide value."""
+
+    rule: Literal["zero", "constant", "council"]
+    value: float | None = None
+
+    @model_validator(mode="after")
+    def _value_matches_rule(self):
+        if self.rule == "constant" and self.value is None:
+            raise ValueError("rule 'constant' needs a number in 'value'")
+        if self.rule != "constant" and self.value is not None:
+            raise ValueError(f"rule '{self.rule}' takes no 'value' (only 'constant' does)")
+        return self
+
+    def fill(self) -> float:
+        """The fill value for rules that have one (zero, constant)."""
+        return 0.0 if self.rule == "zero" else float(self.value)
+
+    def text(self) -> str:
+        if self.rule == "zero":
+            return "zero: 0 when missing"
+        if self.rule == "constant":
+            v = self.value
+            return f"constant: {int(v) if float(v).is_integer() else v} when missing"
+        return "council: the council-wide value at the same as-of date (0 if none)"
+
+
+def _no_council(imp: Imputation) -> Imputation:
+    if imp.rule == "council":
+        raise ValueError("rule 'council' applies only to locality_rate")
+    return imp
+
+
+Plain = Annotated[Imputation, AfterValidator(_no_council)]
+
+
+class ImputationSpec(_Strict):
+    """One rule per kind of value that can be missing (each also gets a missing flag)."""
+
+    days_since: Plain = Imputation(rule="constant", value=3650)
+    triage: Plain = Imputation(rule="constant", value=0)
+    imd_decile: Plain = Imputation(rule="constant", value=5.5)
+    locality_rate: Imputation = Imputation(rule="council")
+    age: Plain = Imputation(rule="constant", value=8)
+
+
+class FeatureSpec(_Strict):
+    """A feature set: which builders run, over which windows, and how gaps are filled.
+
+    Examples
+    --------
+    >>> from riskmodel.features import load_feature_spec
+    >>> spec = load_feature_spec()
+    >>> spec.builders.contacts.windows
+    ['3m', '12m', '36m', 'all']
+    """
+
+    name: str
+    description: str = ""
+    builders: BuildersSpec = BuildersSpec()
+    imputation: ImputationSpec = ImputationSpec()
+
+    def windows(self) -> list[str]:
+        """Every as-of window any enabled builder uses (months before t)."""
+        b = self.builders
+        found = set()
+        for part in (b.ace, b.contacts, b.episodes, b.family, b.demand):
+            if part.enabled:
+                found.update(part.windows)
+        return sorted((w for w in found if w != "all"), key=window_months)
+
+
+def packaged_spec_path() -> Path:
+    """The copy of ``features/early_help.yaml`` shipped inside the package."""
+    return Path(str(resources.files("riskmodel.features").joinpath(PACKAGED_SPEC)))
+
+
+def load_feature_spec(path: str | os.PathLike | None = None) -> FeatureSpec:
+    """Read and check a feature set spec.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        A YAML file; by default the packaged ``early_help.yaml``.
+
+    Returns
+    -------
+    FeatureSpec
+
+    Raises
+    ------
+    InputError
+        Naming the file, the key and what was expected, for an unknown key or a wrong type.
+
+    Examples
+    --------
+    >>> from riskmodel.features import load_feature_spec
+    >>> load_feature_spec().builders.episodes.current_contacts_window
+    '12m'
+    """
+    return load_spec(packaged_spec_path() if path is None else path, FeatureSpec)
+
+
+def full_spec(extra_window: str = "all") -> FeatureSpec:
+    """Every builder on, default windows plus ``extra_window``: for looking names up."""
+    base = load_feature_spec()
+    b = base.builders
+
+    def more(part):
+        ws = list(dict.fromkeys([*part.windows, extra_window]))
+        return part.model_copy(update={"enabled": True, "windows": ws})
+
+    episodes = more(b.episodes).model_copy(update={"current_contacts_window": extra_window})
+    return base.model_copy(update={"builders": BuildersSpec(
+        ace=more(b.ace), contacts=more(b.contacts), episodes=episodes,
+        family=more(b.family), demand=more(b.demand),
+        child=ChildSpec(protected_features=list(PROTECTED)),
+    )})

@@ -1,0 +1,322 @@
+"""The rules of time, as properties over random small councils.
+
+Features at an as-of date t must not change when anything recorded on or after t changes
+(rows are added, edited or deleted, and episodes open at t get another future end or
+closure). Labels at t must not change when anything outside (t, t + horizon] changes.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riskmodel.data._contract import (
+    ACE_FACTORS,
+    CLOSURE_REASONS,
+    CONTACT_OUTCOMES,
+    DISABILITY,
+    ETHNICITY,
+    MASH_RAG,
+    NEEDS,
+    SERVICES,
+    SEX,
+    SOURCES,
+    TRIAGE_LEVELS,
+)
+from riskmodel.features import build_labels, build_matrix
+
+BASE = pd.Timestamp("2020-01-01")
+LAST_DAY = 1900                       # no generated date is later than this day number
+EXTRACT = BASE + pd.Timedelta(days=2000)
+HORIZON = 6
+# Each example builds two matrices (about 0.2 s each): modest counts keep the file quick.
+SETTINGS = settings(max_examples=30, deadline=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def day(n: int | None):
+    return pd.NaT if n is None or pd.isna(n) else BASE + pd.Timedelta(days=int(n))
+
+
+def days_of(ts: pd.Timestamp) -> int:
+    return int((ts - BASE).days)
+
+
+# ------------------------------------------------------------------ random councils ------
+
+def child_row(draw, cid: str, families: list[str]) -> dict:
+    return {
+        "child_id": cid,
+        "family_id": draw(st.sampled_from(families + [f"f_{cid}"])),
+        "date_of_birth": draw(st.integers(-6500, 1800)),
+        "sex": draw(st.sampled_from(SEX)), "ethnicity": draw(st.sampled_from(ETHNICITY)),
+        "disability": draw(st.sampled_from(DISABILITY)),
+        "locality": draw(st.sampled_from(["north", "south"])),
+        "imd_decile": draw(st.one_of(st.none(), st.integers(1, 10))),
+    }
+
+
+def contact_row(draw, cid: str, recorded: st.SearchStrategy, kid: str) -> dict:
+    rec = draw(recorded)
+    return {
+        "contact_id": kid, "child_id": cid,
+        # the event may come well before it was recorded (so before t, recorded after t)
+        "contact_date": max(rec - draw(st.integers(0, 90)), 0), "recorded_date": rec,
+        "source": draw(st.sampled_from(SOURCES)), "need": draw(st.sampled_from(NEEDS)),
+        "mash_rag": draw(st.sampled_from((*MASH_RAG, None))),
+        "outcome": draw(st.sampled_from(CONTACT_OUTCOMES)),
+    }
+
+
+def ace_row(draw, cid: str, recorded: st.SearchStrategy) -> dict:
+    return {"child_id": cid, "factor": draw(st.sampled_from(ACE_FACTORS)),
+            "recorded_date": draw(recorded)}
+
+
+def episode_row(draw, cid: str, eid: str, start: int, end: int | None, *,
+                service=None) -> dict:
+    closed = end is not None
+    return {
+        "episode_id": eid, "child_id": cid,
+        "service": service or draw(st.sampled_from(SERVICES)),
+        "start_date": start, "end_date": end,
+        "closure_reason": draw(st.sampled_from(CLOSURE_REASONS)) if closed else None,
+        "triage_start": draw(st.sampled_from(TRIAGE_LEVELS)),
+        "triage_end": draw(st.sampled_from(TRIAGE_LEVELS)) if closed else None,
+    }
+
+
+def any_episode(draw, cid: str, eid: str, lo: int, hi: int) -> dict:
+    start = draw(st.integers(lo, hi))
+    end = draw(st.one_of(st.none(), st.integers(start, min(start + 500, LAST_DAY))))
+    return episode_row(draw, cid, eid, start, end)
+
+
+@st.composite
+def councils(draw):
+    """A small council and two as-of day numbers t0 < t, with child c0 open at both."""
+    t = draw(st.integers(500, 1200))
+    t0 = t - draw(st.integers(1, 400))
+    n = draw(st.integers(2, 6))
+    ids = [f"c{i}" for i in range(n)]
+    families = ["f1", "f2"]
+    children = [child_row(draw, cid, families) for cid in ids]
+    anyday = st.integers(0, LAST_DAY)
+    child = st.sampled_from(ids)
+    contacts = [contact_row(draw, draw(child), anyday, f"k{i}")
+                for i in range(draw(st.integers(0, 14)))]
+    aces = [ace_row(draw, draw(child), anyday) for _ in range(draw(st.integers(0, 8)))]
+    episodes = [any_episode(draw, draw(child), f"e{i}", 0, LAST_DAY)
+                for i in range(draw(st.integers(0, 8)))]
+    # c0 has an early-help episode open at t0 and t, so neither cohort is empty
+    start = draw(st.integers(0, t0 - 1))
+    end = draw(st.one_of(st.none(), st.integers(t, LAST_DAY)))
+    episodes.append(episode_row(draw, "c0", "e_open", start, end,
+                                service=draw(st.sampled_from(SERVICES[:3]))))
+    return {"children": children, "contacts": contacts, "ace_factors": aces,
+            "episodes": episodes, "t": t, "t0": t0}
+
+
+def to_tables(c: dict) -> dict[str, pd.DataFrame]:
+    """Rows with day numbers -> typed contract tables."""
+    dates = {"children": ["date_of_birth"], "contacts": ["contact_date", "recorded_date"],
+             "ace_factors": ["recorded_date"], "episodes": ["start_date", "end_date"]}
+    columns = {
+        "children": ["child_id", "family_id", "date_of_birth", "sex", "ethnicity",
+                     "disability", "locality", "imd_decile"],
+        "contacts": ["contact_id", "child_id", "contact_date", "recorded_date", "source",
+                     "need", "mash_rag", "outcome"],
+        "ace_factors": ["child_id", "factor", "recorded_date"],
+        "episodes": ["episode_id", "child_id", "service", "start_date", "end_date",
+                     "closure_reason", "triage_start", "triage_end"],
+    }
+    out = {}
+    for table, cols in columns.items():
+        df = pd.DataFrame(c[table], columns=cols)
+        for col in cols:
+            if col in dates[table]:
+                df[col] = pd.to_datetime(df[col].map(day)).astype("datetime64[ns]")
+            elif col == "imd_decile":
+                df[col] = pd.array(df[col].astype(object), dtype="Int64")
+            else:
+                df[col] = df[col].astype("string")
+        out[table] = df
+    return out
+
+
+def copy(c: dict) -> dict:
+    return {k: [dict(r) for r in v] if isinstance(v, list) else v for k, v in c.items()}
+
+
+def new_child(draw, c: dict) -> str:
+    """An existing child, or a new one (in any family) whose rows all come later."""
+    ids = [r["child_id"] for r in c["children"]]
+    pick = draw(st.sampled_from([*ids, "new"]))
+    if pick != "new":
+        return pick
+    cid = f"n{len(ids)}"
+    families = sorted({r["family_id"] for r in c["children"]})
+    c["children"].append(child_row(draw, cid, families))
+    return cid
+
+
+# ------------------------------------------------------------------ mutations -------------
+
+def mutate_after(draw, c: dict) -> dict:
+    """Add, edit or delete rows recorded on or after t; re-close episodes open at t."""
+    c = copy(c)
+    t = c["t"]
+    later = st.integers(t, LAST_DAY)
+    ops = draw(st.lists(st.sampled_from(
+        ["contact", "ace", "episode", "reclose", "child"]), min_size=1, max_size=8))
+    for i, op in enumerate(ops):
+        action = draw(st.sampled_from(["add", "edit", "delete"]))
+        if op == "child":
+            new_child(draw, c)
+        elif op == "reclose":
+            open_at_t = [r for r in c["episodes"] if r["start_date"] < t
+                         and (r["end_date"] is None or r["end_date"] >= t)]
+            r = draw(st.sampled_from(open_at_t))
+            end = draw(st.one_of(st.none(), st.integers(max(t, r["start_date"]), LAST_DAY)))
+            new = episode_row(draw, r["child_id"], r["episode_id"], r["start_date"], end,
+                              service=r["service"])
+            new["triage_start"] = r["triage_start"]  # known since the start
+            r.update(new)
+        else:
+            table, key = {"contact": ("contacts", "recorded_date"),
+                          "ace": ("ace_factors", "recorded_date"),
+                          "episode": ("episodes", "start_date")}[op]
+            rows = c[table]
+            after = [j for j, r in enumerate(rows) if r[key] >= t]
+            if action == "delete" and after:
+                del rows[draw(st.sampled_from(after))]
+                continue
+            cid = new_child(draw, c)
+            if op == "contact":
+                row = contact_row(draw, cid, later, f"m{i}")
+            elif op == "ace":
+                row = ace_row(draw, cid, later)
+            else:
+                row = any_episode(draw, cid, f"m{i}", t, LAST_DAY)
+            if action == "edit" and after:
+                j = draw(st.sampled_from(after))
+                if "contact_id" in row:
+                    row["contact_id"] = rows[j]["contact_id"]
+                if "episode_id" in row:
+                    row["episode_id"] = rows[j]["episode_id"]
+                rows[j] = row
+            else:
+                rows.append(row)
+    return c
+
+
+def mutate_outside(draw, c: dict) -> dict:
+    """Add, edit or delete rows with no date in (t, t + horizon]."""
+    c = copy(c)
+    t = c["t"]
+    h_end = days_of(day(t) + pd.DateOffset(months=HORIZON))
+    outside = st.one_of(st.integers(0, t), st.integers(h_end + 1, LAST_DAY))
+
+    def is_outside(r):
+        return all(d is None or not t < d <= h_end for d in (r["start_date"], r["end_date"]))
+
+    def episode_outside(cid, eid):
+        start = draw(outside)
+        ends = [st.none(), st.integers(max(start, h_end + 1), LAST_DAY)]
+        if start <= t:
+            ends.append(st.integers(start, t))
+        return episode_row(draw, cid, eid, start, draw(st.one_of(ends)))
+
+    ops = draw(st.lists(st.sampled_from(["contact", "ace", "episode"]), min_size=1,
+                        max_size=8))
+    anyday = st.integers(0, LAST_DAY)
+    for i, op in enumerate(ops):
+        action = draw(st.sampled_from(["add", "edit", "delete"]))
+        table = {"contact": "contacts", "ace": "ace_factors", "episode": "episodes"}[op]
+        rows = c[table]
+        # contacts and ACEs never enter a label, whatever their dates
+        targets = [j for j, r in enumerate(rows) if op != "episode" or is_outside(r)]
+        if action == "delete" and targets:
+            del rows[draw(st.sampled_from(targets))]
+            continue
+        cid = new_child(draw, c)
+        if op == "contact":
+            row = contact_row(draw, cid, anyday, f"m{i}")
+        elif op == "ace":
+            row = ace_row(draw, cid, anyday)
+        else:
+            row = episode_outside(cid, f"m{i}")
+        if action == "edit" and targets:
+            j = draw(st.sampled_from(targets))
+            for key in ("contact_id", "episode_id"):
+                if key in row:
+                    row[key] = rows[j][key]
+            rows[j] = row
+        else:
+            rows.append(row)
+    return c
+
+
+# ------------------------------------------------------------------ properties ------------
+
+def features_at(c: dict) -> pd.DataFrame:
+    m = build_matrix(to_tables(c), [day(c["t0"]), day(c["t"])], outcome="escalation",
+                     horizon_months=HORIZON, extract_date=EXTRACT)
+    return m.drop(columns="label")
+
+
+@SETTINGS
+@given(council=councils(), data=st.data())
+def test_rows_recorded_on_or_after_t_never_change_features_at_t(council, data):
+    before = features_at(council)
+    after = features_at(mutate_after(data.draw, council))
+    pd.testing.assert_frame_equal(before, after)
+
+
+@settings(SETTINGS, max_examples=40)
+@given(council=councils(), data=st.data())
+def test_rows_outside_the_horizon_never_change_labels_at_t(council, data):
+    def labels(c):
+        got = build_labels(to_tables(c), [day(c["t"])], horizon_months=HORIZON,
+                           extract_date=EXTRACT)
+        return got.set_index("child_id")[["escalation", "disengagement"]]
+
+    before = labels(council)
+    after = labels(mutate_outside(data.draw, council))
+    common = before.index.intersection(after.index)
+    assert "c0" in before.index
+    pd.testing.assert_frame_equal(before.loc[common], after.loc[common])
+
+
+def test_the_day_before_t_is_known_and_t_itself_is_not():
+    """The properties above are not vacuous: a row recorded one day earlier does count."""
+    t = 800
+    base = {
+        "children": [{"child_id": "c0", "family_id": "f1", "date_of_birth": 0, "sex": "male",
+                      "ethnicity": "white", "disability": "none", "locality": "north",
+                      "imd_decile": 3}],
+        "contacts": [{"contact_id": "k1", "child_id": "c0", "contact_date": t - 5,
+                      "recorded_date": t, "source": "police", "need": "neglect",
+                      "mash_rag": "red", "outcome": "early_help"}],
+        "ace_factors": [{"child_id": "c0", "factor": "domestic_abuse", "recorded_date": t}],
+        "episodes": [{"episode_id": "e1", "child_id": "c0", "service": "early_help_pathway",
+                      "start_date": 100, "end_date": t, "closure_reason": "escalated",
+                      "triage_start": "green", "triage_end": "orange"},
+                     {"episode_id": "e0", "child_id": "c0", "service": "targeted_support",
+                      "start_date": 10, "end_date": 50, "closure_reason": "needs_met",
+                      "triage_start": "green", "triage_end": "green"}],
+        "t": t, "t0": t - 1,
+    }
+    on_t = features_at(base).set_index("as_of").loc[day(t)]
+    assert on_t["contacts_total_all_count"] == 0 and on_t["ace_total_all_count"] == 0
+    assert on_t["episodes_open_all_count"] == 1 and on_t["episodes_prior_all_count"] == 1
+    earlier = copy(base)
+    earlier["contacts"][0]["recorded_date"] = t - 1
+    earlier["ace_factors"][0]["recorded_date"] = t - 1
+    m = features_at(earlier).set_index("as_of").loc[day(t)]
+    assert m["contacts_total_all_count"] == 1 and m["ace_total_all_count"] == 1
+    # a closure the day before t is known at t: c0 leaves the cohort
+    closed = copy(base)
+    closed["episodes"][0]["end_date"] = t - 1
+    assert day(t) not in set(features_at(closed)["as_of"])
