@@ -69,7 +69,70 @@ def validate(
         for p in problems:
             console.print(p, markup=False, highlight=False, soft_wrap=True)
         raise InputError(f"{len(problems)} problem(s) in {data}")
-    out.print(summarise_tables(tables), markup=False, highlight=False)
+    out.print(summarise_tables(tables), markup=False, highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------- features ------------------
+
+@app.command()
+def build(
+    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
+    as_of: Annotated[
+        list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", help="Matrix file (.parquet or .csv).")],
+    spec: Annotated[
+        Path | None, typer.Option(help="Feature spec YAML. Default: the packaged early_help.")
+    ] = None,
+    horizon: Annotated[int, typer.Option(help="Months after the as-of date for the label.")] = 6,
+    extract_date: Annotated[
+        str | None,
+        typer.Option(help="Date of the extract (ISO). Default: manifest.json's extract_date "
+                     "in DATA, else the latest date in the data."),
+    ] = None,
+):
+    """Build the feature matrix: one row per child open to early help at each as-of date."""
+    from ._io import write_table
+    from .data import load_tables, read_extract_date
+    from .features import build_matrix, feature_columns
+
+    if extract_date is None and data.is_dir():
+        extract_date = read_extract_date(data)
+    tables = load_tables(data, extract_date=extract_date)
+    matrix = build_matrix(tables, as_of, outcome=outcome, spec=spec, horizon_months=horizon,
+                          extract_date=extract_date)
+    write_table(matrix, out_path)
+    out.print(
+        f"feature matrix: {len(matrix):,} rows x {len(feature_columns(matrix))} features "
+        f"({outcome}, {len(set(matrix['as_of']))} as-of dates) written to {out_path}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+
+
+@app.command()
+def features(
+    spec: Annotated[
+        Path | None, typer.Option(help="Feature spec YAML. Default: the packaged early_help.")
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Also write the dictionary (.csv or .parquet).")
+    ] = None,
+):
+    """Print the feature dictionary: name, plain-words description, builder and window."""
+    from ._io import write_table
+    from .features import feature_dictionary
+
+    fd = feature_dictionary(spec)
+    # Plain aligned lines, never truncated, so names can be copied and grepped.
+    width = max((len(n) for n in fd["name"]), default=4)
+    lines = [f"{'name':<{width}}  {'builder':<8}  {'window':<6}  description"]
+    lines += [f"{r.name:<{width}}  {r.builder:<8}  {r.window:<6}  {r.description}"
+              for r in fd.itertuples(index=False)]
+    lines.append(f"{len(fd)} features")
+    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+    if out_path is not None:
+        write_table(fd, out_path)
 
 
 # ---------------------------------------------------------------- training ------------------
@@ -140,6 +203,171 @@ def promote(
     r = promote_version(outcome, version=version, alias=alias)
     was = f" (was version {r['previous']})" if r["previous"] else ""
     out.print(f"{r['name']}@{r['alias']} -> version {r['version']}{was}")
+
+
+# ---------------------------------------------------------------- evaluation ----------------
+
+@app.command()
+def fairness(
+    scores: Annotated[Path, typer.Option(help="Scores table (.csv or .parquet).")],
+    label: Annotated[str, typer.Option(help="Outcome column (0/1; empty = not yet known).")],
+    score: Annotated[str, typer.Option(help="Score column (higher = more likely).")],
+    sensitive: Annotated[
+        str | None,
+        typer.Option(help="Characteristic columns, e.g. race,sex; a*b adds an intersection. "
+                     "Default: the policy's."),
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Flag score >= THRESHOLD.")
+    ] = None,
+    top: Annotated[
+        str | None, typer.Option(help="Flag the top scores instead: '10%' or a number.")
+    ] = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for the HTML report, CSVs and JSON.")
+    ] = Path("fairness-report"),
+    policy: Annotated[
+        Path | None, typer.Option(help="Fairness policy YAML. Default: the packaged one.")
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option(help="Reference group, e.g. race=Caucasian (repeatable)."),
+    ] = None,
+    mitigate: Annotated[
+        bool, typer.Option(help="Also show the policy's mitigation, before and after.")
+    ] = False,
+    cluster: Annotated[
+        str | None, typer.Option(help="Resample whole clusters (e.g. family_id).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    title: Annotated[
+        str, typer.Option(help="Report title.")
+    ] = "Fairness and disproportionality report",
+    subjects: Annotated[str, typer.Option(help="Who is scored, in words.")] = "children",
+    positive_words: Annotated[
+        str, typer.Option(help="What label 1 means, e.g. 'needed help'.")
+    ] = "needed help",
+    negative_words: Annotated[
+        str, typer.Option(help="What label 0 means.")
+    ] = "did not need help",
+):
+    """Disproportionality report for any scores file: HTML (offline), CSV and JSON."""
+    from .evaluation import fairness_audit, write_fairness_report
+    from .evaluation._fairness import read_scores
+
+    refs = {}
+    for item in reference or []:
+        name, sep, group = item.partition("=")
+        if not sep or not name.strip() or not group.strip():
+            raise InputError(f"--reference: expected NAME=GROUP, got {item!r}")
+        refs[name.strip()] = group.strip()
+    frame = read_scores(scores)
+    audit = fairness_audit(
+        frame, label=label, score=score, threshold=threshold, top=top, sensitive=sensitive,
+        policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate,
+        references=refs, subjects=subjects, positive_words=positive_words,
+        negative_words=negative_words, source=str(scores),
+    )
+    paths = write_fairness_report(audit, out_dir, title=title)
+    for sentence in audit.summary:
+        out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"report: {paths['html']}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def explain(
+    model: Annotated[str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")],
+    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    out_path: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
+        "explain.html"),
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Explain the children open at this date (ISO). "
+                     "Default: the extract date."),
+    ] = None,
+    max_rows: Annotated[int, typer.Option(help="Explain at most this many children.")] = 2000,
+):
+    """SHAP explanations of a model: what drives it overall and one example child (HTML)."""
+    from .evaluation import explain_extract
+
+    path = explain_extract(model, data, out_path, as_of=as_of, max_rows=max_rows)
+    out.print(f"explanation report: {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def card(
+    model: Annotated[
+        str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
+    ] = "models:/escalation@champion",
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
+        "model-card"),
+    fairness: Annotated[
+        Path | None,
+        typer.Option(help="Fairness results (folder or fairness.json from riskmodel fairness). "
+                     "Default: the report logged with the model's training run."),
+    ] = None,
+    answers: Annotated[
+        Path | None,
+        typer.Option(help="The council's answers (YAML; see council_answers.yaml)."),
+    ] = None,
+):
+    """Model card and ATRS transparency record (Markdown, HTML, JSON) from MLflow."""
+    from .evaluation import model_card, write_model_card
+
+    mc = model_card(model, fairness=fairness, answers=answers)
+    paths = write_model_card(mc, out_dir)
+    todo = len(mc.card.council_fields()) + len(mc.record.council_fields())
+    out.print(f"model card and ATRS record written to {out_dir} ({len(paths)} files); "
+              f"{todo} field(s) to be completed by the council (see "
+              f"{paths['council_answers.yaml']})", markup=False, highlight=False,
+              soft_wrap=True)
+
+
+# ---------------------------------------------------------------- scoring -------------------
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Scores file to write: scores.parquet or scores.csv.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
+    ] = "models:/escalation@champion",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Score the children open at this date (ISO). "
+                     "Default: the extract date."),
+    ] = None,
+    top: Annotated[
+        str | None,
+        typer.Option(help="Capacity: 500, 10% or 25/locality. Default: the model's spec."),
+    ] = None,
+    explain_top: Annotated[
+        str | None,
+        typer.Option(help="Who gets reasons: as --top, or all/none. Default: in capacity."),
+    ] = None,
+    chunk_size: Annotated[
+        int, typer.Option(help="Rows scored at a time (bounds memory).")
+    ] = 50_000,
+):
+    """Score every open child; write scores with reasons, rejected rows and an audit line."""
+    from .scoring import score as score_extract
+
+    run = score_extract(data, model, as_of, out=out_path, top=top, explain_top=explain_top,
+                        chunk_size=chunk_size)
+    c, r = run.counts, run.record
+    out.print(
+        f"{r['model']['name']} v{r['model']['version']} at {r['as_of']}: "
+        f"{c['rows_in']:,} children in, {c['scored']:,} scored, {c['rejected']:,} rejected; "
+        f"{c['in_capacity']:,} in capacity ({r['capacity']}), reasons for {c['explained']:,}",
+        markup=False, highlight=False, soft_wrap=True)
+    out.print(f"scores: {run.scores}", markup=False, highlight=False, soft_wrap=True)
+    if c["rejected"]:
+        why = "; ".join(f"{k}: {v}" for k, v in r["rejected_reasons"].items())
+        out.print(f"rejected: {run.rejected} ({why})", markup=False, highlight=False,
+                  soft_wrap=True)
+    out.print(f"audit: {run.audit}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

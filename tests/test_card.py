@@ -1,0 +1,226 @@
+"""Model card and ATRS record: every field filled from data or marked for the council, nothing
+identifying, small counts suppressed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_explain import assert_names_no_child
+
+from riskmodel import InputError
+from riskmodel.evaluation import FOR_COUNCIL, model_card
+from riskmodel.evaluation._card import locality_table, missing_fields
+
+MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
+                     "training_data", "quantitative_analyses", "ethical_considerations",
+                     "caveats"]
+ATRS_SECTIONS = ["tier_1", "owner_and_responsibility", "description_and_rationale",
+                 "decision_making_process", "technical_specification_and_data",
+                 "risks_mitigations_and_impact_assessments"]
+# Fields only the council can know: they must say so, never be guessed.
+COUNCIL_ONLY = {
+    "model_card": ["model_details.developer", "model_details.contact",
+                   "ethical_considerations.impact_assessments"],
+    "atrs_record": ["tier_1.contact_email", "tier_1.organisation", "tier_1.phase",
+                    "owner_and_responsibility.senior_responsible_owner",
+                    "owner_and_responsibility.external_supplier",
+                    "decision_making_process.human_decisions_and_review",
+                    "risks_mitigations_and_impact_assessments.impact_assessments"],
+}
+URI = "models:/escalation@champion"
+
+
+def _run(args: list[str]) -> None:
+    from riskmodel.cli import main
+
+    try:
+        main(args)
+    except SystemExit as exc:  # main exits only on an error
+        pytest.fail(f"riskmodel {args[0]} exited with {exc.code}")
+
+
+@pytest.fixture(scope="module")
+def loaded(trained, tracking):
+    from riskmodel.training import load_model
+
+    return load_model(URI)
+
+
+@pytest.fixture(scope="module")
+def fairness_dir(trained, loaded, tmp_path_factory):
+    """The champion's out-of-time fairness report, made with the public API."""
+    from riskmodel.evaluation import fairness_audit, write_fairness_report
+
+    champion = next(c for c in trained.candidates if c.run_id == loaded.run_id)
+    carried = trained.extra["matrix"][["child_id", "as_of", "ethnicity", "sex", "disability",
+                                       "age_band", "imd_quintile"]]
+    scores = champion.predictions.merge(carried, on=["child_id", "as_of"], how="left")
+    audit = fairness_audit(scores, label="label", score="score", top="10%",
+                           cluster="family_id", policy=_small_policy())
+    out = tmp_path_factory.mktemp("fairness")
+    write_fairness_report(audit, out, charts=False)
+    return out
+
+
+def _small_policy() -> dict:
+    from importlib import resources
+
+    policy = yaml.safe_load((resources.files("riskmodel.evaluation") / "fairness.yaml")
+                            .read_text())
+    policy["bootstrap"] = {"n": 50, "confidence": 0.95}
+    return policy
+
+
+@pytest.fixture(scope="module")
+def card_dir(fairness_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("card")
+    _run(["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir)])
+    return out
+
+
+def _fields(doc: dict) -> dict[str, object]:
+    return {f"{s}.{k}": v for s, sec in doc["sections"].items()
+            for k, v in sec["fields"].items()}
+
+
+def test_every_field_is_filled_from_data_or_marked_for_the_council(card_dir, fairness_dir,
+                                                                   loaded):
+    card = json.loads((card_dir / "model_card.json").read_text())
+    record = json.loads((card_dir / "atrs_record.json").read_text())
+    assert list(card["sections"]) == MITCHELL_SECTIONS
+    assert list(record["sections"]) == ATRS_SECTIONS
+    for doc in (card, record):
+        assert missing_fields(doc) == [], doc["document"]
+        fields = _fields(doc)
+        for key in COUNCIL_ONLY[doc["document"]]:
+            assert fields[key] == FOR_COUNCIL, key
+        # the Markdown and HTML show every field: data, or the council's marker
+        md = (card_dir / f"{doc['document']}.md").read_text()
+        html = (card_dir / f"{doc['document']}.html").read_text()
+        n_council = sum(v == FOR_COUNCIL for v in fields.values())
+        assert md.count(f"_{FOR_COUNCIL}_") == n_council
+        assert html.count(f'<span class="status amber">{FOR_COUNCIL}</span>') == n_council
+        for sec in doc["sections"].values():
+            assert sec["title"] in md and sec["title"] in html
+
+    # filled from MLflow: the registered version, its run and its test metrics
+    fields = _fields(card)
+    assert fields["model_details.name"].startswith(f"escalation version {loaded.version}")
+    assert loaded.run_id in fields["model_details.provenance"]
+    auc = next(m for m in loaded.meta["test_metrics"] if m["metric"] == "auc")
+    overall = {r["measure"]: r for r in fields["quantitative_analyses.overall"]["rows"]}
+    shown = next(r for k, r in overall.items() if k.startswith("ranking quality"))
+    assert shown["value"] == pytest.approx(auc["value"], abs=1e-4)
+    assert shown["95% low"] == pytest.approx(auc["low"], abs=1e-4)
+    candidates = [r["candidate"] for r in fields["quantitative_analyses.candidates"]["rows"]]
+    assert {"rule", "logistic", "lightgbm"} <= set(candidates)
+    # filled from the fairness results: the audited groups and their published ratios
+    by_group = fields["quantitative_analyses.by_group"]
+    table = next(x for x in by_group if isinstance(x, dict))
+    fair = json.loads((fairness_dir / "fairness.json").read_text())
+    assert [x for x in by_group if isinstance(x, str)] == fair["summary"]
+    published = {(r["label"], r["group"], r["metric"]) for r in fair["tables"]["ratios"]
+                 if r["status"] != "suppressed"}
+    assert len(table["rows"]) > 0
+    assert all(r["status"] != "suppressed" for r in table["rows"])
+    assert {(r["characteristic"], r["group"]) for r in table["rows"]} <= {
+        (a, b) for a, b, _ in published}
+
+
+def test_outputs_name_no_child(card_dir, council):
+    children = pd.read_parquet(council / "children.parquet")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(card_dir.iterdir())]
+    assert len(texts) == 7
+    for text in texts:
+        # the only dates in a card are run dates (registration, test and as-of dates)
+        assert_names_no_child(text, children, allowed_dates=_run_dates(card_dir))
+
+
+def _run_dates(card_dir) -> set[str]:
+    import re
+
+    card = json.loads((card_dir / "model_card.json").read_text())
+    fields = _fields(card)
+    text = " ".join(str(fields[k]) for k in ("model_details.registered",
+                                             "evaluation_data.dates", "training_data.schedule"))
+    return set(re.findall(r"\d{4}-\d{2}-\d{2}", text))
+
+
+def test_council_answers_fill_only_council_fields(card_dir, fairness_dir, tmp_path):
+    skeleton = (card_dir / "council_answers.yaml").read_text()
+    answered = skeleton.replace("    # senior_responsible_owner: ''",
+                                "    senior_responsible_owner: Director of Children's Services")
+    assert answered != skeleton
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(answered)
+    out = tmp_path / "card"
+    _run(["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir),
+          "--answers", str(answers)])
+    record = json.loads((out / "atrs_record.json").read_text())
+    fields = _fields(record)
+    assert fields["owner_and_responsibility.senior_responsible_owner"] == (
+        "Director of Children's Services")
+    assert fields["owner_and_responsibility.team"] == FOR_COUNCIL
+    assert missing_fields(record) == []
+    with pytest.raises(InputError, match="atrs_record.tier_1.description.*metadata"):
+        model_card(URI, fairness=fairness_dir,
+                   answers={"atrs_record": {"tier_1": {"description": "a better story"}}})
+    with pytest.raises(InputError, match="model_card.model_details.colour.*no such field"):
+        model_card(URI, fairness=fairness_dir,
+                   answers={"model_card": {"model_details": {"colour": "blue"}}})
+
+
+@st.composite
+def localities(draw):
+    k = draw(st.integers(2, 8))
+    rows = []
+    for i in range(k):
+        n = draw(st.integers(0, 300))
+        pos = draw(st.integers(0, n))
+        flagged = draw(st.integers(0, n))
+        tp = draw(st.integers(max(0, pos + flagged - n), min(pos, flagged)))
+        rows.append((f"loc{i}", n, pos, flagged, tp))
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(localities())
+def test_locality_rates_never_rest_on_a_small_count(rows):
+    records = []
+    for loc, n, pos, flagged, tp in rows:
+        for metric, num, den in (("base_rate", pos, n), ("precision_at_capacity", tp, flagged),
+                                 ("recall_at_capacity", tp, pos)):
+            records.append({"locality": loc, "metric": metric,
+                            "value": num / den if den else np.nan, "n": n})
+    table = locality_table(pd.DataFrame(records))
+    truth = {loc: (n, pos, flagged, tp) for loc, n, pos, flagged, tp in rows}
+    small = set(range(1, 5))
+    hidden_pos = []
+    for loc, base, prec, rec in table.rows:
+        n, pos, flagged, tp = truth[loc]
+        if isinstance(base, float):
+            assert n not in small and pos not in small
+        else:
+            hidden_pos.append(pos)
+        if isinstance(prec, float):
+            assert tp not in small and flagged not in small
+        if isinstance(rec, float):
+            assert tp not in small and pos not in small
+    # a lone hidden count could be worked out from the total and the others
+    if len(hidden_pos) == 1:
+        assert hidden_pos[0] not in small
+
+
+def test_card_reads_the_fairness_report_logged_with_the_run(trained, tracking):
+    """Without --fairness, the fairness results logged by training are the card's source."""
+    mc = model_card(URI)
+    assert mc.card.about["fairness_source"] == "the fairness report logged with the training run"
+    by_group = next(f.value for s in mc.card.sections for f in s.fields if f.key == "by_group")
+    assert isinstance(by_group, list) and by_group, by_group
+    assert missing_fields(mc.record.to_dict()) == []

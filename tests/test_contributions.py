@@ -1,0 +1,147 @@
+"""Per-row contributions and plain-language reasons (riskmodel.evaluation._contributions)."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riskmodel.evaluation import explain_rows, feature_contributions, top_reasons
+from riskmodel.evaluation._contributions import BASE_VALUE, _TreeShap
+from riskmodel.training import (
+    CalibratedModel,
+    LightGBMClassifier,
+    LogisticClassifier,
+    RuleClassifier,
+)
+
+
+def _data(seed: int, n: int, p: int, *, nan_rate: float = 0.0, zero_rate: float = 0.5):
+    rng = np.random.default_rng(seed)
+    X = rng.poisson(1.5, size=(n, p)).astype(float)
+    X[rng.uniform(size=(n, p)) < zero_rate] = 0.0
+    X[:, -1] = rng.normal(size=n)  # one continuous column
+    X[rng.uniform(size=(n, p)) < nan_rate] = np.nan
+    logit = 0.6 * np.nan_to_num(X[:, 0]) - 0.4 * np.nan_to_num(X[:, 1]) + X[:, -1].clip(-2, 2)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(logit - 1)))).astype(float)
+    return X, y
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), leaves=st.integers(2, 16), trees=st.integers(1, 12),
+       nan_rate=st.sampled_from([0.0, 0.1]), missing=st.sampled_from(["nan", "zero", "none"]))
+def test_vectorised_treeshap_equals_lightgbm(seed, leaves, trees, nan_rate, missing):
+    # The tabulated TreeSHAP must give LightGBM's own pred_contrib values on every row,
+    # whatever the tree shapes, repeated splits on a feature, and missing-value handling.
+    X, y = _data(seed, 400, 5, nan_rate=nan_rate)
+    params = {"objective": "binary", "num_leaves": leaves, "min_data_in_leaf": 5,
+              "learning_rate": 0.3, "verbosity": -1, "seed": seed, "num_threads": 1,
+              "use_missing": missing != "none", "zero_as_missing": missing == "zero",
+              "bagging_fraction": 0.7, "bagging_freq": 1}
+    booster = lgb.train(params, lgb.Dataset(X, label=y), num_boost_round=trees)
+    ours = _TreeShap(booster)(X)
+    theirs = booster.predict(X, pred_contrib=True)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.sum(axis=1), booster.predict(X, raw_score=True), atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    X, y = _data(3, 600, 4)
+    cols = ["ace_total_all_count", "contacts_total_12m_count",
+            "contacts_need_domestic_abuse_12m_count", "child_age_all_years"]
+    return pd.DataFrame(X, columns=cols), y.astype(int)
+
+
+def test_every_method_sums_to_the_margin_and_agrees(frame):
+    X, y = frame
+    model = CalibratedModel(LightGBMClassifier(n_estimators=25, num_leaves=7,
+                                               min_child_samples=10)).fit(X, y)
+    margin = model.decision_function(X)
+    results = {m: feature_contributions(model, X, method=m)
+               for m in ("auto", "vectorised", "lightgbm", "shap")}
+    for method, c in results.items():
+        assert list(c.columns) == [*X.columns, BASE_VALUE], method
+        np.testing.assert_allclose(c.sum(axis=1), margin, atol=1e-9, err_msg=method)
+        np.testing.assert_allclose(c, results["lightgbm"], atol=1e-9, err_msg=method)
+
+
+def test_logistic_contributions_are_exact_linear_shap(frame):
+    X, y = frame
+    model = LogisticClassifier(C=1.0).fit(X, y)
+    c = feature_contributions(CalibratedModel(model, method="sigmoid").fit(X, y), X)
+    base = CalibratedModel(model, method="sigmoid").fit(X, y).base_
+    expected = (X.to_numpy() - base.mean_) / base.scale_ * base.coef_
+    np.testing.assert_allclose(c[list(X.columns)], expected, atol=1e-12)
+    assert (c[BASE_VALUE] == base.intercept_).all()
+    np.testing.assert_allclose(c.sum(axis=1), base.decision_function(X), atol=1e-9)
+    # a child exactly at the training mean of a feature gets no contribution from it
+    at_mean = X.iloc[[0]].copy()
+    at_mean.iloc[0, 0] = base.mean_[0]
+    assert feature_contributions(base, at_mean).iloc[0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_rule_is_explained_by_stating_the_rule():
+    X = pd.DataFrame({"ace_total_all_count": [5, 0, 6, 1],
+                      "contacts_total_12m_count": [0, 4, 3, 1]})
+    rule = RuleClassifier().fit(X, [1, 1, 1, 0])
+    c = feature_contributions(rule, X)
+    np.testing.assert_allclose(c.sum(axis=1), rule.decision_function(X), atol=1e-9)
+    # both conditions met: the jump is shared equally
+    assert c.iloc[2, 0] == pytest.approx(c.iloc[2, 1])
+    reasons = explain_rows(rule, X)
+    assert reasons.loc[0, "reason_1"] == (
+        "5 ACEs recorded (the rule flags at least 4 ACEs recorded or at least 3 contacts in "
+        "the last 12 months) — raises risk")
+    assert reasons.loc[1, "reason_1"].startswith("4 contacts in the last 12 months (the rule")
+    assert reasons.loc[2, ["reason_1", "reason_2"]].str.endswith("raises risk").all()
+    assert reasons.loc[3, "reason_1"] == (
+        "1 ACE recorded and 1 contact in the last 12 months: below the rule (the rule flags at "
+        "least 4 ACEs recorded or at least 3 contacts in the last 12 months) — lowers risk")
+    assert reasons.loc[3, ["reason_2", "reason_3"]].isna().all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(1, 4))
+def test_reasons_follow_the_contributions(data, n):
+    # Reasons are the largest raising contributions in order; "lowers risk" appears only
+    # when fewer than n features raise the risk; the words name the child's own value.
+    rows, p = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 7))
+    values = st.one_of(st.just(0.0), st.floats(-3, 3, allow_nan=False))
+    C = np.array(data.draw(st.lists(st.lists(values, min_size=p, max_size=p),
+                                    min_size=rows, max_size=rows)))
+    names = [f"f{j}" for j in range(p)]
+    contrib = pd.DataFrame(C, columns=names).assign(base_value=-1.0)
+    V = pd.DataFrame(np.arange(rows * p).reshape(rows, p) + 100, columns=names)
+    out = top_reasons(contrib, V, n=n, describe=lambda name, value: f"{name}={value}")
+    assert list(out.columns) == [f"reason_{r + 1}" for r in range(n)]
+    for i in range(rows):
+        raising = [j for j in np.argsort(-C[i], kind="stable") if C[i, j] > 1e-6]
+        lowering = [j for j in np.argsort(C[i], kind="stable") if C[i, j] < -1e-6]
+        expected = [f"f{j}={V.iloc[i, j]} — raises risk" for j in raising[:n]]
+        expected += [f"f{j}={V.iloc[i, j]} — lowers risk" for j in lowering[:n - len(expected)]]
+        got = [r for r in out.iloc[i] if pd.notna(r)]
+        assert got == expected
+
+
+def test_words_come_from_the_feature_dictionary():
+    names = ["contacts_need_domestic_abuse_12m_count", "contacts_source_police_12m_count",
+             "contacts_last_all_days", "contacts_last_all_days_missing"]
+    contrib = pd.DataFrame([[0.9, 0.2, 0.5, 0.4], [0.1, 0.3, np.nan, 0.0]], columns=names)
+    X = pd.DataFrame([[3, 0, 3650, 1], [1, 2, 40, 0]], columns=names)
+    out = top_reasons(contrib, X)
+    # the sign decides: no police contacts can raise risk if the model says so
+    assert out.iloc[0].tolist() == [
+        "3 contacts about domestic abuse in the last 12 months — raises risk",
+        # an imputed value speaks through its missing flag, and only once
+        "no earlier contact recorded — raises risk",
+        "no police contacts in the last 12 months — raises risk",
+    ]
+    assert out.iloc[1].tolist()[:2] == [
+        "2 police contacts in the last 12 months — raises risk",
+        "1 contact about domestic abuse in the last 12 months — raises risk",
+    ]
+    assert pd.isna(out.iloc[1, 2])  # zero (or unknown) contributions are never reasons

@@ -1,0 +1,435 @@
+"""Batch scoring: scores, ranks, bands, capacity, reasons, rejected rows, files and audit."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from riskmodel import InputError
+from riskmodel.cli import main
+from riskmodel.scoring import (
+    AUDIT_NAME,
+    SCORE_COLUMNS,
+    parse_selection,
+    read_audit,
+    score_cohort,
+    score_matrix,
+)
+from riskmodel.training import (
+    CalibratedModel,
+    LightGBMClassifier,
+    LoadedModel,
+    LogisticClassifier,
+    RuleClassifier,
+)
+
+FEATURES = ["ace_total_all_count", "contacts_total_12m_count",
+            "contacts_source_police_12m_count", "child_age_all_years"]
+LOCALITIES = ["Bilston", "Dove", "Low Hill"]
+
+
+def _loaded(model, capacity=None) -> LoadedModel:
+    meta = {"outcome": "escalation", "horizon_months": 6, "candidate": "test", "kind": "test",
+            "capacity": capacity or {"top_percent": 10, "top_n_per_locality": None}}
+    return LoadedModel(model=model, meta=meta, name="escalation", version="3", run_id="run3")
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, LoadedModel]:
+    rng = np.random.default_rng(0)
+    n = 1500
+    X = pd.DataFrame({"ace_total_all_count": rng.poisson(1.5, n),
+                      "contacts_total_12m_count": rng.poisson(2, n),
+                      "contacts_source_police_12m_count": rng.poisson(0.5, n),
+                      "child_age_all_years": rng.integers(0, 18, n)})
+    logit = 0.5 * X.ace_total_all_count + 0.3 * X.contacts_total_12m_count - 3
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return {
+        "lightgbm": _loaded(CalibratedModel(LightGBMClassifier(
+            n_estimators=30, num_leaves=7, min_child_samples=20)).fit(X, y)),
+        "logistic": _loaded(CalibratedModel(LogisticClassifier(), method="sigmoid").fit(X, y)),
+        "rule": _loaded(CalibratedModel(RuleClassifier()).fit(X, y)),
+    }
+
+
+def _matrix(n: int, *, seed: int = 1, as_of: str = "2025-06-01") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    m = pd.DataFrame({
+        "child_id": [f"C{i:05d}" for i in range(n)],
+        "family_id": [f"F{i // 2:05d}" for i in range(n)],
+        "as_of": pd.Timestamp(as_of),
+        "label": pd.array([pd.NA] * n, dtype="Int64"),
+        "locality": rng.choice(LOCALITIES, n),
+    })
+    for f in FEATURES:
+        m[f] = rng.poisson(2, n).astype("int32")
+    return m
+
+
+# ------------------------------------------------------------------ score_cohort ------------
+
+@st.composite
+def cohorts(draw):
+    n = draw(st.integers(1, 60))
+    m = _matrix(n, seed=draw(st.integers(0, 1000)))
+    m["ace_total_all_count"] = m["ace_total_all_count"].astype(float)
+    ids = m["child_id"].astype(object).to_numpy().copy()
+    for i in draw(st.lists(st.integers(0, n - 1), max_size=3)):
+        ids[i] = draw(st.sampled_from([None, "  ", ids[draw(st.integers(0, n - 1))]]))
+    m["child_id"] = pd.array(ids, dtype="string")
+    for i in draw(st.lists(st.integers(0, n - 1), max_size=3)):
+        m.loc[i, "ace_total_all_count"] = draw(st.sampled_from([np.nan, np.inf]))
+    for i in draw(st.lists(st.integers(0, n - 1), max_size=2)):
+        m.loc[i, "locality"] = None
+    return m
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(matrix=cohorts(), kind=st.sampled_from(["lightgbm", "logistic", "rule"]),
+       top=st.sampled_from([None, "25%", "4", "2/locality"]),
+       explain=st.sampled_from([None, "all", "none", "3"]),
+       chunk=st.sampled_from([1, 4, 10_000]))
+def test_every_child_is_scored_or_rejected_and_ranked_consistently(
+        models, matrix, kind, top, explain, chunk):
+    loaded = models[kind]
+    out = score_cohort(matrix, loaded, top=top, explain_top=explain, chunk_size=chunk)
+    s, r, c = out.scores, out.rejected, out.counts
+    # no child lost: every input row is in exactly one of the two tables
+    assert c["rows_in"] == len(matrix) == c["scored"] + c["rejected"]
+    assert (len(s), len(r)) == (c["scored"], c["rejected"])
+    key = lambda v: sorted(v.fillna("<NA>").tolist())  # noqa: E731
+    assert key(pd.concat([s["child_id"], r["child_id"]])) == key(matrix["child_id"])
+    assert r["reason"].notna().all()
+    ids = matrix["child_id"].fillna("").str.strip()
+    bad = (ids == "") | ids.duplicated(keep=False) | ~np.isfinite(matrix["ace_total_all_count"])
+    assert c["rejected"] == int(bad.sum())
+    nonfinite = set(matrix.loc[~np.isfinite(matrix["ace_total_all_count"]), "child_id"]
+                    .fillna("<NA>"))
+    flagged = r["reason"].str.contains("feature ace_total_all_count is missing or not a number")
+    assert set(r.loc[flagged, "child_id"].fillna("<NA>")) == nonfinite
+    if s.empty:
+        return
+    # scores are the model's calibrated probabilities
+    by_id = matrix.set_index("child_id").loc[s["child_id"], FEATURES]
+    np.testing.assert_allclose(s["score"], loaded.model.predict_proba(by_id)[:, 1], atol=1e-12)
+    # ranked highest first, 1..m; within each locality 1..k in the same order
+    assert s["rank_overall"].tolist() == list(range(1, len(s) + 1))
+    assert s["score"].is_monotonic_decreasing
+    for _, part in s.groupby(s["locality"].fillna("<NA>"), sort=False):
+        assert part["rank_in_locality"].tolist() == list(range(1, len(part) + 1))
+    # ventiles: 20 at the top, sizes within one of each other
+    assert s["risk_ventile"].is_monotonic_decreasing
+    assert s["risk_ventile"].between(1, 20).all()
+    if len(s) >= 20:
+        sizes = s["risk_ventile"].value_counts()
+        assert len(sizes) == 20 and sizes.max() - sizes.min() <= 1
+    # capacity: the spec's (top 10%) unless --top; high = in capacity, medium = next slice
+    sel = parse_selection(top or "10%")
+    m = len(s)
+    if sel.kind == "per_locality":
+        flagged = s["rank_in_locality"] <= sel.value
+        medium = (s["rank_in_locality"] <= 2 * sel.value) & ~flagged
+    else:
+        k = math.ceil(m * sel.value / 100) if sel.kind == "percent" else min(int(sel.value), m)
+        flagged = s["rank_overall"] <= k
+        medium = (s["rank_overall"] <= 2 * k) & ~flagged
+    assert s["in_capacity"].tolist() == flagged.tolist()
+    assert (s["risk_band"] == "high").tolist() == flagged.tolist()
+    assert (s["risk_band"] == "medium").tolist() == medium.tolist()
+    # reasons for those in capacity (or --explain-top) and nobody else
+    wanted = {None: flagged, "all": pd.Series(True, index=s.index),
+              "none": pd.Series(False, index=s.index), "3": s["rank_overall"] <= 3}[explain]
+    assert c["explained"] == int(wanted.sum())
+    assert s.loc[~wanted, ["reason_1", "reason_2", "reason_3"]].isna().all().all()
+    assert s.loc[wanted, "reason_1"].notna().all() or kind == "lightgbm"
+    assert s.loc[wanted, "reason_1"].dropna().str.endswith(("raises risk", "lowers risk")).all()
+    assert (s["model_name"] == "escalation").all() and (s["model_version"] == "3").all()
+    assert list(s.columns) == list(SCORE_COLUMNS)
+
+
+def test_ties_in_the_calibrated_score_are_broken_by_the_margin(models):
+    # Isotonic calibration makes steps; the base model's margin orders children within one.
+    loaded = models["lightgbm"]
+    s = score_cohort(_matrix(800), loaded, explain_top="none").scores
+    margin = loaded.model.decision_function(
+        _matrix(800).set_index("child_id").loc[s["child_id"], FEATURES])
+    for _, step in s.groupby("score", sort=False):
+        assert np.all(np.diff(margin[step.index.to_numpy()]) <= 0)
+    assert s["score"].nunique() < len(s)  # there were ties to break
+
+
+def test_chunks_and_parquet_input_give_the_same_scores(models, tmp_path):
+    matrix = _matrix(500)
+    matrix.loc[7, "contacts_total_12m_count"] = 3  # any value; then one bad row:
+    matrix["child_age_all_years"] = matrix["child_age_all_years"].astype("Int64")
+    matrix.loc[11, "child_age_all_years"] = pd.NA
+    whole = score_cohort(matrix, models["lightgbm"], chunk_size=100_000)
+    assert whole.counts["rejected"] == 1
+    assert whole.rejected["reason"].tolist() == [
+        "feature child_age_all_years is missing or not a number"]
+    path = tmp_path / "matrix.parquet"
+    matrix.to_parquet(path, row_group_size=64)
+    read_back = pd.read_parquet(path)  # Arrow-backed columns, in several chunks
+    for source, chunk in ((matrix, 7), (read_back, 50), (path, 33), (path, 100_000)):
+        part = score_cohort(source, models["lightgbm"], chunk_size=chunk)
+        pd.testing.assert_frame_equal(part.scores, whole.scores)
+        pd.testing.assert_frame_equal(part.rejected, whole.rejected)
+        assert part.counts == whole.counts
+
+
+def test_a_missing_value_is_rejected_even_where_the_trees_never_look():
+    rng = np.random.default_rng(5)
+    X = _matrix(400)[FEATURES].astype(float).assign(child_age_all_years=7.0)
+    y = (X["ace_total_all_count"] + rng.normal(size=400) > 2.5).astype(int)
+    model = CalibratedModel(LightGBMClassifier(n_estimators=10, num_leaves=4,
+                                               min_child_samples=10)).fit(X, y)
+    assert model.base_.booster_.feature_importance()[3] == 0  # a constant: never split on
+    m = _matrix(50).astype({"child_age_all_years": float})
+    m.loc[4, "child_age_all_years"] = np.nan
+    out = score_cohort(m, _loaded(model))
+    assert out.rejected["child_id"].tolist() == ["C00004"]
+    assert out.rejected["reason"].tolist() == [
+        "feature child_age_all_years is missing or not a number"]
+
+
+def test_bad_matrices_and_options_are_one_line_errors(models):
+    loaded = models["logistic"]
+    two_dates = pd.concat([_matrix(5), _matrix(5, as_of="2025-09-01")], ignore_index=True)
+    with pytest.raises(InputError, match=r"^matrix: as_of holds 2 dates \(2025-06-01, 2025-09"):
+        score_cohort(two_dates, loaded)
+    with pytest.raises(InputError, match=r"feature contacts_source_police_12m_count is not "
+                                         r"in the data"):
+        score_cohort(_matrix(5).drop(columns="contacts_source_police_12m_count"), loaded)
+    with pytest.raises(InputError, match="feature ace_total_all_count holds str values"):
+        score_cohort(_matrix(5).astype({"ace_total_all_count": "str"}), loaded)
+    for bad in ("ten", "0", "150%", "3/district", "-5"):
+        with pytest.raises(InputError, match=f"^--top: '{bad}' is not a selection"):
+            score_cohort(_matrix(5), loaded, top=bad)
+    with pytest.raises(InputError, match="^--explain-top: 'some' is not a selection"):
+        score_cohort(_matrix(5), loaded, explain_top="some")
+
+
+def test_files_are_written_whole_with_an_audit_line_and_no_ids_in_it(models, tmp_path):
+    matrix = _matrix(300)
+    matrix.loc[[3, 4], "child_id"] = "C00009"  # a repeated id: rejected, with the reason
+    expected = score_cohort(matrix, models["lightgbm"])
+    stale = tmp_path / ".tmp-scores.parquet.killed"
+    stale.write_bytes(b"half a file")
+    for suffix in (".parquet", ".csv"):
+        run = score_matrix(matrix, models["lightgbm"], out=tmp_path / f"scores{suffix}",
+                           data_fingerprint="abc123")
+        read = pd.read_parquet if suffix == ".parquet" else pd.read_csv
+        got = read(run.scores)
+        assert list(got.columns) == list(SCORE_COLUMNS)
+        assert got["child_id"].tolist() == expected.scores["child_id"].tolist()
+        np.testing.assert_allclose(got["score"], expected.scores["score"])
+        assert read(run.rejected)["child_id"].tolist() == ["C00009"] * 3
+        umask = os.umask(0)
+        os.umask(umask)
+        assert run.scores.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert not stale.exists()  # a killed run's leftovers are cleared
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
+        AUDIT_NAME, "scores.csv", "scores.parquet", "scores.rejected.csv",
+        "scores.rejected.parquet"])
+    records = read_audit(tmp_path / AUDIT_NAME)
+    assert len(records) == 2
+    for rec in records:
+        assert rec["counts"] == {"rows_in": 300, "scored": 297, "rejected": 3,
+                                 "in_capacity": 30, "explained": 30}
+        assert rec["rejected_reasons"] == {"child_id repeated": 3}
+        assert rec["model"]["version"] == "3" and rec["data_fingerprint"] == "abc123"
+        assert rec["capacity"] == "top 10%" and rec["as_of"] == "2025-06-01"
+    text = (tmp_path / AUDIT_NAME).read_text()
+    assert not any(cid in text for cid in matrix["child_id"])
+
+
+# ------------------------------------------------------------------ the command -------------
+
+def _cli(args, capsys):
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_score_command_scores_the_whole_cohort(trained, council, tmp_path, capsys):
+    from riskmodel.data import load_tables
+    from riskmodel.features import build_matrix
+    from riskmodel.features._spec import FeatureSpec
+    from riskmodel.training import load_model
+
+    out = tmp_path / "scores.parquet"
+    code, stdout, err = _cli(["score", "--data", council, "--out", out], capsys)
+    assert code == 0, err
+    loaded = load_model("models:/escalation@champion")
+    tables = load_tables(council)
+    extract = pd.Timestamp(json.loads((council / "manifest.json").read_text())["extract_date"])
+    cohort = build_matrix(tables, [extract], outcome="escalation",
+                          spec=FeatureSpec.model_validate(loaded.meta["feature_spec"]),
+                          horizon_months=6, extract_date=extract)
+    s = pd.read_parquet(out)
+    assert sorted(s["child_id"]) == sorted(cohort["child_id"])
+    assert (pd.to_datetime(s["as_of"]) == extract).all()
+    assert (s["model_version"] == loaded.version).all()
+    assert (s["model_run_id"] == loaded.run_id).all()
+    k = math.ceil(len(s) * loaded.meta["capacity"]["top_percent"] / 100)
+    assert s["in_capacity"].sum() == k
+    assert s.loc[s.in_capacity, "reason_1"].str.endswith("raises risk").all()
+    assert s.loc[~s.in_capacity, "reason_1"].isna().all()
+    assert f"{len(s):,} children in, {len(s):,} scored, 0 rejected" in stdout
+    rec = read_audit(tmp_path / AUDIT_NAME)[-1]
+    assert rec["counts"]["rows_in"] == len(cohort) and rec["model_uri"].endswith("@champion")
+    assert rec["data_fingerprint"] == loaded.meta["data_fingerprint"]  # same extract
+
+    csv = tmp_path / "by-locality.csv"
+    code, _, err = _cli(["score", "--data", council, "--out", csv, "--top", "5/locality",
+                         "--explain-top", "all", "--as-of", "2025-06-01"], capsys)
+    assert code == 0, err
+    s = pd.read_csv(csv)
+    assert (s.groupby("locality")["in_capacity"].sum() <= 5).all()
+    assert s["reason_1"].notna().all() and (s["as_of"] == "2025-06-01").all()
+
+
+def _register_variant(name: str, tmp_path: Path, *, feature_spec: dict) -> None:
+    """Register the champion's model again under ``name`` with another feature spec."""
+    import mlflow
+
+    from riskmodel.training import load_model
+    from riskmodel.training._run import MODEL_CODE, register
+    from riskmodel.training._tracking import MODEL_JSON, experiment_id, sha256_file
+
+    loaded = load_model("models:/escalation@champion")
+    path = tmp_path / MODEL_JSON
+    path.write_text(json.dumps({"model": loaded.model.to_dict(),
+                                "meta": {**loaded.meta, "feature_spec": feature_spec}}))
+    with mlflow.start_run(experiment_id=experiment_id("scoring-tests")) as run:
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(MODEL_CODE),
+                                       artifacts={"model_json": str(path)},
+                                       pip_requirements=["riskmodel"])
+    register(name, info.model_uri, sha256_file(path), run.info.run_id)
+
+
+def test_model_problems_are_one_line_and_exit_2(trained, council, tmp_path, capsys):
+    from riskmodel.features import load_feature_spec
+
+    spec = load_feature_spec().model_dump(mode="json")
+    spec["builders"]["contacts"]["windows"] = ["6m", "all"]
+    _register_variant("mismatch", tmp_path, feature_spec=spec)
+    out = tmp_path / "scores.parquet"
+    cases = {
+        "models:/mismatch@champion": r"^error: model: models:/mismatch@champion \(version 1\) "
+                                     r"was trained on features this data does not give: "
+                                     r"contacts_source_police_3m_count, .* more\); retrain",
+        "models:/nosuchmodel@champion": r"^error: model: no registered model 'nosuchmodel' "
+                                        r"with alias 'champion'",
+        "models:/escalation@nosuchalias": r"^error: model: no registered model 'escalation' "
+                                          r"with alias 'nosuchalias'",
+    }
+    for uri, pattern in cases.items():
+        code, _, err = _cli(["score", "--data", council, "--out", out, "--model", uri], capsys)
+        assert code == 2, err
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert pd.Series(lines).str.contains(pattern, regex=True).all(), lines[0]
+    code, _, err = _cli(["score", "--data", council, "--out", out, "--as-of", "2031-01-01"],
+                        capsys)
+    assert code == 2 and "error: --as-of: 2031-01-01 is after the extract date" in err
+    assert not out.exists()
+
+
+# A wrapper that runs `riskmodel score` but stops at a chosen point (mid-write of the
+# scores, or just before the audit line) and signals it, so the test can kill it there.
+_PAUSING = """
+import pathlib, sys, time
+import riskmodel.scoring._run as run
+from riskmodel.cli import main
+
+marker, where = pathlib.Path(sys.argv[1]), sys.argv[2]
+stream, audit = run.stream_batches, run.audit_bytes
+
+def stop():
+    marker.write_text("stopped")
+    time.sleep(600)
+
+def stream_batches(batches, schema, path, *, suffix):
+    def slowly():
+        for i, batch in enumerate(batches):
+            if where == "scores" and i == 3:
+                stop()
+            yield batch
+    return stream(slowly(), schema, path, suffix=suffix)
+
+def audit_bytes(record, path):
+    if where == "audit":
+        stop()
+    return audit(record, path)
+
+run.stream_batches, run.audit_bytes = stream_batches, audit_bytes
+main(sys.argv[3:])
+"""
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")}
+
+
+def test_a_killed_run_leaves_the_previous_output_and_a_rerun_completes(
+        trained, council, tmp_path, capsys):
+    out = tmp_path / "scores.parquet"
+    args = ["score", "--data", str(council), "--out", str(out), "--chunk-size", "5"]
+    code, _, err = _cli([*args, "--top", "5%"], capsys)  # the previous month's output
+    assert code == 0, err
+    before = _outputs(tmp_path)
+    assert sorted(before) == sorted([AUDIT_NAME, "scores.parquet", "scores.rejected.parquet"])
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    def killed(cmd, marker: Path | None, *, after: float = 60.0) -> None:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        start = time.monotonic()
+        while time.monotonic() - start < (120 if marker else after):
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended (exit {proc.returncode}) before the kill point")
+            if marker is not None and marker.exists():
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert _outputs(tmp_path) == before  # not a byte changed
+        visible = [p.name for p in tmp_path.glob("*") if not p.name.startswith(".")]
+        assert sorted(visible) == sorted(before)  # nothing a reader would pick up
+        assert pd.read_parquet(out)["in_capacity"].sum() == \
+            pd.read_parquet(io.BytesIO(before["scores.parquet"]))["in_capacity"].sum()
+
+    # early: the real command, killed while it loads
+    killed([sys.executable, "-m", "riskmodel", *args], None, after=1.5)
+    # mid-write of the scores, and after every file is written but before any rename
+    for where in ("scores", "audit"):
+        marker = tmp_path / f".marker-{where}"
+        killed([sys.executable, "-c", _PAUSING, str(marker), where, *args], marker)
+        marker.unlink()
+        left = [p.name for p in tmp_path.glob(".tmp-*")]
+        assert any(name.startswith(".tmp-scores.parquet.") for name in left), left
+
+    code, _, err = _cli(args, capsys)  # the rerun completes
+    assert code == 0, err
+    assert not list(tmp_path.glob(".tmp-*"))
+    after = pd.read_parquet(out)
+    assert after["in_capacity"].sum() == math.ceil(len(after) * 0.10)
+    assert [r["capacity"] for r in read_audit(tmp_path / AUDIT_NAME)] == ["top 5%", "top 10%"]

@@ -1,0 +1,170 @@
+"""Training end to end on a small synthetic council: MLflow runs, registry, aliases, CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from riskmodel.cli import main
+from riskmodel.training import compare_runs, load_model, promote, train
+
+
+def _run_cli(args, capsys):
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_leaderboard_is_honest(trained):
+    board = trained.leaderboard()
+    assert board["candidate"].tolist() == ["rule", "logistic", "lightgbm", "truth"]
+    # every candidate is judged on intervals beside the same base rate
+    assert board["base_rate"].nunique() == 1
+    for m in ("auc", "average_precision", "brier", "calibration_error",
+              "precision_at_capacity", "recall_at_capacity"):
+        ok = board[m].notna()
+        assert (board.loc[ok, f"{m}_low"] <= board.loc[ok, m]).all()
+        assert (board.loc[ok, m] <= board.loc[ok, f"{m}_high"]).all()
+    assert set(board["result"]) <= {"PASS", "FAIL", "reference"}
+    # the models learn something real; the truth is the ceiling
+    lgb = board.set_index("candidate").loc["lightgbm"]
+    truth = board.set_index("candidate").loc["truth"]
+    assert lgb["auc"] > 0.6
+    assert truth["auc"] >= lgb["auc"] - 0.05
+    # test rows are out of time: every test date is later than every date trained for it
+    assert len(trained.test_dates) == 3
+
+
+def test_runs_hold_what_a_data_scientist_needs_and_no_rows(trained, council):
+    client = mlflow.MlflowClient()
+    run_id = next(c.run_id for c in trained.candidates if c.name == "lightgbm")
+    run = client.get_run(run_id)
+    assert run.data.params["kind"] == "lightgbm"
+    assert run.data.tags["riskmodel.data_fingerprint"] == trained.fingerprint
+    assert len(run.data.tags["riskmodel.git_commit"]) >= 7
+    for key in ("test_auc", "test_auc_low", "test_auc_high", "test_base_rate",
+                "test_calibration_error", "test_precision_at_capacity"):
+        assert key in run.data.metrics
+    names = {a.path for a in client.list_artifacts(run_id)}
+    assert {"spec.yaml", "features.json", "calibration.png", "metrics.csv"} <= names
+    features = json.loads(Path(mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="features.json")).read_text())
+    assert features == trained.extra["features"]
+    # the logged model carries a signature and predicts like the fitted one
+    model_uri = run.data.tags["riskmodel.model_uri"]
+    info = mlflow.models.get_model_info(model_uri)
+    assert [c["name"] for c in info.signature.inputs.to_dict()] == features
+    pyfunc = mlflow.pyfunc.load_model(model_uri)
+    X = trained.extra["matrix"][features].head(50).astype(float)
+    lgb = next(c for c in trained.candidates if c.name == "lightgbm").model
+    assert pyfunc.predict(X).to_numpy() == pytest.approx(lgb.predict_proba(X)[:, 1])
+    # no child-level rows: no id from the council appears in any artefact of the run
+    ids = set(pd.read_parquet(council / "children.parquet", columns=["child_id"])["child_id"])
+    folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id))
+    text = " ".join(p.read_text(errors="ignore") for p in folder.rglob("*") if p.is_file())
+    assert not [i for i in list(ids)[:2000] if i in text]
+
+
+def test_registered_champion_loads_and_matches(trained):
+    loaded = load_model("models:/escalation@champion")
+    assert loaded.version == trained.registered["version"]
+    best = next(c for c in trained.candidates if c.run_id == loaded.run_id)
+    X = trained.extra["matrix"][loaded.features].head(100)
+    assert loaded.model.predict_proba(X)[:, 1] == pytest.approx(
+        best.model.predict_proba(X)[:, 1])
+
+
+def test_retrain_makes_a_challenger_and_promote_moves_the_champion(trained, council, test_spec):
+    again = train(council, test_spec)
+    assert again.registered["alias"] == "challenger"
+    # same data, spec and seed: identical metrics (reproducible)
+    pd.testing.assert_frame_equal(again.leaderboard(), trained.leaderboard())
+    champion_before = load_model("models:/escalation@champion").version
+    moved = promote("escalation")
+    assert moved["previous"] == champion_before
+    assert load_model("models:/escalation@champion").version == again.registered["version"]
+    runs = compare_runs("escalation")
+    assert len(runs) >= 6 and {"auc", "auc_low", "auc_high", "registered"} <= set(runs.columns)
+    assert runs["registered"].str.contains("champion").any()
+
+
+def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking, capsys):
+    code, out, err = _run_cli(["train", "--data", str(council), "--spec", str(test_spec),
+                               "--no-register"], capsys)
+    assert code == 0, err
+    assert "base rate" in out and "lightgbm" in out and "truth" in out
+    assert ("PASS" in out) or ("FAIL" in out)
+    code, out, err = _run_cli(["compare", "--outcome", "escalation"], capsys)
+    assert code == 0 and "lightgbm" in out
+
+
+def test_bad_spec_and_missing_model_are_one_line_errors(council, tmp_path, tracking, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("outcome: escalation\nas_of: {start: 2020-01-01}\ncandidates: []\n"
+                   "horizon: 6\n")
+    code, out, err = _run_cli(["train", "--data", str(council), "--spec", str(bad)], capsys)
+    assert code == 2 and "bad.yaml" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, err = _run_cli(["promote", "--outcome", "nosuchmodel"], capsys)
+    assert code == 2 and "nosuchmodel" in err and "Traceback" not in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts"), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    import urllib.request
+
+    deadline = time.time() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        assert proc.poll() is None, "mlflow server exited"
+        assert time.time() < deadline, "mlflow server did not start"
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_training_against_a_real_mlflow_server(council, test_spec, mlflow_server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    result = train(council, test_spec)
+    # seen through MLflow's own client, talking to the server
+    client = mlflow.MlflowClient(tracking_uri=mlflow_server, registry_uri=mlflow_server)
+    exp = client.get_experiment_by_name("riskmodel-escalation")
+    runs = client.search_runs([exp.experiment_id])
+    assert {r.data.tags.get("riskmodel.candidate") for r in runs} >= {"rule", "logistic",
+                                                                     "lightgbm"}
+    mv = client.get_model_version_by_alias("escalation", "champion")
+    assert mv.version == result.registered["version"]
+    loaded = load_model("models:/escalation@champion")
+    assert loaded.run_id == mv.run_id
