@@ -15,7 +15,9 @@ What it does:
    ``predict`` on the matrix already converted to a float array, against
    ``CohortScorer`` on the matrix as ``build_matrix`` returns it (a DataFrame), without
    reasons: conversion, rejection checks, margin, calibration, ranks, ventiles, bands and
-   capacity. The best of ``--repeats`` runs of each, and their ratio.
+   capacity. ``--repeats`` pairs; the ratio of each pair (and their median, the figure
+   judged against the target, as the machine's load moves between pairs), the best of
+   each, and the ratio of CPU times.
 3. Reasons for the top 10% (the packaged capacity): the second pass of a default run, and
    the three TreeSHAP routes on the same rows (vectorised tables, LightGBM
    ``pred_contrib``, shap ``TreeExplainer``), timed on a sample and projected.
@@ -135,21 +137,26 @@ def stage_speed(workdir: Path, n: int, repeats: int) -> dict:
     t0 = time.perf_counter()
     X = np.ascontiguousarray(matrix[features].to_numpy(np.float64))
     convert = time.perf_counter() - t0
-    raw, ours, steps = [], [], []
+    raw, ours, raw_cpu, ours_cpu, steps = [], [], [], [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         booster.predict(X, num_threads=2)
         raw.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        raw_cpu.append(time.process_time() - c0)
+        t0, c0 = time.perf_counter(), time.process_time()
         scorer = CohortScorer(matrix, loaded, explain_top="none")
         ours.append(time.perf_counter() - t0)
+        ours_cpu.append(time.process_time() - c0)
         steps.append(scorer.timings)
     assert scorer.counts["scored"] == n
     best = min(range(repeats), key=lambda i: ours[i])
+    each = [o / r for o, r in zip(ours, raw, strict=True)]
     return {"rows": n, "features": len(features), "raw_predict_s": min(raw),
             "raw_predict_all_s": raw, "scoring_s": min(ours), "scoring_all_s": ours,
-            "ratio": min(ours) / min(raw),
-            "ratio_each_repeat": [o / r for o, r in zip(ours, raw, strict=True)],
+            "ratio": min(ours) / min(raw), "ratio_each_repeat": each,
+            "ratio_median": float(np.median(each)),
+            "cpu_ratio": sum(ours_cpu) / sum(raw_cpu), "raw_cpu_s": raw_cpu,
+            "scoring_cpu_s": ours_cpu,
             "scoring_steps_s": steps[best], "dataframe_to_float_whole_s": convert}
 
 
@@ -260,13 +267,13 @@ def main() -> None:
               "--sample", str(a.sample)]
     results = {"children": n, "machine": {"cpus": os.cpu_count()}}
     results["speed"] = s = run_stage([*common, "--stage", "speed", str(n)])
-    ratios = sorted(s["ratio_each_repeat"])
     print(f"\nscores for {n:,} children ({s['features']} features), best of {a.repeats}:\n"
           f"  raw LightGBM predict on a ready float array  {s['raw_predict_s']:7.1f} s\n"
           f"  CohortScorer on the DataFrame (no reasons)   {s['scoring_s']:7.1f} s  "
-          f"= {s['ratio']:.2f}x raw (each repeat: "
-          f"{', '.join(f'{r:.2f}' for r in s['ratio_each_repeat'])}; median "
-          f"{ratios[len(ratios) // 2]:.2f})\n"
+          f"= {s['ratio']:.2f}x raw\n"
+          f"  paired repeats: "
+          f"{', '.join(f'{r:.2f}' for r in s['ratio_each_repeat'])} (median "
+          f"{s['ratio_median']:.2f}); CPU time {s['cpu_ratio']:.2f}x raw\n"
           f"  steps: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["scoring_steps_s"].items()),
           flush=True)
     results["reasons"] = r = run_stage([*common, "--stage", "reasons", str(n)])
@@ -291,9 +298,10 @@ def main() -> None:
               f"peak memory {f['peak_rss_gb']:.2f} GB "
               f"({f['rss_after_imports_gb']:.2f} GB after imports{held})", flush=True)
     (a.workdir / "results.json").write_text(json.dumps(results, indent=1))
-    ok = (s["ratio"] <= 1.3, r["reasons_s"] <= 60,
+    ok = (s["ratio_median"] <= 1.3, r["reasons_s"] <= 60,
           all(m["peak_rss_gb"] <= 2.0 for m in results["memory"]))
-    print(f"\ntargets: scoring <= 1.3x raw predict: {'met' if ok[0] else 'MISSED'}; "
+    print(f"\ntargets: scoring <= 1.3x raw predict (median of paired repeats): "
+          f"{'met' if ok[0] else 'MISSED'}; "
           f"reasons for the top 10% <= 60 s: {'met' if ok[1] else 'MISSED'}; "
           f"peak memory <= 2 GB: {'met' if ok[2] else 'MISSED'}  "
           f"(results in {a.workdir / 'results.json'})")

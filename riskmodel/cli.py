@@ -97,6 +97,8 @@ def build(
     from .data import load_tables, read_extract_date
     from .features import build_matrix, feature_columns
 
+    if out_path.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
     if extract_date is None and data.is_dir():
         extract_date = read_extract_date(data)
     tables = load_tables(data, extract_date=extract_date)
@@ -155,7 +157,7 @@ def train(
 
     spec_obj = load_training_spec(spec, outcome=outcome)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"training {spec_obj.outcome}: building features", total=None)
 
         def step(msg: str) -> None:
@@ -209,9 +211,23 @@ def promote(
 
 @app.command()
 def fairness(
-    scores: Annotated[Path, typer.Option(help="Scores table (.csv or .parquet).")],
-    label: Annotated[str, typer.Option(help="Outcome column (0/1; empty = not yet known).")],
-    score: Annotated[str, typer.Option(help="Score column (higher = more likely).")],
+    scores: Annotated[
+        Path | None, typer.Option(help="Scores table (.csv or .parquet).")
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Outcome column (0/1; empty = not yet known).")
+    ] = None,
+    score: Annotated[
+        str | None, typer.Option(help="Score column (higher = more likely).")
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(help="Instead of --scores: an MLflow candidate run (riskmodel compare); "
+                     "its out-of-time test predictions are rebuilt from --data."),
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="With --run: the extract the run was trained on.")
+    ] = None,
     sensitive: Annotated[
         str | None,
         typer.Option(help="Characteristic columns, e.g. race,sex; a*b adds an intersection. "
@@ -261,7 +277,27 @@ def fairness(
         if not sep or not name.strip() or not group.strip():
             raise InputError(f"--reference: expected NAME=GROUP, got {item!r}")
         refs[name.strip()] = group.strip()
-    frame = read_scores(scores)
+    if run is not None:
+        from .training import run_test_predictions
+
+        if scores is not None or data is None:
+            raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
+                             "--label COL --score COL, not both")
+        frame = run_test_predictions(run, data)
+        label, score = label or "label", score or "score"
+        cluster = cluster or "family_id"
+        if threshold is None and top is None:
+            cap = frame.attrs.get("capacity", {})
+            if cap.get("top_percent") is not None:
+                top = f"{cap['top_percent']:g}%"
+            else:
+                threshold = frame.attrs.get("capacity_threshold")
+        scores = Path(f"run {run}")
+    elif scores is None or label is None or score is None:
+        raise InputError("fairness: give --scores FILE --label COL --score COL "
+                         "(or --run RUN_ID --data DIR)")
+    else:
+        frame = read_scores(scores)
     audit = fairness_audit(
         frame, label=label, score=score, threshold=threshold, top=top, sensitive=sensitive,
         policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate,
@@ -377,11 +413,14 @@ def demo(
     ] = Path("riskmodel-demo"),
     children: Annotated[int, typer.Option(help="Children in the synthetic council.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    spec: Annotated[
+        Path | None, typer.Option(help="Training spec; default: the packaged escalation spec.")
+    ] = None,
 ):
     """Run the whole job on a generated synthetic council, end to end."""
     from .demo import run_demo
 
-    run_demo(out_dir, n_children=children, seed=seed, console=out)
+    run_demo(out_dir, n_children=children, seed=seed, spec=spec, console=out)
 
 
 # ---------------------------------------------------------------- entry ---------------------

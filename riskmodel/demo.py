@@ -11,7 +11,7 @@ from rich.console import Console
 
 
 def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
-             console: Console | None = None) -> dict[str, Path]:
+             spec=None, console: Console | None = None) -> dict[str, Path]:
     """Generate a synthetic council and run every step on it, as each user would.
 
     1. a synthetic council with known truth; 2. validation against the input contract;
@@ -63,7 +63,7 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     console.print(summarise_tables(read_tables(data)))
 
     console.print(f"[bold]3. training[/] escalation candidates (MLflow: {tracking_uri()})")
-    result = train(data, outcome="escalation",
+    result = train(data, spec, outcome="escalation",
                    progress=lambda msg: console.print(f"   {msg}", highlight=False))
     console.print(leaderboard_table(
         result.leaderboard(), title="escalation: test dates " + ", ".join(
@@ -84,9 +84,9 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     console.print(f"[bold]4. scored[/] {run.counts['scored']:,} children open to early help "
                   f"on {as_of.date()} ({run.counts['rejected']} rejected, "
                   f"{run.counts['in_capacity']} in capacity with reasons) -> {scores}")
-    top = pd.read_parquet(scores).sort_values("rank").head(3)
+    top = pd.read_parquet(scores).sort_values("rank_overall").head(3)
     for row in top.itertuples():
-        console.print(f"   rank {row.rank} ({row.locality}, score {row.score:.2f}): "
+        console.print(f"   rank {row.rank_overall} ({row.locality}, score {row.score:.2f}): "
                       f"{row.reason_1}", highlight=False)
 
     # The training run logged the fairness review of the registered candidate.
@@ -98,7 +98,7 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
         if fairness.exists():
             shutil.rmtree(fairness)
         shutil.copytree(local, fairness)
-    written["fairness"] = fairness / "fairness.html"
+    written["fairness"] = fairness / "fairness_report.html"
     console.print(f"[bold]5. fairness report[/] (out-of-time test predictions) -> "
                   f"{written['fairness']}")
 

@@ -1,6 +1,7 @@
-"""No identifiers leak: the whole demo, searched for every child's and family's id and date of birth.
+"""No identifiers leak: the whole demo, searched for every id and date of birth it was given.
 
-One run of ``python -m riskmodel demo --children 3000`` (from an empty working folder, with
+One run of ``python -m riskmodel demo --children 6000`` (with the session's small-council
+spec, whose thresholds a council this size can meet) (from an empty working folder, with
 its own MLflow store) is shared by the checks. Every MLflow artefact, every row of the
 tracking database, the demo's stdout and stderr, and every report and log it wrote are
 searched for each ``child_id`` and ``family_id`` of the input (all of them, as whole tokens)
@@ -24,7 +25,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-CHILDREN = 3000
+CHILDREN = 6000
 # Files that must hold child ids (one row per child, for the insight hub): never searched.
 SCORES_FILES = ("scores.parquet", "scores.rejected.parquet")
 TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -60,7 +61,7 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Demo:
+def demo(tmp_path_factory, test_spec) -> Demo:
     root = tmp_path_factory.mktemp("leaks")
     cwd, store = root / "cwd", root / "store"
     cwd.mkdir()
@@ -70,7 +71,8 @@ def demo(tmp_path_factory) -> Demo:
     started = dt.datetime.now()
     proc = subprocess.run(
         [sys.executable, "-m", "riskmodel", "demo", "--children", str(CHILDREN),
-         "--out", "demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
+         "--out", "demo", "--spec", str(test_spec)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
     return Demo(root=root, cwd=cwd, out=cwd / "demo", store=store,
                 returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
                 started=started, finished=dt.datetime.now())

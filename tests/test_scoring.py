@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from riskmodel import InputError
 from riskmodel.cli import main
+from riskmodel.evaluation import explain_rows
 from riskmodel.scoring import (
     AUDIT_NAME,
     SCORE_COLUMNS,
@@ -182,6 +183,13 @@ def test_chunks_and_parquet_input_give_the_same_scores(models, tmp_path):
         "feature child_age_all_years is missing or not a number"]
     path = tmp_path / "matrix.parquet"
     matrix.to_parquet(path, row_group_size=64)
+    # the reasons are those of each child's own row
+    explained = whole.scores[whole.scores["reason_1"].notna()]
+    assert len(explained) == whole.counts["explained"] == 50
+    rows = matrix.set_index("child_id").loc[explained["child_id"], FEATURES]
+    expected = explain_rows(models["lightgbm"].model, rows)
+    assert (explained[["reason_1", "reason_2", "reason_3"]].to_numpy(na_value=None)
+            == expected.to_numpy(na_value=None)).all()
     read_back = pd.read_parquet(path)  # Arrow-backed columns, in several chunks
     for source, chunk in ((matrix, 7), (read_back, 50), (path, 33), (path, 100_000)):
         part = score_cohort(source, models["lightgbm"], chunk_size=chunk)
@@ -359,6 +367,7 @@ _PAUSING = """
 import pathlib, sys, time
 import riskmodel.scoring._run as run
 from riskmodel.cli import main
+from riskmodel.evaluation import explain_rows
 
 marker, where = pathlib.Path(sys.argv[1]), sys.argv[2]
 stream, audit = run.stream_batches, run.audit_bytes

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ TRUTH_COLUMNS = ("child_id", "as_of", "p_escalation_6m", "p_escalation_12m",
 # --------------------------------------------------------------------------- small helpers ----
 
 def _day(value, name: str) -> int:
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise InputError(f"--{name}: '{value}' is not an ISO date (YYYY-MM-DD)")
     try:
         return int((np.datetime64(pd.Timestamp(value).date(), "D") - _EPOCH).astype(np.int64))
     except (ValueError, TypeError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +218,8 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
 
 
 def _date(option: str, value) -> pd.Timestamp:
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise InputError(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)")
     try:
         return pd.Timestamp(value).normalize()
     except (ValueError, TypeError):

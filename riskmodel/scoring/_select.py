@@ -122,8 +122,10 @@ def rank_rows(score: np.ndarray, margin: np.ndarray, locality) -> tuple[np.ndarr
     """
     n = len(score)
     pos = np.arange(n)
-    # lexsort: the last key is the primary one.
-    order = np.lexsort((pos, -margin, -score))
+    order = np.argsort(-margin, kind="stable")
+    if np.any(np.diff(score[order]) > 0):
+        # The score does not follow the margin (a decreasing calibration): sort by it first.
+        order = np.lexsort((pos, -margin, -score))  # the last key is the primary one
     rank = np.empty(n, dtype=np.int64)
     rank[order] = pos + 1
     codes, _ = pd.factorize(pd.Series(locality, copy=False), use_na_sentinel=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from .._errors import InputError
 
 KEYS = ("child_id", "as_of", "locality")
+_BAND = 2048  # rows per band when filling a float block: 2048 x 200 doubles fit in cache
 
 
 def _missing_columns(where: str, columns, features) -> None:
@@ -98,35 +100,61 @@ class FrameSource:
             return col[rows]
         return col.iloc[rows].to_numpy(dtype=np.float64, na_value=np.nan)
 
-    def _rows(self, rows, *, every: bool) -> np.ndarray:
-        # Column by column into one C-ordered block: about three times faster than
-        # DataFrame.to_numpy on mixed int32/float64 columns, and LightGBM takes it as is.
-        n = len(range(self.n_rows)[rows]) if isinstance(rows, slice) else len(rows)
-        take = np.ones(len(self._columns), bool) if every else self.used
-        out = (np.empty if take.all() else np.zeros)((n, len(self._columns)), dtype=np.float64)
-        for j in np.flatnonzero(take):
-            out[:, j] = self._column(j, rows)
+    def _fill(self, out: np.ndarray, rows, columns) -> np.ndarray:
+        # Column by column into one C-ordered block (about three times faster than
+        # DataFrame.to_numpy on mixed int32/float64 columns; LightGBM takes it as is), a
+        # band of rows at a time so the rows being written stay in cache.
+        n = len(out)
+        for lo in range(0, n, _BAND):
+            hi = min(lo + _BAND, n)
+            band = out[lo:hi]
+            part = (slice(rows.start + lo, rows.start + hi) if isinstance(rows, slice)
+                    else rows[lo:hi])
+            for j in columns:
+                band[:, j] = self._column(j, part)
         return out
+
+    def _rows(self, rows) -> np.ndarray:
+        n = len(range(self.n_rows)[rows]) if isinstance(rows, slice) else len(rows)
+        out = np.empty((n, len(self._columns)), dtype=np.float64)
+        return self._fill(out, rows, range(len(self._columns)))
 
     def chunks(self, chunk_size: int) -> Iterator[tuple[int, np.ndarray, list]]:
         """(first row, float block, problems) for each chunk in row order.
 
         ``problems`` lists (row in chunk, feature index, number of bad features) for rows
-        with a missing or non-finite feature value.
+        with a missing or non-finite feature value. Blocks are two buffers reused in turn
+        (no fresh memory to fault in each time): use each block before asking for the
+        next but one.
         """
-        for start in range(0, self.n_rows, chunk_size):
-            rows = slice(start, min(start + chunk_size, self.n_rows))
-            A = self._rows(rows, every=False)
-            bad = np.zeros((len(A), len(self._checked)), dtype=bool)
-            for k, j in enumerate(self._checked):
-                bad[:, k] = ~np.isfinite(A[:, j] if self.used[j] else self._column(j, rows))
-            yield start, A, _problems(bad, self._checked)
+        size = min(chunk_size, self.n_rows)
+        # Two buffers: a helper thread fills the next chunk while the model scores this one
+        # (numpy copies release the GIL, as does LightGBM).
+        buffers = [np.zeros((size, len(self._columns)), dtype=np.float64) for _ in range(2)]
+        starts = list(range(0, self.n_rows, chunk_size))
+        with ThreadPoolExecutor(max_workers=1) as helper:
+            pending = helper.submit(self._prepare, buffers[0], starts[0], chunk_size) \
+                if starts else None
+            for i, start in enumerate(starts):
+                A, problems = pending.result()
+                if i + 1 < len(starts):
+                    pending = helper.submit(self._prepare, buffers[(i + 1) % 2],
+                                            starts[i + 1], chunk_size)
+                yield start, A, problems
+
+    def _prepare(self, buffer: np.ndarray, start: int, chunk_size: int):
+        rows = slice(start, min(start + chunk_size, self.n_rows))
+        A = self._fill(buffer[:rows.stop - start], rows, np.flatnonzero(self.used))
+        bad = np.zeros((len(A), len(self._checked)), dtype=bool)
+        for k, j in enumerate(self._checked):
+            bad[:, k] = ~np.isfinite(A[:, j] if self.used[j] else self._column(j, rows))
+        return A, _problems(bad, self._checked)
 
     def take(self, rows: np.ndarray, chunk_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(row positions, all their features) for sorted positions, a chunk at a time."""
         for start in range(0, len(rows), chunk_size):
             part = rows[start:start + chunk_size]
-            yield part, self._rows(part, every=True)
+            yield part, self._rows(part)
 
 
 class ParquetSource:

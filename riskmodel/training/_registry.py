@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._errors import InputError
-from ._tracking import _call, _client, experiment_id, resolve_model_version
+from ._tracking import _call, _client, resolve_model_version
 
 LEAD_METRICS = ("auc", "average_precision", "brier", "calibration_error",
                 "precision_at_capacity", "recall_at_capacity", "base_rate")
@@ -22,12 +22,23 @@ def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataF
     """
     import mlflow
 
-    exp = experiment_id(outcome)
+    _client()
+    found = _call("looking up the experiment", mlflow.get_experiment_by_name,
+                  f"riskmodel-{outcome}")
+    if found is None:
+        raise InputError(f"compare: no training runs for '{outcome}' yet (run riskmodel train)")
+    exp = found.experiment_id
     runs = _call("searching runs", mlflow.search_runs, experiment_ids=[exp],
-                 # a killed or crashed run is not a candidate to compare
                  filter_string="tags.`riskmodel.candidate` != '' "
                                "and attributes.status = 'FINISHED'",
                  order_by=["attributes.start_time DESC"], max_results=max_runs)
+    # A killed or crashed training leaves its parent unfinished: its candidates are not shown.
+    parents = _call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                    filter_string="tags.`riskmodel.role` = 'training' "
+                                  "and attributes.status = 'FINISHED'")
+    if not runs.empty:
+        done = set(parents["run_id"]) if not parents.empty else set()
+        runs = runs[runs["tags.mlflow.parentRunId"].isin(done)]
     if runs.empty:
         raise InputError(f"compare: no training runs for '{outcome}' yet (run riskmodel train)")
     client = _client()

@@ -74,4 +74,11 @@ def run_test_predictions(run_id: str, data) -> pd.DataFrame:
     folds = temporal_folds(labelled["as_of"], labelled["family_id"],
                            n_folds=spec.splits.n_folds, horizon_months=spec.horizon_months)
     pred = fit_and_predict_folds(labelled, features, candidate, spec, folds)
-    return with_characteristics(pred, labelled)
+    out = with_characteristics(pred, labelled)
+    out.attrs["capacity"] = spec.capacity.model_dump()
+    if spec.capacity.top_n_per_locality is not None:
+        from ..evaluation._metrics import capacity_flags
+
+        flags = capacity_flags(out, top_n_per_locality=spec.capacity.top_n_per_locality)
+        out.attrs["capacity_threshold"] = float(out.loc[flags, "score"].min())
+    return out

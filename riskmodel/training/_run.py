@@ -258,6 +258,10 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         spec_obj = load_training_spec(spec, outcome=outcome)
         spec_text = (Path(spec).read_text() if spec else
                      yaml.safe_dump(spec_obj.model_dump(mode="json"), sort_keys=False))
+    from ._train import make_candidate
+
+    for cand in spec_obj.candidates:  # a bad parameter fails now, before any slow work
+        make_candidate(cand, calibration=spec_obj.calibration, seed=spec_obj.seed).base.get_params()
     t0 = time.perf_counter()
     tables, matrix, features, fspec = build_training_matrix(data, spec_obj)
     say(f"built the matrix: {len(matrix):,} rows, {len(features)} features "
