@@ -88,9 +88,9 @@ def extract_date_of(tables) -> pd.Timestamp:
 def _as_date(value, what: str) -> pd.Timestamp:
     ts = pd.NaT
     # Numbers are not dates (pandas would read 5 as 5 ns after 1970).
-    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        value = None  # 01/02/2024 is ambiguous: only ISO dates are accepted
-    if isinstance(value, (str, _dt.date, np.datetime64)):
+    # 01/02/2024 is ambiguous: only ISO dates are accepted
+    iso = not isinstance(value, str) or re.match(r"\d{4}-\d{2}-\d{2}", value.strip())
+    if iso and isinstance(value, (str, _dt.date, np.datetime64)):
         try:
             ts = pd.Timestamp(value)
         except (ValueError, TypeError):
