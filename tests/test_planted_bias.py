@@ -59,7 +59,7 @@ def test_planted_referral_bias_is_flagged_for_the_planted_group(biased):
 
 def test_no_flag_for_any_large_group_without_bias(fair):
     groups = fair.groups
-    big = set(groups.loc[pd_numeric(groups["children"]) >= 500, "group"])
+    big = set(groups.loc[pd_numeric(groups["n"]) >= 500, "group"])
     r = fair.ratios
     flagged_big = r[r.flagged & r.group.isin(big)]
     assert flagged_big.empty, flagged_big.to_string()

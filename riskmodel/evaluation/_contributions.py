@@ -290,7 +290,7 @@ def _tree_contributions(base, A: np.ndarray, method: str) -> np.ndarray:
         method = "lightgbm"
     if method == "lightgbm":
         return np.asarray(base.booster_.predict(np.ascontiguousarray(A), pred_contrib=True,
-                                                num_threads=2))
+                                                num_threads=int(getattr(base, "n_jobs", 1))))
     import shap
 
     explainer = shap.TreeExplainer(base.booster_, feature_perturbation="tree_path_dependent")

@@ -57,8 +57,10 @@ def _margin_and_score(model, A: np.ndarray, features: list[str]) -> tuple[np.nda
     """The base model's margin and the calibrated probability for a float chunk."""
     base = getattr(model, "base_", model)
     if hasattr(base, "booster_"):
-        # Straight to the booster: no DataFrame round trip on the hot path.
-        margin = base.booster_.predict(A, raw_score=True, num_threads=2)
+        # Straight to the booster: no DataFrame round trip on the hot path; as many threads
+        # as the model is set to use (LightGBMClassifier.n_jobs).
+        margin = base.booster_.predict(A, raw_score=True,
+                                       num_threads=int(getattr(base, "n_jobs", 1)))
     else:
         margin = np.asarray(base.decision_function(pd.DataFrame(A, columns=features)))
     return margin, calibrate(model, margin, A, features)
