@@ -7,10 +7,10 @@ What it does:
 
 1. Builds a realistic model and matrix (cached in ``--workdir``): a synthetic council of
    ``--council-children`` children, the packaged escalation spec's training matrix, and
-   the packaged LightGBM candidate (300 trees, 15 leaves, isotonic calibration) fitted on
-   it. The cohort to score is made by sampling rows of the real built matrix (with new
-   child ids) up to ``--children`` rows, stored as Parquet; building features is not part
-   of any timing below.
+   the packaged LightGBM candidate (its shape as ``training/escalation.yaml`` sets it, with
+   the spec's calibration) fitted on it. The cohort to score is made by sampling rows of
+   the real built matrix (with new child ids) up to ``--children`` rows, stored as
+   Parquet; building features is not part of any timing below.
 2. Speed, in one process, alternating so both see the same machine load: raw LightGBM
    ``predict`` on the matrix already converted to a float array, against
    ``CohortScorer`` on the matrix as ``build_matrix`` returns it (a DataFrame), without

@@ -5,11 +5,11 @@ log-odds, before calibration): for every row, the contributions plus the base va
 to the margin exactly. How they are computed depends on the model:
 
 - LightGBM: path-dependent TreeSHAP, the values of LightGBM's own ``pred_contrib`` and of
-  shap's ``TreeExplainer``. Both run the recursive algorithm row by row (about 3 ms a row for
-  the packaged 300-tree model), too slow for a monthly run's reasons, so ``method="auto"``
-  uses an exact vectorised form of the same values (``"vectorised"``, below), measured about
-  twenty times faster in ``benchmarks/scoring.py``; it falls back to ``pred_contrib`` for
-  shapes it does not cover (categorical splits, very deep trees).
+  shap's ``TreeExplainer``. Both run the recursive algorithm row by row (milliseconds a row
+  for a few hundred trees), too slow for a monthly run's reasons, so ``method="auto"`` uses
+  an exact vectorised form of the same values (``"vectorised"``, below), measured many times
+  faster in ``benchmarks/scoring.py``; it falls back to ``pred_contrib`` for shapes it does
+  not cover (categorical splits, trees of more than 16 splits).
 - logistic regression: exact linear SHAP against the training mean, ``coef_j * (x_j -
   mean_j) / scale_j``, with the intercept as the base value.
 - the simple rule: exact Shapley values against a child who meets neither condition; the
@@ -63,8 +63,8 @@ METHODS = ("auto", "vectorised", "lightgbm", "shap")
 _MAX_PATH = 16
 _MAX_TABLE_ENTRIES = 1 << 24
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at most this counts as zero
-# Below this many rows, pred_contrib (about 3 ms a row for 300 trees) beats building the
-# tables (about a second for 300 trees) unless they are built already.
+# Below this many rows, pred_contrib (milliseconds a row) beats building the tables (about
+# a second for a few hundred trees) unless they are built already.
 _FEW_ROWS = 300
 
 
