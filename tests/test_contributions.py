@@ -125,7 +125,7 @@ def test_reasons_follow_the_contributions(data, n):
         expected += [f"f{j}={V.iloc[i, j]} — lowers risk" for j in lowering[:n - len(expected)]]
         got = [r for r in out.iloc[i] if pd.notna(r)]
         # equal contributions may come in either order: compare the contributions named
-        def contribution(reason):
+        def contribution(reason, i=i):
             return C[i, int(reason.split("=")[0][1:])]
         assert [contribution(r) for r in got] == [contribution(r) for r in expected]
         assert [r.split(" — ")[1] for r in got] == [r.split(" — ")[1] for r in expected]
