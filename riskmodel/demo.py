@@ -56,11 +56,12 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     console.print(f"[bold]1. synthetic council[/]: {n_children:,} children -> {data}")
 
     extract = read_extract_date(data)
-    problems = validate_tables(read_tables(data), extract_date=extract)
+    tables = read_tables(data)
+    problems = validate_tables(tables, extract_date=extract)
     if problems:
         raise RuntimeError("the synthetic council fails its own contract: " + problems[0])
     console.print("[bold]2. validated[/] against the input contract")
-    console.print(summarise_tables(read_tables(data)))
+    console.print(summarise_tables(tables))
 
     console.print(f"[bold]3. training[/] escalation candidates (MLflow: {tracking_uri()})")
     result = train(data, spec, outcome="escalation",
