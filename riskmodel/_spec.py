@@ -34,7 +34,7 @@ def load_spec(path: str | os.PathLike, model: type[M]) -> M:
     >>> try:
     ...     load_spec(p, S)
     ... except InputError as e:
-    ...     print(str(e).split(": ", 1)[1][:40])
+    ...     print(str(e).split(": ", 1)[1][:39])
     key 'horizon_months': Input should be a
     """
     path = Path(path)
