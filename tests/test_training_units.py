@@ -50,6 +50,28 @@ def test_model_json_round_trip_predicts_identically(base, method):
     assert list(again.get_feature_names_out()) == list(X.columns)
 
 
+@pytest.mark.parametrize("base", [LogisticClassifier(), LightGBMClassifier(n_estimators=30)])
+def test_fitting_in_threads_gives_the_same_model(base):
+    X, y, groups = _data()
+    one = CalibratedModel(base, method="sigmoid", cv=3, n_jobs=1).fit(X, y, groups=groups)
+    many = CalibratedModel(base, method="sigmoid", cv=3, n_jobs=4).fit(X, y, groups=groups)
+    assert json.dumps(one.to_dict()) == json.dumps(many.to_dict())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(20, 300), st.sampled_from([None, 3, 10]))
+def test_every_interval_holds_its_estimate(seed, n, family_size):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.6, n).round(2)           # ties on purpose
+    y = (rng.uniform(size=n) < p).astype(int)
+    groups = None if family_size is None else np.arange(n) // family_size
+    m = evaluate_predictions(y, p, flags=p >= np.quantile(p, 0.9), groups=groups, n_boot=25,
+                             random_state=seed)
+    ok = m["value"].notna()
+    assert (m.loc[ok, "low"] <= m.loc[ok, "value"]).all()
+    assert (m.loc[ok, "value"] <= m.loc[ok, "high"]).all()
+
+
 def test_calibrated_models_learn_and_calibrate():
     X, y, groups = _data(4000)
     Xt, yt, _ = _data(4000, seed=1)

@@ -154,7 +154,9 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
     Returns
     -------
     DataFrame
-        One row per metric: ``metric``, ``value``, ``low``, ``high``, ``n``.
+        One row per metric: ``metric``, ``value``, ``low``, ``high``, ``n``. The interval is
+        the 2.5th to 97.5th percentile of the resamples, widened where needed to contain the
+        estimate itself.
 
     Examples
     --------
@@ -187,5 +189,9 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
         b = np.asarray(boots[m], dtype=float)
         b = b[np.isfinite(b)]
         low, high = (np.quantile(b, [0.025, 0.975]) if len(b) else (np.nan, np.nan))
+        if np.isfinite(point[m]) and len(b):
+            # Resampling biases some metrics (calibration error is always pushed up by the
+            # extra noise), so a percentile interval can miss the estimate; widen it to hold it.
+            low, high = min(low, point[m]), max(high, point[m])
         rows.append({"metric": m, "value": point[m], "low": low, "high": high, "n": len(y)})
     return pd.DataFrame(rows)

@@ -261,7 +261,8 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     from ._train import make_candidate
 
     for cand in spec_obj.candidates:  # a bad parameter fails now, before any slow work
-        make_candidate(cand, calibration=spec_obj.calibration, seed=spec_obj.seed)
+        make_candidate(cand, calibration=spec_obj.calibration, seed=spec_obj.seed,
+                       calibration_folds=spec_obj.calibration_folds)
     t0 = time.perf_counter()
     tables, matrix, features, fspec = build_training_matrix(data, spec_obj)
     say(f"built the matrix: {len(matrix):,} rows, {len(features)} features "

@@ -79,6 +79,7 @@ class TrainingSpec(_Strict):
     as_of: Schedule
     splits: Splits = Splits()
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration_folds: int = Field(2, ge=2, le=10)
     capacity: Capacity = Capacity(top_percent=10)
     candidates: list[Candidate] = Field(min_length=1)
     thresholds: Thresholds = Thresholds()

@@ -23,7 +23,8 @@ from ._spec import Candidate, TrainingSpec
 _BASE = {"rule": RuleClassifier, "logistic": LogisticClassifier, "lightgbm": LightGBMClassifier}
 
 
-def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed: int = 0):
+def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed: int = 0,
+                   calibration_folds: int = 2):
     """An unfitted, calibrated estimator for a spec's candidate entry.
 
     Examples
@@ -40,7 +41,7 @@ def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed:
         base = cls(**params)
     except TypeError as exc:
         raise InputError(f"training spec: candidate '{candidate.name}': {exc}") from None
-    return CalibratedModel(base, method=calibration)
+    return CalibratedModel(base, method=calibration, cv=calibration_folds)
 
 
 def as_of_schedule(spec: TrainingSpec, extract_date) -> list[pd.Timestamp]:
@@ -218,7 +219,8 @@ def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: 
     X = matrix[features]
     parts = []
     for train, test, test_date in folds:
-        est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed)
+        est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
+                             calibration_folds=spec.calibration_folds)
         est.fit(X.iloc[train], y[train], groups=matrix["family_id"].to_numpy()[train])
         part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality"]].copy()
         part["score"] = est.predict_proba(X.iloc[test])[:, 1]
@@ -280,7 +282,8 @@ def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
               spec: TrainingSpec) -> CalibratedModel:
     """Fit a candidate on every labelled row: the model that is registered and used."""
     labelled = matrix[matrix["label"].notna()]
-    est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed)
+    est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
+                         calibration_folds=spec.calibration_folds)
     return est.fit(labelled[features], labelled["label"].to_numpy(dtype=int),
                    groups=labelled["family_id"].to_numpy())
 
