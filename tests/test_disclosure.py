@@ -281,3 +281,34 @@ def test_cohort_profile_bands_needs_and_suppression():
     # 38 of 40 had housing: its complement (2) is small, so it is hidden.
     assert needs["parenting"] == 30 and needs["housing"] == "suppressed"
     assert p.iloc[0].children == n
+
+
+def test_a_tiny_intersection_cell_does_not_hide_a_whole_group():
+    # One child of unknown sex in a group of 400: protecting that "<5" cell must cost a few
+    # other intersection cells, not the group's size, any other characteristic's group or
+    # the cohort total, which an equality lead needs to read the report.
+    rng = np.random.default_rng(3)
+    n = 3000
+    data = pd.DataFrame({
+        "ethnicity": rng.choice(["white", "asian", "black", "mixed"], n, p=[.6, .2, .13, .07]),
+        "sex": rng.choice(["female", "male"], n),
+        "disability": rng.choice(["none", "sen_support", "ehcp"], n, p=[.8, .15, .05]),
+        "age_band": rng.choice(["0-4", "5-7", "8-11", "12-15"], n),
+        "locality": rng.choice(["north", "south", "east", "west"], n),
+        "imd_quintile": rng.choice(["1", "2", "3", "4", "5"], n),
+        "family_id": np.arange(n) // 2,
+    })
+    unknown = np.r_[np.flatnonzero(data.ethnicity == "black")[:1],
+                    np.flatnonzero(data.ethnicity == "white")[:40],
+                    np.flatnonzero(data.ethnicity == "asian")[:30],
+                    np.flatnonzero(data.ethnicity == "mixed")[:20]]
+    data.loc[unknown, "sex"] = "unknown"
+    data["score"] = rng.uniform(size=n)
+    data["label"] = (rng.uniform(size=n) < data["score"] * 0.3).astype(int)
+    groups = fairness_audit(data, label="label", score="score", cluster="family_id",
+                            top="10%").groups
+    n_shown = groups.set_index(["kind", "group"])["n"]
+    assert n_shown.loc[("intersection", f"black{TIMES}unknown")] == "<5"
+    plain = n_shown.drop(index="intersection", level="kind")
+    assert all(isinstance(v, (int, np.integer)) for v in plain), plain[plain.map(
+        lambda v: isinstance(v, str))]

@@ -76,7 +76,8 @@ class _Span:
 
     def breakers(self, row: int, visible: np.ndarray, priority: np.ndarray):
         """Rows whose hiding stops ``row`` being derivable: the cheapest single row, else the
-        cheaper row of the cheapest pair (None if no pair will do).
+        cheaper row of the cheapest pair, else the cheapest row that takes part in one way of
+        writing ``row`` (hiding it removes that way; the caller tries again).
 
         The ways of writing ``row`` from the visible rows form an affine space
         ``alpha0 + null t``. Hiding row c forces ``alpha_c = 0``: impossible for every
@@ -95,15 +96,17 @@ class _Span:
         if len(single):
             return int(idx[single[np.argmin(pri[single])]])
         live = np.flatnonzero(size >= 1e-7)
+        used = np.flatnonzero(np.abs(alpha0) > 1e-7)
+        fallback = int(idx[used[np.argmin(pri[used])]]) if len(used) else None
         if len(live) < 2:
-            return None
+            return fallback
         unit = null[live] / size[live, None]
         parallel = np.abs(unit @ unit.T) > 1 - 1e-9
         lam = (null[live] @ null[live].T) / (size[live] ** 2)[:, None]  # null[b] = lam[a,b] null[a]
         off = np.abs(alpha0[live][None, :] - lam * alpha0[live][:, None]) > 1e-7
         ok = np.triu(parallel & off, k=1)
         if not ok.any():
-            return None
+            return fallback
         a, b = np.nonzero(ok)
         cost = pri[live][a] + pri[live][b]
         k = int(np.argmin(cost))
@@ -177,11 +180,8 @@ def plan_suppression(
             break
         r = exposed[0]
         choice = span.breakers(r, visible, priority)
-        if choice is None:
-            # Derivable in many ways: hide the smallest row sharing children with it.
-            candidates = [i for i in order if visible[i] and i != r]
-            overlap = [i for i in candidates if (m[i] * m[r]).any()]
-            choice = (overlap or candidates)[0]
+        if choice is None:  # not reached while r is derivable; kept as a safe last resort
+            choice = next(i for i in order if visible[i] and i != r)
         hide[choice] = True
     return hide & pub, sensitive
 
@@ -193,13 +193,15 @@ def plan_with_complements(
     min_count: int = 5,
     hidden: np.ndarray | None = None,
     published: np.ndarray | None = None,
+    priority: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`plan_suppression` for rows of children, also protecting every row's complement.
 
     Row 0 of ``masks`` (rows x children) must be everyone. Everyone minus a row (the children
     *not* in a category) can be worked out whenever both are published, so each row's
     complement is protected as an unpublished row: if it holds a small count, the row itself
-    (or enough others) is hidden.
+    (or enough others) is hidden. ``priority`` (lowest hidden first) defaults to the row's
+    counts.
     """
     masks = np.asarray(masks, dtype=bool)
     c = np.asarray(counts, dtype=float)
@@ -214,7 +216,8 @@ def plan_with_complements(
         atoms(ext), ext_counts, min_count=min_count,
         hidden=np.concatenate([hid, np.ones(rows - 1, bool)]),
         published=np.concatenate([pub, np.zeros(rows - 1, bool)]),
-        priority=np.concatenate([c.sum(axis=1), np.full(rows - 1, np.inf)]),
+        priority=np.concatenate([c.sum(axis=1) if priority is None else priority,
+                                 np.full(rows - 1, np.inf)]),
     )
     return h[:rows], s[:rows]
 

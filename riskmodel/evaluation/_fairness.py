@@ -594,7 +594,15 @@ def fairness_audit(
         onehot2 = np.zeros((n, 4))
         onehot2[np.arange(n), 2 * y + mit["after"]] = 1
         cells_after = masks.astype(float) @ onehot2
-    plan = _plan(masks, cells, n_audit_rows, min_count,
+    # What to hide first when more must go: intersection cells, then whole groups (and
+    # profile categories), the cohort total last. Hiding "black" to protect "black x unknown
+    # sex" would hide a large group an equality lead must see.
+    tier = np.ones(len(masks))
+    tier[0] = 2
+    for t in tables:
+        if t.kind == "intersection":
+            tier[t.rows] = 0
+    plan = _plan(masks, cells, n_audit_rows, min_count, tier=tier,
                  mitigation_rows=None if mit is None else mit["rows"],
                  cells_after=None if mit is None else cells_after)
 
@@ -707,7 +715,8 @@ def _profile_columns(chars, extra, data):
     return {c: v for c, v in cols.items() if c in data.columns}
 
 
-def _plan(masks, cells, n_audit_rows, min_count, *, mitigation_rows=None, cells_after=None):
+def _plan(masks, cells, n_audit_rows, min_count, *, tier=None, mitigation_rows=None,
+          cells_after=None):
     """Which rows are hidden in each block of figures (and which hold a small count).
 
     Blocks: N (how many), Y (who went on to need help), F (who was flagged), C (both
@@ -720,8 +729,10 @@ def _plan(masks, cells, n_audit_rows, min_count, *, mitigation_rows=None, cells_
     tn, fp, fn, tp = cells.T
 
     def plan(counts, hidden=None, published=None):
+        total = np.asarray(counts, float).reshape(rows, -1).sum(axis=1)
+        priority = None if tier is None else total + tier * (total.max(initial=0) + 1)
         return plan_with_complements(masks, counts, min_count=min_count, hidden=hidden,
-                                     published=published)
+                                     published=published, priority=priority)
 
     out = {}
     out["N"], out["N_small"] = plan(cells.sum(axis=1))
