@@ -325,7 +325,10 @@ class CalibratedModel(_Base):
         jobs = [None] + [train for train, _ in splits]
         workers = min(len(jobs), self.n_jobs or _available_cpus())
         if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
+            # One BLAS thread per fit (the pool already fills the cores); set once here so
+            # the fits' own nested limits all save and restore the same value.
+            with threadpool_limits(limits=1, user_api="blas"), \
+                    ThreadPoolExecutor(max_workers=workers) as pool:
                 fitted = list(pool.map(fit_one, jobs))
         else:
             fitted = [fit_one(rows) for rows in jobs]
