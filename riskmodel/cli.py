@@ -23,6 +23,20 @@ console = Console(stderr=True)
 out = Console()
 
 
+def _print_table(table) -> None:
+    """Print a table whole: at its natural width when stdout is a file or pipe (a scheduled
+    job's log, ``| less``), where rich would otherwise cut every column to fit 80."""
+    needed = out.measure(table, options=out.options.update(max_width=10_000)).maximum
+    if out.is_terminal:
+        if needed > out.width:
+            console.print(f"(widen the terminal to {needed} columns to see every column whole)",
+                          style="dim", highlight=False)
+        out.print(table)
+    else:
+        # print(width=...) is capped at the console's width; a console of the needed width is not
+        Console(width=max(out.width, needed)).print(table)
+
+
 # ---------------------------------------------------------------- data ----------------------
 
 @app.command()
@@ -165,9 +179,9 @@ def train(
             bar.update(task, description=f"training {spec_obj.outcome}: {msg}")
 
         result = train_models(data, spec, outcome=outcome, register_best=register, progress=step)
-    out.print(leaderboard_table(result.leaderboard(), title=f"{spec_obj.outcome}: test dates "
-              + ", ".join(str(d.date()) for d in result.test_dates),
-              capacity=spec_obj.capacity.describe()))
+    _print_table(leaderboard_table(result.leaderboard(), title=f"{spec_obj.outcome}: test dates "
+                 + ", ".join(str(d.date()) for d in result.test_dates),
+                 capacity=spec_obj.capacity.describe()))
     for c in result.candidates:
         if not c.passed:
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
@@ -188,7 +202,7 @@ def compare(
     from .training._display import compare_table
 
     runs = compare_runs(outcome, max_runs=last)
-    out.print(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))
+    _print_table(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))
 
 
 @app.command()

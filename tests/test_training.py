@@ -108,6 +108,12 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
     assert ("PASS" in out) or ("FAIL" in out)
     code, out, err = _run_cli(["compare", "--outcome", "escalation"], capsys)
     assert code == 0 and "lightgbm" in out
+    # piped (not a terminal): every run's values are printed whole, none cut to fit 80 columns
+    assert "registered" in out and "…" not in out
+    for _, run in compare_runs("escalation", max_runs=20).iterrows():
+        line = next(ln for ln in out.splitlines() if run["data_fingerprint"] in ln
+                    and run["started"] in ln and f" {run['candidate']} " in ln)
+        assert f"{run['auc']:.3f}" in line and f"{run['brier']:.3f}" in line
 
 
 def test_bad_spec_and_missing_model_are_one_line_errors(council, tmp_path, tracking, capsys):

@@ -164,6 +164,8 @@ def _log_candidate(res, model, spec: TrainingSpec, spec_text: str, features: lis
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(MODEL_CODE),
             artifacts={"model_json": str(model_json)}, signature=_signature(features),
+            # a made-up child with nothing recorded: shows the input shape, holds no real row
+            input_example=pd.DataFrame(np.zeros((1, len(features))), columns=features),
             pip_requirements=["riskmodel"],
         )
         mlflow.set_tag("riskmodel.model_uri", info.model_uri)
