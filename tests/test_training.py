@@ -67,6 +67,9 @@ def test_runs_hold_what_a_data_scientist_needs_and_no_rows(trained, council):
     info = mlflow.models.get_model_info(model_uri)
     assert [c["name"] for c in info.signature.inputs.to_dict()] == features
     pyfunc = mlflow.pyfunc.load_model(model_uri)
+    # its input example is the made-up child with nothing recorded, never a council's row
+    example = pyfunc.input_example
+    assert list(example.columns) == features and (example.to_numpy() == 0).all()
     X = trained.extra["matrix"][features].head(50).astype(float)
     lgb = next(c for c in trained.candidates if c.name == "lightgbm").model
     assert pyfunc.predict(X).to_numpy() == pytest.approx(lgb.predict_proba(X)[:, 1])
