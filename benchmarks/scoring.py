@@ -73,7 +73,8 @@ def reset_peak() -> None:
 
 
 def load(workdir: Path):
-    from riskmodel.training import LoadedModel, model_from_dict
+    from riskmodel.models import model_from_dict
+    from riskmodel.store import LoadedModel
 
     payload = json.loads((workdir / "model.json").read_text())
     return LoadedModel(model=model_from_dict(payload["model"]), meta=payload["meta"],
@@ -83,10 +84,10 @@ def load(workdir: Path):
 # ------------------------------------------------------------------ preparation -------------
 
 def prepare(workdir: Path, *, council_children: int, sizes: list[int]) -> None:
+    from riskmodel._core.fingerprint import tables_fingerprint as data_fingerprint
     from riskmodel.data import generate_council
-    from riskmodel.training import load_training_spec
-    from riskmodel.training._run import build_training_matrix
-    from riskmodel.training._train import data_fingerprint, fit_final
+    from riskmodel.jobs import training_matrix
+    from riskmodel.training import fit_final, load_training_spec
 
     workdir.mkdir(parents=True, exist_ok=True)
     council = workdir / f"council-{council_children}"
@@ -101,7 +102,8 @@ def prepare(workdir: Path, *, council_children: int, sizes: list[int]) -> None:
         t0 = time.perf_counter()
         if not (council / "manifest.json").exists():
             generate_council(n_children=council_children, seed=1, out=council)
-        tables, matrix, features, fspec = build_training_matrix(council, spec)
+        tm = training_matrix(council, spec)
+        tables, matrix, features, fspec = tm.extract.tables, tm.matrix, tm.features, tm.feature_spec
         model = fit_final(matrix, features, cand, spec)
         meta = {"outcome": spec.outcome, "horizon_months": spec.horizon_months,
                 "features": features, "feature_spec": fspec.model_dump(mode="json"),
@@ -133,7 +135,7 @@ def prepare(workdir: Path, *, council_children: int, sizes: list[int]) -> None:
 # ------------------------------------------------------------------ stages ------------------
 
 def stage_speed(workdir: Path, n: int, repeats: int) -> dict:
-    from riskmodel.scoring._cohort import CohortScorer
+    from riskmodel.scoring._score import CohortScorer
 
     loaded = load(workdir)
     features = list(loaded.model.feature_names_in_)
@@ -172,12 +174,8 @@ def stage_speed(workdir: Path, n: int, repeats: int) -> dict:
 
 
 def stage_reasons(workdir: Path, n: int, sample: int) -> dict:
-    from riskmodel.evaluation._contributions import (
-        _SHAP_CACHE,
-        _vectorised,
-        feature_contributions,
-    )
-    from riskmodel.scoring._cohort import CohortScorer
+    from riskmodel.models._contributions import _SHAP_CACHE, _vectorised, feature_contributions
+    from riskmodel.scoring._score import CohortScorer
 
     loaded = load(workdir)
     features = list(loaded.model.feature_names_in_)

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from riskmodel.data import simulate_council
-    from riskmodel.data._synth import write_council
+    from riskmodel.data.synth._council import write_council
 
     t0 = time.perf_counter()
     council = simulate_council(args.children, seed=args.seed)

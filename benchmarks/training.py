@@ -30,7 +30,7 @@ def main() -> None:
     import pandas as pd
 
     from riskmodel.data import generate_council
-    from riskmodel.training import train
+    from riskmodel.jobs import train
 
     work = Path(tempfile.mkdtemp(prefix="riskmodel-bench-"))
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{work / 'mlflow.db'}"

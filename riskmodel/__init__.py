@@ -4,7 +4,7 @@ Leak-free as-of-date features, honest model comparison, per-child reasons and
 fairness reports for English councils' early help services.
 """
 
-from ._errors import InputError
+from riskmodel._core.errors import InputError
+from riskmodel._core.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["InputError", "__version__"]

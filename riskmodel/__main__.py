@@ -1,3 +1,3 @@
-from .cli import main
+from riskmodel.cli import main
 
 main()

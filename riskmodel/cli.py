@@ -11,7 +11,7 @@ import click
 import typer
 from rich.console import Console
 
-from ._errors import InputError
+from riskmodel._core.errors import InputError
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -52,7 +52,7 @@ def synth(
     ] = None,
 ):
     """Generate a synthetic council with known truth (four tables, truth, manifest)."""
-    from .data import generate_council
+    from riskmodel.data import generate_council
 
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
@@ -73,17 +73,14 @@ def validate(
     ] = None,
 ):
     """Check a council extract against the input contract."""
-    from .data import read_extract_date, read_tables, summarise_tables, validate_tables
+    from riskmodel.jobs.check import validate_extract
 
-    if extract_date is None and data.is_dir():
-        extract_date = read_extract_date(data)
-    tables = read_tables(data)
-    problems = validate_tables(tables, extract_date=extract_date)
-    if problems:
-        for p in problems:
+    result = validate_extract(data, extract_date=extract_date)
+    if result.problems:
+        for p in result.problems:
             console.print(p, markup=False, highlight=False, soft_wrap=True)
-        raise InputError(f"{len(problems)} problem(s) in {data}")
-    out.print(summarise_tables(tables), markup=False, highlight=False, soft_wrap=True)
+        raise InputError(f"{len(result.problems)} problem(s) in {data}")
+    out.print(result.summary, markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- features ------------------
@@ -107,18 +104,11 @@ def build(
     ] = None,
 ):
     """Build the feature matrix: one row per child open to early help at each as-of date."""
-    from ._io import write_table
-    from .data import load_tables, read_extract_date
-    from .features import build_matrix, feature_columns
+    from riskmodel.features import feature_columns
+    from riskmodel.jobs.check import build_matrix_file
 
-    if out_path.suffix.lower() not in (".parquet", ".csv"):
-        raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
-    if extract_date is None and data.is_dir():
-        extract_date = read_extract_date(data)
-    tables = load_tables(data, extract_date=extract_date)
-    matrix = build_matrix(tables, as_of, outcome=outcome, spec=spec, horizon_months=horizon,
-                          extract_date=extract_date)
-    write_table(matrix, out_path)
+    matrix = build_matrix_file(data, out_path, outcome=outcome, as_of=as_of, spec=spec,
+                               horizon_months=horizon, extract_date=extract_date)
     out.print(
         f"feature matrix: {len(matrix):,} rows x {len(feature_columns(matrix))} features "
         f"({outcome}, {len(set(matrix['as_of']))} as-of dates) written to {out_path}",
@@ -136,8 +126,8 @@ def features(
     ] = None,
 ):
     """Print the feature dictionary: name, plain-words description, builder and window."""
-    from ._io import write_table
-    from .features import feature_dictionary
+    from riskmodel._core.io import write_table
+    from riskmodel.features import feature_dictionary
 
     fd = feature_dictionary(spec)
     # Plain aligned lines, never truncated, so names can be copied and grepped.
@@ -165,9 +155,9 @@ def train(
     """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .training import load_training_spec
-    from .training import train as train_models
-    from .training._display import leaderboard_table
+    from riskmodel.jobs import train as train_models
+    from riskmodel.training import load_training_spec
+    from riskmodel.training._display import leaderboard_table
 
     spec_obj = load_training_spec(spec, outcome=outcome)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -198,8 +188,8 @@ def compare(
     last: Annotated[int, typer.Option(help="How many candidate runs to show.")] = 20,
 ):
     """Show the training runs of an outcome side by side."""
-    from .training import compare_runs
-    from .training._display import compare_table
+    from riskmodel.store import compare_runs
+    from riskmodel.training._display import compare_table
 
     runs = compare_runs(outcome, max_runs=last)
     _print_table(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))
@@ -214,7 +204,7 @@ def promote(
     alias: Annotated[str, typer.Option(help="Alias to set.")] = "champion",
 ):
     """Point the champion (or another alias) at a registered model version."""
-    from .training import promote as promote_version
+    from riskmodel.store import promote as promote_version
 
     r = promote_version(outcome, version=version, alias=alias)
     was = f" (was version {r['previous']})" if r["previous"] else ""
@@ -282,8 +272,8 @@ def fairness(
     ] = "did not need help",
 ):
     """Disproportionality report for any scores file: HTML (offline), CSV and JSON."""
-    from .evaluation import fairness_audit, write_fairness_report
-    from .evaluation._fairness import read_scores
+    from riskmodel.evaluation import fairness_audit, write_fairness_report
+    from riskmodel.jobs import read_scores
 
     refs = {}
     for item in reference or []:
@@ -292,7 +282,7 @@ def fairness(
             raise InputError(f"--reference: expected NAME=GROUP, got {item!r}")
         refs[name.strip()] = group.strip()
     if run is not None:
-        from .training import run_test_predictions
+        from riskmodel.jobs import run_test_predictions
 
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
@@ -338,7 +328,7 @@ def explain(
     max_rows: Annotated[int, typer.Option(help="Explain at most this many children.")] = 2000,
 ):
     """SHAP explanations of a model: what drives it overall and one example child (HTML)."""
-    from .evaluation import explain_extract
+    from riskmodel.jobs import explain_extract
 
     path = explain_extract(model, data, out_path, as_of=as_of, max_rows=max_rows)
     out.print(f"explanation report: {path}", markup=False, highlight=False, soft_wrap=True)
@@ -362,7 +352,7 @@ def card(
     ] = None,
 ):
     """Model card and ATRS transparency record (Markdown, HTML, JSON) from MLflow."""
-    from .evaluation import model_card, write_model_card
+    from riskmodel.jobs import model_card, write_model_card
 
     mc = model_card(model, fairness=fairness, answers=answers)
     paths = write_model_card(mc, out_dir)
@@ -402,7 +392,7 @@ def score(
     ] = 50_000,
 ):
     """Score every open child; write scores with reasons, rejected rows and an audit line."""
-    from .scoring import score as score_extract
+    from riskmodel.jobs import score as score_extract
 
     run = score_extract(data, model, as_of, out=out_path, top=top, explain_top=explain_top,
                         chunk_size=chunk_size)
@@ -432,7 +422,7 @@ def demo(
     ] = None,
 ):
     """Run the whole job on a generated synthetic council, end to end."""
-    from .demo import run_demo
+    from riskmodel.jobs import run_demo
 
     run_demo(out_dir, n_children=children, seed=seed, spec=spec, console=out)
 

@@ -64,7 +64,7 @@ def tracking(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def trained(council, test_spec, tracking):
     """Train the escalation candidates on the small council and register the best."""
-    from riskmodel.training import train
+    from riskmodel.jobs import train
 
     result = train(council, test_spec)
     assert result.registered is not None, result.leaderboard().to_string()

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from test_explain import assert_names_no_child
 
 from riskmodel import InputError
-from riskmodel.evaluation import FOR_COUNCIL, model_card
-from riskmodel.evaluation._card import locality_table, missing_fields
+from riskmodel.evaluation import FOR_COUNCIL
+from riskmodel.evaluation.card._card import locality_table, missing_fields
+from riskmodel.jobs import model_card
 
 MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
                      "training_data", "quantitative_analyses", "ethical_considerations",
@@ -47,7 +48,7 @@ def _run(args: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def loaded(trained, tracking):
-    from riskmodel.training import load_model
+    from riskmodel.store import load_model
 
     return load_model(URI)
 

@@ -1,4 +1,4 @@
-"""Per-row contributions and plain-language reasons (riskmodel.evaluation._contributions)."""
+"""Per-row contributions and plain-language reasons (riskmodel.models._contributions)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskmodel.evaluation import explain_rows, feature_contributions, top_reasons
-from riskmodel.evaluation._contributions import BASE_VALUE, _TreeShap
-from riskmodel.training import (
+from riskmodel.models import (
     CalibratedModel,
     LightGBMClassifier,
     LogisticClassifier,
     RuleClassifier,
+    explain_rows,
+    feature_contributions,
+    top_reasons,
 )
+from riskmodel.models._contributions import BASE_VALUE, _TreeShap
 
 
 def _data(seed: int, n: int, p: int, *, nan_rate: float = 0.0, zero_rate: float = 0.5):

@@ -18,7 +18,12 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from riskmodel.evaluation import cohort_profile, fairness_audit, suppress, write_fairness_report
+from riskmodel.evaluation import (
+    cohort_profile,
+    fairness_audit,
+    suppress,
+    write_fairness_report,
+)
 from riskmodel.evaluation._disclosure import plan_suppression
 
 MIN = 5

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskmodel.evaluation import explain_model, write_explanation_report
-from riskmodel.evaluation._explain import example_row
+from riskmodel.evaluation.explain._explain import example_row
 
 # The synthetic council's documented drivers of escalation (manifest.json "drivers") and the
 # model features that measure each: a driver fixed at the episode's start shows in the current

@@ -11,11 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from riskmodel import InputError
 from riskmodel.cli import main
-from riskmodel.evaluation import (
-    fairness_audit,
-    load_fairness_policy,
-    write_fairness_report,
-)
+from riskmodel.evaluation import fairness_audit, load_fairness_policy, write_fairness_report
 from riskmodel.evaluation._metrics import expected_calibration_error
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,9 +13,10 @@ import yaml
 
 from riskmodel.data import generate_council
 from riskmodel.evaluation import fairness_audit
-from riskmodel.training import build_training_matrix, load_training_spec
-from riskmodel.training._replay import with_characteristics
-from riskmodel.training._train import evaluate_candidates
+from riskmodel.jobs import training_matrix
+from riskmodel.jobs._extract import with_characteristics
+from riskmodel.training import load_training_spec
+from riskmodel.training._evaluate import evaluate_candidates
 
 CHILDREN = 60_000
 
@@ -28,7 +29,8 @@ def _review(tmp_path, bias):
     spec.candidates[0].params["n_estimators"] = 250
     spec.bootstrap = 20
     spec.splits.n_folds = 6  # more out-of-time test dates: enough black children to judge
-    _, matrix, features, _ = build_training_matrix(data, spec)
+    tm = training_matrix(data, spec)
+    matrix, features = tm.matrix, tm.features
     result = evaluate_candidates(matrix, spec, features=features)
     pred = with_characteristics(result.candidates[0].predictions.drop(columns="flagged"),
                                 matrix[matrix["label"].notna()])

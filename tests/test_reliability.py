@@ -285,7 +285,7 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["children: children.csv is separated by semicolons (;), not commas"]),
     ("build", "extract date not ISO"): (
         lambda c: _build(c, "--extract-date", "31/12/2025"),
-        ["extract date: '31/12/2025' is not an ISO date (YYYY-MM-DD)"]),
+        ["extract date: '31/12/2025' is not a date (expected YYYY-MM-DD)"]),
     # ---- train
     ("train", "spec with an unknown key"): (
         lambda c: _train(c, c.training_spec(lambda s: s.update(horizon=6))),
@@ -428,7 +428,7 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["--children: must be a whole number of at least 1, got 0"]),
     ("synth", "start date written day/month/year"): (
         lambda c: _synth(c, "--start", "01/02/2019"),
-        ["--start: '01/02/2019' is not an ISO date (YYYY-MM-DD)"]),
+        ["--start: '01/02/2019' is not a date (expected YYYY-MM-DD)"]),
     ("synth", "output path that is a file"): (
         lambda c: ["synth", "--children", "50", "--out", c.write("council", "not a folder")],
         ["--out: ", "council exists and is not a folder"]),
@@ -670,7 +670,7 @@ def small_council(tmp_path_factory) -> Path:
 
 def test_killed_train_leaves_the_champion_and_hides_its_runs(
         trained, small_council, test_spec, tmp_path):
-    from riskmodel.training import compare_runs, load_model
+    from riskmodel.store import compare_runs, load_model
 
     spec = yaml.safe_load(test_spec.read_text())
     spec["as_of"]["start"] = "2022-01-01"
@@ -745,7 +745,8 @@ def test_unreachable_tracking_server_fails_fast_with_one_line(tmp_path):
 
 def _model_json(name: str = "escalation", alias: str = "champion") -> Path:
     """The registered version's model.json, where the artefact store keeps it."""
-    from riskmodel.training._tracking import MODEL_JSON, _client
+    from riskmodel.store._client import client as _client
+    from riskmodel.store._models import MODEL_JSON
 
     client = _client()
     mv = client.get_model_version_by_alias(name, alias)
@@ -763,7 +764,7 @@ def _flip_a_digit(data: bytes) -> bytes:
 
 
 def test_tampered_or_corrupted_model_is_refused(trained, council, tmp_path, capsys):
-    from riskmodel.training import load_model
+    from riskmodel.store import load_model
 
     version = load_model("models:/escalation@champion").version
     path = _model_json()
@@ -824,7 +825,7 @@ def test_nothing_is_unpickled():
 
 
 def test_loading_and_scoring_never_call_pickle(trained, council, tmp_path, monkeypatch):
-    from riskmodel.scoring import score
+    from riskmodel.jobs import score
 
     def refuse(*args, **kwargs):
         raise AssertionError("something was unpickled")

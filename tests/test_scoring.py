@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 
 from riskmodel import InputError
 from riskmodel.cli import main
-from riskmodel.evaluation import explain_rows
+from riskmodel.models import (
+    CalibratedModel,
+    LightGBMClassifier,
+    LogisticClassifier,
+    RuleClassifier,
+    explain_rows,
+)
 from riskmodel.scoring import (
     AUDIT_NAME,
     SCORE_COLUMNS,
@@ -29,13 +35,7 @@ from riskmodel.scoring import (
     score_cohort,
     score_matrix,
 )
-from riskmodel.training import (
-    CalibratedModel,
-    LightGBMClassifier,
-    LoadedModel,
-    LogisticClassifier,
-    RuleClassifier,
-)
+from riskmodel.store import LoadedModel
 
 FEATURES = ["ace_total_all_count", "contacts_total_12m_count",
             "contacts_source_police_12m_count", "child_age_all_years"]
@@ -280,7 +280,7 @@ def test_score_command_scores_the_whole_cohort(trained, council, tmp_path, capsy
     from riskmodel.data import load_tables
     from riskmodel.features import build_matrix
     from riskmodel.features._spec import FeatureSpec
-    from riskmodel.training import load_model
+    from riskmodel.store import load_model
 
     out = tmp_path / "scores.parquet"
     code, stdout, err = _cli(["score", "--data", council, "--out", out], capsys)
@@ -318,9 +318,11 @@ def _register_variant(name: str, tmp_path: Path, *, feature_spec: dict) -> None:
     """Register the champion's model again under ``name`` with another feature spec."""
     import mlflow
 
-    from riskmodel.training import load_model
-    from riskmodel.training._run import MODEL_CODE, register
-    from riskmodel.training._tracking import MODEL_JSON, experiment_id, sha256_file
+    from riskmodel._core.fingerprint import sha256_file
+    from riskmodel.store import load_model, register
+    from riskmodel.store._client import experiment_id
+    from riskmodel.store._models import MODEL_JSON
+    from riskmodel.store._runs import MODEL_CODE
 
     loaded = load_model("models:/escalation@champion")
     path = tmp_path / MODEL_JSON
@@ -365,9 +367,9 @@ def test_model_problems_are_one_line_and_exit_2(trained, council, tmp_path, caps
 # scores, or just before the audit line) and signals it, so the test can kill it there.
 _PAUSING = """
 import pathlib, sys, time
-import riskmodel.scoring._run as run
+import riskmodel.scoring._output as run
 from riskmodel.cli import main
-from riskmodel.evaluation import explain_rows
+from riskmodel.models import explain_rows
 
 marker, where = pathlib.Path(sys.argv[1]), sys.argv[2]
 stream, audit = run.stream_batches, run.audit_bytes

@@ -22,7 +22,7 @@ from riskmodel.data import (
     validate_tables,
 )
 from riskmodel.data._contract import EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES
-from riskmodel.data._synth import TRUTH_COLUMNS, _age_years, _months_before
+from riskmodel.data.synth._council import TRUTH_COLUMNS, _age_years, _months_before
 
 EXTRACT = pd.Timestamp("2025-12-31")
 
@@ -249,7 +249,7 @@ def test_same_seed_same_bytes_and_contract(tmp_path):
 
 
 def test_written_atomically(tmp_path, monkeypatch):
-    import riskmodel.data._synth as synth
+    import riskmodel.data.synth._council as synth
 
     out = tmp_path / "council"
     calls = []

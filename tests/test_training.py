@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from riskmodel.cli import main
-from riskmodel.training import compare_runs, load_model, promote, train
+from riskmodel.jobs import train
+from riskmodel.store import compare_runs, load_model, promote
 
 
 def _run_cli(args, capsys):

@@ -13,16 +13,14 @@ from riskmodel.evaluation._metrics import (
     evaluate_predictions,
     expected_calibration_error,
 )
-from riskmodel.training import (
+from riskmodel.models import (
     CalibratedModel,
     LightGBMClassifier,
     LogisticClassifier,
     RuleClassifier,
-    judge,
-    load_training_spec,
     model_from_dict,
-    temporal_folds,
 )
+from riskmodel.training import judge, load_training_spec, temporal_folds
 
 
 def _data(n=1500, seed=0):

@@ -1,14 +1,20 @@
-"""The input contract, readers and the synthetic council."""
+"""The input contract, validation, readers and the synthetic council."""
 
-from ._contract import COLUMNS, TABLES
-from ._read import coerce_tables, load_tables, read_extract_date, read_tables
-from ._summary import summarise_tables
-from ._synth import SyntheticCouncil, generate_council, simulate_council
-from ._synth_calibration import calibration_table
-from ._validate import validate_tables
+from riskmodel.data._contract import COLUMNS, TABLES
+from riskmodel.data._dates import extract_date_of
+from riskmodel.data._read import coerce_tables, load_tables, read_extract_date, read_tables
+from riskmodel.data._summary import summarise_tables
+from riskmodel.data._validate import validate_tables
+from riskmodel.data.synth import (
+    SyntheticCouncil,
+    calibration_table,
+    generate_council,
+    read_truth,
+    simulate_council,
+)
 
 __all__ = [
     "COLUMNS", "TABLES", "SyntheticCouncil", "calibration_table", "coerce_tables",
-    "generate_council", "load_tables", "read_extract_date", "read_tables", "simulate_council",
-    "summarise_tables", "validate_tables",
+    "extract_date_of", "generate_council", "load_tables", "read_extract_date", "read_tables",
+    "read_truth", "simulate_council", "summarise_tables", "validate_tables",
 ]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._errors import InputError
-from ._contract import COLUMNS, DATE_COLUMNS, TABLES
-from ._schemas import normalise_table, parse_dates
+from riskmodel._core.errors import InputError
+from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, TABLES
+from riskmodel.data._schemas import normalise_table, parse_dates
 
 SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
@@ -161,7 +161,7 @@ def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     >>> read_tables(pathlib.Path(tempfile.mkdtemp()))
     Traceback (most recent call last):
     ...
-    riskmodel._errors.InputError: children: no children.parquet or children.csv in ...
+    riskmodel._core.errors.InputError: children: no children.parquet or children.csv in ...
     """
     path = Path(path)
     if not path.exists():
@@ -275,7 +275,7 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     >>> sorted(load_tables(out))
     ['ace_factors', 'children', 'contacts', 'episodes']
     """
-    from ._validate import validate_tables
+    from riskmodel.data._validate import validate_tables
 
     if extract_date is None and Path(path).is_dir():
         extract_date = read_extract_date(path)

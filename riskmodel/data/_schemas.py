@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ._contract import (
+from riskmodel.data._contract import (
     ACE_FACTORS,
     CLOSURE_REASONS,
     COLUMNS,

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ._contract import DATE_COLUMNS, EARLY_HELP_SERVICES, SERVICES, SOCIAL_CARE_SERVICES, TABLES
-from ._read import coerce_tables
+from riskmodel.data._contract import (
+    DATE_COLUMNS,
+    EARLY_HELP_SERVICES,
+    SERVICES,
+    SOCIAL_CARE_SERVICES,
+    TABLES,
+)
+from riskmodel.data._read import coerce_tables
 
 
 def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:

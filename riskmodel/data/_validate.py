@@ -16,9 +16,9 @@ import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._errors import InputError
-from ._contract import DATE_COLUMNS, ROW_ID, TABLES
-from ._schemas import (
+from riskmodel._core.dates import parse_date
+from riskmodel.data._contract import DATE_COLUMNS, ROW_ID, TABLES
+from riskmodel.data._schemas import (
     ALLOWED,
     CHECK_ALLOWED,
     CHECK_DATE,
@@ -298,14 +298,7 @@ def _time_problems(
 def _extract_date(value) -> pd.Timestamp:
     if value is None:
         return pd.Timestamp(dt.date.today())
-    if isinstance(value, dt.date):
-        return pd.Timestamp(value).normalize()
-    try:
-        return pd.Timestamp(dt.date.fromisoformat(str(value).strip()))
-    except ValueError:
-        raise InputError(
-            f"extract date: {_quote(value)} is not an ISO date (YYYY-MM-DD)"
-        ) from None
+    return parse_date(value, "extract date")
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> list[str]:

@@ -1,22 +1,30 @@
-"""riskmodel.evaluation."""
+"""Evaluation: pure functions on frames and fitted models.
 
-from ._card import FOR_COUNCIL, ModelCard, model_card, write_model_card
-from ._contributions import explain_rows, feature_contributions, top_reasons
-from ._disclosure import suppress
-from ._explain import (
+Quality metrics with family-clustered intervals, the fairness audit and its report
+(:mod:`riskmodel.evaluation.fairness`), SHAP explanation reports
+(:mod:`riskmodel.evaluation.explain`), the model card and ATRS record
+(:mod:`riskmodel.evaluation.card`) and the disclosure control every published table goes
+through. Nothing here talks to MLflow or reads a council's files.
+"""
+
+from riskmodel.evaluation._disclosure import suppress
+from riskmodel.evaluation._profile import cohort_profile
+from riskmodel.evaluation.card import FOR_COUNCIL, ModelCard, ModelFacts, build_model_card
+from riskmodel.evaluation.explain import (
     ModelExplanation,
-    explain_extract,
     explain_model,
     write_explanation_report,
 )
-from ._fairness import FairnessAudit, fairness_audit, write_fairness_report
-from ._policy import FairnessPolicy, load_fairness_policy
-from ._profile import cohort_profile
+from riskmodel.evaluation.fairness import (
+    FairnessAudit,
+    FairnessPolicy,
+    fairness_audit,
+    load_fairness_policy,
+    write_fairness_report,
+)
 
 __all__ = [
-    "explain_rows", "feature_contributions", "top_reasons",
-    "FairnessAudit", "FairnessPolicy", "cohort_profile", "fairness_audit",
-    "load_fairness_policy", "suppress", "write_fairness_report",
-    "FOR_COUNCIL", "ModelCard", "ModelExplanation", "explain_extract", "explain_model",
-    "model_card", "write_explanation_report", "write_model_card",
+    "FOR_COUNCIL", "FairnessAudit", "FairnessPolicy", "ModelCard", "ModelExplanation",
+    "ModelFacts", "build_model_card", "cohort_profile", "explain_model", "fairness_audit",
+    "load_fairness_policy", "suppress", "write_explanation_report", "write_fairness_report",
 ]

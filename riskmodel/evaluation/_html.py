@@ -17,7 +17,7 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup, escape
 
-from ._disclosure import SUPPRESSED
+from riskmodel.evaluation._disclosure import SUPPRESSED
 
 # Status of a comparison: the text always says what the colour means (never colour alone).
 STATUS = {

@@ -10,6 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.capacity import capacity_flags, top_k_flags
+
+__all__ = ["capacity_flags", "evaluate_predictions", "top_k_flags"]
+
 METRICS = (
     "base_rate", "auc", "average_precision", "brier", "calibration_error",
     "precision_at_capacity", "recall_at_capacity",
@@ -41,60 +45,6 @@ def expected_calibration_error(y_true, y_prob, *, n_bins: int = 10, sample_weigh
     yy = np.bincount(bins, weights=(w * y)[order], minlength=n_bins)
     keep = wt > 0
     return float(np.sum(np.abs(py[keep] - yy[keep])) / wt.sum())
-
-
-def top_k_flags(score, k: int) -> np.ndarray:
-    """Flag the ``k`` highest scores; ties are broken by position so the count is exact.
-
-    Examples
-    --------
-    >>> top_k_flags([0.1, 0.9, 0.5, 0.9], 2).tolist()
-    [False, True, False, True]
-    """
-    s = np.asarray(score, dtype=float)
-    k = int(max(0, min(k, len(s))))
-    flags = np.zeros(len(s), dtype=bool)
-    if k:
-        # lexsort: last key is primary; sort by score descending, then position ascending
-        order = np.lexsort((np.arange(len(s)), -s))
-        flags[order[:k]] = True
-    return flags
-
-
-def capacity_flags(frame: pd.DataFrame, *, score: str = "score", top_percent: float | None = None,
-                   top_n_per_locality: int | None = None, by: str = "locality") -> np.ndarray:
-    """Who is in capacity: the top ``top_percent`` % overall, or the top N in each locality.
-
-    Capacity is applied per as-of date when the frame has an ``as_of`` column:
-    each month's list is sized to that month's capacity.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"score": [0.1, 0.9, 0.5, 0.7], "locality": ["a", "a", "b", "b"]})
-    >>> capacity_flags(f, top_n_per_locality=1).tolist()
-    [False, True, False, True]
-    >>> capacity_flags(f, top_percent=50).tolist()
-    [False, True, False, True]
-    """
-    if (top_percent is None) == (top_n_per_locality is None):
-        raise ValueError("give exactly one of top_percent or top_n_per_locality")
-    keys = []
-    if "as_of" in frame.columns:
-        keys.append("as_of")
-    if top_n_per_locality is not None:
-        keys.append(by)
-    flags = np.zeros(len(frame), dtype=bool)
-    if keys:
-        groups = frame.groupby(keys, sort=False, observed=True).indices
-    else:
-        groups = {None: np.arange(len(frame))}
-    for idx in groups.values():
-        k = top_n_per_locality if top_n_per_locality is not None else int(
-            np.ceil(len(idx) * top_percent / 100.0)
-        )
-        flags[idx[top_k_flags(frame[score].to_numpy()[idx], k)]] = True
-    return flags
 
 
 class _Sorted:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data._contract import DISABILITY, ETHNICITY, NEEDS, SEX
-from ._disclosure import plan_with_complements, shown
+from riskmodel.data._contract import DISABILITY, ETHNICITY, NEEDS, SEX
+from riskmodel.evaluation._disclosure import plan_with_complements, shown
 
 NOT_RECORDED = "not recorded"
 ACE_COLUMN = "ace_total_all_count"

@@ -5,12 +5,12 @@ The rules of time: a feature at as-of date *t* uses only what was recorded befor
 closure only once ``end_date < t``); a label looks only at (*t*, *t* + horizon].
 """
 
-from ._cohort import OUTCOMES, build_labels
-from ._dictionary import describe_feature
-from ._matrix import build_matrix, feature_columns, feature_dictionary
-from ._spec import FeatureSpec, load_feature_spec
+from riskmodel.features._describe import describe_feature, lookup
+from riskmodel.features._labels import OUTCOMES, build_labels
+from riskmodel.features._matrix import build_matrix, feature_columns, feature_dictionary
+from riskmodel.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = [
     "OUTCOMES", "FeatureSpec", "build_labels", "build_matrix", "describe_feature",
-    "feature_columns", "feature_dictionary", "load_feature_spec",
+    "feature_columns", "feature_dictionary", "load_feature_spec", "lookup",
 ]

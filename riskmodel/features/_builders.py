@@ -4,8 +4,8 @@ A builder has a ``prefix``, lists its features (:meth:`definitions`) and builds 
 raw values keyed by ``(as_of, child_id)`` for the cohort (:meth:`build`). Raw values are
 missing (NULL) where nothing could be measured; the matrix assembly applies each feature's
 imputation rule and adds its missing flag. Builders read only
-:meth:`~riskmodel.features._cohort.Session.known` and
-:meth:`~riskmodel.features._cohort.Session.known_children`, where the rules of time live.
+:meth:`~riskmodel.features._session.Session.known` and
+:meth:`~riskmodel.features._session.Session.known_children`, where the rules of time live.
 Values from the contract vocabularies are bound as parameters; only column names derived
 from them (and from the validated window names) are written into the SQL.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..data._contract import (
+from riskmodel.data._contract import (
     ACE_FACTORS,
     CLOSURE_REASONS,
     CONTACT_OUTCOMES,
@@ -28,8 +28,7 @@ from ..data._contract import (
     TOXIC_TRIO,
     TRIAGE_LEVELS,
 )
-from ._cohort import DISENGAGED, ESCALATED, Params, Session
-from ._dictionary import (
+from riskmodel.features._dictionary import (
     FeatureDef,
     is_missing,
     missing_flag_def,
@@ -37,11 +36,12 @@ from ._dictionary import (
     say_flag,
     say_level,
     say_template,
-    window_description,
-    window_phrase,
     words,
 )
-from ._spec import FeatureSpec
+from riskmodel.features._labels import DISENGAGED, ESCALATED
+from riskmodel.features._session import Params, Session
+from riskmodel.features._spec import FeatureSpec
+from riskmodel.features._windows import window_description, window_phrase
 
 # Plain words for vocabulary values, for descriptions and per-child reasons.
 SOURCE_WORDS = {

@@ -8,14 +8,13 @@ of scoring all come from these definitions, so they cannot drift apart.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import pandas as pd
 
-from .._errors import InputError
+from riskmodel._core.errors import InputError
+from riskmodel.features._windows import WINDOW_PATTERN
 
 # Columns of the matrix that are not features (ids, label and carried characteristics).
 ID_COLUMNS = ("child_id", "family_id", "as_of", "label")
@@ -24,35 +23,6 @@ PREFIXES = ("ace", "contacts", "episodes", "family", "demand", "child")
 DICTIONARY_COLUMNS = (
     "name", "description", "builder", "window", "metric", "imputation", "missing_flag",
 )
-
-_WINDOW = re.compile(r"^(?:(\d+)m|all)$")
-
-
-def window_months(window: str) -> int | None:
-    """Months covered by a window name: ``"12m"`` gives 12, ``"all"`` gives None."""
-    m = _WINDOW.match(window)
-    if m is None:
-        raise ValueError(f"expected a window like '3m', '12m' or 'all', got {window!r}")
-    return int(m.group(1)) if m.group(1) else None
-
-
-def window_phrase(window: str) -> str:
-    """Plain words for a window, as used in per-child reasons."""
-    n = window_months(window)
-    if n is None:
-        return "on record"
-    if n % 12 == 0 and n > 12:
-        return f"in the last {n // 12} years"
-    return "in the last month" if n == 1 else f"in the last {n} months"
-
-
-def window_description(window: str) -> str:
-    """Plain words for a window, as used in the feature dictionary."""
-    n = window_months(window)
-    if n is None:
-        return "at any time before the as-of date"
-    return f"in the {n} month{'s' if n != 1 else ''} before the as-of date"
-
 
 def words(value: str) -> str:
     """A vocabulary value in plain words: ``youth_justice`` -> ``youth justice``."""
@@ -154,7 +124,7 @@ def parse_name(name: str) -> tuple[str, str, str, str]:
     """
     parts = name.split("_")
     for i in range(len(parts) - 2, 0, -1):
-        if _WINDOW.match(parts[i]):
+        if WINDOW_PATTERN.match(parts[i]):
             prefix, group = parts[0], "_".join(parts[1:i])
             if prefix in PREFIXES and group:
                 return prefix, group, parts[i], "_".join(parts[i + 1:])
@@ -163,57 +133,6 @@ def parse_name(name: str) -> tuple[str, str, str, str]:
         f"feature '{name}': not a feature name (expected prefix_group_window_metric, "
         f"prefix one of {', '.join(PREFIXES)})"
     )
-
-
-@lru_cache(maxsize=32)
-def _registry(extra_window: str) -> dict[str, FeatureDef]:
-    from ._builders import all_definitions
-    from ._spec import full_spec
-
-    return {d.name: d for d in all_definitions(full_spec(extra_window))}
-
-
-def lookup(name: str) -> FeatureDef:
-    """The definition of any feature name a spec could produce."""
-    _, _, window, _ = parse_name(name)
-    found = _registry(window).get(name)
-    if found is None:
-        raise InputError(f"feature '{name}': no builder makes a feature of this name")
-    return found
-
-
-def describe_feature(name: str, value) -> str:
-    """Plain words for one child's value of one feature, for per-child reasons.
-
-    Parameters
-    ----------
-    name : str
-        A feature name, e.g. ``"contacts_source_police_12m_count"``.
-    value : number or missing
-        The child's value. A missing value (None/NaN) is described as not recorded.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    InputError
-        When no builder makes a feature of that name.
-
-    Examples
-    --------
-    >>> from riskmodel.features import describe_feature
-    >>> describe_feature("contacts_source_police_12m_count", 3)
-    '3 police contacts in the last 12 months'
-    >>> describe_feature("ace_total_all_count", 4)
-    '4 ACEs recorded'
-    >>> describe_feature("episodes_current_all_daysopen", 120)
-    'open 120 days'
-    >>> describe_feature("episodes_prior_all_count", 0)
-    'no earlier early-help episode'
-    """
-    return lookup(name).describe(value)
 
 
 def definitions_frame(defs: list[FeatureDef]) -> pd.DataFrame:

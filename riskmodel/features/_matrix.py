@@ -6,16 +6,17 @@ import os
 
 import pandas as pd
 
-from .._errors import InputError
-from ._builders import age_years_sql, all_definitions, enabled_builders
-from ._cohort import Params, _finish_keys, check_outcome, open_session
-from ._dictionary import (
+from riskmodel._core.errors import InputError
+from riskmodel.features._builders import age_years_sql, all_definitions, enabled_builders
+from riskmodel.features._dictionary import (
     CARRIED_COLUMNS,
     ID_COLUMNS,
     PREFIXES,
     definitions_frame,
 )
-from ._spec import FeatureSpec, load_feature_spec
+from riskmodel.features._labels import add_labels, check_outcome
+from riskmodel.features._session import Params, finish_keys, open_session
+from riskmodel.features._spec import FeatureSpec, load_feature_spec
 
 
 def _resolve_spec(spec) -> FeatureSpec:
@@ -109,7 +110,7 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
     defs = [d for b in builders for d in b.definitions()]
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date) as s:
-        s.make_labels()
+        add_labels(s)
         where: dict[str, str] = {}
         for b in builders:
             b.build(s)
@@ -118,7 +119,7 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
                     where.setdefault(col, t)
         df = s.run(*_assembly_sql(defs, where, outcome, spec, [t for b in builders
                                                               for t in b.tables])).df()
-    df = _finish_keys(df)
+    df = finish_keys(df)
     df["label"] = df["label"].astype("Int64")
     df["imd_quintile"] = df["imd_quintile"].astype("Int64")
     for col in CARRIED_COLUMNS[:-1]:

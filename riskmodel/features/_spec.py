@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .._spec import load_spec
-from ..data._contract import PROTECTED
-from ._dictionary import window_months
+from riskmodel._core.spec import load_spec
+from riskmodel.data._contract import PROTECTED
+from riskmodel.features._windows import window_months
 
 PACKAGED_SPEC = "early_help.yaml"
 

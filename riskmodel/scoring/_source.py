@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .._errors import InputError
+from riskmodel._core.errors import InputError
 
 KEYS = ("child_id", "as_of", "locality")
 _BAND = 2048  # rows per band when filling a float block: 2048 x 200 doubles fit in cache

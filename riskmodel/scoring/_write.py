@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .._errors import InputError
-from .._io import atomic_path
+from riskmodel._core.errors import InputError
+from riskmodel._core.io import atomic_path
 
 SUFFIXES = (".parquet", ".csv")
 AUDIT_NAME = "scoring-audit.jsonl"
@@ -64,7 +64,7 @@ def stream_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
     """Stream record batches into ``path`` as Parquet or CSV (by ``suffix``); return the rows.
 
     ``path`` is a temporary file: the caller renames it into place once everything is
-    written (see :func:`riskmodel._io.atomic_path`).
+    written (see :func:`riskmodel._core.io.atomic_path`).
     """
     rows = 0
     if suffix.lower() == ".csv":

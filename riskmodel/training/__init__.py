@@ -1,31 +1,23 @@
-"""Training: specs, candidate models, temporal validation, MLflow logging and the registry."""
+"""Training: specs, the as-of schedule and temporal folds, fitting and judging candidates.
 
-from ._candidates import (
-    CalibratedModel,
-    LightGBMClassifier,
-    LogisticClassifier,
-    RuleClassifier,
-    model_from_dict,
-)
-from ._registry import compare_runs, promote
-from ._replay import run_test_predictions
-from ._run import build_training_matrix, latest_date, train
-from ._spec import TrainingSpec, load_training_spec
-from ._tracking import LoadedModel, load_model, tracking_uri
-from ._train import (
-    TrainResult,
-    as_of_schedule,
-    data_fingerprint,
+Pure computation on matrices: :func:`evaluate_candidates` returns a :class:`TrainResult`
+(leaderboard, each candidate's out-of-time predictions and metrics, PASS/FAIL against the
+spec's thresholds). Nothing here talks to MLflow; :func:`riskmodel.jobs.train` does.
+"""
+
+from riskmodel.training._evaluate import (
     evaluate_candidates,
+    fit_and_predict_folds,
+    fit_final,
     judge,
-    temporal_folds,
+    make_candidate,
 )
+from riskmodel.training._folds import as_of_schedule, temporal_folds
+from riskmodel.training._result import CandidateResult, TrainResult, best_passing
+from riskmodel.training._spec import Candidate, TrainingSpec, load_training_spec
 
 __all__ = [
-    "CalibratedModel", "LightGBMClassifier", "LoadedModel", "LogisticClassifier",
-    "RuleClassifier", "TrainResult", "TrainingSpec", "as_of_schedule", "build_training_matrix",
-    "compare_runs", "data_fingerprint", "evaluate_candidates", "judge", "latest_date",
-    "load_model", "load_training_spec", "model_from_dict", "promote", "run_test_predictions",
-    "temporal_folds",
-    "tracking_uri", "train",
+    "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "as_of_schedule",
+    "best_passing", "evaluate_candidates", "fit_and_predict_folds", "fit_final", "judge",
+    "load_training_spec", "make_candidate", "temporal_folds",
 ]

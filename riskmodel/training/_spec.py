@@ -12,9 +12,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from .._spec import load_spec
+from riskmodel._core.spec import load_spec
+from riskmodel.models import KINDS
 
 
 class _Strict(BaseModel):
@@ -55,8 +57,19 @@ class Capacity(_Strict):
 
 class Candidate(_Strict):
     name: str
-    kind: Literal["rule", "logistic", "lightgbm"]
+    kind: str
     params: dict[str, float | int | str] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        # The kinds are the models package's table, so a new model kind needs no edit here.
+        if value not in KINDS:
+            names = [repr(k) for k in KINDS]
+            expected = ", ".join(names[:-1]) + f" or {names[-1]}"
+            raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                      {"expected": expected})
+        return value
 
 
 class Thresholds(_Strict):

@@ -1,0 +1,13 @@
+"""The synthetic council: a calibrated simulation with known truth and planted effects."""
+
+from riskmodel.data.synth._calibration import calibration_table
+from riskmodel.data.synth._council import (
+    SyntheticCouncil,
+    generate_council,
+    simulate_council,
+    write_council,
+)
+from riskmodel.data.synth._truth import read_truth
+
+__all__ = ["SyntheticCouncil", "calibration_table", "generate_council", "read_truth",
+           "simulate_council", "write_council"]

@@ -1,0 +1,252 @@
+"""Cohorts and labels at as-of dates, and the one place the rules of time are written.
+
+A :class:`Session` holds one DuckDB connection for one build: the four contract tables
+(typed views that read the DataFrames in place), the as-of dates with the start of every
+window, and the horizon of the labels. Feature builders never read the raw tables; they read
+:meth:`Session.known`, which returns only what was recorded before each as-of date:
+
+- contacts and ACE factors whose ``recorded_date`` is before *t*;
+- episodes whose ``start_date`` is before *t*, with ``end_date``, ``closure_reason`` and
+  ``triage_end`` blanked unless the episode had closed before *t* (``end_date < t``).
+
+Labels read the raw episodes, but only inside (*t*, *t* + horizon].
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from riskmodel._core.dates import parse_date
+from riskmodel._core.errors import InputError
+from riskmodel.data._contract import COLUMNS, EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES, TABLES
+from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
+from riskmodel.features._windows import window_months
+
+_TYPES = {
+    "children": {"date_of_birth": "DATE", "imd_decile": "INTEGER"},
+    "contacts": {"contact_date": "DATE", "recorded_date": "DATE"},
+    "ace_factors": {"recorded_date": "DATE"},
+    "episodes": {"start_date": "DATE", "end_date": "DATE"},
+}
+
+
+class Params:
+    """Named parameters for one SQL statement: ``q(value)`` returns a placeholder."""
+
+    def __init__(self):
+        self.values: dict[str, object] = {}
+
+    def __call__(self, value) -> str:
+        key = f"p{len(self.values)}"
+        self.values[key] = value
+        return f"${key}"
+
+
+def _check_tables(tables) -> None:
+    if not isinstance(tables, dict):
+        raise InputError("tables: expected a dict of the four contract tables")
+    for table in TABLES:
+        if table not in tables:
+            raise InputError(f"{table}: table missing (expected {', '.join(TABLES)})")
+        missing = [c for c in COLUMNS[table] if c not in tables[table].columns]
+        if missing:
+            raise InputError(f"{table}.{missing[0]}: column missing")
+
+
+def check_as_of(tables, as_of_dates, extract_date) -> tuple[list[pd.Timestamp], pd.Timestamp]:
+    """Parse and check the as-of dates; return them sorted and the extract date."""
+    if isinstance(as_of_dates, (str, _dt.date, np.datetime64)):
+        as_of_dates = [as_of_dates]
+    dates = sorted({parse_date(d, "as_of") for d in as_of_dates})
+    if not dates:
+        raise InputError("as_of: no as-of date given")
+    extract = (extract_date_of(tables) if extract_date is None
+               else parse_date(extract_date, "extract_date"))
+    first, _ = date_bounds(tables, KNOWN_DATES)
+    for d in dates:
+        if d > extract:
+            raise InputError(f"as_of: {d.date()} is after the extract date {extract.date()}")
+        if first is None or d <= first:
+            shown = "none" if first is None else str(pd.Timestamp(first).date())
+            raise InputError(
+                f"as_of: {d.date()} is not after the first record (first recorded date {shown})"
+            )
+    return dates, extract
+
+
+def check_horizon(horizon_months) -> int:
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, int) \
+            or not 1 <= horizon_months <= 120:
+        raise InputError(f"horizon_months: expected a whole number of months 1-120, "
+                         f"got {horizon_months!r}")
+    return horizon_months
+
+
+class Session:
+    """One DuckDB connection holding the tables, as-of dates and cohort of one build."""
+
+    def __init__(self, tables, as_of_dates: list[pd.Timestamp], *, windows: Iterable[str],
+                 horizon_months: int, extract_date: pd.Timestamp):
+        self.windows = [w for w in windows if window_months(w) is not None]
+        self.extract_date = extract_date
+        # No progress bar: it would print into the command's output.
+        self.con = duckdb.connect()
+        try:
+            self.con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            pass  # in a Jupyter kernel without ipywidgets the bar is off and cannot be set
+        try:
+            self._load(tables)
+            asof = pd.DataFrame({"as_of": pd.to_datetime(as_of_dates)})
+            for w in self.windows:
+                asof[f"ws_{w}"] = asof["as_of"] - pd.DateOffset(months=window_months(w))
+            horizon = pd.DataFrame({
+                "as_of": asof["as_of"],
+                "h_end": asof["as_of"] + pd.DateOffset(months=horizon_months),
+            })
+            self._table("asof_dates", asof)
+            self._table("horizon", horizon)
+            self._make_cohort()
+        except BaseException:
+            self.con.close()
+            raise
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.con.close()
+
+    def run(self, sql: str, q: Params | None = None):
+        return self.con.execute(sql, q.values if q is not None and q.values else None)
+
+    def _table(self, name: str, df: pd.DataFrame, types: dict[str, str] | None = None, *,
+               view: bool = False):
+        """Give DuckDB ``df`` as ``name``, dates as DATE, the rest as text.
+
+        With ``view``, DuckDB reads the frame in place through Arrow (no copy of millions
+        of rows; the frame must outlive the session); otherwise the rows are copied in.
+        """
+        types = types or {}
+        raw = f"_raw_{name}"
+        try:
+            self.con.register(raw, pa.Table.from_pandas(df, preserve_index=False))
+        except (pa.ArrowException, TypeError, ValueError):
+            self.con.register(raw, df)  # odd object columns: let DuckDB scan pandas
+        cols = []
+        for col in df.columns:
+            if col in types:
+                cols.append(f'CAST("{col}" AS {types[col]}) AS "{col}"')
+            elif pd.api.types.is_datetime64_any_dtype(df[col].dtype):
+                cols.append(f'CAST("{col}" AS DATE) AS "{col}"')
+            else:
+                cols.append(f'CAST("{col}" AS VARCHAR) AS "{col}"')
+        kind = "VIEW" if view else "TABLE"
+        self.con.execute(f'CREATE TEMP {kind} "{name}" AS SELECT {", ".join(cols)} FROM "{raw}"')
+        if not view:
+            self.con.unregister(raw)
+
+    def _load(self, tables) -> None:
+        for table in TABLES:
+            df = tables[table].loc[:, list(COLUMNS[table])]
+            self._table(table, df, _TYPES[table], view=True)
+        self._table("v_early_help", pd.DataFrame({"service": list(EARLY_HELP_SERVICES)}))
+        self._table("v_social_care", pd.DataFrame({"service": list(SOCIAL_CARE_SERVICES)}))
+        self._first_known = False
+
+    def window_columns(self, alias: str = "d") -> str:
+        return "".join(f", {alias}.ws_{w}" for w in self.windows)
+
+    # -- the rules of time -------------------------------------------------------------------
+
+    def known(self, table: str, driver: str = "cohort") -> str:
+        """SQL for the rows of ``table`` known at each as-of date of ``driver``.
+
+        ``driver`` is a table with ``as_of`` and the window starts, and ``child_id`` unless
+        it is ``"asof_dates"`` (then rows of every child are returned, with their ``child_id``).
+        """
+        per_child = driver != "asof_dates"
+        head = "d.*" if per_child else "d.*, x.child_id"
+        child = " AND x.child_id = d.child_id" if per_child else ""
+        if table == "contacts":
+            return (
+                f"SELECT {head}, x.contact_id, x.contact_date, x.recorded_date, x.source, "
+                f"x.need, x.mash_rag, x.outcome FROM {driver} d JOIN contacts x "
+                f"ON x.recorded_date < d.as_of{child}"
+            )
+        if table == "ace_factors":
+            return (
+                f"SELECT {head}, x.factor, x.recorded_date FROM {driver} d "
+                f"JOIN ace_factors x ON x.recorded_date < d.as_of{child}"
+            )
+        if table == "episodes":
+            # A closure is known only once it happened before t; an open episode at t must
+            # not reveal its future end.
+            closed = "x.end_date < d.as_of"
+            return (
+                f"SELECT {head}, x.episode_id, x.service, x.start_date, x.triage_start, "
+                f"CASE WHEN {closed} THEN x.end_date END AS end_date, "
+                f"CASE WHEN {closed} THEN x.closure_reason END AS closure_reason, "
+                f"CASE WHEN {closed} THEN x.triage_end END AS triage_end, "
+                f"x.service IN (SELECT service FROM v_early_help) AS early_help "
+                f"FROM {driver} d JOIN episodes x ON x.start_date < d.as_of{child}"
+            )
+        raise ValueError(table)
+
+    def known_children(self, driver: str = "asof_dates") -> str:
+        """SQL for the children known to services before each as-of date of ``driver``.
+
+        Known means a contact or ACE recorded, or an episode started, before *t*. With a
+        ``driver`` holding ``child_id``, its rows for known children are kept; with
+        ``"asof_dates"``, every known child is returned with its ``child_id``.
+        """
+        if not self._first_known:
+            # The day each child first became known to services: their first recorded
+            # contact or ACE, or first episode start.
+            self.run(
+                "CREATE TEMP TABLE first_known AS SELECT child_id, min(d) AS first_date FROM ("
+                "SELECT child_id, recorded_date AS d FROM contacts UNION ALL "
+                "SELECT child_id, recorded_date FROM ace_factors UNION ALL "
+                "SELECT child_id, start_date FROM episodes) GROUP BY child_id"
+            )
+            self._first_known = True
+        if driver == "asof_dates":
+            return ("SELECT d.*, k.child_id FROM asof_dates d "
+                    "JOIN first_known k ON k.first_date < d.as_of")
+        return (f"SELECT d.* FROM {driver} d JOIN first_known k "
+                "ON k.child_id = d.child_id AND k.first_date < d.as_of")
+
+    def _make_cohort(self) -> None:
+        # Every child with an early-help episode open at t (started before t, not known to
+        # have closed before t).
+        self.run(
+            "CREATE TEMP TABLE cohort AS SELECT DISTINCT e.as_of, e.child_id"
+            f"{self.window_columns('e')} FROM ({self.known('episodes', 'asof_dates')}) e "
+            "WHERE e.early_help AND e.end_date IS NULL"
+        )
+
+    # -- labels (the future, inside (t, t+h] only) -------------------------------------------
+
+
+def open_session(tables, as_of_dates, *, windows=(), horizon_months=6, extract_date=None):
+    """Check the inputs and open a :class:`Session` (use it as a context manager)."""
+    _check_tables(tables)
+    horizon_months = check_horizon(horizon_months)
+    dates, extract = check_as_of(tables, as_of_dates, extract_date)
+    return Session(tables, dates, windows=windows, horizon_months=horizon_months,
+                   extract_date=extract)
+
+
+def finish_keys(df: pd.DataFrame) -> pd.DataFrame:
+    df["as_of"] = pd.to_datetime(df["as_of"]).astype("datetime64[ns]")
+    for col in ("child_id", "family_id"):
+        df[col] = df[col].astype("string")
+    return df

@@ -1,0 +1,115 @@
+"""Open a council's extract once: its checked tables, its date, its fingerprint, its matrices.
+
+Every job that reads an extract (train, replay, score, explain) goes through
+:func:`open_extract`, so the extract date is found one way (``manifest.json``, else the
+latest date in the tables) and the matrix is built one way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel._core.dates import parse_date
+from riskmodel._core.errors import InputError
+from riskmodel._core.fingerprint import tables_fingerprint
+from riskmodel.data import extract_date_of, load_tables, read_extract_date
+from riskmodel.features import build_matrix, feature_columns, load_feature_spec
+from riskmodel.training import as_of_schedule
+
+
+@dataclass
+class Extract:
+    """A loaded extract: ``tables`` (typed, checked), ``date`` and where it came from."""
+
+    source: str
+    tables: dict[str, pd.DataFrame]
+    date: pd.Timestamp
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the tables' contents (computed once)."""
+        if self._fingerprint is None:
+            self._fingerprint = tables_fingerprint(self.tables)
+        return self._fingerprint
+
+    def matrix(self, as_of_dates, *, outcome: str, spec=None,
+               horizon_months: int = 6) -> pd.DataFrame:
+        """The feature matrix at ``as_of_dates`` (see :func:`riskmodel.features.build_matrix`)."""
+        return build_matrix(self.tables, as_of_dates, outcome=outcome, spec=spec,
+                            horizon_months=horizon_months, extract_date=self.date)
+
+
+def open_extract(data, *, extract_date=None) -> Extract:
+    """Read and check an extract (folder or DuckDB file).
+
+    Parameters
+    ----------
+    data : path
+    extract_date : str or date, optional
+        Default: ``manifest.json``'s ``extract_date`` in ``data``, else the latest date in the
+        tables.
+
+    Returns
+    -------
+    Extract
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.data import generate_council
+    >>> ex = open_extract(generate_council(n_children=300, seed=3, out=tempfile.mkdtemp()))
+    >>> str(ex.date.date()), sorted(ex.tables)[:2]
+    ('2025-12-31', ['ace_factors', 'children'])
+    """
+    stated = extract_date
+    if stated is None and Path(data).is_dir():
+        stated = read_extract_date(data)
+    tables = load_tables(data, extract_date=stated)
+    date = parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
+    return Extract(source=str(data), tables=tables, date=date)
+
+
+@dataclass
+class TrainingMatrix:
+    """An extract's matrix for a training spec: rows at every scheduled as-of date."""
+
+    extract: Extract
+    matrix: pd.DataFrame
+    features: list[str]
+    feature_spec: object
+
+
+def training_matrix(data, spec) -> TrainingMatrix:
+    """Load the extract and build the training spec's matrix over its as-of schedule."""
+
+
+
+    ex = data if isinstance(data, Extract) else open_extract(data)
+    dates = as_of_schedule(spec, ex.date)
+    if not dates:
+        raise InputError(
+            f"training spec: as_of.start {spec.as_of.start} leaves no as-of date whose "
+            f"{spec.horizon_months}-month window closes by the data's last date {ex.date.date()}"
+        )
+    fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
+    matrix = ex.matrix(dates, outcome=spec.outcome, spec=fspec,
+                       horizon_months=spec.horizon_months)
+    return TrainingMatrix(extract=ex, matrix=matrix, features=feature_columns(matrix),
+                          feature_spec=fspec)
+
+
+CARRIED = ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile")
+
+
+def with_characteristics(predictions: pd.DataFrame, matrix: pd.DataFrame) -> pd.DataFrame:
+    """Add the carried characteristics (and ACE/need columns for the profile) to predictions."""
+    extra = [c for c in matrix.columns
+             if c in CARRIED or c == "ace_total_all_count"
+             or (c.startswith("contacts_need_") and c.endswith("_all_count"))]
+    extra = [c for c in extra if c not in predictions.columns]
+    return predictions.merge(matrix[["child_id", "as_of", *extra]], on=["child_id", "as_of"],
+                             how="left", validate="one_to_one")

@@ -1,0 +1,51 @@
+"""``riskmodel validate`` and ``riskmodel build``: check an extract, or build one matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel._core.errors import InputError
+from riskmodel._core.io import write_table
+from riskmodel.data import read_extract_date, read_tables, summarise_tables, validate_tables
+from riskmodel.jobs._extract import open_extract
+
+
+@dataclass
+class Validation:
+    """The problems found in an extract (one line each) and, when there are none, a summary."""
+
+    problems: list[str]
+    summary: str
+
+
+def validate_extract(data, *, extract_date=None) -> Validation:
+    """Check an extract against the input contract.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.data import generate_council
+    >>> v = validate_extract(generate_council(n_children=300, seed=3, out=tempfile.mkdtemp()))
+    >>> v.problems
+    []
+    """
+    if extract_date is None and Path(data).is_dir():
+        extract_date = read_extract_date(data)
+    tables = read_tables(data)
+    problems = validate_tables(tables, extract_date=extract_date)
+    return Validation(problems=problems, summary="" if problems else summarise_tables(tables))
+
+
+def build_matrix_file(data, out_path, *, outcome: str, as_of, spec=None, horizon_months: int = 6,
+                      extract_date=None) -> pd.DataFrame:
+    """Build the feature matrix of an extract at ``as_of`` and write it (Parquet or CSV)."""
+    out_path = Path(out_path)
+    if out_path.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
+    ex = open_extract(data, extract_date=extract_date)
+    matrix = ex.matrix(as_of, outcome=outcome, spec=spec, horizon_months=horizon_months)
+    write_table(matrix, out_path)
+    return matrix

@@ -1,0 +1,91 @@
+"""``riskmodel score``: features for a date, scores for every child, files and an audit line."""
+
+from __future__ import annotations
+
+import os
+
+from riskmodel._core.capacity import parse_selection
+from riskmodel._core.dates import parse_date
+from riskmodel._core.errors import InputError
+from riskmodel.features import FeatureSpec
+from riskmodel.jobs._extract import open_extract
+from riskmodel.scoring import DEFAULT_CHUNK_SIZE, ScoreRun, score_matrix
+from riskmodel.scoring._write import output_paths
+from riskmodel.store import load_model
+
+
+def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
+          out: str | os.PathLike, top=None, explain_top=None,
+          chunk_size: int = DEFAULT_CHUNK_SIZE, extract_date=None) -> ScoreRun:
+    """Score every child open to early help at ``as_of`` with a registered model.
+
+    Loads the model (checking its checksum), reads and checks the council's extract,
+    builds the features for the date with the model's own feature spec (labels are not
+    needed, so the date may be the extract date), scores every child in the cohort and
+    writes the scores, the rejected rows and an audit line (see :func:`score_matrix`).
+
+    Parameters
+    ----------
+    data : path
+        The council extract: a folder of Parquet/CSV tables or a DuckDB file.
+    model_uri : str, default="models:/escalation@champion"
+        ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``.
+    as_of : str or date, optional
+        The as-of date; default: the extract date.
+    out : path
+        ``scores.parquet`` or ``scores.csv``.
+    top, explain_top, chunk_size
+        As for :func:`score_cohort`.
+    extract_date : str or date, optional
+        Default: ``manifest.json``'s ``extract_date`` in ``data``, else the latest date in
+        the tables.
+
+    Returns
+    -------
+    ScoreRun
+
+    Examples
+    --------
+    >>> run = score("council/", "models:/escalation@champion", "2025-12-01",
+    ...             out="scores.parquet")  # doctest: +SKIP
+    >>> run.counts  # doctest: +SKIP
+    {'rows_in': 2210, 'scored': 2210, 'rejected': 0, 'in_capacity': 221, 'explained': 221}
+    """
+    # Bad options fail before any slow work.
+    output_paths(out)
+    if top is not None:
+        parse_selection(top)
+    if explain_top is not None:
+        parse_selection(explain_top, option="--explain-top", allow_all=True)
+    loaded = load_model(model_uri)
+    meta = loaded.meta
+    try:
+        fspec = FeatureSpec.model_validate(meta["feature_spec"])
+    except Exception as exc:  # pydantic error or a missing key: an unusable artefact
+        detail = " ".join(str(exc).split())[:160]
+        raise InputError(f"model: {model_uri} (version {loaded.version}) has no usable "
+                         f"feature spec ({detail})") from None
+    ex = open_extract(data, extract_date=extract_date)
+    extract = ex.date
+    when = extract if as_of is None else parse_date(as_of, "--as-of")
+    if when > extract:
+        raise InputError(f"--as-of: {when.date()} is after the extract date {extract.date()}; "
+                         "the data cannot describe children at a later date")
+    matrix = ex.matrix([when], outcome=meta["outcome"], spec=fspec,
+                       horizon_months=int(meta["horizon_months"]))
+    if len(matrix) == 0:
+        raise InputError(f"data: no child has an early-help episode open on {when.date()} "
+                         f"in {data}; nothing to score")
+    missing = [f for f in loaded.features if f not in matrix.columns]
+    if missing:
+        more = f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""
+        raise InputError(
+            f"model: {model_uri} (version {loaded.version}) was trained on features this data "
+            f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
+            "score with the model that matches"
+        )
+    return score_matrix(
+        matrix, loaded, out=out, top=top, explain_top=explain_top, chunk_size=chunk_size,
+        data_fingerprint=ex.fingerprint,
+        audit={"model_uri": model_uri, "extract_date": str(extract.date())},
+    )

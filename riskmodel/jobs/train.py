@@ -1,0 +1,188 @@
+"""``riskmodel train``: build the matrix, evaluate candidates, log to MLflow, register the best."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import yaml
+
+from riskmodel.data import read_truth
+from riskmodel.evaluation import fairness_audit, write_explanation_report, write_fairness_report
+from riskmodel.evaluation._calibration import calibration_png
+from riskmodel.jobs._extract import training_matrix, with_characteristics
+from riskmodel.store import CandidateRecord, RunTags, TrainingRun, register, training_run
+from riskmodel.training import (
+    TrainingSpec,
+    TrainResult,
+    best_passing,
+    evaluate_candidates,
+    fit_final,
+    load_training_spec,
+    make_candidate,
+)
+
+
+def _git_commit() -> str:
+    for where in (Path.cwd(), Path(__file__).resolve().parent):
+        try:
+            out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                                 text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out.returncode == 0:
+            return out.stdout.strip()
+    return "unknown"
+
+
+def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], feature_spec: dict,
+            common: RunTags) -> CandidateRecord:
+    """What is logged for one candidate (aggregates, the spec and the model's JSON)."""
+    params = {"candidate": res.name, "kind": res.kind, "outcome": spec.outcome,
+              "horizon_months": spec.horizon_months, "calibration": spec.calibration,
+              "capacity": spec.capacity.describe(), "n_features": len(features),
+              "bootstrap": spec.bootstrap, "seed": spec.seed}
+    for k, v in next(c for c in spec.candidates if c.name == res.name).params.items():
+        params[f"param_{k}"] = v
+    tags = replace(common, candidate=res.name, kind=res.kind,
+                   result="PASS" if res.passed else "FAIL",
+                   why="; ".join(res.reasons)[:4000] or "meets thresholds")
+    files = {
+        "spec.yaml": spec_text.encode(),
+        "features.json": json.dumps(features, indent=1).encode(),
+        "metrics.csv": res.metrics.to_csv(index=False).encode(),
+        "metrics_by_locality.csv": res.by_locality.to_csv(index=False).encode(),
+        "calibration.png": calibration_png(res.predictions, res.name),
+    }
+    payload = {"model": res.model.to_dict(), "meta": {
+        "outcome": spec.outcome, "horizon_months": spec.horizon_months,
+        "candidate": res.name, "kind": res.kind, "features": features,
+        "feature_spec": feature_spec, "capacity": spec.capacity.model_dump(),
+        "spec": yaml.safe_load(spec_text), "data_fingerprint": common.data_fingerprint,
+        "git_commit": common.git_commit, "test_metrics": res.metrics.to_dict(orient="records"),
+    }}
+    return CandidateRecord(name=res.name, tags=tags, params=params, metrics=res.metrics,
+                           by_locality=res.by_locality, files=files, model_payload=payload,
+                           features=features)
+
+
+def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
+    """Write the fairness and explanation reports of one candidate and log them in its run."""
+    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+    cap = spec.capacity
+    threshold = None
+    if cap.top_percent is None:
+        # With per-locality capacity, the lowest score that was in capacity.
+        threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
+    audit = fairness_audit(
+        pred, label="label", score="score", cluster="family_id", random_state=spec.seed,
+        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
+        threshold=threshold, source=f"test predictions of {res.name}",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        fair_dir = Path(tmp) / "fairness"
+        write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
+                              f"({res.name}), out-of-time test dates")
+        explain_dir = Path(tmp) / "explain"
+        write_explanation_report(res.model, matrix[matrix["label"].notna()],
+                                 explain_dir / "explain.html", capacity=cap.model_dump(),
+                                 title=f"How the {spec.outcome} model ({res.name}) scores")
+        run.log_folder(fair_dir, "fairness", res.run_id)
+        run.log_folder(explain_dir, "explain", res.run_id)
+
+
+def train(data, spec=None, *, outcome: str = "escalation", register_best: bool = True,
+          progress=None) -> TrainResult:
+    """Train and judge every candidate of a spec, log each to MLflow, register the best.
+
+    Parameters
+    ----------
+    data : path
+        A council extract (folder or DuckDB file); a ``truth.parquet`` beside the tables
+        (synthetic councils) adds the true probabilities as a reference row.
+    spec : path or TrainingSpec, optional
+        Default: the packaged spec for ``outcome``.
+    register_best : bool, default=True
+        Register the best passing candidate as a new version of the model named after the
+        outcome (alias ``champion`` if there is none, else ``challenger``).
+    progress : callable, optional
+        Called with a short message after each step.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.data import generate_council
+    >>> data = generate_council(n_children=3000, seed=2, out=tempfile.mkdtemp())
+    >>> result = train(data)  # doctest: +SKIP
+    >>> result.leaderboard()[["candidate", "auc", "result"]]  # doctest: +SKIP
+    """
+    say = progress or (lambda msg: None)
+    if isinstance(spec, TrainingSpec):
+        spec_obj = spec
+        spec_text = yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)
+    else:
+        spec_obj = load_training_spec(spec, outcome=outcome)
+        spec_text = (Path(spec).read_text() if spec else
+                     yaml.safe_dump(spec_obj.model_dump(mode="json"), sort_keys=False))
+    for cand in spec_obj.candidates:  # a bad parameter fails now, before any slow work
+        make_candidate(cand, calibration=spec_obj.calibration, seed=spec_obj.seed,
+                       calibration_folds=spec_obj.calibration_folds)
+    t0 = time.perf_counter()
+    tm = training_matrix(data, spec_obj)
+    matrix, features = tm.matrix, tm.features
+    say(f"built the matrix: {len(matrix):,} rows, {len(features)} features "
+        f"({time.perf_counter() - t0:.1f}s)")
+    truth = read_truth(data, outcome=spec_obj.outcome, horizon_months=spec_obj.horizon_months)
+    if truth is not None:
+        truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
+    result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
+    result.fingerprint = tm.extract.fingerprint
+    result.extra["matrix"] = matrix
+    result.extra["features"] = features
+    result.extra["feature_spec"] = tm.feature_spec.model_dump(mode="json")
+    common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
+                     git_commit=_git_commit(),
+                     test_dates=[str(d.date()) for d in result.test_dates])
+    best = best_passing(result)
+    params = {"outcome": spec_obj.outcome, "n_rows": result.n_rows,
+              "n_features": len(features), "n_candidates": len(result.candidates)}
+    with training_run(spec_obj.outcome, run_name=f"train {spec_obj.outcome}",
+                      tags=replace(common, role="training"),
+                      params=params) as run:
+        result.parent_run_id = run.run_id
+        run.log_file("leaderboard.csv", result.leaderboard().to_csv(index=False))
+        run.log_file("spec.yaml", spec_text)
+        if result.truth is not None:
+            run.log_metrics({f"truth_{r.metric}": r.value
+                             for r in result.truth.metrics.itertuples()})
+        records = {}
+        for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
+            res.model = fit_final(matrix, features, cand, spec_obj)
+            rec = run.log_candidate(_record(res, spec_obj, spec_text, features,
+                                            result.extra["feature_spec"], common))
+            res.run_id = rec.run_id
+            records[res.name] = rec
+            say(f"logged {res.name} to MLflow")
+        reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
+            "metric").loc[spec_obj.select_by, "value"])
+        _log_reviews(reviewed, matrix, spec_obj, run)
+        say(f"logged the fairness and explanation reports for {reviewed.name}")
+        if best is not None:
+            run.set_tags(RunTags(best=best.name))
+        if best is not None and register_best:
+            rec = records[best.name]
+            result.registered = register(spec_obj.outcome, rec.model_uri, rec.checksum,
+                                         rec.run_id)
+            run.set_tags(RunTags(registered=f"{result.registered['name']} "
+                                            f"v{result.registered['version']}"))
+            say(f"registered {best.name} as {spec_obj.outcome} "
+                f"v{result.registered['version']} ({result.registered['alias']})")
+    return result

@@ -1,0 +1,231 @@
+"""Per-row reasons in plain words, from feature contributions.
+
+:func:`top_reasons` turns contributions into words: the largest risk-raising contributions
+first, each phrased from the feature dictionary ("3 police contacts in the last 12 months —
+raises risk"). The sign of the contribution decides "raises" or "lowers"; the words only
+describe the child's value. For the simple rule the reason states the rule itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from riskmodel._core.errors import InputError
+from riskmodel.models._contributions import (
+    BASE_VALUE,
+    MIN_CONTRIBUTION,
+    _base_model,
+    _design,
+    _kind,
+    feature_contributions,
+)
+
+__all__ = ["LOWERS", "RAISES", "explain_rows", "top_reasons"]
+
+RAISES = "raises risk"
+LOWERS = "lowers risk"
+
+
+def _default_describe() -> Callable[[str, object], str]:
+    """The feature dictionary's phrasing, falling back to ``name = value`` for other names."""
+    from riskmodel.features import describe_feature
+
+    def describe(name: str, value) -> str:
+        try:
+            return describe_feature(name, value)
+        except InputError:
+            return f"{name} = {value:g}" if isinstance(value, float) else f"{name} = {value}"
+
+    return describe
+
+
+class _Phrases:
+    """Memoised phrases: most values are small counts, so (feature, value) pairs repeat."""
+
+    def __init__(self, describe):
+        self.describe = describe
+        self.cache: dict[tuple[str, float], str] = {}
+
+    def __call__(self, name: str, value: float) -> str:
+        key = (name, value)
+        text = self.cache.get(key)
+        if text is None:
+            v = None if not np.isfinite(value) else (int(value) if float(value).is_integer()
+                                                     else float(value))
+            text = self.cache[key] = self.describe(name, v)
+        return text
+
+
+def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
+                describe: Callable[[str, object], str] | None = None) -> pd.DataFrame:
+    """The ``n`` strongest reasons per row, in plain words.
+
+    Reasons are the largest positive (risk-raising) contributions, strongest first, each
+    phrased "<the child's value in words> — raises risk". Only when fewer than ``n``
+    features raise the risk are the strongest risk-lowering ones added ("— lowers risk").
+    Features with no contribution (unused by the model) are never reasons. The sign of
+    the contribution decides; the words describe the value, whatever it is. A value that
+    was imputed (its ``<name>_missing`` flag is 1) is described by the flag instead, and a
+    reason whose words repeat an earlier one's is skipped.
+
+    Parameters
+    ----------
+    contributions : DataFrame
+        From :func:`feature_contributions` (a ``base_value`` column is ignored).
+    X : DataFrame or array
+        The same rows' feature values (DataFrame with the contributions' feature columns,
+        or an array in that order), used for the words.
+    n : int, default=3
+    describe : callable, optional
+        ``describe(name, value) -> str``; default: the feature dictionary's
+        :func:`riskmodel.features.describe_feature` (``name = value`` for a name it does
+        not know).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``reason_1`` … ``reason_n`` (string; missing when a row has fewer
+        reasons), with the contributions' index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"a": [0.8, -0.1], "b": [0.2, -0.5], "base_value": [-2.0, -2.0]})
+    >>> X = pd.DataFrame({"a": [3, 0], "b": [1, 4]})
+    >>> say = lambda name, value: f"{value} x {name}"
+    >>> top_reasons(c, X, n=2, describe=say).to_dict("list")
+    {'reason_1': ['3 x a — raises risk', '4 x b — lowers risk'], \
+'reason_2': ['1 x b — raises risk', '0 x a — lowers risk']}
+    """
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    features = [c for c in contributions.columns if c != BASE_VALUE]
+    C = contributions.loc[:, features].to_numpy(dtype=np.float64)
+    if isinstance(X, pd.DataFrame):
+        V = X.loc[:, features].to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        V = np.asarray(X, dtype=np.float64)
+    phrase = _Phrases(describe or _default_describe())
+    # An imputed value ("last contact 3,650 days ago" standing for "never") is not a fact
+    # about the child: when a feature's missing flag is set, its words are the flag's.
+    flag_of = {j: features.index(f"{name}_missing") for j, name in enumerate(features)
+               if f"{name}_missing" in features}
+    rows, p = C.shape
+    k = min(3 * n, p)  # spare candidates for reasons that repeat another's words
+    bad = ~np.isfinite(C)
+    if bad.any():  # a copy only when needed: C may be a read-only view of the caller's frame
+        C = np.where(bad, 0.0, C)
+    hi = _extremes(C, k, largest=True)
+    # Risk-lowering candidates only for the rows that may need them (few risk-raising ones).
+    short = (C > MIN_CONTRIBUTION).sum(axis=1) < k
+    lo = np.zeros((rows, 0), dtype=np.intp)
+    if short.any():
+        lo = np.zeros((rows, k), dtype=np.intp)
+        lo[short] = _extremes(C[short], k, largest=False)
+    out = np.full((rows, n), None, dtype=object)
+
+    def words(i: int, j: int) -> str:
+        flag = flag_of.get(j)
+        if flag is not None and V[i, flag] == 1:
+            return phrase(features[flag], 1.0)
+        return phrase(features[j], V[i, j])
+
+    for i in range(rows):
+        said: list[str] = []
+        lows = lo[i] if short[i] else ()  # else more raise than the candidates hold
+        for candidates, sign, word in ((hi[i], 1.0, RAISES), (lows, -1.0, LOWERS)):
+            for j in candidates:
+                if len(said) >= n or sign * C[i, j] <= MIN_CONTRIBUTION:
+                    break
+                text = words(i, j)
+                if text not in said:
+                    out[i, len(said)] = f"{text} — {word}"
+                    said.append(text)
+    return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
+                         for r in range(n)}, index=contributions.index)
+
+
+def _extremes(C: np.ndarray, k: int, *, largest: bool) -> np.ndarray:
+    """Column indices of each row's ``k`` largest (or smallest) values, most extreme first."""
+    key = -C if largest else C
+    if k < C.shape[1]:
+        idx = np.argpartition(key, k - 1, axis=1)[:, :k]
+    else:
+        idx = np.tile(np.arange(C.shape[1]), (len(C), 1))
+    order = np.argsort(np.take_along_axis(key, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)
+
+
+def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
+    """State the rule: which condition flagged the child, or that neither did."""
+    features = list(base.feature_names_in_)
+    phrase = _Phrases(describe)
+    ja, jc = features.index(base.ace_feature), features.index(base.contacts_feature)
+    rule = (f"the rule flags at least {phrase(base.ace_feature, float(base.min_aces))} or "
+            f"at least {phrase(base.contacts_feature, float(base.min_contacts))}")
+    flags_high = base.rate_flagged_ >= base.rate_unflagged_
+    out = np.full((len(A), n), None, dtype=object)
+    for i in range(len(A)):
+        a, c = A[i, ja], A[i, jc]
+        met = [(ja, a)] if a >= base.min_aces else []
+        met += [(jc, c)] if c >= base.min_contacts else []
+        if met:
+            word = RAISES if flags_high else LOWERS
+            for r, (j, v) in enumerate(met[:n]):
+                out[i, r] = f"{phrase(features[j], v)} ({rule}) — {word}"
+        else:
+            word = LOWERS if flags_high else RAISES
+            out[i, 0] = (f"{phrase(features[ja], a)} and {phrase(features[jc], c)}: "
+                         f"below the rule ({rule}) — {word}")
+    return out
+
+
+def explain_rows(model, X, *, n: int = 3, method: str = "auto",
+                 describe: Callable[[str, object], str] | None = None) -> pd.DataFrame:
+    """Plain-language reasons for each row's score: contributions, then words.
+
+    For LightGBM and logistic models this is :func:`top_reasons` of
+    :func:`feature_contributions`; for the simple rule the reason states the rule and
+    which of its conditions the child meets.
+
+    Parameters
+    ----------
+    model : fitted model
+        As for :func:`feature_contributions`.
+    X : DataFrame or array
+        The rows to explain (see :func:`feature_contributions`).
+    n : int, default=3
+    method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
+    describe : callable, optional
+        As for :func:`top_reasons`.
+
+    Returns
+    -------
+    DataFrame
+        ``reason_1`` … ``reason_n``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskmodel.models import RuleClassifier
+    >>> X = pd.DataFrame({"ace_total_all_count": [5, 0], "contacts_total_12m_count": [0, 1]})
+    >>> rule = RuleClassifier().fit(X, [1, 0])
+    >>> say = lambda name, value: f"{value} {name.split('_')[0]}"
+    >>> explain_rows(rule, X, n=1, describe=say)["reason_1"].tolist()
+    ['5 ace (the rule flags at least 4 ace or at least 3 contacts) — raises risk', \
+'0 ace and 1 contacts: below the rule (the rule flags at least 4 ace or at least 3 contacts) \
+— lowers risk']
+    """
+    base = _base_model(model)
+    describe = describe or _default_describe()
+    if _kind(base) == "rule":
+        A = _design(base, X)
+        out = _rule_reasons(base, A, n, describe)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
+                             for r in range(n)}, index=index)
+    contributions = feature_contributions(base, X, method=method)
+    return top_reasons(contributions, X, n=n, describe=describe)

@@ -1,0 +1,42 @@
+"""The model store: the only code that talks to MLflow.
+
+Runs and their typed tags, artefacts, the registry (register, load with a checksum check,
+promote) and the pyfunc flavour. Three failures are told apart, each a one-line error:
+:class:`StoreUnreachable`, :class:`NotInStore` and :class:`ChecksumMismatch`.
+"""
+
+from riskmodel.store._client import (
+    ChecksumMismatch,
+    NotInStore,
+    StoreUnreachable,
+    configure,
+    tracking_uri,
+)
+from riskmodel.store._models import (
+    LoadedModel,
+    VersionInfo,
+    load_model,
+    promote,
+    register,
+    resolve_model_version,
+    version_info,
+)
+from riskmodel.store._runs import (
+    CandidateRecord,
+    RunInfo,
+    TrainingRun,
+    compare_runs,
+    download,
+    get_run,
+    read_csv,
+    read_text,
+    training_run,
+)
+from riskmodel.store._tags import RunTags, Tag
+
+__all__ = [
+    "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
+    "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
+    "download", "get_run", "load_model", "promote", "read_csv", "read_text", "register",
+    "resolve_model_version", "tracking_uri", "training_run", "version_info",
+]

@@ -1,0 +1,142 @@
+"""Where MLflow is, and the three ways talking to it can fail.
+
+By default everything goes to an embedded store under ``models/`` (``sqlite:///models/mlflow.db``
+with artefacts in ``models/artifacts``); ``MLFLOW_TRACKING_URI`` points elsewhere, e.g. a
+council's ``mlflow server``. Every MLflow call in riskmodel goes through :func:`call`, which
+tells apart a store that cannot be reached (:class:`StoreUnreachable`), a run, model or
+alias that does not exist (:class:`NotInStore`) and, in :mod:`riskmodel.store._models`, an
+artefact that fails its checksum (:class:`ChecksumMismatch`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from riskmodel._core.errors import InputError
+
+
+class StoreUnreachable(InputError):
+    """The tracking store (server or local database) cannot be reached."""
+
+
+class NotInStore(InputError):
+    """A run, registered model, version or alias that the tracking store does not hold."""
+
+
+class ChecksumMismatch(InputError):
+    """A stored model artefact whose SHA-256 differs from the one recorded at registration."""
+
+
+_NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+_UNREACHABLE = ("Max retries", "Connection", "connect", "timed out", "unable to open database")
+
+
+def tracking_uri() -> str:
+    """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the embedded store under models/.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ.pop("MLFLOW_TRACKING_URI", None) and None
+    >>> tracking_uri().startswith("sqlite:///") and tracking_uri().endswith("models/mlflow.db")
+    True
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{(Path.cwd() / 'models' / 'mlflow.db').as_posix()}"
+
+
+def configure() -> str:
+    """Point MLflow at the store, failing fast (seconds, not minutes) if a server is down."""
+    import mlflow
+
+    # An unreachable server must fail within seconds, not after MLflow's long retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    # MLflow's download bar would add noise to stderr, where errors go.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def client():
+    """An MLflow client on the configured store."""
+    import mlflow
+
+    configure()
+    return mlflow.MlflowClient()
+
+
+def is_not_found(exc: Exception) -> bool:
+    """Whether an MLflow error says the thing asked for does not exist."""
+    code = getattr(exc, "error_code", "")
+    text = str(exc).lower()
+    return code in _NOT_FOUND_CODES or "not found" in text or "does not exist" in text
+
+
+def call(what: str, fn, *args, missing: str | None = None, **kwargs):
+    """Run one MLflow call and turn its failures into one-line errors.
+
+    Parameters
+    ----------
+    what : str
+        What the call does, in words ("reading the run"), for the unreachable message.
+    fn : callable
+        The MLflow function or client method.
+    missing : str, optional
+        The message when MLflow says the thing does not exist; without it such an error is
+        raised as it came.
+
+    Raises
+    ------
+    StoreUnreachable
+        The server or database cannot be reached.
+    NotInStore
+        ``missing`` was given and the run, model or alias does not exist.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return fn(*args, **kwargs)
+    except MlflowException as exc:
+        text = " ".join(str(exc).split())
+        if any(s in text for s in _UNREACHABLE):
+            raise StoreUnreachable(
+                f"mlflow: cannot reach the tracking server at {tracking_uri()} ({what})"
+            ) from None
+        if missing is not None and is_not_found(exc):
+            raise NotInStore(missing) from None
+        raise
+    except OSError as exc:
+        raise StoreUnreachable(
+            f"mlflow: cannot reach the tracking store at {tracking_uri()} ({what}: {exc})"
+        ) from None
+
+
+def experiment_name(outcome: str) -> str:
+    """The experiment that holds an outcome's runs."""
+    return f"riskmodel-{outcome}"
+
+
+def experiment_id(outcome: str, *, create: bool = True) -> str | None:
+    """The experiment for an outcome (``riskmodel-<outcome>``), created on first use."""
+    import mlflow
+
+    uri = configure()
+    name = experiment_name(outcome)
+    exp = call("looking up the experiment", mlflow.get_experiment_by_name, name)
+    if exp is not None:
+        return exp.experiment_id
+    if not create:
+        return None
+    location = None
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri[len("sqlite:///"):]).parent / "artifacts").resolve().as_uri()
+    return call("creating the experiment", mlflow.create_experiment, name,
+                artifact_location=location)

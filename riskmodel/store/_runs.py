@@ -1,0 +1,266 @@
+"""Training runs in MLflow: log a training and its candidates, read runs back, compare them.
+
+No child-level rows are ever logged: metrics, aggregate tables, specs, reports and the model's
+JSON (which holds tree splits and coefficients, not children).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskmodel._core.errors import InputError
+from riskmodel._core.fingerprint import sha256_file
+from riskmodel.store._client import (
+    NotInStore,
+    call,
+    client,
+    configure,
+    experiment_id,
+    experiment_name,
+)
+from riskmodel.store._models import MODEL_JSON
+from riskmodel.store._tags import RunTags, Tag
+
+MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
+LEAD_METRICS = ("auc", "average_precision", "brier", "calibration_error",
+                "precision_at_capacity", "recall_at_capacity", "base_rate")
+
+
+def _metric_key(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in name)
+
+
+def _signature(features: list[str]):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    return ModelSignature(inputs=Schema([ColSpec("double", f) for f in features]),
+                          outputs=Schema([ColSpec("double", "score")]))
+
+
+@dataclass
+class CandidateRecord:
+    """What is logged for one candidate: its tags, params, metrics, files and model."""
+
+    name: str
+    tags: RunTags
+    params: dict
+    metrics: pd.DataFrame            # metric, value, low, high
+    by_locality: pd.DataFrame        # locality, metric, value, ...
+    files: dict[str, bytes]          # artefact name -> content (aggregates only)
+    model_payload: dict              # {"model": ..., "meta": ...}
+    features: list[str]
+    run_id: str | None = None
+    model_uri: str | None = None
+    checksum: str | None = None
+
+
+@dataclass
+class TrainingRun:
+    """An open training (parent) run; candidates are logged as nested runs under it."""
+
+    run_id: str
+    experiment_id: str
+    tmp: Path
+    children: dict[str, CandidateRecord] = field(default_factory=dict)
+
+    def log_file(self, name: str, content: bytes | str, run_id: str | None = None,
+                 folder: str | None = None) -> None:
+        """Log one file's content into this run (or a candidate's run)."""
+        import mlflow
+
+        where = self.tmp / (run_id or self.run_id) / (folder or "")
+        where.mkdir(parents=True, exist_ok=True)
+        path = where / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        call("logging an artefact", mlflow.MlflowClient().log_artifact, run_id or self.run_id,
+             str(path), folder)
+
+    def log_folder(self, folder: str | Path, artifact_path: str, run_id: str) -> None:
+        """Log a folder of files (a report) into a candidate's run."""
+        import mlflow
+
+        call("logging artefacts", mlflow.MlflowClient().log_artifacts, run_id, str(folder),
+             artifact_path)
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        import mlflow
+
+        finite = {k: float(v) for k, v in metrics.items() if np.isfinite(v)}
+        call("logging metrics", mlflow.log_metrics, finite)
+
+    def set_tags(self, tags: RunTags) -> None:
+        import mlflow
+
+        call("setting tags", mlflow.set_tags, tags.to_mlflow())
+
+    def log_candidate(self, rec: CandidateRecord) -> CandidateRecord:
+        """Log a candidate as a nested run with its model (MLflow pyfunc flavour)."""
+        import mlflow
+
+        with mlflow.start_run(run_name=rec.name, experiment_id=self.experiment_id, nested=True,
+                              parent_run_id=self.run_id) as run:
+            mlflow.set_tags(rec.tags.to_mlflow())
+            mlflow.log_params(rec.params)
+            metrics = {}
+            for row in rec.metrics.itertuples():
+                for suffix, val in (("", row.value), ("_low", row.low), ("_high", row.high)):
+                    if np.isfinite(val):
+                        metrics[f"test_{row.metric}{suffix}"] = float(val)
+            for row in rec.by_locality.itertuples():
+                if np.isfinite(row.value):
+                    metrics[_metric_key(f"test_{row.metric}.{row.locality}")] = float(row.value)
+            mlflow.log_metrics(metrics)
+            folder = self.tmp / rec.name
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, content in rec.files.items():
+                (folder / name).write_bytes(content)
+                mlflow.log_artifact(str(folder / name))
+            model_json = folder / MODEL_JSON
+            model_json.write_text(json.dumps(rec.model_payload, default=str))
+            features = rec.features
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(MODEL_CODE),
+                artifacts={"model_json": str(model_json)}, signature=_signature(features),
+                # a made-up child with nothing recorded: shows the input shape, holds no real row
+                input_example=pd.DataFrame(np.zeros((1, len(features))), columns=features),
+                pip_requirements=["riskmodel"],
+            )
+            rec.checksum = sha256_file(model_json)
+            mlflow.set_tag(Tag.MODEL_URI.value, info.model_uri)
+            mlflow.set_tag(Tag.CHECKSUM.value, rec.checksum)
+            rec.run_id, rec.model_uri = run.info.run_id, info.model_uri
+        self.children[rec.name] = rec
+        return rec
+
+
+@contextlib.contextmanager
+def training_run(outcome: str, *, run_name: str, tags: RunTags,
+                 params: dict) -> Iterator[TrainingRun]:
+    """Open the parent run of a training; it is FINISHED only if the block completes."""
+    import mlflow
+
+    configure()
+    exp = experiment_id(outcome)
+    with tempfile.TemporaryDirectory() as tmp, call(
+        "starting the run", mlflow.start_run, run_name=run_name, experiment_id=exp,
+    ) as parent:
+        mlflow.set_tags(tags.to_mlflow())
+        mlflow.log_params(params)
+        yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
+
+
+@dataclass
+class RunInfo:
+    """A run as riskmodel reads it back: typed tags, params, metrics and its parent."""
+
+    run_id: str
+    tags: RunTags
+    params: dict
+    metrics: dict
+    parent_id: str | None
+
+
+def get_run(run_id: str) -> RunInfo:
+    """Read a run; a run that does not exist is :class:`NotInStore`."""
+    run = call("reading the run", client().get_run, run_id,
+               missing=f"run: no MLflow run '{run_id}' in the tracking store")
+    return RunInfo(run_id=run_id, tags=RunTags.from_mlflow(run.data.tags),
+                   params=dict(run.data.params), metrics=dict(run.data.metrics),
+                   parent_id=run.data.tags.get("mlflow.parentRunId"))
+
+
+def download(run_id: str, artifact_path: str, dst: str | Path) -> Path | None:
+    """Download a run's artefact (file or folder) into ``dst``; None when the run has none."""
+    import mlflow
+
+    parent = str(Path(artifact_path).parent)
+    listed = call("listing artefacts", client().list_artifacts, run_id,
+                  None if parent == "." else parent)
+    if artifact_path not in {a.path for a in listed}:
+        return None
+    return Path(call("downloading an artefact", mlflow.artifacts.download_artifacts,
+                     run_id=run_id, artifact_path=artifact_path, dst_path=str(dst)))
+
+
+def read_text(run_id: str, artifact_path: str) -> str | None:
+    """A text artefact of a run, or None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = download(run_id, artifact_path, tmp)
+        return None if local is None else local.read_text(encoding="utf-8")
+
+
+def read_csv(run_id: str, artifact_path: str) -> pd.DataFrame | None:
+    """A CSV artefact of a run as a frame, or None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = download(run_id, artifact_path, tmp)
+        return None if local is None else pd.read_csv(local)
+
+
+def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataFrame:
+    """Candidate runs of an outcome side by side, newest first, with intervals and aliases.
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate run: ``run_id``, ``started``, ``candidate``, ``result``,
+        ``data_fingerprint``, each lead metric with ``_low``/``_high``, ``registered``.
+    """
+    import mlflow
+
+    exp = experiment_id(outcome, create=False)
+    none_yet = f"compare: no training runs for '{outcome}' yet (run riskmodel train)"
+    if exp is None:
+        raise NotInStore(none_yet)
+    runs = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                filter_string=f"tags.`{Tag.CANDIDATE}` != '' and attributes.status = 'FINISHED'",
+                order_by=["attributes.start_time DESC"], max_results=max_runs)
+    # A killed or crashed training leaves its parent unfinished: its candidates are not shown.
+    parents = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                   filter_string=f"tags.`{Tag.ROLE}` = 'training' "
+                                 "and attributes.status = 'FINISHED'")
+    if not runs.empty:
+        done = set(parents["run_id"]) if not parents.empty else set()
+        runs = runs[runs["tags.mlflow.parentRunId"].isin(done)]
+    if runs.empty:
+        raise NotInStore(none_yet)
+    c = client()
+    registered: dict[str, str] = {}
+    try:
+        aliases_of = c.get_registered_model(outcome).aliases or {}
+        for mv in c.search_model_versions(f"name='{outcome}'"):
+            aliases = [a for a in aliases_of if str(aliases_of[a]) == str(mv.version)]
+            registered[mv.run_id] = f"v{mv.version}" + (f" ({', '.join(aliases)})" if aliases
+                                                         else "")
+    except Exception:  # no registered model yet is normal
+        registered = {}
+    out = pd.DataFrame({
+        "run_id": runs["run_id"],
+        "started": pd.to_datetime(runs["start_time"]).dt.strftime("%Y-%m-%d %H:%M"),
+        "candidate": runs.get(f"tags.{Tag.CANDIDATE}"),
+        "result": runs.get(f"tags.{Tag.RESULT}"),
+        "data_fingerprint": runs.get(f"tags.{Tag.DATA_FINGERPRINT}", "").str[:12],
+    })
+    for m in LEAD_METRICS:
+        for suffix in ("", "_low", "_high"):
+            col = f"metrics.test_{m}{suffix}"
+            out[f"{m}{suffix}"] = runs[col] if col in runs else float("nan")
+    out["registered"] = out["run_id"].map(registered).fillna("")
+    return out.reset_index(drop=True)
+
+
+def experiment_of(outcome: str) -> str:
+    """The experiment name of an outcome (for messages)."""
+    return experiment_name(outcome)
+
+
+__all__ = ["CandidateRecord", "InputError", "RunInfo", "TrainingRun", "compare_runs",
+           "download", "get_run", "read_csv", "read_text", "training_run"]

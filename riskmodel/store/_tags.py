@@ -1,0 +1,72 @@
+"""The tags riskmodel writes on MLflow runs and model versions: one name for each, typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+
+
+class Tag(StrEnum):
+    """Every tag key riskmodel sets; nothing else writes ``riskmodel.*`` tags."""
+
+    OUTCOME = "riskmodel.outcome"
+    ROLE = "riskmodel.role"                  # "training" on a parent run
+    CANDIDATE = "riskmodel.candidate"
+    KIND = "riskmodel.kind"
+    RESULT = "riskmodel.result"              # PASS or FAIL
+    WHY = "riskmodel.why"
+    DATA_FINGERPRINT = "riskmodel.data_fingerprint"
+    GIT_COMMIT = "riskmodel.git_commit"
+    TEST_DATES = "riskmodel.test_dates"      # comma-separated ISO dates
+    MODEL_URI = "riskmodel.model_uri"
+    CHECKSUM = "riskmodel.sha256"            # on the run and on the model version
+    RUN_ID = "riskmodel.run_id"              # on the model version
+    BEST = "riskmodel.best"
+    REGISTERED = "riskmodel.registered"
+
+
+@dataclass
+class RunTags:
+    """A run's riskmodel tags as typed values (empty where the run has none).
+
+    Examples
+    --------
+    >>> t = RunTags.from_mlflow({"riskmodel.result": "PASS",
+    ...                          "riskmodel.test_dates": "2024-01-01,2024-04-01"})
+    >>> t.result, t.test_dates
+    ('PASS', ['2024-01-01', '2024-04-01'])
+    >>> RunTags(outcome="escalation").to_mlflow()
+    {'riskmodel.outcome': 'escalation'}
+    """
+
+    outcome: str = ""
+    role: str = ""
+    candidate: str = ""
+    kind: str = ""
+    result: str = ""
+    why: str = ""
+    data_fingerprint: str = ""
+    git_commit: str = ""
+    test_dates: list[str] = field(default_factory=list)
+    model_uri: str = ""
+    checksum: str = ""
+    best: str = ""
+    registered: str = ""
+
+    @classmethod
+    def from_mlflow(cls, tags: dict) -> RunTags:
+        values = {}
+        for f in fields(cls):
+            raw = tags.get(Tag[f.name.upper()].value, "")
+            values[f.name] = [d for d in raw.split(",") if d] if f.name == "test_dates" else raw
+        return cls(**values)
+
+    def to_mlflow(self) -> dict[str, str]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                value = ",".join(value)
+            if value:
+                out[Tag[f.name.upper()].value] = str(value)
+        return out
