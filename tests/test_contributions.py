@@ -154,3 +154,68 @@ def test_words_come_from_the_feature_dictionary():
         "1 contact about domestic abuse in the last 12 months — raises risk",
     ]
     assert pd.isna(out.iloc[1, 2])  # zero (or unknown) contributions are never reasons
+
+
+# ---------------------------------------------------------------- TreeSHAP's routes -----------
+
+def _lgb_frame(n=3000, p=6, seed=3):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.poisson(1.5, size=(n, p)).astype(float),
+                     columns=[f"f{j}" for j in range(p)])
+    y = (X.f0 + X.f1 * X.f2 / 3 + rng.normal(size=n) > 3).astype(int)
+    return X, y
+
+
+def _pred_contrib(model, X):
+    return model.booster_.predict(X.to_numpy(dtype=float), pred_contrib=True)
+
+
+def test_a_tree_too_big_for_the_tables_falls_back_to_pred_contrib_and_says_so(caplog):
+    from riskmodel.models._contributions import _MAX_PATH, _SHAP_CACHE
+
+    X, y = _lgb_frame()
+    model = LightGBMClassifier(n_estimators=5, num_leaves=63, min_child_samples=5).fit(X, y)
+    assert max(t["num_leaves"] for t in model.booster_.dump_model()["tree_info"]) > _MAX_PATH + 1
+    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+        got = feature_contributions(model, X.head(400), method="vectorised")
+    assert _SHAP_CACHE[model.booster_] is False  # remembered: not tried again
+    assert "TreeSHAP tables not built (tree with more splits" in caplog.text
+    np.testing.assert_allclose(got.to_numpy(), _pred_contrib(model, X.head(400)), atol=1e-9)
+
+
+def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
+    import lightgbm as lgb
+
+    from riskmodel.models._contributions import _SHAP_CACHE
+
+    X, y = _lgb_frame(seed=5)
+    X["f5"] = np.arange(len(X)) % 4
+    y = ((X.f5 == 1) | (X.f5 == 3)).astype(int) ^ (np.arange(len(X)) % 7 == 0)
+    model = LightGBMClassifier(n_estimators=5, num_leaves=7)
+    model._set_features(X)
+    model.booster_ = lgb.train({"objective": "binary", "num_leaves": 7, "verbosity": -1,
+                                "min_data_per_group": 5, "cat_smooth": 1},
+                               lgb.Dataset(X.to_numpy(float), label=y.to_numpy(),
+                                           categorical_feature=[5]),
+                               num_boost_round=5)
+    assert "'decision_type': '=='" in str(model.booster_.dump_model()["tree_info"])
+    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+        got = feature_contributions(model, X.head(300), method="vectorised")
+    assert _SHAP_CACHE[model.booster_] is False
+    assert "categorical split" in caplog.text
+    np.testing.assert_allclose(got.to_numpy(), _pred_contrib(model, X.head(300)), atol=1e-9)
+
+
+def test_few_rows_use_pred_contrib_until_the_tables_exist():
+    from riskmodel.models._contributions import _FEW_ROWS, _SHAP_CACHE
+
+    X, y = _lgb_frame(seed=7)
+    model = LightGBMClassifier(n_estimators=20, num_leaves=7).fit(X, y)
+    few = X.head(_FEW_ROWS - 1)
+    first = feature_contributions(model, few)  # auto, few rows, nothing cached
+    assert model.booster_ not in _SHAP_CACHE  # no tables were built for a few rows
+    feature_contributions(model, X, method="auto")  # many rows: the tables are built
+    assert _SHAP_CACHE[model.booster_] not in (None, False)
+    again = feature_contributions(model, few)  # few rows, but now from the cached tables
+    for got in (first, again):
+        np.testing.assert_allclose(got.to_numpy(), _pred_contrib(model, few), atol=1e-9)

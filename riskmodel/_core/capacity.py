@@ -73,9 +73,7 @@ def parse_selection(value, *, option: str = "--top", allow_all: bool = False) ->
     >>> parse_selection("none", option="--explain-top", allow_all=True).kind
     'none'
     """
-    if isinstance(value, bool):
-        raise InputError(f"{option}: expected a number of children, a percent or N/locality")
-    if isinstance(value, int | np.integer):
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
         value = str(int(value))
     text = str(value).strip().lower()
     if allow_all and text in ("all", "none", "0"):

@@ -40,6 +40,7 @@ its rows. The values equal ``pred_contrib``'s to rounding (a property test check
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 import weakref
@@ -50,6 +51,8 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 
 __all__ = ["BASE_VALUE", "feature_contributions"]
+
+log = logging.getLogger(__name__)
 
 BASE_VALUE = "base_value"
 # Contributions smaller than this (log-odds) are rounding noise, never a reason.
@@ -268,7 +271,9 @@ def _vectorised(booster):
     if found is None:
         try:
             found = _TreeShap(booster)
-        except _Unsupported:
+        except _Unsupported as why:
+            # Said once per model, so a slow monthly run can be traced to its cause.
+            log.info("TreeSHAP tables not built (%s); using LightGBM's pred_contrib", why)
             found = False
         _SHAP_CACHE[booster] = found
     return found or None
@@ -276,7 +281,10 @@ def _vectorised(booster):
 
 def _tree_contributions(base, A: np.ndarray, method: str) -> np.ndarray:
     if method == "auto" and len(A) < _FEW_ROWS and base.booster_ not in _SHAP_CACHE:
-        method = "lightgbm"  # building the tables costs more than a few rows of pred_contrib
+        # building the tables costs more than a few rows of pred_contrib
+        log.debug("TreeSHAP: %d rows, under %d and no tables built: pred_contrib", len(A),
+                  _FEW_ROWS)
+        method = "lightgbm"
     if method in ("auto", "vectorised"):
         fast = _vectorised(base.booster_)
         if fast is not None:

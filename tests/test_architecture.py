@@ -1,0 +1,96 @@
+"""The layers of docs/architecture.md hold in the code: no circles, no upward imports, MLflow
+only in the store, no oversized module, and an import-linter contract that covers them all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import grimp
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "riskmodel"
+MAX_LINES = 700
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return grimp.build_graph("riskmodel", include_external_packages=True)
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    sys.setrecursionlimit(10_000)
+    for v in list(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circle_anywhere(graph):
+    # Package __init__ modules are nodes like any other, so re-exports count; imports inside
+    # functions count too (grimp reads them all).
+    edges = {m: {d for d in graph.find_modules_directly_imported_by(m) if d.startswith("riskmodel")}
+             for m in graph.modules if m.startswith("riskmodel")}
+    assert _cycles(edges) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_store_imports_mlflow(graph):
+    importers = {m for m in graph.modules if m.startswith("riskmodel")
+                 and any(d == "mlflow" or d.startswith("mlflow.")
+                         for d in graph.find_modules_directly_imported_by(m))}
+    assert importers and all(m.startswith("riskmodel.store") for m in importers)
+
+
+def test_no_module_is_oversized():
+    sizes = {p.relative_to(REPO).as_posix(): len(p.read_text().splitlines())
+             for p in PACKAGE.rglob("*.py")}
+    assert {p: n for p, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_the_layers_contract_covers_every_subpackage():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    named = {part.strip() for layer in layers for part in layer.split("|")}
+    subpackages = {f"riskmodel.{p.name}" for p in PACKAGE.iterdir()
+                   if p.is_dir() and (p / "__init__.py").exists()}
+    assert subpackages | {"riskmodel.cli"} == named
+
+
+def test_lint_imports_passes():
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "broken" in done.stdout and ", 0 broken" in done.stdout

@@ -1,0 +1,70 @@
+"""The store tells apart an unreachable store, a missing run/model/alias and a bad checksum."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from riskmodel import InputError
+from riskmodel.store import (
+    ChecksumMismatch,
+    NotInStore,
+    StoreUnreachable,
+    get_run,
+    load_model,
+    resolve_model_version,
+)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_three_failures_are_distinct_input_errors():
+    kinds = (StoreUnreachable, NotInStore, ChecksumMismatch)
+    assert all(issubclass(k, InputError) for k in kinds)
+    assert not any(issubclass(a, b) for a in kinds for b in kinds if a is not b)
+
+
+def test_an_unreachable_server_is_never_called_missing(monkeypatch, council):
+    from riskmodel.jobs import run_test_predictions
+
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for call in (lambda: get_run("0" * 32),
+                 lambda: load_model("models:/escalation@champion"),
+                 lambda: run_test_predictions("0" * 32, council)):
+        with pytest.raises(StoreUnreachable, match=f"^mlflow: cannot reach the tracking "
+                                                   f"server at {uri} "):
+            call()
+
+
+def test_missing_runs_models_and_aliases(trained):
+    with pytest.raises(NotInStore, match="^run: no MLflow run '0+' in the tracking store$"):
+        get_run("0" * 32)
+    with pytest.raises(NotInStore, match="^model: no registered model 'escalation' with "
+                                         "alias 'nosuch'"):
+        load_model("models:/escalation@nosuch")
+    with pytest.raises(NotInStore, match="^model: no registered model 'nosuch' with version 1"):
+        resolve_model_version("models:/nosuch/1")
+    with pytest.raises(NotInStore, match="with version 999"):
+        load_model("models:/escalation/999")
+    assert load_model("models:/escalation@champion").run_id == get_run(
+        load_model("models:/escalation@champion").run_id).run_id
+
+
+def test_a_changed_artefact_fails_its_checksum(trained):
+    from test_reliability import _flip_a_digit, _model_json
+
+    path = _model_json()
+    original = path.read_bytes()
+    try:
+        path.write_bytes(_flip_a_digit(original))
+        with pytest.raises(ChecksumMismatch, match="fails its checksum"):
+            load_model("models:/escalation@champion")
+    finally:
+        path.write_bytes(original)
+    load_model("models:/escalation@champion")
