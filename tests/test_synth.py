@@ -22,7 +22,8 @@ from riskmodel.data import (
     validate_tables,
 )
 from riskmodel.data._contract import EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES
-from riskmodel.data.synth._council import TRUTH_COLUMNS, _age_years, _months_before
+from riskmodel.data.synth._assemble import TRUTH_COLUMNS
+from riskmodel.data.synth._dates import _age_years, _months_before
 
 EXTRACT = pd.Timestamp("2025-12-31")
 

@@ -1,0 +1,230 @@
+"""Assembling the simulated chunks into the four contract tables and the known truth.
+
+Children, contacts, ACE factors and episodes become Arrow tables typed as the contract says
+(ids as zero-padded strings, dates as date32, empty values as nulls) and sorted, with ids that
+do not depend on chunking or on referral bias; the truth becomes one row per child and
+quarterly as-of date. The same tables are also given in the package's in-memory types.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+import riskmodel.data.synth._params as P
+from riskmodel.data._contract import (
+    ACE_FACTORS,
+    CLOSURE_REASONS,
+    CONTACT_OUTCOMES,
+    DISABILITY,
+    NEEDS,
+    SERVICES,
+    SEX,
+    SOURCES,
+    TRIAGE_LEVELS,
+)
+
+TRUTH_COLUMNS = ("child_id", "as_of", "p_escalation_6m", "p_escalation_12m",
+                 "p_disengagement_6m", "p_disengagement_12m")
+
+
+class Assembled(NamedTuple):
+    """What :func:`_assemble` gives: everything a ``SyntheticCouncil`` holds but its manifest.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        The four contract tables in the package's in-memory types.
+    truth : DataFrame
+        The truth in the same types.
+    detail : DataFrame
+        One row per truth row (episode, latent-free probabilities, simulated outcomes).
+    arrow : dict of str to pyarrow.Table
+        The four tables and ``truth`` as written to Parquet.
+    n_families : int
+        Number of families.
+    xe, xd : ndarray
+        The capped escalation and disengagement drivers of every early-help episode.
+    """
+
+    tables: dict
+    truth: pd.DataFrame
+    detail: pd.DataFrame
+    arrow: dict
+    n_families: int
+    xe: np.ndarray
+    xd: np.ndarray
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, type=pa.int64()), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _names(names: tuple[str, ...], codes: np.ndarray) -> pa.Array:
+    codes = np.asarray(codes, dtype=np.int64)
+    return pa.array(list(names), type=pa.string()).take(pa.array(codes, mask=codes < 0))
+
+
+def _date_array(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+    return pa.array(np.asarray(days, dtype=np.int32), type=pa.date32(), mask=missing)
+
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> the package's in-memory types (as ``coerce_tables`` gives them)."""
+    out = {}
+    for name in table.column_names:
+        col = table[name]
+        if pa.types.is_date32(col.type):
+            out[name] = pd.to_datetime(col.to_numpy(zero_copy_only=False)).astype(
+                "datetime64[ns]")
+        elif pa.types.is_integer(col.type):
+            out[name] = pd.array(col.to_pylist(), dtype="Int64") if col.null_count else \
+                pd.array(col.to_numpy(), dtype="Int64")
+        elif pa.types.is_string(col.type):
+            out[name] = col.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        else:
+            out[name] = col.to_numpy()
+    return pd.DataFrame(out)
+
+
+def _cat(parts, get) -> np.ndarray:
+    return np.concatenate([get(co, fo, sim, fin) for co, fo, sim, fin in parts])
+
+
+def _assemble(parts, *, n_children: int, end: int) -> Assembled:
+    """Join the chunks into the four contract tables, the truth and the detail.
+
+    Parameters
+    ----------
+    parts : list of tuple
+        ``(child_offset, family_offset, sim, fin)`` for each chunk, in order, where ``sim`` is
+        what :func:`~riskmodel.data.synth._simulate._simulate_chunk` returned and ``fin`` what
+        :func:`~riskmodel.data.synth._simulate._finish_chunk` returned.
+    n_children : int
+        Number of children in all chunks.
+    end : int
+        The extract date as a day number (later social-care episodes are dropped).
+
+    Returns
+    -------
+    Assembled
+    """
+    eth_names = tuple(P.ETHNICITY_WEIGHT)
+    # children
+    fam = _cat(parts, lambda co, fo, sim, fin: fo + sim["fam"])
+    imd = _cat(parts, lambda co, fo, sim, fin: sim["imd"][sim["fam"]])
+    children = pa.table({
+        "child_id": _ids("C", np.arange(1, n_children + 1), 7),
+        "family_id": _ids("F", fam + 1, 7),
+        "date_of_birth": _date_array(_cat(parts, lambda co, fo, sim, fin: sim["dob"])),
+        "sex": _names(SEX, _cat(parts, lambda co, fo, sim, fin: sim["sex"])),
+        "ethnicity": _names(eth_names, _cat(parts, lambda co, fo, sim, fin:
+                                            sim["eth"][sim["fam"]])),
+        "disability": _names(DISABILITY, _cat(parts, lambda co, fo, sim, fin: sim["dis"])),
+        "locality": _names(P.LOCALITIES, _cat(parts, lambda co, fo, sim, fin:
+                                              sim["loc"][sim["fam"]])),
+        "imd_decile": pa.array(imd, type=pa.int64(), mask=imd == 0),
+    })
+
+    # contacts: genuine ones numbered first (same ids with or without referral bias)
+    def ct(key):
+        return _cat(parts, lambda co, fo, sim, fin: fin["contacts"][key] + np.int32(co)
+                    if key == "child" else fin["contacts"][key])
+    c_child, c_cdate, spurious = ct("child").astype(np.int64), ct("cdate"), ct("spurious")
+    number = np.empty(len(c_child), dtype=np.int64)
+    number[~spurious] = np.arange(1, (~spurious).sum() + 1)
+    number[spurious] = np.arange((~spurious).sum() + 1, len(c_child) + 1)
+    o = np.lexsort((number, c_cdate, c_child))
+    rag = ct("rag")[o]
+    contacts = pa.table({
+        "contact_id": _ids("K", number[o], 9),
+        "child_id": _ids("C", c_child[o] + 1, 7),
+        "contact_date": _date_array(c_cdate[o]),
+        "recorded_date": _date_array(ct("rdate")[o]),
+        "source": _names(SOURCES, ct("source")[o]),
+        "need": _names(NEEDS, ct("need")[o]),
+        "mash_rag": _names(("red", "amber", "green"), np.where(rag == 3, -1, rag)),
+        "outcome": _names(CONTACT_OUTCOMES, ct("outcome")[o]),
+    })
+
+    # ace factors
+    a_child = _cat(parts, lambda co, fo, sim, fin: co + fin["aces"]["child"])
+    a_factor = _cat(parts, lambda co, fo, sim, fin: fin["aces"]["factor"])
+    a_date = _cat(parts, lambda co, fo, sim, fin: fin["aces"]["rdate"])
+    o = np.lexsort((a_factor, a_date, a_child))
+    aces = pa.table({
+        "child_id": _ids("C", a_child[o] + 1, 7),
+        "factor": _names(ACE_FACTORS, a_factor[o]),
+        "recorded_date": _date_array(a_date[o]),
+    })
+
+    # episodes: early help, then social care (dropping those after the extract date)
+    def eh(key):
+        return _cat(parts, lambda co, fo, sim, fin: sim["eh"][key] + (co if key == "child"
+                                                                      else 0))
+
+    def sc(key):
+        return _cat(parts, lambda co, fo, sim, fin: sim["sc"][key] + (co if key == "child"
+                                                                      else 0))
+    n_eh = len(eh("child"))
+    cause, dur = eh("cause"), eh("duration")
+    eh_reason = np.choose(cause, [0, 1, 2, 4, 5])  # CLOSURE_REASONS order
+    eh_reason = np.where((cause == 2) & (dur < P.DECLINED_WITHIN_DAYS), 3, eh_reason)
+    sc_keep = sc("start") <= end
+    ep_child = np.concatenate([eh("child"), sc("child")[sc_keep]])
+    ep_start = np.concatenate([eh("start"), sc("start")[sc_keep]])
+    ep_end = np.concatenate([eh("end"), sc("end")[sc_keep]])
+    ep_service = np.concatenate([np.asarray([0, 2, 1])[eh("service")],  # contract order
+                                 3 + sc("service")[sc_keep]])
+    ep_reason = np.concatenate([eh_reason, np.where(sc("reason")[sc_keep] == 0, 0, 4)])
+    # The contract requires a triage level on every episode; social care sits above the
+    # early-help levels, so its episodes carry the highest one (orange).
+    ep_tri_s = np.concatenate([eh("triage"), np.full(sc_keep.sum(), 3)])
+    ep_tri_e = np.concatenate([eh("triage_end"), np.full(sc_keep.sum(), 3)])
+    is_open = ep_end > end
+    o = np.lexsort((ep_service, ep_start, ep_child))
+    ep_number = np.empty(len(o), dtype=np.int64)
+    ep_number[o] = np.arange(1, len(o) + 1)
+    episodes = pa.table({
+        "episode_id": _ids("E", ep_number[o], 8),
+        "child_id": _ids("C", ep_child[o] + 1, 7),
+        "service": _names(SERVICES, ep_service[o]),
+        "start_date": _date_array(ep_start[o]),
+        "end_date": _date_array(np.where(is_open, 0, ep_end)[o], is_open[o]),
+        "closure_reason": _names(CLOSURE_REASONS, np.where(is_open, -1, ep_reason)[o]),
+        "triage_start": _names(TRIAGE_LEVELS, ep_tri_s[o]),
+        "triage_end": _names(TRIAGE_LEVELS, np.where(is_open, -1, ep_tri_e)[o]),
+    })
+
+    # truth (and detail for checks)
+    def tr(key):
+        return _cat(parts, lambda co, fo, sim, fin: fin["truth"][key] + (co if key == "child"
+                                                                         else 0))
+    eh_off = np.cumsum([0] + [len(sim["eh"]["child"]) for _co, _fo, sim, _fin in parts])
+    t_episode = np.concatenate([eh_off[i] + fin["truth"]["episode"]
+                                for i, (_co, _fo, _sim, fin) in enumerate(parts)])
+    t_child, t_asof = tr("child"), tr("as_of")
+    o = np.lexsort((t_child, t_asof))
+    truth = pa.table({"child_id": _ids("C", t_child[o] + 1, 7),
+                      "as_of": _date_array(t_asof[o]),
+                      **{c: pa.array(tr(c)[o], type=pa.float64()) for c in TRUTH_COLUMNS[2:]}})
+    detail = _to_pandas(truth.select(["child_id", "as_of"]))
+    detail["episode_id"] = pd.array(_ids("E", ep_number[:n_eh][t_episode[o]], 8).to_pylist(),
+                                    dtype="string")
+    for key in sorted(parts[0][3]["truth"]):
+        if key[:2] in ("p_", "q_", "y_"):
+            detail[key] = tr(key)[o]
+
+    arrow = {"children": children, "contacts": contacts, "ace_factors": aces,
+             "episodes": episodes}
+    tables = {k: _to_pandas(v) for k, v in arrow.items()}
+    xe = np.concatenate([sim["eh"]["xe"] for _co, _fo, sim, _fin in parts])
+    xd = np.concatenate([sim["eh"]["xd"] for _co, _fo, sim, _fin in parts])
+    return Assembled(tables=tables, truth=_to_pandas(truth), detail=detail,
+                     arrow=dict(arrow, truth=truth), n_families=int(fam.max()) + 1, xe=xe, xd=xd)
