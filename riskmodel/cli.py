@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 
@@ -21,6 +20,25 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from riskmodel._core.version import __version__
+
+        out.print(f"riskmodel {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """Predictive risk models for children's early help services."""
 
 
 def _print_table(table) -> None:
@@ -81,6 +99,8 @@ def validate(
             console.print(p, markup=False, highlight=False, soft_wrap=True)
         raise InputError(f"{len(result.problems)} problem(s) in {data}")
     out.print(result.summary, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"OK: {data} meets the input contract", markup=False, highlight=False,
+              soft_wrap=True)
 
 
 # ---------------------------------------------------------------- features ------------------
@@ -175,11 +195,15 @@ def train(
     for c in result.candidates:
         if not c.passed:
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
+    passed = [c.name for c in result.candidates if c.passed]
     if result.registered:
         r = result.registered
         out.print(f"registered {r['name']} version {r['version']} as {r['alias']}: {r['uri']}")
-    else:
+    elif not passed:
         out.print("no candidate met every pass threshold: nothing registered")
+    else:
+        out.print(f"{', '.join(passed)} met every pass threshold; not registered "
+                  "(--no-register)")
 
 
 @app.command()
@@ -316,8 +340,10 @@ def fairness(
 
 @app.command()
 def explain(
-    model: Annotated[str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")],
     data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    model: Annotated[
+        str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
+    ] = "models:/escalation@champion",
     out_path: Annotated[Path, typer.Option("--out", help="HTML report to write.")] = Path(
         "explain.html"),
     as_of: Annotated[
@@ -429,24 +455,43 @@ def demo(
 
 # ---------------------------------------------------------------- entry ---------------------
 
+def _is_click(exc: BaseException, name: str) -> bool:
+    """Whether ``exc`` is click's ``name`` exception (click's own, or the copy typer vendors)."""
+    return any(cls.__name__ == name and cls.__module__.split(".")[-1] == "exceptions"
+               for cls in type(exc).__mro__)
+
+
+def _usage_line(exc) -> str:
+    """Click's message in one line, with the command it belongs to and where to read more."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "riskmodel"
+    where = "riskmodel" + where[where.index(" "):] if " " in where else "riskmodel"
+    return f"error: {' '.join(exc.format_message().split())} (see {where} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=False, prog_name="riskmodel")
     except InputError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     except KeyboardInterrupt:
         console.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # a bug, not a user error: still one line unless asked
-        if os.environ.get("RISKMODEL_DEBUG"):
+    except Exception as exc:
+        if _is_click(exc, "Abort"):
+            console.print("aborted")
+            sys.exit(130)
+        if _is_click(exc, "NoArgsIsHelpError"):
+            exc.show()  # bare `riskmodel` or a command with nothing: its help, as a usage error
+            sys.exit(2)
+        if _is_click(exc, "ClickException"):
+            # Usage errors (a missing option, an unknown one, a bad value): click's own
+            # message on one line, exit 2 as click does.
+            console.print(_usage_line(exc), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code if exc.exit_code not in (0, 1) else 2)
+        if os.environ.get("RISKMODEL_DEBUG"):  # a bug, not a user error: one line unless asked
             raise
         console.print(
             f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "

@@ -134,3 +134,18 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_files_with_ids_are_private_and_reports_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text("report", tmp_path / "report.html")
+        with atomic_path(tmp_path / "scores.csv", private=True) as tmp:
+            tmp.write_text("child_id\nC1\n")
+        os.umask(0o027)
+        write_text("report", tmp_path / "report2.html")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "report2.html").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "scores.csv").stat().st_mode & 0o777 == 0o600

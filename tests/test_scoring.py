@@ -245,9 +245,12 @@ def test_files_are_written_whole_with_an_audit_line_and_no_ids_in_it(models, tmp
         assert got["child_id"].tolist() == expected.scores["child_id"].tolist()
         np.testing.assert_allclose(got["score"], expected.scores["score"])
         assert read(run.rejected)["child_id"].tolist() == ["C00009"] * 3
+        # child ids: the owner's alone; the audit (no ids) as the umask says
         umask = os.umask(0)
         os.umask(umask)
-        assert run.scores.stat().st_mode & 0o777 == 0o666 & ~umask
+        assert run.scores.stat().st_mode & 0o777 == 0o600
+        assert run.rejected.stat().st_mode & 0o777 == 0o600
+        assert run.audit.stat().st_mode & 0o777 == 0o666 & ~umask
     assert not stale.exists()  # a killed run's leftovers are cleared
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([
         AUDIT_NAME, "scores.csv", "scores.parquet", "scores.rejected.csv",

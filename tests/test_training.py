@@ -110,6 +110,14 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
     assert code == 0, err
     assert "base rate" in out and "lightgbm" in out and "truth" in out
     assert ("PASS" in out) or ("FAIL" in out)
+    # --no-register: the last line says who passed, never "no candidate met" when one did
+    passed = [ln.split()[1] for ln in out.splitlines() if ln.strip().startswith("│")
+              and " PASS " in ln]
+    last = out.strip().splitlines()[-1]
+    if passed:
+        assert last.endswith("met every pass threshold; not registered (--no-register)"), last
+    else:
+        assert last == "no candidate met every pass threshold: nothing registered"
     code, out, err = _run_cli(["compare", "--outcome", "escalation"], capsys)
     assert code == 0 and "lightgbm" in out
     # piped (not a terminal): every run's values are printed whole, none cut to fit 80 columns

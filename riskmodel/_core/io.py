@@ -8,15 +8,30 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from riskmodel._core.errors import InputError
+
+PRIVATE = 0o600
+
+
+def umask_mode() -> int:
+    """The mode an ordinary new file gets under the process's umask (0666 & ~umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
     The temporary file lives in the same folder so the final ``os.replace`` is
     atomic. If the block raises (or the process dies), ``path`` keeps its
     previous content and the temporary file is removed (or left with a
     ``.tmp-`` prefix that no reader picks up).
+
+    A file that holds child identifiers is written ``private`` (0600, its owner only);
+    every other file gets the permissions the user's umask gives a new file, so a report
+    on a shared drive can be opened by the equality lead it was written for.
 
     Examples
     --------
@@ -34,6 +49,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.exists():
+            os.chmod(tmp, PRIVATE if private else umask_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -41,8 +58,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def write_table(df, path: str | os.PathLike) -> Path:
+def write_table(df, path: str | os.PathLike, *, private: bool = False) -> Path:
     """Write a DataFrame atomically as Parquet or CSV, chosen by the suffix.
+
+    ``private=True`` for a table that holds child identifiers (see :func:`atomic_path`).
 
     Examples
     --------
@@ -52,7 +71,7 @@ def write_table(df, path: str | os.PathLike) -> Path:
     ['a', '1']
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, private=private) as tmp:
         if path.suffix.lower() == ".csv":
             df.to_csv(tmp, index=False)
         else:
@@ -66,3 +85,48 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def check_writable(path: str | os.PathLike, *, option: str = "--out",
+                   folder: bool = False) -> None:
+    """Fail now, in one line, if ``path`` could not be written, before any slow work.
+
+    The check creates (and removes) a temporary file in the nearest folder that exists on
+    the way to ``path``, so a read-only folder, a full or read-only disk and a missing
+    permission are all found, whoever runs the command (``os.access`` says yes to root).
+
+    Parameters
+    ----------
+    path : path
+        The file to be written (or, with ``folder=True``, the folder to be written into).
+    option : str
+        The option that named it, for the message.
+
+    Raises
+    ------
+    InputError
+        ``<option>: cannot write to <folder> (<reason>)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "new" / "scores.csv")
+    """
+    target = Path(path)
+    where = target if folder else target.parent
+    probe = where
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError(f"{option}: cannot write to {where} ({probe} is a file, not a folder)")
+    if folder and target.exists() and not target.is_dir():
+        raise InputError(f"{option}: {target} is a file, not a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-riskmodel-check.", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"{option}: cannot write to {where} ({reason.lower()})") from None

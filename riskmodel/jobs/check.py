@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel._core.io import write_table
+from riskmodel._core.io import check_writable, write_table
 from riskmodel.data import read_extract_date, read_tables, summarise_tables, validate_tables
 from riskmodel.jobs._extract import open_extract
 
@@ -45,7 +45,8 @@ def build_matrix_file(data, out_path, *, outcome: str, as_of, spec=None, horizon
     out_path = Path(out_path)
     if out_path.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
+    check_writable(out_path)
     ex = open_extract(data, extract_date=extract_date)
     matrix = ex.matrix(as_of, outcome=outcome, spec=spec, horizon_months=horizon_months)
-    write_table(matrix, out_path)
+    write_table(matrix, out_path, private=True)  # the matrix holds child ids
     return matrix

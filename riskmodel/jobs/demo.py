@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
+from riskmodel._core.io import check_writable
 from riskmodel.data import (
     generate_council,
     read_extract_date,
@@ -48,6 +49,7 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     """
     console = console or Console()
     out_dir = Path(out_dir)
+    check_writable(out_dir, folder=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
+from riskmodel._core.io import check_writable
 from riskmodel.evaluation import write_explanation_report
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
@@ -37,6 +38,7 @@ def explain_extract(model, data, out_path, *, as_of=None, max_rows: int | None =
     >>> explain_extract("models:/escalation@champion", "council", "explain.html",
     ...                 as_of="2025-10-01")  # doctest: +SKIP
     """
+    check_writable(out_path)
     loaded = load_model(model) if isinstance(model, str) else model
     ex = open_extract(data)
     when = ex.date if as_of is None else parse_date(as_of, "as_of")

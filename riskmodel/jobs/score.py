@@ -7,6 +7,7 @@ import os
 from riskmodel._core.capacity import parse_selection
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
+from riskmodel._core.io import check_writable
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
 from riskmodel.scoring import DEFAULT_CHUNK_SIZE, ScoreRun, score_matrix
@@ -52,7 +53,9 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     {'rows_in': 2210, 'scored': 2210, 'rejected': 0, 'in_capacity': 221, 'explained': 221}
     """
     # Bad options fail before any slow work.
-    output_paths(out)
+    paths = output_paths(out)
+    for path in paths.values():
+        check_writable(path)
     if top is not None:
         parse_selection(top)
     if explain_top is not None:

@@ -337,7 +337,7 @@ def feature_contributions(model, X, *, method: str = "auto") -> pd.DataFrame:
     Parameters
     ----------
     model : fitted model
-        A :class:`~riskmodel.training.CalibratedModel` (its base model's margin is
+        A :class:`~riskmodel.models.CalibratedModel` (its base model's margin is
         explained), a base candidate (rule, logistic, LightGBM) or a loaded model.
     X : DataFrame or array of shape (n_rows, n_features)
         The rows to explain; a DataFrame needs every feature column of the model (others

@@ -18,7 +18,6 @@ from riskmodel.scoring._write import (
     audit_bytes,
     fsync,
     output_paths,
-    readable_like_a_new_file,
     remove_stale_temporaries,
     stream_batches,
 )
@@ -79,11 +78,10 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
     suffix = paths["scores"].suffix
     # Every file is written to a hidden temporary first; the renames happen together when
     # the blocks exit (scores, rejected rows, then the audit line that says the run finished).
+    # Scores and rejected rows hold child ids: private to the owner. The audit holds none.
     with atomic_path(paths["audit"]) as tmp_audit, \
-            atomic_path(paths["rejected"]) as tmp_rejected, \
-            atomic_path(paths["scores"]) as tmp_scores:
-        for tmp in (tmp_audit, tmp_rejected, tmp_scores):
-            readable_like_a_new_file(tmp)
+            atomic_path(paths["rejected"], private=True) as tmp_rejected, \
+            atomic_path(paths["scores"], private=True) as tmp_scores:
         n_rejected = stream_batches([scorer.rejected_batch()], REJECTED_SCHEMA, tmp_rejected,
                                     suffix=suffix)
         n_scored = stream_batches(scorer.batches(), SCORE_SCHEMA, tmp_scores, suffix=suffix)

@@ -266,7 +266,7 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
         (``child_id``, ``as_of``, ``locality`` and the model's feature columns), or a
         Parquet file of one (read in row batches, never whole).
     loaded_model : LoadedModel
-        From :func:`riskmodel.training.load_model` (a bare fitted model also works; the
+        From :func:`riskmodel.store.load_model` (a bare fitted model also works; the
         capacity must then be given with ``top``).
     top : int or str, optional
         Capacity: ``500`` (top 500), ``"10%"`` or ``"25/locality"``. Default: the capacity

@@ -89,17 +89,6 @@ def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
         return stream_batches(batches, schema, tmp, suffix=path.suffix)
 
 
-def readable_like_a_new_file(path: str | os.PathLike) -> None:
-    """Give a temporary file the permissions an ordinary new file would get (umask).
-
-    Temporary files are created private (0600); a scores file is read by other accounts
-    (the BI gateway, the insight hub's team), so it should not stay private after the rename.
-    """
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def fsync(path: str | os.PathLike) -> None:
     """Flush a file's bytes to disk: a rename is only as durable as the bytes behind it."""
     fd = os.open(path, os.O_RDONLY)

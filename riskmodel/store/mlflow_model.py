@@ -2,7 +2,7 @@
 
 MLflow runs this file when it loads the logged model; it reads the model's JSON artefact and
 unpickles nothing. Scoring inside riskmodel does not go through here: it reads the same JSON
-after checking its checksum (see :func:`riskmodel.training.load_model`).
+after checking its checksum (see :func:`riskmodel.store.load_model`).
 """
 
 import json

@@ -15,7 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
+from riskmodel.features import OUTCOMES
 from riskmodel.models import KINDS
 
 
@@ -42,6 +44,14 @@ class Capacity(_Strict):
 
     top_percent: float | None = Field(None, gt=0, le=100)
     top_n_per_locality: int | None = Field(None, ge=1)
+
+    @field_validator("top_percent", mode="before")
+    @classmethod
+    def _percent_sign(cls, value):
+        # "10%" as on the command line (--top 10%) means the same as 10.
+        if isinstance(value, str) and value.strip().endswith("%"):
+            return value.strip()[:-1].strip()
+        return value
 
     @model_validator(mode="after")
     def _one(self):
@@ -120,5 +130,7 @@ def load_training_spec(path: str | os.PathLike | None = None, *,
     ('escalation', 6)
     """
     if path is None:
+        if outcome not in OUTCOMES:
+            raise InputError(f"--outcome: unknown outcome {outcome!r} ({', '.join(OUTCOMES)})")
         path = resources.files("riskmodel.training") / "specs" / f"{outcome}.yaml"
     return load_spec(Path(str(path)), TrainingSpec)

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 import riskmodel.data.synth._params as P
 from riskmodel._core.errors import InputError
+from riskmodel._core.io import check_writable
 from riskmodel.data._contract import CONTRACT_VERSION
 from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble
 from riskmodel.data.synth._bias import _BIAS_SOURCES, parse_referral_bias
@@ -331,6 +332,7 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
     ['ace_factors.parquet', 'children.parquet', 'contacts.parquet', 'episodes.parquet',
      'manifest.json', 'truth.parquet']
     """
+    check_writable(out, folder=True)  # before the simulation, not after it
     council = simulate_council(n_children, seed=seed, start=start, end=end,
                                referral_bias=referral_bias)
     return write_council(council, out)

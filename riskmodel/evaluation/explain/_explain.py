@@ -1,7 +1,7 @@
 """SHAP explanations of a model: what drives it overall, and one example child's score.
 
 The contributions are the same ones scoring turns into each child's reasons
-(:func:`riskmodel.evaluation.feature_contributions`): TreeSHAP for LightGBM, exact linear SHAP
+(:func:`riskmodel.models.feature_contributions`): TreeSHAP for LightGBM, exact linear SHAP
 for logistic regression, exact Shapley values for the simple rule. They explain the model's
 *margin* (log-odds before calibration), so for every row the base value plus the
 contributions equals the margin. Here they are wrapped in a :class:`shap.Explanation` for
@@ -246,8 +246,8 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
     Parameters
     ----------
     model : LoadedModel or fitted model
-        From :func:`riskmodel.training.load_model`, or a fitted
-        :class:`~riskmodel.training.CalibratedModel` (or base candidate).
+        From :func:`riskmodel.store.load_model`, or a fitted
+        :class:`~riskmodel.models.CalibratedModel` (or base candidate).
     matrix : DataFrame
         A feature matrix (:func:`riskmodel.features.build_matrix`) holding the model's
         features; ``as_of`` and ``locality`` are used to pick the example child.

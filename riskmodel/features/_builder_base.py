@@ -1,0 +1,124 @@
+"""The feature builders' base class, shared SQL helpers and plain words for vocabularies."""
+
+
+from __future__ import annotations
+
+import dataclasses
+
+from riskmodel.data._contract import (
+    CONTACT_OUTCOMES,
+    DISABILITY,
+    ETHNICITY,
+    MASH_RAG,
+    NEEDS,
+    SEX,
+    SOURCES,
+)
+from riskmodel.features._dictionary import (
+    FeatureDef,
+    missing_flag_def,
+    words,
+)
+from riskmodel.features._session import Session
+from riskmodel.features._spec import FeatureSpec
+from riskmodel.features._windows import window_phrase
+
+# Plain words for vocabulary values, for descriptions and per-child reasons.
+SOURCE_WORDS = {
+    "police": ("police contact", "police contacts"),
+    "school": ("school contact", "school contacts"),
+    "health": ("health contact", "health contacts"),
+    "la": ("council contact", "council contacts"),
+    "voluntary": ("voluntary-sector contact", "voluntary-sector contacts"),
+    "housing": ("housing contact", "housing contacts"),
+    "youth_justice": ("youth justice contact", "youth justice contacts"),
+    "family": ("contact from the family", "contacts from the family"),
+    "other": ("contact from another source", "contacts from other sources"),
+}
+OUTCOME_WORDS = {
+    "nfa": "closed with no further action",
+    "signposted": "signposted elsewhere",
+    "early_help": "referred to early help",
+    "social_care": "referred to social care",
+}
+SERVICE_WORDS = {
+    "early_help_pathway": "early help pathway",
+    "fsw_intervention": "family support worker intervention",
+    "targeted_support": "targeted support",
+}
+TRIAGE_WORDS = {
+    "blue": "blue (self-help)", "green": "green (universal)",
+    "yellow": "yellow (extra help)", "orange": "orange (targeted)",
+}
+ACE_BANDS = {0: "no ACEs recorded", 1: "1 ACE recorded", 2: "2-3 ACEs recorded",
+             3: "4 or more ACEs recorded"}
+PROTECTED_VALUES = {"ethnicity": ETHNICITY, "sex": SEX, "disability": DISABILITY}
+
+
+def _in(col: str, window: str) -> str:
+    """SQL: ``col`` falls in the window (the upper bound, before t, is the rules of time)."""
+    return "TRUE" if window == "all" else f"{col} >= ws_{window}"
+
+
+def _where(window: str) -> str:
+    return "" if window == "all" else window_phrase(window)
+
+
+def _with_missing_flag(d: FeatureDef, missing_words: str, present_words: str):
+    base = dataclasses.replace(d, missing_flag=f"{d.name}_missing")
+    return [base, missing_flag_def(base, missing_words=missing_words,
+                                   present_words=present_words)]
+
+
+class Builder:
+    """A feature builder: a prefix, its feature definitions and the query that makes them."""
+
+    prefix = ""
+    table = ""
+
+    @property
+    def tables(self) -> list[str]:
+        """The temp tables :meth:`build` creates."""
+        return [self.table]
+
+    def __init__(self, spec: FeatureSpec):
+        self.spec = spec
+
+    @property
+    def config(self):
+        return getattr(self.spec.builders, self.prefix)
+
+    def definitions(self) -> list[FeatureDef]:
+        raise NotImplementedError
+
+    def build(self, s: Session) -> None:
+        """Create temp table ``self.table``: ``as_of``, ``child_id`` and raw feature values."""
+        raise NotImplementedError
+
+    def _imputed(self, name, description, window, metric, kind, key, missing, present, say):
+        imp = getattr(self.spec.imputation, key)
+        d = FeatureDef(name=name, description=description, builder=self.prefix, window=window,
+                       metric=metric, kind=kind, imputation=imp.text(), missing_key=key,
+                       say=say)
+        return _with_missing_flag(d, missing, present)
+
+
+def _contact_groups():
+    """(group, column, value, singular, plural) for each contact count by category."""
+    for v in SOURCES:
+        yield ("source", "source", v) + SOURCE_WORDS[v]
+    for v in NEEDS:
+        about = "other needs" if v == "other" else words(v)
+        yield ("need", "need", v, f"contact about {about}", f"contacts about {about}")
+    for v in MASH_RAG:
+        yield ("mash", "mash_rag", v, f"contact rated {v} by the MASH",
+               f"contacts rated {v} by the MASH")
+    for v in CONTACT_OUTCOMES:
+        yield ("outcome", "outcome", v, f"contact {OUTCOME_WORDS[v]}",
+               f"contacts {OUTCOME_WORDS[v]}")
+
+
+def age_years_sql(dob: str, at: str) -> str:
+    """SQL: whole years from ``dob`` to ``at`` (birthday-aware; negative before birth)."""
+    return (f"(year({at}) - year({dob}) - CASE WHEN month({at}) * 100 + day({at}) < "
+            f"month({dob}) * 100 + day({dob}) THEN 1 ELSE 0 END)")

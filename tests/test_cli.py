@@ -1,0 +1,120 @@
+"""The command line: usage errors are exit 2 with click's message on one line, never an
+"internal error"; --version; an unknown outcome is named with the known ones."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from riskmodel import __version__
+from riskmodel.cli import main
+
+
+def _cli(args, capsys) -> tuple[int, str, str]:
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("args,says", [
+    (["build", "--data", "x", "--outcome", "escalation", "--out", "m.parquet"],
+     "error: Missing option '--as-of'. (see riskmodel build --help)"),
+    (["validate"], "error: Missing argument 'data'. (see riskmodel validate --help)"),
+    (["validate", "x", "--bogus"], "error: No such option: --bogus (see riskmodel validate --help)"),
+    (["nosuchcommand"], "error: No such command 'nosuchcommand'. (see riskmodel --help)"),
+    (["score", "--data", "x", "--out", "s.csv", "--chunk-size", "many"],
+     "error: Invalid value for '--chunk-size'"),
+])
+def test_usage_errors_are_exit_2_and_one_line(args, says, capsys):
+    code, out, err = _cli(args, capsys)
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith(says), err
+    assert "internal error" not in err and "Traceback" not in err
+
+
+def test_bare_riskmodel_shows_its_commands_as_a_usage_error(capsys):
+    code, out, err = _cli([], capsys)
+    assert code == 2 and "demo" in out + err and "internal error" not in out + err
+
+
+def test_version(capsys):
+    code, out, _ = _cli(["--version"], capsys)
+    assert code == 0 and out.strip() == f"riskmodel {__version__}"
+
+
+def test_the_installed_typer_and_click_give_the_same_exits():
+    # The command as a scheduler runs it, with whatever typer/click this machine installed.
+    done = subprocess.run([sys.executable, "-m", "riskmodel", "validate"], capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error: Missing argument"), done
+
+
+def test_an_unknown_outcome_names_the_known_ones(capsys):
+    code, _, err = _cli(["train", "--data", "x", "--outcome", "disengagment"], capsys)
+    assert code == 2
+    assert err.strip() == ("error: --outcome: unknown outcome 'disengagment' "
+                           "(escalation, disengagement)")
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """A folder nobody may write into, root included (chattr +i; chmod for other users)."""
+    import os
+    import shutil
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None or subprocess.run(
+                ["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a filesystem without chattr +i: "
+                        "no folder is read-only to root")
+        yield folder
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("command", [
+    ["score", "--data", "{council}", "--out", "{ro}/scores.csv"],
+    ["build", "--data", "{council}", "--outcome", "escalation", "--as-of", "2024-01-01",
+     "--out", "{ro}/m.parquet"],
+    ["explain", "--model", "models:/escalation@champion", "--data", "{council}",
+     "--out", "{ro}/sub/explain.html"],
+    ["synth", "--children", "50", "--out", "{ro}/council"],
+    ["demo", "--children", "50", "--out", "{ro}/demo"],
+])
+def test_a_read_only_output_fails_before_any_work(command, read_only, council, capsys):
+    args = [a.format(council=council, ro=read_only) for a in command]
+    code, out, err = _cli(args, capsys)
+    assert code == 2, err
+    assert err.startswith("error: --out: cannot write to ") and err.count("\n") == 1, err
+    assert list(read_only.iterdir()) == []
+
+
+def test_a_spec_takes_capacity_as_the_command_line_does(tmp_path):
+    from importlib import resources
+
+    import yaml
+
+    from riskmodel.training import load_training_spec
+
+    spec = yaml.safe_load((resources.files("riskmodel.training") / "specs" /
+                           "escalation.yaml").read_text())
+    spec["capacity"] = {"top_percent": "7.5%"}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert load_training_spec(path).capacity.top_percent == 7.5
+
+
+def test_validate_says_ok(council, capsys):
+    code, out, err = _cli(["validate", council], capsys)
+    assert code == 0 and out.strip().splitlines()[-1] == f"OK: {council} meets the input contract"
