@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from riskmodel._core.errors import InputError
+from riskmodel._core.errors import InputError, InputWarning
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -469,8 +470,23 @@ def _usage_line(exc) -> str:
     return f"error: {' '.join(exc.format_message().split())} (see {where} --help)"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, InputWarning):
+        if str(message) not in _warned:  # an extract read twice warns once
+            _warned.add(str(message))
+            console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+_warned: set[str] = set()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
+    warnings.showwarning = _show_warning
+    _warned.clear()
     try:
         app(args=argv, standalone_mode=False, prog_name="riskmodel")
     except InputError as exc:

@@ -119,3 +119,31 @@ def test_a_spec_takes_capacity_as_the_command_line_does(tmp_path):
 def test_validate_says_ok(council, capsys):
     code, out, err = _cli(["validate", council], capsys)
     assert code == 0 and out.strip().splitlines()[-1] == f"OK: {council} meets the input contract"
+
+
+def test_ids_a_spreadsheet_made_decimal_are_read_whole_with_a_warning(council, tmp_path, capsys):
+    import pandas as pd
+
+    from riskmodel.data import load_tables
+
+    tables = {t: pd.read_parquet(council / f"{t}.parquet")
+              for t in ("children", "contacts", "ace_factors", "episodes")}
+    number = {c: str(1000 + i) for i, c in enumerate(tables["children"]["child_id"])}
+    out = tmp_path / "export"
+    out.mkdir()
+    for name, df in tables.items():
+        df = df.copy()
+        # every child id as a spreadsheet writes it, except one table's first row (mixed)
+        df["child_id"] = df["child_id"].map(number) + ".0"
+        if name == "episodes":
+            df.loc[df.index[0], "child_id"] = df.loc[df.index[0], "child_id"][:-2]
+        df.to_csv(out / f"{name}.csv", index=False)
+    (out / "manifest.json").write_text((council / "manifest.json").read_text())
+    code, stdout, err = _cli(["validate", out], capsys)
+    assert code == 0, err
+    warned = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+    assert len(warned) == 4 and all("written as decimals (e.g. '10" in w for w in warned)
+    assert warned[0].startswith("warning: children.child_id: ")
+    assert "OK:" in stdout
+    ids = load_tables(out)["children"]["child_id"]
+    assert set(ids) == set(number.values())

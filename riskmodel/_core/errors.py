@@ -25,3 +25,13 @@ class InputError(ValueError):
     def __init__(self, message: str):
         # Keep the message on one line whatever the caller built.
         super().__init__(" ".join(str(message).split()))
+
+
+class InputWarning(UserWarning):
+    """Something in the user's input that riskmodel read, but the user should know of.
+
+    The command line prints each as one line starting ``warning:`` on stderr.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))

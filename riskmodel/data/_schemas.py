@@ -9,10 +9,13 @@ are checked with plain pandas in :mod:`riskmodel.data._validate`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from riskmodel._core.errors import InputWarning
 from riskmodel.data._contract import (
     ACE_FACTORS,
     CLOSURE_REASONS,
@@ -102,11 +105,35 @@ def normalise_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
         elif pd.api.types.is_float_dtype(s.dtype) and _whole(s):
             # Integer ids stored as floats (because of a missing value) read as "12", not "12.0".
             s = s.astype("Int64").astype("string")
+            if col.endswith("_id") and s.notna().any():
+                _warn_decimal_ids(table, col, int(s.notna().sum()), f"{s.dropna().iloc[0]}.0")
         else:
             s = s.astype("string")
         s = s.str.strip()
+        if col.endswith("_id"):
+            s = _whole_number_ids(s, table, col)
         out[col] = s.where(s != "", pd.NA)
     return out
+
+
+_DECIMAL_ID = r"^(\d+)\.0+$"
+
+
+def _whole_number_ids(s: pd.Series, table: str, col: str) -> pd.Series:
+    """Ids a spreadsheet turned into decimals ("1000.0") read as the whole number ("1000")."""
+    decimal = s.str.match(_DECIMAL_ID).fillna(False)
+    n = int(decimal.sum())
+    if n:
+        _warn_decimal_ids(table, col, n, str(s[decimal].iloc[0]))
+        s = s.where(~decimal, s.str.replace(_DECIMAL_ID, r"\1", regex=True))
+    return s
+
+
+def _warn_decimal_ids(table: str, col: str, n: int, example: str) -> None:
+    warnings.warn(InputWarning(
+        f"{table}.{col}: {n:,} id(s) written as decimals (e.g. {example!r}) were read as whole "
+        f"numbers ({example.split('.')[0]!r}); a spreadsheet probably changed them, so check "
+        "the export"), stacklevel=3)
 
 
 def _whole(s: pd.Series) -> bool:
