@@ -38,8 +38,20 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True,
                      help="Print the version and exit."),
     ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Also print MLflow's own messages and "
+                           "riskmodel's detail (e.g. riskmodel --verbose train ...).")
+    ] = False,
 ) -> None:
     """Predictive risk models for children's early help services."""
+    import logging
+
+    from riskmodel.store import set_verbose
+
+    set_verbose(verbose)
+    if verbose:
+        logging.basicConfig(format="%(name)s: %(message)s")
+        logging.getLogger("riskmodel").setLevel(logging.INFO)
 
 
 def _print_table(table) -> None:
@@ -211,8 +223,20 @@ def train(
 def compare(
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")] = "escalation",
     last: Annotated[int, typer.Option(help="How many candidate runs to show.")] = 20,
+    diff: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Show how two runs differ (spec, parameters, data): RUN_ID RUN_ID."),
+    ] = None,
 ):
-    """Show the training runs of an outcome side by side."""
+    """Show the training runs of an outcome side by side (with run ids), or diff two runs."""
+    if diff is not None:
+        from riskmodel.jobs.compare import diff_runs
+
+        lines = diff_runs(*diff)
+        out.print("\n".join(lines) if lines else
+                  f"runs {diff[0][:8]} and {diff[1][:8]} have the same spec, data and code",
+                  markup=False, highlight=False, soft_wrap=True)
+        return
     from riskmodel.store import compare_runs
     from riskmodel.training._display import compare_table
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import tempfile
@@ -15,7 +16,16 @@ from riskmodel.data import read_truth
 from riskmodel.evaluation import fairness_audit, write_explanation_report, write_fairness_report
 from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.jobs._extract import training_matrix, with_characteristics
-from riskmodel.store import CandidateRecord, RunTags, TrainingRun, register, training_run
+from riskmodel.jobs.compare import flatten
+from riskmodel.store import (
+    CandidateRecord,
+    RunTags,
+    TrainingRun,
+    last_training,
+    read_text,
+    register,
+    training_run,
+)
 from riskmodel.training import (
     TrainingSpec,
     TrainResult,
@@ -25,6 +35,7 @@ from riskmodel.training import (
     load_training_spec,
     make_candidate,
 )
+from riskmodel.training._display import diff_lines
 
 
 def _git_commit() -> str:
@@ -37,6 +48,44 @@ def _git_commit() -> str:
         if out.returncode == 0:
             return out.stdout.strip()
     return "unknown"
+
+
+MODEL_DESCRIPTION = (
+    "riskmodel {outcome} model: the calibrated probability that a child open to early help "
+    "has the {outcome} outcome within {horizon} months. Versions are registered by "
+    "`riskmodel train` only when every pass threshold of the training spec is met; the "
+    "champion alias is the one scored each month.")
+
+
+def _version_description(best, common: RunTags) -> str:
+    m = best.metrics.set_index("metric")
+    auc = m.loc["auc"]
+    return (f"{best.name} ({best.kind}) trained {dt.date.today().isoformat()} on data "
+            f"{common.data_fingerprint[:12]}; out-of-time AUC {auc['value']:.3f} "
+            f"(95% interval {auc['low']:.3f}-{auc['high']:.3f}) on test dates "
+            f"{', '.join(common.test_dates)}; passed every threshold of its spec.")
+
+
+def _run_name(spec: TrainingSpec, spec_text: str, common: RunTags) -> str:
+    """``escalation 2026-12-02: <what changed since the last training>``."""
+    previous = last_training(spec.outcome)
+    if previous is None:
+        change = "first training"
+    else:
+        before = read_text(previous.run_id, "spec.yaml")
+        changed = [] if before is None else [
+            line.split(":")[0] for line in diff_lines(
+                flatten(yaml.safe_load(before) or {}), flatten(yaml.safe_load(spec_text) or {}),
+                names=("before", "now"))]
+        parts = []
+        if changed:
+            parts.append("spec " + ", ".join(changed[:3]) + (" …" if len(changed) > 3 else ""))
+        if previous.tags.data_fingerprint != common.data_fingerprint:
+            parts.append("new data")
+        if previous.tags.git_commit != common.git_commit:
+            parts.append("new code")
+        change = "; ".join(parts) or "same spec, data and code"
+    return f"{spec.outcome} {dt.date.today().isoformat()}: {change}"
 
 
 def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], feature_spec: dict,
@@ -136,6 +185,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         make_candidate(cand, calibration=spec_obj.calibration, seed=spec_obj.seed,
                        calibration_folds=spec_obj.calibration_folds)
     t0 = time.perf_counter()
+    say("reading the extract and building the matrix…")
     tm = training_matrix(data, spec_obj)
     matrix, features = tm.matrix, tm.features
     say(f"built the matrix: {len(matrix):,} rows, {len(features)} features "
@@ -154,7 +204,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     best = best_passing(result)
     params = {"outcome": spec_obj.outcome, "n_rows": result.n_rows,
               "n_features": len(features), "n_candidates": len(result.candidates)}
-    with training_run(spec_obj.outcome, run_name=f"train {spec_obj.outcome}",
+    with training_run(spec_obj.outcome, run_name=_run_name(spec_obj, spec_text, common),
                       tags=replace(common, role="training"),
                       params=params) as run:
         result.parent_run_id = run.run_id
@@ -165,6 +215,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
                              for r in result.truth.metrics.itertuples()})
         records = {}
         for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
+            say(f"fitting {res.name} on every labelled row…")
             res.model = fit_final(matrix, features, cand, spec_obj)
             rec = run.log_candidate(_record(res, spec_obj, spec_text, features,
                                             result.extra["feature_spec"], common))
@@ -173,14 +224,18 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             say(f"logged {res.name} to MLflow")
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
+        say(f"writing the fairness and explanation reports for {reviewed.name}…")
         _log_reviews(reviewed, matrix, spec_obj, run)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         if best is not None:
             run.set_tags(RunTags(best=best.name))
         if best is not None and register_best:
             rec = records[best.name]
-            result.registered = register(spec_obj.outcome, rec.model_uri, rec.checksum,
-                                         rec.run_id)
+            result.registered = register(
+                spec_obj.outcome, rec.model_uri, rec.checksum, rec.run_id,
+                description=_version_description(best, common),
+                model_description=MODEL_DESCRIPTION.format(outcome=spec_obj.outcome,
+                                                           horizon=spec_obj.horizon_months))
             run.set_tags(RunTags(registered=f"{result.registered['name']} "
                                             f"v{result.registered['version']}"))
             say(f"registered {best.name} as {spec_obj.outcome} "

@@ -10,6 +10,7 @@ from riskmodel.store._client import (
     NotInStore,
     StoreUnreachable,
     configure,
+    set_verbose,
     tracking_uri,
 )
 from riskmodel.store._models import (
@@ -28,6 +29,7 @@ from riskmodel.store._runs import (
     compare_runs,
     download,
     get_run,
+    last_training,
     read_csv,
     read_text,
     training_run,
@@ -37,6 +39,7 @@ from riskmodel.store._tags import RunTags, Tag
 __all__ = [
     "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
-    "download", "get_run", "load_model", "promote", "read_csv", "read_text", "register",
-    "resolve_model_version", "tracking_uri", "training_run", "version_info",
+    "download", "get_run", "last_training", "load_model", "promote", "read_csv", "read_text",
+    "register",
+    "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",
 ]

@@ -32,6 +32,34 @@ _NOT_FOUND_CODES = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
 _UNREACHABLE = ("Max retries", "Connection", "connect", "timed out", "unable to open database")
 
 
+# MLflow 3's UI opens an experiment on its GenAI traces unless told it holds model training.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+_VERBOSE = False
+
+
+def set_verbose(verbose: bool) -> None:
+    """Let MLflow's own INFO lines and notices ("Successfully registered…") through, or not.
+
+    Quiet by default: riskmodel says what it did in its own words, and MLflow's lines mixed
+    into stderr read as errors to a scheduler.
+    """
+    global _VERBOSE
+    _VERBOSE = bool(verbose)
+    _quiet()
+
+
+def _quiet() -> None:
+    import logging
+
+    from mlflow.utils import logging_utils
+
+    logging.getLogger("mlflow").setLevel(logging.INFO if _VERBOSE else logging.WARNING)
+    if _VERBOSE:
+        logging_utils.enable_logging()
+    else:
+        logging_utils.disable_logging()
+
+
 def tracking_uri() -> str:
     """The tracking URI in force: ``MLFLOW_TRACKING_URI`` or the embedded store under models/.
 
@@ -62,6 +90,7 @@ def configure() -> str:
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    _quiet()
     return uri
 
 
@@ -132,6 +161,9 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
     name = experiment_name(outcome)
     exp = call("looking up the experiment", mlflow.get_experiment_by_name, name)
     if exp is not None:
+        if create and (exp.tags or {}).get(EXPERIMENT_KIND[0]) != EXPERIMENT_KIND[1]:
+            call("tagging the experiment", client().set_experiment_tag, exp.experiment_id,
+                 *EXPERIMENT_KIND)
         return exp.experiment_id
     if not create:
         return None
@@ -139,4 +171,4 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
     if uri.startswith("sqlite:///"):
         location = (Path(uri[len("sqlite:///"):]).parent / "artifacts").resolve().as_uri()
     return call("creating the experiment", mlflow.create_experiment, name,
-                artifact_location=location)
+                artifact_location=location, tags=dict([EXPERIMENT_KIND]))

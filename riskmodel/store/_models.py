@@ -135,14 +135,24 @@ def load_model(uri: str) -> LoadedModel:
                        name=mv.name, version=str(mv.version), run_id=mv.run_id)
 
 
-def register(outcome: str, model_uri: str, checksum: str, run_id: str) -> dict:
-    """Register a model version; champion if there is none yet, else challenger."""
+def register(outcome: str, model_uri: str, checksum: str, run_id: str, *,
+             description: str = "", model_description: str = "") -> dict:
+    """Register a model version; champion if there is none yet, else challenger.
+
+    ``description`` says what this version is (shown in the MLflow UI's model registry);
+    ``model_description`` describes the registered model itself and is set only when the
+    model has none (a council's own words are never replaced).
+    """
     import mlflow
 
     c = client()
     mv = call("registering the model", mlflow.register_model, model_uri, outcome)
     c.set_model_version_tag(outcome, mv.version, Tag.CHECKSUM.value, checksum)
     c.set_model_version_tag(outcome, mv.version, Tag.RUN_ID.value, run_id)
+    if description:
+        c.update_model_version(outcome, mv.version, description=description)
+    if model_description and not (c.get_registered_model(outcome).description or ""):
+        c.update_registered_model(outcome, description=model_description)
     aliases = c.get_registered_model(outcome).aliases or {}
     alias = "challenger" if "champion" in aliases else "champion"
     c.set_registered_model_alias(outcome, alias, mv.version)

@@ -178,6 +178,19 @@ def get_run(run_id: str) -> RunInfo:
                    parent_id=run.data.tags.get("mlflow.parentRunId"))
 
 
+def last_training(outcome: str) -> RunInfo | None:
+    """The newest finished training (parent) run of an outcome, or None."""
+    import mlflow
+
+    exp = experiment_id(outcome, create=False)
+    if exp is None:
+        return None
+    runs = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                filter_string=f"tags.`{Tag.ROLE}` = 'training' and attributes.status = 'FINISHED'",
+                order_by=["attributes.start_time DESC"], max_results=1)
+    return None if runs.empty else get_run(str(runs["run_id"].iloc[0]))
+
+
 def download(run_id: str, artifact_path: str, dst: str | Path) -> Path | None:
     """Download a run's artefact (file or folder) into ``dst``; None when the run has none."""
     import mlflow
@@ -212,7 +225,8 @@ def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataF
     -------
     DataFrame
         One row per candidate run: ``run_id``, ``started``, ``candidate``, ``result``,
-        ``data_fingerprint``, each lead metric with ``_low``/``_high``, ``registered``.
+        ``data_fingerprint``, ``capacity``, ``params`` (the candidate's parameters), each lead
+        metric with ``_low``/``_high``, ``registered``.
     """
     import mlflow
 
@@ -242,12 +256,20 @@ def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataF
                                                          else "")
     except Exception:  # no registered model yet is normal
         registered = {}
+    param_cols = sorted(c for c in runs.columns if c.startswith("params.param_"))
+
+    def _params(row) -> str:
+        items = [(c[len("params.param_"):], row[c]) for c in param_cols]
+        return ", ".join(f"{k}={v}" for k, v in items if isinstance(v, str) and v != "")
+
     out = pd.DataFrame({
         "run_id": runs["run_id"],
         "started": pd.to_datetime(runs["start_time"]).dt.strftime("%Y-%m-%d %H:%M"),
         "candidate": runs.get(f"tags.{Tag.CANDIDATE}"),
         "result": runs.get(f"tags.{Tag.RESULT}"),
         "data_fingerprint": runs.get(f"tags.{Tag.DATA_FINGERPRINT}", "").str[:12],
+        "capacity": runs.get("params.capacity", ""),
+        "params": runs.apply(_params, axis=1) if len(runs) else "",
     })
     for m in LEAD_METRICS:
         for suffix in ("", "_low", "_high"):
@@ -263,4 +285,4 @@ def experiment_of(outcome: str) -> str:
 
 
 __all__ = ["CandidateRecord", "InputError", "RunInfo", "TrainingRun", "compare_runs",
-           "download", "get_run", "read_csv", "read_text", "training_run"]
+           "download", "get_run", "last_training", "read_csv", "read_text", "training_run"]

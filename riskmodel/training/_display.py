@@ -48,14 +48,34 @@ def leaderboard_table(board: pd.DataFrame, *, title: str, capacity: str) -> Tabl
 
 
 def compare_table(runs: pd.DataFrame, *, title: str) -> Table:
+    """Candidate runs side by side: run id (for ``fairness --run`` and ``compare --diff``),
+    capacity and parameters, so rows judged differently are seen to differ."""
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), title=title, title_justify="left")
-    for col in ("started", "candidate", "result", "data"):
+    for col in ("run id", "started", "candidate", "result", "data", "capacity"):
         table.add_column(col, no_wrap=col != "started")
     for _, label in SHOWN:
         table.add_column(label, justify="right")
     table.add_column("registered")
+    table.add_column("parameters")
     for _, row in runs.iterrows():
-        table.add_row(row["started"], str(row["candidate"]), str(row["result"]),
-                      str(row["data_fingerprint"]), *[_ci(row, m) for m, _ in SHOWN],
-                      row["registered"])
+        table.add_row(row["run_id"], row["started"], str(row["candidate"]), str(row["result"]),
+                      str(row["data_fingerprint"]), str(row.get("capacity", "") or ""),
+                      *[_ci(row, m) for m, _ in SHOWN], row["registered"],
+                      str(row.get("params", "") or ""))
     return table
+
+
+def diff_lines(left: dict, right: dict, *, names: tuple[str, str]) -> list[str]:
+    """Plain lines naming every key whose value differs between two flat mappings.
+
+    Examples
+    --------
+    >>> diff_lines({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4}, names=("r1", "r2"))
+    ['b: 2 (r1) -> 3 (r2)', 'c: (absent) (r1) -> 4 (r2)']
+    """
+    out = []
+    for key in sorted(set(left) | set(right)):
+        a, b = left.get(key, "(absent)"), right.get(key, "(absent)")
+        if a != b:
+            out.append(f"{key}: {a} ({names[0]}) -> {b} ({names[1]})")
+    return out

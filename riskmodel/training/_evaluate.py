@@ -134,6 +134,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
                            horizon_months=spec.horizon_months)
     results = []
     for cand in spec.candidates:
+        say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
         pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
         results.append(_evaluate(cand.name, cand.kind, pred, spec))
         say(f"evaluated {cand.name}")
