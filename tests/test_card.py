@@ -15,7 +15,8 @@ from test_explain import assert_names_no_child
 
 from riskmodel import InputError
 from riskmodel.evaluation import FOR_COUNCIL
-from riskmodel.evaluation.card._card import locality_table, missing_fields
+from riskmodel.evaluation.card._document import missing_fields
+from riskmodel.evaluation.card._groups import locality_table
 from riskmodel.jobs import model_card
 
 MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
