@@ -207,3 +207,16 @@ class ModelCard:
     def documents(self) -> list[Document]:
         """The card and the record, in that order."""
         return [self.card, self.record]
+
+    def council_fields(self) -> dict[str, list[str]]:
+        """The fields each document leaves for the council, by document key.
+
+        Each list is :meth:`Document.council_fields`, the fields the document itself
+        counts and marks; the template of answers has one line for each.
+
+        Returns
+        -------
+        dict of str to list of str
+            ``{"model_card": [...], "atrs_record": [...]}``.
+        """
+        return {doc.key: doc.council_fields() for doc in self.documents()}
