@@ -404,14 +404,11 @@ def card(
 ):
     """Model card and ATRS transparency record (Markdown, HTML, JSON) from MLflow."""
     from riskmodel.jobs import model_card, write_model_card
+    from riskmodel.jobs.card import card_summary
 
     mc = model_card(model, fairness=fairness, answers=answers)
-    paths = write_model_card(mc, out_dir)
-    todo = len(mc.card.council_fields()) + len(mc.record.council_fields())
-    out.print(f"model card and ATRS record written to {out_dir} ({len(paths)} files); "
-              f"{todo} field(s) to be completed by the council (see "
-              f"{paths['council_answers.yaml']})", markup=False, highlight=False,
-              soft_wrap=True)
+    paths = write_model_card(mc, out_dir, answers=answers)  # never overwrites the answers
+    out.print(card_summary(mc, paths, out_dir), markup=False, highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- scoring -------------------

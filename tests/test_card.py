@@ -15,7 +15,8 @@ from test_explain import assert_names_no_child
 
 from riskmodel import InputError
 from riskmodel.evaluation import FOR_COUNCIL
-from riskmodel.evaluation.card._card import locality_table, missing_fields
+from riskmodel.evaluation.card._document import missing_fields
+from riskmodel.evaluation.card._groups import locality_table
 from riskmodel.jobs import model_card
 
 MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
@@ -225,3 +226,74 @@ def test_card_reads_the_fairness_report_logged_with_the_run(trained, tracking):
     by_group = next(f.value for s in mc.card.sections for f in s.fields if f.key == "by_group")
     assert isinstance(by_group, list) and by_group, by_group
     assert missing_fields(mc.record.to_dict()) == []
+
+
+def _open_fields(out) -> dict[str, int]:
+    """Fields each written document leaves for the council, from its JSON."""
+    return {doc: sum(v == FOR_COUNCIL for v in _fields(json.loads(
+        (out / f"{doc}.json").read_text())).values()) for doc in ("model_card", "atrs_record")}
+
+
+def test_answers_in_the_out_folder_survive_a_rerun(fairness_dir, tmp_path, capsys):
+    """The council answers the template where it was written and runs the card again, twice:
+    its answers are never replaced by a blank template, and fewer fields stay open."""
+    out = tmp_path / "card"
+    _run(["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir)])
+    before = _open_fields(out)
+    answers_path = out / "council_answers.yaml"
+    blank = answers_path.read_text()
+    answered = (blank
+                .replace("    # senior_responsible_owner: ''",
+                         "    senior_responsible_owner: Director of Children's Services")
+                .replace("    # contact: ''", "    contact: earlyhelp.insight@council.example"))
+    assert answered.count("\n    #") == blank.count("\n    #") - 2
+    answers_path.write_text(answered)
+    capsys.readouterr()
+
+    for _ in range(2):
+        _run(["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir),
+              "--answers", str(answers_path)])
+        printed = capsys.readouterr().out
+        assert answers_path.read_text() == answered  # the council's file, untouched
+        assert _open_fields(out) == {"model_card": before["model_card"] - 1,
+                                     "atrs_record": before["atrs_record"] - 1}
+        record = _fields(json.loads((out / "atrs_record.json").read_text()))
+        assert record["owner_and_responsibility.senior_responsible_owner"] == (
+            "Director of Children's Services")
+        # the new blank template lists only the fields still open, beside the answers
+        spare = out / "council_answers.template.yaml"
+        assert "council_answers.template.yaml" in printed
+        assert "senior_responsible_owner" not in spare.read_text()
+        assert spare.read_text().count("\n    # ") == sum(_open_fields(out).values())
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporaries
+
+
+def test_an_edited_template_is_kept_and_an_unchanged_one_rewritten(fairness_dir, tmp_path):
+    out = tmp_path / "card"
+    args = ["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir)]
+    _run(args)
+    template = out / "council_answers.yaml"
+    blank = template.read_bytes()
+    _run(args)  # the same template again: nothing kept aside
+    assert template.read_bytes() == blank
+    assert not (out / "council_answers.template.yaml").exists()
+    template.write_bytes(blank + b"# our notes\n")
+    _run(args)
+    assert template.read_bytes() == blank + b"# our notes\n"
+    assert (out / "council_answers.template.yaml").read_bytes() == blank
+
+
+def test_the_count_printed_is_the_count_each_document_shows(fairness_dir, tmp_path, capsys):
+    import re
+
+    out = tmp_path / "card"
+    _run(["card", "--model", URI, "--out", str(out), "--fairness", str(fairness_dir)])
+    printed = capsys.readouterr().out
+    for doc, name in (("model_card", "model card"), ("atrs_record", "ATRS record")):
+        html = (out / f"{doc}.html").read_text()
+        shown = re.search(rf"<strong>(\d+) fields? {FOR_COUNCIL}\.</strong>", html)
+        said = re.search(rf"{name}: (\d+) fields? {FOR_COUNCIL}", printed)
+        assert shown and said, printed
+        n = _open_fields(out)[doc]
+        assert int(shown.group(1)) == int(said.group(1)) == n
+        assert (out / f"{doc}.md").read_text().count(f"_{FOR_COUNCIL}_") == n
