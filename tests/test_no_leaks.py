@@ -168,6 +168,11 @@ def test_demo_runs_to_the_end(demo):
     # every path the demo says it wrote exists
     said = re.findall(r"-> (\S+)", demo.stdout.replace("\n", " "))
     assert said and all(Path(demo.cwd, p).exists() for p in said), said
+    # it ends by naming the files to open, each of which exists, and the next command to try
+    tail = demo.stdout[demo.stdout.index("Open these"):]
+    opened = re.findall(r"^  [^:\n]+: (\S+\.(?:html|parquet))$", tail, flags=re.M)
+    assert len(opened) == 5 and all(Path(demo.cwd, p).is_file() for p in opened), tail
+    assert "riskmodel score --data" in tail and "riskmodel compare" in tail
 
 
 def test_the_search_finds_what_is_there(demo, secrets):

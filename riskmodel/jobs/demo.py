@@ -114,7 +114,21 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     written["card"] = out_dir / "card"
     console.print(f"[bold]7. model card and ATRS record[/] -> {out_dir / 'card'} "
                   f"({len(card)} files)")
-    console.print(f"\nMLflow runs: {tracking_uri()} (view with: mlflow ui --backend-store-uri "
-                  f"{tracking_uri()})")
+    console.print("\n[bold]Open these[/] (each is a file on this machine; nothing was sent "
+                  "anywhere):")
+    for what, path in (("fairness report (equality leads)", written["fairness"]),
+                       ("explanation report", written["explain"]),
+                       ("model card", written["card"] / "model_card.html"),
+                       ("transparency record (ATRS)", written["card"] / "atrs_record.html"),
+                       ("this month's scores (insight hub; holds child ids)", written["scores"])):
+        console.print(f"  {what}: {path}", highlight=False, soft_wrap=True)
+    console.print(f"  MLflow runs: mlflow ui --backend-store-uri {tracking_uri()}",
+                  highlight=False, soft_wrap=True)
+    console.print("\n[bold]Next[/]: score the council at an earlier month with capacity per "
+                  "locality, then compare the candidate runs:", highlight=False)
+    earlier = (as_of - pd.DateOffset(months=1)).date()
+    console.print(f"  riskmodel score --data {data} --as-of {earlier} --top 10/locality "
+                  f"--out {out_dir / 'scores-previous-month.csv'}",
+                  highlight=False, soft_wrap=True)
+    console.print("  riskmodel compare --outcome escalation", highlight=False)
     return written
-
