@@ -208,6 +208,8 @@ def train(
     for c in result.candidates:
         if not c.passed:
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
+    from riskmodel.store import experiment_url
+
     passed = [c.name for c in result.candidates if c.passed]
     if result.registered:
         r = result.registered
@@ -217,6 +219,8 @@ def train(
     else:
         out.print(f"{', '.join(passed)} met every pass threshold; not registered "
                   "(--no-register)")
+    out.print(f"runs in the MLflow UI: {experiment_url(spec_obj.outcome)}", markup=False,
+              highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from riskmodel.cli import main
 from riskmodel.jobs import train
-from riskmodel.store import compare_runs, load_model, promote
+from riskmodel.store import compare_runs, experiment_url, load_model, promote
 
 
 def _run_cli(args, capsys):
@@ -113,7 +114,8 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
     # --no-register: the last line says who passed, never "no candidate met" when one did
     passed = [ln.split()[1] for ln in out.splitlines() if ln.strip().startswith("│")
               and " PASS " in ln]
-    last = out.strip().splitlines()[-1]
+    last = out.strip().splitlines()[-2]
+    assert out.strip().splitlines()[-1].startswith("runs in the MLflow UI: http")
     if passed:
         assert last.endswith("met every pass threshold; not registered (--no-register)"), last
     else:
@@ -186,3 +188,36 @@ def test_training_against_a_real_mlflow_server(council, test_spec, mlflow_server
     assert mv.version == result.registered["version"]
     loaded = load_model("models:/escalation@champion")
     assert loaded.run_id == mv.run_id
+    # named by outcome, date and what changed; described in the registry
+    parent = client.get_run(result.parent_run_id)
+    assert re.fullmatch(r"escalation \d{4}-\d{2}-\d{2}: .+", parent.info.run_name)
+    assert "trained" in mv.description and "AUC" in mv.description
+    assert "escalation" in client.get_registered_model("escalation").description
+    # the MLflow UI opens the experiment on its runs, not on the GenAI traces page
+    assert exp.tags.get("mlflow.experimentKind") == "custom_model_development"
+    url = experiment_url("escalation")
+    assert url.startswith(f"{mlflow_server}/#/experiments/{exp.experiment_id}")
+    dom, shot = _ui_page(url, Path(mlflow_server.split("//")[1].replace(":", "-")))
+    assert parent.info.run_name in dom, dom[-1500:]
+    assert shot.stat().st_size > 10_000  # a page was drawn (the screenshot is kept for a look)
+
+
+def _ui_page(url: str, name: Path) -> tuple[str, Path]:
+    """The MLflow UI page at ``url`` as headless Chromium renders it: DOM and a screenshot."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    assert Path(exe).exists(), "headless Chromium is needed (apt-get install -y chromium)"
+    out = Path(tempfile.mkdtemp(prefix="mlflow-ui-"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--virtual-time-budget=30000", "--window-size=1400,900",
+             f"--user-data-dir={out / 'profile'}"]
+    dom = subprocess.run([exe, *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=240).stdout
+    shot = out / f"{name}.png"
+    subprocess.run([exe, *flags, f"--screenshot={shot}", url], capture_output=True,
+                   timeout=240)
+    return dom, shot

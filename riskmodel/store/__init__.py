@@ -10,6 +10,7 @@ from riskmodel.store._client import (
     NotInStore,
     StoreUnreachable,
     configure,
+    experiment_url,
     set_verbose,
     tracking_uri,
 )
@@ -39,6 +40,7 @@ from riskmodel.store._tags import RunTags, Tag
 __all__ = [
     "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
+    "experiment_url",
     "download", "get_run", "last_training", "load_model", "promote", "read_csv", "read_text",
     "register",
     "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",

@@ -172,3 +172,18 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
         location = (Path(uri[len("sqlite:///"):]).parent / "artifacts").resolve().as_uri()
     return call("creating the experiment", mlflow.create_experiment, name,
                 artifact_location=location, tags=dict([EXPERIMENT_KIND]))
+
+
+def experiment_url(outcome: str, *, ui: str | None = None) -> str | None:
+    """Where a person opens an outcome's runs in the MLflow UI (the runs, not GenAI traces).
+
+    ``ui`` is the UI's address; default: the tracking server itself when it is one
+    (``http(s)://``), else ``http://127.0.0.1:5000`` (``mlflow ui``'s default).
+    """
+    exp = experiment_id(outcome, create=False)
+    if exp is None:
+        return None
+    uri = tracking_uri()
+    base = ui or (uri.rstrip("/") if uri.startswith(("http://", "https://"))
+                  else "http://127.0.0.1:5000")
+    return f"{base}/#/experiments/{exp}/runs?workflowType=machine_learning"
