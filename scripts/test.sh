@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need (the package with its dev extra, and Debian's headless
-# chromium for the HTML report checks), then run the whole test suite (pytest).
+# chromium for the HTML report checks), then check style (ruff) and the layers
+# (import-linter), and run the whole test suite (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -12,4 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 python3 -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 python3 -m ruff check .
+# The layers of docs/architecture.md (contracts in pyproject.toml).
+"$(dirname "$(python3 -c 'import sys; print(sys.executable)')")/lint-imports"
 exec python3 -m pytest -n 2 "$@"
