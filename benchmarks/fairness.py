@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.data._contract import DISABILITY, ETHNICITY, SEX
-from riskmodel.evaluation import fairness_audit, load_fairness_policy, write_fairness_report
+from riskmodel.evaluation import (
+    AuditOptions,
+    fairness_audit,
+    load_fairness_policy,
+    write_fairness_report,
+)
 
 
 def table(rows: int, seed: int) -> pd.DataFrame:
@@ -49,8 +54,9 @@ def main() -> None:
         policy = policy.model_copy(update={"bootstrap": policy.bootstrap.model_copy(
             update={"n": args.boot})})
     frame = table(args.rows, args.seed)
+    options = AuditOptions(label="label", score="score", top="10%", policy=policy)
     t0 = time.perf_counter()
-    audit = fairness_audit(frame, label="label", score="score", top="10%", policy=policy)
+    audit = fairness_audit(frame, options)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         write_fairness_report(audit, out)

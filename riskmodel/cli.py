@@ -325,8 +325,8 @@ def fairness(
     ] = "did not need help",
 ):
     """Disproportionality report for any scores file: HTML (offline), CSV and JSON."""
-    from riskmodel.evaluation import fairness_audit, write_fairness_report
-    from riskmodel.jobs import read_scores
+    from riskmodel.evaluation import AuditOptions
+    from riskmodel.jobs.fairness import fairness_report
 
     refs = {}
     for item in reference or []:
@@ -334,37 +334,20 @@ def fairness(
         if not sep or not name.strip() or not group.strip():
             raise InputError(f"--reference: expected NAME=GROUP, got {item!r}")
         refs[name.strip()] = group.strip()
-    if run is not None:
-        from riskmodel.jobs import run_test_predictions
-
-        if scores is not None or data is None:
-            raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
-                             "--label COL --score COL, not both")
-        frame = run_test_predictions(run, data)
+    if run is not None:  # a run's test predictions hold these columns
         label, score = label or "label", score or "score"
-        cluster = cluster or "family_id"
-        if threshold is None and top is None:
-            cap = frame.attrs.get("capacity", {})
-            if cap.get("top_percent") is not None:
-                top = f"{cap['top_percent']:g}%"
-            else:
-                threshold = frame.attrs.get("capacity_threshold")
-        scores = Path(f"run {run}")
     elif scores is None or label is None or score is None:
         raise InputError("fairness: give --scores FILE --label COL --score COL "
                          "(or --run RUN_ID --data DIR)")
-    else:
-        frame = read_scores(scores)
-    audit = fairness_audit(
-        frame, label=label, score=score, threshold=threshold, top=top, sensitive=sensitive,
-        policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate,
-        references=refs, subjects=subjects, positive_words=positive_words,
-        negative_words=negative_words, source=str(scores),
+    options = AuditOptions(
+        label=label, score=score, threshold=threshold, top=top, sensitive=sensitive,
+        policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate, references=refs,
+        subjects=subjects, positive_words=positive_words, negative_words=negative_words,
     )
-    paths = write_fairness_report(audit, out_dir, title=title)
-    for sentence in audit.summary:
+    report = fairness_report(options, out_dir, scores=scores, run=run, data=data, title=title)
+    for sentence in report.audit.summary:
         out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"report: {paths['html']}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"report: {report.paths['html']}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskmodel.evaluation import (
+    AuditOptions,
     cohort_profile,
     fairness_audit,
     suppress,
@@ -191,9 +192,9 @@ def test_no_published_output_reveals_a_small_count(rows, mitigate, tmp_path_fact
     frame["label"] = frame["label"].astype(int)
     policy = {"characteristics": {"A": None, "B": None}, "intersections": [],
               "bootstrap": {"n": 20}, "min_count": MIN}
-    audit = fairness_audit(frame, label="label", score="score", threshold=0.5,
-                           sensitive=["A", "B", "A*B"], policy=policy, mitigate=mitigate,
-                           profile_columns=["age_band"])
+    audit = fairness_audit(frame, AuditOptions(
+        label="label", score="score", threshold=0.5, sensitive=["A", "B", "A*B"],
+        policy=policy, mitigate=mitigate, profile_columns=["age_band"]))
     out = tmp_path_factory.mktemp("report")
     paths = write_fairness_report(audit, out, charts=False)
 
@@ -310,8 +311,8 @@ def test_a_tiny_intersection_cell_does_not_hide_a_whole_group():
     data.loc[unknown, "sex"] = "unknown"
     data["score"] = rng.uniform(size=n)
     data["label"] = (rng.uniform(size=n) < data["score"] * 0.3).astype(int)
-    groups = fairness_audit(data, label="label", score="score", cluster="family_id",
-                            top="10%").groups
+    groups = fairness_audit(data, AuditOptions(label="label", score="score",
+                                               cluster="family_id", top="10%")).groups
     n_shown = groups.set_index(["kind", "group"])["n"]
     assert n_shown.loc[("intersection", f"black{TIMES}unknown")] == "<5"
     plain = n_shown.drop(index="intersection", level="kind")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,12 @@ from sklearn.metrics import roc_auc_score
 
 from riskmodel import InputError
 from riskmodel.cli import main
-from riskmodel.evaluation import fairness_audit, load_fairness_policy, write_fairness_report
+from riskmodel.evaluation import (
+    AuditOptions,
+    fairness_audit,
+    load_fairness_policy,
+    write_fairness_report,
+)
 from riskmodel.evaluation._metrics import expected_calibration_error
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +78,9 @@ def test_compas_error_rates_equal_an_independent_computation(tmp_path, rule):
         df["not_low"] = (df["score_text"] != "Low").astype(int)
         kwargs = {"score": "not_low", "threshold": 1}
         flag = df["score_text"] != "Low"
-    audit = fairness_audit(df, label="two_year_recid", sensitive="race",
-                           policy=one_char_policy("race", bootstrap={"n": 50}), **kwargs)
+    audit = fairness_audit(df, AuditOptions(
+        label="two_year_recid", sensitive="race",
+        policy=one_char_policy("race", bootstrap={"n": 50}), **kwargs))
     paths = write_fairness_report(audit, tmp_path, charts=False)
     published = pd.read_csv(paths["groups"]).query("characteristic == 'race'")
     published = published.set_index("group")
@@ -117,9 +124,9 @@ def test_bootstrap_intervals_are_fairlearns():
     df = compas()
     df = df[df.race.isin(["African-American", "Caucasian", "Hispanic"])].head(600)
     df = df.reset_index(drop=True)
-    audit = fairness_audit(df, label="two_year_recid", score="decile_score", threshold=5,
-                           sensitive="race", random_state=3,
-                           policy=one_char_policy("race", bootstrap={"n": 20}))
+    audit = fairness_audit(df, AuditOptions(
+        label="two_year_recid", score="decile_score", threshold=5, sensitive="race",
+        random_state=3, policy=one_char_policy("race", bootstrap={"n": 20})))
     y, p = df["two_year_recid"].to_numpy(), (df["decile_score"] >= 5).astype(int).to_numpy()
     metrics = {
         "selection_rate": lambda a, b: selection_rate(a, b, pos_label=1),
@@ -156,8 +163,9 @@ def planted(seed=7, n=5000):
 
 @pytest.fixture(scope="module")
 def planted_audit():
-    return fairness_audit(planted(), label="label", score="score", top="20%", sensitive="group",
-                          policy=one_char_policy("group", bootstrap={"n": 200}), mitigate=True)
+    return fairness_audit(planted(), AuditOptions(
+        label="label", score="score", top="20%", sensitive="group",
+        policy=one_char_policy("group", bootstrap={"n": 200}), mitigate=True))
 
 
 def test_only_the_group_with_a_real_disparity_is_flagged(planted_audit):
@@ -182,8 +190,9 @@ def test_a_ratio_is_flagged_only_when_its_whole_interval_is_outside():
 
     df = pd.concat([block("ref", 1000, 300, 1000, 200), block("large", 500, 230, 500, 100),
                     block("small", 30, 14, 30, 6)], ignore_index=True)
-    audit = fairness_audit(df, label="y", score="s", threshold=0.5, sensitive="g",
-                           policy=one_char_policy("g", bootstrap={"n": 300}))
+    audit = fairness_audit(df, AuditOptions(
+        label="y", score="s", threshold=0.5, sensitive="g",
+        policy=one_char_policy("g", bootstrap={"n": 300})))
     r = audit.ratios.query("metric == 'false_negative_rate'").set_index("group")
     assert r.loc["large", "ratio"] == pytest.approx(0.46 / 0.30)
     assert r.loc["small", "ratio"] == pytest.approx((14 / 30) / 0.30)
@@ -220,10 +229,10 @@ def test_mitigation_is_cross_fitted_and_narrows_the_gap(planted_audit):
 
 def test_threshold_optimizer_mitigation():
     df = planted(n=2000)
-    audit = fairness_audit(df, label="label", score="score", top="20%", sensitive="group",
-                           mitigate=True, policy=one_char_policy(
-                               "group", bootstrap={"n": 20},
-                               mitigation={"method": "threshold_optimizer"}))
+    audit = fairness_audit(df, AuditOptions(
+        label="label", score="score", top="20%", sensitive="group", mitigate=True,
+        policy=one_char_policy("group", bootstrap={"n": 20},
+                               mitigation={"method": "threshold_optimizer"})))
     m = audit.mitigation.set_index("group")
     assert audit.settings["mitigation"]["method"] == "threshold_optimizer"
     assert all(isinstance(v, float) for v in m["false_negative_rate_after"])
@@ -238,7 +247,8 @@ def test_top_flags_exactly_k_with_ties_broken_by_row_order():
                        "sex": ["female"] * 20 + ["male"] * 40})
     pol = one_char_policy("sex", bootstrap={"n": 20})
     for top, female, male in (("15%", 9, 0), (25, 20, 5), ("50%", 20, 10)):
-        audit = fairness_audit(df, label="y", score="s", top=top, sensitive="sex", policy=pol)
+        audit = fairness_audit(df, AuditOptions(label="y", score="s", top=top, sensitive="sex",
+                                                policy=pol))
         g = audit.groups.set_index("group")
         assert (g.loc["female", "n_flagged"], g.loc["male", "n_flagged"]) == (female, male)
     assert audit.settings["rule"] == "top 50% by score"
@@ -248,32 +258,42 @@ def test_reference_groups_from_policy_and_option():
     df = compas()
     pol = {"characteristics": {"race": {"reference": "Caucasian"}, "sex": None},
            "intersections": [["race", "sex"]], "bootstrap": {"n": 20}}
-    audit = fairness_audit(df, label="two_year_recid", score="decile_score", threshold=5,
+    options = AuditOptions(label="two_year_recid", score="decile_score", threshold=5,
                            policy=pol)
+    audit = fairness_audit(df, options)
     refs = {k: v["reference"] for k, v in audit.settings["characteristics"].items()}
     assert refs == {"race": "Caucasian", "sex": "Male", "race \u00d7 sex": "Caucasian \u00d7 Male"}
     with pytest.raises(InputError, match="'Martian'.*not in the data"):
-        fairness_audit(df, label="two_year_recid", score="decile_score", threshold=5,
-                       policy=pol, references={"race": "Martian"})
+        fairness_audit(df, replace(options, references={"race": "Martian"}))
 
 
 def test_input_errors_are_one_line_and_name_the_problem():
     df = pd.DataFrame({"child_id": ["c1", "c2", "c3"], "y": [0, 2, 1], "s": [0.1, 0.2, None],
                        "sex": ["female", "male", "male"]})
-    pol = one_char_policy("sex")
+    options = AuditOptions(label="y", score="s", threshold=0.5, sensitive="sex",
+                           policy=one_char_policy("sex"))
     with pytest.raises(InputError, match="'y' must be 0/1.*rows c2"):
-        fairness_audit(df.assign(s=0.5), label="y", score="s", threshold=0.5, sensitive="sex",
-                       policy=pol)
+        fairness_audit(df.assign(s=0.5), options)
     with pytest.raises(InputError, match="'s' must hold a number.*rows c3"):
-        fairness_audit(df.assign(y=1), label="y", score="s", threshold=0.5, sensitive="sex",
-                       policy=pol)
+        fairness_audit(df.assign(y=1), options)
     with pytest.raises(InputError, match="no characteristic \\(race\\) column 'race'"):
-        fairness_audit(df, label="y", score="s", threshold=0.5, sensitive="race", policy=pol)
+        fairness_audit(df, replace(options, sensitive="race"))
     with pytest.raises(InputError, match="exactly one of --threshold or --top"):
-        fairness_audit(df, label="y", score="s", threshold=0.5, top="10%", sensitive="sex",
-                       policy=pol)
+        fairness_audit(df, replace(options, top="10%"))
     with pytest.raises(InputError, match="--top"):
-        fairness_audit(df, label="y", score="s", top="ten", sensitive="sex", policy=pol)
+        fairness_audit(df, replace(options, threshold=None, top="ten"))
+
+
+def test_options_are_one_typed_frozen_object():
+    df = pd.DataFrame({"y": [0, 1] * 10, "s": [0.1, 0.9] * 10, "sex": ["female", "male"] * 10})
+    options = AuditOptions(label="y", score="s", threshold=0.5, sensitive="sex",
+                           policy=one_char_policy("sex", bootstrap={"n": 20}))
+    with pytest.raises(TypeError, match="AuditOptions"):
+        fairness_audit(df, {"label": "y", "score": "s", "threshold": 0.5})
+    with pytest.raises(AttributeError):
+        options.top = "10%"
+    audit = fairness_audit(df, options)
+    assert (audit.settings["label"], audit.settings["threshold"]) == ("y", 0.5)
 
 
 def test_cli_writes_the_report_and_exits_2_on_user_errors(tmp_path, capsys):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from riskmodel.evaluation import fairness_audit, write_fairness_report
+from riskmodel.evaluation import AuditOptions, fairness_audit, write_fairness_report
 
 COMPAS = Path(__file__).resolve().parents[2] / "shared" / "external" / "compas" / \
     "compas-two-years.csv"
@@ -84,13 +84,13 @@ def parse(html: str) -> _Page:
 def report(tmp_path_factory):
     assert COMPAS.is_file(), f"the COMPAS sample is missing: expected {COMPAS}"
     df = pd.read_csv(COMPAS)
-    audit = fairness_audit(
-        df, label="two_year_recid", score="decile_score", threshold=5,
+    audit = fairness_audit(df, AuditOptions(
+        label="two_year_recid", score="decile_score", threshold=5,
         sensitive="race,sex,race*sex", mitigate=True,
         policy={"characteristics": {"race": None, "sex": None}, "intersections": [],
                 "bootstrap": {"n": 50}, "mitigation": {"characteristic": "race"}},
         subjects="people", positive_words="reoffended", negative_words="did not reoffend",
-    )
+    ))
     out = tmp_path_factory.mktemp("compas_report")
     paths = write_fairness_report(audit, out, title="COMPAS disproportionality")
     return df, audit, paths

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from riskmodel.data import generate_council
-from riskmodel.evaluation import fairness_audit
+from riskmodel.evaluation import AuditOptions, fairness_audit
 from riskmodel.jobs import training_matrix
 from riskmodel.jobs._extract import with_characteristics
 from riskmodel.training import load_training_spec
@@ -34,8 +34,8 @@ def _review(tmp_path, bias):
     result = evaluate_candidates(matrix, spec, features=features)
     pred = with_characteristics(result.candidates[0].predictions.drop(columns="flagged"),
                                 matrix[matrix["label"].notna()])
-    return fairness_audit(pred, label="label", score="score", top="10%", cluster="family_id",
-                          sensitive="ethnicity")
+    return fairness_audit(pred, AuditOptions(label="label", score="score", top="10%",
+                                             cluster="family_id", sensitive="ethnicity"))
 
 
 @pytest.fixture(scope="module")

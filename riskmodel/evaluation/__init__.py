@@ -16,6 +16,7 @@ from riskmodel.evaluation.explain import (
     write_explanation_report,
 )
 from riskmodel.evaluation.fairness import (
+    AuditOptions,
     FairnessAudit,
     FairnessPolicy,
     fairness_audit,
@@ -24,7 +25,8 @@ from riskmodel.evaluation.fairness import (
 )
 
 __all__ = [
-    "FOR_COUNCIL", "FairnessAudit", "FairnessPolicy", "ModelCard", "ModelExplanation",
-    "ModelFacts", "build_model_card", "cohort_profile", "explain_model", "fairness_audit",
-    "load_fairness_policy", "suppress", "write_explanation_report", "write_fairness_report",
+    "FOR_COUNCIL", "AuditOptions", "FairnessAudit", "FairnessPolicy", "ModelCard",
+    "ModelExplanation", "ModelFacts", "build_model_card", "cohort_profile", "explain_model",
+    "fairness_audit", "load_fairness_policy", "suppress", "write_explanation_report",
+    "write_fairness_report",
 ]

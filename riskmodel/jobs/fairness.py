@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from riskmodel._core.errors import InputError
+from riskmodel.evaluation import (
+    AuditOptions,
+    FairnessAudit,
+    fairness_audit,
+    write_fairness_report,
+)
+from riskmodel.jobs.replay import run_test_predictions
+
+DEFAULT_TITLE = "Fairness and disproportionality report"
+
+
+@dataclass(frozen=True)
+class FairnessReport:
+    """What :func:`fairness_report` made.
+
+    Attributes
+    ----------
+    audit : FairnessAudit
+    options : AuditOptions
+        The options the audit ran with (for a run: with its rule, clusters and source).
+    paths : dict
+        The files written, by name (``html``, ``json`` and one per table), as
+        :func:`~riskmodel.evaluation.write_fairness_report` returns them.
+    """
+
+    audit: FairnessAudit
+    options: AuditOptions
+    paths: dict[str, Path]
 
 
 def read_scores(path) -> pd.DataFrame:
@@ -35,3 +65,84 @@ def read_scores(path) -> pd.DataFrame:
     raise InputError(f"{path}: expected a .csv or .parquet scores file")
 
 
+def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | None = None,
+                    data=None, title: str = DEFAULT_TITLE) -> FairnessReport:
+    """Audit a scores file or a training run's test predictions and write the report.
+
+    Give either ``scores`` (a table holding ``options.label`` and ``options.score``) or
+    ``run`` with ``data``: the run's out-of-time test predictions are rebuilt from the extract
+    (:func:`run_test_predictions`). For a run, clusters default to ``family_id`` and, when
+    ``options`` sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its
+    top percentage, else the lowest score in per-locality capacity). ``options.source`` is set
+    to the scores file's path or ``run RUN_ID``, the name errors and the report use.
+
+    Parameters
+    ----------
+    options : AuditOptions
+        What to audit and how (see :func:`~riskmodel.evaluation.fairness_audit`).
+    out_dir : path
+        Folder for the HTML report, the CSV tables and ``fairness.json``.
+    scores : path, optional
+        A scores table (``.csv`` or ``.parquet``).
+    run : str, optional
+        Instead of ``scores``: an MLflow candidate run (``riskmodel compare`` lists them).
+    data : path, optional
+        With ``run``: the extract the run was trained on.
+    title : str
+        The report's title.
+
+    Returns
+    -------
+    FairnessReport
+
+    Raises
+    ------
+    InputError
+        Neither or both of ``scores`` and ``run`` (or ``run`` without ``data``), and every
+        problem the audit finds, as one line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, pandas as pd
+    >>> from riskmodel.evaluation import AuditOptions
+    >>> rng = np.random.default_rng(1)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> f = pd.DataFrame({"sex": rng.choice(["female", "male"], 200),
+    ...                   "score": rng.uniform(size=200)})
+    >>> f["label"] = (rng.uniform(size=200) < f.score).astype(int)
+    >>> f.to_csv(folder / "scores.csv", index=False)
+    >>> options = AuditOptions(label="label", score="score", top="10%", sensitive="sex",
+    ...                        policy={"characteristics": {"sex": None}, "intersections": [],
+    ...                                "bootstrap": {"n": 20}})
+    >>> report = fairness_report(options, folder / "report", scores=folder / "scores.csv")
+    >>> report.paths["html"].name, report.options.source.endswith("scores.csv")
+    ('fairness_report.html', True)
+    >>> fairness_report(options, "out", run="0123abcd", data="council/")  # doctest: +SKIP
+    """
+    if run is not None:
+        if scores is not None or data is None:
+            raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
+                             "--label COL --score COL, not both")
+        frame = run_test_predictions(run, data)
+        options = dataclasses.replace(
+            options, cluster=options.cluster or "family_id", source=f"run {run}",
+            **_capacity_rule(options, frame))
+    elif scores is None:
+        raise InputError("fairness: give --scores FILE --label COL --score COL "
+                         "(or --run RUN_ID --data DIR)")
+    else:
+        frame = read_scores(scores)
+        options = dataclasses.replace(options, source=str(Path(scores)))
+    audit = fairness_audit(frame, options)
+    paths = write_fairness_report(audit, out_dir, title=title)
+    return FairnessReport(audit=audit, options=options, paths=paths)
+
+
+def _capacity_rule(options: AuditOptions, frame: pd.DataFrame) -> dict:
+    """The run's capacity as the rule, unless the options set one."""
+    if options.threshold is not None or options.top is not None:
+        return {}
+    cap = frame.attrs.get("capacity", {})
+    if cap.get("top_percent") is not None:
+        return {"top": f"{cap['top_percent']:g}%"}
+    return {"threshold": frame.attrs.get("capacity_threshold")}

@@ -127,11 +127,13 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
     if cap.top_percent is None:
         # With per-locality capacity, the lowest score that was in capacity.
         threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
-    audit = fairness_audit(
-        pred, label="label", score="score", cluster="family_id", random_state=spec.seed,
+    from riskmodel.evaluation import AuditOptions
+
+    audit = fairness_audit(pred, AuditOptions(
+        label="label", score="score", cluster="family_id", random_state=spec.seed,
         top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
         threshold=threshold, source=f"test predictions of {res.name}",
-    )
+    ))
     with tempfile.TemporaryDirectory() as tmp:
         fair_dir = Path(tmp) / "fairness"
         write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "

@@ -1,11 +1,14 @@
-"""Fairness and disproportionality: group measures, intervals, the policy, the report."""
+"""Fairness and disproportionality: group measures, intervals, the policy, the report.
 
-from riskmodel.evaluation.fairness._audit import (
-    FairnessAudit,
-    fairness_audit,
-    write_fairness_report,
-)
+:func:`fairness_audit` takes a table of scores and its :class:`AuditOptions`, and returns a
+:class:`FairnessAudit`; :func:`write_fairness_report` writes it as HTML, CSV and JSON.
+"""
+
+from riskmodel.evaluation.fairness._audit import fairness_audit
+from riskmodel.evaluation.fairness._options import AuditOptions
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, load_fairness_policy
+from riskmodel.evaluation.fairness._report import write_fairness_report
+from riskmodel.evaluation.fairness._result import FairnessAudit
 
-__all__ = ["FairnessAudit", "FairnessPolicy", "fairness_audit", "load_fairness_policy",
-           "write_fairness_report"]
+__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "fairness_audit",
+           "load_fairness_policy", "write_fairness_report"]

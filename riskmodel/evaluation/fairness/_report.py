@@ -1,0 +1,211 @@
+"""Writing an audit: CSV tables, one JSON file and the self-contained HTML report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskmodel._core.io import write_table, write_text
+from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
+
+
+def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairness and "
+                          "disproportionality report", profile: pd.DataFrame | None = None,
+                          charts: bool = True) -> dict[str, Path]:
+    """Write the audit as a self-contained HTML report, CSV tables and one JSON file.
+
+    Parameters
+    ----------
+    audit : FairnessAudit
+    out_dir : path
+        Folder to write into (created if needed). Every file is written atomically.
+    title : str
+    profile : DataFrame, optional
+        A cohort profile (from :func:`cohort_profile`) to show instead of the audit's own.
+        It must describe the same children as the audit, or differences between the two
+        could reveal small counts; by default the audit's own profile is used.
+    charts : bool, default=True
+        Draw the charts (matplotlib, embedded as PNG).
+
+    Returns
+    -------
+    dict
+        Paths by name: ``html``, ``json`` and one ``<table>`` CSV per table
+        (``fairness_groups.csv``, ``fairness_ratios.csv``, ...).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from riskmodel.evaluation import AuditOptions, fairness_audit, write_fairness_report
+    >>> rng = np.random.default_rng(1)
+    >>> f = pd.DataFrame({"sex": rng.choice(["female", "male"], 200),
+    ...                   "score": rng.uniform(size=200)})
+    >>> f["label"] = (rng.uniform(size=200) < f.score).astype(int)
+    >>> audit = fairness_audit(f, AuditOptions(
+    ...     label="label", score="score", threshold=0.5, sensitive="sex",
+    ...     policy={"characteristics": {"sex": None}, "intersections": [],
+    ...             "bootstrap": {"n": 20}}))
+    >>> paths = write_fairness_report(audit, tempfile.mkdtemp(), charts=False)
+    >>> sorted(paths)[:3]
+    ['between_groups', 'groups', 'html']
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = audit.tables()
+    if profile is not None:
+        tables["profile"] = profile
+    paths: dict[str, Path] = {}
+    for name, df in tables.items():
+        paths[name] = write_table(df, out / f"fairness_{name}.csv")
+    doc = {
+        "title": title, "settings": audit.settings, "summary": audit.summary,
+        "notes": audit.notes, "policy": audit.policy.model_dump(mode="json"),
+        "tables": {name: table_records(df) for name, df in tables.items()},
+    }
+    paths["json"] = write_text(json.dumps(jsonable(doc), indent=2, ensure_ascii=False),
+                               out / "fairness.json")
+    html = render_fairness_html(audit, title=title, profile=tables["profile"], charts=charts)
+    paths["html"] = write_text(html, out / "fairness_report.html")
+    return paths
+
+
+# ------------------------------------------------------------------ the HTML report ----------
+
+_EXPLAIN = {
+    "base_rate": "The share of {s} in the group who {pos}.",
+    "selection_rate": "The share of {s} in the group the rule flagged.",
+    "false_negative_rate": "Of the {s} who {pos}, the share the rule did not flag (missed). "
+                           "Early help is an offer of support, so this is the harm the policy "
+                           "equalises first.",
+    "true_positive_rate": "Of the {s} who {pos}, the share the rule flagged (recall).",
+    "false_positive_rate": "Of the {s} who {neg}, the share the rule flagged anyway.",
+    "precision": "Of the {s} flagged, the share who {pos}.",
+    "auc": "How well the score ranks {s} who {pos} above those who did not, within the group "
+           "(0.5 = no better than chance, 1 = perfect).",
+    "calibration": "The number who {pos} divided by the number the scores predicted "
+                   "(1 = the scores are right on average for the group; above 1 = they "
+                   "under-predict).",
+    "calibration_error": "The average gap between predicted and observed rates across ten "
+                         "score bands within the group.",
+}
+
+
+_SHORT = {
+    "false_negative_rate": "Missed", "selection_rate": "Flagged",
+    "false_positive_rate": "False positives", "precision": "Precision",
+    "calibration": "Observed / predicted", "true_positive_rate": "Found",
+    "base_rate": "Base rate", "auc": "AUC",
+}
+
+
+def _names(pos: str, neg: str) -> dict[str, str]:
+    """Column headings for the measures, in the report's words."""
+    return {
+        "false_negative_rate": f"Missed (of those who {pos})",
+        "selection_rate": "Flagged",
+        "false_positive_rate": f"Flagged (of those who {neg})",
+        "precision": f"Precision (flagged who {pos})",
+        "calibration": "Observed / predicted",
+        "calibration_error": "Calibration error",
+        "true_positive_rate": f"Found (of those who {pos})",
+        "base_rate": f"Share who {pos}",
+        "auc": "AUC",
+    }
+
+
+def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str],
+           tol) -> str | None:
+    """Each group's ratio to its reference with its interval, one panel per measure (PNG)."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+    from riskmodel.evaluation._html import figure_png, new_figure
+
+    sub = ratios[(ratios.characteristic == key) & ratios.status.isin(
+        ["outside", "check", "within"])]
+    if sub.empty:
+        return None
+    metrics = [m for m in metrics if (sub.metric == m).any()]
+    groups = [g for g in groups if (sub.group == g).any()]
+    fig = new_figure(min(2.6 * len(metrics) + 1.2, 15), 1.3 + 0.3 * len(groups))
+    style = {"outside": ("D", "#b42318"), "check": ("o", "#b7791f"), "within": ("s", "#1a7f37")}
+    for k, m in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), k + 1)
+        ax.axvspan(tol.low, tol.high, color="#e3f6e8", zorder=0)
+        ax.axvline(1.0, color="#57606a", lw=0.8, zorder=1)
+        rows = sub[sub.metric == m].set_index("group")
+        xs = []
+        for yi, g in enumerate(groups):
+            if g not in rows.index:
+                continue
+            r = rows.loc[g]
+            lo, hi, x = float(r.ratio_low), float(r.ratio_high), float(r.ratio)
+            if not (np.isfinite(x) and x > 0):
+                continue
+            marker, colour = style[r.status]
+            if np.isfinite(lo) and np.isfinite(hi) and lo > 0:
+                ax.plot([lo, hi], [yi, yi], color=colour, lw=1.6, zorder=2)
+                xs += [lo, hi]
+            ax.plot([x], [yi], marker=marker, color=colour, ms=6, zorder=3, ls="none")
+            xs.append(x)
+        ax.set_xscale("log")
+        span = [v for v in xs if v > 0] + [tol.low, tol.high]
+        left, right = min(span) / 1.15, max(span) * 1.15
+        ax.set_xlim(left, right)
+        # A few labelled ticks only: log axes otherwise label dozens of minor ticks.
+        ticks = [v for v in (0.1, 0.25, 0.5, tol.low, 1.0, tol.high, 2.0, 4.0, 10.0)
+                 if left <= v <= right]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in ticks]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_yticks(range(len(groups)))
+        ax.set_yticklabels(groups if k == 0 else [""] * len(groups), fontsize=8)
+        ax.set_ylim(len(groups) - 0.5, -0.5)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(_SHORT[m] if m == "calibration" else f"{_SHORT[m]} (ratio)", fontsize=9)
+    fig.subplots_adjust(wspace=0.08)
+    return figure_png(fig)
+
+
+def render_fairness_html(audit: FairnessAudit, *, title: str, profile: pd.DataFrame,
+                         charts: bool = True) -> str:
+    """The self-contained HTML report of an audit (used by :func:`write_fairness_report`)."""
+    from riskmodel.evaluation._html import render
+
+    st = audit.settings
+    words = {"s": st["subjects"], "pos": st["positive_words"], "neg": st["negative_words"]}
+    pol = audit.policy
+    metrics = [m for m in pol.metrics if st["scores_are_probabilities"] or m != "calibration"]
+    sections = []
+    for key, rows in profile.groupby("section", sort=False):
+        sections.append({"name": key, "note": rows["note"].iloc[0] if "note" in rows else "",
+                         "rows": rows.to_dict("records")})
+    tables = []
+    for key, info in st["characteristics"].items():
+        g = audit.groups[audit.groups.characteristic == key]
+        r = audit.ratios[audit.ratios.characteristic == key]
+        by_group = {}
+        for rec in r.to_dict("records"):
+            by_group.setdefault(rec["group"], {})[rec["metric"]] = rec
+        tables.append({
+            "key": key, "label": info["label"], "kind": info["kind"],
+            "reference": info["reference"], "reference_note": info["reference_note"],
+            "groups": g.to_dict("records"), "ratios": by_group,
+            "rri": audit.rri[audit.rri.characteristic == key].to_dict("records"),
+            "chart": (_chart(key, list(g.group), audit.ratios, metrics, pol.tolerance)
+                      if charts else None),
+        })
+    explain = {m: text.format(**words) for m, text in _EXPLAIN.items()}
+    names = _names(words["pos"], words["neg"])
+    return render(
+        "fairness.html.j2", title=title, audit=audit, settings=st, policy=pol,
+        summary=audit.summary, notes=audit.notes, profile_sections=sections, tables=tables,
+        overall=audit.groups.iloc[0].to_dict(), metrics=metrics, explain=explain,
+        names=names, words=words,
+        between=audit.between_groups.to_dict("records"),
+        mitigation=None if audit.mitigation is None else audit.mitigation.to_dict("records"),
+        thresholds=None if audit.thresholds is None else audit.thresholds.to_dict("records"),
+        confidence=round(100 * pol.bootstrap.confidence),
+    )

@@ -1,0 +1,89 @@
+"""The published result of an audit, and its JSON form."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.evaluation.fairness._policy import FairnessPolicy
+
+
+@dataclass
+class FairnessAudit:
+    """The published result of :func:`fairness_audit` (every table already suppressed).
+
+    Attributes
+    ----------
+    groups : DataFrame
+        One row per group of each characteristic and intersection (and one for everyone):
+        ``n``, ``n_positive``, ``n_flagged`` and each measure with ``_low``/``_high``.
+    ratios : DataFrame
+        Each group's ratio to its reference for the policy's measures, with the interval,
+        ``status`` (outside / check / within / reference / suppressed / not applicable) and
+        ``flagged`` (the whole interval lies outside the tolerance).
+    rri : DataFrame
+        Relative rate index: shares of the population and of those flagged, and each group's
+        rate over the reference's, for going on to need help and for being flagged.
+    between_groups : DataFrame
+        fairlearn's between-groups ratio (smallest over largest) and difference (largest minus
+        smallest) per characteristic and measure, over the groups published.
+    profile : DataFrame
+        The cohort profile of the audited children.
+    mitigation : DataFrame or None
+        Before/after table when mitigation was asked for.
+    thresholds : DataFrame or None
+        The mitigation's per-group thresholds (or fairlearn's rule) fitted on everyone.
+    summary : list of str
+        Plain-language sentences, the most important first.
+    settings : dict
+        What was audited and how (columns, rule, policy, bootstrap, counts).
+    """
+
+    groups: pd.DataFrame
+    ratios: pd.DataFrame
+    rri: pd.DataFrame
+    between_groups: pd.DataFrame
+    profile: pd.DataFrame
+    summary: list[str]
+    settings: dict
+    policy: FairnessPolicy
+    mitigation: pd.DataFrame | None = None
+    thresholds: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The audit's JSON form (the ``fairness.json`` the report writes, without the notes)."""
+        return jsonable({"settings": self.settings, "summary": self.summary,
+                          "tables": {k: table_records(df) for k, df in self.tables().items()}})
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The published tables by name."""
+        out = {"groups": self.groups, "ratios": self.ratios, "rri": self.rri,
+               "between_groups": self.between_groups, "profile": self.profile}
+        if self.mitigation is not None:
+            out["mitigation"] = self.mitigation
+        if self.thresholds is not None:
+            out["thresholds"] = self.thresholds
+        return out
+
+
+def jsonable(value):
+    """``value`` with string keys, plain Python numbers and None for NaN and infinities."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def table_records(df: pd.DataFrame) -> list[dict]:
+    """A table's rows as JSON-ready dicts (see :func:`jsonable`)."""
+    return [jsonable(dict(zip(df.columns, row, strict=True)))
+            for row in df.itertuples(index=False, name=None)]
