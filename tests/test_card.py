@@ -57,14 +57,14 @@ def loaded(trained, tracking):
 @pytest.fixture(scope="module")
 def fairness_dir(trained, loaded, tmp_path_factory):
     """The champion's out-of-time fairness report, made with the public API."""
-    from riskmodel.evaluation import fairness_audit, write_fairness_report
+    from riskmodel.evaluation import AuditOptions, fairness_audit, write_fairness_report
 
     champion = next(c for c in trained.candidates if c.run_id == loaded.run_id)
     carried = trained.extra["matrix"][["child_id", "as_of", "ethnicity", "sex", "disability",
                                        "age_band", "imd_quintile"]]
     scores = champion.predictions.merge(carried, on=["child_id", "as_of"], how="left")
-    audit = fairness_audit(scores, label="label", score="score", top="10%",
-                           cluster="family_id", policy=_small_policy())
+    audit = fairness_audit(scores, AuditOptions(label="label", score="score", top="10%",
+                                                cluster="family_id", policy=_small_policy()))
     out = tmp_path_factory.mktemp("fairness")
     write_fairness_report(audit, out, charts=False)
     return out

@@ -9,12 +9,12 @@ from riskmodel.jobs._extract import Extract, open_extract, training_matrix
 from riskmodel.jobs.card import model_card, read_fairness, write_model_card
 from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
-from riskmodel.jobs.fairness import read_scores
+from riskmodel.jobs.fairness import fairness_report, read_scores
 from riskmodel.jobs.replay import run_test_predictions
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 
 __all__ = [
-    "Extract", "explain_extract", "model_card", "open_extract", "read_fairness", "read_scores",
-    "run_demo", "run_test_predictions", "score", "train", "training_matrix", "write_model_card",
+    "Extract", "explain_extract", "fairness_report", "model_card", "open_extract",
+    "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train", "training_matrix", "write_model_card",
 ]

@@ -13,7 +13,12 @@ from pathlib import Path
 import yaml
 
 from riskmodel.data import read_truth
-from riskmodel.evaluation import fairness_audit, write_explanation_report, write_fairness_report
+from riskmodel.evaluation import (
+    AuditOptions,
+    fairness_audit,
+    write_explanation_report,
+    write_fairness_report,
+)
 from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
@@ -127,8 +132,6 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
     if cap.top_percent is None:
         # With per-locality capacity, the lowest score that was in capacity.
         threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
-    from riskmodel.evaluation import AuditOptions
-
     audit = fairness_audit(pred, AuditOptions(
         label="label", score="score", cluster="family_id", random_state=spec.seed,
         top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
