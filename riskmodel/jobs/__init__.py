@@ -16,5 +16,6 @@ from riskmodel.jobs.train import train
 
 __all__ = [
     "Extract", "explain_extract", "fairness_report", "model_card", "open_extract",
-    "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train", "training_matrix", "write_model_card",
+    "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train",
+    "training_matrix", "write_model_card",
 ]
