@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -66,6 +68,25 @@ def _print_table(table) -> None:
     else:
         # print(width=...) is capped at the console's width; a console of the needed width is not
         Console(width=max(out.width, needed)).print(table)
+
+
+@contextlib.contextmanager
+def _steps(title: str):
+    """A ``progress`` callback for a long job: one line per step on stderr (a scheduler's log),
+    and a spinner with the elapsed time in a terminal."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"{title}…", total=None)
+        started = time.perf_counter()
+
+        def step(msg: str) -> None:
+            bar.console.print(f"  [{time.perf_counter() - started:5.0f}s] {msg}", markup=False,
+                              highlight=False)
+            bar.update(task, description=f"{title}: {msg}")
+
+        yield step
 
 
 # ---------------------------------------------------------------- data ----------------------
@@ -186,21 +207,12 @@ def train(
     register: Annotated[bool, typer.Option(help="Register the best passing candidate.")] = True,
 ):
     """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from riskmodel.jobs import train as train_models
     from riskmodel.training import load_training_spec
     from riskmodel.training._display import leaderboard_table
 
     spec_obj = load_training_spec(spec, outcome=outcome)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(f"training {spec_obj.outcome}: building features", total=None)
-
-        def step(msg: str) -> None:
-            bar.console.print(f"  {msg}", markup=False, highlight=False)
-            bar.update(task, description=f"training {spec_obj.outcome}: {msg}")
-
+    with _steps(f"training {spec_obj.outcome}") as step:
         result = train_models(data, spec, outcome=outcome, register_best=register, progress=step)
     _print_table(leaderboard_table(result.leaderboard(), title=f"{spec_obj.outcome}: test dates "
                  + ", ".join(str(d.date()) for d in result.test_dates),
@@ -344,7 +356,9 @@ def fairness(
         policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate, references=refs,
         subjects=subjects, positive_words=positive_words, negative_words=negative_words,
     )
-    report = fairness_report(options, out_dir, scores=scores, run=run, data=data, title=title)
+    with _steps("fairness") as step:
+        report = fairness_report(options, out_dir, scores=scores, run=run, data=data,
+                                 title=title, progress=step)
     for sentence in report.audit.summary:
         out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"report: {report.paths['html']}", markup=False, highlight=False, soft_wrap=True)

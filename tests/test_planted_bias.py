@@ -89,3 +89,7 @@ def test_fairness_cli_reviews_a_training_run(trained, council, tmp_path, capsys)
     assert code == 0, captured.err
     assert (out / "fairness_report.html").exists()
     assert "children" in captured.out
+    # the long steps are said as they start, one line each (stderr is not a terminal here)
+    steps = [ln for ln in captured.err.splitlines() if ln.startswith("  [")]
+    assert [s.split("] ", 1)[1].split()[0] for s in steps] == ["rebuilding", "auditing",
+                                                              "writing"], captured.err

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel._core.errors import InputError
+from riskmodel._core.io import check_writable
 from riskmodel.evaluation import (
     AuditOptions,
     FairnessAudit,
@@ -66,7 +67,7 @@ def read_scores(path) -> pd.DataFrame:
 
 
 def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | None = None,
-                    data=None, title: str = DEFAULT_TITLE) -> FairnessReport:
+                    data=None, title: str = DEFAULT_TITLE, progress=None) -> FairnessReport:
     """Audit a scores file or a training run's test predictions and write the report.
 
     Give either ``scores`` (a table holding ``options.label`` and ``options.score``) or
@@ -90,6 +91,8 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
         With ``run``: the extract the run was trained on.
     title : str
         The report's title.
+    progress : callable, optional
+        Called with a short message before each long step.
 
     Returns
     -------
@@ -119,10 +122,13 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
     ('fairness_report.html', True)
     >>> fairness_report(options, "out", run="0123abcd", data="council/")  # doctest: +SKIP
     """
+    say = progress or (lambda msg: None)
+    check_writable(out_dir, folder=True)
     if run is not None:
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
                              "--label COL --score COL, not both")
+        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data}…")
         frame = run_test_predictions(run, data)
         options = dataclasses.replace(
             options, cluster=options.cluster or "family_id", source=f"run {run}",
@@ -133,7 +139,9 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
     else:
         frame = read_scores(scores)
         options = dataclasses.replace(options, source=str(Path(scores)))
+    say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
     audit = fairness_audit(frame, options)
+    say("writing the report…")
     paths = write_fairness_report(audit, out_dir, title=title)
     return FairnessReport(audit=audit, options=options, paths=paths)
 
