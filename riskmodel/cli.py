@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from riskmodel._core.errors import InputError, InputWarning
+from riskmodel._core.workspace import reset_specs
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -44,12 +45,20 @@ def _root(
         bool, typer.Option("--verbose", help="Also print MLflow's own messages and "
                            "riskmodel's detail (e.g. riskmodel --verbose train ...).")
     ] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="The council's workspace (riskmodel init writes one). Default: the "
+                     "current folder or the first above it that is one, else the packaged "
+                     "specs.", envvar="RISKMODEL_WORKSPACE"),
+    ] = None,
 ) -> None:
     """Predictive risk models for children's early help services."""
     import logging
 
+    from riskmodel._core.workspace import use_workspace
     from riskmodel.store import set_verbose
 
+    use_workspace(workspace)
     set_verbose(verbose)
     if verbose:
         logging.basicConfig(format="%(name)s: %(message)s")
@@ -90,6 +99,22 @@ def _steps(title: str):
 
 
 # ---------------------------------------------------------------- data ----------------------
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder for the workspace (made if new).")],
+):
+    """Write a council workspace: the training, feature and fairness specs to edit."""
+    from riskmodel.jobs.workspace import init_workspace
+
+    written, kept = init_workspace(folder)
+    for path in written:
+        out.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+    for path in kept:
+        out.print(f"kept {path} (edited; not overwritten)", markup=False, highlight=False,
+                  soft_wrap=True)
+    out.print(f"workspace ready: {folder.resolve()} (see {folder / 'WORKSPACE.md'})",
+              markup=False, highlight=False, soft_wrap=True)
 
 @app.command()
 def synth(
@@ -509,8 +534,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
     warnings.showwarning = _show_warning
     _warned.clear()
+    reset_specs(lambda path: console.print(f"spec: {path}", markup=False, highlight=False,
+                                           soft_wrap=True))
     try:
-        app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        try:
+            app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        finally:
+            reset_specs(None)  # a library call after this run prints nothing
     except InputError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -147,3 +147,45 @@ def test_ids_a_spreadsheet_made_decimal_are_read_whole_with_a_warning(council, t
     assert "OK:" in stdout
     ids = load_tables(out)["children"]["child_id"]
     assert set(ids) == set(number.values())
+
+
+def test_the_repository_is_a_workspace_like_init_writes(tmp_path, capsys):
+    """The top-level features/, training/, evaluation/ are what `riskmodel init` writes."""
+    import filecmp
+    from pathlib import Path
+
+    from riskmodel.jobs.workspace import workspace_files
+
+    repo = Path(__file__).resolve().parents[1]
+    code, out, err = _cli(["init", tmp_path / "ws"], capsys)
+    assert code == 0, err
+    names = set(workspace_files())
+    made = {p.relative_to(tmp_path / "ws").as_posix() for p in (tmp_path / "ws").rglob("*.yaml")}
+    assert made == names
+    for name in sorted(names):
+        assert filecmp.cmp(repo / name, tmp_path / "ws" / name, shallow=False), (
+            f"{name} in the repository differs from what riskmodel init writes: copy "
+            f"riskmodel's packaged spec over it, or change both")
+    # run again: nothing overwritten, an edited spec kept
+    edited = tmp_path / "ws" / "training" / "escalation.yaml"
+    edited.write_text(edited.read_text().replace("top_percent: 10", "top_percent: 5"))
+    code, out, err = _cli(["init", tmp_path / "ws"], capsys)
+    assert code == 0 and "kept" in out and "top_percent: 5" in edited.read_text()
+
+
+def test_a_command_in_a_workspace_uses_and_names_its_specs(tmp_path, monkeypatch, capsys):
+    from riskmodel.training import load_training_spec
+
+    _cli(["init", tmp_path / "ws"], capsys)
+    spec = tmp_path / "ws" / "training" / "escalation.yaml"
+    spec.write_text(spec.read_text().replace("top_percent: 10", "top_percent: 4"))
+    monkeypatch.chdir(tmp_path / "ws" / "training")  # below the workspace: found upwards
+    assert load_training_spec(outcome="escalation").capacity.top_percent == 4
+    monkeypatch.chdir(tmp_path)  # outside: the packaged spec
+    assert load_training_spec(outcome="escalation").capacity.top_percent == 10
+    code, out, err = _cli(["--workspace", tmp_path / "ws", "features"], capsys)
+    assert code == 0
+    said = [ln for ln in err.splitlines() if ln.startswith("spec: ")]
+    assert said == [f"spec: {(tmp_path / 'ws' / 'features' / 'early_help.yaml').resolve()}"]
+    code, _, err = _cli(["--workspace", tmp_path, "features"], capsys)
+    assert code == 2 and "is not a workspace" in err

@@ -10,12 +10,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from riskmodel._core.errors import InputError
+from riskmodel._core.workspace import note_spec
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_spec(path: str | os.PathLike, model: type[M]) -> M:
+def load_spec(path: str | os.PathLike, model: type[M], *, note: bool = True) -> M:
     """Read ``path`` (YAML) and validate it as ``model``.
+
+    The file is recorded as used by this run (:func:`riskmodel._core.workspace.note_spec`)
+    unless ``note=False`` (a lookup, not a setting).
 
     Raises
     ------
@@ -40,6 +44,8 @@ def load_spec(path: str | os.PathLike, model: type[M]) -> M:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: spec file not found")
+    if note:
+        note_spec(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

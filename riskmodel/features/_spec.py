@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from riskmodel._core.spec import load_spec
+from riskmodel._core.workspace import spec_file
 from riskmodel.data._contract import PROTECTED
 from riskmodel.features._windows import window_months
 
@@ -179,7 +180,8 @@ def load_feature_spec(path: str | os.PathLike | None = None) -> FeatureSpec:
     Parameters
     ----------
     path : str or path-like, optional
-        A YAML file; by default the packaged ``early_help.yaml``.
+        A YAML file; by default the workspace's ``features/early_help.yaml``, else the
+        packaged one.
 
     Returns
     -------
@@ -196,12 +198,14 @@ def load_feature_spec(path: str | os.PathLike | None = None) -> FeatureSpec:
     >>> load_feature_spec().builders.episodes.current_contacts_window
     '12m'
     """
-    return load_spec(packaged_spec_path() if path is None else path, FeatureSpec)
+    if path is None:
+        path = spec_file(f"features/{PACKAGED_SPEC}", packaged_spec_path())
+    return load_spec(path, FeatureSpec)
 
 
 def full_spec(extra_window: str = "all") -> FeatureSpec:
     """Every builder on, default windows plus ``extra_window``: for looking names up."""
-    base = load_feature_spec()
+    base = load_spec(packaged_spec_path(), FeatureSpec, note=False)  # a lookup, not a setting
     b = base.builders
 
     def more(part):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from riskmodel._core.workspace import specs_used
 from riskmodel.data import read_truth
 from riskmodel.evaluation import (
     AuditOptions,
@@ -232,6 +233,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
         _log_reviews(reviewed, matrix, spec_obj, run)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
+        run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:
             run.set_tags(RunTags(best=best.name))
         if best is not None and register_best:

@@ -23,6 +23,7 @@ class Tag(StrEnum):
     RUN_ID = "riskmodel.run_id"              # on the model version
     BEST = "riskmodel.best"
     REGISTERED = "riskmodel.registered"
+    SPEC_FILES = "riskmodel.spec_files"      # ";"-separated full paths of the specs read
 
 
 @dataclass
@@ -52,13 +53,15 @@ class RunTags:
     checksum: str = ""
     best: str = ""
     registered: str = ""
+    spec_files: list[str] = field(default_factory=list)
 
     @classmethod
     def from_mlflow(cls, tags: dict) -> RunTags:
         values = {}
         for f in fields(cls):
             raw = tags.get(Tag[f.name.upper()].value, "")
-            values[f.name] = [d for d in raw.split(",") if d] if f.name == "test_dates" else raw
+            sep = {"test_dates": ",", "spec_files": ";"}.get(f.name)
+            values[f.name] = [d for d in raw.split(sep) if d] if sep else raw
         return cls(**values)
 
     def to_mlflow(self) -> dict[str, str]:
@@ -66,7 +69,7 @@ class RunTags:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, list):
-                value = ",".join(value)
+                value = (";" if f.name == "spec_files" else ",").join(value)
             if value:
                 out[Tag[f.name.upper()].value] = str(value)
         return out

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
+from riskmodel._core.workspace import spec_file
 from riskmodel.features import OUTCOMES
 from riskmodel.models import KINDS
 
@@ -119,9 +120,16 @@ class TrainingSpec(_Strict):
         return self
 
 
+def packaged_training_spec(outcome: str) -> Path:
+    """The training spec packaged with riskmodel for ``outcome``."""
+    return Path(str(resources.files("riskmodel.training") / "specs" / f"{outcome}.yaml"))
+
+
 def load_training_spec(path: str | os.PathLike | None = None, *,
                        outcome: str = "escalation") -> TrainingSpec:
-    """Load and validate a training spec (default: the packaged spec for ``outcome``).
+    """Load and validate a training spec.
+
+    Default: the workspace's ``training/<outcome>.yaml``, else the packaged spec.
 
     Examples
     --------
@@ -132,5 +140,5 @@ def load_training_spec(path: str | os.PathLike | None = None, *,
     if path is None:
         if outcome not in OUTCOMES:
             raise InputError(f"--outcome: unknown outcome {outcome!r} ({', '.join(OUTCOMES)})")
-        path = resources.files("riskmodel.training") / "specs" / f"{outcome}.yaml"
+        path = spec_file(f"training/{outcome}.yaml", packaged_training_spec(outcome))
     return load_spec(Path(str(path)), TrainingSpec)

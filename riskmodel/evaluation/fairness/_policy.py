@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
+from riskmodel._core.workspace import spec_file
 
 PACKAGED_POLICY = "fairness.yaml"
 
@@ -159,7 +160,9 @@ class FairnessPolicy(_Strict):
 
 
 def load_fairness_policy(path: str | os.PathLike | None = None) -> FairnessPolicy:
-    """Read and validate a fairness policy (YAML); the packaged default when ``path`` is None.
+    """Read and validate a fairness policy (YAML).
+
+    Default: the workspace's ``evaluation/fairness.yaml``, else the packaged policy.
 
     Parameters
     ----------
@@ -182,9 +185,8 @@ def load_fairness_policy(path: str | os.PathLike | None = None) -> FairnessPolic
     ['ethnicity', 'sex', 'disability']
     """
     if path is None:
-        ref = resources.files("riskmodel.evaluation").joinpath(PACKAGED_POLICY)
-        with resources.as_file(ref) as p:
-            return load_spec(p, FairnessPolicy)
+        packaged = Path(str(resources.files("riskmodel.evaluation").joinpath(PACKAGED_POLICY)))
+        path = spec_file(f"evaluation/{PACKAGED_POLICY}", packaged)
     return load_spec(Path(path), FairnessPolicy)
 
 
