@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from riskmodel._core.errors import InputError, InputWarning
-from riskmodel._core.workspace import reset_specs
+from riskmodel._core.workspace import reset_specs, specs_used
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -534,13 +534,12 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
     warnings.showwarning = _show_warning
     _warned.clear()
-    reset_specs(lambda path: console.print(f"spec: {path}", markup=False, highlight=False,
-                                           soft_wrap=True))
+    reset_specs()
     try:
-        try:
-            app(args=argv, standalone_mode=False, prog_name="riskmodel")
-        finally:
-            reset_specs(None)  # a library call after this run prints nothing
+        app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        # Once, at the end of a run that worked: the spec files it read (full paths).
+        for path in specs_used():
+            console.print(f"spec: {path}", markup=False, highlight=False, soft_wrap=True)
     except InputError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
