@@ -234,17 +234,22 @@ def train(
     """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
     from riskmodel.jobs import train as train_models
     from riskmodel.training import load_training_spec
-    from riskmodel.training._display import leaderboard_table
+    from riskmodel.training._display import (
+        leaderboard_table,
+        leaderboard_title,
+        over_time_lines,
+    )
 
     spec_obj = load_training_spec(spec, outcome=outcome)
     with _steps(f"training {spec_obj.outcome}") as step:
         result = train_models(data, spec, outcome=outcome, register_best=register, progress=step)
-    _print_table(leaderboard_table(result.leaderboard(), title=f"{spec_obj.outcome}: test dates "
-                 + ", ".join(str(d.date()) for d in result.test_dates),
-                 capacity=spec_obj.capacity.describe()))
+    _print_table(leaderboard_table(result.leaderboard(), title=leaderboard_title(result),
+                                   capacity=spec_obj.capacity.describe()))
     for c in result.candidates:
         if not c.passed:
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
+    for line in over_time_lines(result):
+        out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     from riskmodel.store import experiment_url
 
     passed = [c.name for c in result.candidates if c.passed]

@@ -112,8 +112,7 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
     assert "base rate" in out and "lightgbm" in out and "truth" in out
     assert ("PASS" in out) or ("FAIL" in out)
     # --no-register: the last line says who passed, never "no candidate met" when one did
-    passed = [ln.split()[1] for ln in out.splitlines() if ln.strip().startswith("│")
-              and " PASS " in ln]
+    passed = [ln.split()[0] for ln in out.splitlines() if ln.rstrip().endswith(" PASS")]
     last = out.strip().splitlines()[-2]
     assert out.strip().splitlines()[-1].startswith("runs in the MLflow UI: http")
     if passed:

@@ -16,7 +16,7 @@ __all__ = ["capacity_flags", "evaluate_predictions", "top_k_flags"]
 
 METRICS = (
     "base_rate", "auc", "average_precision", "brier", "calibration_error",
-    "precision_at_capacity", "recall_at_capacity",
+    "precision_at_capacity", "recall_at_capacity", "lift_at_capacity",
 )
 
 
@@ -82,12 +82,20 @@ class _Sorted:
         hits = (w * f * y).sum()
         out["precision_at_capacity"] = hits / n_flag if n_flag else np.nan
         out["recall_at_capacity"] = hits / pos if pos else np.nan
+        # How many times the base rate the flagged children's rate is (1 = no better than
+        # picking children at random): a bar a council can set whatever its base rate.
+        out["lift_at_capacity"] = (out["precision_at_capacity"] / out["base_rate"]
+                                   if pos and n_flag else np.nan)
         return out
 
 
-def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 200,
+def evaluate_predictions(y_true, y_prob, *, flags, groups=None, dates=None, n_boot: int = 200,
                          random_state: int = 0) -> pd.DataFrame:
     """All quality metrics with family-clustered bootstrap 95% intervals.
+
+    With ``dates``, each resample also draws the as-of dates with replacement, so the interval
+    holds the date-to-date variation of a model's quality as well as the sampling of families
+    (a model that was good on one quarter and poor on the next gets a wide interval).
 
     Parameters
     ----------
@@ -98,6 +106,8 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
         Who is in capacity (see :func:`capacity_flags`); held fixed across resamples.
     groups : array-like, optional
         Cluster ids (families); rows are resampled by cluster. Default: each row.
+    dates : array-like, optional
+        Each row's as-of date; the dates are resampled too (see above).
     n_boot : int, default=200
     random_state : int, default=0
 
@@ -125,6 +135,8 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
     else:
         codes = pd.factorize(np.asarray(groups), sort=False)[0]
     n_clusters = codes.max() + 1 if len(codes) else 0
+    date_codes = None if dates is None else pd.factorize(np.asarray(dates), sort=False)[0]
+    n_dates = 0 if date_codes is None or not len(date_codes) else date_codes.max() + 1
     sorted_ = _Sorted(y, p, f)
     point = sorted_.metrics(np.ones_like(y))
     rng = np.random.default_rng(random_state)
@@ -132,6 +144,8 @@ def evaluate_predictions(y_true, y_prob, *, flags, groups=None, n_boot: int = 20
     for _ in range(n_boot if n_clusters else 0):
         counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters))
         w = counts[codes].astype(float)
+        if n_dates > 1:
+            w *= rng.multinomial(n_dates, np.full(n_dates, 1.0 / n_dates))[date_codes]
         for m, v in sorted_.metrics(w).items():
             boots[m].append(v)
     rows = []

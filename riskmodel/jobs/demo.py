@@ -23,7 +23,7 @@ from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 from riskmodel.store import download, experiment_url, tracking_uri
 from riskmodel.training import best_passing
-from riskmodel.training._display import leaderboard_table
+from riskmodel.training._display import leaderboard_table, leaderboard_title, over_time_lines
 
 
 def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
@@ -68,10 +68,10 @@ def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
     console.print(f"[bold]3. training[/] escalation candidates (MLflow: {tracking_uri()})")
     result = train(data, spec, outcome="escalation",
                    progress=lambda msg: console.print(f"   {msg}", highlight=False))
-    console.print(leaderboard_table(
-        result.leaderboard(), title="escalation: test dates " + ", ".join(
-            str(d.date()) for d in result.test_dates),
-        capacity=result.spec.capacity.describe()))
+    console.print(leaderboard_table(result.leaderboard(), title=leaderboard_title(result),
+                                    capacity=result.spec.capacity.describe()))
+    for line in over_time_lines(result):
+        console.print(f"   {line}", highlight=False, soft_wrap=True)
     if result.registered is None:
         console.print("[bold red]no candidate met the pass thresholds set in the spec: "
                       "nothing registered, so nothing is scored[/] (this is the honest answer)")

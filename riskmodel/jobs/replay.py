@@ -57,7 +57,8 @@ def run_test_predictions(run_id: str, data) -> pd.DataFrame:
         )
     labelled = tm.matrix[tm.matrix["label"].notna()].reset_index(drop=True)
     folds = temporal_folds(labelled["as_of"], labelled["family_id"],
-                           n_folds=spec.splits.n_folds, horizon_months=spec.horizon_months)
+                           n_folds=spec.splits.n_folds, horizon_months=spec.horizon_months,
+                           holdout=spec.splits.holdout)
     pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
     out = with_characteristics(pred, labelled)
     out.attrs["capacity"] = spec.capacity.model_dump()

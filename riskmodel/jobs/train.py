@@ -215,6 +215,16 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
                       params=params) as run:
         result.parent_run_id = run.run_id
         run.log_file("leaderboard.csv", result.leaderboard().to_csv(index=False))
+        # Over time: every candidate at every test date, list stability, the learning curve
+        # and what the bars need (aggregates only, no child-level rows).
+        run.log_file("per_date.csv", result.per_date().to_csv(index=False))
+        chosen = next(r for r in result.candidates if r.name == result.chosen)
+        if chosen.stability is not None:
+            run.log_file("list_stability.csv", chosen.stability.to_csv(index=False))
+        if result.learning_curve is not None:
+            run.log_file("learning_curve.csv", result.learning_curve.to_csv(index=False))
+        if result.notes:
+            run.log_file("attainability.txt", "\n".join(result.notes) + "\n")
         run.log_file("spec.yaml", spec_text)
         if result.truth is not None:
             run.log_metrics({f"truth_{r.metric}": r.value

@@ -79,3 +79,43 @@ def diff_lines(left: dict, right: dict, *, names: tuple[str, str]) -> list[str]:
         if a != b:
             out.append(f"{key}: {a} ({names[0]}) -> {b} ({names[1]})")
     return out
+
+
+def leaderboard_title(result) -> str:
+    """What the leaderboard's figures are measured on, in words."""
+    outcome = result.spec.outcome
+    if not result.holdout_dates:
+        return f"{outcome}: test dates " + ", ".join(str(d.date()) for d in result.test_dates)
+    final = ", ".join(str(d.date()) for d in result.holdout_dates)
+    chosen_on = [d for d in result.test_dates if d not in result.holdout_dates]
+    return (f"{outcome}: final out-of-time period {final} (never used to choose or tune); "
+            f"chosen on {len(chosen_on)} earlier dates {chosen_on[0].date()} to "
+            f"{chosen_on[-1].date()}")
+
+
+def over_time_lines(result) -> list[str]:
+    """Plain lines on the choice, quality date to date, list stability and the bars."""
+    lines = []
+    chosen = next((r for r in result.candidates if r.name == result.chosen), None)
+    if chosen is None:
+        return lines
+    verdict = "passed every bar" if chosen.passed else "failed: nothing registered"
+    lines.append(f"chosen by least regret on the selection dates ({result.spec.select_by}): "
+                 f"{chosen.name} (mean regret {chosen.regret:.3f}); on the final period it "
+                 f"{verdict}")
+    if chosen.per_date is not None and len(chosen.per_date) > 1:
+        auc = chosen.per_date["auc"]
+        lines.append(f"{chosen.name}'s AUC date to date: {auc.min():.3f} to {auc.max():.3f} "
+                     f"(standard deviation {auc.std(ddof=1):.3f} over {len(auc)} dates)")
+    if chosen.stability is not None and len(chosen.stability):
+        st = chosen.stability
+        lines.append(f"list stability from one test date to the next (children at both): "
+                     f"Jaccard {st['jaccard'].mean():.2f} of the capacity lists, rank "
+                     f"correlation {st['rank_correlation'].mean():.2f}")
+    if result.learning_curve is not None:
+        parts = [f"{r.training_dates} dates {r.auc:.3f}" for r in
+                 result.learning_curve.itertuples()]
+        lines.append(f"learning curve of {chosen.name} (final-period AUC by training dates): "
+                     + ", ".join(parts))
+    lines.extend(result.notes)
+    return lines

@@ -8,12 +8,19 @@ thresholds the spec fixed before the run.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._folds import temporal_folds
+from riskmodel.training._over_time import (
+    attainability,
+    list_stability,
+    per_date_metrics,
+    regret,
+)
 from riskmodel.training._result import CandidateResult, TrainResult
 from riskmodel.training._spec import Candidate, TrainingSpec
 
@@ -42,9 +49,9 @@ def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
     --------
     >>> import pandas as pd
     >>> from riskmodel.training import load_training_spec
-    >>> m = pd.DataFrame({"metric": ["auc", "precision_at_capacity", "calibration_error"],
-    ...                   "value": [0.8, 0.5, 0.01], "low": [0.75, 0.4, 0.005],
-    ...                   "high": [0.85, 0.6, 0.02]})
+    >>> m = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "calibration_error"],
+    ...                   "value": [0.8, 3.0, 0.01], "low": [0.75, 2.4, 0.005],
+    ...                   "high": [0.85, 3.6, 0.02]})
     >>> judge(m, load_training_spec(outcome="escalation"))
     (True, [])
     """
@@ -62,16 +69,26 @@ def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
-def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec) -> CandidateResult:
+def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
+              holdout_dates=()) -> CandidateResult:
     cap = spec.capacity
     pred = pred.copy()
     pred["flagged"] = capacity_flags(pred, score="score", top_percent=cap.top_percent,
                                      top_n_per_locality=cap.top_n_per_locality)
-    metrics = evaluate_predictions(pred["label"], pred["score"], flags=pred["flagged"],
-                                   groups=pred["family_id"], n_boot=spec.bootstrap,
-                                   random_state=spec.seed)
+    final = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else \
+        pd.Series(True, index=pred.index)
+
+    def pooled(rows: pd.Series) -> pd.DataFrame:
+        part = pred[rows]
+        # families and as-of dates resampled: the interval holds date-to-date variation
+        return evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
+                                    groups=part["family_id"], dates=part["as_of"],
+                                    n_boot=spec.bootstrap, random_state=spec.seed)
+
+    metrics = pooled(final)
+    selection = pooled(~final) if len(holdout_dates) else metrics
     loc_rows = []
-    for loc, part in pred.groupby("locality", sort=True, observed=True):
+    for loc, part in pred[final].groupby("locality", sort=True, observed=True):
         lm = evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
                                   groups=part["family_id"], n_boot=max(20, spec.bootstrap // 4),
                                   random_state=spec.seed)
@@ -81,7 +98,9 @@ def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec) -> CandidateRe
     by_loc = pd.concat(loc_rows, ignore_index=True) if loc_rows else pd.DataFrame()
     passed, reasons = judge(metrics, spec) if kind != "truth" else (True, [])
     return CandidateResult(name=name, kind=kind, metrics=metrics, by_locality=by_loc,
-                           predictions=pred, passed=passed, reasons=reasons)
+                           predictions=pred, passed=passed, reasons=reasons,
+                           selection_metrics=selection, per_date=per_date_metrics(pred),
+                           stability=list_stability(pred))
 
 
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
@@ -131,24 +150,64 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
     folds = temporal_folds(labelled["as_of"], labelled["family_id"], n_folds=spec.splits.n_folds,
-                           horizon_months=spec.horizon_months)
+                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout)
+    test_dates = [f[2] for f in folds]
+    holdout = test_dates[len(test_dates) - spec.splits.holdout:] if spec.splits.holdout else []
+    selection_dates = [d for d in test_dates if d not in holdout]
     results = []
     for cand in spec.candidates:
         say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
         pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
-        results.append(_evaluate(cand.name, cand.kind, pred, spec))
+        results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout))
         say(f"evaluated {cand.name}")
+    # The choice: least regret on the selection dates; the final period never chooses.
+    regrets = regret({r.name: r.per_date for r in results}, selection_dates, spec.select_by)
+    for r in results:
+        r.regret = float(regrets[r.name])
+    chosen = min(results, key=lambda r: (r.regret, -r.selection_metrics.set_index(
+        "metric").loc[spec.select_by, "value"]))
     truth_result = None
     if truth is not None:
         base = results[0].predictions[["child_id", "family_id", "as_of", "label", "locality"]]
         joined = base.merge(truth, on=["child_id", "as_of"], how="left")
         if joined["p_true"].notna().all():
             joined = joined.rename(columns={"p_true": "score"})
-            truth_result = _evaluate("truth", "truth", joined, spec)
+            truth_result = _evaluate("truth", "truth", joined, spec, holdout)
         else:
             say(f"truth covers {joined['p_true'].notna().mean():.0%} of test rows; not shown")
+    curve = None
+    if holdout:
+        say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
+        cand = next(c for c in spec.candidates if c.name == chosen.name)
+        curve = learning_curve(labelled, features, cand, spec, folds[-1])
+    notes = attainability(chosen.metrics, curve, spec.thresholds.model_dump(),
+                          labelled["child_id"].nunique())
     return TrainResult(spec=spec, candidates=results, truth=truth_result, fingerprint="",
-                       test_dates=[f[2] for f in folds], n_rows=len(labelled))
+                       test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
+                       holdout_dates=list(holdout), learning_curve=curve, notes=notes)
+
+
+def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
+                   spec: TrainingSpec, fold) -> pd.DataFrame:
+    """The candidate's AUC on a final-period fold trained on the latest quarter, half and all
+    of its training dates: whether more data would help a council of this size."""
+    train, test, _ = fold
+    dates = np.sort(matrix["as_of"].iloc[train].unique())
+    y = matrix["label"].to_numpy(dtype=int)
+    X = matrix[features]
+    rows = []
+    for share in (0.25, 0.5, 1.0):
+        keep_dates = dates[len(dates) - max(1, int(round(share * len(dates)))):]
+        rows_ = train[np.isin(matrix["as_of"].to_numpy()[train], keep_dates)]
+        est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
+                             calibration_folds=spec.calibration_folds)
+        est.fit(X.iloc[rows_], y[rows_], groups=matrix["family_id"].to_numpy()[rows_])
+        score = est.predict_proba(X.iloc[test])[:, 1]
+        m = evaluate_predictions(y[test], score, flags=np.zeros(len(test), bool),
+                                 n_boot=0).set_index("metric")["value"]
+        rows.append({"share_of_dates": share, "training_dates": len(keep_dates),
+                     "training_rows": len(rows_), "auc": float(m["auc"])})
+    return pd.DataFrame(rows)
 
 
 def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,

@@ -29,8 +29,10 @@ def as_of_schedule(spec: TrainingSpec, extract_date) -> list[pd.Timestamp]:
     return dates
 
 
-def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int):
-    """Rolling-origin folds: (train index, test index, test date) for the last ``n_folds`` dates.
+def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int,
+                   holdout: int = 0):
+    """Rolling-origin folds: (train index, test index, test date) for the last
+    ``n_folds + holdout`` dates (the last ``holdout`` of them are the final period).
 
     A fold tests on one as-of date T and trains on the dates whose label windows closed by T
     (t + horizon ≤ T), leaving out every family that appears on the test date, so no child or
@@ -49,16 +51,18 @@ def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int):
     # Integer family codes: np.isin on object strings is ~1000x slower.
     fam = pd.factorize(np.asarray(family_id))[0]
     dates = sorted(as_of.unique())
-    if len(dates) < n_folds + 1:
+    if len(dates) < n_folds + holdout + 1:
+        held = f" and {holdout} held-out date(s)" if holdout else ""
         raise InputError(
             f"training: {len(dates)} as-of date(s) with observed labels, need at least "
-            f"{n_folds + 1} for {n_folds} rolling-origin folds (start the schedule earlier)"
+            f"{n_folds + holdout + 1} for {n_folds} rolling-origin folds{held} "
+            "(start the schedule earlier)"
         )
     # Shift the few distinct dates, not every row: DateOffset arithmetic is not vectorised.
     codes = pd.Index(dates).get_indexer(as_of)
     window_end = np.array([d + pd.DateOffset(months=horizon_months) for d in dates])
     folds = []
-    for test_date in dates[-n_folds:]:
+    for test_date in dates[-(n_folds + holdout):]:
         test = np.flatnonzero(as_of == test_date)
         closed = window_end[codes] <= test_date
         train = np.flatnonzero(closed & ~np.isin(fam, fam[test]))

@@ -35,9 +35,15 @@ class Schedule(_Strict):
 
 
 class Splits(_Strict):
-    """Rolling-origin folds: each of the last ``n_folds`` as-of dates is a test date."""
+    """Rolling-origin folds over the as-of dates, then a final period kept for the report.
+
+    The last ``holdout`` as-of dates are the final out-of-time period: no choice and no
+    tuning looks at them. The ``n_folds`` dates before them are the selection folds: the
+    candidate is chosen on them (least regret against the best candidate date by date).
+    """
 
     n_folds: int = Field(3, ge=3, le=12)
+    holdout: int = Field(0, ge=0, le=8)
 
 
 class Capacity(_Strict):
@@ -89,6 +95,7 @@ class Thresholds(_Strict):
     min_auc: float = Field(0.7, ge=0, le=1)
     min_average_precision: float | None = Field(None, ge=0, le=1)
     min_precision_at_capacity: float | None = Field(None, ge=0, le=1)
+    min_lift_at_capacity: float | None = Field(None, ge=0)
     min_recall_at_capacity: float | None = Field(None, ge=0, le=1)
     max_calibration_error: float | None = Field(0.03, ge=0, le=1)
     max_brier: float | None = Field(None, ge=0, le=1)
