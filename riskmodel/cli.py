@@ -89,6 +89,19 @@ def _steps(title: str):
         yield step
 
 
+def _data_source(value: str):
+    """``--data``: a folder or DuckDB file (a Path), or a database URL or sources.yaml (a
+    DatabaseSource, whose text masks the password wherever it is printed)."""
+    from riskmodel.data import as_source
+
+    return as_source(value)
+
+
+DATA_HELP = ("Council extract: a folder of Parquet/CSV tables, a DuckDB file, a database URL "
+             "(postgresql://user@host/db?schema=NAME; password from PGPASSWORD or ~/.pgpass) "
+             "or a sources.yaml mapping the tables (docs/sql.md).")
+
+
 # ---------------------------------------------------------------- data ----------------------
 
 @app.command()
@@ -115,7 +128,7 @@ def synth(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Argument(help="Folder of Parquet/CSV tables, or a DuckDB file.")],
+    data: Annotated[Path, typer.Argument(help=DATA_HELP, parser=_data_source)],
     extract_date: Annotated[
         str | None,
         typer.Option(
@@ -141,7 +154,7 @@ def validate(
 
 @app.command()
 def build(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
     as_of: Annotated[
         list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
@@ -199,7 +212,7 @@ def features(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
     spec: Annotated[
         Path | None, typer.Option(help="Training spec (YAML); default: training/<outcome>.yaml.")
     ] = None,
@@ -295,7 +308,9 @@ def fairness(
                      "its out-of-time test predictions are rebuilt from --data."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="With --run: the extract the run was trained on.")
+        Path | None, typer.Option(help="With --run: the extract the run was trained on "
+                                  "(folder, DuckDB file, database URL or sources.yaml).",
+                                  parser=_data_source)
     ] = None,
     sensitive: Annotated[
         str | None,
@@ -366,7 +381,7 @@ def fairness(
 
 @app.command()
 def explain(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
     ] = "models:/escalation@champion",
