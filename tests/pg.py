@@ -92,7 +92,8 @@ def start(*, bin_dir: Path | None = None) -> PgServer:
     if bin_dir is None:
         raise FileNotFoundError("initdb not found (install Debian's postgresql package)")
     as_postgres = os.geteuid() == 0
-    folder = Path(tempfile.mkdtemp(prefix="riskmodel-pg-"))
+    # As root the folder is the postgres user's, so it must be where that user can reach it.
+    folder = Path(tempfile.mkdtemp(prefix="riskmodel-pg-", dir="/tmp" if as_postgres else None))
     server = PgServer(folder=folder, bin=bin_dir, port=free_port(), as_postgres=as_postgres)
     atexit.register(server.stop)  # also when the interpreter ends without the finalizer
     try:

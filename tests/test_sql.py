@@ -438,8 +438,17 @@ def test_a_password_in_the_url_never_shows(loaded, tmp_path, caplog, capsys, mon
     assert "reader:***@" not in line or "***" in line
 
 
+@pytest.mark.slow
 def test_train_logs_no_password_to_mlflow(loaded, test_spec, tmp_path, monkeypatch):
+    import yaml
+
     from riskmodel.jobs import train
+
+    spec = yaml.safe_load(test_spec.read_text())  # a quick one: two candidates, few dates
+    spec.update(candidates=spec["candidates"][:2], bootstrap=20)
+    spec["as_of"]["start"] = "2023-01-01"
+    test_spec = tmp_path / "escalation.yaml"
+    test_spec.write_text(yaml.safe_dump(spec))
 
     store = tmp_path / "mlflow"  # the database and, beside it, artifacts/
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlflow.db")
