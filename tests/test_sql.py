@@ -10,6 +10,7 @@ failure must be one line, name the table (or host and port) and never show a pas
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import logging
 import os
@@ -169,6 +170,33 @@ def test_cli_validate_and_build_from_a_url(loaded, folder, tmp_path, capsys):
           "--out", str(tmp_path / "f.parquet"), "--extract-date", EXTRACT])
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "m.parquet"),
                                   pd.read_parquet(tmp_path / "f.parquet"))
+
+
+@pytest.mark.parametrize("args, job", [
+    (["train", "--data"], "riskmodel.jobs.train"),
+    (["explain", "--data"], "riskmodel.jobs.explain_extract"),
+    (["fairness", "--run", "0123abcd", "--data"], "riskmodel.jobs.fairness.fairness_report"),
+])
+def test_every_data_option_takes_a_url(args, job, monkeypatch):
+    """The URL reaches the job whole (a Path would fold '//'), as a masked DatabaseSource."""
+    seen = []
+
+    def stop(*a, **kw):
+        seen.extend([*a, *kw.values()])
+        raise InputError("stopped here")
+
+    module, name = job.rsplit(".", 1)
+    monkeypatch.setattr(importlib.import_module(module), name, stop)
+    from riskmodel.cli import main
+
+    secret = "pw%40x"
+    with warnings.catch_warnings(), pytest.raises(SystemExit):
+        warnings.simplefilter("ignore")
+        main([*args, f"postgresql://reader:{secret}@db.example:5433/caseload?schema=eh"])
+    sources = [a for a in seen if isinstance(a, DatabaseSource)]
+    assert len(sources) == 1
+    assert str(sources[0]) == "postgresql://reader:***@db.example:5433/caseload?schema=eh"
+    assert sources[0].url.password == "pw@x"
 
 
 def test_extract_date_reads_the_database_as_it_stood(loaded, folder):

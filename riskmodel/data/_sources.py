@@ -70,25 +70,29 @@ class TableEntry(BaseModel):
         return self
 
 
-class SourcesFile(BaseModel):
-    """The contents of a sources.yaml (see docs/sql.md)."""
+with warnings.catch_warnings():
+    # The key is "schema", as in the URL; pydantic warns that it hides BaseModel.schema().
+    warnings.filterwarnings("ignore", message='Field name "schema"')
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    url: str | None = None
-    db_schema: str | None = Field(default=None, alias="schema")
-    extract_date: dt.date | None = None
-    reader: Literal["auto", "adbc", "sqlalchemy"] = "auto"
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tables: dict[Literal["children", "contacts", "ace_factors", "episodes"],
-                 TableEntry] = Field(default_factory=dict)
+    class SourcesFile(BaseModel):
+        """The contents of a sources.yaml (see docs/sql.md)."""
 
-    @field_validator("tables", mode="before")
-    @classmethod
-    def _names(cls, value):
-        # "children: early_help.kids" is short for "children: {table: early_help.kids}".
-        if isinstance(value, dict):
-            return {k: {"table": v} if isinstance(v, str) else v for k, v in value.items()}
-        return value
+        model_config = ConfigDict(extra="forbid")
+        url: str | None = None
+        schema: str | None = None
+        extract_date: dt.date | None = None
+        reader: Literal["auto", "adbc", "sqlalchemy"] = "auto"
+        parameters: dict[str, Any] = Field(default_factory=dict)
+        tables: dict[Literal["children", "contacts", "ace_factors", "episodes"],
+                     TableEntry] = Field(default_factory=dict)
+
+        @field_validator("tables", mode="before")
+        @classmethod
+        def _names(cls, value):
+            # "children: early_help.kids" is short for "children: {table: early_help.kids}".
+            if isinstance(value, dict):
+                return {k: {"table": v} if isinstance(v, str) else v for k, v in value.items()}
+            return value
 
 
 @dataclass(frozen=True)
@@ -279,7 +283,7 @@ def from_url(text: str, *, sources: SourcesFile | None = None,
         sources = _load_sources(path)
         origin = str(path)
     sources = sources or SourcesFile()
-    schema = own.get("schema", sources.db_schema)
+    schema = own.get("schema", sources.schema)
     reader = own.get("reader", sources.reader)
     if reader not in READERS:
         raise InputError(f"data: ?reader={reader} is not one of {', '.join(READERS)}")
