@@ -98,8 +98,9 @@ def _data_source(value: str):
 
 
 DATA_HELP = ("Council extract: a folder of Parquet/CSV tables, a DuckDB file, a database URL "
-             "(postgresql://user@host/db?schema=NAME; password from PGPASSWORD or ~/.pgpass) "
-             "or a sources.yaml mapping the tables (docs/sql.md).")
+             "(postgresql://user@host/db?schema=NAME, password in PGPASSWORD or ~/.pgpass) or "
+             "a sources.yaml (docs/sql.md).")
+DATA_METAVAR = "<path|url>"
 
 
 # ---------------------------------------------------------------- data ----------------------
@@ -154,7 +155,8 @@ def validate(
 
 @app.command()
 def build(
-    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
     as_of: Annotated[
         list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
@@ -212,7 +214,8 @@ def features(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     spec: Annotated[
         Path | None, typer.Option(help="Training spec (YAML); default: training/<outcome>.yaml.")
     ] = None,
@@ -310,7 +313,7 @@ def fairness(
     data: Annotated[
         Path | None, typer.Option(help="With --run: the extract the run was trained on "
                                   "(folder, DuckDB file, database URL or sources.yaml).",
-                                  parser=_data_source)
+                                  parser=_data_source, metavar=DATA_METAVAR)
     ] = None,
     sensitive: Annotated[
         str | None,
@@ -381,7 +384,8 @@ def fairness(
 
 @app.command()
 def explain(
-    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source)],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
     ] = "models:/escalation@champion",

@@ -9,6 +9,7 @@ failure must be one line, name the table (or host and port) and never show a pas
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import importlib
 import json
@@ -449,6 +450,7 @@ def test_a_password_in_the_url_never_shows(loaded, tmp_path, caplog, capsys, mon
     tables = read_tables(with_pw)
     assert len(tables["children"]) == N_CHILDREN
     src = as_source(with_pw)
+    assert copy.deepcopy(src) is src and copy.deepcopy({"d": src})["d"].url.password
     texts = [str(src), repr(src), f"{src}", "%s" % (src,), json.dumps(src),  # noqa: UP031
              os.fspath(Path(src)), pickle.loads(pickle.dumps(src)), caplog.text]
     for text in texts:

@@ -151,8 +151,14 @@ class DatabaseSource(str):
     def __repr__(self) -> str:
         return f"DatabaseSource({str.__str__(self)!r})"
 
-    def __reduce__(self):  # a copy never carries the password out through pickling
+    def __reduce__(self):  # pickling (another process) never carries the password out
         return (str, (str.__str__(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
     @property
     def password(self) -> str | None:

@@ -36,6 +36,9 @@ DOB_AHEAD = dt.timedelta(days=366)
 # On an episode still open at the extract date, what was recorded at its close is not known yet.
 CLOSE_COLUMNS = ("end_date", "closure_reason", "triage_end")
 UNTIL = "riskmodel_until"
+# Seconds to wait for a PostgreSQL server before giving up (libpq's own default is forever,
+# so an unreachable host behind a firewall would hang a scheduled job); ?connect_timeout=N wins.
+CONNECT_TIMEOUT = "30"
 DOB_UNTIL = "riskmodel_dob_until"
 
 # SQLSTATE classes (PostgreSQL's, and ODBC's for SQL Server).
@@ -83,7 +86,10 @@ class _Adbc(_Reader):
 
         self.dialect = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
         # libpq reads the URL; it finds a missing password in PGPASSWORD or ~/.pgpass itself.
-        self.con = adbc.connect(libpq_uri(source.url))
+        url = source.url
+        if "connect_timeout" not in url.query:
+            url = url.update_query_dict({"connect_timeout": CONNECT_TIMEOUT})
+        self.con = adbc.connect(libpq_uri(url))
         self._run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", {}).close()
 
     def _run(self, sql: str, params: dict):
@@ -137,6 +143,8 @@ class _Alchemy(_Reader):
         url = source.url
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
+        if _is_postgres(url) and "connect_timeout" not in url.query:
+            url = url.update_query_dict({"connect_timeout": CONNECT_TIMEOUT})
         if url.password is None and not _is_postgres(url):
             password = password_for(url)  # libpq finds PostgreSQL's own
             if password is not None:
