@@ -496,6 +496,22 @@ def test_train_logs_no_password_to_mlflow(loaded, test_spec, tmp_path, monkeypat
 
 # ---------------------------------------------------------------- no server needed ----------
 
+def test_any_sqlalchemy_url_reads_the_same(folder, tmp_path):
+    """The generic path (SQLAlchemy + pandas), on SQLite: no server, same results."""
+    import sqlite3
+
+    db = tmp_path / "eh.db"
+    with sqlite3.connect(db) as con:
+        for table in ("children", "contacts", "ace_factors", "episodes"):
+            pd.read_parquet(folder / f"{table}.parquet").to_sql(table, con, index=False)
+    con.close()
+    src = f"sqlite:///{db}"
+    assert validate_extract(src, extract_date=EXTRACT) == validate_extract(folder)
+    kw = dict(outcome="escalation", as_of=AS_OF[:1], extract_date=EXTRACT)
+    pd.testing.assert_frame_equal(build_matrix_file(src, tmp_path / "s.parquet", **kw),
+                                  build_matrix_file(folder, tmp_path / "f.parquet", **kw))
+
+
 def test_mask_hides_passwords_in_any_text():
     assert mask("x postgresql+psycopg://a:b%40c@h:1/d y") == "x postgresql+psycopg://a:***@h:1/d y"
     assert mask("mssql+pyodbc://sa:Pw@srv/db?driver=ODBC") == "mssql+pyodbc://sa:***@srv/db?driver=ODBC"
