@@ -98,6 +98,20 @@ def _steps(title: str):
         yield step
 
 
+def _data_source(value: str):
+    """``--data``: a folder or DuckDB file (a Path), or a database URL or sources.yaml (a
+    DatabaseSource, whose text masks the password wherever it is printed)."""
+    from riskmodel.data import as_source
+
+    return as_source(value)
+
+
+DATA_HELP = ("Council extract: a folder of Parquet/CSV tables, a DuckDB file, a database URL "
+             "(postgresql://user@host/db?schema=NAME, password in PGPASSWORD or ~/.pgpass) or "
+             "a sources.yaml (docs/sql.md).")
+DATA_METAVAR = "<path|url>"
+
+
 # ---------------------------------------------------------------- data ----------------------
 
 @app.command()
@@ -140,7 +154,7 @@ def synth(
 
 @app.command()
 def validate(
-    data: Annotated[Path, typer.Argument(help="Folder of Parquet/CSV tables, or a DuckDB file.")],
+    data: Annotated[Path, typer.Argument(help=DATA_HELP, parser=_data_source)],
     extract_date: Annotated[
         str | None,
         typer.Option(
@@ -166,7 +180,8 @@ def validate(
 
 @app.command()
 def build(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
     as_of: Annotated[
         list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
@@ -224,7 +239,8 @@ def features(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     spec: Annotated[
         Path | None, typer.Option(help="Training spec (YAML); default: training/<outcome>.yaml.")
     ] = None,
@@ -325,7 +341,9 @@ def fairness(
                      "its out-of-time test predictions are rebuilt from --data."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="With --run: the extract the run was trained on.")
+        Path | None, typer.Option(help="With --run: the extract the run was trained on "
+                                  "(folder, DuckDB file, database URL or sources.yaml).",
+                                  parser=_data_source, metavar=DATA_METAVAR)
     ] = None,
     sensitive: Annotated[
         str | None,
@@ -396,7 +414,8 @@ def fairness(
 
 @app.command()
 def explain(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
     ] = "models:/escalation@champion",

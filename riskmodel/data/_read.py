@@ -1,4 +1,5 @@
-"""Read the four contract tables from a folder of Parquet/CSV files or a DuckDB file."""
+"""Read the four contract tables from a folder of Parquet/CSV files, a DuckDB file or a
+database (a URL or a sources.yaml; see :mod:`riskmodel.data._sql`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, TABLES
 from riskmodel.data._schemas import normalise_table, parse_dates
+from riskmodel.data._sources import DatabaseSource, as_source
 
 SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
@@ -132,16 +134,23 @@ def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
         con.close()
 
 
-def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
+def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFrame]:
     """Read the raw contract tables, as stored, without checking them.
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or DatabaseSource
         A folder holding ``children``, ``contacts``, ``ace_factors`` and
         ``episodes`` as ``.parquet`` or ``.csv`` files (Parquet wins when both
         exist), or a DuckDB database file holding tables of those names. CSV
-        files must be UTF-8 and comma-separated; they are read as text.
+        files must be UTF-8 and comma-separated; they are read as text. Or a
+        database: a URL (``postgresql://reader@host/db?schema=early_help``) or
+        a ``sources.yaml`` (see :func:`as_source` and docs/sql.md); only the
+        contract columns are read from it.
+    until : str, date or None, keyword-only
+        For a database only: the extract date, to read it as it stood then
+        (see :func:`riskmodel.data._sql.read_database`). Files are an extract
+        already and are read whole.
 
     Returns
     -------
@@ -163,7 +172,12 @@ def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     ...
     riskmodel._core.errors.InputError: children: no children.parquet or children.csv in ...
     """
-    path = Path(path)
+    source = as_source(path)
+    if isinstance(source, DatabaseSource):
+        from riskmodel.data._sql import read_database
+
+        return read_database(source, until=until)
+    path = source
     if not path.exists():
         raise InputError(f"data: {path} does not exist")
     if path.is_file():
@@ -187,6 +201,7 @@ def read_extract_date(path: str | os.PathLike) -> str | None:
 
     A synthetic council (and any extract a council documents the same way)
     records the date it was taken; checks default to it instead of today.
+    For a database it is the ``extract_date:`` of its sources.yaml, if any.
 
     Examples
     --------
@@ -198,7 +213,10 @@ def read_extract_date(path: str | os.PathLike) -> str | None:
     >>> read_extract_date(d)
     '2025-12-31'
     """
-    manifest = Path(path) / "manifest.json"
+    source = as_source(path)
+    if isinstance(source, DatabaseSource):
+        return None if source.extract_date is None else source.extract_date.isoformat()
+    manifest = source / "manifest.json"
     if not manifest.is_file():
         return None
     try:
@@ -251,11 +269,13 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or DatabaseSource
         As for :func:`read_tables`.
     extract_date : str, date or None, keyword-only
         The date the extract was taken; no record may come after it. Defaults
-        to the folder's ``manifest.json`` ``extract_date``, else today.
+        to the folder's ``manifest.json`` ``extract_date`` (a sources.yaml's
+        ``extract_date``), else today. A database given one is read as it
+        stood on that date (``until`` of :func:`read_tables`).
 
     Returns
     -------
@@ -277,9 +297,10 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     """
     from riskmodel.data._validate import validate_tables
 
-    if extract_date is None and Path(path).is_dir():
+    path = as_source(path)
+    if extract_date is None:
         extract_date = read_extract_date(path)
-    tables = read_tables(path)
+    tables = read_tables(path, until=extract_date)
     problems = validate_tables(tables, extract_date=extract_date)
     if problems:
         more = len(problems) - 1

@@ -8,21 +8,21 @@ latest date in the tables) and the matrix is built one way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import tables_fingerprint
-from riskmodel.data import extract_date_of, load_tables, read_extract_date
+from riskmodel.data import as_source, extract_date_of, load_tables, read_extract_date
 from riskmodel.features import build_matrix, feature_columns, load_feature_spec
 from riskmodel.training import as_of_schedule
 
 
 @dataclass
 class Extract:
-    """A loaded extract: ``tables`` (typed, checked), ``date`` and where it came from."""
+    """A loaded extract: ``tables`` (typed, checked), ``date`` and where it came from
+    (``source``: a path, or a database URL with its password masked)."""
 
     source: str
     tables: dict[str, pd.DataFrame]
@@ -44,14 +44,17 @@ class Extract:
 
 
 def open_extract(data, *, extract_date=None) -> Extract:
-    """Read and check an extract (folder or DuckDB file).
+    """Read and check an extract (folder, DuckDB file or database).
 
     Parameters
     ----------
-    data : path
+    data : path, database URL or DatabaseSource
+        A folder, a DuckDB file, a database URL or a sources.yaml
+        (:func:`riskmodel.data.as_source`).
     extract_date : str or date, optional
-        Default: ``manifest.json``'s ``extract_date`` in ``data``, else the latest date in the
-        tables.
+        Default: ``manifest.json``'s ``extract_date`` in ``data`` (a sources.yaml's
+        ``extract_date``), else the latest date in the tables. A database given one is read
+        as it stood on that date.
 
     Returns
     -------
@@ -65,9 +68,8 @@ def open_extract(data, *, extract_date=None) -> Extract:
     >>> str(ex.date.date()), sorted(ex.tables)[:2]
     ('2025-12-31', ['ace_factors', 'children'])
     """
-    stated = extract_date
-    if stated is None and Path(data).is_dir():
-        stated = read_extract_date(data)
+    data = as_source(data)
+    stated = extract_date if extract_date is not None else read_extract_date(data)
     tables = load_tables(data, extract_date=stated)
     date = parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
     return Extract(source=str(data), tables=tables, date=date)

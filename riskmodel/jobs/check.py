@@ -9,7 +9,13 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_table
-from riskmodel.data import read_extract_date, read_tables, summarise_tables, validate_tables
+from riskmodel.data import (
+    as_source,
+    read_extract_date,
+    read_tables,
+    summarise_tables,
+    validate_tables,
+)
 from riskmodel.jobs._extract import open_extract
 
 
@@ -22,7 +28,10 @@ class Validation:
 
 
 def validate_extract(data, *, extract_date=None) -> Validation:
-    """Check an extract against the input contract.
+    """Check an extract (folder, DuckDB file or database) against the input contract.
+
+    A database given an extract date (``extract_date`` or its sources.yaml's) is checked as
+    it stood on that date: what was recorded later is not read.
 
     Examples
     --------
@@ -32,9 +41,10 @@ def validate_extract(data, *, extract_date=None) -> Validation:
     >>> v.problems
     []
     """
-    if extract_date is None and Path(data).is_dir():
+    data = as_source(data)
+    if extract_date is None:
         extract_date = read_extract_date(data)
-    tables = read_tables(data)
+    tables = read_tables(data, until=extract_date)
     problems = validate_tables(tables, extract_date=extract_date)
     return Validation(problems=problems, summary="" if problems else summarise_tables(tables))
 
