@@ -450,10 +450,12 @@ def score(
     b = r["risk_bands"]
     say("risk bands: " + ", ".join(f"{k} {v:,}" for k, v in b["counts"].items())
         + f" ({b['rule']}; {b['source']})")
-    left = r["reasons_left_out"]["features"]
-    if left:
-        say(f"reasons leave out {len(left)} feature values that at least 75% of the children "
-            "share (listed in the audit)")
+    left = sorted(((v["reasons_left_out"], v["share"], v["words"])
+                   for v in r["reasons_left_out"]["features"].values()), reverse=True)
+    if left and left[0][0]:
+        say("reasons leave out what at least 75% of the children share, e.g. "
+            + "; ".join(f"\"{w}\" ({s:.0%} of the children; {n:,} reasons left out)"
+                        for n, s, w in left[:3] if n) + " (all in the audit)")
     rows = [("locality", "in", "scored", "rejected", "within capacity")]
     rows += [(k, *(f"{v[x]:,}" for x in ("rows_in", "scored", "rejected", "in_capacity")))
              for k, v in run.by_locality.items()]

@@ -63,7 +63,8 @@ class _Phrases:
 
 def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
                 describe: Callable[[str, object], str] | None = None,
-                common: Mapping[str, float] | None = None) -> pd.DataFrame:
+                common: Mapping[str, float] | None = None,
+                left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """The ``n`` strongest reasons per row, in plain words.
 
     Reasons are the largest positive (risk-raising) contributions, strongest first, each
@@ -91,6 +92,9 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     common : mapping, optional
         Feature name -> a value (nearly) every scored child shares; reasons stating it are
         left out (see :mod:`riskmodel.scoring`'s rule). Default: none left out.
+    left_out : dict, optional
+        When given, counts (feature -> rows) are added to it for each common value that
+        would otherwise have been among a row's ``n`` risk-raising reasons.
 
     Returns
     -------
@@ -130,8 +134,11 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     hidden = _common_mask(features, V, flag_of, common)
     if hidden is not None:
         bad |= hidden
+    raw = C
     if bad.any():  # a copy only when needed: C may be a read-only view of the caller's frame
         C = np.where(bad, 0.0, C)  # a zero contribution is never a reason
+    if hidden is not None and left_out is not None:
+        _count_left_out(features, raw, C, hidden, n, left_out)
     hi = _extremes(C, k, largest=True)
     # Risk-lowering candidates only for the rows that may need them (few risk-raising ones).
     short = (C > MIN_CONTRIBUTION).sum(axis=1) < k
@@ -160,6 +167,20 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
                     said.append(text)
     return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
                          for r in range(n)}, index=contributions.index)
+
+
+def _count_left_out(features: list[str], raw: np.ndarray, shown: np.ndarray,
+                    hidden: np.ndarray, n: int, left_out: dict[str, int]) -> None:
+    """Add, per feature, the rows where a hidden value would have been a raising reason."""
+    p = shown.shape[1]
+    # each row's n-th strongest contribution still eligible (a hidden one must beat it)
+    kth = (np.partition(shown, p - n, axis=1)[:, p - n] if p >= n
+           else np.full(len(shown), -np.inf))
+    floor = np.maximum(kth, MIN_CONTRIBUTION)
+    with np.errstate(invalid="ignore"):
+        would = hidden & (raw > floor[:, None])
+    for j in np.flatnonzero(would.any(axis=0)):
+        left_out[features[j]] = left_out.get(features[j], 0) + int(would[:, j].sum())
 
 
 def _common_mask(features: list[str], V: np.ndarray, flag_of: dict[int, int],
@@ -216,7 +237,8 @@ def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
 
 def explain_rows(model, X, *, n: int = 3, method: str = "auto",
                  describe: Callable[[str, object], str] | None = None,
-                 common: Mapping[str, float] | None = None) -> pd.DataFrame:
+                 common: Mapping[str, float] | None = None,
+                 left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """Plain-language reasons for each row's score: contributions, then words.
 
     For LightGBM and logistic models this is :func:`top_reasons` of
@@ -233,8 +255,9 @@ def explain_rows(model, X, *, n: int = 3, method: str = "auto",
     method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
     describe : callable, optional
         As for :func:`top_reasons`.
-    common : mapping, optional
-        As for :func:`top_reasons` (the simple rule's reasons state the rule and ignore it).
+    common, left_out : optional
+        As for :func:`top_reasons` (the simple rule's reasons state the rule and ignore
+        them).
 
     Returns
     -------
@@ -262,4 +285,5 @@ def explain_rows(model, X, *, n: int = 3, method: str = "auto",
         return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
                              for r in range(n)}, index=index)
     contributions = feature_contributions(base, X, method=method)
-    return top_reasons(contributions, X, n=n, describe=describe, common=common)
+    return top_reasons(contributions, X, n=n, describe=describe, common=common,
+                       left_out=left_out)

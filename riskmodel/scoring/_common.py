@@ -22,9 +22,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from riskmodel._core.errors import InputError
+
 COMMON_SHARE = 0.75
 MIN_COHORT = 50
 SAMPLE = 5_000
+
+
+def _words(name: str, value) -> str:
+    """A feature value in the words a reason would use (the feature dictionary's)."""
+    from riskmodel.features import describe_feature
+
+    try:
+        return describe_feature(name, value)
+    except InputError:
+        return f"{name} = {value}"
 
 
 class CommonValues:
@@ -103,9 +115,16 @@ class CommonValues:
         """Feature -> the value shared by at least ``COMMON_SHARE`` of the scored cohort."""
         return {f: v for f, (v, _) in self.shares().items()}
 
-    def record(self) -> dict:
-        """For the audit line: the rule and, per feature, the common value and its share."""
+    def record(self, left_out: dict[str, int] | None = None) -> dict:
+        """For the audit line: the rule and, per feature, the common value, its share, its
+        words and how many children's reasons it would otherwise have been among
+        (``left_out``, from :func:`riskmodel.models.top_reasons`). No child-level data."""
+        left_out = left_out or {}
+        features = {}
+        for f, (v, s) in sorted(self.shares().items()):
+            value = int(v) if float(v).is_integer() else v
+            features[f] = {"value": v, "share": round(s, 3), "words": _words(f, value),
+                           "reasons_left_out": int(left_out.get(f, 0))}
         return {"rule": f"a value shared by at least {COMMON_SHARE:.0%} of the scored cohort "
                         f"(cohorts of {MIN_COHORT} or more) is not shown as a reason",
-                "features": {f: {"value": v, "share": round(s, 3)}
-                             for f, (v, s) in sorted(self.shares().items())}}
+                "features": features}

@@ -122,6 +122,7 @@ class CohortScorer:
         self.common_values = (None if self.explain is not None and self.explain.kind == "none"
                               else CommonValues(self.features, used))
         self.common: dict[str, float] = {}
+        self.left_out: dict[str, int] = {}  # feature -> reasons it would have given
         self.timings: dict[str, float] = {}
         for step in (self._first_pass, self._rank, self._second_pass):
             t0 = time.perf_counter()
@@ -212,7 +213,7 @@ class CohortScorer:
         # smaller chunks keep that small at no cost in speed (measured).
         for part, A in self.source.take(matrix_rows, min(self.chunk_size, EXPLAIN_CHUNK)):
             words = explain_rows(self.model, A, n=N_REASONS, method=self.method,
-                                 common=self.common)
+                                 common=self.common, left_out=self.left_out)
             self.reasons[which[done:done + len(part)]] = words.to_numpy(dtype=object,
                                                                         na_value=None)
             done += len(part)
@@ -262,7 +263,7 @@ class CohortScorer:
         """The values left out of reasons and the rule (for the audit)."""
         if self.common_values is None:
             return {"rule": "no reasons asked for", "features": {}}
-        return self.common_values.record()
+        return self.common_values.record(self.left_out)
 
     def rejected_reasons(self) -> dict[str, int]:
         """How many rows were rejected for each kind of reason (no ids)."""
