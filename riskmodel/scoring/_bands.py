@@ -134,6 +134,17 @@ def cuts_from_meta(meta: dict | None, score: np.ndarray) -> BandCuts:
 def risk_bands(score: np.ndarray, cuts: BandCuts) -> np.ndarray:
     """``high`` / ``medium`` / ``low`` for each calibrated probability.
 
+    Parameters
+    ----------
+    score : array
+        Calibrated probabilities.
+    cuts : BandCuts
+        From :func:`cuts_from_meta`.
+
+    Returns
+    -------
+    ndarray of str
+
     Examples
     --------
     >>> risk_bands(np.array([0.3, 0.14, 0.1, 0.01]), BandCuts(0.14, 0.07, 0.07, FROM_MODEL))

@@ -63,6 +63,14 @@ def ventiles(rank: np.ndarray) -> np.ndarray:
 def capacity_words(capacity: Selection) -> str:
     """The capacity rule as a panel would say it, written in every scores row and the audit.
 
+    Parameters
+    ----------
+    capacity : Selection
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> capacity_words(parse_selection("10%"))

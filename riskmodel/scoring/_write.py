@@ -61,6 +61,19 @@ def _slug(name: str) -> str:
 def locality_paths(scores: str | os.PathLike, localities: Iterable[str]) -> dict[str, Path]:
     """One CSV per locality beside the scores file: ``<name>.locality-<locality>.csv``.
 
+    Parameters
+    ----------
+    scores : path
+        The scores file.
+    localities : iterable of str
+        The localities' names; each becomes lower case with anything but letters and digits
+        made a dash (a second locality with the same result gets ``-2``).
+
+    Returns
+    -------
+    dict
+        Locality -> path.
+
     Examples
     --------
     >>> {k: v.name for k, v in locality_paths("run/scores.parquet",
@@ -199,8 +212,21 @@ def stream_split(batches: Iterable[pa.RecordBatch], schema: pa.Schema, column: s
                  paths: dict[str, str | os.PathLike], *, missing: str) -> dict[str, int]:
     """Stream batches into one CSV per value of ``column`` (a null counts as ``missing``).
 
-    ``paths`` maps each value to its (temporary) file; rows keep their order. Returns the
-    rows written to each file.
+    Parameters
+    ----------
+    batches : iterable of RecordBatch
+    schema : Schema
+    column : str
+        The column whose value picks the file (``locality``).
+    paths : dict
+        Each value -> its (temporary) file; rows keep their order.
+    missing : str
+        The value a null stands for.
+
+    Returns
+    -------
+    dict
+        Rows written to each file.
     """
     import pyarrow.compute as pc
 
