@@ -467,7 +467,8 @@ def card(
 def score(
     data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
     out_path: Annotated[
-        Path, typer.Option("--out", help="Scores file to write: scores.parquet or scores.csv.")
+        Path, typer.Option("--out", help="Scores file to write: scores.parquet, scores.csv "
+                           "or scores.xlsx.")
     ],
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
@@ -479,12 +480,21 @@ def score(
     ] = None,
     top: Annotated[
         str | None,
-        typer.Option(help="Capacity: 500, 10% or 25/locality. Default: the model's spec."),
+        typer.Option(help="Capacity: 500 or 10% (of the whole cohort) or 25/locality (each "
+                     "locality's panel). Default: the model's spec."),
     ] = None,
     explain_top: Annotated[
         str | None,
         typer.Option(help="Who gets reasons: as --top, or all/none. Default: in capacity."),
     ] = None,
+    by_locality: Annotated[
+        bool, typer.Option("--by-locality", help="Also write one CSV per locality beside "
+                           "the scores file.")
+    ] = False,
+    with_characteristics: Annotated[
+        bool, typer.Option("--with-characteristics", help="Add ethnicity, sex, disability, "
+                           "age band and IMD quintile (personal data) for riskmodel fairness.")
+    ] = False,
     chunk_size: Annotated[
         int, typer.Option(help="Rows scored at a time (bounds memory).")
     ] = 50_000,
@@ -493,19 +503,50 @@ def score(
     from riskmodel.jobs import score as score_extract
 
     run = score_extract(data, model, as_of, out=out_path, top=top, explain_top=explain_top,
-                        chunk_size=chunk_size)
+                        chunk_size=chunk_size, by_locality=by_locality,
+                        with_characteristics=with_characteristics)
     c, r = run.counts, run.record
-    out.print(
-        f"{r['model']['name']} v{r['model']['version']} at {r['as_of']}: "
-        f"{c['rows_in']:,} children in, {c['scored']:,} scored, {c['rejected']:,} rejected; "
-        f"{c['in_capacity']:,} in capacity ({r['capacity']}), reasons for {c['explained']:,}",
-        markup=False, highlight=False, soft_wrap=True)
-    out.print(f"scores: {run.scores}", markup=False, highlight=False, soft_wrap=True)
+
+    def say(text: str) -> None:
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"scores: {run.scores}")
+    if run.localities:
+        first = next(iter(run.localities.values()))
+        say(f"by locality: {len(run.localities)} files beside it, e.g. {first.name}")
     if c["rejected"]:
         why = "; ".join(f"{k}: {v}" for k, v in r["rejected_reasons"].items())
-        out.print(f"rejected: {run.rejected} ({why})", markup=False, highlight=False,
-                  soft_wrap=True)
-    out.print(f"audit: {run.audit}", markup=False, highlight=False, soft_wrap=True)
+        say(f"rejected: {run.rejected} ({why})")
+    say(f"audit: {run.audit}")
+    b = r["risk_bands"]
+    say("risk bands: " + ", ".join(f"{k} {v:,}" for k, v in b["counts"].items())
+        + f" ({b['rule']}; {b['source']})")
+    left = sorted(((v["reasons_left_out"], v["share"], v["words"])
+                   for v in r["reasons_left_out"]["features"].values()), reverse=True)
+    if left and left[0][0]:
+        say("reasons leave out what at least 75% of the children share, e.g. "
+            + "; ".join(f"\"{w}\" ({s:.0%} of the children; {n:,} reasons left out)"
+                        for n, s, w in left[:3] if n) + " (all in the audit)")
+    rows = [("locality", "in", "scored", "rejected", "within capacity")]
+    rows += [(k, *(f"{v[x]:,}" for x in ("rows_in", "scored", "rejected", "in_capacity")))
+             for k, v in run.by_locality.items()]
+    rows.append(("all", *(f"{c[x]:,}" for x in ("rows_in", "scored", "rejected",
+                                                 "in_capacity"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        say("  " + "  ".join(v.ljust(widths[0]) if i == 0 else v.rjust(widths[i])
+                             for i, v in enumerate(row)))
+    lengths = [v["in_capacity"] for v in run.by_locality.values()]
+    spread = (f"; lists by locality {min(lengths):,}-{max(lengths):,} children "
+              "(--top N/locality gives every panel N)"
+              if lengths and r["capacity_rule"].endswith("whole cohort") else "")
+    each = "; ".join(f"{k} {v['rows_in']:,} in, {v['scored']:,} scored, {v['rejected']:,} "
+                     f"rejected, {v['in_capacity']:,} within capacity"
+                     for k, v in run.by_locality.items())
+    say(f"OK {r['model']['name']} v{r['model']['version']} at {r['as_of']} in "
+        f"{r['seconds']:.1f}s: {c['rows_in']:,} children in, {c['scored']:,} scored, "
+        f"{c['rejected']:,} rejected; {c['in_capacity']:,} within capacity "
+        f"({r['capacity_rule']}{spread}), reasons for {c['explained']:,}. By locality: {each}")
 
 
 @app.command()

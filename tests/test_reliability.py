@@ -348,8 +348,8 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["model: 'escalation' is not a model URI; expected models:/NAME@ALIAS or "
          "models:/NAME/VERSION"]),
     ("score", "scores file with another suffix"): (
-        lambda c: _score(c, out="scores.xlsx"),
-        ["--out: scores.xlsx must end in .parquet or .csv"]),
+        lambda c: _score(c, out="scores.txt"),
+        ["--out: scores.txt must end in .parquet, .csv or .xlsx"]),
     ("score", "scores path that is a folder"): (
         lambda c: (c.tmp.joinpath("out", "old.parquet").mkdir(parents=True),
                    ["score", "--data", c.council, "--out", c.tmp / "out" / "old.parquet"])[1],

@@ -30,11 +30,13 @@ from riskmodel.models import (
 from riskmodel.scoring import (
     AUDIT_NAME,
     SCORE_COLUMNS,
+    capacity_words,
     parse_selection,
     read_audit,
     score_cohort,
     score_matrix,
 )
+from riskmodel.scoring._bands import FROM_COHORT
 from riskmodel.store import LoadedModel
 
 FEATURES = ["ace_total_all_count", "contacts_total_12m_count",
@@ -137,19 +139,27 @@ def test_every_child_is_scored_or_rejected_and_ranked_consistently(
     if len(s) >= 20:
         sizes = s["risk_ventile"].value_counts()
         assert len(sizes) == 20 and sizes.max() - sizes.min() <= 1
-    # capacity: the spec's (top 10%) unless --top; high = in capacity, medium = next slice
+    # capacity: the spec's (top 10%) unless --top
     sel = parse_selection(top or "10%")
     m = len(s)
     if sel.kind == "per_locality":
         flagged = s["rank_in_locality"] <= sel.value
-        medium = (s["rank_in_locality"] <= 2 * sel.value) & ~flagged
     else:
         k = math.ceil(m * sel.value / 100) if sel.kind == "percent" else min(int(sel.value), m)
         flagged = s["rank_overall"] <= k
-        medium = (s["rank_overall"] <= 2 * k) & ~flagged
     assert s["in_capacity"].tolist() == flagged.tolist()
-    assert (s["risk_band"] == "high").tolist() == flagged.tolist()
+    assert (s["capacity_rule"] == capacity_words(sel)).all()
+    # bands: cut-points on the score (this bare model has none: the cohort's mean score)
+    cut = out.bands
+    assert cut["source"] == FROM_COHORT and cut["high"] == pytest.approx(2 * cut["medium"])
+    assert cut["medium"] == pytest.approx(s["score"].mean())
+    assert (s["risk_band"] == "high").tolist() == (s["score"] >= cut["high"]).tolist()
+    medium = (s["score"] >= cut["medium"]) & (s["score"] < cut["high"])
     assert (s["risk_band"] == "medium").tolist() == medium.tolist()
+    # per-locality counts add up to the cohort's
+    by = out.by_locality
+    assert sum(v["rows_in"] for v in by.values()) == c["rows_in"]
+    assert sum(v["in_capacity"] for v in by.values()) == c["in_capacity"]
     # reasons for those in capacity (or --explain-top) and nobody else
     wanted = {None: flagged, "all": pd.Series(True, index=s.index),
               "none": pd.Series(False, index=s.index), "3": s["rank_overall"] <= 3}[explain]
@@ -286,7 +296,9 @@ def test_score_command_scores_the_whole_cohort(trained, council, tmp_path, capsy
     from riskmodel.store import load_model
 
     out = tmp_path / "scores.parquet"
+    t0 = time.perf_counter()
     code, stdout, err = _cli(["score", "--data", council, "--out", out], capsys)
+    elapsed = time.perf_counter() - t0
     assert code == 0, err
     loaded = load_model("models:/escalation@champion")
     tables = load_tables(council)
@@ -303,22 +315,52 @@ def test_score_command_scores_the_whole_cohort(trained, council, tmp_path, capsy
     assert s["in_capacity"].sum() == k
     assert s.loc[s.in_capacity, "reason_1"].str.endswith("raises risk").all()
     assert s.loc[~s.in_capacity, "reason_1"].isna().all()
-    assert f"{len(s):,} children in, {len(s):,} scored, 0 rejected" in stdout
+    # the closing line: OK, the counts, the capacity rule and each locality's counts
+    closing = stdout.strip().splitlines()[-1]
+    assert closing.startswith(f"OK escalation v{loaded.version} at {extract.date()}")
+    assert f"{len(s):,} children in, {len(s):,} scored, 0 rejected; {k} within capacity " \
+           "(top 10% of the whole cohort; lists by locality" in closing
+    for loc, part in s.groupby("locality"):
+        assert (f"{loc} {len(part)} in, {len(part)} scored, 0 rejected, "
+                f"{int(part['in_capacity'].sum())} within capacity") in closing
     rec = read_audit(tmp_path / AUDIT_NAME)[-1]
     assert rec["counts"]["rows_in"] == len(cohort) and rec["model_uri"].endswith("@champion")
     assert rec["data_fingerprint"] == loaded.meta["data_fingerprint"]  # same extract
+    # the audit times the whole job (model, extract, features, scoring, files)
+    assert rec["seconds"] >= 0.7 * elapsed, (rec["seconds"], elapsed)
+    assert {"load_model", "read_extract", "build_features", "score", "write"} <= set(
+        rec["timings"])
+    assert rec["by_locality"] == {
+        loc: {"rows_in": len(part), "scored": len(part), "rejected": 0,
+              "in_capacity": int(part["in_capacity"].sum())}
+        for loc, part in s.groupby("locality")}
 
     csv = tmp_path / "by-locality.csv"
-    code, _, err = _cli(["score", "--data", council, "--out", csv, "--top", "5/locality",
-                         "--explain-top", "all", "--as-of", "2025-06-01"], capsys)
+    code, stdout, err = _cli(["score", "--data", council, "--out", csv, "--top", "5/locality",
+                              "--explain-top", "all", "--as-of", "2025-06-01",
+                              "--by-locality"], capsys)
     assert code == 0, err
     s = pd.read_csv(csv)
     assert (s.groupby("locality")["in_capacity"].sum() <= 5).all()
     assert s["reason_1"].notna().all() and (s["as_of"] == "2025-06-01").all()
+    assert (s["capacity_rule"] == "top 5 in each locality").all()
+    assert "within capacity (top 5 in each locality)" in stdout.strip().splitlines()[-1]
+    lists = sorted(tmp_path.glob("by-locality.locality-*.csv"))
+    assert len(lists) == s["locality"].nunique()
+    for path in lists:
+        part = pd.read_csv(path)
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert part["locality"].nunique() == 1
+        want = s[s["locality"] == part["locality"].iloc[0]]
+        assert part["child_id"].tolist() == want["child_id"].tolist()
+        assert part["rank_in_locality"].tolist() == list(range(1, len(part) + 1))
 
 
-def _register_variant(name: str, tmp_path: Path, *, feature_spec: dict) -> None:
-    """Register the champion's model again under ``name`` with another feature spec."""
+def _register_variant(name: str, tmp_path: Path, **changes) -> None:
+    """Register the champion's model again under ``name`` with changed metadata.
+
+    Each keyword replaces that metadata entry; ``None`` removes it.
+    """
     import mlflow
 
     from riskmodel._core.fingerprint import sha256_file
@@ -329,8 +371,8 @@ def _register_variant(name: str, tmp_path: Path, *, feature_spec: dict) -> None:
 
     loaded = load_model("models:/escalation@champion")
     path = tmp_path / MODEL_JSON
-    path.write_text(json.dumps({"model": loaded.model.to_dict(),
-                                "meta": {**loaded.meta, "feature_spec": feature_spec}}))
+    meta = {k: v for k, v in {**loaded.meta, **changes}.items() if v is not None}
+    path.write_text(json.dumps({"model": loaded.model.to_dict(), "meta": meta}))
     with mlflow.start_run(experiment_id=experiment_id("scoring-tests")) as run:
         info = mlflow.pyfunc.log_model(name="model", python_model=str(MODEL_CODE),
                                        artifacts={"model_json": str(path)},
@@ -381,13 +423,13 @@ def stop():
     marker.write_text("stopped")
     time.sleep(600)
 
-def stream_batches(batches, schema, path, *, suffix):
+def stream_batches(batches, schema, path, **kw):
     def slowly():
         for i, batch in enumerate(batches):
             if where == "scores" and i == 3:
                 stop()
             yield batch
-    return stream(slowly(), schema, path, suffix=suffix)
+    return stream(slowly(), schema, path, **kw)
 
 def audit_bytes(record, path):
     if where == "audit":
@@ -447,3 +489,284 @@ def test_a_killed_run_leaves_the_previous_output_and_a_rerun_completes(
     after = pd.read_parquet(out)
     assert after["in_capacity"].sum() == math.ceil(len(after) * 0.10)
     assert [r["capacity"] for r in read_audit(tmp_path / AUDIT_NAME)] == ["top 5%", "top 10%"]
+
+
+# ------------------------------------------------------------------ capacity, bands, reasons --
+
+def _meta_with(loaded: LoadedModel, **changes) -> LoadedModel:
+    meta = {k: v for k, v in {**loaded.meta, **changes}.items() if v is not None}
+    return LoadedModel(model=loaded.model, meta=meta, name=loaded.name, version=loaded.version,
+                       run_id=loaded.run_id)
+
+
+def test_capacity_rule_and_each_localitys_list_length_are_in_the_outputs(models, tmp_path):
+    matrix = _matrix(300)
+    for top, words in ((None, "top 10% of the whole cohort"), ("4/locality",
+                                                               "top 4 in each locality")):
+        run = score_matrix(matrix, models["logistic"], out=tmp_path / "scores.parquet",
+                           top=top)
+        s = pd.read_parquet(run.scores)
+        assert (s["capacity_rule"] == words).all()
+        rec = read_audit(run.audit)[-1]
+        assert rec["capacity_rule"] == words
+        lengths = s.groupby("locality")["in_capacity"].sum().to_dict()
+        assert {k: v["in_capacity"] for k, v in rec["by_locality"].items()} == lengths
+        assert {k: v["rows_in"] for k, v in rec["by_locality"].items()} == \
+            s["locality"].value_counts().to_dict()
+        if top:
+            assert set(lengths.values()) == {4}
+
+
+def test_the_packaged_specs_show_per_locality_capacity_with_a_worked_example(tmp_path):
+    from importlib import resources
+
+    from riskmodel.training import load_training_spec
+
+    repo = Path(__file__).resolve().parents[1]
+    for outcome in ("escalation", "disengagement"):
+        text = (resources.files("riskmodel.training") / "specs" / f"{outcome}.yaml").read_text()
+        assert text == (repo / "training" / f"{outcome}.yaml").read_text()
+        assert "# Worked example" in text and "top_n_per_locality: 5 gives every" in text
+        # the commented alternative is a valid spec once swapped in
+        swapped = text.replace("  top_percent: 10 ", "  # top_percent: 10 ").replace(
+            "  # top_n_per_locality: 5 ", "  top_n_per_locality: 5 ")
+        path = tmp_path / f"{outcome}.yaml"
+        path.write_text(swapped)
+        cap = load_training_spec(path).capacity
+        assert (cap.top_percent, cap.top_n_per_locality) == (None, 5)
+
+
+def test_risk_bands_are_cut_points_on_the_score_whatever_the_capacity(models):
+    from riskmodel.scoring import band_cut_points
+    from riskmodel.scoring._bands import FROM_MODEL, FROM_TEST_METRICS
+
+    cuts = band_cut_points(np.r_[np.ones(15), np.zeros(85)])  # base rate 15%
+    assert (cuts["medium"], cuts["high"]) == pytest.approx((0.15, 0.30))
+    loaded = _meta_with(models["lightgbm"], risk_bands=cuts)
+    matrix = _matrix(600)
+    few = score_cohort(matrix, loaded, top="5%", explain_top="none")
+    many = score_cohort(matrix, loaded, top="50%", explain_top="none")
+    assert (few.counts["in_capacity"], many.counts["in_capacity"]) == (30, 300)
+    assert few.scores["risk_band"].tolist() == many.scores["risk_band"].tolist()
+    s = few.scores
+    assert ((s["score"] >= 0.30) == (s["risk_band"] == "high")).all()
+    assert (((s["score"] >= 0.15) & (s["score"] < 0.30)) == (s["risk_band"] == "medium")).all()
+    assert few.bands["source"] == FROM_MODEL and set(s["risk_band"]) == {"high", "medium", "low"}
+    # a model registered before cut-points were stored: its test dates' base rate
+    legacy = _meta_with(models["lightgbm"], risk_bands=None,
+                        test_metrics=[{"metric": "auc", "value": 0.7},
+                                      {"metric": "base_rate", "value": 0.15}])
+    old = score_cohort(matrix, legacy, top="5%", explain_top="none")
+    assert old.bands["source"] == FROM_TEST_METRICS
+    assert old.scores["risk_band"].tolist() == s["risk_band"].tolist()
+
+
+def test_top_changes_who_is_in_capacity_but_never_the_risk_band(trained, council, tmp_path,
+                                                                 capsys):
+    from riskmodel.scoring._bands import FROM_MODEL, FROM_TEST_METRICS
+    from riskmodel.store import load_model
+
+    loaded = load_model("models:/escalation@champion")
+    labels = trained.extra["matrix"]["label"].astype(float)
+    assert loaded.meta["risk_bands"]["base_rate"] == pytest.approx(labels.mean())
+    runs = {}
+    for top in ("5%", "30%"):
+        out = tmp_path / f"top-{top[:-1]}.parquet"
+        code, _, err = _cli(["score", "--data", council, "--out", out, "--top", top,
+                             "--explain-top", "none"], capsys)
+        assert code == 0, err
+        runs[top] = pd.read_parquet(out).set_index("child_id").sort_index()
+    a, b = runs["5%"], runs["30%"]
+    assert a["in_capacity"].sum() < b["in_capacity"].sum()
+    assert a["risk_band"].tolist() == b["risk_band"].tolist()
+    high = loaded.meta["risk_bands"]["high"]
+    assert ((a["score"] >= high) == (a["risk_band"] == "high")).all()
+    rec = read_audit(tmp_path / AUDIT_NAME)[-1]
+    assert rec["risk_bands"]["source"] == FROM_MODEL
+    assert rec["risk_bands"]["counts"] == a["risk_band"].value_counts().reindex(
+        ["high", "medium", "low"], fill_value=0).to_dict()
+
+    # a model registered before cut-points were stored: said in a warning and the audit
+    _register_variant("legacy", tmp_path, risk_bands=None)
+    out = tmp_path / "legacy.parquet"
+    code, _, err = _cli(["score", "--data", council, "--out", out, "--model",
+                         "models:/legacy@champion", "--explain-top", "none"], capsys)
+    assert code == 0, err
+    assert "warning: model: models:/legacy@champion (version 1) has no risk-band cut-points" \
+        in err
+    rec = read_audit(tmp_path / AUDIT_NAME)[-1]
+    base = next(m["value"] for m in loaded.meta["test_metrics"] if m["metric"] == "base_rate")
+    assert rec["risk_bands"]["source"] == FROM_TEST_METRICS
+    assert rec["risk_bands"]["high"] == pytest.approx(2 * base)
+
+
+def test_reasons_leave_out_values_nearly_the_whole_cohort_shares(models):
+    from riskmodel.features import describe_feature
+    from riskmodel.models import feature_contributions
+
+    m = _matrix(400)
+    m["contacts_total_12m_count"] = 8  # the same for every child: says nothing about one
+    aces = np.where(np.arange(400) % 7 == 0, 6, 0)  # 6 ACEs for one child in 7, else none
+    m["ace_total_all_count"] = aces
+    constant = describe_feature("contacts_total_12m_count", 8) + " —"
+    no_aces = describe_feature("ace_total_all_count", 0) + " —"
+    six_aces = describe_feature("ace_total_all_count", 6) + " —"
+    for kind in ("logistic", "lightgbm"):
+        model = models[kind].model
+        # without the rule the constant is a reason for most children ...
+        plain = explain_rows(model, m[FEATURES])
+        if kind == "logistic":
+            assert plain["reason_1"].str.startswith(constant).mean() > 0.5
+        # ... with it, never; a minority's value ("6 ACEs") still is
+        out = score_cohort(m, models[kind], explain_top="all")
+        words = out.scores[["reason_1", "reason_2", "reason_3"]]
+        for phrase in (constant, no_aces):
+            assert not words.apply(lambda col, p=phrase: col.str.startswith(p)).any().any()
+        six = out.scores["child_id"].isin(m.loc[aces == 6, "child_id"])
+        assert words[six].apply(lambda col: col.str.startswith(six_aces)).any(axis=1).all()
+        left = out.common["features"]
+        assert left["contacts_total_12m_count"] == {
+            "value": 8.0, "share": 1.0, "words": constant[:-2],
+            "reasons_left_out": int(plain["reason_1"].notna().sum()) if kind == "logistic"
+            else left["contacts_total_12m_count"]["reasons_left_out"]}
+        assert left["ace_total_all_count"]["share"] == round((aces == 0).mean(), 3)
+        assert left["ace_total_all_count"]["value"] == 0.0
+    # the full contributions are unchanged: the constant still moves every child's score
+    contrib = feature_contributions(models["logistic"].model, m[FEATURES])
+    assert (contrib["contacts_total_12m_count"] > 0).all()
+    # a cohort under 50 children keeps every reason
+    small = score_cohort(m.head(30), models["logistic"], explain_top="all")
+    assert small.common["features"] == {}
+    assert small.scores["reason_1"].str.startswith(constant).any()
+
+
+def test_reasons_rule_counts_across_chunks_and_parquet(models, tmp_path):
+    m = _matrix(700)
+    m["contacts_total_12m_count"] = np.where(np.arange(700) < 60, 1, 8)  # 8 for 91%
+    whole = score_cohort(m, models["logistic"], explain_top="all")
+    path = tmp_path / "m.parquet"
+    m.to_parquet(path, row_group_size=50)
+    for source, chunk in ((m, 7), (path, 40), (m, 100_000)):
+        part = score_cohort(source, models["logistic"], explain_top="all", chunk_size=chunk)
+        assert part.common == whole.common
+        # (a logistic margin's last bits can differ with the chunk, so compare by child)
+        by_id = ["child_id", "reason_1", "reason_2", "reason_3"]
+        pd.testing.assert_frame_equal(
+            part.scores[by_id].sort_values("child_id", ignore_index=True),
+            whole.scores[by_id].sort_values("child_id", ignore_index=True))
+    assert whole.common["features"]["contacts_total_12m_count"]["share"] == 0.914
+
+
+# ------------------------------------------------------------------ outputs for the hub -----
+
+def test_locality_lists_excel_and_csv_that_excel_reads(models, tmp_path, monkeypatch):
+    from riskmodel.scoring import _write
+
+    matrix = _matrix(300)
+    stale = tmp_path / "scores.locality-gone.csv"  # last month's list for a locality now empty
+    stale.write_text("child_id\nC99999\n")
+    other = tmp_path / "other.locality-gone.csv"  # another scores file's: left alone
+    other.write_text("x\n")
+    run = score_matrix(matrix, models["logistic"], out=tmp_path / "scores.csv",
+                       by_locality=True)
+    raw = run.scores.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "—".encode() in raw  # Excel reads it as UTF-8
+    s = pd.read_csv(run.scores, encoding="utf-8-sig")
+    assert s.columns[0] == "child_id"
+    names = {"Bilston": "bilston", "Dove": "dove", "Low Hill": "low-hill"}
+    for loc, slug in names.items():
+        path = tmp_path / f"scores.locality-{slug}.csv"
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+        assert path.stat().st_mode & 0o777 == 0o600
+        part = pd.read_csv(path, encoding="utf-8-sig")
+        pd.testing.assert_frame_equal(part, s[s["locality"] == loc].reset_index(drop=True))
+    assert not stale.exists() and other.exists()
+    rec = read_audit(run.audit)[-1]
+    assert rec["outputs"]["by_locality"] == sorted(f"scores.locality-{v}.csv"
+                                                   for v in names.values())
+    assert not list(tmp_path.glob(".tmp-*"))
+
+    xlsx = score_matrix(matrix, models["logistic"], out=tmp_path / "scores.xlsx")
+    x = pd.read_excel(xlsx.scores)
+    assert list(x.columns) == list(SCORE_COLUMNS)
+    assert x["child_id"].tolist() == s["child_id"].tolist()
+    np.testing.assert_allclose(x["score"], s["score"])
+    assert x["reason_1"].dropna().str.contains("—").all()
+    assert xlsx.scores.stat().st_mode & 0o777 == 0o600
+    assert xlsx.rejected.name == "scores.rejected.xlsx" and xlsx.rejected.exists()
+
+    monkeypatch.setattr(_write, "XLSX_MAX_ROWS", 100)
+    before = xlsx.scores.read_bytes()
+    with pytest.raises(InputError, match=r"^--out: 300 rows do not fit an Excel sheet"):
+        score_matrix(matrix, models["logistic"], out=tmp_path / "scores.xlsx")
+    assert xlsx.scores.read_bytes() == before
+    with pytest.raises(InputError, match=r"must end in \.parquet, \.csv or \.xlsx"):
+        score_matrix(matrix, models["logistic"], out=tmp_path / "scores.txt")
+
+
+def _with_characteristics(m: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = len(m)
+    return m.assign(ethnicity=pd.array(rng.choice(["white", "asian", "black"], n), "string"),
+                    sex=pd.array(rng.choice(["female", "male"], n), "string"),
+                    disability=pd.array(rng.choice(["none", "ehcp"], n), "string"),
+                    age_band=pd.array(rng.choice(["0-4", "5-7"], n), "string"),
+                    imd_quintile=pd.array(rng.integers(1, 6, n), "Int64"))
+
+
+def test_characteristics_are_carried_only_when_asked(models, tmp_path):
+    from riskmodel.scoring import CHARACTERISTIC_COLUMNS
+
+    m = _with_characteristics(_matrix(120))
+    plain = score_cohort(m, models["logistic"])
+    assert list(plain.scores.columns) == list(SCORE_COLUMNS)
+    out = score_cohort(m, models["logistic"], with_characteristics=True)
+    assert list(out.scores.columns) == [*SCORE_COLUMNS, *CHARACTERISTIC_COLUMNS]
+    got = out.scores[["child_id", *CHARACTERISTIC_COLUMNS]].astype(str)
+    want = m.set_index("child_id").loc[out.scores["child_id"], list(CHARACTERISTIC_COLUMNS)]
+    assert got.to_numpy().tolist() == want.reset_index().astype(str).to_numpy().tolist()
+    run = score_matrix(m, models["logistic"], out=tmp_path / "s.parquet",
+                       with_characteristics=True)
+    assert read_audit(run.audit)[-1]["with_characteristics"] is True
+    text = run.audit.read_text()
+    assert "white" not in text and "female" not in text  # the audit holds no child data
+    with pytest.raises(InputError, match=r"^matrix: column disability missing "
+                                         r"\(--with-characteristics"):
+        score_cohort(m.drop(columns="disability"), models["logistic"],
+                     with_characteristics=True)
+
+
+def test_fairness_checks_a_months_list_joined_with_its_matured_outcome(
+        trained, council, tmp_path, capsys):
+    import yaml
+
+    scores = tmp_path / "scores-2025-06.csv"
+    code, _, err = _cli(["score", "--data", council, "--out", scores, "--as-of", "2025-06-01",
+                         "--with-characteristics", "--explain-top", "none"], capsys)
+    assert code == 0, err
+    s = pd.read_csv(scores)
+    assert {"ethnicity", "sex", "disability", "age_band", "imd_quintile"} <= set(s.columns)
+    policy = tmp_path / "policy.yaml"
+    from importlib import resources
+    pol = yaml.safe_load((resources.files("riskmodel.evaluation") / "fairness.yaml").read_text())
+    pol["bootstrap"]["n"] = 30
+    policy.write_text(yaml.safe_dump(pol))
+    fair = ["fairness", "--score", "score", "--label", "label", "--top", "10%",
+            "--policy", policy, "--out", tmp_path / "fair"]
+    # this month's list alone has no outcome yet: the fairness command says so in one line
+    code, _, err = _cli([*fair, "--scores", scores], capsys)
+    assert code == 2 and err.count("error:") == 1
+    # six months on, the outcome has matured: join it and check the list
+    matrix = tmp_path / "outcome-2025-06.parquet"
+    code, _, err = _cli(["build", "--data", council, "--outcome", "escalation", "--as-of",
+                         "2025-06-01", "--out", matrix], capsys)
+    assert code == 0, err
+    outcome = pd.read_parquet(matrix, columns=["child_id", "label"])
+    joined = s.merge(outcome, on="child_id", how="left", validate="one_to_one")
+    assert joined["label"].notna().all()
+    path = tmp_path / "scores-with-outcome.csv"
+    joined.to_csv(path, index=False)
+    code, stdout, err = _cli([*fair, "--scores", path], capsys)
+    assert code == 0, err
+    report = tmp_path / "fair" / "fairness_report.html"
+    assert report.exists() and "ethnicity" in report.read_text().lower()

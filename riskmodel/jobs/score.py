@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import os
+import time
+import warnings
 
 from riskmodel._core.capacity import parse_selection
 from riskmodel._core.dates import parse_date
-from riskmodel._core.errors import InputError
+from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
 from riskmodel.scoring import DEFAULT_CHUNK_SIZE, ScoreRun, score_matrix
+from riskmodel.scoring._bands import FROM_MODEL
 from riskmodel.scoring._write import output_paths
 from riskmodel.store import load_model
 
 
 def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
           out: str | os.PathLike, top=None, explain_top=None,
-          chunk_size: int = DEFAULT_CHUNK_SIZE, extract_date=None) -> ScoreRun:
+          chunk_size: int = DEFAULT_CHUNK_SIZE, extract_date=None, by_locality: bool = False,
+          with_characteristics: bool = False) -> ScoreRun:
     """Score every child open to early help at ``as_of`` with a registered model.
 
     Loads the model (checking its checksum), reads and checks the council's extract,
     builds the features for the date with the model's own feature spec (labels are not
     needed, so the date may be the extract date), scores every child in the cohort and
-    writes the scores, the rejected rows and an audit line (see :func:`score_matrix`).
+    writes the scores, the rejected rows and an audit line (see :func:`score_matrix`). The
+    audit's ``seconds`` is the whole job's, from the moment this function is called.
 
     Parameters
     ----------
@@ -34,12 +39,14 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     as_of : str or date, optional
         The as-of date; default: the extract date.
     out : path
-        ``scores.parquet`` or ``scores.csv``.
-    top, explain_top, chunk_size
+        ``scores.parquet``, ``scores.csv`` or ``scores.xlsx``.
+    top, explain_top, chunk_size, with_characteristics
         As for :func:`score_cohort`.
     extract_date : str or date, optional
         Default: ``manifest.json``'s ``extract_date`` in ``data``, else the latest date in
         the tables.
+    by_locality : bool, default=False
+        Also write one CSV per locality beside the scores file (see :func:`score_matrix`).
 
     Returns
     -------
@@ -52,6 +59,8 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     >>> run.counts  # doctest: +SKIP
     {'rows_in': 2210, 'scored': 2210, 'rejected': 0, 'in_capacity': 221, 'explained': 221}
     """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
     # Bad options fail before any slow work.
     paths = output_paths(out)
     for path in paths.values():
@@ -60,7 +69,9 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         parse_selection(top)
     if explain_top is not None:
         parse_selection(explain_top, option="--explain-top", allow_all=True)
+    t0 = time.perf_counter()
     loaded = load_model(model_uri)
+    timings["load_model"] = time.perf_counter() - t0
     meta = loaded.meta
     try:
         fspec = FeatureSpec.model_validate(meta["feature_spec"])
@@ -68,14 +79,18 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         detail = " ".join(str(exc).split())[:160]
         raise InputError(f"model: {model_uri} (version {loaded.version}) has no usable "
                          f"feature spec ({detail})") from None
+    t0 = time.perf_counter()
     ex = open_extract(data, extract_date=extract_date)
+    timings["read_extract"] = time.perf_counter() - t0
     extract = ex.date
     when = extract if as_of is None else parse_date(as_of, "--as-of")
     if when > extract:
         raise InputError(f"--as-of: {when.date()} is after the extract date {extract.date()}; "
                          "the data cannot describe children at a later date")
+    t0 = time.perf_counter()
     matrix = ex.matrix([when], outcome=meta["outcome"], spec=fspec,
                        horizon_months=int(meta["horizon_months"]))
+    timings["build_features"] = time.perf_counter() - t0
     if len(matrix) == 0:
         raise InputError(f"data: no child has an early-help episode open on {when.date()} "
                          f"in {data}; nothing to score")
@@ -87,8 +102,19 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
-    return score_matrix(
+    t0 = time.perf_counter()
+    fingerprint = ex.fingerprint
+    timings["fingerprint"] = time.perf_counter() - t0
+    run = score_matrix(
         matrix, loaded, out=out, top=top, explain_top=explain_top, chunk_size=chunk_size,
-        data_fingerprint=ex.fingerprint,
+        data_fingerprint=fingerprint, by_locality=by_locality,
+        with_characteristics=with_characteristics, started=started, timings=timings,
         audit={"model_uri": model_uri, "extract_date": str(extract.date())},
     )
+    bands = run.record["risk_bands"]
+    if bands["source"] != FROM_MODEL:
+        warnings.warn(InputWarning(
+            f"model: {model_uri} (version {loaded.version}) has no risk-band cut-points (it "
+            f"was registered before they were stored); its bands use the {bands['source']} "
+            f"({bands['rule']}); retrain to store them"), stacklevel=2)
+    return run

@@ -23,6 +23,7 @@ from riskmodel.evaluation import (
 from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
+from riskmodel.scoring import band_cut_points
 from riskmodel.store import (
     CandidateRecord,
     RunTags,
@@ -95,7 +96,7 @@ def _run_name(spec: TrainingSpec, spec_text: str, common: RunTags) -> str:
 
 
 def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], feature_spec: dict,
-            common: RunTags) -> CandidateRecord:
+            common: RunTags, risk_bands: dict | None = None) -> CandidateRecord:
     """What is logged for one candidate (aggregates, the spec and the model's JSON)."""
     params = {"candidate": res.name, "kind": res.kind, "outcome": spec.outcome,
               "horizon_months": spec.horizon_months, "calibration": spec.calibration,
@@ -119,6 +120,8 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
         "feature_spec": feature_spec, "capacity": spec.capacity.model_dump(),
         "spec": yaml.safe_load(spec_text), "data_fingerprint": common.data_fingerprint,
         "git_commit": common.git_commit, "test_metrics": res.metrics.to_dict(orient="records"),
+        # Band cut-points on the calibrated probability, fixed now (docs/scoring.md).
+        "risk_bands": risk_bands,
     }}
     return CandidateRecord(name=res.name, tags=tags, params=params, metrics=res.metrics,
                            by_locality=res.by_locality, files=files, model_payload=payload,
@@ -234,7 +237,8 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             say(f"fitting {res.name} on every labelled row…")
             res.model = fit_final(matrix, features, cand, spec_obj)
             rec = run.log_candidate(_record(res, spec_obj, spec_text, features,
-                                            result.extra["feature_spec"], common))
+                                            result.extra["feature_spec"], common,
+                                            band_cut_points(matrix["label"])))
             res.run_id = rec.run_id
             records[res.name] = rec
             say(f"logged {res.name} to MLflow")

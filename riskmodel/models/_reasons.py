@@ -4,11 +4,13 @@
 first, each phrased from the feature dictionary ("3 police contacts in the last 12 months —
 raises risk"). The sign of the contribution decides "raises" or "lowers"; the words only
 describe the child's value. For the simple rule the reason states the rule itself.
+A caller may name values that (nearly) every child shares (``common``): a reason stating
+such a value tells a reader nothing about the child, so it is not shown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -60,7 +62,9 @@ class _Phrases:
 
 
 def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
-                describe: Callable[[str, object], str] | None = None) -> pd.DataFrame:
+                describe: Callable[[str, object], str] | None = None,
+                common: Mapping[str, float] | None = None,
+                left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """The ``n`` strongest reasons per row, in plain words.
 
     Reasons are the largest positive (risk-raising) contributions, strongest first, each
@@ -69,7 +73,9 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     Features with no contribution (unused by the model) are never reasons. The sign of
     the contribution decides; the words describe the value, whatever it is. A value that
     was imputed (its ``<name>_missing`` flag is 1) is described by the flag instead, and a
-    reason whose words repeat an earlier one's is skipped.
+    reason whose words repeat an earlier one's is skipped. A feature whose value for the row
+    is its ``common`` value (or, when imputed, whose flag's is) is never a reason: the
+    next strongest takes its place; the contributions themselves are not changed.
 
     Parameters
     ----------
@@ -83,6 +89,12 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
         ``describe(name, value) -> str``; default: the feature dictionary's
         :func:`riskmodel.features.describe_feature` (``name = value`` for a name it does
         not know).
+    common : mapping, optional
+        Feature name -> a value (nearly) every scored child shares; reasons stating it are
+        left out (see :mod:`riskmodel.scoring`'s rule). Default: none left out.
+    left_out : dict, optional
+        When given, counts (feature -> rows) are added to it for each common value that
+        would otherwise have been among a row's ``n`` risk-raising reasons.
 
     Returns
     -------
@@ -99,6 +111,9 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     >>> top_reasons(c, X, n=2, describe=say).to_dict("list")
     {'reason_1': ['3 x a — raises risk', '4 x b — lowers risk'], \
 'reason_2': ['1 x b — raises risk', '0 x a — lowers risk']}
+    >>> top_reasons(c, X, n=2, describe=say, common={"a": 3}).to_dict("list")
+    {'reason_1': ['1 x b — raises risk', '4 x b — lowers risk'], \
+'reason_2': [None, '0 x a — lowers risk']}
     """
     if n < 1:
         raise ValueError("n must be at least 1")
@@ -116,8 +131,14 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     rows, p = C.shape
     k = min(3 * n, p)  # spare candidates for reasons that repeat another's words
     bad = ~np.isfinite(C)
+    hidden = _common_mask(features, V, flag_of, common)
+    if hidden is not None:
+        bad |= hidden
+    raw = C
     if bad.any():  # a copy only when needed: C may be a read-only view of the caller's frame
-        C = np.where(bad, 0.0, C)
+        C = np.where(bad, 0.0, C)  # a zero contribution is never a reason
+    if hidden is not None and left_out is not None:
+        _count_left_out(features, raw, C, hidden, n, left_out)
     hi = _extremes(C, k, largest=True)
     # Risk-lowering candidates only for the rows that may need them (few risk-raising ones).
     short = (C > MIN_CONTRIBUTION).sum(axis=1) < k
@@ -146,6 +167,37 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
                     said.append(text)
     return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
                          for r in range(n)}, index=contributions.index)
+
+
+def _count_left_out(features: list[str], raw: np.ndarray, shown: np.ndarray,
+                    hidden: np.ndarray, n: int, left_out: dict[str, int]) -> None:
+    """Add, per feature, the rows where a hidden value would have been a raising reason."""
+    p = shown.shape[1]
+    # each row's n-th strongest contribution still eligible (a hidden one must beat it)
+    kth = (np.partition(shown, p - n, axis=1)[:, p - n] if p >= n
+           else np.full(len(shown), -np.inf))
+    floor = np.maximum(kth, MIN_CONTRIBUTION)
+    with np.errstate(invalid="ignore"):
+        would = hidden & (raw > floor[:, None])
+    for j in np.flatnonzero(would.any(axis=0)):
+        left_out[features[j]] = left_out.get(features[j], 0) + int(would[:, j].sum())
+
+
+def _common_mask(features: list[str], V: np.ndarray, flag_of: dict[int, int],
+                 common: Mapping[str, float] | None) -> np.ndarray | None:
+    """Which (row, feature) pairs state a value (nearly) everyone shares; None if none do."""
+    if not common:
+        return None
+    where = {f: j for j, f in enumerate(features)}
+    hidden = np.zeros(V.shape, dtype=bool)
+    for name, value in common.items():
+        j = where.get(name)
+        if j is not None:
+            hidden[:, j] = V[:, j] == float(value)
+    # An imputed value is worded by its flag: a common flag value hides it too.
+    for j, flag in flag_of.items():
+        hidden[:, j] |= hidden[:, flag] & (V[:, flag] == 1)
+    return hidden if hidden.any() else None
 
 
 def _extremes(C: np.ndarray, k: int, *, largest: bool) -> np.ndarray:
@@ -184,7 +236,9 @@ def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
 
 
 def explain_rows(model, X, *, n: int = 3, method: str = "auto",
-                 describe: Callable[[str, object], str] | None = None) -> pd.DataFrame:
+                 describe: Callable[[str, object], str] | None = None,
+                 common: Mapping[str, float] | None = None,
+                 left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """Plain-language reasons for each row's score: contributions, then words.
 
     For LightGBM and logistic models this is :func:`top_reasons` of
@@ -201,6 +255,9 @@ def explain_rows(model, X, *, n: int = 3, method: str = "auto",
     method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
     describe : callable, optional
         As for :func:`top_reasons`.
+    common, left_out : optional
+        As for :func:`top_reasons` (the simple rule's reasons state the rule and ignore
+        them).
 
     Returns
     -------
@@ -228,4 +285,5 @@ def explain_rows(model, X, *, n: int = 3, method: str = "auto",
         return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
                              for r in range(n)}, index=index)
     contributions = feature_contributions(base, X, method=method)
-    return top_reasons(contributions, X, n=n, describe=describe)
+    return top_reasons(contributions, X, n=n, describe=describe, common=common,
+                       left_out=left_out)

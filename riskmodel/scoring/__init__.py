@@ -6,18 +6,23 @@ job of :func:`riskmodel.jobs.score`.
 """
 
 from riskmodel._core.capacity import Selection, parse_selection
+from riskmodel.scoring._bands import BandCuts, band_cut_points, cuts_from_meta, risk_bands
+from riskmodel.scoring._common import COMMON_SHARE, MIN_COHORT
 from riskmodel.scoring._output import ScoreRun, matrix_fingerprint, score_matrix
 from riskmodel.scoring._score import (
+    CHARACTERISTIC_COLUMNS,
     DEFAULT_CHUNK_SIZE,
     REJECTED_COLUMNS,
     SCORE_COLUMNS,
     ScoredCohort,
     score_cohort,
 )
+from riskmodel.scoring._select import capacity_words
 from riskmodel.scoring._write import AUDIT_NAME, read_audit
 
 __all__ = [
-    "AUDIT_NAME", "DEFAULT_CHUNK_SIZE", "REJECTED_COLUMNS", "SCORE_COLUMNS", "ScoreRun",
-    "ScoredCohort", "Selection", "matrix_fingerprint", "parse_selection", "read_audit",
-    "score_cohort", "score_matrix",
+    "AUDIT_NAME", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE", "MIN_COHORT",
+    "REJECTED_COLUMNS", "SCORE_COLUMNS", "BandCuts", "ScoreRun", "ScoredCohort", "Selection",
+    "band_cut_points", "capacity_words", "cuts_from_meta", "matrix_fingerprint",
+    "parse_selection", "read_audit", "risk_bands", "score_cohort", "score_matrix",
 ]

@@ -1,11 +1,12 @@
-"""Score a built matrix and write the scores, the rejected rows and an audit line."""
+"""Score a built matrix; write the scores, rejected rows, locality lists and an audit line."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,25 +14,41 @@ import pandas as pd
 from riskmodel._core.fingerprint import frame_fingerprint, sha256_file
 from riskmodel._core.io import atomic_path
 from riskmodel._core.version import __version__
-from riskmodel.scoring._score import DEFAULT_CHUNK_SIZE, REJECTED_SCHEMA, SCORE_SCHEMA, CohortScorer
+from riskmodel.scoring._score import (
+    DEFAULT_CHUNK_SIZE,
+    NO_LOCALITY,
+    REJECTED_SCHEMA,
+    CohortScorer,
+)
 from riskmodel.scoring._write import (
     audit_bytes,
+    check_xlsx_size,
     fsync,
+    locality_paths,
     output_paths,
     remove_stale_temporaries,
+    stale_locality_files,
     stream_batches,
+    stream_split,
 )
 
 
 @dataclass
 class ScoreRun:
-    """What a scoring run wrote: the three paths, the counts and the audit record."""
+    """What a scoring run wrote: the paths, the counts and the audit record.
+
+    ``counts`` are the whole cohort's (``rows_in``, ``scored``, ``rejected``,
+    ``in_capacity``, ``explained``); ``by_locality`` holds the same (but ``explained``) for
+    each locality; ``localities`` the per-locality lists written (``--by-locality``).
+    """
 
     scores: Path
     rejected: Path
     audit: Path
     counts: dict
     record: dict
+    by_locality: dict = field(default_factory=dict)
+    localities: dict = field(default_factory=dict)
 
 
 def matrix_fingerprint(matrix) -> str:
@@ -43,7 +60,9 @@ def matrix_fingerprint(matrix) -> str:
 
 def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, explain_top=None,
                  chunk_size: int = DEFAULT_CHUNK_SIZE, data_fingerprint: str | None = None,
-                 audit: dict | None = None) -> ScoreRun:
+                 audit: dict | None = None, by_locality: bool = False,
+                 with_characteristics: bool = False, started: float | None = None,
+                 timings: dict | None = None) -> ScoreRun:
     """Score a built matrix and write the scores, the rejected rows and an audit line.
 
     Parameters
@@ -52,41 +71,67 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
         As for :func:`score_cohort`.
     loaded_model : LoadedModel
     out : path
-        ``scores.parquet`` or ``scores.csv``. Beside it go ``<name>.rejected.<suffix>``
-        (rows that could not be scored, with the reason) and ``scoring-audit.jsonl``.
-    top, explain_top, chunk_size
+        ``scores.parquet``, ``scores.csv`` (UTF-8 with a byte-order mark, for Excel) or
+        ``scores.xlsx``. Beside it go ``<name>.rejected.<suffix>`` (rows that could not be
+        scored, with the reason) and ``scoring-audit.jsonl``.
+    top, explain_top, chunk_size, with_characteristics
         As for :func:`score_cohort`.
     data_fingerprint : str, optional
         Recorded in the audit line; default: a hash of the matrix.
     audit : dict, optional
         More fields for the audit line (never child-level data).
+    by_locality : bool, default=False
+        Also write each locality's children (every column, rank order) to
+        ``<name>.locality-<locality>.csv`` beside the scores file, private like it; lists
+        an earlier run wrote for a locality not in this cohort are removed.
+    started : float, optional
+        ``time.perf_counter()`` when the whole job began (the audit's ``seconds`` then
+        covers loading the model, reading the extract and building the features too);
+        default: when this function began.
+    timings : dict, optional
+        Seconds of earlier steps of the job, recorded in the audit's ``timings``.
 
     Returns
     -------
     ScoreRun
     """
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if started is None else started
     paths = output_paths(out)
     remove_stale_temporaries(paths.values())
+    t_score = time.perf_counter()
     scorer = CohortScorer(matrix, loaded_model, top=top, explain_top=explain_top,
-                          chunk_size=chunk_size)
+                          chunk_size=chunk_size, with_characteristics=with_characteristics)
     counts = scorer.counts
     if counts["rows_in"] != counts["scored"] + counts["rejected"]:  # a bug, never a user error
         raise AssertionError(f"scoring lost rows: {counts}")
+    check_xlsx_size(max(counts["scored"], counts["rejected"]), paths["scores"])
+    per_locality = scorer.by_locality()
+    lists = (locality_paths(paths["scores"], [k for k, v in per_locality.items() if v["scored"]])
+             if by_locality else {})
+    stale = stale_locality_files(paths["scores"], lists.values()) if by_locality else []
     meta = getattr(loaded_model, "meta", None) or {}
     as_of = scorer.as_of.to_pandas().dropna()
     suffix = paths["scores"].suffix
+    t_write = time.perf_counter()
     # Every file is written to a hidden temporary first; the renames happen together when
-    # the blocks exit (scores, rejected rows, then the audit line that says the run finished).
-    # Scores and rejected rows hold child ids: private to the owner. The audit holds none.
-    with atomic_path(paths["audit"]) as tmp_audit, \
-            atomic_path(paths["rejected"], private=True) as tmp_rejected, \
-            atomic_path(paths["scores"], private=True) as tmp_scores:
+    # the blocks exit (scores, rejected rows, locality lists, then the audit line that says
+    # the run finished). Files with child ids are private to the owner; the audit holds none.
+    with contextlib.ExitStack() as stack:
+        tmp_audit = stack.enter_context(atomic_path(paths["audit"]))
+        tmp_lists = {name: stack.enter_context(atomic_path(path, private=True))
+                     for name, path in lists.items()}
+        tmp_rejected = stack.enter_context(atomic_path(paths["rejected"], private=True))
+        tmp_scores = stack.enter_context(atomic_path(paths["scores"], private=True))
         n_rejected = stream_batches([scorer.rejected_batch()], REJECTED_SCHEMA, tmp_rejected,
-                                    suffix=suffix)
-        n_scored = stream_batches(scorer.batches(), SCORE_SCHEMA, tmp_scores, suffix=suffix)
+                                    suffix=suffix, sheet="rejected")
+        n_scored = stream_batches(scorer.batches(), scorer.schema, tmp_scores, suffix=suffix)
         if (n_scored, n_rejected) != (counts["scored"], counts["rejected"]):
             raise AssertionError(f"wrote {n_scored} + {n_rejected} rows for {counts}")
+        if lists:
+            written = stream_split(scorer.batches(), scorer.schema, "locality", tmp_lists,
+                                   missing=NO_LOCALITY)
+            if any(n != per_locality[k]["scored"] for k, n in written.items()):
+                raise AssertionError(f"wrote {written} rows for {per_locality}")
         record = {
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "riskmodel_version": __version__,
@@ -100,16 +145,27 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
             "as_of": str(as_of.iloc[0].date()) if len(as_of) else None,
             "data_fingerprint": data_fingerprint or matrix_fingerprint(matrix),
             "capacity": scorer.capacity.describe(),
+            "capacity_rule": scorer.capacity_rule(),
             "reasons_for": scorer.explain.describe() if scorer.explain else "in capacity",
+            "reasons_left_out": scorer.common_record(),
+            "risk_bands": scorer.bands_record(),
             "counts": counts,
+            "by_locality": per_locality,
             "rejected_reasons": scorer.rejected_reasons(),
+            "with_characteristics": bool(with_characteristics),
             "outputs": {"scores": paths["scores"].name, "rejected": paths["rejected"].name,
-                        "scores_sha256": sha256_file(tmp_scores)},
-            "timings": {k: round(v, 2) for k, v in scorer.timings.items()},
+                        "scores_sha256": sha256_file(tmp_scores),
+                        "by_locality": sorted(p.name for p in lists.values())},
             **(audit or {}),
         }
+        steps = {**(timings or {}), **scorer.timings,
+                 "score": t_write - t_score, "write": time.perf_counter() - t_write}
+        record["timings"] = {k: round(v, 2) for k, v in steps.items()}
         record["seconds"] = round(time.perf_counter() - t0, 2)
         tmp_audit.write_bytes(audit_bytes(record, paths["audit"]))
         fsync(tmp_audit)
+    for old in stale:  # last month's list for a locality with no child this month
+        with contextlib.suppress(FileNotFoundError):
+            old.unlink()
     return ScoreRun(scores=paths["scores"], rejected=paths["rejected"], audit=paths["audit"],
-                    counts=counts, record=record)
+                    counts=counts, record=record, by_locality=per_locality, localities=lists)

@@ -1,11 +1,13 @@
 """Score a built matrix: probabilities, ranks, bands, capacity and reasons, chunk by chunk.
 
 Scoring makes two passes over the matrix. The first converts one chunk of rows at a time
-to floats, rejects rows that cannot be scored (with the reason) and keeps only each row's
-margin and probability. Ranks, ventiles, bands and capacity need the whole cohort, so they
-are computed next, on those small arrays. The second pass reads back only the rows that
-get reasons (by default, those in capacity) and explains them. The output is then produced
-in rank order, a chunk at a time, so a writer can stream it to disk.
+to floats, rejects rows that cannot be scored (with the reason), keeps only each row's
+margin and probability and counts the values (nearly) the whole cohort shares. Ranks,
+ventiles and capacity need the whole cohort, so they are computed next, on those small
+arrays; bands need only each child's probability and the model's cut-points. The second
+pass reads back only the rows that get reasons (by default, those in capacity) and explains
+them. The output is then produced in rank order, a chunk at a time, so a writer can stream
+it to disk.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ import pyarrow as pa
 
 from riskmodel._core.errors import InputError
 from riskmodel.models import explain_rows
+from riskmodel.scoring._bands import BAND_NAMES, BandCuts, cuts_from_meta, risk_bands
+from riskmodel.scoring._common import CommonValues
 from riskmodel.scoring._select import (
     Selection,
-    bands,
     capacity_from_meta,
+    capacity_words,
     parse_selection,
     rank_rows,
     ventiles,
@@ -36,19 +40,25 @@ N_REASONS = 3
 # The scores table, in order. Scores files are the one output that holds child ids.
 SCORE_COLUMNS = (
     "child_id", "locality", "as_of", "outcome", "horizon_months", "score", "risk_ventile",
-    "risk_band", "rank_overall", "rank_in_locality", "in_capacity",
+    "risk_band", "rank_overall", "rank_in_locality", "in_capacity", "capacity_rule",
     *(f"reason_{i + 1}" for i in range(N_REASONS)),
     "model_name", "model_version", "model_run_id",
 )
+# The protected characteristics the fairness policy audits (riskmodel/evaluation/
+# fairness.yaml; locality is always in the scores), carried from the matrix only when asked
+# (--with-characteristics): they are personal data.
+CHARACTERISTIC_COLUMNS = ("ethnicity", "sex", "disability", "age_band", "imd_quintile")
 REJECTED_COLUMNS = ("child_id", "locality", "as_of", "reason")
 SCORE_SCHEMA = pa.schema([
     ("child_id", pa.string()), ("locality", pa.string()), ("as_of", pa.date32()),
     ("outcome", pa.string()), ("horizon_months", pa.int16()), ("score", pa.float64()),
     ("risk_ventile", pa.int8()), ("risk_band", pa.string()), ("rank_overall", pa.int64()),
     ("rank_in_locality", pa.int64()), ("in_capacity", pa.bool_()),
+    ("capacity_rule", pa.string()),
     *((f"reason_{i + 1}", pa.string()) for i in range(N_REASONS)),
     ("model_name", pa.string()), ("model_version", pa.string()), ("model_run_id", pa.string()),
 ])
+NO_LOCALITY = "(no locality)"
 REJECTED_SCHEMA = pa.schema([("child_id", pa.string()), ("locality", pa.string()),
                              ("as_of", pa.date32()), ("reason", pa.string())])
 
@@ -63,10 +73,12 @@ def _margin_and_score(model, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ScoredCohort:
     """A scored cohort: the scores table, the rejected rows and the counts.
 
-    ``scores`` has the columns of ``SCORE_COLUMNS``, highest score first; ``rejected`` has
-    ``child_id``, ``locality``, ``as_of`` and ``reason``; ``counts`` holds ``rows_in``,
-    ``scored``, ``rejected``, ``in_capacity`` and ``explained`` (rows in = scored +
-    rejected, always).
+    ``scores`` has the columns of ``SCORE_COLUMNS`` (then ``CHARACTERISTIC_COLUMNS`` when
+    asked for), highest score first; ``rejected`` has ``child_id``, ``locality``, ``as_of``
+    and ``reason``; ``counts`` holds ``rows_in``, ``scored``, ``rejected``, ``in_capacity``
+    and ``explained`` (rows in = scored + rejected, always); ``by_locality`` the same counts
+    for each locality; ``bands`` the band cut-points used and where they came from;
+    ``common`` the values left out of reasons.
     """
 
     scores: pd.DataFrame
@@ -75,13 +87,17 @@ class ScoredCohort:
     capacity: str
     explained_by: str
     rejected_reasons: dict = field(default_factory=dict)
+    by_locality: dict = field(default_factory=dict)
+    bands: dict = field(default_factory=dict)
+    common: dict = field(default_factory=dict)
 
 
 class CohortScorer:
     """The two passes and the streamed output behind :func:`score_cohort`."""
 
     def __init__(self, matrix, loaded_model, *, top=None, explain_top=None,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, method: str = "auto"):
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, method: str = "auto",
+                 with_characteristics: bool = False):
         if chunk_size < 1:
             raise InputError(f"--chunk-size: expected at least 1, got {chunk_size}")
         self.loaded = loaded_model
@@ -95,7 +111,18 @@ class CohortScorer:
             parse_selection(explain_top, option="--explain-top", allow_all=True)
             if explain_top is not None else None)
         self.chunk_size, self.method = int(chunk_size), method
-        self.source = open_matrix(matrix, self.features, used=self.model.used_features())
+        used = self.model.used_features()
+        self.source = open_matrix(matrix, self.features, used=used)
+        self.carried = (self.source.extra(CHARACTERISTIC_COLUMNS) if with_characteristics
+                        else {})
+        self.schema = SCORE_SCHEMA
+        for name, arr in self.carried.items():
+            self.schema = self.schema.append(pa.field(name, arr.type))
+        # Values nearly everyone shares are counted only when someone gets reasons.
+        self.common_values = (None if self.explain is not None and self.explain.kind == "none"
+                              else CommonValues(self.features, used))
+        self.common: dict[str, float] = {}
+        self.left_out: dict[str, int] = {}  # feature -> reasons it would have given
         self.timings: dict[str, float] = {}
         for step in (self._first_pass, self._rank, self._second_pass):
             t0 = time.perf_counter()
@@ -109,6 +136,8 @@ class CohortScorer:
         self.child_id, self.locality, self.as_of = keys["child_id"], keys["locality"], \
             keys["as_of"]
         reasons = self._key_problems(keys)
+        key_bad = np.zeros(n, dtype=bool)
+        key_bad[list(reasons)] = True
         margin = np.zeros(n)
         score = np.zeros(n)
         for start, A, problems in self.source.chunks(self.chunk_size):
@@ -124,6 +153,10 @@ class CohortScorer:
             elif good.any():
                 m, s = _margin_and_score(self.model, np.ascontiguousarray(A[good]))
                 margin[start:stop][good], score[start:stop][good] = m, s
+            if self.common_values is not None:
+                self.common_values.add(A, good & ~key_bad[start:stop])
+        if self.common_values is not None:
+            self.common = self.common_values.common()
         rejected = np.zeros(n, dtype=bool)
         rejected[list(reasons)] = True
         self.reject_rows = np.flatnonzero(rejected)
@@ -159,7 +192,9 @@ class CohortScorer:
         loc = self.locality.take(pa.array(self.rows)).to_pandas()
         self.rank, self.rank_in_locality, self.order = rank_rows(self.score, self.margin, loc)
         self.ventile = ventiles(self.rank)
-        self.band = bands(self.capacity, self.rank, self.rank_in_locality)
+        # Bands: fixed cut-points on the probability (the model's), never the capacity.
+        self.cuts: BandCuts = cuts_from_meta(self.meta, self.score)
+        self.band = risk_bands(self.score, self.cuts)
         self.in_capacity = self.capacity.flags(self.rank, self.rank_in_locality)
         if self.explain is None:
             self.explained = self.in_capacity.copy()
@@ -177,7 +212,8 @@ class CohortScorer:
         # Explaining holds several copies of a chunk (values, contributions, their ranking);
         # smaller chunks keep that small at no cost in speed (measured).
         for part, A in self.source.take(matrix_rows, min(self.chunk_size, EXPLAIN_CHUNK)):
-            words = explain_rows(self.model, A, n=N_REASONS, method=self.method)
+            words = explain_rows(self.model, A, n=N_REASONS, method=self.method,
+                                 common=self.common, left_out=self.left_out)
             self.reasons[which[done:done + len(part)]] = words.to_numpy(dtype=object,
                                                                         na_value=None)
             done += len(part)
@@ -189,6 +225,45 @@ class CohortScorer:
                 "rejected": int(len(self.reject_rows)),
                 "in_capacity": int(self.in_capacity.sum()),
                 "explained": int(self.explained.sum())}
+
+    def by_locality(self) -> dict[str, dict[str, int]]:
+        """Each locality's counts: children in, scored, rejected, within capacity (no ids)."""
+        def codes(rows) -> pd.Series:
+            loc = self.locality.take(pa.array(rows, type=pa.int64())).to_pandas()
+            return loc.astype(object).where(loc.notna(), NO_LOCALITY)
+
+        scored = codes(self.rows)
+        frame = pd.DataFrame({
+            "locality": pd.concat([scored, codes(self.reject_rows)], ignore_index=True),
+            "scored": np.r_[np.ones(len(self.rows), int), np.zeros(len(self.reject_rows), int)],
+            "in_capacity": np.r_[self.in_capacity.astype(int),
+                                 np.zeros(len(self.reject_rows), int)],
+        })
+        out = {}
+        for name, part in frame.groupby("locality", sort=True):
+            n_in, n_scored = len(part), int(part["scored"].sum())
+            out[str(name)] = {"rows_in": n_in, "scored": n_scored,
+                              "rejected": n_in - n_scored,
+                              "in_capacity": int(part["in_capacity"].sum())}
+        return out
+
+    def band_counts(self) -> dict[str, int]:
+        """How many scored children fall in each band."""
+        return {b: int((self.band == b).sum()) for b in BAND_NAMES}
+
+    def bands_record(self) -> dict:
+        """The band cut-points, where they came from and the counts (for the audit)."""
+        return {**self.cuts.record(), "counts": self.band_counts()}
+
+    def capacity_rule(self) -> str:
+        """The capacity rule in words, as written in every row and the audit."""
+        return capacity_words(self.capacity)
+
+    def common_record(self) -> dict:
+        """The values left out of reasons and the rule (for the audit)."""
+        if self.common_values is None:
+            return {"rule": "no reasons asked for", "features": {}}
+        return self.common_values.record(self.left_out)
 
     def rejected_reasons(self) -> dict[str, int]:
         """How many rows were rejected for each kind of reason (no ids)."""
@@ -210,6 +285,7 @@ class CohortScorer:
             "model_name": (getattr(self.loaded, "name", None), pa.string()),
             "model_version": (_str(getattr(self.loaded, "version", None)), pa.string()),
             "model_run_id": (getattr(self.loaded, "run_id", None), pa.string()),
+            "capacity_rule": (self.capacity_rule(), pa.string()),
         }
         for start in range(0, len(self.order), size):
             o = self.order[start:start + size]
@@ -231,8 +307,10 @@ class CohortScorer:
             for name, (value, typ) in constants.items():
                 cols[name] = pa.nulls(m, typ) if value is None else pa.array(
                     np.full(m, value, dtype=object), type=typ)
-            yield pa.RecordBatch.from_arrays([cols[c] for c in SCORE_SCHEMA.names],
-                                             schema=SCORE_SCHEMA)
+            for name, arr in self.carried.items():
+                cols[name] = arr.take(rows)
+            yield pa.RecordBatch.from_arrays([cols[c] for c in self.schema.names],
+                                             schema=self.schema)
 
     def rejected_batch(self) -> pa.RecordBatch:
         rows = pa.array(self.reject_rows, type=pa.int64())
@@ -256,7 +334,8 @@ def _frame(batches, schema: pa.Schema) -> pd.DataFrame:
 
 
 def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, method: str = "auto") -> ScoredCohort:
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, method: str = "auto",
+                 with_characteristics: bool = False) -> ScoredCohort:
     """Score every child of a built matrix (one as-of date) with a loaded model.
 
     Parameters
@@ -278,6 +357,10 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
         Rows converted and scored at a time: bounds the extra memory.
     method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
         TreeSHAP route for LightGBM reasons (same values).
+    with_characteristics : bool, default=False
+        Also carry the protected characteristics the fairness policy audits
+        (``CHARACTERISTIC_COLUMNS``) from the matrix into the scores, for
+        ``riskmodel fairness``. They are personal data: off unless asked for.
 
     Returns
     -------
@@ -308,11 +391,13 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
     [1, 2, 3]
     """
     scorer = CohortScorer(matrix, loaded_model, top=top, explain_top=explain_top,
-                          chunk_size=chunk_size, method=method)
+                          chunk_size=chunk_size, method=method,
+                          with_characteristics=with_characteristics)
     return ScoredCohort(
-        scores=_frame(scorer.batches(), SCORE_SCHEMA),
+        scores=_frame(scorer.batches(), scorer.schema),
         rejected=_frame([scorer.rejected_batch()], REJECTED_SCHEMA),
         counts=scorer.counts, capacity=scorer.capacity.describe(),
         explained_by=scorer.explain.describe() if scorer.explain else "in capacity",
-        rejected_reasons=scorer.rejected_reasons(),
+        rejected_reasons=scorer.rejected_reasons(), by_locality=scorer.by_locality(),
+        bands=scorer.bands_record(), common=scorer.common_record(),
     )

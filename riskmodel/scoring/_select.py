@@ -1,4 +1,8 @@
-"""Ranks, ventiles and bands of a scored cohort (capacity: :mod:`riskmodel._core.capacity`)."""
+"""Ranks and ventiles of a scored cohort, and the capacity rule in words.
+
+Who is within capacity is :mod:`riskmodel._core.capacity`'s rule; risk bands are fixed
+cut-points on the probability (:mod:`riskmodel.scoring._bands`), not a slice of the ranking.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import pandas as pd
 
 from riskmodel._core.capacity import Selection, capacity_from_meta, parse_selection
 
-__all__ = ["Selection", "bands", "capacity_from_meta", "parse_selection", "rank_rows", "ventiles"]
+__all__ = ["Selection", "capacity_from_meta", "capacity_words", "parse_selection", "rank_rows",
+           "ventiles"]
+
 
 def rank_rows(score: np.ndarray, margin: np.ndarray, locality) -> tuple[np.ndarray, ...]:
     """Rank rows highest first: overall, within locality, and the order itself.
@@ -54,8 +60,28 @@ def ventiles(rank: np.ndarray) -> np.ndarray:
     return (1 + (n - rank) * 20 // n).astype(np.int8)
 
 
-def bands(capacity: Selection, rank: np.ndarray, rank_in_locality: np.ndarray) -> np.ndarray:
-    """``high`` = in capacity, ``medium`` = the next capacity-sized slice, ``low`` = the rest."""
-    high = capacity.flags(rank, rank_in_locality)
-    medium = capacity.flags(rank, rank_in_locality, scale=2) & ~high
-    return np.where(high, "high", np.where(medium, "medium", "low"))
+def capacity_words(capacity: Selection) -> str:
+    """The capacity rule as a panel would say it, written in every scores row and the audit.
+
+    Parameters
+    ----------
+    capacity : Selection
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> capacity_words(parse_selection("10%"))
+    'top 10% of the whole cohort'
+    >>> capacity_words(parse_selection("25/locality"))
+    'top 25 in each locality'
+    >>> capacity_words(parse_selection(500))
+    'top 500 of the whole cohort'
+    """
+    if capacity.kind == "per_locality":
+        return f"top {int(capacity.value):,} in each locality"
+    if capacity.kind in ("percent", "overall"):
+        return f"{capacity.describe()} of the whole cohort"
+    return capacity.describe()

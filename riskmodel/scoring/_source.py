@@ -41,6 +41,22 @@ def _missing_columns(where: str, columns, features) -> None:
         )
 
 
+def _missing_extra(where: str, columns, wanted) -> None:
+    missing = [c for c in wanted if c not in set(columns)]
+    if missing:
+        raise InputError(f"{where}: column {missing[0]} missing (--with-characteristics carries "
+                         f"{', '.join(wanted)} from the built matrix)")
+
+
+def _carried(col: pd.Series) -> pa.Array:
+    """A carried column as Arrow: whole numbers (IMD quintile) as int16, anything else text."""
+    if pd.api.types.is_integer_dtype(col.dtype) or (
+            pd.api.types.is_float_dtype(col.dtype)
+            and bool(np.all(np.isnan(col) | (np.asarray(col) % 1 == 0)))):
+        return _array(col.astype("Int16"), pa.int16())
+    return _array(col.astype("string"), pa.string())
+
+
 def _array(values, typ: pa.DataType) -> pa.Array:
     """One contiguous Arrow array (a column read from Parquet may come in chunks)."""
     arr = pa.array(values, type=typ)
@@ -93,6 +109,11 @@ class FrameSource:
             "as_of": _array(pd.to_datetime(f["as_of"]).astype("datetime64[ns]"),
                             pa.timestamp("ns")),
         }
+
+    def extra(self, columns) -> dict[str, pa.Array]:
+        """Carried (non-feature) columns for every row, e.g. the protected characteristics."""
+        _missing_extra(self.where, self.frame.columns, columns)
+        return {c: _carried(self.frame[c]) for c in columns}
 
     def _column(self, j: int, rows) -> np.ndarray:
         col = self._columns[j]
@@ -181,6 +202,12 @@ class ParquetSource:
         return {"child_id": t["child_id"].combine_chunks().cast(pa.string()),
                 "locality": t["locality"].combine_chunks().cast(pa.string()),
                 "as_of": as_of}
+
+    def extra(self, columns) -> dict[str, pa.Array]:
+        """As :meth:`FrameSource.extra`."""
+        _missing_extra(self.path.name, self.file.schema_arrow.names, columns)
+        t = pq.read_table(self.path, columns=list(columns))
+        return {c: _carried(t[c].to_pandas()) for c in columns}
 
     @staticmethod
     def _to_float(batch: pa.RecordBatch) -> np.ndarray:
