@@ -465,7 +465,8 @@ def card(
 
 @app.command()
 def score(
-    data: Annotated[Path, typer.Option(help="Council extract: folder or DuckDB file.")],
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                       metavar=DATA_METAVAR)],
     out_path: Annotated[
         Path, typer.Option("--out", help="Scores file to write: scores.parquet, scores.csv "
                            "or scores.xlsx.")
@@ -481,7 +482,7 @@ def score(
     top: Annotated[
         str | None,
         typer.Option(help="Capacity: 500 or 10% (of the whole cohort) or 25/locality (each "
-                     "locality's panel). Default: the model's spec."),
+                     "locality's panel). Default: the workspace's training spec, else the model's."),
     ] = None,
     explain_top: Annotated[
         str | None,

@@ -189,3 +189,23 @@ def test_a_command_in_a_workspace_uses_and_names_its_specs(tmp_path, monkeypatch
     assert said == [f"spec: {(tmp_path / 'ws' / 'features' / 'early_help.yaml').resolve()}"]
     code, _, err = _cli(["--workspace", tmp_path, "features"], capsys)
     assert code == 2 and "is not a workspace" in err
+
+
+def test_in_a_workspace_the_spec_capacity_sets_who_is_within_capacity(trained, council,
+                                                                       tmp_path, capsys):
+    import pandas as pd
+
+    _cli(["init", tmp_path / "ws"], capsys)
+    spec = tmp_path / "ws" / "training" / "escalation.yaml"
+    counts = {}
+    for pct in (10, 30):
+        text = spec.read_text()
+        spec.write_text(text.replace("  top_percent: 10 ", f"  top_percent: {pct} ", 1)
+                        if pct != 10 else text)
+        out = tmp_path / f"scores-{pct}.csv"
+        code, stdout, err = _cli(["--workspace", tmp_path / "ws", "score", "--data", council,
+                                  "--out", out], capsys)
+        assert code == 0, err
+        assert f"spec: {spec.resolve()}" in err  # the run names the spec it used
+        counts[pct] = int(pd.read_csv(out)["in_capacity"].sum())
+    assert counts[30] > 2 * counts[10] > 0

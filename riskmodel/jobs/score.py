@@ -10,12 +10,14 @@ from riskmodel._core.capacity import parse_selection
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
+from riskmodel._core.workspace import specs_used, workspace
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
 from riskmodel.scoring import DEFAULT_CHUNK_SIZE, ScoreRun, score_matrix
 from riskmodel.scoring._bands import FROM_MODEL
 from riskmodel.scoring._write import output_paths
 from riskmodel.store import load_model
+from riskmodel.training import load_training_spec
 
 
 def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
@@ -102,6 +104,8 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
+    if top is None:
+        top = _workspace_capacity(meta["outcome"])
     t0 = time.perf_counter()
     fingerprint = ex.fingerprint
     timings["fingerprint"] = time.perf_counter() - t0
@@ -109,7 +113,8 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         matrix, loaded, out=out, top=top, explain_top=explain_top, chunk_size=chunk_size,
         data_fingerprint=fingerprint, by_locality=by_locality,
         with_characteristics=with_characteristics, started=started, timings=timings,
-        audit={"model_uri": model_uri, "extract_date": str(extract.date())},
+        audit={"model_uri": model_uri, "extract_date": str(extract.date()),
+               "specs": [str(p) for p in specs_used()]},
     )
     bands = run.record["risk_bands"]
     if bands["source"] != FROM_MODEL:
@@ -118,3 +123,18 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"was registered before they were stored); its bands use the {bands['source']} "
             f"({bands['rule']}); retrain to store them"), stacklevel=2)
     return run
+
+
+def _workspace_capacity(outcome: str) -> str | None:
+    """The capacity in the workspace's training spec, if a workspace has one for ``outcome``.
+
+    Capacity is the panels' setting, which can change between retrains: the workspace's
+    value wins over the one the model was trained with; outside a workspace, the model's.
+    """
+    ws = workspace()
+    if ws is None or not (ws / "training" / f"{outcome}.yaml").is_file():
+        return None
+    cap = load_training_spec(outcome=outcome).capacity
+    if cap.top_percent is not None:
+        return f"{cap.top_percent:g}%"
+    return f"{cap.top_n_per_locality}/locality"
