@@ -482,7 +482,8 @@ def score(
     top: Annotated[
         str | None,
         typer.Option(help="Capacity: 500 or 10% (of the whole cohort) or 25/locality (each "
-                     "locality's panel). Default: the workspace's training spec, else the model's."),
+                     "locality's panel). Default: the workspace's training spec, else the "
+                     "model's."),
     ] = None,
     explain_top: Annotated[
         str | None,
