@@ -160,8 +160,10 @@ def test_the_repository_is_a_workspace_like_init_writes(tmp_path, capsys):
     code, out, err = _cli(["init", tmp_path / "ws"], capsys)
     assert code == 0, err
     names = set(workspace_files())
-    made = {p.relative_to(tmp_path / "ws").as_posix() for p in (tmp_path / "ws").rglob("*.yaml")}
+    made = {p.relative_to(tmp_path / "ws").as_posix() for p in (tmp_path / "ws").rglob("*.yaml")
+            if p.parent != tmp_path / "ws"}
     assert made == names
+    assert (tmp_path / "ws" / "sources.yaml").is_file()  # an example for a database
     for name in sorted(names):
         assert filecmp.cmp(repo / name, tmp_path / "ws" / name, shallow=False), (
             f"{name} in the repository differs from what riskmodel init writes: copy "

@@ -11,6 +11,7 @@ from riskmodel._core.io import check_writable
 from riskmodel.features import OUTCOMES
 
 README = "WORKSPACE.md"
+SOURCES = "sources.yaml"
 README_TEXT = """# A riskmodel workspace
 
 Every `riskmodel` command run in this folder (or below it, or given `--workspace` with this
@@ -25,6 +26,8 @@ and training records them in MLflow. Edit them here, never inside the installed 
   imputation.
 - `evaluation/fairness.yaml` (equality leads): the protected characteristics, reference
   groups, tolerances, suppression (minimum count).
+- `sources.yaml` (the insight hub): where the four tables are in the council's database, for
+  `--data sources.yaml` (an example to fill in; files work without it).
 
 Start from the comments in each file. `riskmodel features` prints the features the spec makes;
 `riskmodel train --data DIR` checks a changed training spec before any slow work.
@@ -78,8 +81,11 @@ def init_workspace(folder) -> tuple[list[Path], list[Path]]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
         written.append(target)
-    guide = folder / README
-    if not guide.exists():
-        guide.write_text(README_TEXT, encoding="utf-8")
-        written.append(guide)
+    extras = {README: README_TEXT,
+              SOURCES: (resources.files("riskmodel.data") / "sources.example.yaml").read_text()}
+    for name, text in extras.items():
+        target = folder / name
+        if not target.exists():  # the council's own file is never replaced
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
     return written, kept
