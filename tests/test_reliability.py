@@ -598,10 +598,19 @@ def _killed_runs_leave_the_previous_output(folder: Path, make_cmd, seeds, *, wat
             after = _visible(folder)
             if after != before:
                 # Killed after its final rename (e.g. while the interpreter shut down on a
-                # busy machine): then the output must be the whole new one, byte for byte.
+                # busy machine): then the output must be the whole new one, byte for byte;
+                # an append-only log (the scoring audit) may only have grown by the rerun.
+                logs = {n: (folder / n).read_bytes() for n in after if n.endswith(".jsonl")}
                 _run(make_cmd(seed), env=env)
-                assert _visible(folder) == after, f"killed at {point}: partial output left"
-                before = after
+                again = _visible(folder)
+                assert {n: h for n, h in again.items() if n not in logs} == {
+                    n: h for n, h in after.items() if n not in logs}, \
+                    f"killed at {point}: partial output left"
+                for name, old in logs.items():
+                    grown = (folder / name).read_bytes()
+                    assert grown.startswith(old) and grown.count(b"\n") == \
+                        old.count(b"\n") + 1, f"killed at {point}: {name} damaged"
+                before = again
         else:  # it finished first: what it wrote is now the output a kill must keep
             before = _visible(folder)
     return killed

@@ -113,6 +113,8 @@ def check_writable(path: str | os.PathLike, *, option: str = "--out",
     >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "new" / "scores.csv")
     """
     target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise InputError(f"{option}: {target} exists and is not a folder")
     where = target if folder else target.parent
     probe = where
     while not probe.exists():
@@ -121,8 +123,6 @@ def check_writable(path: str | os.PathLike, *, option: str = "--out",
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise InputError(f"{option}: cannot write to {where} ({probe} is a file, not a folder)")
-    if folder and target.exists() and not target.is_dir():
-        raise InputError(f"{option}: {target} is a file, not a folder")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-riskmodel-check.", dir=probe)
         os.close(fd)
