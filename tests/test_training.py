@@ -45,8 +45,23 @@ def test_leaderboard_is_honest(trained):
     truth = board.set_index("candidate").loc["truth"]
     assert lgb["auc"] > 0.6
     assert truth["auc"] >= lgb["auc"] - 0.05
-    # test rows are out of time: every test date is later than every date trained for it
-    assert len(trained.test_dates) == 3
+    # test rows are out of time: 3 selection dates, then a final period of 2 held-out dates
+    assert len(trained.test_dates) == 5
+    assert trained.holdout_dates == trained.test_dates[-2:]
+    # the choice is made on the selection dates by least regret, never on the final period
+    regrets = board.set_index("candidate")["regret"].drop("truth")
+    assert regrets.min() >= 0 and trained.chosen == regrets.idxmin()
+    per_date = trained.per_date()
+    selection = per_date[per_date["period"] == "selection"]
+    assert set(selection["as_of"]) == set(trained.test_dates[:3])
+    best = selection[selection["candidate"] != "truth"].pivot(
+        index="as_of", columns="candidate", values="auc")
+    assert abs((best.max(axis=1).to_numpy()[:, None] - best).mean().min()) < 1e-12
+    # the registered model is the chosen one, and it passed on the final period
+    if trained.registered is not None:
+        chosen = next(c for c in trained.candidates if c.name == trained.chosen)
+        assert chosen.passed and chosen.run_id == mlflow.MlflowClient().get_model_version(
+            "escalation", trained.registered["version"]).run_id
 
 
 def test_runs_hold_what_a_data_scientist_needs_and_no_rows(trained, council):
