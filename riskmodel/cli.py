@@ -503,10 +503,11 @@ def score(
 ):
     """Score every open child; write scores with reasons, rejected rows and an audit line."""
     from riskmodel.jobs import score as score_extract
+    from riskmodel.scoring import ScoreOptions
 
-    run = score_extract(data, model, as_of, out=out_path, top=top, explain_top=explain_top,
-                        chunk_size=chunk_size, by_locality=by_locality,
-                        with_characteristics=with_characteristics)
+    options = ScoreOptions(top=top, explain_top=explain_top, chunk_size=chunk_size,
+                           by_locality=by_locality, with_characteristics=with_characteristics)
+    run = score_extract(data, model, as_of, out=out_path, options=options)
     c, r = run.counts, run.record
 
     def say(text: str) -> None:

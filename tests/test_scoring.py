@@ -30,6 +30,7 @@ from riskmodel.models import (
 from riskmodel.scoring import (
     AUDIT_NAME,
     SCORE_COLUMNS,
+    ScoreOptions,
     capacity_words,
     parse_selection,
     read_audit,
@@ -504,7 +505,7 @@ def test_capacity_rule_and_each_localitys_list_length_are_in_the_outputs(models,
     for top, words in ((None, "top 10% of the whole cohort"), ("4/locality",
                                                                "top 4 in each locality")):
         run = score_matrix(matrix, models["logistic"], out=tmp_path / "scores.parquet",
-                           top=top)
+                           options=ScoreOptions(top=top))
         s = pd.read_parquet(run.scores)
         assert (s["capacity_rule"] == words).all()
         rec = read_audit(run.audit)[-1]
@@ -668,7 +669,7 @@ def test_locality_lists_excel_and_csv_that_excel_reads(models, tmp_path, monkeyp
     other = tmp_path / "other.locality-gone.csv"  # another scores file's: left alone
     other.write_text("x\n")
     run = score_matrix(matrix, models["logistic"], out=tmp_path / "scores.csv",
-                       by_locality=True)
+                       options=ScoreOptions(by_locality=True))
     raw = run.scores.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "—".encode() in raw  # Excel reads it as UTF-8
     s = pd.read_csv(run.scores, encoding="utf-8-sig")
@@ -726,7 +727,7 @@ def test_characteristics_are_carried_only_when_asked(models, tmp_path):
     want = m.set_index("child_id").loc[out.scores["child_id"], list(CHARACTERISTIC_COLUMNS)]
     assert got.to_numpy().tolist() == want.reset_index().astype(str).to_numpy().tolist()
     run = score_matrix(m, models["logistic"], out=tmp_path / "s.parquet",
-                       with_characteristics=True)
+                       options=ScoreOptions(with_characteristics=True))
     assert read_audit(run.audit)[-1]["with_characteristics"] is True
     text = run.audit.read_text()
     assert "white" not in text and "female" not in text  # the audit holds no child data

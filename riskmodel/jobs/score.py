@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
 
-from riskmodel._core.capacity import parse_selection
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
 from riskmodel._core.workspace import specs_used, workspace
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
-from riskmodel.scoring import DEFAULT_CHUNK_SIZE, ScoreRun, score_matrix
+from riskmodel.scoring import ScoreOptions, ScoreRun, score_matrix
 from riskmodel.scoring._bands import FROM_MODEL
 from riskmodel.scoring._write import output_paths
 from riskmodel.store import load_model
@@ -21,9 +21,8 @@ from riskmodel.training import load_training_spec
 
 
 def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
-          out: str | os.PathLike, top=None, explain_top=None,
-          chunk_size: int = DEFAULT_CHUNK_SIZE, extract_date=None, by_locality: bool = False,
-          with_characteristics: bool = False) -> ScoreRun:
+          out: str | os.PathLike, options: ScoreOptions | None = None,
+          extract_date=None) -> ScoreRun:
     """Score every child open to early help at ``as_of`` with a registered model.
 
     Loads the model (checking its checksum), reads and checks the council's extract,
@@ -42,13 +41,12 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         The as-of date; default: the extract date.
     out : path
         ``scores.parquet``, ``scores.csv`` or ``scores.xlsx``.
-    top, explain_top, chunk_size, with_characteristics
-        As for :func:`score_cohort`.
+    options : ScoreOptions, optional
+        Capacity (default: the workspace's training spec, else the model's), who gets
+        reasons, chunk size, one CSV per locality, characteristics.
     extract_date : str or date, optional
         Default: ``manifest.json``'s ``extract_date`` in ``data``, else the latest date in
         the tables.
-    by_locality : bool, default=False
-        Also write one CSV per locality beside the scores file (see :func:`score_matrix`).
 
     Returns
     -------
@@ -67,10 +65,7 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     paths = output_paths(out)
     for path in paths.values():
         check_writable(path)
-    if top is not None:
-        parse_selection(top)
-    if explain_top is not None:
-        parse_selection(explain_top, option="--explain-top", allow_all=True)
+    options = (options or ScoreOptions()).check()
     t0 = time.perf_counter()
     loaded = load_model(model_uri)
     timings["load_model"] = time.perf_counter() - t0
@@ -104,15 +99,14 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
-    if top is None:
-        top = _workspace_capacity(meta["outcome"])
+    if options.top is None:
+        options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
     t0 = time.perf_counter()
     fingerprint = ex.fingerprint
     timings["fingerprint"] = time.perf_counter() - t0
     run = score_matrix(
-        matrix, loaded, out=out, top=top, explain_top=explain_top, chunk_size=chunk_size,
-        data_fingerprint=fingerprint, by_locality=by_locality,
-        with_characteristics=with_characteristics, started=started, timings=timings,
+        matrix, loaded, out=out, options=options, data_fingerprint=fingerprint,
+        started=started, timings=timings,
         audit={"model_uri": model_uri, "extract_date": str(extract.date()),
                "specs": [str(p) for p in specs_used()]},
     )

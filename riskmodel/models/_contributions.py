@@ -63,9 +63,10 @@ METHODS = ("auto", "vectorised", "lightgbm", "shap")
 _MAX_PATH = 16
 _MAX_TABLE_ENTRIES = 1 << 24
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |x| at most this counts as zero
-# Below this many rows, pred_contrib (milliseconds a row) beats building the tables (about
-# a second for a few hundred trees) unless they are built already.
-_FEW_ROWS = 300
+# Below this many rows, pred_contrib beats building the tables unless they are built already:
+# measured 0.6 s to build for the packaged shape, then 0.04 ms a row against pred_contrib's
+# 0.5 ms (docs/scoring.md), a break-even near 1,300 rows.
+_FEW_ROWS = 1500
 
 
 def _base_model(model):

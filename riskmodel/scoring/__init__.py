@@ -8,6 +8,7 @@ job of :func:`riskmodel.jobs.score`.
 from riskmodel._core.capacity import Selection, parse_selection
 from riskmodel.scoring._bands import BandCuts, band_cut_points, cuts_from_meta, risk_bands
 from riskmodel.scoring._common import COMMON_SHARE, MIN_COHORT
+from riskmodel.scoring._options import ScoreOptions
 from riskmodel.scoring._output import ScoreRun, matrix_fingerprint, score_matrix
 from riskmodel.scoring._score import (
     CHARACTERISTIC_COLUMNS,
@@ -22,6 +23,7 @@ from riskmodel.scoring._write import AUDIT_NAME, read_audit
 
 __all__ = [
     "AUDIT_NAME", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE", "MIN_COHORT",
+    "ScoreOptions",
     "REJECTED_COLUMNS", "SCORE_COLUMNS", "BandCuts", "ScoreRun", "ScoredCohort", "Selection",
     "band_cut_points", "capacity_words", "cuts_from_meta", "matrix_fingerprint",
     "parse_selection", "read_audit", "risk_bands", "score_cohort", "score_matrix",

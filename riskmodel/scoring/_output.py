@@ -14,8 +14,8 @@ import pandas as pd
 from riskmodel._core.fingerprint import frame_fingerprint, sha256_file
 from riskmodel._core.io import atomic_path
 from riskmodel._core.version import __version__
+from riskmodel.scoring._options import ScoreOptions
 from riskmodel.scoring._score import (
-    DEFAULT_CHUNK_SIZE,
     NO_LOCALITY,
     REJECTED_SCHEMA,
     CohortScorer,
@@ -58,10 +58,9 @@ def matrix_fingerprint(matrix) -> str:
     return sha256_file(Path(matrix))
 
 
-def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, explain_top=None,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, data_fingerprint: str | None = None,
-                 audit: dict | None = None, by_locality: bool = False,
-                 with_characteristics: bool = False, started: float | None = None,
+def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
+                 options: ScoreOptions | None = None, data_fingerprint: str | None = None,
+                 audit: dict | None = None, started: float | None = None,
                  timings: dict | None = None) -> ScoreRun:
     """Score a built matrix and write the scores, the rejected rows and an audit line.
 
@@ -74,16 +73,15 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
         ``scores.parquet``, ``scores.csv`` (UTF-8 with a byte-order mark, for Excel) or
         ``scores.xlsx``. Beside it go ``<name>.rejected.<suffix>`` (rows that could not be
         scored, with the reason) and ``scoring-audit.jsonl``.
-    top, explain_top, chunk_size, with_characteristics
-        As for :func:`score_cohort`.
+    options : ScoreOptions, optional
+        Capacity, who gets reasons, chunk size, one CSV per locality (``by_locality``:
+        each locality's children, every column, rank order, written as
+        ``<name>.locality-<locality>.csv`` beside the scores file, private like it; lists an
+        earlier run wrote for a locality not in this cohort are removed) and characteristics.
     data_fingerprint : str, optional
         Recorded in the audit line; default: a hash of the matrix.
     audit : dict, optional
         More fields for the audit line (never child-level data).
-    by_locality : bool, default=False
-        Also write each locality's children (every column, rank order) to
-        ``<name>.locality-<locality>.csv`` beside the scores file, private like it; lists
-        an earlier run wrote for a locality not in this cohort are removed.
     started : float, optional
         ``time.perf_counter()`` when the whole job began (the audit's ``seconds`` then
         covers loading the model, reading the extract and building the features too);
@@ -96,11 +94,14 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
     ScoreRun
     """
     t0 = time.perf_counter() if started is None else started
+    options = (options or ScoreOptions()).check()
+    by_locality = options.by_locality
     paths = output_paths(out)
     remove_stale_temporaries(paths.values())
     t_score = time.perf_counter()
-    scorer = CohortScorer(matrix, loaded_model, top=top, explain_top=explain_top,
-                          chunk_size=chunk_size, with_characteristics=with_characteristics)
+    scorer = CohortScorer(matrix, loaded_model, top=options.top, explain_top=options.explain_top,
+                          chunk_size=options.chunk_size,
+                          with_characteristics=options.with_characteristics)
     counts = scorer.counts
     if counts["rows_in"] != counts["scored"] + counts["rejected"]:  # a bug, never a user error
         raise AssertionError(f"scoring lost rows: {counts}")
@@ -152,7 +153,7 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike, top=None, expl
             "counts": counts,
             "by_locality": per_locality,
             "rejected_reasons": scorer.rejected_reasons(),
-            "with_characteristics": bool(with_characteristics),
+            "with_characteristics": bool(options.with_characteristics),
             "outputs": {"scores": paths["scores"].name, "rejected": paths["rejected"].name,
                         "scores_sha256": sha256_file(tmp_scores),
                         "by_locality": sorted(p.name for p in lists.values())},

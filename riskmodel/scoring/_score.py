@@ -24,6 +24,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.models import explain_rows
 from riskmodel.scoring._bands import BAND_NAMES, BandCuts, cuts_from_meta, risk_bands
 from riskmodel.scoring._common import CommonValues
+from riskmodel.scoring._options import DEFAULT_CHUNK_SIZE
 from riskmodel.scoring._select import (
     Selection,
     capacity_from_meta,
@@ -34,7 +35,6 @@ from riskmodel.scoring._select import (
 )
 from riskmodel.scoring._source import open_matrix
 
-DEFAULT_CHUNK_SIZE = 50_000
 EXPLAIN_CHUNK = 10_000
 N_REASONS = 3
 # The scores table, in order. Scores files are the one output that holds child ids.
