@@ -87,6 +87,9 @@ def findings_records(comp: pd.DataFrame, settings: dict) -> pd.DataFrame:
              "neg": settings["negative_words"]}
     conf = settings.get("bootstrap", {}).get("confidence", 0.95)
     out = comp.copy()
+    if "source" not in out.columns:
+        out["source"] = ""
+    out["source"] = out["source"].fillna("")
     out["sentence"] = [finding_sentence(r, words, conf) for r in out.to_dict("records")]
     return out.reindex(columns=FINDINGS_COLUMNS)
 
