@@ -197,6 +197,7 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
         groups=groups, ratios=ratios, rri=rri, profile=prof, summary=[], settings=settings,
         policy=pol, mitigation=mitigation, thresholds=thresholds, notes=notes,
         findings=findings_records(comp, settings),
+        flags_after=None if mit is None else mit.after,
     )
     audit.summary = summary_sentences(audit)
     return audit

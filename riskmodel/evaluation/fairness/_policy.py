@@ -103,6 +103,7 @@ class FairnessPolicy(_Strict):
     intersections: list[list[str]] = [["ethnicity", "sex"]]
     tolerance: Tolerance = Tolerance()
     min_count: int = Field(5, ge=1, le=100)
+    protection: int = Field(3, ge=0, le=99)
     judging: Judging = Judging()
     bootstrap: Bootstrap = Bootstrap()
     metrics: list[Metric] = [
@@ -140,6 +141,16 @@ class FairnessPolicy(_Strict):
                     f"item {i}: expected one of the characteristics "
                     f"({', '.join(sorted(names))}), not {unknown[0]!r}"
                 )
+        return value
+
+    @field_validator("protection")
+    @classmethod
+    def _protection(cls, value: int, info: ValidationInfo) -> int:
+        base = info.data.get("min_count") or 1
+        if base > 1 and value > 2 * (base - 1):
+            raise ValueError(f"expected at most {2 * (base - 1)}: a count rounded to a "
+                             f"multiple of {base} is only known to lie within {base - 1} of "
+                             "its published value")
         return value
 
     @field_validator("mitigation")

@@ -41,6 +41,11 @@ class FairnessAudit:
         Plain-language sentences, the most important first.
     settings : dict
         What was audited and how (columns, rule, policy, bootstrap, counts).
+    referrals : ReferralAudit or None
+        The front door, when joined (:func:`add_referrals`).
+    flags_after : array or None
+        Who the mitigation would flag (cross-fitted), one 0/1 per audited row; never
+        published.
     """
 
     groups: pd.DataFrame
@@ -55,6 +60,7 @@ class FairnessAudit:
     notes: list[str] = field(default_factory=list)
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
     referrals: object | None = None
+    flags_after: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """The audit's JSON form (the ``fairness.json`` the report writes, without the notes)."""
