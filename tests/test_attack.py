@@ -104,14 +104,12 @@ class Attacker:
                 sel = self.selector(y=1) & self.selector(report=report, flagged=1)
                 self.published(m, sel, round(tp))
         for rec in tables["profile"]:
-            if rec["section"] == "Children":
-                continue
-            col = next(c for c in self.cols if rec["category"] in
-                       {a[self.cols.index(c)] for a in self.atoms}) if any(
-                rec["category"] in {a[i] for a in self.atoms} for i in range(len(self.cols))
-            ) else None
+            section = rec["section"].lower().split(" (")[0]
+            col = next((c for c in self.cols if c.replace("_", " ").lower() == section), None)
             if col is not None:
                 self.published(self.members(col, rec["category"]), everyone, rec["children"])
+            else:
+                assert rec["section"] == "Children", f"unknown profile section {rec['section']}"
         st = doc["settings"]
         allm = np.ones(len(self.atoms), bool)
         self.published(allm, everyone, st["n"])

@@ -109,6 +109,9 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
         est = (k / n) / (k0 / n0) if k0 > 0 else (np.inf if k > 0 else np.nan)
         ratio.append(float(min(est, 1e9)) if np.isfinite(est) else np.nan)
         lo, hi = np.nanquantile(s, [a, 1 - a])
+        # the interval always holds the published estimate (with no events, from 0)
+        if np.isfinite(est):
+            lo, hi = min(lo, est), max(hi, est)
         low.append(float(lo)), high.append(float(hi))
         below, above = np.mean(s < tolerance.low), np.mean(s > tolerance.high)
         # the chance that the ratio is not beyond the tolerance on the side it points to
