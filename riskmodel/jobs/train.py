@@ -14,9 +14,11 @@ import yaml
 
 from riskmodel._core.workspace import specs_used
 from riskmodel.data import read_truth
+from riskmodel._core.errors import InputError
 from riskmodel.evaluation import (
     AuditOptions,
     fairness_audit,
+    load_fairness_policy,
     write_explanation_report,
     write_fairness_report,
 )
@@ -38,6 +40,7 @@ from riskmodel.training import (
     best_passing,
     evaluate_candidates,
     fit_final,
+    judge_fairness,
     load_training_spec,
     make_candidate,
 )
@@ -125,19 +128,46 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
                            features=features)
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
-    """Write the fairness and explanation reports of one candidate and log them in its run."""
-    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+def _audit_options(res, spec: TrainingSpec, **extra) -> AuditOptions:
+    """The rule the candidate's capacity gives: its top percent, else the lowest score that
+    was in per-locality capacity."""
     cap = spec.capacity
     threshold = None
     if cap.top_percent is None:
-        # With per-locality capacity, the lowest score that was in capacity.
         threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
-    audit = fairness_audit(pred, AuditOptions(
-        label="label", score="score", cluster="family_id", random_state=spec.seed,
-        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
-        threshold=threshold, source=f"test predictions of {res.name}",
-    ))
+    return AuditOptions(label="label", score="score", cluster="family_id",
+                        random_state=spec.seed,
+                        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
+                        threshold=threshold, **extra)
+
+
+def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> None:
+    """Apply the spec's fairness bars to every candidate (findings only, no bootstrap)."""
+    bars = spec.fairness
+    if bars is None:
+        return
+    for res in result.candidates:
+        pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+        chars = [c for c in bars.characteristics if c in pred.columns]
+        if not chars:
+            raise InputError(f"training spec: fairness: none of {bars.characteristics} is a "
+                             "characteristic of the matrix")
+        audit = fairness_audit(pred, _audit_options(
+            res, spec, sensitive=chars, bootstrap=False, source=f"candidate {res.name}",
+            policy=load_fairness_policy().model_copy(update={"metrics": list(bars.measures)})))
+        ok, reasons, shown = judge_fairness(audit.findings, spec)
+        res.fairness = shown
+        if not ok:
+            res.passed = False
+            res.reasons = res.reasons + reasons
+        say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
+
+
+def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
+    """Write the fairness and explanation reports of one candidate and log them in its run."""
+    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+    audit = fairness_audit(pred, _audit_options(res, spec,
+                                                source=f"test predictions of {res.name}"))
     with tempfile.TemporaryDirectory() as tmp:
         fair_dir = Path(tmp) / "fairness"
         write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
@@ -200,6 +230,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     if truth is not None:
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
     result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
+    _judge_fairness(result, matrix, spec_obj, say)
     result.fingerprint = tm.extract.fingerprint
     result.extra["matrix"] = matrix
     result.extra["features"] = features

@@ -23,6 +23,7 @@ class CandidateResult:
     reasons: list[str]
     model: CalibratedModel | None = None
     run_id: str | None = None
+    fairness: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +50,7 @@ class TrainResult:
                 row[metric] = m.loc[metric, "value"]
                 row[f"{metric}_low"] = m.loc[metric, "low"]
                 row[f"{metric}_high"] = m.loc[metric, "high"]
+            row.update(r.fairness)
             row["result"] = ("PASS" if r.passed else "FAIL") if r.kind != "truth" else "reference"
             row["why"] = "; ".join(r.reasons)
             rows.append(row)
