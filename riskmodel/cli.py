@@ -320,7 +320,10 @@ def fairness(
                      "its out-of-time test predictions are rebuilt from --data."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="With --run: the extract the run was trained on.")
+        Path | None,
+        typer.Option(help="With --run: the extract the run was trained on; the report then "
+                     "adds the front door (referral rates by group and source, and what "
+                     "they led to)."),
     ] = None,
     sensitive: Annotated[
         str | None,

@@ -12,7 +12,6 @@ keeps its own tests here.
 from __future__ import annotations
 
 import json
-import re
 from html.parser import HTMLParser
 
 import numpy as np

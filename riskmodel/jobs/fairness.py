@@ -76,7 +76,8 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
     Give either ``scores`` (a table holding ``options.label`` and ``options.score``) or
     ``run`` with ``data``: the run's out-of-time test predictions are rebuilt from the extract
     (:func:`run_test_predictions`), and the report adds the front door: referral rates per
-    group by source and what they led to (:func:`referral_disproportionality`). For a run, clusters default to ``family_id`` and, when
+    group by source and what they led to (:func:`referral_disproportionality`). For a run,
+    clusters default to ``family_id`` and, when
     ``options`` sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its
     top percentage, else the lowest score in per-locality capacity). ``options.source`` is set
     to the scores file's path or ``run RUN_ID``, the name errors and the report use.

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import yaml
 
+from riskmodel._core.errors import InputError
 from riskmodel._core.workspace import specs_used
 from riskmodel.data import read_truth
-from riskmodel._core.errors import InputError
 from riskmodel.evaluation import (
     AuditOptions,
+    add_referrals,
     fairness_audit,
     load_fairness_policy,
+    referral_disproportionality,
     write_explanation_report,
     write_fairness_report,
 )
@@ -163,18 +165,22 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
         say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
-    """Write the fairness and explanation reports of one candidate and log them in its run."""
+def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None) -> None:
+    """Write the fairness and explanation reports of one candidate and log them in its run;
+    with the extract's ``tables``, the fairness report adds the front door (referrals)."""
     pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
     audit = fairness_audit(pred, _audit_options(res, spec,
                                                 source=f"test predictions of {res.name}"))
+    if tables is not None and {"children", "contacts"} <= set(tables):
+        add_referrals(audit, referral_disproportionality(tables["children"],
+                                                         tables["contacts"]))
     with tempfile.TemporaryDirectory() as tmp:
         fair_dir = Path(tmp) / "fairness"
         write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
                               f"({res.name}), out-of-time test dates")
         explain_dir = Path(tmp) / "explain"
         write_explanation_report(res.model, matrix[matrix["label"].notna()],
-                                 explain_dir / "explain.html", capacity=cap.model_dump(),
+                                 explain_dir / "explain.html", capacity=spec.capacity.model_dump(),
                                  title=f"How the {spec.outcome} model ({res.name}) scores")
         run.log_folder(fair_dir, "fairness", res.run_id)
         run.log_folder(explain_dir, "explain", res.run_id)
@@ -262,7 +268,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, matrix, spec_obj, run)
+        _log_reviews(reviewed, matrix, spec_obj, run, tables=tm.extract.tables)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:

@@ -53,7 +53,7 @@ class ReferralAudit:
         """What the HTML report shows."""
         st = self.settings
         tables = []
-        for key, part in self.rates.groupby("characteristic", sort=False):
+        for _, part in self.rates.groupby("characteristic", sort=False):
             rows = []
             for g, gp in part.groupby("group", sort=False):
                 r = gp.set_index("source")
