@@ -159,23 +159,31 @@ class Attacker:
                 else:
                     yield (key, name), np.kron(m, sel).astype(float)
 
-    def attack(self, limit: int | None = None):
-        """(what, truth, low, high) for every small true count, from two milp solves each."""
+    def attack(self, limit: int | None = None, cells: int | None = None, seed: int = 0):
+        """(what, truth, low, high) for every small true count, from two milp solves each;
+        ``cells`` keeps a random sample of that many single-cell targets (all row-level
+        targets are kept)."""
         a = np.array(self.rows)
         cons = LinearConstraint(a, np.array(self.lo), np.array(self.hi))
         truth = self.truth.ravel()
         assert np.all(a @ truth >= np.array(self.lo) - 1e-9)
         assert np.all(a @ truth <= np.array(self.hi) + 1e-9), "the truth must be feasible"
         ub = np.full(len(truth), a.shape[0] and max(self.hi))
-        out, seen = [], set()
+        out, seen, todo = [], set(), []
         for what, c in self.targets():
             t = int(round(c @ truth))
-            if not 1 <= t < self.base:
-                continue
             sig = c.tobytes()
-            if sig in seen:
-                continue
-            seen.add(sig)
+            if 1 <= t < self.base and sig not in seen:
+                seen.add(sig)
+                todo.append((what, c, t))
+        if cells is not None:
+            single = [i for i, (w, _, _) in enumerate(todo) if w[0][0] == "atom"
+                      and isinstance(w[1], tuple)]
+            rng = np.random.default_rng(seed)
+            drop = set(single) - set(rng.choice(single, min(cells, len(single)), replace=False)
+                                     .tolist())
+            todo = [x for i, x in enumerate(todo) if i not in drop]
+        for what, c, t in todo:
             ends = []
             for sign in (1, -1):
                 res = milp(sign * c, integrality=np.ones(len(c)), bounds=Bounds(0, ub),
@@ -257,23 +265,21 @@ def test_attacker_recovers_nothing_from_a_synthetic_council(tmp_path):
     data = generate_council(n_children=3000, seed=5, out=tmp_path / "council")
     kids = open_extract(data).tables["children"]
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({
-        "child_id": kids["child_id"].astype(str), "ethnicity": kids["ethnicity"].astype(str),
-        "sex": kids["sex"].astype(str), "locality": kids["locality"].astype(str)})
+    cols = ["ethnicity", "sex", "disability"]
+    frame = kids[["child_id", *cols]].astype(str).reset_index(drop=True)
     frame["score"] = rng.uniform(size=len(frame))
     frame["label"] = (rng.uniform(size=len(frame)) < 0.3 * frame["score"] + 0.05).astype(int)
-    cols = ["ethnicity", "sex", "locality"]
     policy = {"characteristics": {c: None for c in cols}, "intersections": [],
               "bootstrap": {"n": 20}, "mitigation": {"characteristic": "ethnicity"}}
     common = dict(label="label", score="score", policy=policy,
-                  sensitive="ethnicity,sex,locality,ethnicity*sex")
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
     a10, doc10 = _report(frame, tmp_path / "top10", top="10%", mitigate=True, **common)
     _, doc12 = _report(frame, tmp_path / "top12", top="12%", **common)
     att = Attacker(frame, cols, [_flags(frame, 0.10), a10.flags_after, _flags(frame, 0.12)],
                    nested=[(2, 0)], label="label")
     att.read_report(doc10, report=0, after=1)
     att.read_report(doc12, report=2)
-    _check(att.attack())
+    _check(att.attack(cells=150))
 
 
 def _flags(frame, share):

@@ -105,6 +105,24 @@ def test_compas_error_rates_equal_an_independent_computation(tmp_path, rule):
         assert r["false_negative_rate"].round(4).tolist() == [0.2799, 0.4772]
 
 
+def test_rates_equal_fairlearns_metricframe_when_counts_are_exact():
+    from riskmodel.evaluation.fairness._measures import FAIRLEARN_MEASURES, fairlearn_frame
+
+    df = compas()
+    audit = fairness_audit(df, AuditOptions(
+        label="two_year_recid", score="decile_score", threshold=5, sensitive="race",
+        bootstrap=False, policy=one_char_policy("race", min_count=1)))
+    groups = sorted(df.race.unique())
+    codes = df.race.map({g: i for i, g in enumerate(groups)}).to_numpy()
+    mf = fairlearn_frame(codes, df.two_year_recid.to_numpy(), (df.decile_score >= 5).to_numpy())
+    ours = audit.groups.query("characteristic == 'race'").set_index("group")
+    for i, g in enumerate(groups):
+        for m in FAIRLEARN_MEASURES:
+            theirs = float(mf.by_group.loc[i, m])
+            if np.isfinite(ours.loc[g, m]):
+                assert ours.loc[g, m] == pytest.approx(theirs, abs=1e-12), (g, m)
+
+
 def test_compas_rounded_counts_are_near_the_truth_and_rates_are_their_ratios():
     df = compas()
     audit = fairness_audit(df, AuditOptions(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from riskmodel._core.io import write_table, write_text
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
-from riskmodel.evaluation.fairness._summary import what_to_do
+from riskmodel.evaluation.fairness._summary import source_words, what_to_do
 
 
 def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairness and "
@@ -208,6 +208,7 @@ def render_fairness_html(audit: FairnessAudit, *, title: str, profile: pd.DataFr
         summary=audit.summary, notes=audit.notes, profile_sections=sections, tables=tables,
         overall=audit.groups.iloc[0].to_dict(), metrics=metrics, explain=explain,
         names=names, short=_SHORT, words=words, todo=what_to_do(audit),
+        source_words=source_words,
         findings=[f for f in findings if f["status"] in ("flag", "watch")],
         other_findings=[f for f in findings if f["status"] not in ("flag", "watch")],
         referrals=referrals,

@@ -36,6 +36,15 @@ FINDINGS_COLUMNS = ["rank", "characteristic", "label", "kind", "group", "measure
                     "direction", "status", "p_value", "n", "n0", "sentence"]
 
 
+SOURCE_WORDS = {"la": "the local authority", "youth_justice": "youth justice",
+                "family": "family or self", "other": "other sources"}
+
+
+def source_words(source) -> str:
+    """A contact source in words (``la`` -> ``the local authority``)."""
+    return SOURCE_WORDS.get(str(source), str(source).replace("_", " "))
+
+
 def _words(text) -> str:
     """A name as words: ``sen_support`` -> ``sen support``."""
     return str(text).replace("_", " ")
@@ -65,7 +74,7 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
     ref = (f"{s} overall" if row["reference"] == "everyone"
            else f"those in \u2018{_words(row['reference'])}\u2019")
     src = row.get("source") or ""
-    src = f"from {src} " if src and src != "all sources" else ""
+    src = f"from {source_words(src)} " if src and src != "all sources" else ""
     text = _CLAUSE[row["measure"]].format(
         S=s[:1].upper() + s[1:], s=s, grp=grp, ref=ref, pos=words["pos"], neg=words["neg"],
         r=_fmt(row["ratio"]), src=src)
@@ -103,7 +112,8 @@ def verdict(findings: pd.DataFrame, subjects: str) -> str:
     bad = flags[flags.direction == "disadvantaged"]
     watch = int((f.status == "watch").sum())
     if len(bad):
-        who = list(dict.fromkeys(f"\u2018{_words(g)}\u2019" for g in bad.group))
+        who = list(dict.fromkeys(f"{_words(lab)} \u2018{_words(g)}\u2019"
+                                 for lab, g in zip(bad.label, bad.group, strict=True)))
         names = ", ".join(who[:4]) + (f" and {len(who) - 4} more" if len(who) > 4 else "")
         return (f"Verdict: {len(bad)} finding{'s' if len(bad) != 1 else ''} show a group of "
                 f"{subjects} clearly disadvantaged ({names}); read them first and act on them "
@@ -135,14 +145,16 @@ def summary_sentences(audit: FairnessAudit) -> list[str]:
         f"{st['n_flagged']:,}{share(overall['selection_rate'])} of them, and "
         f"{st['n_positive']:,}{share(overall['base_rate'])} {st['positive_words']}.")
     if f is not None and len(f):
-        lead = f[f.status == "flag"].head(8)
+        # one sentence per group: its first (most important) flag
+        lead = f[f.status == "flag"].drop_duplicates(["characteristic", "group"]).head(8)
         out += list(lead.sentence)
         watch = f[f.status == "watch"].head(max(0, 3 - len(lead)) if len(lead) else 3)
         out += list(watch.sentence)
         more = int((f.status == "flag").sum()) - len(lead)
         if more > 0:
             out.append(f"\u2026and {more} more flagged finding{'s' if more != 1 else ''} "
-                       "in the table of findings.")
+                       "(other measures or sources for these groups, or other groups) in the "
+                       "table of findings.")
         few = int((f.status == "insufficient").sum())
         if few:
             out.append(f"{few} comparison{'s' if few != 1 else ''} had too few {subj} to "
