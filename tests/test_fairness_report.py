@@ -190,3 +190,25 @@ def test_console_capture_sees_errors(tmp_path):
     _, console = chromium(page, tmp_path)
     assert any("boom" in line for line in console)
     assert any("notDefined" in line for line in console)
+
+
+def test_front_door_tables_fit_the_page_too(council, tmp_path):
+    """A report with the front door (13 columns of referral rates) at 900 pixels."""
+    import numpy as np
+
+    from riskmodel.evaluation import add_referrals, referral_disproportionality
+    from riskmodel.jobs._extract import open_extract
+
+    tables = open_extract(council).tables
+    kids = tables["children"]
+    rng = np.random.default_rng(0)
+    frame = kids[["child_id", "ethnicity", "sex"]].astype(str).reset_index(drop=True)
+    frame["score"] = rng.uniform(size=len(frame))
+    frame["label"] = (rng.uniform(size=len(frame)) < 0.2).astype(int)
+    audit = fairness_audit(frame, AuditOptions(label="label", score="score", top="10%",
+                                               sensitive="ethnicity,sex", bootstrap=False))
+    add_referrals(audit, referral_disproportionality(kids, tables["contacts"]))
+    paths = write_fairness_report(audit, tmp_path / "report")
+    text = paths["html"].read_text()
+    assert "The front door" in text and "the local authority" in text.lower()
+    assert overflowing(paths["html"], tmp_path, 900) == []

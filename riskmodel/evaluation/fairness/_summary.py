@@ -33,7 +33,7 @@ _VERDICT = {
 }
 FINDINGS_COLUMNS = ["rank", "characteristic", "label", "kind", "group", "measure", "source",
                     "reference", "value", "reference_value", "ratio", "low", "high",
-                    "direction", "status", "p_value", "n", "n0", "sentence"]
+                    "direction", "status", "p_value", "n", "n0", "need_ratio", "sentence"]
 
 
 SOURCE_WORDS = {"la": "the local authority", "youth_justice": "youth justice",
@@ -78,6 +78,11 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
     text = _CLAUSE[row["measure"]].format(
         S=s[:1].upper() + s[1:], s=s, grp=grp, ref=ref, pos=words["pos"], neg=words["neg"],
         r=_fmt(row["ratio"]), src=src)
+    need = row.get("need_ratio")
+    if row["measure"] == "selection_rate" and need is not None and np.isfinite(need):
+        text += (f" (and {words['pos']} {_fmt(need)} times as often: a flag rate in line with "
+                 f"need is not by itself a disparity)" if abs(np.log(max(need, 1e-9))) > 0.1
+                 else "")
     status = row["status"]
     verdict = _VERDICT[status]
     verdict = verdict[row.get("direction", "neither")] if isinstance(verdict, dict) else verdict

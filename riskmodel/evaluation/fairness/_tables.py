@@ -100,6 +100,10 @@ def comparisons(tables, pub, point, boot, conf, pol, probabilities, *, seed: int
                     k0, n0 = pub.rate(m, ref_row)
                     rec.update(k=k, n=n, k0=k0, n0=n0, value=k / n if n else np.nan,
                                reference_value=k0 / n0 if n0 else np.nan)
+                    if m == "selection_rate":  # beside it, how often the group needed help
+                        p, pn = pub.rate("base_rate", row)
+                        p0, pn0 = pub.rate("base_rate", ref_row)
+                        rec["need_ratio"] = (p / pn) / (p0 / pn0) if pn and p0 else np.nan
                     binom.append(rec)
                 else:
                     other.append(_score_comparison(rec, t, i, m, pub, row, ref_row, point, boot,
