@@ -59,7 +59,7 @@ def rate_interval(k, n, *, base: int = 1, confidence: float = 0.95):
     (0.0, 0.185)
     >>> lo, hi = rate_interval(10, 100, base=5)
     >>> round(float(lo), 3), round(float(hi), 3)
-    (0.024, 0.214)
+    (0.022, 0.224)
     """
     k = np.asarray(k, float)
     n = np.asarray(n, float)

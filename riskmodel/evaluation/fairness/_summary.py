@@ -66,8 +66,11 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
     >>> row = {"measure": "false_negative_rate", "label": "ethnicity", "group": "black",
     ...        "reference": "everyone", "ratio": 1.9, "low": 1.4, "high": 2.6,
     ...        "status": "flag", "direction": "disadvantaged"}
-    >>> finding_sentence(row, {"s": "children", "pos": "needed help", "neg": "did not"})[:70]
-    'Children in the ethnicity group \u2018black\u2019 who needed help were missed 1.90 t'
+    >>> text = finding_sentence(row, {"s": "children", "pos": "needed help", "neg": "did not"})
+    >>> text[40:105]
+    'who needed help were missed 1.90 times as often as children overa'
+    >>> text[-59:]
+    '1.40\u20132.60): a disparity against them, clear enough to flag.'
     """
     s = words["s"]
     grp = f"the {_words(row['label'])} group \u2018{_words(row['group'])}\u2019"
