@@ -341,9 +341,11 @@ def fairness(
                      "its out-of-time test predictions are rebuilt from --data."),
     ] = None,
     data: Annotated[
-        Path | None, typer.Option(help="With --run: the extract the run was trained on "
-                                  "(folder, DuckDB file, database URL or sources.yaml).",
-                                  parser=_data_source, metavar=DATA_METAVAR)
+        Path | None,
+        typer.Option(help="With --run: the extract the run was trained on (folder, DuckDB "
+                     "file, database URL or sources.yaml); the report then adds the front "
+                     "door (referral rates by group and source, and what they led to).",
+                     parser=_data_source, metavar=DATA_METAVAR),
     ] = None,
     sensitive: Annotated[
         str | None,

@@ -19,14 +19,18 @@ from riskmodel.evaluation.fairness import (
     AuditOptions,
     FairnessAudit,
     FairnessPolicy,
+    ReferralAudit,
+    add_referrals,
     fairness_audit,
     load_fairness_policy,
+    referral_disproportionality,
     write_fairness_report,
 )
 
 __all__ = [
     "FOR_COUNCIL", "AuditOptions", "FairnessAudit", "FairnessPolicy", "ModelCard",
-    "ModelExplanation", "ModelFacts", "build_model_card", "cohort_profile", "explain_model",
-    "fairness_audit", "load_fairness_policy", "suppress", "write_explanation_report",
+    "ModelExplanation", "ModelFacts", "ReferralAudit", "add_referrals", "build_model_card",
+    "cohort_profile", "explain_model", "fairness_audit", "load_fairness_policy",
+    "referral_disproportionality", "suppress", "write_explanation_report",
     "write_fairness_report",
 ]

@@ -326,3 +326,87 @@ def shown(value, *, hidden: bool, sensitive: bool, min_count: int):
     if not hidden:
         return value
     return small_text(min_count) if sensitive else SUPPRESSED
+
+
+# ------------------------------------------------------------------ cell-key rounding --------
+#
+# The fairness report publishes every count rounded to a multiple of ``base`` (the policy's
+# ``min_count``), up or down at random with the chance that keeps it unbiased (a 3 becomes 5
+# three times in five, else 0). The randomness comes from the children in the cell, as in the
+# ONS's cell-key method for Census 2021: every child has a fixed secret key, a cell's key is
+# the sum of its children's keys, and the cell's key decides the rounding. So the same cell is
+# rounded the same way in every report made from the same children (several thresholds,
+# before and after mitigation, the profile and the tables), and a reader who subtracts one
+# report from another subtracts two roundings, not two true counts.
+
+KEY_BITS = 31
+
+
+def record_keys(ids, *, salt: str = "") -> np.ndarray:
+    """A fixed pseudo-random key in [0, 2**31) for each record, from its identity.
+
+    The same identity and salt give the same key in every report; without the salt (by
+    default a digest of every identity in the cohort, which an outsider does not hold) the
+    keys cannot be recomputed.
+
+    Examples
+    --------
+    >>> k = record_keys(["c1", "c2", "c1"], salt="x")
+    >>> bool(k[0] == k[2]), bool(k[0] != k[1]), int(k.max()) < 2**31
+    (True, True, True)
+    """
+    import hashlib
+
+    values = pd.Series(list(ids), dtype=object).astype(str)
+    if not salt:
+        digest = hashlib.sha256("\n".join(sorted(values.unique())).encode()).hexdigest()
+        salt = digest
+    key = hashlib.sha256(str(salt).encode()).hexdigest()[:16]
+    hashed = pd.util.hash_array(values.to_numpy(), hash_key=key, categorize=False)
+    return (hashed >> np.uint64(64 - KEY_BITS)).astype(np.int64)
+
+
+def cell_keys(masks: np.ndarray, keys: np.ndarray, members: np.ndarray | None = None
+              ) -> np.ndarray:
+    """The cell key of each row: the sum of its members' record keys (mod 2**31).
+
+    ``masks`` is rows x records (bool); ``members`` (records, optional) narrows every row to
+    the records where it is true (for example, those who were flagged).
+    """
+    k = np.asarray(keys, np.int64)
+    if members is not None:
+        k = np.where(np.asarray(members, bool), k, 0)
+    m = np.asarray(masks, bool)
+    # int64 sums: at most 2**31 per record, so any realistic cohort fits.
+    total = m.astype(np.int64) @ k
+    return np.mod(total, 2 ** KEY_BITS)
+
+
+def round_counts(counts, ckeys, base: int) -> np.ndarray:
+    """Round each count to a multiple of ``base``, up with chance ``(count mod base)/base``.
+
+    The chance is drawn from the cell key, so a cell is always rounded the same way. With
+    ``base`` 1 the counts are returned unchanged.
+
+    Examples
+    --------
+    >>> round_counts([0, 3, 10, 12], [5, 2**30, 7, 2**31 - 1], 5).tolist()
+    [0, 5, 10, 10]
+    >>> round_counts([3, 12], [0, 0], 5).tolist()
+    [5, 15]
+    """
+    c = np.rint(np.asarray(counts, float)).astype(np.int64)
+    if base <= 1:
+        return c
+    u = np.asarray(ckeys, np.int64) / float(2 ** KEY_BITS)
+    r = np.mod(c, base)
+    up = u < r / base
+    return c - r + np.where((r > 0) & up, base, 0)
+
+
+def rounding_note(base: int) -> str:
+    """How the counts of a report were protected, in one sentence."""
+    if base <= 1:
+        return "Counts are exact (no disclosure control: use only for data already public)."
+    return (f"Every count is rounded to a multiple of {base}, up or down at random (the same "
+            f"way in every report of the same people), so figures may not add up exactly.")

@@ -194,3 +194,28 @@ def cohort_profile(matrix: pd.DataFrame, *, min_count: int = 5, columns=None,
     counts = masks.sum(axis=1)
     hidden, sensitive = plan_with_complements(masks, counts, min_count=min_count)
     return profile_table(sections, counts, hidden, sensitive, n, min_count=min_count)
+
+
+def rounded_profile_table(sections: list[Section], counts: np.ndarray) -> pd.DataFrame:
+    """The published profile from rounded counts (row 0 of ``counts`` is the whole cohort).
+
+    Counts come rounded by their cell keys (see ``_disclosure.round_counts``); shares are
+    ratios of published counts, so they reveal nothing more.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sec = [Section("Sex", [("female", None), ("male", None)])]
+    >>> rounded_profile_table(sec, np.array([20, 10, 10])).children.tolist()
+    [20, 10, 10]
+    """
+    total = int(counts[0])
+    rows = [{"section": "Children", "category": "all", "children": total,
+             "share": 1.0 if total else np.nan, "note": ""}]
+    i = 1
+    for sec in sections:
+        for cat, _ in sec.items:
+            rows.append({"section": sec.name, "category": cat, "children": int(counts[i]),
+                         "share": counts[i] / total if total else np.nan, "note": sec.note})
+            i += 1
+    return pd.DataFrame(rows, columns=["section", "category", "children", "share", "note"])

@@ -13,9 +13,12 @@ from riskmodel._core.io import check_writable
 from riskmodel.evaluation import (
     AuditOptions,
     FairnessAudit,
+    add_referrals,
     fairness_audit,
+    referral_disproportionality,
     write_fairness_report,
 )
+from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.replay import run_test_predictions
 
 DEFAULT_TITLE = "Fairness and disproportionality report"
@@ -72,7 +75,9 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
 
     Give either ``scores`` (a table holding ``options.label`` and ``options.score``) or
     ``run`` with ``data``: the run's out-of-time test predictions are rebuilt from the extract
-    (:func:`run_test_predictions`). For a run, clusters default to ``family_id`` and, when
+    (:func:`run_test_predictions`), and the report adds the front door: referral rates per
+    group by source and what they led to (:func:`referral_disproportionality`). For a run,
+    clusters default to ``family_id`` and, when
     ``options`` sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its
     top percentage, else the lowest score in per-locality capacity). ``options.source`` is set
     to the scores file's path or ``run RUN_ID``, the name errors and the report use.
@@ -141,6 +146,12 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
         options = dataclasses.replace(options, source=str(Path(scores)))
     say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
     audit = fairness_audit(frame, options)
+    if run is not None:
+        say("comparing referral rates by group (the front door)…")
+        ex = open_extract(data)
+        add_referrals(audit, referral_disproportionality(
+            ex.tables["children"], ex.tables["contacts"], policy=options.policy,
+            subjects=options.subjects))
     say("writing the report…")
     paths = write_fairness_report(audit, out_dir, title=title)
     return FairnessReport(audit=audit, options=options, paths=paths)

@@ -12,11 +12,15 @@ from pathlib import Path
 
 import yaml
 
+from riskmodel._core.errors import InputError
 from riskmodel._core.workspace import specs_used
 from riskmodel.data import read_truth
 from riskmodel.evaluation import (
     AuditOptions,
+    add_referrals,
     fairness_audit,
+    load_fairness_policy,
+    referral_disproportionality,
     write_explanation_report,
     write_fairness_report,
 )
@@ -39,6 +43,7 @@ from riskmodel.training import (
     best_passing,
     evaluate_candidates,
     fit_final,
+    judge_fairness,
     load_training_spec,
     make_candidate,
 )
@@ -128,26 +133,57 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
                            features=features)
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun) -> None:
-    """Write the fairness and explanation reports of one candidate and log them in its run."""
-    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+def _audit_options(res, spec: TrainingSpec, **extra) -> AuditOptions:
+    """The rule the candidate's capacity gives: its top percent, else the lowest score that
+    was in per-locality capacity."""
     cap = spec.capacity
     threshold = None
     if cap.top_percent is None:
-        # With per-locality capacity, the lowest score that was in capacity.
         threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
-    audit = fairness_audit(pred, AuditOptions(
-        label="label", score="score", cluster="family_id", random_state=spec.seed,
-        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
-        threshold=threshold, source=f"test predictions of {res.name}",
-    ))
+    return AuditOptions(label="label", score="score", cluster="family_id",
+                        random_state=spec.seed,
+                        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
+                        threshold=threshold, **extra)
+
+
+def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> None:
+    """Apply the spec's fairness bars to every candidate (findings only, no bootstrap)."""
+    bars = spec.fairness
+    if bars is None:
+        return
+    for res in result.candidates:
+        pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+        chars = [c for c in bars.characteristics if c in pred.columns]
+        if not chars:
+            raise InputError(f"training spec: fairness: none of {bars.characteristics} is a "
+                             "characteristic of the matrix")
+        audit = fairness_audit(pred, _audit_options(
+            res, spec, sensitive=chars, bootstrap=False, source=f"candidate {res.name}",
+            policy=load_fairness_policy().model_copy(update={"metrics": list(bars.measures)})))
+        ok, reasons, shown = judge_fairness(audit.findings, spec)
+        res.fairness = shown
+        if not ok:
+            res.passed = False
+            res.reasons = res.reasons + reasons
+        say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
+
+
+def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None) -> None:
+    """Write the fairness and explanation reports of one candidate and log them in its run;
+    with the extract's ``tables``, the fairness report adds the front door (referrals)."""
+    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+    audit = fairness_audit(pred, _audit_options(res, spec,
+                                                source=f"test predictions of {res.name}"))
+    if tables is not None and {"children", "contacts"} <= set(tables):
+        add_referrals(audit, referral_disproportionality(tables["children"],
+                                                         tables["contacts"]))
     with tempfile.TemporaryDirectory() as tmp:
         fair_dir = Path(tmp) / "fairness"
         write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
                               f"({res.name}), out-of-time test dates")
         explain_dir = Path(tmp) / "explain"
         write_explanation_report(res.model, matrix[matrix["label"].notna()],
-                                 explain_dir / "explain.html", capacity=cap.model_dump(),
+                                 explain_dir / "explain.html", capacity=spec.capacity.model_dump(),
                                  title=f"How the {spec.outcome} model ({res.name}) scores")
         run.log_folder(fair_dir, "fairness", res.run_id)
         run.log_folder(explain_dir, "explain", res.run_id)
@@ -203,6 +239,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     if truth is not None:
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
     result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
+    _judge_fairness(result, matrix, spec_obj, say)
     result.fingerprint = tm.extract.fingerprint
     result.extra["matrix"] = matrix
     result.extra["features"] = features
@@ -245,7 +282,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, matrix, spec_obj, run)
+        _log_reviews(reviewed, matrix, spec_obj, run, tables=tm.extract.tables)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:

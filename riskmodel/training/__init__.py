@@ -10,6 +10,7 @@ from riskmodel.training._evaluate import (
     fit_and_predict_folds,
     fit_final,
     judge,
+    judge_fairness,
     make_candidate,
 )
 from riskmodel.training._folds import as_of_schedule, temporal_folds
@@ -19,5 +20,5 @@ from riskmodel.training._spec import Candidate, TrainingSpec, load_training_spec
 __all__ = [
     "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "as_of_schedule",
     "best_passing", "evaluate_candidates", "fit_and_predict_folds", "fit_final", "judge",
-    "load_training_spec", "make_candidate", "temporal_folds",
+    "judge_fairness", "load_training_spec", "make_candidate", "temporal_folds",
 ]

@@ -29,6 +29,15 @@ def _short(x: float) -> str:
     return text[1:] if text.startswith("0.") else text
 
 
+def _flags(row) -> str:
+    """Fairness flags against a group, and the worst (the spec's fairness bars)."""
+    v = row.get("fairness_flags")
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "\u2013"
+    worst = row.get("fairness_worst") or ""
+    return f"{int(v)}" + (f"\n[dim]{worst}[/]" if worst else "")
+
+
 def leaderboard_table(board: pd.DataFrame, *, title: str, capacity: str) -> Table:
     """The leaderboard with 95% intervals, the base rate, and PASS/FAIL."""
     base = board["base_rate"].iloc[0] if len(board) else float("nan")
@@ -38,11 +47,15 @@ def leaderboard_table(board: pd.DataFrame, *, title: str, capacity: str) -> Tabl
     table.add_column("candidate", no_wrap=True)
     for _, label in SHOWN:
         table.add_column(label, justify="right", min_width=7, no_wrap=True)
+    fair = "fairness_flags" in board.columns
+    if fair:
+        table.add_column("fair.\nflags", justify="right", no_wrap=True)
     table.add_column("result", no_wrap=True)
     for _, row in board.iterrows():
         result = "ref" if row["result"] == "reference" else row["result"]
         style = {"PASS": "bold green", "FAIL": "bold red"}.get(result, "dim")
-        table.add_row(row["candidate"], *[_ci(row, m) for m, _ in SHOWN],
+        extra = [_flags(row)] if fair else []
+        table.add_row(row["candidate"], *[_ci(row, m) for m, _ in SHOWN], *extra,
                       f"[{style}]{result}[/]")
     return table
 

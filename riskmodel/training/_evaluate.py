@@ -69,6 +69,49 @@ def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
+def judge_fairness(findings: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str], dict]:
+    """PASS unless more findings flag a group as disadvantaged than the spec's fairness bars
+    allow (only the bars' characteristics and measures count).
+
+    ``findings`` is a fairness audit's (``FairnessAudit.findings``). Returns the verdict, the
+    reasons and what the leaderboard shows (``fairness_flags``, ``fairness_worst``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskmodel.training import load_training_spec
+    >>> from riskmodel.training._spec import FairnessBars
+    >>> spec = load_training_spec(outcome="escalation").model_copy(
+    ...     update={"fairness": FairnessBars(characteristics=["sex"])})
+    >>> f = pd.DataFrame({"characteristic": ["sex"], "label": ["sex"], "group": ["male"],
+    ...                   "measure": ["selection_rate"], "ratio": [1.6], "low": [1.4],
+    ...                   "high": [1.8], "direction": ["disadvantaged"], "status": ["flag"]})
+    >>> judge_fairness(f, spec)[:2]
+    (False, ["fairness: sex 'male' selection rate 1.60x everyone (95% interval 1.40-1.80)"])
+    """
+    bars = spec.fairness
+    if bars is None:
+        return True, [], {}
+    f = findings
+    if f is None or f.empty:
+        return True, [], {"fairness_flags": 0, "fairness_worst": ""}
+    f = f[f.characteristic.isin(bars.characteristics) & f.measure.isin(bars.measures)]
+    bad = f[(f.status == "flag") & (f.direction == "disadvantaged")]
+    worst = ""
+    if len(bad):
+        top = bad.iloc[0]
+        worst = f"{top['group']} {top['measure'].replace('_', ' ')} {top['ratio']:.2f}x"
+    shown = {"fairness_flags": len(bad), "fairness_worst": worst}
+    if len(bad) <= bars.max_flags:
+        return True, [], shown
+    reasons = [f"fairness: {r['label']} '{r['group']}' {r['measure'].replace('_', ' ')} "
+               f"{r['ratio']:.2f}x everyone (95% interval {r['low']:.2f}-{r['high']:.2f})"
+               for _, r in bad.head(3).iterrows()]
+    if len(bad) > 3:
+        reasons.append(f"fairness: and {len(bad) - 3} more flagged")
+    return False, reasons, shown
+
+
 def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
               holdout_dates=()) -> CandidateResult:
     cap = spec.capacity

@@ -31,6 +31,7 @@ class CandidateResult:
     stability: pd.DataFrame | None = None
     #: Mean regret on the selection dates (0 = best on every date).
     regret: float = float("nan")
+    fairness: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class TrainResult:
                 row[metric] = m.loc[metric, "value"]
                 row[f"{metric}_low"] = m.loc[metric, "low"]
                 row[f"{metric}_high"] = m.loc[metric, "high"]
+            row.update(r.fairness)
             row["result"] = ("PASS" if r.passed else "FAIL") if r.kind != "truth" else "reference"
             row["why"] = "; ".join(r.reasons)
             row["regret"] = r.regret

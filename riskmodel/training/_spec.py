@@ -101,6 +101,21 @@ class Thresholds(_Strict):
     max_brier: float | None = Field(None, ge=0, le=1)
 
 
+class FairnessBars(_Strict):
+    """Fairness bars a candidate must pass to be registered, judged like the fairness report:
+    a finding is *flagged* when a group's ratio to everyone lies outside the fairness
+    policy's tolerance with the evidence surviving the false-flag control (Benjamini-Hochberg).
+    A candidate fails when more than ``max_flags`` findings flag a group as disadvantaged."""
+
+    characteristics: list[str] = Field(default_factory=lambda: ["ethnicity", "sex",
+                                                                "disability"], min_length=1)
+    measures: list[Literal["false_negative_rate", "selection_rate", "false_positive_rate",
+                           "precision", "true_positive_rate"]] = Field(
+        default_factory=lambda: ["false_negative_rate", "selection_rate",
+                                 "false_positive_rate"], min_length=1)
+    max_flags: int = Field(0, ge=0)
+
+
 class TrainingSpec(_Strict):
     """A training spec; see ``training/escalation.yaml`` for a commented example."""
 
@@ -114,6 +129,7 @@ class TrainingSpec(_Strict):
     capacity: Capacity = Capacity(top_percent=10)
     candidates: list[Candidate] = Field(min_length=1)
     thresholds: Thresholds = Thresholds()
+    fairness: FairnessBars | None = None
     select_by: Literal["auc", "average_precision", "precision_at_capacity"] = "auc"
     bootstrap: int = Field(200, ge=20, le=5000)
     seed: int = 0

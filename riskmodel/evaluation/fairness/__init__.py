@@ -7,8 +7,14 @@
 from riskmodel.evaluation.fairness._audit import fairness_audit
 from riskmodel.evaluation.fairness._options import AuditOptions
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, load_fairness_policy
+from riskmodel.evaluation.fairness._referrals import (
+    ReferralAudit,
+    add_referrals,
+    referral_disproportionality,
+)
 from riskmodel.evaluation.fairness._report import write_fairness_report
 from riskmodel.evaluation.fairness._result import FairnessAudit
 
-__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "fairness_audit",
-           "load_fairness_policy", "write_fairness_report"]
+__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "ReferralAudit", "add_referrals",
+           "fairness_audit", "load_fairness_policy", "referral_disproportionality",
+           "write_fairness_report"]

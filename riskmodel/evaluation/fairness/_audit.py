@@ -1,25 +1,15 @@
 """Fairness and disproportionality audit of a table of scores.
 
-For each characteristic in the policy (and each intersection), per group: counts, base rate,
-selection rate, true/false negative rate, false positive rate, precision, AUC and calibration,
-each with a bootstrap interval; each group's ratio to its reference group (directional, as in
-aequitas) with an interval and a flag when the whole interval lies outside the policy's
-tolerance; fairlearn's between-groups ratio and difference; the relative rate index (as in
-youth justice disproportionality work); and, when asked, a mitigation's before/after table.
+For each characteristic in the policy (and each intersection), per group: how many, how many
+went on to need help, how many were flagged, the rates built on them (with exact intervals),
+AUC and calibration (with bootstrap intervals); then each group against its reference (the
+whole cohort by default) as *findings*: a ratio with an honest interval, a direction
+(disadvantaged or advantaged) and a status (flag, watch, within, or not enough to judge), with
+the false-flag rate controlled across all comparisons (see ``_findings``).
 
-The per-group figures come from fairlearn's :class:`~fairlearn.metrics.MetricFrame`. Its own
-bootstrap (``n_boot``, ``ci_quantiles``) resamples rows with replacement and takes percentile
-quantiles of every group's metric; it recomputes every metric for every group in pandas on
-each resample, which takes minutes for a thousand resamples of a council's cohort, and it does
-not give intervals for ratios to a chosen reference group. So the same resampling is done
-here with weighted counts: the same seeds and the same resampled rows as fairlearn (the tests
-check the intervals agree with ``MetricFrame(..., n_boot=..., ci_quantiles=...)``), with every
-group, every reference ratio and every between-groups comparison read off the *same*
-resamples. Resampling whole families instead of children is available (``cluster=``).
-
-Every published number goes through small-count suppression (see ``_disclosure``): no count
-from 1 to ``min_count - 1`` is shown, nor any rate, ratio or complementary count that would let
-one be worked out.
+Disclosure control: every published count is rounded by its cell key (``_disclosure``) and
+every published rate is a ratio of two published counts, so no report, and no pair of reports
+of the same children (two thresholds; before and after mitigation), pins down a small count.
 """
 
 from __future__ import annotations
@@ -28,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation._disclosure import shown
-from riskmodel.evaluation._profile import profile_sections, profile_table
+from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts, rounding_note
+from riskmodel.evaluation._profile import profile_sections, rounded_profile_table
 from riskmodel.evaluation.fairness._bootstrap import bootstrap_weights, resample_measures
 from riskmodel.evaluation.fairness._groups import (
     GroupTable,
@@ -45,7 +35,7 @@ from riskmodel.evaluation.fairness._inputs import (
     require_column,
     score_values,
 )
-from riskmodel.evaluation.fairness._measures import Prepared, group_measures, point_estimates
+from riskmodel.evaluation.fairness._measures import Prepared, group_measures
 from riskmodel.evaluation.fairness._mitigation import (
     MitigatedFlags,
     mitigation_flags,
@@ -54,10 +44,10 @@ from riskmodel.evaluation.fairness._mitigation import (
 from riskmodel.evaluation.fairness._options import AuditOptions
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._result import FairnessAudit
-from riskmodel.evaluation.fairness._summary import summary_sentences
-from riskmodel.evaluation.fairness._suppression import disclosure_plan, shown_count
+from riskmodel.evaluation.fairness._summary import findings_records, summary_sentences
+from riskmodel.evaluation.fairness._suppression import publish_counts
 from riskmodel.evaluation.fairness._tables import (
-    between_table,
+    comparisons,
     groups_table,
     ratios_table,
     rri_table,
@@ -102,8 +92,8 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     >>> audit = fairness_audit(f, options)
     >>> audit.groups.query("group == 'female'")["n"].item() > 150
     True
-    >>> sorted(audit.ratios.status.unique())[:2]
-    ['check', 'reference']
+    >>> audit.findings.status.iloc[0]
+    'within'
     """
     if not isinstance(options, AuditOptions):
         raise TypeError(f"fairness_audit: expected AuditOptions, got {type(options).__name__}")
@@ -135,7 +125,7 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     if n == 0:
         raise InputError(f"{source}: column {o.label!r} is empty in every row; nothing to audit")
     probabilities = bool(np.all((s >= 0) & (s <= 1)))
-    min_count = pol.min_count
+    base = pol.min_count
 
     tables = build_tables(data, chars, combos, pol)
     sections = profile_sections(
@@ -146,27 +136,17 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     for t in tables:
         t.rows = np.arange(len(masks), len(masks) + len(t.groups))
         masks += [t.codes == i for i in range(len(t.groups))]
-    n_audit_rows = len(masks)
     profile_start = len(masks)
     masks += [m for sec in sections for _, m in sec.items]
     masks = np.vstack(masks)
-    cells = _cells_of_rows(masks, y, f)                      # rows x (TN, FP, FN, TP)
+    ids = record_identity(frame, o.record_id)
+    keys_all = record_keys(ids)
+    keys = keys_all[keep]
 
-    mit = cells_after = None
+    mit = None
     if o.mitigate:
         mit = mitigation_flags(y, f, s, tables, pol.mitigation, o.random_state)
-        cells_after = _cells_of_rows(masks, y, mit.after)
-    # What to hide first when more must go: intersection cells, then whole groups (and
-    # profile categories), the cohort total last. Hiding "black" to protect "black x unknown
-    # sex" would hide a large group an equality lead must see.
-    tier = np.ones(len(masks))
-    tier[0] = 2
-    for t in tables:
-        if t.kind == "intersection":
-            tier[t.rows] = 0
-    plan = disclosure_plan(masks, cells, n_audit_rows, min_count, tier=tier,
-                           mitigation_rows=None if mit is None else mit.rows,
-                           cells_after=cells_after)
+    pub = publish_counts(masks, y, f, keys, base, after=None if mit is None else mit.after)
 
     # --- references ---------------------------------------------------------------------------
     notes = []
@@ -177,81 +157,95 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
                          f"({', '.join(chars)})")
     resolved: dict[str, str] = {}
     for t in tables:
-        choose_reference(t, chars, refs, plan, resolved, notes, source)
+        choose_reference(t, chars, refs, pub.n[t.rows], resolved, notes, source,
+                         pol.judging.min_children)
 
-    # --- point estimates (fairlearn) and bootstrap -------------------------------------------
+    # --- AUC and calibration (not counts): point estimates and bootstrap ---------------------
     preps = {t.key: Prepared(t.codes, len(t.groups), y, s) for t in tables}
     prep_all = Prepared(np.zeros(n, np.int64), 1, y, s)
-    point, frames = point_estimates(tables, preps, y, f, s, cells, probabilities)
-    overall_point = group_measures(y, f, s, prep_all, None, probabilities)[0]
-
-    n_boot = pol.bootstrap.n
-    weights = bootstrap_weights(n, n_boot, o.random_state,
-                                None if o.cluster is None else data[o.cluster].astype(str))
-    boot, boot_all = resample_measures(tables, preps, prep_all, y, f, s, weights, n_boot,
-                                       probabilities)
+    point = {t.key: group_measures(y, f, s, preps[t.key], None, probabilities) for t in tables}
+    point["__all__"] = group_measures(y, f, s, prep_all, None, probabilities)[0]
     conf = pol.bootstrap.confidence
+    boot: dict = {}
+    boot_all = None
+    if o.bootstrap:
+        n_boot = pol.bootstrap.n
+        weights = bootstrap_weights(n, n_boot, o.random_state,
+                                    None if o.cluster is None else data[o.cluster].astype(str))
+        boot, boot_all = resample_measures(tables, preps, prep_all, y, f, s, weights, n_boot,
+                                           probabilities)
+        boot["__all__"] = boot_all
 
-    groups = groups_table(tables, cells, plan, point, boot, overall_point, boot_all, conf,
-                          min_count, probabilities)
-    ratios = ratios_table(tables, plan, point, boot, conf, pol, probabilities)
-    rri = rri_table(tables, cells, plan, point, boot, conf, pol)
-    between = between_table(tables, plan, point, frames, boot, conf, probabilities)
-    prof = profile_table(
-        sections, cells[[0] + list(range(profile_start, len(masks)))].sum(axis=1),
-        np.concatenate([plan["N"][:1], plan["N"][profile_start:]]),
-        np.concatenate([plan["N_small"][:1], plan["N_small"][profile_start:]]),
-        n, min_count=min_count)
+    groups = groups_table(tables, pub, point, point["__all__"], boot, boot_all, conf, base,
+                          probabilities)
+    comp = comparisons(tables, pub, point, boot, conf, pol, probabilities,
+                       seed=o.random_state, base=base)
+    ratios = ratios_table(comp, tables, pub, pol, probabilities)
+    rri = rri_table(tables, pub)
+    prof = rounded_profile_table(
+        sections, np.concatenate([pub.n[:1], pub.n[profile_start:]]))
 
     mitigation = thresholds = None
     if mit is not None:
-        mitigation, thresholds = mitigation_tables(mit, cells_after, plan, groups, min_count)
+        mitigation, thresholds = mitigation_tables(mit, pub, pol.judging.min_children)
 
-    settings = _settings(o, pol, tables, cells, plan, rule=rule, n=n, n_unlabelled=n_unlabelled,
+    unlabelled = round_counts([n_unlabelled], cell_keys(np.ones((1, int((~keep).sum())), bool),
+                                                        keys_all[~keep]), base)[0]
+    settings = _settings(o, pol, tables, pub, rule=rule, n_unlabelled=int(unlabelled),
                          probabilities=probabilities, mit=mit)
     audit = FairnessAudit(
-        groups=groups, ratios=ratios, rri=rri, between_groups=between, profile=prof,
-        summary=[], settings=settings, policy=pol, mitigation=mitigation,
-        thresholds=thresholds, notes=notes,
+        groups=groups, ratios=ratios, rri=rri, profile=prof, summary=[], settings=settings,
+        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=notes,
+        findings=findings_records(comp, settings),
+        flags_after=None if mit is None else mit.after,
     )
     audit.summary = summary_sentences(audit)
     return audit
 
 
-def _cells_of_rows(masks: np.ndarray, y: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """(TN, FP, FN, TP) of every published row (``masks``: rows x children)."""
-    n = len(y)
-    onehot = np.zeros((n, 4))
-    onehot[np.arange(n), 2 * y + flags] = 1
-    return masks.astype(float) @ onehot
+def record_identity(frame: pd.DataFrame, record_id=None) -> pd.Series:
+    """Each row's identity for its record key: the given columns, else ``child_id`` (and
+    ``as_of``) when present, else the row number."""
+    if record_id is None:
+        cols = [c for c in ("child_id", "as_of") if c in frame.columns]
+        if "child_id" not in cols:
+            cols = []
+    else:
+        cols = [record_id] if isinstance(record_id, str) else list(record_id)
+        for c in cols:
+            require_column(frame, c, "record id", "scores")
+    if not cols:
+        return pd.Series(np.arange(len(frame)).astype(str))
+    return frame[cols].astype(str).agg("|".join, axis=1).reset_index(drop=True)
 
 
-def _settings(o: AuditOptions, pol: FairnessPolicy, tables: list[GroupTable], cells, plan, *,
-              rule: str, n: int, n_unlabelled: int, probabilities: bool,
+def _settings(o: AuditOptions, pol: FairnessPolicy, tables: list[GroupTable], pub, *,
+              rule: str, n_unlabelled: int, probabilities: bool,
               mit: MitigatedFlags | None) -> dict:
-    """What was audited and how, as published in ``fairness.json`` (counts suppressed)."""
-    min_count = pol.min_count
+    """What was audited and how, as published in ``fairness.json`` (counts rounded)."""
     tol = pol.tolerance
     settings = {
         "source": o.source, "label": o.label, "score": o.score, "rule": rule,
         "threshold": o.threshold, "top": None if o.top is None else str(o.top),
         "characteristics": {t.key: {"label": t.label, "kind": t.kind,
-                                    "reference": None if t.reference is None
+                                    "reference": "everyone" if t.reference is None
                                     else t.groups[t.reference],
                                     "reference_note": t.reference_note} for t in tables},
-        "n": shown(int(n), hidden=bool(plan["N"][0]), sensitive=bool(plan["N_small"][0]),
-                   min_count=min_count),
-        "n_flagged": shown_count(cells[0, 1] + cells[0, 3], plan["F"][0], min_count),
-        "n_positive": shown_count(cells[0, 2] + cells[0, 3], plan["Y"][0], min_count),
-        "n_unlabelled": shown_count(n_unlabelled, False, min_count),
+        "n": int(pub.n[0]), "n_flagged": int(pub.flag[0]), "n_positive": int(pub.pos[0]),
+        "n_unlabelled": n_unlabelled,
         "scores_are_probabilities": probabilities,
-        "bootstrap": {"n": pol.bootstrap.n, "confidence": pol.bootstrap.confidence,
+        "bootstrap": {"n": pol.bootstrap.n if o.bootstrap else 0,
+                      "confidence": pol.bootstrap.confidence,
                       "random_state": int(o.random_state),
                       "resampled": "clusters of " + o.cluster if o.cluster else "rows"},
-        "tolerance": {"low": tol.low, "high": tol.high}, "min_count": min_count,
+        "tolerance": {"low": tol.low, "high": tol.high}, "min_count": pol.min_count,
+        "disclosure": {"method": "cell-key rounding" if pol.min_count > 1 else "none",
+                       "base": pol.min_count, "note": rounding_note(pol.min_count)},
+        "judging": {"false_discovery_rate": pol.judging.false_discovery_rate,
+                    "min_children": pol.judging.min_children,
+                    "method": "Benjamini-Hochberg"},
         "metrics": list(pol.metrics), "subjects": o.subjects,
         "positive_words": o.positive_words, "negative_words": o.negative_words,
-        "n_hidden_groups": int(sum(plan["N"][t.rows].sum() for t in tables)),
     }
     if mit is not None:
         settings["mitigation"] = {"method": pol.mitigation.method,

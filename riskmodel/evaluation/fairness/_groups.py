@@ -107,45 +107,42 @@ def profile_column_names(chars, extra, data) -> dict[str, str]:
     return {c: v for c, v in cols.items() if c in data.columns}
 
 
-def choose_reference(t: GroupTable, chars, refs, plan, resolved, notes, source) -> None:
-    """Set ``t.reference``: the option's or policy's group, else the largest published group.
+def choose_reference(t: GroupTable, chars, refs, published_n, resolved, notes, source,
+                     min_children: int = 1) -> None:
+    """Set ``t.reference``: ``None`` for everyone (the default), else a group's index.
 
-    An intersection's reference is its members' references together when published.
-    ``resolved`` collects each characteristic's reference; ``notes`` the report's notes.
+    The option's or the policy's choice: ``everyone``, a named group or ``largest``. A named
+    group with fewer than ``min_children`` (published) falls back to everyone, with a note.
+    An intersection's reference is its members' references together (e.g. white x male)
+    when every member names one, else everyone. ``resolved`` collects each characteristic's
+    reference; ``notes`` the report's notes.
     """
-    visible = ~plan["N"][t.rows]
-    sizes = np.bincount(t.codes, minlength=len(t.groups))
+    sizes = np.asarray(published_n, float)
     if t.kind == "characteristic":
         name = t.members[0]
         wanted = refs.get(name) or chars[name].reference
     else:
-        # The combination of the members' references (e.g. white x male), when published.
         parts = [resolved.get(m) for m in t.members]
-        wanted = "largest" if None in parts else f" {TIMES} ".join(parts)
-        if wanted not in t.groups or not visible[t.groups.index(wanted)]:
-            wanted = "largest"
-    if wanted != "largest":
+        wanted = "everyone" if None in parts else f" {TIMES} ".join(parts)
         if wanted not in t.groups:
-            if t.kind == "intersection":
-                wanted = "largest"
-            else:
-                raise InputError(
-                    f"{source}: reference group {wanted!r} for {t.key!r} is not in the data "
-                    f"(groups: {', '.join(t.groups[:8])})")
-        elif not visible[t.groups.index(wanted)]:
-            notes.append(f"The reference group {wanted!r} for {t.label} is too small to "
-                         f"publish, so the largest group is the reference instead.")
-            wanted = "largest"
+            wanted = "everyone"
+    if wanted not in ("everyone", "largest") and wanted not in t.groups:
+        raise InputError(
+            f"{source}: reference group {wanted!r} for {t.key!r} is not in the data "
+            f"(groups: {', '.join(t.groups[:8])})")
     if wanted == "largest":
-        if not visible.any():
-            t.reference, t.reference_note = None, "no group is large enough to publish"
-            return
-        cand = np.where(visible, sizes, -1)
-        t.reference = int(np.argmax(cand))
+        wanted = t.groups[int(np.argmax(sizes))]
         t.reference_note = "the largest group"
-    else:
-        t.reference = t.groups.index(wanted)
+    elif wanted != "everyone":
         t.reference_note = ("the members' reference groups together" if t.kind == "intersection"
                             else "set by the policy")
-    if t.kind == "characteristic":
+    if wanted != "everyone" and sizes[t.groups.index(wanted)] < min_children:
+        notes.append(f"The reference group {wanted!r} for {t.label} has too few to compare "
+                     f"with, so everyone is the reference instead.")
+        wanted = "everyone"
+    if wanted == "everyone":
+        t.reference, t.reference_note = None, "everyone audited"
+    else:
+        t.reference = t.groups.index(wanted)
+    if t.kind == "characteristic" and t.reference is not None:
         resolved[t.members[0]] = t.groups[t.reference]

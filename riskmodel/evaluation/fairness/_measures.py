@@ -1,4 +1,5 @@
-"""Per-group measures from weighted counts, and fairlearn's MetricFrame for the rates.
+"""Per-group measures from weighted counts (AUC and calibration on every bootstrap resample),
+and fairlearn's MetricFrame of the rates (the tests check the report's rates against it).
 
 Every measure of every group of one table comes from one pass of bincounts over the rows'
 weights, so a bootstrap resample costs a few array operations, not a pandas group-by.
@@ -9,17 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# Per-group measures, in table order. The block says which counts a measure reveals:
-# Y = who went on to need help, F = who was flagged, C = the four cells of both together.
+# Per-group measures, in table order.
 MEASURES = (
     "base_rate", "selection_rate", "true_positive_rate", "false_negative_rate",
     "false_positive_rate", "precision", "auc", "calibration", "calibration_error",
 )
-BLOCK = {
-    "base_rate": "Y", "selection_rate": "F", "true_positive_rate": "C",
-    "false_negative_rate": "C", "false_positive_rate": "C", "precision": "C", "auc": "Y",
-    "calibration": "Y", "calibration_error": "Y",
-}
 PROBABILITY_MEASURES = ("calibration", "calibration_error")
 
 
@@ -128,27 +123,3 @@ def fairlearn_frame(codes: np.ndarray, y, f):
     }
     return MetricFrame(metrics=fns, y_true=y.astype(int), y_pred=f.astype(int),
                        sensitive_features=pd.Series(codes, name="group"))
-
-
-def point_estimates(tables, preps: dict[str, Prepared], y, f, s, cells: np.ndarray,
-                    probabilities: bool):
-    """Every group's measures (groups x measures, by table key) and fairlearn's frames.
-
-    The confusion-table rates are fairlearn's (:func:`fairlearn_frame`); AUC and calibration
-    come from :func:`group_measures`. ``cells`` holds the unweighted (TN, FP, FN, TP) of every
-    published row, so a rate without a denominator is "not defined" rather than fairlearn's 0.
-    """
-    point, frames = {}, {}
-    for t in tables:
-        values = group_measures(y, f, s, preps[t.key], None, probabilities)
-        mf = fairlearn_frame(t.codes, y, f)
-        bg = mf.by_group.reindex(range(len(t.groups)))
-        for m in FAIRLEARN_MEASURES:
-            values[:, MEASURES.index(m)] = bg[m].to_numpy(dtype=float)
-        # fairlearn reports 0 where a rate has no denominator; the report says "not defined".
-        tn, fp, fn, tp = cells[t.rows].T
-        for m, denom in (("true_positive_rate", fn + tp), ("false_negative_rate", fn + tp),
-                         ("false_positive_rate", fp + tn), ("precision", fp + tp)):
-            values[denom == 0, MEASURES.index(m)] = np.nan
-        point[t.key], frames[t.key] = values, mf
-    return point, frames

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation._disclosure import SUPPRESSED, shown
 from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._policy import Mitigation
 
@@ -142,41 +141,28 @@ def _describe_interpolation(d) -> str:
     return "; ".join(parts).replace("[", "").replace("]", "")
 
 
-def mitigation_tables(mit: MitigatedFlags, cells_after, plan, groups: pd.DataFrame, min_count):
+def mitigation_tables(mit: MitigatedFlags, pub, min_children: int):
     """The before/after table (everyone and each group) and the per-group rules.
 
-    ``cells_after`` holds each plan row's (TN, FP, FN, TP) after mitigation; ``groups`` is the
-    published groups table (the "before" figures, already suppressed).
+    ``pub`` holds the published (rounded) counts before and after (``flag2``, ``tp2``); every
+    rate is a ratio of two of them.
     """
     t = mit.table
     records, th_records = [], []
-    gt = groups.set_index(["characteristic", "group"])
-    rows = [("all", "all", 0, None)] + [(t.key, g, t.rows[i], i) for i, g in enumerate(t.groups)]
-    for key, g, row, i in rows:
-        before = gt.loc[(key, g)]
-        tn, fp, fn, tp = cells_after[row]
-        rec = {"characteristic": t.key, "group": g, "n": before["n"]}
+    rows = [("all", 0, None)] + [(g, t.rows[i], i) for i, g in enumerate(t.groups)]
+    for g, row, i in rows:
+        rec = {"characteristic": t.key, "group": g, "n": int(pub.n[row])}
         for m in ("selection_rate", "false_negative_rate", "false_positive_rate", "precision"):
-            rec[m + "_before"] = before[m]
-        hidden_f, hidden_c = plan["F2"][row], plan["C2"][row]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            n = tn + fp + fn + tp
-            after = {
-                "selection_rate": ((fp + tp) / n, hidden_f),
-                "false_negative_rate": (fn / (fn + tp) if fn + tp else np.nan, hidden_c),
-                "false_positive_rate": (fp / (fp + tn) if fp + tn else np.nan, hidden_c),
-                "precision": (tp / (tp + fp) if tp + fp else np.nan, hidden_c),
-            }
-        for m, (v, h) in after.items():
-            rec[m + "_after"] = SUPPRESSED if h else float(v)
-        rec["n_flagged_after"] = shown(int(fp + tp), hidden=bool(hidden_f),
-                                       sensitive=bool(1 <= fp + tp < min_count),
-                                       min_count=min_count)
+            for when, after in (("before", False), ("after", True)):
+                k, d = pub.rate(m, row, after=after)
+                rec[f"{m}_{when}"] = float(k / d) if d > 0 else np.nan
+        rec["n_flagged_before"] = int(pub.flag[row])
+        rec["n_flagged_after"] = int(pub.flag2[row])
         records.append(rec)
         if i is not None:
             th = mit.thresholds[i]
             th_records.append({"characteristic": t.key, "group": g,
-                               "rule": SUPPRESSED if plan["N"][row] else (
+                               "rule": "too few to show" if pub.n[row] < min_children else (
                                    "flag nobody" if th is None else
                                    th if isinstance(th, str) else f"score \u2265 {th:.4g}")})
     return pd.DataFrame(records), pd.DataFrame(th_records)

@@ -51,6 +51,13 @@ class AuditOptions:
         Words for the summary: who is scored and what the label means.
     source : str, default="scores"
         Name of the input in error messages.
+    record_id : str or list of str, optional
+        Columns that identify a record, for the keys that round published counts the same
+        way in every report (default ``child_id`` and ``as_of`` when present, else the row
+        number).
+    bootstrap : bool, default=True
+        Resample for the intervals of AUC and calibration; ``False`` skips it (faster; those
+        figures then have no interval and are not judged).
 
     Examples
     --------
@@ -77,3 +84,5 @@ class AuditOptions:
     positive_words: str = "needed help"
     negative_words: str = "did not need help"
     source: str = "scores"
+    record_id: str | Sequence[str] | None = None
+    bootstrap: bool = True

@@ -43,17 +43,18 @@ class _Strict(BaseModel):
 
 
 class Characteristic(_Strict):
-    """One characteristic to audit: its column, its name in the report and its reference."""
+    """One characteristic to audit: its column, its name in the report and its reference:
+    ``everyone`` (the whole cohort, the default), a group's name, or ``largest``."""
 
     column: str | None = None
     label: str | None = None
-    reference: str = "largest"
+    reference: str = "everyone"
 
     @field_validator("reference")
     @classmethod
     def _reference_text(cls, value: str) -> str:
         if not str(value).strip():
-            raise ValueError("expected 'largest' or the name of a group")
+            raise ValueError("expected 'everyone', 'largest' or the name of a group")
         return str(value)
 
 
@@ -69,6 +70,13 @@ class Bootstrap(_Strict):
 
     n: int = Field(1000, ge=20, le=20_000)
     confidence: float = Field(0.95, gt=0.5, lt=1)
+
+
+class Judging(_Strict):
+    """How comparisons are judged: the false-flag control and the fewest children to judge."""
+
+    false_discovery_rate: float = Field(0.05, gt=0, lt=0.5)
+    min_children: int = Field(30, ge=1, le=10_000)
 
 
 class Mitigation(_Strict):
@@ -95,6 +103,8 @@ class FairnessPolicy(_Strict):
     intersections: list[list[str]] = [["ethnicity", "sex"]]
     tolerance: Tolerance = Tolerance()
     min_count: int = Field(5, ge=1, le=100)
+    protection: int = Field(3, ge=0, le=99)
+    judging: Judging = Judging()
     bootstrap: Bootstrap = Bootstrap()
     metrics: list[Metric] = [
         "false_negative_rate", "selection_rate", "false_positive_rate", "precision",
@@ -133,6 +143,16 @@ class FairnessPolicy(_Strict):
                 )
         return value
 
+    @field_validator("protection")
+    @classmethod
+    def _protection(cls, value: int, info: ValidationInfo) -> int:
+        base = info.data.get("min_count") or 1
+        if base > 1 and value > 2 * (base - 1):
+            raise ValueError(f"expected at most {2 * (base - 1)}: a count rounded to a "
+                             f"multiple of {base} is only known to lie within {base - 1} of "
+                             "its published value")
+        return value
+
     @field_validator("mitigation")
     @classmethod
     def _mitigation(cls, value: Mitigation, info: ValidationInfo) -> Mitigation:
@@ -156,7 +176,7 @@ class FairnessPolicy(_Strict):
 
     def reference(self, name: str) -> str:
         c = self.characteristics.get(name)
-        return c.reference if c is not None else "largest"
+        return c.reference if c is not None else "everyone"
 
 
 def load_fairness_policy(path: str | os.PathLike | None = None) -> FairnessPolicy:

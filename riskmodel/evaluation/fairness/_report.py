@@ -10,6 +10,7 @@ import pandas as pd
 
 from riskmodel._core.io import write_table, write_text
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
+from riskmodel.evaluation.fairness._summary import source_words, what_to_do
 
 
 def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairness and "
@@ -50,7 +51,7 @@ def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairne
     ...             "bootstrap": {"n": 20}}))
     >>> paths = write_fairness_report(audit, tempfile.mkdtemp(), charts=False)
     >>> sorted(paths)[:3]
-    ['between_groups', 'groups', 'html']
+    ['findings', 'groups', 'html']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,6 +63,7 @@ def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairne
         paths[name] = write_table(df, out / f"fairness_{name}.csv")
     doc = {
         "title": title, "settings": audit.settings, "summary": audit.summary,
+        "what_to_do": what_to_do(audit), "findings": table_records(audit.findings),
         "notes": audit.notes, "policy": audit.policy.model_dump(mode="json"),
         "tables": {name: table_records(df) for name, df in tables.items()},
     }
@@ -94,6 +96,7 @@ _EXPLAIN = {
 
 
 _SHORT = {
+    "contact_rate": "Referred (contacts per child)", "stepped_up": "Contacts that led to help",
     "false_negative_rate": "Missed", "selection_rate": "Flagged",
     "false_positive_rate": "False positives", "precision": "Precision",
     "calibration": "Observed / predicted", "true_positive_rate": "Found",
@@ -124,13 +127,13 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
     from riskmodel.evaluation._html import figure_png, new_figure
 
     sub = ratios[(ratios.characteristic == key) & ratios.status.isin(
-        ["outside", "check", "within"])]
+        ["flag", "watch", "within"])]
     if sub.empty:
         return None
     metrics = [m for m in metrics if (sub.metric == m).any()]
     groups = [g for g in groups if (sub.group == g).any()]
     fig = new_figure(min(2.6 * len(metrics) + 1.2, 15), 1.3 + 0.3 * len(groups))
-    style = {"outside": ("D", "#b42318"), "check": ("o", "#b7791f"), "within": ("s", "#1a7f37")}
+    style = {"flag": ("D", "#b42318"), "watch": ("o", "#b7791f"), "within": ("s", "#1a7f37")}
     for k, m in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), k + 1)
         ax.axvspan(tol.low, tol.high, color="#e3f6e8", zorder=0)
@@ -141,7 +144,10 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
             if g not in rows.index:
                 continue
             r = rows.loc[g]
-            lo, hi, x = float(r.ratio_low), float(r.ratio_high), float(r.ratio)
+            try:
+                lo, hi, x = float(r.ratio_low), float(r.ratio_high), float(r.ratio)
+            except (TypeError, ValueError):
+                continue
             if not (np.isfinite(x) and x > 0):
                 continue
             marker, colour = style[r.status]
@@ -161,7 +167,8 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
         ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in ticks]))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_yticks(range(len(groups)))
-        ax.set_yticklabels(groups if k == 0 else [""] * len(groups), fontsize=8)
+        ax.set_yticklabels([g.replace("_", " ") for g in groups] if k == 0
+                           else [""] * len(groups), fontsize=8)
         ax.set_ylim(len(groups) - 0.5, -0.5)
         ax.tick_params(axis="x", labelsize=7)
         ax.set_title(_SHORT[m] if m == "calibration" else f"{_SHORT[m]} (ratio)", fontsize=9)
@@ -185,26 +192,26 @@ def render_fairness_html(audit: FairnessAudit, *, title: str, profile: pd.DataFr
     tables = []
     for key, info in st["characteristics"].items():
         g = audit.groups[audit.groups.characteristic == key]
-        r = audit.ratios[audit.ratios.characteristic == key]
-        by_group = {}
-        for rec in r.to_dict("records"):
-            by_group.setdefault(rec["group"], {})[rec["metric"]] = rec
         tables.append({
             "key": key, "label": info["label"], "kind": info["kind"],
             "reference": info["reference"], "reference_note": info["reference_note"],
-            "groups": g.to_dict("records"), "ratios": by_group,
-            "rri": audit.rri[audit.rri.characteristic == key].to_dict("records"),
+            "groups": g.to_dict("records"),
             "chart": (_chart(key, list(g.group), audit.ratios, metrics, pol.tolerance)
                       if charts else None),
         })
     explain = {m: text.format(**words) for m, text in _EXPLAIN.items()}
     names = _names(words["pos"], words["neg"])
+    findings = audit.findings.to_dict("records") if len(audit.findings) else []
+    referrals = audit.referrals.context() if audit.referrals is not None else None
     return render(
         "fairness.html.j2", title=title, audit=audit, settings=st, policy=pol,
         summary=audit.summary, notes=audit.notes, profile_sections=sections, tables=tables,
         overall=audit.groups.iloc[0].to_dict(), metrics=metrics, explain=explain,
-        names=names, words=words,
-        between=audit.between_groups.to_dict("records"),
+        names=names, short=_SHORT, words=words, todo=what_to_do(audit),
+        source_words=source_words,
+        findings=[f for f in findings if f["status"] in ("flag", "watch")],
+        other_findings=[f for f in findings if f["status"] not in ("flag", "watch")],
+        referrals=referrals,
         mitigation=None if audit.mitigation is None else audit.mitigation.to_dict("records"),
         thresholds=None if audit.thresholds is None else audit.thresholds.to_dict("records"),
         confidence=round(100 * pol.bootstrap.confidence),

@@ -22,14 +22,15 @@ class FairnessAudit:
         ``n``, ``n_positive``, ``n_flagged`` and each measure with ``_low``/``_high``.
     ratios : DataFrame
         Each group's ratio to its reference for the policy's measures, with the interval,
-        ``status`` (outside / check / within / reference / suppressed / not applicable) and
-        ``flagged`` (the whole interval lies outside the tolerance).
+        ``status`` (flag / watch / within / insufficient / reference), ``direction`` and
+        ``flagged`` (status is flag), in table order.
+    findings : DataFrame
+        The same comparisons ranked (flags first, then by size and certainty), each with
+        ``characteristic``, ``group``, ``measure``, ``ratio``, ``low``, ``high``,
+        ``direction``, ``status`` and a ``sentence`` in plain words.
     rri : DataFrame
         Relative rate index: shares of the population and of those flagged, and each group's
         rate over the reference's, for going on to need help and for being flagged.
-    between_groups : DataFrame
-        fairlearn's between-groups ratio (smallest over largest) and difference (largest minus
-        smallest) per characteristic and measure, over the groups published.
     profile : DataFrame
         The cohort profile of the audited children.
     mitigation : DataFrame or None
@@ -40,12 +41,16 @@ class FairnessAudit:
         Plain-language sentences, the most important first.
     settings : dict
         What was audited and how (columns, rule, policy, bootstrap, counts).
+    referrals : ReferralAudit or None
+        The front door, when joined (:func:`add_referrals`).
+    flags_after : array or None
+        Who the mitigation would flag (cross-fitted), one 0/1 per audited row; never
+        published.
     """
 
     groups: pd.DataFrame
     ratios: pd.DataFrame
     rri: pd.DataFrame
-    between_groups: pd.DataFrame
     profile: pd.DataFrame
     summary: list[str]
     settings: dict
@@ -53,20 +58,26 @@ class FairnessAudit:
     mitigation: pd.DataFrame | None = None
     thresholds: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    referrals: object | None = None
+    flags_after: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """The audit's JSON form (the ``fairness.json`` the report writes, without the notes)."""
         return jsonable({"settings": self.settings, "summary": self.summary,
-                          "tables": {k: table_records(df) for k, df in self.tables().items()}})
+                         "findings": table_records(self.findings),
+                         "tables": {k: table_records(df) for k, df in self.tables().items()}})
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The published tables by name."""
-        out = {"groups": self.groups, "ratios": self.ratios, "rri": self.rri,
-               "between_groups": self.between_groups, "profile": self.profile}
+        out = {"groups": self.groups, "ratios": self.ratios, "findings": self.findings,
+               "rri": self.rri, "profile": self.profile}
         if self.mitigation is not None:
             out["mitigation"] = self.mitigation
         if self.thresholds is not None:
             out["thresholds"] = self.thresholds
+        if self.referrals is not None:
+            out.update(self.referrals.tables())
         return out
 
 

@@ -1,103 +1,208 @@
-"""The audit's summary: plain-language sentences, the most important first."""
+"""The audit in words: a verdict, the findings as sentences, and what to do next."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+import pandas as pd
 
-from riskmodel.evaluation.fairness._policy import METRIC_NAMES
 from riskmodel.evaluation.fairness._result import FairnessAudit
 
-# One sentence per measure for a ratio outside tolerance, in the report's words.
-_RATIO_SENTENCE = {
-    "false_negative_rate": "{S} in {grp} who {pos} were missed {r} times as often as those in "
-                           "{ref}",
-    "true_positive_rate": "{S} in {grp} who {pos} were found {r} times as often as those in "
-                          "{ref}",
-    "selection_rate": "{S} in {grp} were flagged {r} times as often as those in {ref}",
-    "false_positive_rate": "{S} in {grp} who {neg} were flagged {r} times as often as those in "
-                           "{ref}",
-    "precision": "Of the {s} flagged in {grp}, the share who {pos} was {r} times that in {ref}",
-    "base_rate": "{S} in {grp} {pos} {r} times as often as those in {ref}",
-    "auc": "The score ranked {s} in {grp} {r} times as well (AUC) as those in {ref}",
+# One clause per measure: the group's rate against the reference's, in the report's words.
+_CLAUSE = {
+    "false_negative_rate": "{S} in {grp} who {pos} were missed {r} times as often as {ref}",
+    "true_positive_rate": "{S} in {grp} who {pos} were found {r} times as often as {ref}",
+    "selection_rate": "{S} in {grp} were flagged {r} times as often as {ref}",
+    "false_positive_rate": "{S} in {grp} who {neg} were flagged {r} times as often as {ref}",
+    "precision": "Of the {s} flagged in {grp}, the share who {pos} was {r} times that of {ref}",
+    "base_rate": "{S} in {grp} {pos} {r} times as often as {ref}",
+    "auc": "The score ranked {s} in {grp} {r} times as well (AUC) as {ref}",
     "calibration": "For {s} in {grp}, the number who {pos} was {r} times the number the "
                    "scores predicted",
+    "contact_rate": "{S} in {grp} were the subject of contacts {src}{r} times as often as {ref}",
+    "stepped_up": "Contacts {src}about {s} in {grp} led to early help or social care {r} "
+                  "times as often as {ref}",
 }
+_VERDICT = {
+    "flag": {"disadvantaged": "a disparity against them, clear enough to flag",
+             "advantaged": "a difference in their favour, clear enough to flag",
+             "neither": "clear enough to flag"},
+    "watch": "outside the tolerance but not clear enough to flag once the number of "
+             "comparisons is counted: worth watching",
+    "within": "within the policy's tolerance",
+    "insufficient": "not enough {s} to judge",
+}
+FINDINGS_COLUMNS = ["rank", "characteristic", "label", "kind", "group", "measure", "source",
+                    "reference", "value", "reference_value", "ratio", "low", "high",
+                    "direction", "status", "p_value", "n", "n0", "need_ratio", "sentence"]
 
 
-def _fmt(v: float) -> str:
-    return "\u221e" if not np.isfinite(v) else f"{v:.2f}"
+SOURCE_WORDS = {"la": "the local authority", "youth_justice": "youth justice",
+                "family": "family or self", "other": "other sources"}
+
+
+def source_words(source) -> str:
+    """A contact source in words (``la`` -> ``the local authority``)."""
+    return SOURCE_WORDS.get(str(source), str(source).replace("_", " "))
+
+
+def _words(text) -> str:
+    """A name as words: ``sen_support`` -> ``sen support``."""
+    return str(text).replace("_", " ")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None or not np.isfinite(v):
+        return "\u221e" if v is not None and v > 0 else "\u2013"
+    return f"{v:.2f}"
+
+
+def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
+    """One finding in plain words: who, by how much, how sure, against whom, the verdict.
+
+    Examples
+    --------
+    >>> row = {"measure": "false_negative_rate", "label": "ethnicity", "group": "black",
+    ...        "reference": "everyone", "ratio": 1.9, "low": 1.4, "high": 2.6,
+    ...        "status": "flag", "direction": "disadvantaged"}
+    >>> text = finding_sentence(row, {"s": "children", "pos": "needed help", "neg": "did not"})
+    >>> text[40:105]
+    'who needed help were missed 1.90 times as often as children overa'
+    >>> text[-59:]
+    '1.40\u20132.60): a disparity against them, clear enough to flag.'
+    """
+    s = words["s"]
+    grp = f"the {_words(row['label'])} group \u2018{_words(row['group'])}\u2019"
+    ref = (f"{s} overall" if row["reference"] == "everyone"
+           else f"those in \u2018{_words(row['reference'])}\u2019")
+    src = row.get("source") or ""
+    src = f"from {source_words(src)} " if src and src != "all sources" else ""
+    text = _CLAUSE[row["measure"]].format(
+        S=s[:1].upper() + s[1:], s=s, grp=grp, ref=ref, pos=words["pos"], neg=words["neg"],
+        r=_fmt(row["ratio"]), src=src)
+    need = row.get("need_ratio")
+    if row["measure"] == "selection_rate" and need is not None and np.isfinite(need):
+        text += (f" (and {words['pos']} {_fmt(need)} times as often: a flag rate in line with "
+                 f"need is not by itself a disparity)" if abs(np.log(max(need, 1e-9))) > 0.1
+                 else "")
+    status = row["status"]
+    verdict = _VERDICT[status]
+    verdict = verdict[row.get("direction", "neither")] if isinstance(verdict, dict) else verdict
+    verdict = verdict.format(s=s)
+    if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
+        return f"{text}: {verdict}."
+    ci = f"{round(100 * confidence):d}% interval {_fmt(row['low'])}\u2013{_fmt(row['high'])}"
+    return f"{text} ({ci}): {verdict}."
+
+
+def findings_records(comp: pd.DataFrame, settings: dict) -> pd.DataFrame:
+    """The judged comparisons as the report's findings, ranked, each with its sentence."""
+    if comp is None or comp.empty:
+        return pd.DataFrame(columns=FINDINGS_COLUMNS)
+    words = {"s": settings["subjects"], "pos": settings["positive_words"],
+             "neg": settings["negative_words"]}
+    conf = settings.get("bootstrap", {}).get("confidence", 0.95)
+    out = comp.copy()
+    if "source" not in out.columns:
+        out["source"] = ""
+    out["source"] = out["source"].fillna("")
+    out["sentence"] = [finding_sentence(r, words, conf) for r in out.to_dict("records")]
+    return out.reindex(columns=FINDINGS_COLUMNS)
+
+
+def verdict(findings: pd.DataFrame, subjects: str) -> str:
+    """The report's verdict in one sentence."""
+    if findings is None or findings.empty:
+        return f"No comparison could be made: there are no groups of {subjects} to compare."
+    f = findings
+    flags = f[f.status == "flag"]
+    bad = flags[flags.direction == "disadvantaged"]
+    watch = int((f.status == "watch").sum())
+    if len(bad):
+        who = list(dict.fromkeys(f"{_words(lab)} \u2018{_words(g)}\u2019"
+                                 for lab, g in zip(bad.label, bad.group, strict=True)))
+        names = ", ".join(who[:4]) + (f" and {len(who) - 4} more" if len(who) > 4 else "")
+        return (f"Verdict: {len(bad)} finding{'s' if len(bad) != 1 else ''} show a group of "
+                f"{subjects} clearly disadvantaged ({names}); read them first and act on them "
+                f"(see \u201cWhat to do\u201d).")
+    if len(flags):
+        return (f"Verdict: no group is clearly disadvantaged; {len(flags)} clear "
+                f"difference{'s' if len(flags) != 1 else ''} in a group's favour "
+                f"{'are' if len(flags) != 1 else 'is'} listed below.")
+    if watch:
+        return (f"Verdict: no clear disparity; {watch} comparison{'s' if watch != 1 else ''} "
+                f"{'are' if watch != 1 else 'is'} outside the tolerance but not clear enough to "
+                f"flag, and worth watching.")
+    return "Verdict: no clear disparity between the groups compared."
 
 
 def summary_sentences(audit: FairnessAudit) -> list[str]:
-    """The audit in sentences: who was audited and flagged, then each ratio wholly outside
-    tolerance (the policy's leading measure first, at most ten), then the uncertain ones and
-    the hidden groups. Counts are the published (suppressed) ones from ``audit.settings``."""
+    """The verdict, what was audited, the flags and the first things to watch, in words."""
     st = audit.settings
     subj = st["subjects"]
-    pos = st["positive_words"]
-    pct = audit.policy.bootstrap.confidence
-    out = []
-    n, k, p = st["n"], st["n_flagged"], st["n_positive"]
+    f = audit.findings
+    out = [verdict(f, subj)]
     overall = audit.groups.iloc[0]
 
     def share(v):
-        return "" if isinstance(v, str) else f" ({100 * v:.1f}%)"
+        return "" if isinstance(v, str) or not np.isfinite(v) else f" ({100 * v:.1f}%)"
 
     out.append(
-        f"This audit covers {_count_words(n)} {subj}. The rule \u201c{st['rule']}\u201d flagged "
-        f"{_count_words(k)}{share(overall['selection_rate'])} of them, and "
-        f"{_count_words(p)}{share(overall['base_rate'])} {pos}.")
-    tol = audit.policy.tolerance
-    order = {m: i for i, m in enumerate(audit.policy.metrics)}
-    r = audit.ratios
-    red = r[r.status == "outside"].copy()
-    if len(red):
-        red["_o"] = red.metric.map(order)
-        red["_k"] = (red.kind == "intersection").astype(int)
-        red["_size"] = [abs(math.log(x)) if isinstance(x, float) and x > 0 else 0
-                        for x in red.ratio]
-        red = red.sort_values(["_o", "_k", "_size"], ascending=[True, True, False])
-        shown_rows = red.head(10)
-        for _, row in shown_rows.iterrows():
-            out.append(_ratio_sentence(row, audit, pct))
-        if len(red) > len(shown_rows):
-            out.append(f"\u2026and {len(red) - len(shown_rows)} more comparisons outside "
-                       f"tolerance in the tables below.")
-    else:
-        lead = ", ".join(METRIC_NAMES[m].split(" (")[0] for m in audit.policy.metrics)
-        out.append(
-            f"No group's ratio to its reference lay wholly outside the policy's tolerance "
-            f"({tol.low:g}\u2013{tol.high:g}) for the measures the policy leads with ({lead}).")
-    amber = int((r.status == "check").sum())
-    if amber:
-        out.append(
-            f"{amber} comparison{'s were' if amber != 1 else ' was'} outside tolerance at the "
-            f"estimate but with an interval reaching back inside it: too uncertain to call, "
-            f"worth watching (marked \u201ccheck\u201d in the tables).")
-    hidden = st["n_hidden_groups"]
-    if hidden:
-        out.append(
-            f"{hidden} group{'s' if hidden != 1 else ''} had fewer than {st['min_count']} "
-            f"{subj}, or had to be hidden so that such a group could not be worked out; "
-            f"{'their' if hidden != 1 else 'its'} figures are not shown.")
+        f"This audit covers {st['n']:,} {subj}. The rule \u201c{st['rule']}\u201d flagged "
+        f"{st['n_flagged']:,}{share(overall['selection_rate'])} of them, and "
+        f"{st['n_positive']:,}{share(overall['base_rate'])} {st['positive_words']}.")
+    if f is not None and len(f):
+        # one sentence per group: its first (most important) flag
+        lead = f[f.status == "flag"].drop_duplicates(["characteristic", "group"]).head(8)
+        out += list(lead.sentence)
+        watch = f[f.status == "watch"].head(max(0, 3 - len(lead)) if len(lead) else 3)
+        out += list(watch.sentence)
+        more = int((f.status == "flag").sum()) - len(lead)
+        if more > 0:
+            out.append(f"\u2026and {more} more flagged finding{'s' if more != 1 else ''} "
+                       "(other measures or sources for these groups, or other groups) in the "
+                       "table of findings.")
+        few = int((f.status == "insufficient").sum())
+        if few:
+            out.append(f"{few} comparison{'s' if few != 1 else ''} had too few {subj} to "
+                       f"judge (fewer than {st['judging']['min_children']}, or an interval "
+                       "too wide to say either way); they are not evidence of fairness.")
     return out
 
 
-def _count_words(v) -> str:
-    if isinstance(v, str):
-        return "fewer than " + v[1:] if v.startswith("<") else "a suppressed number of"
-    return f"{int(v):,}"
-
-
-def _ratio_sentence(row, audit, pct) -> str:
+def what_to_do(audit: FairnessAudit) -> list[str]:
+    """Next steps for the equality lead, from the findings."""
     st = audit.settings
     subj = st["subjects"]
-    grp = f"the {row['label']} group \u2018{row['group']}\u2019"
-    ref = f"\u2018{row['reference']}\u2019"
-    text = _RATIO_SENTENCE[row["metric"]].format(
-        S=subj[:1].upper() + subj[1:], s=subj, grp=grp, ref=ref, pos=st["positive_words"],
-        neg=st["negative_words"], r=_fmt(row["ratio"]))
-    ci = f"{round(100 * pct):d}% interval {_fmt(row['ratio_low'])}\u2013{_fmt(row['ratio_high'])}"
-    return f"{text} ({ci})."
+    f = audit.findings
+    steps = []
+    flags = f[(f.status == "flag") & (f.direction == "disadvantaged")] if len(f) else f
+    for g, part in (flags.groupby(["label", "group"], sort=False) if len(flags) else []):
+        measures = ", ".join(dict.fromkeys(part.measure.map(_MEASURE_WORDS)))
+        steps.append(f"Review how {subj} in the {_words(g[0])} group \u2018{_words(g[1])}\u2019 "
+                     f"are treated "
+                     f"({measures}): look at their cases with practitioners, check the "
+                     "inputs the score uses for them, and record what you decide.")
+    if len(f) and (f.status == "watch").any():
+        steps.append("Re-run this report on the next cohort: comparisons marked "
+                     "\u201cwatch\u201d may be chance or an early sign.")
+    if len(f) and (f.status == "insufficient").any():
+        steps.append(f"Groups with too few {subj} to judge still deserve a review of their "
+                     "cases; a lack of evidence is not evidence of fairness.")
+    steps.append("Labels record what services did, not what was needed: a bias at the front "
+                 "door (who is referred) is in the labels and these measures cannot see it. "
+                 "Check referral rates by group (riskmodel fairness --run RUN --data DIR adds "
+                 "them).")
+    steps.append("Any change to thresholds by group is a policy decision for the council, "
+                 "with legal advice, not something the model decides.")
+    return steps
+
+
+_MEASURE_WORDS = {
+    "false_negative_rate": "missed more often", "selection_rate": "flagged more often",
+    "false_positive_rate": "flagged without need more often", "precision": "lower precision",
+    "calibration": "needs under-estimated", "true_positive_rate": "found less often",
+    "base_rate": "needing help more often", "auc": "ranked less well",
+    "contact_rate": "referred more often", "stepped_up": "referrals leading to help less often",
+}

@@ -1,55 +1,63 @@
-"""Which published figures are hidden: the disclosure plan of the audit's rows."""
+"""The published counts of an audit: every count rounded by its cell key (see ``_disclosure``).
+
+Each published row (everyone, each group, each profile category) publishes at most four
+counts of its children, each rounded to a multiple of the policy's ``min_count`` by the cell
+key of the children it counts: how many (``n``), how many went on to need help (``pos``), how
+many were flagged (``flag``) and how many were both (``tp``); with a mitigation, ``flag2`` and
+``tp2`` after it. Every published rate is a ratio of two of these, so nothing else about a
+count can be learnt from the report.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from riskmodel.evaluation._disclosure import SUPPRESSED, plan_with_complements, small_text
+from riskmodel.evaluation._disclosure import cell_keys, round_counts
 
 
-def shown_count(value, hidden, min_count):
-    """A count as published: the number, ``<min_count`` when small, or suppressed."""
-    v = int(round(float(value)))
-    if hidden or (1 <= v < min_count):
-        return small_text(min_count) if 1 <= v < min_count else SUPPRESSED
-    return v
+@dataclass(frozen=True)
+class PublishedCounts:
+    """Rounded counts per published row (arrays over rows)."""
+
+    n: np.ndarray
+    pos: np.ndarray
+    flag: np.ndarray
+    tp: np.ndarray
+    flag2: np.ndarray | None = None
+    tp2: np.ndarray | None = None
+
+    def rate(self, measure: str, row=slice(None), after: bool = False):
+        """(numerator, denominator) of a rate, from published counts only."""
+        n, pos = self.n[row], self.pos[row]
+        flag = (self.flag2 if after else self.flag)[row]
+        tp = (self.tp2 if after else self.tp)[row]
+        parts = {
+            "base_rate": (pos, n), "selection_rate": (flag, n),
+            "true_positive_rate": (tp, pos), "false_negative_rate": (pos - tp, pos),
+            "false_positive_rate": (flag - tp, n - pos), "precision": (tp, flag),
+        }
+        k, d = parts[measure]
+        d = np.maximum(np.asarray(d, float), 0)
+        return np.clip(np.asarray(k, float), 0, d), d
 
 
-def disclosure_plan(masks, cells, n_audit_rows, min_count, *, tier=None,
-                    mitigation_rows=None, cells_after=None) -> dict[str, np.ndarray]:
-    """Which rows are hidden in each block of figures (and which hold a small count).
+def publish_counts(masks: np.ndarray, y: np.ndarray, f: np.ndarray, keys: np.ndarray,
+                   base: int, after: np.ndarray | None = None) -> PublishedCounts:
+    """Round every row's counts by its cell keys (``masks``: rows x audited children)."""
+    m = np.asarray(masks, bool).astype(np.int64)
+    y1 = np.asarray(y) == 1
 
-    Blocks: N (how many), Y (who went on to need help), F (who was flagged), C (both
-    together); hiding a coarser block hides the finer ones. Each row's complement (everyone
-    else) is protected too. With a mitigation, F2 and C2 are the blocks after it.
+    def count(members):
+        sel = np.asarray(members, bool)
+        exact = m @ sel.astype(np.int64)
+        return round_counts(exact, cell_keys(masks, keys, sel), base)
 
-    Returns a boolean array per block, by the block's letter (``plan["Y"][row]``: the row's
-    figures of who went on to need help are hidden), and per ``<block>_small``.
-    """
-    rows = masks.shape[0]
-    audit_rows = np.zeros(rows, bool)
-    audit_rows[:n_audit_rows] = True
-    tn, fp, fn, tp = cells.T
-
-    def plan(counts, hidden=None, published=None):
-        total = np.asarray(counts, float).reshape(rows, -1).sum(axis=1)
-        priority = None if tier is None else total + tier * (total.max(initial=0) + 1)
-        return plan_with_complements(masks, counts, min_count=min_count, hidden=hidden,
-                                     published=published, priority=priority)
-
-    out = {}
-    out["N"], out["N_small"] = plan(cells.sum(axis=1))
-    out["Y"], out["Y_small"] = plan(np.c_[fn + tp, tn + fp], out["N"], audit_rows)
-    out["F"], out["F_small"] = plan(np.c_[fp + tp, tn + fn], out["N"], audit_rows)
-    out["C"], out["C_small"] = plan(cells, out["Y"] | out["F"], audit_rows)
-    for b in ("Y", "F", "C"):
-        out[b] = out[b] | ~audit_rows  # never published outside the audit's rows
-    if mitigation_rows is not None:
-        pub = np.zeros(rows, bool)
-        pub[mitigation_rows] = True
-        tn2, fp2, fn2, tp2 = cells_after.T
-        out["F2"], out["F2_small"] = plan(np.c_[fp2 + tp2, tn2 + fn2], out["N"], pub)
-        out["C2"], out["C2_small"] = plan(cells_after, out["Y"] | out["F2"], pub)
-        out["F2"] |= ~pub
-        out["C2"] |= ~pub
-    return out
+    everyone = np.ones(len(y), bool)
+    f1 = np.asarray(f) == 1
+    out = {"n": count(everyone), "pos": count(y1), "flag": count(f1), "tp": count(y1 & f1)}
+    if after is not None:
+        a1 = np.asarray(after) == 1
+        out["flag2"], out["tp2"] = count(a1), count(y1 & a1)
+    return PublishedCounts(**out)

@@ -1,0 +1,290 @@
+"""An attacker with integer programming against the published fairness reports.
+
+The attacker reads only what the reports publish (``fairness.json``: every table, the settings)
+and knows how they are made (Kerckhoffs): every count is a multiple of the rounding base and lies
+within ``base - 1`` of the truth, a rate is a ratio of two published counts (so turning it back
+into a fraction gives the rounded numerator), groups are defined by the characteristics' values,
+and a higher threshold flags a subset of a lower one. The unknowns are the true counts of every
+*cell*: each combination of characteristics, crossed with the outcome and with who each report
+flagged (two thresholds, and before and after mitigation). For every true count from 1 to
+``base - 1`` (a cell's, or a published row's, or the cells that two reports difference out), it
+solves two integer programmes (scipy's ``milp``: non-negative integers) for the smallest and
+largest value consistent with everything published. A count pinned to one value is recovered;
+the test asserts none is, and that every such range spans at least the policy's protection
+interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from riskmodel.evaluation import (
+    AuditOptions,
+    fairness_audit,
+    load_fairness_policy,
+    write_fairness_report,
+)
+
+COMPAS = Path(__file__).resolve().parents[2] / "shared" / "external" / "compas" / \
+    "compas-two-years.csv"
+TIMES = " \u00d7 "
+BASE = 5
+# The policy's protection interval: every small count's feasible range must span at least this
+# many units (so the attacker cannot tell it from at least PROTECTION + 1 values).
+PROTECTION = load_fairness_policy().protection
+
+
+class Attacker:
+    """Integer programming over cells: characteristics x outcome x each report's flags."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str], flag_sets: list[np.ndarray],
+                 nested: list[tuple[int, int]], label: str, base: int = BASE):
+        self.cols = columns
+        self.base = base
+        keys = frame[columns].astype(object).where(frame[columns].notna(), "not recorded")
+        atoms = sorted(set(map(tuple, keys.astype(str).to_numpy())))
+        self.atoms = atoms
+        index = {a: i for i, a in enumerate(atoms)}
+        atom_of = np.array([index[tuple(r)] for r in keys.astype(str).to_numpy()])
+        y = frame[label].to_numpy().astype(int)
+        # states: (y, f_1, ..., f_k), keeping those a nested pair of flag sets allows
+        k = len(flag_sets)
+        states = [s for s in itertools.product((0, 1), repeat=k + 1)
+                  if all(not (s[1 + hi] and not s[1 + lo]) for lo, hi in nested)]
+        self.states = states
+        sidx = {s: i for i, s in enumerate(states)}
+        state_of = np.array([sidx[(yy, *[int(f[i]) for f in flag_sets])]
+                             for i, yy in enumerate(y)])
+        self.truth = np.zeros((len(atoms), len(states)))
+        np.add.at(self.truth, (atom_of, state_of), 1)
+        self.rows, self.lo, self.hi = [], [], []
+
+    # -- what a published figure says -----------------------------------------------------
+    def members(self, characteristic: str, group: str) -> np.ndarray:
+        if characteristic == "all":
+            return np.ones(len(self.atoms), bool)
+        parts, values = characteristic.split(TIMES), group.split(TIMES)
+        ok = np.ones(len(self.atoms), bool)
+        for col, val in zip(parts, values, strict=True):
+            ok &= np.array([a[self.cols.index(col)] == val for a in self.atoms])
+        return ok
+
+    def selector(self, y=None, report=None, flagged=None) -> np.ndarray:
+        return np.array([(y is None or s[0] == y)
+                         and (report is None or s[1 + report] == flagged) for s in self.states])
+
+    def published(self, mask: np.ndarray, sel: np.ndarray, value) -> None:
+        """The true count of (atoms in ``mask``) x (states in ``sel``) was published as
+        ``value`` (rounded): it lies within base - 1 of it, and is not negative."""
+        v = float(value)
+        self.rows.append(np.kron(mask.astype(float), sel.astype(float)))
+        self.lo.append(max(0.0, v - (self.base - 1)))
+        self.hi.append(v + (self.base - 1))
+
+    def read_report(self, doc: dict, report: int, after: int | None = None) -> None:
+        """Everything one report publishes; ``after`` is the index of its mitigation flags."""
+        tables = doc["tables"]
+        everyone = self.selector()
+        for rec in tables["groups"]:
+            m = self.members(rec["characteristic"], rec["group"])
+            self.published(m, everyone, rec["n"])
+            self.published(m, self.selector(y=1), rec["n_positive"])
+            self.published(m, self.selector(report=report, flagged=1), rec["n_flagged"])
+            # rates back into fractions: recall = found / needed, so found = recall x needed
+            if rec["n_positive"] and _number(rec["true_positive_rate"]):
+                tp = rec["true_positive_rate"] * rec["n_positive"]
+                assert abs(tp - round(tp)) < 1e-6, "a rate is not a ratio of published counts"
+                sel = self.selector(y=1) & self.selector(report=report, flagged=1)
+                self.published(m, sel, round(tp))
+        for rec in tables["profile"]:
+            section = rec["section"].lower().split(" (")[0]
+            col = next((c for c in self.cols if c.replace("_", " ").lower() == section), None)
+            if col is not None:
+                self.published(self.members(col, rec["category"]), everyone, rec["children"])
+            else:
+                assert rec["section"] == "Children", f"unknown profile section {rec['section']}"
+        st = doc["settings"]
+        allm = np.ones(len(self.atoms), bool)
+        self.published(allm, everyone, st["n"])
+        self.published(allm, self.selector(y=1), st["n_positive"])
+        self.published(allm, self.selector(report=report, flagged=1), st["n_flagged"])
+        if after is not None and "mitigation" in tables:
+            groups = {(r["characteristic"], r["group"]): r for r in tables["groups"]}
+            for rec in tables["mitigation"]:
+                key = ("all", "all") if rec["group"] == "all" else (rec["characteristic"],
+                                                                      rec["group"])
+                m = self.members(*key)
+                self.published(m, self.selector(report=after, flagged=1), rec["n_flagged_after"])
+                pos = groups[key]["n_positive"]
+                if pos and _number(rec["false_negative_rate_after"]):
+                    tp = pos - rec["false_negative_rate_after"] * pos
+                    assert abs(tp - round(tp)) < 1e-6
+                    sel = self.selector(y=1) & self.selector(report=after, flagged=1)
+                    self.published(m, sel, round(tp))
+
+    # -- the attack -------------------------------------------------------------------------
+    def targets(self):
+        """Small true counts: every cell, every published row by outcome x flags, and every
+        cell two reports difference out (one report flags, the other does not)."""
+        k = len(self.states[0]) - 1
+        sels = {"cell": None}
+        for y in (0, 1):
+            for r in range(k):
+                for fl in (0, 1):
+                    sels[f"y={y},f{r}={fl}"] = self.selector(y=y, report=r, flagged=fl)
+            for a, b in itertools.permutations(range(k), 2):
+                sels[f"y={y},f{a}=1,f{b}=0"] = (self.selector(y=y, report=a, flagged=1)
+                                                & self.selector(report=b, flagged=0))
+        masks = {("atom", i): np.eye(len(self.atoms), dtype=bool)[i]
+                 for i in range(len(self.atoms))}
+        for col in self.cols:
+            for v in sorted({a[self.cols.index(col)] for a in self.atoms}):
+                masks[(col, v)] = self.members(col, v)
+        for name, sel in sels.items():
+            for key, m in masks.items():
+                if name == "cell":
+                    if key[0] != "atom":
+                        continue
+                    for s in range(len(self.states)):
+                        one = np.zeros(len(self.states), bool)
+                        one[s] = True
+                        yield (key, self.states[s]), np.kron(m, one).astype(float)
+                else:
+                    yield (key, name), np.kron(m, sel).astype(float)
+
+    def attack(self, limit: int | None = None, cells: int | None = None, seed: int = 0):
+        """(what, truth, low, high) for every small true count, from two milp solves each;
+        ``cells`` keeps a random sample of that many single-cell targets (all row-level
+        targets are kept)."""
+        a = np.array(self.rows)
+        cons = LinearConstraint(a, np.array(self.lo), np.array(self.hi))
+        truth = self.truth.ravel()
+        assert np.all(a @ truth >= np.array(self.lo) - 1e-9)
+        assert np.all(a @ truth <= np.array(self.hi) + 1e-9), "the truth must be feasible"
+        ub = np.full(len(truth), a.shape[0] and max(self.hi))
+        out, seen, todo = [], set(), []
+        for what, c in self.targets():
+            t = int(round(c @ truth))
+            sig = c.tobytes()
+            if 1 <= t < self.base and sig not in seen:
+                seen.add(sig)
+                todo.append((what, c, t))
+        if cells is not None:
+            single = [i for i, (w, _, _) in enumerate(todo) if w[0][0] == "atom"
+                      and isinstance(w[1], tuple)]
+            rng = np.random.default_rng(seed)
+            drop = set(single) - set(rng.choice(single, min(cells, len(single)), replace=False)
+                                     .tolist())
+            todo = [x for i, x in enumerate(todo) if i not in drop]
+        for what, c, t in todo:
+            ends = []
+            for sign in (1, -1):
+                res = milp(sign * c, integrality=np.ones(len(c)), bounds=Bounds(0, ub),
+                           constraints=cons, options={"time_limit": 30})
+                assert res.status == 0, res.message
+                ends.append(sign * res.fun)
+            out.append((what, t, round(ends[0]), round(ends[1])))
+            if limit and len(out) >= limit:
+                break
+        return out
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and np.isfinite(v)
+
+
+def _report(frame, tmp, **options):
+    audit = fairness_audit(frame, AuditOptions(**options))
+    paths = write_fairness_report(audit, tmp, charts=False)
+    return audit, json.loads(paths["json"].read_text())
+
+
+def _check(results):
+    assert results, "the attack found no small counts to try: the test would prove nothing"
+    pinned = [r for r in results if r[2] == r[3]]
+    assert not pinned, pinned[:5]
+    narrow = [r for r in results if r[3] - r[2] < PROTECTION]
+    assert not narrow, narrow[:5]
+
+
+@pytest.fixture(scope="module")
+def compas():
+    assert COMPAS.is_file(), f"the COMPAS sample is missing: expected {COMPAS}"
+    return pd.read_csv(COMPAS)
+
+
+def test_attacker_recovers_nothing_from_one_compas_report_with_mitigation(compas, tmp_path):
+    cols = ["race", "sex"]
+    policy = {"characteristics": {c: None for c in cols}, "intersections": [],
+              "bootstrap": {"n": 20}, "mitigation": {"characteristic": "race"}}
+    a5, doc5 = _report(compas, tmp_path / "t5", threshold=5, mitigate=True, policy=policy,
+                       label="two_year_recid", score="decile_score", sensitive="race,sex,race*sex")
+    att = Attacker(compas, cols, [(compas.decile_score >= 5).to_numpy(), a5.flags_after],
+                   nested=[], label="two_year_recid")
+    att.read_report(doc5, report=0, after=1)
+    _check(att.attack())
+
+
+@pytest.mark.slow
+def test_attacker_recovers_nothing_from_compas_two_thresholds_and_mitigation(compas,
+                                                                             tmp_path):
+    cols = ["race", "sex", "age_cat"]
+    policy = {"characteristics": {c: None for c in cols}, "intersections": [],
+              "bootstrap": {"n": 20}, "mitigation": {"characteristic": "race"}}
+    common = dict(label="two_year_recid", score="decile_score",
+                  sensitive="race,sex,age_cat,race*sex,race*age_cat,sex*age_cat", policy=policy)
+    a5, doc5 = _report(compas, tmp_path / "t5", threshold=5, mitigate=True, **common)
+    _, doc6 = _report(compas, tmp_path / "t6", threshold=6, **common)
+    f5 = (compas.decile_score >= 5).to_numpy()
+    f6 = (compas.decile_score >= 6).to_numpy()
+    att = Attacker(compas, cols, [f5, a5.flags_after, f6], nested=[(0, 2)],
+                   label="two_year_recid")
+    att.read_report(doc5, report=0, after=1)
+    att.read_report(doc6, report=2)
+    results = att.attack()
+    _check(results)
+    # the issue's cell: Other x Greater than 45, false positives (2) and true positives (3)
+    other_old = [r for r in results if r[0][0] == ("atom", att.atoms.index(
+        next(a for a in att.atoms if a[0] == "Other" and a[2] == "Greater than 45"
+             and a[1] == "Male")))]
+    assert other_old, "the issue's example cells were attacked"
+
+
+@pytest.mark.slow
+def test_attacker_recovers_nothing_from_a_synthetic_council(tmp_path):
+    from riskmodel.data import generate_council
+    from riskmodel.jobs._extract import open_extract
+
+    data = generate_council(n_children=3000, seed=5, out=tmp_path / "council")
+    kids = open_extract(data).tables["children"]
+    rng = np.random.default_rng(0)
+    cols = ["ethnicity", "sex", "disability"]
+    frame = kids[["child_id", *cols]].astype(str).reset_index(drop=True)
+    frame["score"] = rng.uniform(size=len(frame))
+    frame["label"] = (rng.uniform(size=len(frame)) < 0.3 * frame["score"] + 0.05).astype(int)
+    policy = {"characteristics": {c: None for c in cols}, "intersections": [],
+              "bootstrap": {"n": 20}, "mitigation": {"characteristic": "ethnicity"}}
+    common = dict(label="label", score="score", policy=policy,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    a10, doc10 = _report(frame, tmp_path / "top10", top="10%", mitigate=True, **common)
+    _, doc12 = _report(frame, tmp_path / "top12", top="12%", **common)
+    att = Attacker(frame, cols, [_flags(frame, 0.10), a10.flags_after, _flags(frame, 0.12)],
+                   nested=[(2, 0)], label="label")
+    att.read_report(doc10, report=0, after=1)
+    att.read_report(doc12, report=2)
+    _check(att.attack(cells=150))
+
+
+def _flags(frame, share):
+    k = int(np.ceil(len(frame) * share))
+    order = np.lexsort((np.arange(len(frame)), -frame["score"].to_numpy()))
+    f = np.zeros(len(frame), bool)
+    f[order[:k]] = True
+    return f
