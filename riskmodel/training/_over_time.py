@@ -92,7 +92,8 @@ def regret(per_date: dict[str, pd.DataFrame], dates, metric: str) -> pd.Series:
 
 def attainability(metrics: pd.DataFrame, curve: pd.DataFrame | None, thresholds: dict,
                   n_children: int) -> list[str]:
-    """Plain words on whether each minimum bar can be met by any model at this size.
+    """Plain words on whether each minimum bar can be met by any model at this size, one line
+    per bar.
 
     The estimate: the chosen model's value, plus what one more doubling of the training data
     added in the learning curve (from half to all of it), less the interval's half-width at
@@ -120,6 +121,8 @@ def attainability(metrics: pd.DataFrame, curve: pd.DataFrame | None, thresholds:
         half = max(value - low, 1e-9)
         best = value + (gain if metric == "auc" else 0.0)
         if best - half >= bar:
+            notes.append(f"{metric}: the bar of {bar:g} is within reach at this size (the "
+                         f"chosen model {value:.3f}, 95% interval from {low:.3f})")
             continue
         if best <= bar:
             notes.append(f"{metric}: the data cannot support the bar of {bar:g}: the best "

@@ -1,0 +1,106 @@
+"""Model choice over time: least regret on the selection dates, the final period only reports;
+list stability; what the data can support, in words."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.training._over_time import (
+    attainability,
+    list_stability,
+    per_date_metrics,
+    regret,
+)
+
+
+def test_regret_chooses_the_steady_candidate_not_the_one_with_one_lucky_date():
+    dates = [1, 2, 3]
+    steady = pd.DataFrame({"as_of": dates, "auc": [0.75, 0.75, 0.75]})
+    lucky = pd.DataFrame({"as_of": dates, "auc": [0.85, 0.66, 0.66]})  # higher mean
+    middling = pd.DataFrame({"as_of": dates, "auc": [0.70, 0.70, 0.70]})
+    r = regret({"steady": steady, "lucky": lucky, "middling": middling}, dates, "auc")
+    assert r.to_dict() == pytest.approx({"steady": 0.1 / 3, "lucky": 0.18 / 3,
+                                         "middling": 0.25 / 3})
+    assert r.idxmin() == "steady"
+
+
+def test_the_final_period_never_chooses(monkeypatch):
+    """A candidate best only on the held-out dates is not chosen (and is not registered)."""
+    from riskmodel.training import _evaluate, load_training_spec
+
+    spec = load_training_spec(outcome="escalation").model_copy(deep=True)
+    spec.candidates = spec.candidates[1:]  # logistic, lightgbm
+    spec.splits.n_folds, spec.splits.holdout = 3, 2
+    spec.bootstrap = 20
+    dates = pd.date_range("2021-01-01", periods=8, freq="QS")
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, d in enumerate(dates):
+        for i in range(300):
+            rows.append({"child_id": f"c{k}-{i}", "family_id": f"f{k}-{i}", "as_of": d,
+                         "locality": "north", "label": int(rng.uniform() < 0.2)})
+    matrix = pd.DataFrame(rows)
+    final = set(dates[-2:])
+
+    def fake(matrix_, features, cand, spec_, folds):
+        parts = []
+        for _, test, test_date in folds:
+            part = matrix_.iloc[test][["child_id", "family_id", "as_of", "label",
+                                       "locality"]].copy()
+            good = (cand.name == "lightgbm") == (test_date in final)  # lgb wins only there
+            noise = rng.uniform(size=len(part))
+            part["score"] = np.where(good, 0.6 * part["label"] + 0.4 * noise, noise)
+            part["fold"] = str(test_date.date())
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
+
+    monkeypatch.setattr(_evaluate, "fit_and_predict_folds", fake)
+    monkeypatch.setattr(_evaluate, "learning_curve", lambda *a, **k: None)
+    result = _evaluate.evaluate_candidates(matrix, spec, features=[])
+    assert result.holdout_dates == list(dates[-2:])
+    assert result.chosen == "logistic"
+    board = result.leaderboard().set_index("candidate")
+    assert board.loc["lightgbm", "auc"] > board.loc["logistic", "auc"]  # on the final period
+    assert board.loc["logistic", "regret"] == 0.0
+
+
+def test_list_stability_on_children_present_at_both_dates():
+    pred = pd.DataFrame({
+        "as_of": ["a"] * 4 + ["b"] * 4,
+        "child_id": ["w", "x", "y", "z", "w", "x", "y", "new"],
+        "score": [0.9, 0.8, 0.2, 0.1, 0.1, 0.8, 0.9, 0.99],
+        "flagged": [True, True, False, False, False, True, True, True]})
+    st = list_stability(pred).iloc[0]
+    assert st["children_in_both"] == 3  # w, x, y
+    assert st["jaccard"] == pytest.approx(1 / 3)  # {w, x} vs {x, y}
+    assert st["rank_correlation"] == pytest.approx(-1.0)  # w, x, y reversed
+
+
+def test_per_date_metrics_are_each_dates_own():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(size=600)
+    pred = pd.DataFrame({"as_of": np.repeat(["d1", "d2", "d3"], 200),
+                         "label": (rng.uniform(size=600) < p).astype(int), "score": p,
+                         "flagged": p > 0.8})
+    got = per_date_metrics(pred).set_index("as_of")
+    from sklearn.metrics import roc_auc_score
+
+    for d, part in pred.groupby("as_of"):
+        assert got.loc[d, "auc"] == pytest.approx(roc_auc_score(part.label, part.score))
+
+
+def test_attainability_says_in_words_what_the_data_can_support():
+    m = pd.DataFrame({"metric": ["auc", "lift_at_capacity"], "value": [0.69, 2.6],
+                      "low": [0.675, 2.1], "high": [0.705, 3.1]})
+    curve = pd.DataFrame({"training_dates": [3, 6, 12], "auc": [0.65, 0.67, 0.69]})
+    notes = attainability(m, curve, {"min_auc": 0.70, "min_lift_at_capacity": 1.5,
+                                     "max_calibration_error": 0.05}, 20_000)
+    assert len(notes) == 2
+    assert notes[0].startswith("auc: the data cannot support the bar of 0.7 at this size")
+    assert "x the children" in notes[0]
+    assert notes[1].startswith("lift_at_capacity: the bar of 1.5 is within reach")
+    flat = pd.DataFrame({"training_dates": [3, 6, 12], "auc": [0.64, 0.65, 0.65]})
+    m2 = m.assign(value=[0.65, 2.6], low=[0.63, 2.1])
+    assert "no amount of data" in attainability(m2, flat, {"min_auc": 0.70}, 20_000)[0]
