@@ -559,7 +559,10 @@ def demo(
     out_dir: Annotated[
         Path, typer.Option("--out", help="Folder for everything the demo writes.")
     ] = Path("riskmodel-demo"),
-    children: Annotated[int, typer.Option(help="Children in the synthetic council.")] = 20_000,
+    children: Annotated[
+        int, typer.Option(help="Children in the synthetic council (40,000: enough for the "
+                          "packaged pass bars on a year held out).")
+    ] = 40_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     spec: Annotated[
         Path | None, typer.Option(help="Training spec; default: the packaged escalation spec.")

@@ -100,7 +100,10 @@ def test_attainability_says_in_words_what_the_data_can_support():
     assert len(notes) == 2
     assert notes[0].startswith("auc: the data cannot support the bar of 0.7 at this size")
     assert "x the children" in notes[0]
-    assert notes[1].startswith("lift_at_capacity: the bar of 1.5 is within reach")
+    assert notes[1].startswith("lift_at_capacity: the bar of 1.5 is met")
+    near = attainability(m, curve, {"min_auc": 0.68}, 20_000)  # low end 0.675, gain 0.02
+    assert near[0].startswith("auc: the bar of 0.68 is not met at this size")
+    assert "within reach with about twice the training data" in near[0]
     flat = pd.DataFrame({"training_dates": [3, 6, 12], "auc": [0.64, 0.65, 0.65]})
     m2 = m.assign(value=[0.65, 2.6], low=[0.63, 2.1])
     assert "no amount of data" in attainability(m2, flat, {"min_auc": 0.70}, 20_000)[0]

@@ -45,9 +45,9 @@ def test_leaderboard_is_honest(trained):
     truth = board.set_index("candidate").loc["truth"]
     assert lgb["auc"] > 0.6
     assert truth["auc"] >= lgb["auc"] - 0.05
-    # test rows are out of time: 3 selection dates, then a final period of 2 held-out dates
-    assert len(trained.test_dates) == 5
-    assert trained.holdout_dates == trained.test_dates[-2:]
+    # test rows are out of time: 3 selection dates, then a final period of 4 held-out dates
+    assert len(trained.test_dates) == 7
+    assert trained.holdout_dates == trained.test_dates[-4:]
     # the choice is made on the selection dates by least regret, never on the final period
     regrets = board.set_index("candidate")["regret"].drop("truth")
     assert regrets.min() >= 0 and trained.chosen == regrets.idxmin()

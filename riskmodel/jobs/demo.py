@@ -26,7 +26,7 @@ from riskmodel.training import best_passing
 from riskmodel.training._display import leaderboard_table, leaderboard_title, over_time_lines
 
 
-def run_demo(out_dir: str | Path, *, n_children: int = 20_000, seed: int = 1,
+def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
              spec=None, console: Console | None = None) -> dict[str, Path]:
     """Generate a synthetic council and run every step on it, as each user would.
 

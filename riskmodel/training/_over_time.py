@@ -120,9 +120,15 @@ def attainability(metrics: pd.DataFrame, curve: pd.DataFrame | None, thresholds:
         value, low = float(m.loc[metric, "value"]), float(m.loc[metric, "low"])
         half = max(value - low, 1e-9)
         best = value + (gain if metric == "auc" else 0.0)
+        if low >= bar:
+            notes.append(f"{metric}: the bar of {bar:g} is met (the chosen model {value:.3f}, "
+                         f"95% interval from {low:.3f})")
+            continue
         if best - half >= bar:
-            notes.append(f"{metric}: the bar of {bar:g} is within reach at this size (the "
-                         f"chosen model {value:.3f}, 95% interval from {low:.3f})")
+            notes.append(f"{metric}: the bar of {bar:g} is not met at this size (the chosen "
+                         f"model {value:.3f}, 95% interval from {low:.3f}) but is within reach "
+                         f"with about twice the training data (about {best:.3f}, interval "
+                         f"from about {best - half:.3f})")
             continue
         if best <= bar:
             notes.append(f"{metric}: the data cannot support the bar of {bar:g}: the best "
