@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from riskmodel._core.errors import InputError
+from riskmodel.data._inputs import missing_inputs
 from riskmodel.features._session import Params, Session, finish_keys, open_session
 
 OUTCOMES = ("escalation", "disengagement")
@@ -64,7 +65,8 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
-    the extract date.
+    the extract date; ``disengagement`` is ``<NA>`` throughout when no early-help episode
+    has a closure reason (Ofsted Annex A has none).
 
     Parameters
     ----------
@@ -119,4 +121,6 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     df = finish_keys(df)
     for col in OUTCOMES:
         df[col] = df[col].astype("Int64")
+    if isinstance(tables, dict) and "episodes.closure_reason" in missing_inputs(tables):
+        df["disengagement"] = pd.array([pd.NA] * len(df), dtype="Int64")  # cannot be known
     return df
