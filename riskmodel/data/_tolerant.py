@@ -90,6 +90,34 @@ def read_csv_text(path: Path, what: str) -> pd.DataFrame:
     return df
 
 
+def read_csv_rows(path: Path, what: str) -> list[tuple]:
+    """A CSV file as rows of text cells (title lines above the header kept as rows).
+
+    The separator is the one of ``, ; tab |`` that splits the widest of the first lines
+    into the most fields; encodings are checked as in :func:`read_csv_text`.
+    """
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{what}: {path.name} is UTF-16 text, not UTF-8; save it as CSV UTF-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start:exc.start + 1].hex()
+        raise InputError(
+            f"{what}: {path.name} is not UTF-8 text (byte 0x{byte} on line {line}, perhaps "
+            "Windows-1252 or Latin-1); save it as CSV UTF-8") from None
+    if not text.strip():
+        raise InputError(f"{what}: {path.name} is empty (no header line)")
+    head = [ln for ln in text.splitlines()[:15] if ln.strip()]
+
+    def width(sep):
+        return max(len(next(csv.reader([ln], delimiter=sep))) for ln in head)
+
+    sep = max(_SEPARATORS, key=width)
+    return [tuple(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=sep)]
+
+
 def read_workbook(path: Path, what: str) -> dict[str, list[tuple]]:
     """Every sheet of an ``.xlsx`` workbook as its rows of cell values.
 
