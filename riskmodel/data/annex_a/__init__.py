@@ -135,8 +135,8 @@ def read_annex_a(path: str | os.PathLike, *, mapping=None, factors=None,
     >>> imp = read_annex_a(d)
     >>> imp.tables["contacts"][["contact_date", "source"]].astype(str).values.tolist()
     [['2023-04-03', 'police']]
-    >>> imp.tables["episodes"][["service", "end_date"]].astype(str).values.tolist()
-    [['early_help_pathway', '2023-09-01'], ['cin', 'NaT']]
+    >>> imp.tables["episodes"]["service"].tolist(), imp.tables["episodes"]["end_date"].tolist()
+    (['early_help_pathway', 'cin'], [Timestamp('2023-09-01 00:00:00'), NaT])
     """
     path = Path(path)
     if not isinstance(mapping, Mapping):

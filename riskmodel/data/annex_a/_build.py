@@ -248,7 +248,7 @@ def _children(people: list[pd.DataFrame], counts: Counts) -> pd.DataFrame:
             counts.say(f"{n:,} children have different {col.replace('_', ' ')} in different "
                        "rows: the latest row's is used")
         latest = known.groupby("child_id")[col].last()
-        out[col] = out["child_id"].map(latest)
+        out = out.merge(latest.rename(col), left_on="child_id", right_index=True, how="left")
     out["sex"] = out["sex"].astype("string")
     out["ethnicity"] = out["ethnicity"].astype("string")
     return out
