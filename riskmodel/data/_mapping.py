@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
-from riskmodel.data._codelists import PRESETS, COLUMN_TABLE, UnmappedValues, ValueMap
+from riskmodel.data._codelists import COLUMN_TABLE, PRESETS, UnmappedValues, ValueMap
 from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, OPTIONAL_TABLES, TABLES
 from riskmodel.data._schemas import ALLOWED
 from riskmodel.data._tolerant import (

@@ -103,7 +103,8 @@ def write_annex_a(tables: dict[str, pd.DataFrame], folder: Path, *, seed: int) -
     sheet("List 1 - Contacts",
           ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
            "Date of Contact", "Contact Source"],
-          zip(c["child_id"], g, e, map(_uk, dob), ages, map(_uk, c["contact_date"]), source))
+          zip(c["child_id"], g, e, map(_uk, dob), ages, map(_uk, c["contact_date"]), source,
+              strict=True))
 
     eps = tables["episodes"].sort_values(["start_date", "episode_id"], kind="stable")
     eh = eps[~eps["service"].isin(list(_LISTS))]
@@ -118,7 +119,7 @@ def write_annex_a(tables: dict[str, pd.DataFrame], folder: Path, *, seed: int) -
           zip(eh["child_id"], g, e, map(_cell, dob),
               _age(dob.reset_index(drop=True), eh["start_date"].reset_index(drop=True)),
               map(_cell, eh["start_date"]), map(_cell, done), ["Early Help Hub"] * len(eh),
-              map(_cell, eh["end_date"])))
+              map(_cell, eh["end_date"]), strict=True))
 
     refs = c[c["outcome"] == "social_care"]
     g, e, dob = who(refs["child_id"])
