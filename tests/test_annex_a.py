@@ -43,7 +43,7 @@ def make_annex_a(folder: Path, n: int = 2500, seed: int = 0) -> tuple[Path, Path
     to social care within months, so the escalation outcome has positives a model can find.
     """
     rng = np.random.default_rng(seed)
-    start, end = pd.Timestamp("2020-01-01"), pd.Timestamp("2025-06-30")
+    start, end = pd.Timestamp("2019-06-01"), pd.Timestamp("2025-06-30")
     span = (end - start).days
     ids = [f"AX{seed}{i:05d}Q" for i in range(n)]
     risk = rng.normal(size=n)

@@ -153,8 +153,11 @@ def parse_dates(s: pd.Series) -> pd.Series:
         dates = pd.to_datetime(
             pd.Series(np.asarray(uniques, dtype=object)), format="ISO8601", errors="coerce"
         )
-        parsed = pd.Series(dates.to_numpy().take(codes), index=s.index)
-        parsed[codes < 0] = pd.NaT
+        if len(uniques) == 0:  # every cell empty (an optional column left out)
+            parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        else:
+            parsed = pd.Series(dates.to_numpy().take(codes), index=s.index)
+            parsed[codes < 0] = pd.NaT
         # An object column of date/Timestamp objects (e.g. from Parquet) parses the same way.
         parsed = pd.to_datetime(parsed, errors="coerce")
     else:
