@@ -179,9 +179,11 @@ def test_independent_workbook_imports_validates_trains_and_scores(
 
     result = train(extract, test_spec)
     assert result.registered is not None, result.leaderboard().to_string()
-    run = score(extract, "models:/escalation@champion", out=tmp_path / "scores.csv")
+    run = score(extract, "models:/escalation@champion", "2023-06-01",
+                out=tmp_path / "scores.csv")
     scores = pd.read_csv(run.scores, dtype={"child_id": str})
-    assert len(scores) > 100 and scores["score"].between(0, 1).all()
+    assert len(scores) > 20 and scores["score"].between(0, 1).all()
+    assert scores["child_id"].str.match(r"AX0\d{5}Q").all()
 
 
 def test_the_report_and_tables_hold_no_child_ids_or_staff_names(council_workbook, tmp_path):
@@ -317,3 +319,205 @@ def test_every_dfe_code_maps_as_documented(name, code, label, value):
     assert not unmapped.counts, unmapped.counts
     want = [value] * len(spellings)
     assert [None if pd.isna(v) else v for v in mapped] == want
+
+
+# ---------------------------------------------------------------- bad input ------------------
+
+BAD_INPUT_DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
+LISTS = {
+    "List 1.csv": "Child Unique ID,Gender,Ethnicity,Date of Birth,Date of Contact,Contact Source"
+                  "\nC1,a) Male,WBRI,01/02/2015,03/04/2023,6\nC2,b) Female,APKN,05/06/2016,"
+                  "15/04/2023,2A\n",
+    "List 2.csv": "Child Unique ID,Assessment start date,Assessment completion date\n"
+                  "C1,10/04/2023,20/05/2023\nC2,20/04/2023,\n",
+    "List 6.csv": "Child Unique ID,CIN Start Date,CIN Closure Date,Allocated Worker\n"
+                  "C1,01/09/2023,,Jo Staffmember\n",
+}
+
+
+def _lists(tmp: Path, **changes) -> Path:
+    folder = tmp / "lists"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in LISTS.items():
+        change = changes.get(name.removesuffix(".csv").replace(" ", "_").lower())
+        if change is None:
+            (folder / name).write_text(text)
+        elif change is not False:
+            (folder / name).write_text(text.replace(*change))
+    return folder
+
+
+def _import(**changes):
+    def setup(tmp):
+        return ["import", "annex-a", str(_lists(tmp, **changes)), "--out", str(tmp / "out")]
+    return setup
+
+
+def _raw(name: str, data: bytes):
+    def setup(tmp):
+        folder = _lists(tmp)
+        (folder / name).write_bytes(data)
+        return ["import", "annex-a", str(folder), "--out", str(tmp / "out")]
+    return setup
+
+
+def _workbook(sheets):
+    def setup(tmp):
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for name in sheets:
+            wb.create_sheet(name).append(["Child Unique ID"])
+        wb.save(tmp / "annex.xlsx")
+        return ["import", "annex-a", str(tmp / "annex.xlsx"), "--out", str(tmp / "out")]
+    return setup
+
+
+def _out_in_use(tmp):
+    folder = _lists(tmp)
+    (tmp / "out").mkdir()
+    (tmp / "out" / "notes.txt").write_text("mine")
+    return ["import", "annex-a", str(folder), "--out", str(tmp / "out")]
+
+
+def _with_mapping(text):
+    def setup(tmp):
+        folder = _lists(tmp)
+        (tmp / "mapping.yaml").write_text(text)
+        return ["import", "annex-a", str(folder), "--mapping", str(tmp / "mapping.yaml"),
+                "--out", str(tmp / "out")]
+    return setup
+
+
+CASES = {
+    "annex-a: no such workbook": (
+        lambda tmp: ["import", "annex-a", str(tmp / "nowhere.xlsx"), "--out", str(tmp / "o")],
+        "error: annex-a: {tmp}/nowhere.xlsx does not exist"),
+    "annex-a: not a workbook": (
+        lambda tmp: ["import", "annex-a", str(_touch(tmp / "annex.pdf")), "--out",
+                     str(tmp / "out")],
+        "error: annex-a: annex.pdf is not an .xlsx workbook; give the workbook or a folder of "
+        "CSV files named like its sheets (List 1.csv, ...)"),
+    "annex-a: a damaged workbook": (
+        lambda tmp: ["import", "annex-a", str(_touch(tmp / "annex.xlsx")), "--out",
+                     str(tmp / "out")],
+        "error: annex-a: cannot read annex.xlsx as an Excel workbook (BadZipFile: File is not "
+        "a zip file)"),
+    "annex-a: no List 1": (
+        _import(list_1=False),
+        "error: annex-a: no List 1 in lists (sheets or files found: 'List 2.csv', "
+        "'List 6.csv'); name it 'List 1'"),
+    "annex-a: no List 6, 7 or 8": (
+        _import(list_6=False),
+        "error: annex-a: no List 6, 7 or 8 in lists: the escalation outcome needs the "
+        "social-care episodes they hold"),
+    "annex-a: two sheets that look like one list": (
+        _workbook(["List 1", "List 1 (old)", "List 2", "List 6"]),
+        "error: annex-a: 2 sheets look like List 1: 'List 1', 'List 1 (old)'; keep one"),
+    "annex-a: no child id column": (
+        _import(list_2=("Child Unique ID", "Person")),
+        "error: List 2 ('List 2.csv'): no child id column (such as 'Child Unique ID') in its "
+        "first 20 rows; name the header in mapping.yaml (annex_a: headers: List 2: child_id: "
+        "...)"),
+    "annex-a: a required column missing": (
+        _import(list_1=("Date of Contact", "When")),
+        "error: List 1 ('List 1.csv'): no column for date (expected a header such as 'Date of "
+        "Contact'; headers found: 'Child Unique ID', 'Gender', 'Ethnicity', 'Date of Birth', "
+        "'When', 'Contact Source'); name it in mapping.yaml (annex_a: headers: List 1: date: "
+        "...)"),
+    "annex-a: a month-first date": (
+        _import(list_1=("15/04/2023", "04/15/2023")),
+        "error: List 1 'Date of Contact': not a day-first date: '04/15/2023' in 1 row (e.g. "
+        "row 3) (the month is over 12); if the column is month-first, set date_format: "
+        "month-first in mapping.yaml"),
+    "annex-a: a two-digit year": (
+        _import(list_2=("10/04/2023", "10/04/23")),
+        "error: List 2 'Assessment start date': two-digit year in '10/04/23' in 1 row (e.g. "
+        "row 2); export four-digit years (31/03/2024), or give the pattern ('%d/%m/%y') in "
+        "date_format"),
+    "annex-a: a date that is not one": (
+        _import(list_6=("01/09/2023", "TBC")),
+        "error: List 6 'CIN Start Date': unparseable date 'TBC' in 1 row (e.g. row 2); "
+        "expected dates such as 31/03/2024 or 2024-03-31"),
+    "annex-a: an Excel serial number for a date": (
+        _import(list_1=("03/04/2023", "45019")),
+        "error: List 1 'Date of Contact': a number, not a date, '45019' in 1 row (e.g. row 2) "
+        "(an Excel date serial number? format the column as a date and export again)"),
+    "annex-a: a day that does not exist": (
+        _import(list_2=("20/05/2023", "31/02/2023")),
+        "error: List 2 'Assessment completion date': no such day '31/02/2023' in 1 row (e.g. "
+        "row 2)"),
+    "annex-a: an ethnicity code no list covers": (
+        _import(list_1=("APKN", "XYZW")),
+        "error: List 1 'Ethnicity': 1 value no mapping covers, in 1 row: 'XYZW' (1); add it "
+        "under values: ethnicity: map: in mapping.yaml, or set unmapped: other"),
+    "annex-a: a CIN closure before its start": (
+        _import(list_6=("01/09/2023,,", "01/09/2023,01/08/2023,")),
+        "error: episodes.end_date: before start_date in 1 row (e.g. episode_id L6-2) in the "
+        "tables read from lists"),
+    "annex-a: a list CSV not in UTF-8": (
+        _raw("List 2.csv", LISTS["List 2.csv"].replace("C2", "Cé").encode("cp1252")),
+        "error: List 2: List 2.csv is not UTF-8 text (byte 0xe9 on line 3, perhaps "
+        "Windows-1252 or Latin-1); save it as CSV UTF-8"),
+    "annex-a: an output folder holding other files": (
+        _out_in_use,
+        "error: --out: {tmp}/out holds other files; give a new or empty folder (or one a "
+        "previous import wrote)"),
+    "annex-a: a factors file that does not exist": (
+        lambda tmp: ["import", "annex-a", str(_lists(tmp)), "--factors",
+                     str(tmp / "factors.csv"), "--out", str(tmp / "out")],
+        "error: --factors: {tmp}/factors.csv does not exist"),
+    "annex-a: an unknown mapping key": (
+        _with_mapping("annex_a:\n  early_help_monthz: 6\n"),
+        "error: {tmp}/mapping.yaml: key 'annex_a.early_help_monthz': unknown key (allowed: "
+        "early_help_months, headers, recorded_lag_days, values)"),
+    "synth: an unknown format": (
+        lambda tmp: ["synth", "--children", "10", "--format", "xml", "--out",
+                     str(tmp / "council")],
+        "error: --format: expected native or annex-a, got 'xml'"),
+}
+
+
+def _touch(p: Path) -> Path:
+    p.write_bytes(b"PK\x03\x04 not really a workbook")
+    return p
+
+
+def _snapshot(root: Path) -> dict:
+    return {p.relative_to(root): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, capsys):
+    setup, line = CASES[case]
+    args = setup(tmp_path)
+    before = _snapshot(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.strip().splitlines() == [line.format(tmp=tmp_path)], err
+    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+
+
+def test_catalogue_documents_every_import_case():
+    doc = BAD_INPUT_DOC.read_text(encoding="utf-8")
+    for case in CASES:
+        assert f"test_annex_a.py::test_bad_input_gives_one_line_exit_2_and_writes_nothing" \
+               f"[{case}]" in doc, case
+
+
+def test_a_folder_of_list_csvs_reads_like_the_workbook(tmp_path):
+    """BOM, semicolons, Windows line ends and decimal ids in one folder: read correctly."""
+    folder = _lists(tmp_path)
+    text = LISTS["List 1.csv"].replace(",", ";").replace("\n", "\r\n").replace("C1;", "1001.0;")
+    (folder / "List 1.csv").write_text(text, encoding="utf-8-sig")
+    for name in ("List 2.csv", "List 6.csv"):
+        (folder / name).write_text(LISTS[name].replace("C1,", "1001,"))
+    with pytest.warns(UserWarning, match="written as decimals"):
+        imp = read_annex_a(folder)
+    contacts = imp.tables["contacts"].set_index("contact_id")
+    assert contacts.loc["L1-2", "child_id"] == "1001"
+    assert contacts.loc["L1-2", "contact_date"] == pd.Timestamp("2023-04-03")
+    assert contacts.loc["L1-2", "source"] == "police"
+    assert imp.report["lists_read"]["List 6"]["staff_columns_never_read"] == ["Allocated Worker"]

@@ -136,16 +136,25 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     for table, spec in m.tables.items():
         for col in [*spec.columns, *spec.values]:
             if col not in COLUMNS[table]:
-                raise InputError(f"{Path(path).name}: key 'tables.{table}.{col}': {table} has "
+                raise InputError(f"{path}: key 'tables.{table}.{col}': {table} has "
                                  f"no column {col!r} (it has {', '.join(COLUMNS[table])})")
         for col in spec.values:
             if (table, col) not in ALLOWED:
-                raise InputError(f"{Path(path).name}: key 'tables.{table}.values.{col}': "
+                raise InputError(f"{path}: key 'tables.{table}.values.{col}': "
                                  f"{col} is not a category column")
     for col in m.annex_a.values:
         if col not in ("sex", "ethnicity", "source", "factor"):
-            raise InputError(f"{Path(path).name}: key 'annex_a.values.{col}': expected sex, "
+            raise InputError(f"{path}: key 'annex_a.values.{col}': expected sex, "
                              "ethnicity, source or factor")
+    specs = [(f"tables.{t}.values.{c}", t, c, v) for t, ts in m.tables.items()
+             for c, v in ts.values.items()]
+    specs += [(f"annex_a.values.{c}", COLUMN_TABLE[c], c, v) for c, v in m.annex_a.values.items()]
+    for where, table, col, spec in specs:
+        allowed = ALLOWED[(table, col)]
+        for raw, value in spec.map.items():
+            if value is not None and value not in allowed:
+                raise InputError(f"{path}: key '{where}.map': {raw!r} maps to {value!r}, not "
+                                 f"one of {', '.join(allowed)}")
     return m
 
 

@@ -56,13 +56,13 @@ class ImportResult:
 
 
 def _check_out(out: Path) -> None:
-    check_writable(out, folder=True)
     if out.is_dir() and any(out.iterdir()):
         own = (out / f"{REPORT}.json").is_file()
         strangers = [p.name for p in out.iterdir() if p.name not in _WRITTEN]
         if not own or strangers:
             raise InputError(f"--out: {out} holds other files; give a new or empty folder "
                              "(or one a previous import wrote)")
+    check_writable(out, folder=True)
 
 
 def _write(out: Path, tables: dict[str, pd.DataFrame], manifest: dict, report_md: str,

@@ -21,11 +21,13 @@ Row ids carry the list and the spreadsheet row, so a problem found later names t
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.errors import InputWarning
 from riskmodel.data._codelists import Unmapped, ValueMap
 from riskmodel.data._tolerant import cell_text, parse_dates
 from riskmodel.data.annex_a._sheets import ListFrame
@@ -52,8 +54,22 @@ class Counts:
             self.dropped.append(f"{n:,} {what}")
 
 
-def _ids(frame: ListFrame, counts: Counts) -> pd.Series:
+def child_ids(frame: ListFrame) -> pd.Series:
+    """A list's child ids as text; ids a spreadsheet turned into decimals read as whole."""
     ids = pd.Series([cell_text(v) for v in frame.data["child_id"]], dtype="string")
+    decimal = ids.str.match(r"^\d+\.0+$").fillna(False)
+    if decimal.any():
+        example = str(ids[decimal].iloc[0])
+        warnings.warn(InputWarning(
+            f"{frame.where('child_id')}: {int(decimal.sum()):,} id(s) written as decimals (e.g. "
+            f"{example!r}) were read as whole numbers ({example.split('.')[0]!r}); a "
+            "spreadsheet probably changed them, so check the export"), stacklevel=2)
+        ids = ids.where(~decimal, ids.str.replace(r"\.0+$", "", regex=True))
+    return ids
+
+
+def _ids(frame: ListFrame, counts: Counts) -> pd.Series:
+    ids = child_ids(frame)
     counts.drop(int(ids.isna().sum()), f"{frame.name} rows without a child id")
     return ids
 
@@ -258,7 +274,7 @@ def _factors(frame: ListFrame, known: pd.Series, counts: Counts, *, fmt, vm: Val
     counts.lists["factors"] = {"source": frame.source, "rows": len(frame.data),
                                "columns": dict(frame.headers), "ignored": list(frame.ignored),
                                "staff_columns_never_read": list(frame.staff)}
-    ids = pd.Series([cell_text(v) for v in frame.data["child_id"]], dtype="string")
+    ids = child_ids(frame)
     dates, _ = parse_dates(frame.data["date"], fmt=fmt, where=frame.where("date"),
                            row_numbers=frame.rows)
     # A cell may hold several codes ("1B, 3B"): one row per code.
