@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-import pandas as pd
 import pytest
 
 from riskmodel import InputError
@@ -18,9 +17,9 @@ from riskmodel.data import coerce_tables, load_tables, validate_tables
 from riskmodel.data._contract import COLUMNS, OPTIONAL_COLUMNS
 from riskmodel.data._inputs import INPUTS, missing_inputs
 from riskmodel.features import build_labels, build_matrix, feature_columns
+from riskmodel.features._builders import all_definitions
 from riskmodel.features._spec import full_spec
 from riskmodel.features._switches import feature_needs
-from riskmodel.features._builders import all_definitions
 from tests.test_validate import EXTRACT, valid_tables, write_csv
 
 
