@@ -264,8 +264,8 @@ CASES = {
     "validate: an Excel workbook": (
         lambda tmp: ["validate", str(_touch(tmp / "extract.xlsx"))],
         "error: data: {tmp}/extract.xlsx is an Excel workbook; bring it in first with "
-        "`riskmodel import annex-a` (Ofsted Annex A lists) or `riskmodel import extract "
-        "--mapping` (a sheet per table), then give the folder it writes"),
+        "riskmodel import annex-a (Ofsted Annex A lists) or riskmodel import extract "
+        "--mapping (a sheet per table), then give the folder it writes"),
 }
 
 

@@ -183,8 +183,8 @@ def read_tables(path: str | os.PathLike) -> dict[str, pd.DataFrame]:
     if path.is_file():
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
             raise InputError(
-                f"data: {path} is an Excel workbook; bring it in first with `riskmodel import "
-                "annex-a` (Ofsted Annex A lists) or `riskmodel import extract --mapping` (a "
+                f"data: {path} is an Excel workbook; bring it in first with riskmodel import "
+                "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
                 "sheet per table), then give the folder it writes")
         if path.suffix.lower() in SUFFIXES:
             raise InputError(
