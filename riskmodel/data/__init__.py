@@ -2,9 +2,11 @@
 
 from riskmodel.data._contract import COLUMNS, TABLES
 from riskmodel.data._dates import extract_date_of
+from riskmodel.data._mapping import load_mapping, map_extract
 from riskmodel.data._read import coerce_tables, load_tables, read_extract_date, read_tables
 from riskmodel.data._summary import summarise_tables
 from riskmodel.data._validate import validate_tables
+from riskmodel.data.annex_a import read_annex_a
 from riskmodel.data.synth import (
     SyntheticCouncil,
     calibration_table,
@@ -15,6 +17,7 @@ from riskmodel.data.synth import (
 
 __all__ = [
     "COLUMNS", "TABLES", "SyntheticCouncil", "calibration_table", "coerce_tables",
-    "extract_date_of", "generate_council", "load_tables", "read_extract_date", "read_tables",
+    "extract_date_of", "generate_council", "load_mapping", "load_tables", "map_extract",
+    "read_annex_a", "read_extract_date", "read_tables",
     "read_truth", "simulate_council", "summarise_tables", "validate_tables",
 ]
