@@ -178,7 +178,8 @@ def test_independent_workbook_imports_validates_trains_and_scores(
     extract = tmp_path / "extract"
     assert "wrote extract" in outputs[0].out and "import_report.md" in outputs[0].out
     assert "meets the input contract" in outputs[1].out
-    assert "not held      triage levels" in outputs[1].out
+    assert "not held" in outputs[1].out and "triage levels (episodes.triage_start)" in \
+        outputs[1].out
     assert "registered escalation version 1 as champion" in outputs[2].out
     said = [ln for ln in outputs[2].err.splitlines() if "switched off" in ln]
     assert len(said) == 1 and "triage levels" in said[0] and "ACE factors" not in said[0]

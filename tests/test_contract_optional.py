@@ -65,12 +65,17 @@ def test_required_columns_are_only_what_outcomes_and_time_need():
     }
 
 
-def test_extra_and_staff_columns_are_ignored():
+def test_extra_columns_are_ignored_and_staff_columns_never_read(tmp_path):
     t = valid_tables()
     t["episodes"]["Allocated Worker"] = "A. Person"
     t["contacts"]["notes"] = "free text"
     assert validate_tables(t, extract_date=EXTRACT) == []
     assert "Allocated Worker" not in coerce_tables(t)["episodes"].columns
+    from riskmodel.data import read_tables
+
+    raw = read_tables(write_csv(t, tmp_path / "extract"))
+    assert "Allocated Worker" not in raw["episodes"].columns  # not even read
+    assert "notes" in raw["contacts"].columns
 
 
 def test_closure_reasons_once_recorded_are_needed_on_every_closed_early_help_episode():

@@ -42,6 +42,7 @@ from riskmodel.data._schemas import ALLOWED
 from riskmodel.data._tolerant import (
     cell_text,
     frame_from_rows,
+    is_staff_header,
     key,
     parse_dates,
     read_csv_text,
@@ -215,7 +216,7 @@ def _pick_source(sources: dict, wanted: str, table: str, where: str):
 
 
 def _find_column(df: pd.DataFrame, header: str) -> str | None:
-    hits = [c for c in df.columns if key(c) == key(header)]
+    hits = [c for c in df.columns if key(c) == key(header) and not is_staff_header(c)]
     return hits[0] if hits else None
 
 

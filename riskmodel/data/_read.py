@@ -19,6 +19,7 @@ from riskmodel.data._contract import (
     TABLES,
 )
 from riskmodel.data._schemas import normalise_table, parse_dates
+from riskmodel.data._tolerant import is_staff_header
 
 SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
@@ -88,6 +89,7 @@ def _read_csv(p: Path, table: str) -> pd.DataFrame:
         # "007" stays an id and a bad date is reported rather than guessed.
         return pd.read_csv(
             p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
+            usecols=lambda c: not is_staff_header(c),  # staff names are never read
         )
     except UnicodeDecodeError:
         raise _not_utf8(p, table) from None

@@ -41,6 +41,18 @@ def key(text) -> str:
     return _PUNCT.sub(" ", text).strip()
 
 
+def is_staff_header(header) -> bool:
+    """Whether a column holds staff names ("Allocated Worker", "Allocated Team"): never read.
+
+    Examples
+    --------
+    >>> [is_staff_header(h) for h in ["Allocated Worker", "allocated_team", "Child ID"]]
+    [True, True, False]
+    """
+    words = key(header).split()
+    return "worker" in words or "allocated" in words
+
+
 def cell_text(value) -> str | None:
     """A cell as text: whole numbers without ``.0``, blanks as ``None``, dates untouched."""
     if value is None or (isinstance(value, float) and np.isnan(value)):

@@ -19,7 +19,13 @@ import pandas as pd
 import yaml
 
 from riskmodel._core.errors import InputError
-from riskmodel.data._tolerant import cell_text, key, read_csv_rows, read_workbook
+from riskmodel.data._tolerant import (
+    cell_text,
+    is_staff_header,
+    key,
+    read_csv_rows,
+    read_workbook,
+)
 
 NUMBERS = (1, 2, 3, 6, 7, 8)
 _LIST = re.compile(r"^(?:annex a )?(?:list|l) ?(\d{1,2})(?!\d)")
@@ -116,8 +122,7 @@ def open_lists(path: Path) -> tuple[dict[int, tuple[str, list[tuple]]], list[str
 
 
 def _is_staff(k: str, staff_keys: set[str]) -> bool:
-    words = k.split()
-    return k in staff_keys or "worker" in words or "allocated" in words
+    return k in staff_keys or is_staff_header(k)
 
 
 def _matches(k: str, aliases: list[str]) -> bool:
