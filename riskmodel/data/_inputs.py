@@ -54,14 +54,40 @@ def _early_help(episodes: pd.DataFrame) -> pd.Series:
     return episodes["service"].isin(EARLY_HELP_SERVICES).fillna(False).astype(bool)
 
 
-def _holds(tables, name: str) -> bool:
+# When a row of each table became known (the rules of time), and when a closure did.
+_KNOWN = {"contacts": "recorded_date", "ace_factors": "recorded_date", "episodes": "start_date"}
+
+
+def _known_before(df: pd.DataFrame, table: str, col: str | None, before) -> pd.DataFrame:
+    if before is None or table not in _KNOWN:
+        return df
+    when = "end_date" if col in ("closure_reason", "triage_end") else _KNOWN[table]
+    if when not in df.columns:
+        return df
+    return df[pd.to_datetime(df[when], errors="coerce") < pd.Timestamp(before)]
+
+
+def _known_children(tables, before) -> pd.DataFrame:
+    """Children known to services before ``before`` (any row of theirs known by then)."""
+    children = tables["children"]
+    if before is None:
+        return children
+    ids = [_known_before(tables[t], t, None, before)["child_id"]
+           for t in _KNOWN if tables.get(t) is not None and "child_id" in tables[t].columns]
+    known = pd.concat(ids) if ids else pd.Series([], dtype="string")
+    return children[children["child_id"].isin(known)]
+
+
+def _holds(tables, name: str, before=None) -> bool:
     if name == "ace_factors":
         df = tables.get("ace_factors")
-        return df is not None and len(df) > 0
+        return df is not None and len(_known_before(df, name, None, before)) > 0
     table, col = name.split(".")
     df = tables.get(table)
     if df is None or col not in df.columns:
         return False
+    df = (_known_children(tables, before) if table == "children"
+          else _known_before(df, table, col, before))
     values = df[col]
     if col == "family_id":
         # Siblings exist only when a family_id is shared (an empty one is a family of one).
@@ -75,12 +101,15 @@ def _holds(tables, name: str) -> bool:
     return bool(present.any())
 
 
-def missing_inputs(tables: dict[str, pd.DataFrame]) -> list[str]:
+def missing_inputs(tables: dict[str, pd.DataFrame], *, before=None) -> list[str]:
     """The optional inputs an extract does not hold, in the order of :data:`INPUTS`.
 
     An input is missing when its column is absent or empty in every row (triage levels and
     closure reasons: on every early-help episode; ``family_id``: no two children share one),
-    or, for ``ace_factors``, when the table is absent or has no rows.
+    or, for ``ace_factors``, when the table is absent or has no rows. With ``before`` (a
+    date), only rows known before it count (contacts and ACEs by ``recorded_date``, episodes
+    by ``start_date``, closure reasons by ``end_date``), so rows recorded later never change
+    which features a build at earlier dates has.
 
     Examples
     --------
@@ -92,7 +121,7 @@ def missing_inputs(tables: dict[str, pd.DataFrame]) -> list[str]:
     >>> missing_inputs(tables)[:4]
     ['ace_factors', 'contacts.need', 'contacts.mash_rag', 'contacts.outcome']
     """
-    return [name for name in INPUTS if not _holds(tables, name)]
+    return [name for name in INPUTS if not _holds(tables, name, before)]
 
 
 def describe_missing(names) -> list[str]:

@@ -87,10 +87,12 @@ def _read_csv(p: Path, table: str) -> pd.DataFrame:
     try:
         # Everything is read as text: the checks parse dates and numbers themselves, so
         # "007" stays an id and a bad date is reported rather than guessed.
-        return pd.read_csv(
+        df = pd.read_csv(
             p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
-            usecols=lambda c: not is_staff_header(c),  # staff names are never read
         )
+        # Staff names are dropped as the file is read, never passed on (usecols would let
+        # a row with too many cells through).
+        return df.drop(columns=[c for c in df.columns if is_staff_header(c)])
     except UnicodeDecodeError:
         raise _not_utf8(p, table) from None
     except pd.errors.ParserError as exc:

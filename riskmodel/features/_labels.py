@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.data._inputs import missing_inputs
 from riskmodel.features._session import Params, Session, finish_keys, open_session
 
 OUTCOMES = ("escalation", "disengagement")
@@ -65,8 +64,8 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
-    the extract date; ``disengagement`` is ``<NA>`` throughout when no early-help episode
-    has a closure reason (Ofsted Annex A has none).
+    the extract date. (Without closure reasons, as in Ofsted Annex A, ``disengagement`` is
+    0 throughout: :func:`build_matrix` refuses that outcome.)
 
     Parameters
     ----------
@@ -121,6 +120,4 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     df = finish_keys(df)
     for col in OUTCOMES:
         df[col] = df[col].astype("Int64")
-    if isinstance(tables, dict) and "episodes.closure_reason" in missing_inputs(tables):
-        df["disengagement"] = pd.array([pd.NA] * len(df), dtype="Int64")  # cannot be known
     return df

@@ -6,6 +6,7 @@ import os
 
 import pandas as pd
 
+from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel.data._inputs import complete_tables
 from riskmodel.features._builders import age_years_sql, all_definitions, enabled_builders
@@ -117,8 +118,10 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
         tables = complete_tables(tables)
         check_outcome_inputs(outcome, tables)
     builders = enabled_builders(spec)
-    # Features whose input the extract does not hold are left out (said once, as a warning).
-    defs = drop_switched_off([d for b in builders for d in b.definitions()], tables)
+    # Features whose input the extract does not hold before the last as-of date are left
+    # out (said once, as a warning); rows recorded later never change the feature set.
+    defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
+                             before=last_as_of(as_of_dates))
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date) as s:
         add_labels(s)
@@ -217,12 +220,23 @@ def feature_dictionary(spec=None) -> pd.DataFrame:
     return definitions_frame(all_definitions(_resolve_spec(spec)))
 
 
-def switched_off_features(tables, spec=None) -> dict[str, list[str]]:
+def last_as_of(as_of_dates) -> pd.Timestamp:
+    """The latest of one or many as-of dates (each checked as an ISO date)."""
+    if isinstance(as_of_dates, (str, os.PathLike)) or not hasattr(as_of_dates, "__iter__"):
+        as_of_dates = [as_of_dates]
+    dates = [parse_date(d, "as_of") for d in as_of_dates]
+    if not dates:
+        raise InputError("as_of: no as-of date given")
+    return max(dates)
+
+
+def switched_off_features(tables, spec=None, *, before=None) -> dict[str, list[str]]:
     """The features of ``spec`` that ``tables`` cannot give, by the optional input missing.
 
     Returns ``{input: [feature names]}``, e.g. ``{"ace_factors": ["ace_physical_abuse_all_flag",
     ...]}`` for an extract without ACE factors; empty when every input is held. Training
-    records it in the model's metadata and the model card shows it.
+    records it in the model's metadata and the model card shows it; ``before`` (the last
+    as-of date) counts only rows known before it, as :func:`build_matrix` does.
 
     Examples
     --------
@@ -237,4 +251,5 @@ def switched_off_features(tables, spec=None) -> dict[str, list[str]]:
     >>> sorted(switched_off_features(tables))[:2]
     ['ace_factors', 'children.date_of_birth']
     """
-    return switched_off(all_definitions(_resolve_spec(spec)), complete_tables(tables))
+    return switched_off(all_definitions(_resolve_spec(spec)), complete_tables(tables),
+                        before=before)

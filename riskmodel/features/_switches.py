@@ -55,13 +55,14 @@ def feature_needs(d: FeatureDef) -> tuple[str, ...]:
     return ()
 
 
-def switched_off(defs: list[FeatureDef], tables) -> dict[str, list[str]]:
+def switched_off(defs: list[FeatureDef], tables, before=None) -> dict[str, list[str]]:
     """For each optional input the tables do not hold, the features among ``defs`` it stops.
 
     Returns ``{input: [feature names]}`` (inputs in the order of ``INPUTS``, only those that
-    stop at least one feature).
+    stop at least one feature). ``before``: only rows known before this date count (the
+    last as-of date of a build), so later rows never change a build's feature set.
     """
-    missing = missing_inputs(tables)
+    missing = missing_inputs(tables, before=before)
     out: dict[str, list[str]] = {}
     for d in defs:
         for need in feature_needs(d):
@@ -87,9 +88,9 @@ card or docs/input-contract.md)'
             f"{', '.join(parts)} ({total} in all; see the model card or docs/input-contract.md)")
 
 
-def drop_switched_off(defs: list[FeatureDef], tables) -> list[FeatureDef]:
+def drop_switched_off(defs: list[FeatureDef], tables, before=None) -> list[FeatureDef]:
     """``defs`` without the features whose input is missing; warn once, naming the inputs."""
-    off = switched_off(defs, tables)
+    off = switched_off(defs, tables, before)
     if not off:
         return defs
     warnings.warn(InputWarning(summary(off)), stacklevel=3)

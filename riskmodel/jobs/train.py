@@ -208,7 +208,8 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     result.extra["feature_spec"] = tm.feature_spec.model_dump(mode="json")
     # Inputs the extract lacks (no ACE factors, no triage, ...): their features were left
     # out of the matrix; the model card says which.
-    result.extra["switched_off"] = switched_off_features(tm.extract.tables, tm.feature_spec)
+    result.extra["switched_off"] = switched_off_features(
+        tm.extract.tables, tm.feature_spec, before=matrix["as_of"].max())
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
                      test_dates=[str(d.date()) for d in result.test_dates])
