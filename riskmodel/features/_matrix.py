@@ -118,12 +118,13 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
         tables = complete_tables(tables)
         check_outcome_inputs(outcome, tables)
     builders = enabled_builders(spec)
-    # Features whose input the extract does not hold before the last as-of date are left
-    # out (said once, as a warning); rows recorded later never change the feature set.
-    defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
-                             before=last_as_of(as_of_dates))
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date) as s:
+        # Features whose input the extract does not hold before the last as-of date are left
+        # out (said once, as a warning, once the dates are known good); rows recorded later
+        # never change the feature set.
+        defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
+                                 before=last_as_of(as_of_dates))
         add_labels(s)
         where: dict[str, str] = {}
         for b in builders:
