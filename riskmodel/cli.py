@@ -141,15 +141,92 @@ def synth(
         list[str] | None,
         typer.Option(help="Plant referral bias, e.g. ethnicity=black:2.0 (repeatable)."),
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="native (the four contract tables) or annex-a (an "
+                     "Ofsted Annex A workbook and CIN assessment factors, as a council "
+                     "holds them; import it with riskmodel import annex-a)."),
+    ] = "native",
 ):
     """Generate a synthetic council with known truth (four tables, truth, manifest)."""
     from riskmodel.data import generate_council
 
+    if fmt not in ("native", "annex-a"):
+        raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
-        referral_bias=referral_bias or None,
+        referral_bias=referral_bias or None, fmt=fmt,
     )
-    out.print(f"synthetic council: {children:,} children written to {path}")
+    what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
+    out.print(f"synthetic council: {children:,} children written {what}to {path}")
+
+
+import_app = typer.Typer(
+    help="Bring a council's own data in: an Ofsted Annex A workbook, or any extract with a "
+    "mapping.yaml. Writes an extract folder the other commands read.",
+    no_args_is_help=True,
+)
+app.add_typer(import_app, name="import")
+
+
+def _print_lines(lines) -> None:
+    for line in lines:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _unmapped_listed():
+    """Values no mapping covers, in several columns: one line per column, then the error."""
+    from riskmodel.data._codelists import UnmappedValues
+
+    try:
+        yield
+    except UnmappedValues as exc:
+        if len(exc.lines) > 1:
+            for line in exc.lines:
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise
+
+
+@import_app.command("annex-a")
+def import_annex_a(
+    source: Annotated[Path, typer.Argument(
+        help="The Annex A workbook (.xlsx), or a folder of one CSV per list (List 1.csv, ...).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the extract into.")],
+    mapping: Annotated[Path | None, typer.Option(
+        help="mapping.yaml: local headers and values, date format (default day-first).")
+    ] = None,
+    factors: Annotated[Path | None, typer.Option(
+        help="CIN census assessment factors (child id, factor code, date): the ACE codes "
+        "become ace_factors.")] = None,
+    extract_date: Annotated[str | None, typer.Option(
+        help="When the lists were produced (ISO). Default: the latest date in them.")] = None,
+):
+    """Read Ofsted Annex A Lists 1, 2, 3, 6, 7, 8 into the input contract (with a report)."""
+    from riskmodel.jobs.imports import import_annex_a as run
+
+    with _unmapped_listed():
+        result = run(source, out_dir, mapping=mapping, factors=factors,
+                     extract_date=extract_date)
+    _print_lines(result.lines())
+
+
+@import_app.command("extract")
+def import_extract(
+    source: Annotated[Path, typer.Argument(
+        help="A folder of CSV/Parquet files, or an .xlsx workbook with a sheet per table.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the extract into.")],
+    mapping: Annotated[Path, typer.Option(
+        help="mapping.yaml: where each table is, column renames, value maps, date format.")],
+    extract_date: Annotated[str | None, typer.Option(
+        help="When the extract was taken (ISO). Default: the latest date in it.")] = None,
+):
+    """Read any extract through the council's mapping.yaml into the input contract."""
+    from riskmodel.jobs.imports import import_extract as run
+
+    with _unmapped_listed():
+        result = run(source, out_dir, mapping=mapping, extract_date=extract_date)
+    _print_lines(result.lines())
 
 
 @app.command()

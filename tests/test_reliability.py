@@ -285,8 +285,8 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         lambda c: _build(c, data=c.extract(_duplicate_child)),
         ["children.child_id: duplicate ids in 2 rows, each must be unique"]),
     ("build", "empty table"): (
-        lambda c: _build(c, data=c.extract(_empty("ace_factors"))),
-        ["ace_factors: table is empty (0 rows)"]),
+        lambda c: _build(c, data=c.extract(_empty("contacts"))),
+        ["contacts: table is empty (0 rows)"]),
     ("build", "CSV separated by semicolons"): (
         lambda c: _build(c, data=c.extract(_as_csv("children", sep=";"))),
         ["children: children.csv is separated by semicolons (;), not commas"]),

@@ -228,17 +228,18 @@ BREAKS = {
         lambda t, f: [_file(f / "x.db", b"hello " * 200)],
         ["x.db is not a DuckDB database"]),
     "duckdb missing table": (
-        lambda t, f: [str(_duckdb(t, f, drop="ace_factors"))],
-        ["ace_factors: table missing from", "it holds children, contacts, episodes"]),
+        lambda t, f: [str(_duckdb(t, f, drop="episodes"))],
+        ["episodes: table missing from", "it holds ace_factors, children, contacts"]),
     "duckdb with no tables": (
         lambda t, f: [str(_duckdb({}, f))],
         ["children: table missing from", "it holds no tables"]),
     # columns and tables
-    "missing column": (_drop_col("contacts", "need"), ["contacts.need: column missing"]),
+    "missing column": (_drop_col("contacts", "recorded_date"),
+                       ["contacts.recorded_date: column missing"]),
     "column name in capitals": (
         _rename_col("episodes", "service", "Service"),
         ["episodes.service: column missing (found 'Service'; column names are lower-case"]),
-    "empty table": (_empty("ace_factors"), ["ace_factors: table is empty (0 rows)"]),
+    "empty table": (_empty("contacts"), ["contacts: table is empty (0 rows)"]),
     # types and values
     "imd_decile not a number": (
         _cell("children", "imd_decile", 2, "abc"),
@@ -266,14 +267,14 @@ BREAKS = {
     "unknown category value (spelling)": (
         _cell("episodes", "triage_start", 4, "purple"),
         ["episodes.triage_start: unknown value 'purple' in 1 row, expected one of blue, green,"
-         " yellow, orange (e.g. episode_id E5)"]),
+         " yellow, orange or empty (e.g. episode_id E5)"]),
     "unknown category with spaces": (
         _cell("contacts", "need", 2, "Domestic Abuse"),
         ["contacts.need: unknown value 'Domestic Abuse'", "(lower-case, words joined by _)",
          "contact_id K3"]),
     "null in a required column": (
-        _cell("children", "sex", 3, ""),
-        ["children.sex: empty in 1 row, a value is required (e.g. child_id C4)"]),
+        _cell("contacts", "contact_date", 3, ""),
+        ["contacts.contact_date: empty in 1 row, a value is required (e.g. contact_id K4)"]),
     "null in a required id": (
         _cell("contacts", "child_id", 5, ""),
         ["contacts.child_id: empty in 1 row, a value is required (e.g. contact_id K6)"]),
@@ -314,9 +315,9 @@ BREAKS = {
         _cell("children", "date_of_birth", 4, "2029-12-31"),
         ["children.date_of_birth: more than a year after the extract date", "child_id C5"]),
     "closed episode without closure_reason": (
-        _cell("episodes", "closure_reason", 4, ""),
-        ["episodes.closure_reason: empty on a closed episode (end_date set) in 1 row",
-         "episode_id E5"]),
+        _cell("episodes", "closure_reason", 2, ""),
+        ["episodes.closure_reason: empty on a closed early-help episode (end_date set) in 1 row",
+         "episode_id E3"]),
     "open episode with closure_reason": (
         _cell("episodes", "closure_reason", 1, "disengaged"),
         ["episodes.closure_reason: set on an open episode (end_date empty) in 1 row",
@@ -387,7 +388,7 @@ def test_many_problems_all_reported_and_summarised(tmp_path):
         "empty (e.g. child_id C1, C2, C3)",
         "contacts.source: unknown values 'POLICE', 'SCHOOL', 'HEALTH' and 2 more in 7 rows, "
         "expected one of police, school, health, la, voluntary, housing, youth_justice, "
-        "family, other (lower-case) (e.g. contact_id K1, K2, K3)",
+        "family, other or empty (lower-case) (e.g. contact_id K1, K2, K3)",
     ]
 
 

@@ -2,6 +2,10 @@
 
 A council maps its own extract onto these four tables. Column names and the
 listed values are the contract; extra columns are allowed and ignored.
+Only what the outcomes and the rules of time need is required: every column in
+:data:`OPTIONAL_COLUMNS` may be left out or left empty, and ``ace_factors`` may be
+left out; the features that need a missing input are switched off (see
+``docs/input-contract.md``).
 """
 
 from __future__ import annotations
@@ -68,3 +72,19 @@ ROW_ID: dict[str, str] = {
     "episodes": "episode_id",
 }
 PROTECTED = ("ethnicity", "sex", "disability")
+
+# Columns a council may leave out altogether (read as empty in every row) or leave empty in
+# any row. Nothing in the outcomes or the rules of time reads them; the features that do are
+# switched off when a column is empty in every row (riskmodel.data._inputs).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "children": ("family_id", "date_of_birth", "sex", "ethnicity", "disability", "locality",
+                 "imd_decile"),
+    "contacts": ("source", "need", "mash_rag", "outcome"),
+    "ace_factors": (),
+    "episodes": ("closure_reason", "triage_start", "triage_end"),
+}
+# Tables a council may leave out: no ACE factors means the ACE features are switched off.
+OPTIONAL_TABLES = ("ace_factors",)
+# What an empty optional cell is read as once checked (coerce_tables): sex and ethnicity not
+# recorded are "unknown"; a child with no family_id is a family of one.
+EMPTY_AS_UNKNOWN = (("children", "sex"), ("children", "ethnicity"))

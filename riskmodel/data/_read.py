@@ -11,9 +11,17 @@ from pathlib import Path
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, TABLES
+from riskmodel.data._contract import (
+    COLUMNS,
+    DATE_COLUMNS,
+    EMPTY_AS_UNKNOWN,
+    OPTIONAL_COLUMNS,
+    OPTIONAL_TABLES,
+    TABLES,
+)
 from riskmodel.data._schemas import normalise_table, parse_dates
 from riskmodel.data._sources import DatabaseSource, as_source
+from riskmodel.data._tolerant import is_staff_header
 
 SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
@@ -28,12 +36,16 @@ def _find(folder: Path, table: str) -> Path | None:
     return None
 
 
-def _missing_table(folder: Path, table: str) -> InputError:
-    # Point at a near miss (Children.CSV, children.xlsx) rather than only saying "missing".
-    near = sorted(
+def _near_misses(folder: Path, table: str) -> list[str]:
+    return sorted(
         p.name for p in folder.iterdir()
         if p.name.lower().startswith(table) and p.name.lower() != table
     )
+
+
+def _missing_table(folder: Path, table: str) -> InputError:
+    # Point at a near miss (Children.CSV, children.xlsx) rather than only saying "missing".
+    near = _near_misses(folder, table)
     hint = ""
     if near:
         hint = f" (found {', '.join(near[:3])}; names are lower-case, .parquet or .csv)"
@@ -77,9 +89,12 @@ def _read_csv(p: Path, table: str) -> pd.DataFrame:
     try:
         # Everything is read as text: the checks parse dates and numbers themselves, so
         # "007" stays an id and a bad date is reported rather than guessed.
-        return pd.read_csv(
+        df = pd.read_csv(
             p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8",
         )
+        # Staff names are dropped as the file is read, never passed on (usecols would let
+        # a row with too many cells through).
+        return df.drop(columns=[c for c in df.columns if is_staff_header(c)])
     except UnicodeDecodeError:
         raise _not_utf8(p, table) from None
     except pd.errors.ParserError as exc:
@@ -122,6 +137,8 @@ def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
         tables = {}
         for table in TABLES:
             if table not in present:
+                if table in OPTIONAL_TABLES:
+                    continue  # no ACE factors: their features are switched off
                 held = ", ".join(sorted(present)[:6]) or "no tables"
                 raise InputError(f"{table}: table missing from {path} (it holds {held})")
             try:
@@ -140,8 +157,8 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     Parameters
     ----------
     path : str, path-like or DatabaseSource
-        A folder holding ``children``, ``contacts``, ``ace_factors`` and
-        ``episodes`` as ``.parquet`` or ``.csv`` files (Parquet wins when both
+        A folder holding ``children``, ``contacts``, ``episodes`` and (optional)
+        ``ace_factors`` as ``.parquet`` or ``.csv`` files (Parquet wins when both
         exist), or a DuckDB database file holding tables of those names. CSV
         files must be UTF-8 and comma-separated; they are read as text. Or a
         database: a URL (``postgresql://reader@host/db?schema=early_help``) or
@@ -155,8 +172,9 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     Returns
     -------
     dict of str to DataFrame
-        One DataFrame per table, with every stored column (extra columns are
-        kept here and ignored by the checks).
+        One DataFrame per table present, with every stored column (extra columns
+        are kept here and ignored by the checks); no ``ace_factors`` key when the
+        extract has none.
 
     Raises
     ------
@@ -181,6 +199,11 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     if not path.exists():
         raise InputError(f"data: {path} does not exist")
     if path.is_file():
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            raise InputError(
+                f"data: {path} is an Excel workbook; bring it in first with riskmodel import "
+                "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
+                "sheet per table), then give the folder it writes")
         if path.suffix.lower() in SUFFIXES:
             raise InputError(
                 f"data: {path} is a single table; give the folder holding "
@@ -191,6 +214,8 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     for table in TABLES:
         p = _find(path, table)
         if p is None:
+            if table in OPTIONAL_TABLES and not _near_misses(path, table):
+                continue  # no ACE factors: their features are switched off
             raise _missing_table(path, table)
         tables[table] = _read_file(p, table)
     return tables
@@ -233,7 +258,10 @@ def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     Ids and category values become trimmed strings (``string`` dtype, blank
     cells missing), dates naive ``datetime64[ns]`` at day precision and
     ``imd_decile`` ``Int64``. Only contract columns are kept, in contract
-    order, with a fresh index. Values that do not parse become missing, so
+    order, with a fresh index. Optional columns left out become empty columns,
+    a missing ``ace_factors`` an empty table; an empty ``sex`` or ``ethnicity``
+    is ``"unknown"`` and an empty ``family_id`` the child's own id (a family of
+    one). Values that do not parse become missing, so
     call this on tables that passed :func:`validate_tables`.
 
     Examples
@@ -249,7 +277,13 @@ def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """
     out = {}
     for table, cols in COLUMNS.items():
-        df = normalise_table(tables[table], table)
+        raw = tables.get(table)
+        if raw is None and table in OPTIONAL_TABLES:
+            raw = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
+        df = normalise_table(raw, table)
+        for col in OPTIONAL_COLUMNS[table]:
+            if col not in df.columns:  # an optional column left out reads as empty
+                df[col] = pd.Series(pd.NA, index=df.index, dtype="string")
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise InputError(f"{table}.{missing[0]}: column missing")
@@ -260,6 +294,10 @@ def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                 df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
             else:
                 df[col] = df[col].astype("string")
+            if (table, col) in EMPTY_AS_UNKNOWN:
+                df[col] = df[col].fillna("unknown")
+        if table == "children":  # no family recorded: a family of one
+            df["family_id"] = df["family_id"].fillna(df["child_id"])
         out[table] = df.loc[:, list(cols)]
     return out
 

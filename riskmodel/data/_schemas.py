@@ -26,6 +26,7 @@ from riskmodel.data._contract import (
     ETHNICITY,
     MASH_RAG,
     NEEDS,
+    OPTIONAL_COLUMNS,
     SERVICES,
     SEX,
     SOURCES,
@@ -48,14 +49,11 @@ ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("episodes", "triage_end"): TRIAGE_LEVELS,
 }
 # Columns that may be empty; every other contract column is required in every row.
-# (triage_end is empty while an episode is open.)
-NULLABLE: frozenset[tuple[str, str]] = frozenset({
-    ("children", "imd_decile"),
-    ("contacts", "mash_rag"),
-    ("episodes", "end_date"),
-    ("episodes", "closure_reason"),
-    ("episodes", "triage_end"),
-})
+# Every optional column (OPTIONAL_COLUMNS) may be empty, and so may end_date (open episodes).
+# closure_reason is checked against end_date in _validate (on early-help episodes).
+NULLABLE: frozenset[tuple[str, str]] = frozenset(
+    {(t, c) for t, cols in OPTIONAL_COLUMNS.items() for c in cols} | {("episodes", "end_date")}
+)
 # Id columns that must be unique within their table.
 UNIQUE: frozenset[tuple[str, str]] = frozenset({
     ("children", "child_id"),
@@ -155,8 +153,11 @@ def parse_dates(s: pd.Series) -> pd.Series:
         dates = pd.to_datetime(
             pd.Series(np.asarray(uniques, dtype=object)), format="ISO8601", errors="coerce"
         )
-        parsed = pd.Series(dates.to_numpy().take(codes), index=s.index)
-        parsed[codes < 0] = pd.NaT
+        if len(uniques) == 0:  # every cell empty (an optional column left out)
+            parsed = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        else:
+            parsed = pd.Series(dates.to_numpy().take(codes), index=s.index)
+            parsed[codes < 0] = pd.NaT
         # An object column of date/Timestamp objects (e.g. from Parquet) parses the same way.
         parsed = pd.to_datetime(parsed, errors="coerce")
     else:
@@ -205,7 +206,8 @@ def _column(table: str, col: str) -> pa.Column:
             pa.Check(lambda s, a=allowed: s.isin(a), name=CHECK_ALLOWED),
         ]
     return pa.Column(
-        checks=checks, nullable=key in NULLABLE, unique=key in UNIQUE, required=True, name=col,
+        checks=checks, nullable=key in NULLABLE, unique=key in UNIQUE,
+        required=col not in OPTIONAL_COLUMNS[table], name=col,
     )
 
 

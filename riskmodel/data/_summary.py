@@ -11,6 +11,7 @@ from riskmodel.data._contract import (
     SOCIAL_CARE_SERVICES,
     TABLES,
 )
+from riskmodel.data._inputs import INPUTS, missing_inputs
 from riskmodel.data._read import coerce_tables
 
 
@@ -19,7 +20,8 @@ def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:
 
     Rows per table, children and families, the span of recorded dates
     (contacts, ACE factors, episodes; never dates of birth), episodes by
-    service and how many are open. Counts only: no ids, no dates of birth.
+    service and how many are open, and the optional inputs the extract does not hold
+    (their features are switched off). Counts only: no ids, no dates of birth.
 
     Parameters
     ----------
@@ -39,13 +41,14 @@ def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:
     ...     "service": ["early_help_pathway", "cin"], "start_date": ["2024-01-05", "2024-06-01"],
     ...     "end_date": ["2024-05-30", None], "closure_reason": ["escalated", None],
     ...     "triage_start": ["green", "orange"], "triage_end": ["orange", None]})
-    >>> print(summarise_tables(tables))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(summarise_tables(tables))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     children         0 rows  (0 children in 0 families)
     contacts         0 rows
     ace_factors      0 rows
     episodes         2 rows  (1 open: 0 early help, 1 social care)
     dates         2024-01-05 to 2024-06-01
     by service    early_help_pathway 1, cin 1
+    not held      ACE factors (the ace_factors table), ... are switched off
     """
     typed = coerce_tables(tables)
     children, episodes = typed["children"], typed["episodes"]
@@ -70,4 +73,8 @@ def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:
     counts = episodes["service"].value_counts()
     by_service = ", ".join(f"{s} {int(counts[s]):,}" for s in SERVICES if counts.get(s, 0))
     lines.append(f"{'by service':<13} {by_service or 'none'}")
+    missing = missing_inputs(typed)
+    if missing:  # said plainly: what the extract lacks switches features off
+        lines.append(f"{'not held':<13} " + ", ".join(INPUTS[m][0] for m in missing)
+                     + ": the features that need them are switched off")
     return "\n".join(lines)

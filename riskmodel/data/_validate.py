@@ -17,7 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskmodel._core.dates import parse_date
-from riskmodel.data._contract import DATE_COLUMNS, ROW_ID, TABLES
+from riskmodel.data._contract import (
+    DATE_COLUMNS,
+    EARLY_HELP_SERVICES,
+    OPTIONAL_TABLES,
+    ROW_ID,
+    TABLES,
+)
 from riskmodel.data._schemas import (
     ALLOWED,
     CHECK_ALLOWED,
@@ -259,8 +265,15 @@ def _time_problems(
         # end_date (reported already) does not also count as open.
         closed = raw["episodes"]["end_date"].notna()
         reason = episodes["closure_reason"].notna()
-        _flag(lines, "episodes", "closure_reason", "empty on a closed episode (end_date set)",
-              episodes, closed & ~reason)
+        # The outcomes read the reasons early-help episodes close for; a council that records
+        # none (Ofsted Annex A has none) leaves the column empty and its features switch off,
+        # but one that records them must record every one, or labels would be silently wrong.
+        early_help = (episodes["service"].isin(EARLY_HELP_SERVICES).fillna(False)
+                      if "service" in episodes.columns else closed)
+        if (early_help & reason).any():
+            _flag(lines, "episodes", "closure_reason",
+                  "empty on a closed early-help episode (end_date set)", episodes,
+                  early_help & closed & ~reason)
         _flag(lines, "episodes", "closure_reason", "set on an open episode (end_date empty)",
               episodes, ~closed & reason)
 
@@ -302,13 +315,16 @@ def _extract_date(value) -> pd.Timestamp:
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> list[str]:
-    """Check the four contract tables; return one line per problem (empty when valid).
+    """Check the contract tables; return one line per problem (empty when valid).
 
-    Checks column presence, types (ISO dates, whole-number ``imd_decile`` in
+    ``ace_factors`` may be absent or empty, and the optional columns
+    (:data:`~riskmodel.data._contract.OPTIONAL_COLUMNS`) may be left out. Checks column
+    presence, types (ISO dates, whole-number ``imd_decile`` in
     1-10), allowed category values, required cells, unique ids, that every
     ``child_id`` is known in ``children``, and the rules of time: no
     ``recorded_date`` before the contact, no episode ending before it starts,
-    closure reasons exactly on closed episodes, no record after the extract
+    closure reasons only on closed episodes (and on every closed early-help episode when
+    the extract records closure reasons at all), no record after the extract
     date. Events before a child's date of birth are allowed (unborn children
     get early help); extra columns are ignored.
 
@@ -341,7 +357,7 @@ def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> li
     ...     "disability": ["none"], "locality": ["north"], "imd_decile": ["3"]})
     >>> validate_tables(tables, extract_date="2025-01-01")[0]
     "children.sex: unknown value 'Female' in 1 row, expected one of female, male, unknown \
-(lower-case) (e.g. child_id C1)"
+or empty (lower-case) (e.g. child_id C1)"
     """
     extract = _extract_date(extract_date)
     problems: list[str] = []
@@ -349,10 +365,11 @@ def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> li
     for table in TABLES:
         raw = tables.get(table)
         if raw is None:
-            problems.append(_line(table, None, "table missing"))
+            if table not in OPTIONAL_TABLES:
+                problems.append(_line(table, None, "table missing"))
             continue
         norm[table] = df = normalise_table(raw, table)
-        if len(df) == 0:
+        if len(df) == 0 and table not in OPTIONAL_TABLES:
             problems.append(_line(table, None, "table is empty (0 rows)"))
         problems += _schema_problems(table, raw, df)
     typed = {table: _typed(df, table) for table, df in norm.items()}

@@ -7,10 +7,16 @@ closure only once ``end_date < t``); a label looks only at (*t*, *t* + horizon].
 
 from riskmodel.features._describe import describe_feature, lookup
 from riskmodel.features._labels import OUTCOMES, build_labels
-from riskmodel.features._matrix import build_matrix, feature_columns, feature_dictionary
+from riskmodel.features._matrix import (
+    build_matrix,
+    feature_columns,
+    feature_dictionary,
+    switched_off_features,
+)
 from riskmodel.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = [
     "OUTCOMES", "FeatureSpec", "build_labels", "build_matrix", "describe_feature",
     "feature_columns", "feature_dictionary", "load_feature_spec", "lookup",
+    "switched_off_features",
 ]

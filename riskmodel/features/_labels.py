@@ -64,7 +64,8 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
-    the extract date.
+    the extract date. (Without closure reasons, as in Ofsted Annex A, ``disengagement`` is
+    0 throughout: :func:`build_matrix` refuses that outcome.)
 
     Parameters
     ----------

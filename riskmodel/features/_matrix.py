@@ -6,7 +6,9 @@ import os
 
 import pandas as pd
 
+from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
+from riskmodel.data._inputs import complete_tables
 from riskmodel.features._builders import age_years_sql, all_definitions, enabled_builders
 from riskmodel.features._dictionary import (
     CARRIED_COLUMNS,
@@ -17,6 +19,7 @@ from riskmodel.features._dictionary import (
 from riskmodel.features._labels import add_labels, check_outcome
 from riskmodel.features._session import Params, finish_keys, open_session
 from riskmodel.features._spec import FeatureSpec, load_feature_spec
+from riskmodel.features._switches import check_outcome_inputs, drop_switched_off, switched_off
 
 
 def _resolve_spec(spec) -> FeatureSpec:
@@ -66,11 +69,16 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
         ``locality``, ``ethnicity``, ``sex``, ``disability``, ``age_band``, ``imd_quintile``,
         then the features in dictionary order; sorted by ``as_of`` and ``child_id``.
 
+    Features whose optional input the tables do not hold (no ACE factors, no triage
+    levels, ...; see ``docs/input-contract.md``) are left out, with one warning naming the
+    inputs.
+
     Raises
     ------
     InputError
-        For an unknown outcome, or an as-of date after the extract date or not after the
-        first record.
+        For an unknown outcome, an outcome the tables cannot label (disengagement without
+        closure reasons), or an as-of date after the extract date or not after the first
+        record.
 
     Examples
     --------
@@ -106,10 +114,17 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
     """
     outcome = check_outcome(outcome)
     spec = _resolve_spec(spec)
+    if isinstance(tables, dict):
+        tables = complete_tables(tables)
+        check_outcome_inputs(outcome, tables)
     builders = enabled_builders(spec)
-    defs = [d for b in builders for d in b.definitions()]
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date) as s:
+        # Features whose input the extract does not hold before the last as-of date are left
+        # out (said once, as a warning, once the dates are known good); rows recorded later
+        # never change the feature set.
+        defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
+                                 before=last_as_of(as_of_dates))
         add_labels(s)
         where: dict[str, str] = {}
         for b in builders:
@@ -204,3 +219,38 @@ def feature_dictionary(spec=None) -> pd.DataFrame:
     'Number of police contacts recorded in the 12 months before the as-of date.'
     """
     return definitions_frame(all_definitions(_resolve_spec(spec)))
+
+
+def last_as_of(as_of_dates) -> pd.Timestamp:
+    """The latest of one or many as-of dates (each checked as an ISO date)."""
+    if isinstance(as_of_dates, (str, os.PathLike)) or not hasattr(as_of_dates, "__iter__"):
+        as_of_dates = [as_of_dates]
+    dates = [parse_date(d, "as_of") for d in as_of_dates]
+    if not dates:
+        raise InputError("as_of: no as-of date given")
+    return max(dates)
+
+
+def switched_off_features(tables, spec=None, *, before=None) -> dict[str, list[str]]:
+    """The features of ``spec`` that ``tables`` cannot give, by the optional input missing.
+
+    Returns ``{input: [feature names]}``, e.g. ``{"ace_factors": ["ace_physical_abuse_all_flag",
+    ...]}`` for an extract without ACE factors; empty when every input is held. Training
+    records it in the model's metadata and the model card shows it; ``before`` (the last
+    as-of date) counts only rows known before it, as :func:`build_matrix` does.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskmodel.features import switched_off_features
+    >>> tables = {"children": pd.DataFrame({"child_id": ["c1"], "family_id": ["f1"]}),
+    ...           "contacts": pd.DataFrame({"source": ["police"], "need": ["neglect"],
+    ...                                     "mash_rag": ["red"], "outcome": ["nfa"]}),
+    ...           "episodes": pd.DataFrame({"service": ["fsw_intervention"],
+    ...                                     "triage_start": ["green"],
+    ...                                     "closure_reason": ["needs_met"]})}
+    >>> sorted(switched_off_features(tables))[:2]
+    ['ace_factors', 'children.date_of_birth']
+    """
+    return switched_off(all_definitions(_resolve_spec(spec)), complete_tables(tables),
+                        before=before)

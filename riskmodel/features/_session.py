@@ -26,6 +26,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel.data._contract import COLUMNS, EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES, TABLES
 from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
+from riskmodel.data._inputs import complete_tables
 from riskmodel.features._windows import window_months
 
 _TYPES = {
@@ -238,6 +239,7 @@ class Session:
 
 def open_session(tables, as_of_dates, *, windows=(), horizon_months=6, extract_date=None):
     """Check the inputs and open a :class:`Session` (use it as a context manager)."""
+    tables = complete_tables(tables) if isinstance(tables, dict) else tables
     _check_tables(tables)
     horizon_months = check_horizon(horizon_months)
     dates, extract = check_as_of(tables, as_of_dates, extract_date)

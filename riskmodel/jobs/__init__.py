@@ -2,7 +2,8 @@
 
 Each command of the CLI calls one job: :func:`train`, :func:`score`, :func:`explain_extract`,
 :func:`model_card`/:func:`write_model_card`, :func:`run_test_predictions` (for fairness
-reviews of a run) and :func:`run_demo`.
+reviews of a run), :func:`run_demo`, and :func:`import_annex_a`/:func:`import_extract` (a
+council's own data into the contract).
 """
 
 from riskmodel.jobs._extract import Extract, open_extract, training_matrix
@@ -10,12 +11,14 @@ from riskmodel.jobs.card import model_card, read_fairness, write_model_card
 from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.fairness import fairness_report, read_scores
+from riskmodel.jobs.imports import import_annex_a, import_extract
 from riskmodel.jobs.replay import run_test_predictions
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 
 __all__ = [
-    "Extract", "explain_extract", "fairness_report", "model_card", "open_extract",
+    "Extract", "explain_extract", "fairness_report", "import_annex_a", "import_extract",
+    "model_card", "open_extract",
     "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train",
     "training_matrix", "write_model_card",
 ]

@@ -25,6 +25,7 @@ from riskmodel.evaluation import (
     write_fairness_report,
 )
 from riskmodel.evaluation._calibration import calibration_png
+from riskmodel.features import switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
 from riskmodel.scoring import band_cut_points
@@ -101,7 +102,8 @@ def _run_name(spec: TrainingSpec, spec_text: str, common: RunTags) -> str:
 
 
 def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], feature_spec: dict,
-            common: RunTags, risk_bands: dict | None = None) -> CandidateRecord:
+            common: RunTags, risk_bands: dict | None = None,
+            switched_off: dict | None = None) -> CandidateRecord:
     """What is logged for one candidate (aggregates, the spec and the model's JSON)."""
     params = {"candidate": res.name, "kind": res.kind, "outcome": spec.outcome,
               "horizon_months": spec.horizon_months, "calibration": spec.calibration,
@@ -127,6 +129,7 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
         "git_commit": common.git_commit, "test_metrics": res.metrics.to_dict(orient="records"),
         # Band cut-points on the calibrated probability, fixed now (docs/scoring.md).
         "risk_bands": risk_bands,
+        "switched_off": switched_off or {},
     }}
     return CandidateRecord(name=res.name, tags=tags, params=params, metrics=res.metrics,
                            by_locality=res.by_locality, files=files, model_payload=payload,
@@ -244,6 +247,10 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     result.extra["matrix"] = matrix
     result.extra["features"] = features
     result.extra["feature_spec"] = tm.feature_spec.model_dump(mode="json")
+    # Inputs the extract lacks (no ACE factors, no triage, ...): their features were left
+    # out of the matrix; the model card says which.
+    result.extra["switched_off"] = switched_off_features(
+        tm.extract.tables, tm.feature_spec, before=matrix["as_of"].max())
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
                      test_dates=[str(d.date()) for d in result.test_dates])
@@ -275,7 +282,8 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             res.model = fit_final(matrix, features, cand, spec_obj)
             rec = run.log_candidate(_record(res, spec_obj, spec_text, features,
                                             result.extra["feature_spec"], common,
-                                            band_cut_points(matrix["label"])))
+                                            band_cut_points(matrix["label"]),
+                                            result.extra["switched_off"]))
             res.run_id = rec.run_id
             records[res.name] = rec
             say(f"logged {res.name} to MLflow")

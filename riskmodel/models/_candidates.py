@@ -69,7 +69,8 @@ class RuleClassifier(_Base):
     """The simple rule a council might use without a model.
 
     Flags a child with at least ``min_aces`` ACEs **or** at least ``min_contacts``
-    contacts in the last 12 months; its probability is the observed rate among flagged and
+    contacts in the last 12 months (contacts alone when the extract has no ACE factors, so
+    the ACE feature is switched off); its probability is the observed rate among flagged and
     unflagged children in the training data.
 
     Parameters
@@ -101,8 +102,10 @@ class RuleClassifier(_Base):
 
     def _flag(self, X) -> np.ndarray:
         X = X if isinstance(X, pd.DataFrame) else _as_frame(X, self.feature_names_in_)
-        return ((X[self.ace_feature].to_numpy() >= self.min_aces)
-                | (X[self.contacts_feature].to_numpy() >= self.min_contacts))
+        flag = X[self.contacts_feature].to_numpy() >= self.min_contacts
+        if self.ace_feature in X.columns:  # an extract without ACE factors: contacts alone
+            flag |= X[self.ace_feature].to_numpy() >= self.min_aces
+        return flag
 
     def fit(self, X, y):
         self._set_features(X)

@@ -33,6 +33,7 @@ import riskmodel.data.synth._params as P
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable
 from riskmodel.data._contract import CONTRACT_VERSION
+from riskmodel.data.synth._annex_a import FACTORS, WORKBOOK, write_annex_a
 from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble
 from riskmodel.data.synth._bias import _BIAS_SOURCES, parse_referral_bias
 from riskmodel.data.synth._dates import _dates, _day, _quarters
@@ -251,23 +252,40 @@ def _manifest(council: SyntheticCouncil, *, seed, n_children, n_families, start,
 # --------------------------------------------------------------------------- writing ---------
 
 _FILES = ("children", "contacts", "ace_factors", "episodes", "truth")
+FORMATS = ("native", "annex-a")
 
 
-def _write_folder(council: SyntheticCouncil, folder: Path) -> None:
+def _files(fmt: str) -> tuple[str, ...]:
+    if fmt == "annex-a":
+        return ("truth.parquet", WORKBOOK, FACTORS)
+    return tuple(f"{name}.parquet" for name in _FILES)
+
+
+def _write_folder(council: SyntheticCouncil, folder: Path, fmt: str = "native") -> None:
     for name in _FILES:
-        pq.write_table(council._arrow[name], folder / f"{name}.parquet", compression="zstd")
-    text = json.dumps(council.manifest, indent=2, ensure_ascii=False) + "\n"
+        if fmt == "native" or name == "truth":
+            pq.write_table(council._arrow[name], folder / f"{name}.parquet",
+                           compression="zstd")
+    manifest = council.manifest
+    if fmt == "annex-a":
+        write_annex_a(council.tables, folder, seed=int(manifest.get("seed", 0)))
+        manifest = manifest | {"format": "annex-a", "files": [WORKBOOK, FACTORS]}
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     (folder / "manifest.json").write_text(text, encoding="utf-8")
 
 
-def write_council(council: SyntheticCouncil, out: str | os.PathLike) -> Path:
+def write_council(council: SyntheticCouncil, out: str | os.PathLike,
+                  fmt: str = "native") -> Path:
     """Write a simulated council atomically: a killed run never leaves a half-written one.
 
     A new or empty folder is built beside ``out`` and renamed into place. Into a folder that
     already holds other files, the council is built in a hidden temporary folder inside it,
     the old ``manifest.json`` is removed first and the new one is moved in last, so a folder
-    with a manifest always holds a complete council.
+    with a manifest always holds a complete council. ``fmt="annex-a"`` writes the council as
+    an Ofsted Annex A workbook and CIN assessment factors instead of the four tables.
     """
+    if fmt not in FORMATS:
+        raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out: {out} exists and is not a folder")
@@ -275,7 +293,7 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}.", dir=out.parent))
         try:
-            _write_folder(council, tmp)
+            _write_folder(council, tmp, fmt)
             if out.exists():
                 out.rmdir()
             os.replace(tmp, out)
@@ -285,10 +303,10 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike) -> Path:
         return out
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-synth.", dir=out))
     try:
-        _write_folder(council, tmp)
+        _write_folder(council, tmp, fmt)
         (out / "manifest.json").unlink(missing_ok=True)
-        for name in _FILES:
-            os.replace(tmp / f"{name}.parquet", out / f"{name}.parquet")
+        for name in _files(fmt):
+            os.replace(tmp / name, out / name)
         os.replace(tmp / "manifest.json", out / "manifest.json")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -296,7 +314,7 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike) -> Path:
 
 
 def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="2019-01-01",
-                     end="2025-12-31", referral_bias=None) -> Path:
+                     end="2025-12-31", referral_bias=None, fmt: str = "native") -> Path:
     """Generate a synthetic council and write it to ``out``.
 
     Writes ``children``, ``contacts``, ``ace_factors``, ``episodes`` and ``truth`` as
@@ -317,6 +335,10 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
         First simulated day and the extract date.
     referral_bias : list of str, optional
         ``column=value:factor`` specs, see :func:`simulate_council`.
+    fmt : {"native", "annex-a"}
+        ``annex-a`` writes ``annex_a.xlsx`` (Ofsted Annex A Lists 1, 2, 3, 6, 7, 8) and
+        ``assessment_factors.csv`` (CIN census factor codes) instead of the four tables,
+        with the same ``truth.parquet`` and ``manifest.json``.
 
     Returns
     -------
@@ -332,7 +354,9 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
     ['ace_factors.parquet', 'children.parquet', 'contacts.parquet', 'episodes.parquet',
      'manifest.json', 'truth.parquet']
     """
+    if fmt not in FORMATS:
+        raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     check_writable(out, folder=True)  # before the simulation, not after it
     council = simulate_council(n_children, seed=seed, start=start, end=end,
                                referral_bias=referral_bias)
-    return write_council(council, out)
+    return write_council(council, out, fmt)

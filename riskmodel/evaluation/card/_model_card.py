@@ -5,6 +5,7 @@ Every field is filled from the model's facts or says :data:`FOR_COUNCIL`, never 
 
 from __future__ import annotations
 
+from riskmodel.data._inputs import INPUTS
 from riskmodel.evaluation.card._document import FOR_COUNCIL, Document, Section
 from riskmodel.evaluation.card._facts import (
     METRIC_WORDS,
@@ -27,6 +28,18 @@ from riskmodel.evaluation.card._facts import (
     upper_first,
 )
 from riskmodel.evaluation.card._groups import fairness_summary, groups_words, locality_table
+
+
+def switched_off_words(meta) -> str | list[str]:
+    """What the training extract lacked and which features were switched off for it."""
+    if "switched_off" not in meta:
+        return "Not recorded in the training run."
+    off = meta.get("switched_off") or {}
+    if not off:
+        return "None: the extract held every optional input, so no feature was switched off."
+    return [f"{INPUTS[k][0] if k in INPUTS else k}: {len(v)} feature"
+            f"{'' if len(v) == 1 else 's'} switched off ({', '.join(v[:3])}"
+            f"{', ...' if len(v) > 3 else ''})" for k, v in off.items()]
 
 
 def card_document(facts: ModelFacts) -> Document:
@@ -134,6 +147,7 @@ def card_document(facts: ModelFacts) -> Document:
           "The council's extract mapped onto the riskmodel input contract")
     s.add("source_systems", "Source systems and extract date", FOR_COUNCIL,
           "the case-management systems the extract came from and when it was taken")
+    s.add("inputs_missing", "Inputs the extract did not hold", switched_off_words(meta))
     sections.append(s)
 
     s = Section("quantitative_analyses", "Quantitative analyses")

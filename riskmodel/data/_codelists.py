@@ -1,0 +1,192 @@
+"""DfE code lists (YAML data in ``riskmodel/data/codelists/``) and mapping values onto the contract.
+
+A code list names a contract column and, per code, its label and the contract value it is
+read as (``null``: no contract value; the cell is left empty, or a factor row dropped). A
+:class:`ValueMap` combines the contract's own words, any presets and a council's own map
+(``mapping.yaml``), and reads a column of raw values through them: every distinct value is
+matched by its key (case, spacing, punctuation and "a) " enumerations ignored), as a code,
+a label or "code: label". Values nothing covers are *unmapped*: reported one line per
+column, never turned silently into "other".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+from riskmodel._core.errors import InputError
+from riskmodel.data._schemas import ALLOWED
+from riskmodel.data._tolerant import cell_text, key
+
+PRESETS = ("dfe_ethnicity", "dfe_gender", "dfe_source", "cin_factors")
+# The table each mapped column belongs to (category columns of the contract).
+COLUMN_TABLE = {col: table for (table, col) in ALLOWED}
+# Where an explicit `unmapped: other` sends a value no mapping covers.
+CATCH_ALL = {"ethnicity": "other", "source": "other", "need": "other", "sex": "unknown"}
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    label: str
+    value: str | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeList:
+    """One code list: its name, the contract column it maps to and its codes."""
+
+    name: str
+    column: str
+    description: str
+    codes: tuple[Code, ...]
+
+    def table(self) -> dict[str, str | None]:
+        """``{code: contract value}`` in the list's order."""
+        return {c.code: c.value for c in self.codes}
+
+
+@cache
+def code_list(name: str) -> CodeList:
+    """A packaged code list by name (one of :data:`PRESETS`).
+
+    Examples
+    --------
+    >>> code_list("dfe_ethnicity").table()["CHNE"]
+    'asian'
+    >>> code_list("dfe_source").table()["10"] is None
+    True
+    """
+    if name not in PRESETS:
+        raise InputError(f"preset: unknown code list {name!r} (expected one of "
+                         f"{', '.join(PRESETS)})")
+    text = resources.files("riskmodel.data").joinpath("codelists", f"{name}.yaml").read_text(
+        encoding="utf-8")
+    raw = yaml.safe_load(text)
+    allowed = ALLOWED[(COLUMN_TABLE[raw["column"]], raw["column"])]
+    codes = []
+    for c in raw["codes"]:
+        value = c.get("value")
+        if value is not None and value not in allowed:  # a packaging bug, caught by tests
+            raise ValueError(f"{name}: code {c['code']}: {value!r} is not a contract value")
+        codes.append(Code(str(c["code"]), str(c["label"]), value,
+                          tuple(str(a) for a in c.get("aliases", ()))))
+    return CodeList(raw["name"], raw["column"], raw.get("description", ""), tuple(codes))
+
+
+@dataclass
+class Unmapped:
+    """Values of one column that no mapping covers: counts per distinct raw value."""
+
+    where: str
+    column: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        items = sorted(self.counts.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{v!r} ({n:,})" for v, n in items[:4])
+        more = f" and {len(items) - 4} more" if len(items) > 4 else ""
+        rows = sum(self.counts.values())
+        return (f"{self.where}: {len(items)} value{'s' if len(items) > 1 else ''} no mapping "
+                f"covers, in {rows:,} row{'s' if rows > 1 else ''}: {shown}{more}; add "
+                f"{'them' if len(items) > 1 else 'it'} under values: {self.column}: map: in "
+                "mapping.yaml" + (", or set unmapped: other" if self.column in CATCH_ALL
+                                  else ""))
+
+
+class UnmappedValues(InputError):
+    """Values no mapping covers, in one or more columns: one line per column."""
+
+    def __init__(self, found: list[Unmapped], source: str):
+        self.lines = [u.line() for u in found]
+        if len(found) == 1:
+            super().__init__(self.lines[0])
+        else:
+            super().__init__(f"{source}: {len(found)} columns hold values no mapping covers "
+                             "(listed above); add them to mapping.yaml or set unmapped: other; "
+                             "nothing written")
+
+
+class ValueMap:
+    """How one contract column's raw values are read: contract words, presets, a local map.
+
+    Parameters
+    ----------
+    column : str
+        The contract column (``sex``, ``ethnicity``, ``source``, ``factor``, ...).
+    presets : sequence of str
+        Code lists to read codes and labels from (later ones do not override earlier).
+    local : mapping of str to str or None
+        The council's own words, matched by key; they win over presets.
+    unmapped : {"report", "other"}
+        ``other`` sends values nothing covers to the column's catch-all (``other``, or
+        ``unknown`` for sex); columns without one still report them.
+
+    Examples
+    --------
+    >>> vm = ValueMap("ethnicity", presets=["dfe_ethnicity"], local={"White English": "white"})
+    >>> mapped, unmapped = vm.read(pd.Series(["a) WBRI", "BCRB - Caribbean", "Chinese",
+    ...                                       "white english", "Martian", None]), "x")
+    >>> mapped.tolist()
+    ['white', 'black', 'asian', 'white', <NA>, <NA>]
+    >>> unmapped.counts
+    {'Martian': 1}
+    """
+
+    def __init__(self, column: str, *, presets=(), local=None, unmapped: str = "report",
+                 where: str = "mapping.yaml"):
+        self.column = column
+        self.allowed = ALLOWED[(COLUMN_TABLE[column], column)]
+        self.catch_all = CATCH_ALL.get(column) if unmapped == "other" else None
+        self.lookup: dict[str, str | None] = {}
+        self.codes: dict[str, str | None] = {}
+        for name in presets:
+            cl = code_list(name)
+            if cl.column != column:
+                raise InputError(f"{where}: preset {name!r} is for {cl.column}, not {column}")
+            for c in cl.codes:
+                self.codes.setdefault(key(c.code), c.value)
+                for word in (c.code, c.label, *c.aliases):
+                    self.lookup.setdefault(key(word), c.value)
+        for v in self.allowed:  # the contract's own words, in any case or spacing
+            self.lookup.setdefault(key(v), v)
+        for raw, value in (local or {}).items():
+            if value is not None and value not in self.allowed:
+                raise InputError(
+                    f"{where}: values: {column}: {raw!r} maps to {value!r}, not one of "
+                    f"{', '.join(self.allowed)}")
+            self.lookup[key(raw)] = value
+        self.used_catch_all: dict[str, int] = {}
+
+    def _one(self, raw: str):
+        k = key(raw)
+        if k in self.lookup:
+            return True, self.lookup[k]
+        first = k.split(" ", 1)[0]  # "1a individual", "wbri white british": the code
+        if first in self.codes:
+            return True, self.codes[first]
+        return False, None
+
+    def read(self, values: pd.Series, where: str) -> tuple[pd.Series, Unmapped]:
+        """Map a column; return the contract values (``<NA>`` where empty) and what is unmapped."""
+        texts = pd.Series([cell_text(v) for v in values.astype(object)], index=values.index,
+                          dtype=object)
+        uniques = pd.unique(texts.dropna())
+        table, unmapped = {}, Unmapped(where, self.column)
+        counts = texts.value_counts()
+        for raw in uniques:
+            ok, value = self._one(raw)
+            if not ok and self.catch_all is not None:
+                ok, value = True, self.catch_all
+                self.used_catch_all[raw] = int(counts[raw])
+            if ok:
+                table[raw] = value
+            else:
+                unmapped.counts[raw] = int(counts[raw])
+        mapped = texts.map(table).astype("string")
+        return mapped, unmapped

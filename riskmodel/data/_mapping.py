@@ -1,0 +1,292 @@
+"""A council's own words, mapped onto the contract: ``mapping.yaml``.
+
+For an extract that is neither the contract nor Ofsted Annex A, ``mapping.yaml`` says, per
+contract table, where the table is (a file or sheet), which of the council's headers holds
+each contract column, how values translate (a built-in DfE preset and/or the council's own
+map) and how dates are written; the same file can carry local words for an Annex A import
+(``annex_a:``). Headers and values are matched tolerantly (case, spacing, punctuation, "a) "
+enumerations). Values no mapping covers are reported one line per column, with counts and
+examples; ``unmapped: other`` is the explicit opt-in to send them to the column's catch-all.
+
+Example ``mapping.yaml``::
+
+    date_format: day-first          # day-first | month-first | iso | a pattern ('%d/%m/%Y')
+    unmapped: report                # report (refuse) | other
+    tables:
+      children:
+        source: Child details       # file stem or sheet name; default: the table's name
+        columns: {child_id: Person ID, family_id: Household ID, sex: Gender}
+        values:
+          sex: dfe_gender           # a preset
+          ethnicity: {preset: dfe_ethnicity, map: {White - English: white}}
+      contacts:
+        columns: {contact_id: Contact ID, contact_date: Contact Date, source: Source}
+        values: {source: {preset: dfe_source, map: {Police - local: police}}}
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from riskmodel._core.errors import InputError
+from riskmodel._core.spec import load_spec
+from riskmodel.data._codelists import COLUMN_TABLE, PRESETS, UnmappedValues, ValueMap
+from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, OPTIONAL_TABLES, TABLES
+from riskmodel.data._schemas import ALLOWED
+from riskmodel.data._tolerant import (
+    cell_text,
+    frame_from_rows,
+    is_staff_header,
+    key,
+    parse_dates,
+    read_csv_text,
+    read_workbook,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueSpec(_Strict):
+    """How one column's values translate: presets, the council's own map, the catch-all."""
+
+    preset: list[str] = []
+    map: dict[str, str | None] = {}
+    unmapped: Literal["report", "other"] | None = None
+
+    @field_validator("preset", mode="before")
+    @classmethod
+    def _one_or_many(cls, v):
+        v = [v] if isinstance(v, str) else v
+        for name in v or []:
+            if name not in PRESETS:
+                raise ValueError(f"expected a preset among {', '.join(PRESETS)}")
+        return v
+
+    @field_validator("map", mode="before")
+    @classmethod
+    def _keys_as_text(cls, v):
+        return {str(k): (None if x is None else str(x)) for k, x in (v or {}).items()}
+
+
+def _value_spec(v):
+    return {"preset": v} if isinstance(v, str) else v
+
+
+class TableSpec(_Strict):
+    """Where one contract table is in the council's extract and how to read it."""
+
+    source: str | None = None
+    columns: dict[str, str] = {}
+    values: dict[str, ValueSpec] = {}
+    date_format: str | None = None
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _shorthand(cls, v):
+        return {k: _value_spec(x) for k, x in (v or {}).items()}
+
+
+class AnnexASpec(_Strict):
+    """Local words for an Ofsted Annex A import."""
+
+    headers: dict[str, dict[str, str]] = {}
+    values: dict[str, ValueSpec] = {}
+    early_help_months: int = Field(6, ge=1, le=36)
+    recorded_lag_days: int = Field(0, ge=0, le=90)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _shorthand(cls, v):
+        return {k: _value_spec(x) for k, x in (v or {}).items()}
+
+
+class Mapping(_Strict):
+    """``mapping.yaml``: a council's own words for the contract (see the module's docs)."""
+
+    date_format: str | None = None
+    unmapped: Literal["report", "other"] = "report"
+    tables: dict[Literal[TABLES], TableSpec] = {}  # type: ignore[valid-type]
+    annex_a: AnnexASpec = AnnexASpec()
+
+
+def load_mapping(path: str | os.PathLike | None) -> Mapping:
+    """Read and check ``mapping.yaml`` (``None``: the empty mapping).
+
+    Raises
+    ------
+    InputError
+        ``mapping.yaml: key 'tables.children.values.sex.preset': ...`` for the first problem;
+        a contract column or value that does not exist is named too.
+
+    Examples
+    --------
+    >>> load_mapping(None).unmapped
+    'report'
+    """
+    if path is None:
+        return Mapping()
+    m = load_spec(path, Mapping)
+    for table, spec in m.tables.items():
+        for col in [*spec.columns, *spec.values]:
+            if col not in COLUMNS[table]:
+                raise InputError(f"{path}: key 'tables.{table}.{col}': {table} has "
+                                 f"no column {col!r} (it has {', '.join(COLUMNS[table])})")
+        for col in spec.values:
+            if (table, col) not in ALLOWED:
+                raise InputError(f"{path}: key 'tables.{table}.values.{col}': "
+                                 f"{col} is not a category column")
+    for col in m.annex_a.values:
+        if col not in ("sex", "ethnicity", "source", "factor"):
+            raise InputError(f"{path}: key 'annex_a.values.{col}': expected sex, "
+                             "ethnicity, source or factor")
+    specs = [(f"tables.{t}.values.{c}", t, c, v) for t, ts in m.tables.items()
+             for c, v in ts.values.items()]
+    specs += [(f"annex_a.values.{c}", COLUMN_TABLE[c], c, v) for c, v in m.annex_a.values.items()]
+    for where, table, col, spec in specs:
+        allowed = ALLOWED[(table, col)]
+        for raw, value in spec.map.items():
+            if value is not None and value not in allowed:
+                raise InputError(f"{path}: key '{where}.map': {raw!r} maps to {value!r}, not "
+                                 f"one of {', '.join(allowed)}")
+    return m
+
+
+def value_map(column: str, spec: ValueSpec | None, mapping: Mapping, *, presets=(),
+              where: str = "mapping.yaml") -> ValueMap:
+    """The :class:`ValueMap` of a column: default presets, then the spec's, then its map."""
+    spec = spec or ValueSpec()
+    names = list(dict.fromkeys([*spec.preset, *presets]))
+    return ValueMap(column, presets=names, local=spec.map,
+                    unmapped=spec.unmapped or mapping.unmapped, where=where)
+
+
+# ---------------------------------------------------------------- import extract ------------
+
+@dataclass
+class MappedExtract:
+    """The contract tables read through a mapping, and what happened on the way."""
+
+    tables: dict[str, pd.DataFrame]
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    catch_all: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _sources(path: Path) -> dict[str, object]:
+    """``{name as written: frame or rows}`` of a folder's CSV/Parquet files or a workbook."""
+    if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
+        return {name: rows for name, rows in read_workbook(path, "extract").items()}
+    if path.is_dir():
+        found = {}
+        for p in sorted(path.iterdir()):
+            if p.suffix.lower() in (".csv", ".parquet") and not p.name.startswith("."):
+                found.setdefault(p.stem, p)
+        return found
+    raise InputError(f"extract: {path} is neither a folder of CSV/Parquet files nor an .xlsx "
+                     "workbook")
+
+
+def _frame(name: str, src, table: str) -> pd.DataFrame:
+    if isinstance(src, Path):
+        if src.suffix.lower() == ".parquet":
+            return pd.read_parquet(src)
+        return read_csv_text(src, table)
+    rows = [r for r in src if any(cell_text(c) for c in r)]
+    if not rows:
+        raise InputError(f"{table}: sheet {name!r} is empty")
+    return frame_from_rows(rows, 0)
+
+
+def _pick_source(sources: dict, wanted: str, table: str, where: str):
+    matches = [n for n in sources if key(n) == key(wanted)]
+    if not matches:
+        if table in OPTIONAL_TABLES and wanted == table:
+            return None, None
+        shown = ", ".join(sorted(sources)[:8]) or "nothing"
+        raise InputError(f"{table}: no file or sheet named {wanted!r} in {where} (found "
+                         f"{shown}); name it in mapping.yaml (tables: {table}: source:)")
+    return matches[0], sources[matches[0]]
+
+
+def _find_column(df: pd.DataFrame, header: str) -> str | None:
+    hits = [c for c in df.columns if key(c) == key(header) and not is_staff_header(c)]
+    return hits[0] if hits else None
+
+
+def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
+    """Read a council's extract through ``mapping`` into the contract tables (as text/dates).
+
+    Parameters
+    ----------
+    path : path
+        A folder of CSV (any of , ; tab | separators, UTF-8 with or without a BOM) or
+        Parquet files, or an ``.xlsx`` workbook with a sheet per table.
+    mapping : Mapping
+
+    Returns
+    -------
+    MappedExtract
+
+    Raises
+    ------
+    InputError
+        A table or column not found (naming what was found), an unparseable or ambiguous
+        date, or :class:`~riskmodel.data._codelists.UnmappedValues`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"extract: {path} does not exist")
+    sources = _sources(path)
+    out = MappedExtract(tables={})
+    unmapped = []
+    for table in TABLES:
+        spec = mapping.tables.get(table, TableSpec())
+        name, src = _pick_source(sources, spec.source or table, table, path.name)
+        if src is None:
+            continue
+        raw = _frame(name, src, table)
+        notes = out.notes.setdefault(table, [f"read from {name}: {len(raw):,} rows"])
+        df = pd.DataFrame(index=raw.index)
+        for col in COLUMNS[table]:
+            header = spec.columns.get(col, col)
+            found = _find_column(raw, header)
+            if found is None and col in spec.columns:
+                shown = ", ".join(map(str, raw.columns[:10]))
+                raise InputError(f"{table}.{col}: no column {header!r} in {name} (columns: "
+                                 f"{shown}); check tables: {table}: columns: in mapping.yaml")
+            if found is None:
+                continue  # optional columns may be absent; validation names required ones
+            where = f"{table}.{col} ({found!r})" if found != col else f"{table}.{col}"
+            values = raw[found]
+            if col in DATE_COLUMNS[table]:
+                values, note = parse_dates(values, fmt=spec.date_format or mapping.date_format,
+                                           where=where, row_numbers=raw.index + 2,
+                                           secret=col == "date_of_birth")
+                if note:
+                    notes.append(f"{col}: text dates read {note}")
+            elif (table, col) in ALLOWED:
+                vm = value_map(col, spec.values.get(col), mapping)
+                values, missed = vm.read(values, where)
+                if missed.counts:
+                    unmapped.append(missed)
+                if vm.used_catch_all:
+                    out.catch_all[f"{table}.{col}"] = vm.used_catch_all
+            else:
+                values = pd.Series([cell_text(v) for v in values.astype(object)],
+                                   index=raw.index, dtype="string")
+            df[col] = values
+        out.tables[table] = df.reset_index(drop=True)
+    if unmapped:
+        raise UnmappedValues(unmapped, path.name)
+    return out
+
+
+__all__ = ["COLUMN_TABLE", "Mapping", "MappedExtract", "load_mapping", "map_extract",
+           "value_map"]

@@ -1,0 +1,107 @@
+"""Features switched off because the extract does not hold the input they read.
+
+Each feature reads some optional inputs (``riskmodel.data._inputs.INPUTS``): the ACE
+features read ``ace_factors``, the triage feature ``episodes.triage_start``, and so on. When
+an extract holds none of an input, its features are left out of the matrix (a model is never
+trained on a column of imputed nothing) and the run says so once, as a warning; training
+records them in the model's metadata so the model card shows them.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from riskmodel._core.errors import InputError, InputWarning
+from riskmodel.data._inputs import INPUTS, missing_inputs
+from riskmodel.features._dictionary import FeatureDef
+
+# (pattern on the feature's name, the inputs it reads), first match wins; every pattern is
+# tested against every feature of the full spec in tests/test_contract_optional.py.
+_RULES: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = tuple(
+    (re.compile(p), needs) for p, needs in (
+        (r"^ace_", ("ace_factors",)),
+        (r"^(contacts|episodes_current)_source_", ("contacts.source",)),
+        (r"^(contacts|episodes_current)_need_", ("contacts.need",)),
+        (r"^contacts_mash_", ("contacts.mash_rag",)),
+        (r"^contacts_outcome_", ("contacts.outcome",)),
+        (r"^episodes_current_all_triage", ("episodes.triage_start",)),
+        (r"^episodes_(prior_disengaged|closed)_", ("episodes.closure_reason",)),
+        (r"^family_escalated_", ("children.family_id", "episodes.closure_reason")),
+        (r"^family_", ("children.family_id",)),
+        (r"^demand_locality_.*_stepuprate", ("children.locality", "episodes.closure_reason")),
+        (r"^demand_locality_", ("children.locality",)),
+        (r"^demand_imd_", ("children.imd_decile",)),
+        (r"^child_(age|unborn)_", ("children.date_of_birth",)),
+    )
+)
+
+
+def feature_needs(d: FeatureDef) -> tuple[str, ...]:
+    """The optional inputs a feature reads (none for most: they need only required columns).
+
+    Examples
+    --------
+    >>> from riskmodel.features._dictionary import FeatureDef
+    >>> feature_needs(FeatureDef("ace_total_all_count", "", "ace", "all", "count"))
+    ('ace_factors',)
+    >>> feature_needs(FeatureDef("contacts_total_12m_count", "", "contacts", "12m", "count"))
+    ()
+    """
+    name = d.flag_of or d.name
+    for pattern, needs in _RULES:
+        if pattern.search(name):
+            return needs
+    return ()
+
+
+def switched_off(defs: list[FeatureDef], tables, before=None) -> dict[str, list[str]]:
+    """For each optional input the tables do not hold, the features among ``defs`` it stops.
+
+    Returns ``{input: [feature names]}`` (inputs in the order of ``INPUTS``, only those that
+    stop at least one feature). ``before``: only rows known before this date count (the
+    last as-of date of a build), so later rows never change a build's feature set.
+    """
+    missing = missing_inputs(tables, before=before)
+    out: dict[str, list[str]] = {}
+    for d in defs:
+        for need in feature_needs(d):
+            if need in missing:
+                out.setdefault(need, []).append(d.name)
+                break
+    return {k: out[k] for k in INPUTS if k in out}
+
+
+def summary(off: dict[str, list[str]]) -> str:
+    """One line: how many features each missing input switched off.
+
+    Examples
+    --------
+    >>> summary({"ace_factors": ["a", "b"], "episodes.triage_start": ["t"]})
+    'features switched off because the extract does not hold their input: 2 for ACE factors \
+(the ace_factors table), 1 for triage levels (episodes.triage_start) (3 in all; see the model \
+card or docs/input-contract.md)'
+    """
+    parts = [f"{len(v)} for {INPUTS[k][0]}" for k, v in off.items()]
+    total = sum(len(v) for v in off.values())
+    return ("features switched off because the extract does not hold their input: "
+            f"{', '.join(parts)} ({total} in all; see the model card or docs/input-contract.md)")
+
+
+def drop_switched_off(defs: list[FeatureDef], tables, before=None) -> list[FeatureDef]:
+    """``defs`` without the features whose input is missing; warn once, naming the inputs."""
+    off = switched_off(defs, tables, before)
+    if not off:
+        return defs
+    warnings.warn(InputWarning(summary(off)), stacklevel=3)
+    gone = {n for names in off.values() for n in names}
+    return [d for d in defs if d.name not in gone]
+
+
+def check_outcome_inputs(outcome: str, tables) -> None:
+    """Refuse an outcome the extract cannot label (disengagement needs closure reasons)."""
+    if outcome == "disengagement" and "episodes.closure_reason" in missing_inputs(tables):
+        raise InputError(
+            "episodes.closure_reason: empty on every early-help episode, so the disengagement "
+            "outcome cannot be labelled (Ofsted Annex A holds no early-help closure reasons); "
+            "train the escalation outcome, or add closure reasons to the extract")
