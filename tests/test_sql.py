@@ -82,10 +82,11 @@ def loaded(server, folder):
         con.execute("CREATE SCHEMA partial")
         for t in ("children", "contacts", "ace_factors"):
             con.execute(f"CREATE VIEW partial.{t} AS SELECT * FROM eh.{t}")
+        # A required column missing (a contact's recorded date: the rules of time need it).
         con.execute("CREATE SCHEMA nodecile")
-        con.execute("CREATE VIEW nodecile.children AS SELECT child_id, family_id, "
-                    "date_of_birth, sex, ethnicity, disability, locality FROM eh.children")
-        for t in ("contacts", "ace_factors", "episodes"):
+        con.execute("CREATE VIEW nodecile.contacts AS SELECT contact_id, child_id, "
+                    "contact_date, source, need, mash_rag, outcome FROM eh.contacts")
+        for t in ("children", "ace_factors", "episodes"):
             con.execute(f"CREATE VIEW nodecile.{t} AS SELECT * FROM eh.{t}")
         # The council's own names, for sources.yaml: other schema, other column names.
         con.execute("CREATE SCHEMA mosaic")
@@ -359,8 +360,8 @@ def test_a_missing_table(loaded, capsys):
 
 def test_a_missing_column_is_reported_as_for_files(loaded, capsys):
     v = validate_extract(url(loaded, schema="nodecile"), extract_date=EXTRACT)
-    assert v.problems[0].startswith("children.imd_decile: column missing")
-    with pytest.raises(InputError, match=r"^children.imd_decile: column missing"):
+    assert v.problems[0].startswith("contacts.recorded_date: column missing")
+    with pytest.raises(InputError, match=r"^contacts.recorded_date: column missing"):
         load_tables(url(loaded, schema="nodecile"))
     line = run_cli(["validate", url(loaded, schema="nodecile")], capsys)
     assert line.startswith("error: 1 problem(s) in postgresql://reader@127.0.0.1")

@@ -1,0 +1,217 @@
+"""Commands for models: train, compare, promote, score, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from riskmodel.cli._app import (
+    DATA_HELP,
+    DATA_METAVAR,
+    _data_source,
+    _print_table,
+    _steps,
+    app,
+    out,
+)
+
+# ---------------------------------------------------------------- training ------------------
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                                metavar=DATA_METAVAR)],
+    spec: Annotated[
+        Path | None, typer.Option(help="Training spec (YAML); default: training/<outcome>.yaml.")
+    ] = None,
+    outcome: Annotated[str, typer.Option(help="Outcome when no spec is given.")] = "escalation",
+    register: Annotated[bool, typer.Option(help="Register the best passing candidate.")] = True,
+):
+    """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
+    from riskmodel.jobs import train as train_models
+    from riskmodel.training import load_training_spec
+    from riskmodel.training._display import (
+        leaderboard_table,
+        leaderboard_title,
+        over_time_lines,
+    )
+
+    spec_obj = load_training_spec(spec, outcome=outcome)
+    with _steps(f"training {spec_obj.outcome}") as step:
+        result = train_models(data, spec, outcome=outcome, register_best=register, progress=step)
+    _print_table(leaderboard_table(result.leaderboard(), title=leaderboard_title(result),
+                                   capacity=spec_obj.capacity.describe()))
+    for c in result.candidates:
+        if not c.passed:
+            out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
+    for line in over_time_lines(result):
+        out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    from riskmodel.store import experiment_url
+
+    passed = [c.name for c in result.candidates if c.passed]
+    if result.registered:
+        r = result.registered
+        out.print(f"registered {r['name']} version {r['version']} as {r['alias']}: {r['uri']}")
+    elif not passed:
+        out.print("no candidate met every pass threshold: nothing registered")
+    else:
+        out.print(f"{', '.join(passed)} met every pass threshold; not registered "
+                  "(--no-register)")
+    out.print(f"runs in the MLflow UI: {experiment_url(spec_obj.outcome)}", markup=False,
+              highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compare(
+    outcome: Annotated[str, typer.Option(help="escalation or disengagement.")] = "escalation",
+    last: Annotated[int, typer.Option(help="How many candidate runs to show.")] = 20,
+    diff: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Show how two runs differ (spec, parameters, data): RUN_ID RUN_ID."),
+    ] = None,
+):
+    """Show the training runs of an outcome side by side (with run ids), or diff two runs."""
+    if diff is not None:
+        from riskmodel.jobs.compare import diff_runs
+
+        lines = diff_runs(*diff)
+        out.print("\n".join(lines) if lines else
+                  f"runs {diff[0][:8]} and {diff[1][:8]} have the same spec, data and code",
+                  markup=False, highlight=False, soft_wrap=True)
+        return
+    from riskmodel.store import compare_runs
+    from riskmodel.training._display import compare_table
+
+    runs = compare_runs(outcome, max_runs=last)
+    _print_table(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))
+
+
+@app.command()
+def promote(
+    outcome: Annotated[str, typer.Option(help="Registered model (the outcome).")] = "escalation",
+    version: Annotated[
+        int | None, typer.Option(help="Version to promote; default: the challenger.")
+    ] = None,
+    alias: Annotated[str, typer.Option(help="Alias to set.")] = "champion",
+):
+    """Point the champion (or another alias) at a registered model version."""
+    from riskmodel.store import promote as promote_version
+
+    r = promote_version(outcome, version=version, alias=alias)
+    was = f" (was version {r['previous']})" if r["previous"] else ""
+    out.print(f"{r['name']}@{r['alias']} -> version {r['version']}{was}")
+
+
+# ---------------------------------------------------------------- scoring -------------------
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
+                                       metavar=DATA_METAVAR)],
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Scores file to write: scores.parquet, scores.csv "
+                           "or scores.xlsx.")
+    ],
+    model: Annotated[
+        str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
+    ] = "models:/escalation@champion",
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Score the children open at this date (ISO). "
+                     "Default: the extract date."),
+    ] = None,
+    top: Annotated[
+        str | None,
+        typer.Option(help="Capacity: 500 or 10% (of the whole cohort) or 25/locality (each "
+                     "locality's panel). Default: the workspace's training spec, else the "
+                     "model's."),
+    ] = None,
+    explain_top: Annotated[
+        str | None,
+        typer.Option(help="Who gets reasons: as --top, or all/none. Default: in capacity."),
+    ] = None,
+    by_locality: Annotated[
+        bool, typer.Option("--by-locality", help="Also write one CSV per locality beside "
+                           "the scores file.")
+    ] = False,
+    with_characteristics: Annotated[
+        bool, typer.Option("--with-characteristics", help="Add ethnicity, sex, disability, "
+                           "age band and IMD quintile (personal data) for riskmodel fairness.")
+    ] = False,
+    chunk_size: Annotated[
+        int, typer.Option(help="Rows scored at a time (bounds memory).")
+    ] = 50_000,
+):
+    """Score every open child; write scores with reasons, rejected rows and an audit line."""
+    from riskmodel.jobs import score as score_extract
+    from riskmodel.scoring import ScoreOptions
+
+    options = ScoreOptions(top=top, explain_top=explain_top, chunk_size=chunk_size,
+                           by_locality=by_locality, with_characteristics=with_characteristics)
+    run = score_extract(data, model, as_of, out=out_path, options=options)
+    c, r = run.counts, run.record
+
+    def say(text: str) -> None:
+        out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say(f"scores: {run.scores}")
+    if run.localities:
+        first = next(iter(run.localities.values()))
+        say(f"by locality: {len(run.localities)} files beside it, e.g. {first.name}")
+    if c["rejected"]:
+        why = "; ".join(f"{k}: {v}" for k, v in r["rejected_reasons"].items())
+        say(f"rejected: {run.rejected} ({why})")
+    say(f"audit: {run.audit}")
+    b = r["risk_bands"]
+    say("risk bands: " + ", ".join(f"{k} {v:,}" for k, v in b["counts"].items())
+        + f" ({b['rule']}; {b['source']})")
+    left = sorted(((v["reasons_left_out"], v["share"], v["words"])
+                   for v in r["reasons_left_out"]["features"].values()), reverse=True)
+    if left and left[0][0]:
+        say("reasons leave out what at least 75% of the children share, e.g. "
+            + "; ".join(f"\"{w}\" ({s:.0%} of the children; {n:,} reasons left out)"
+                        for n, s, w in left[:3] if n) + " (all in the audit)")
+    rows = [("locality", "in", "scored", "rejected", "within capacity")]
+    rows += [(k, *(f"{v[x]:,}" for x in ("rows_in", "scored", "rejected", "in_capacity")))
+             for k, v in run.by_locality.items()]
+    rows.append(("all", *(f"{c[x]:,}" for x in ("rows_in", "scored", "rejected",
+                                                 "in_capacity"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for row in rows:
+        say("  " + "  ".join(v.ljust(widths[0]) if i == 0 else v.rjust(widths[i])
+                             for i, v in enumerate(row)))
+    lengths = [v["in_capacity"] for v in run.by_locality.values()]
+    spread = (f"; lists by locality {min(lengths):,}-{max(lengths):,} children "
+              "(--top N/locality gives every panel N)"
+              if lengths and r["capacity_rule"].endswith("whole cohort") else "")
+    each = "; ".join(f"{k} {v['rows_in']:,} in, {v['scored']:,} scored, {v['rejected']:,} "
+                     f"rejected, {v['in_capacity']:,} within capacity"
+                     for k, v in run.by_locality.items())
+    say(f"OK {r['model']['name']} v{r['model']['version']} at {r['as_of']} in "
+        f"{r['seconds']:.1f}s: {c['rows_in']:,} children in, {c['scored']:,} scored, "
+        f"{c['rejected']:,} rejected; {c['in_capacity']:,} within capacity "
+        f"({r['capacity_rule']}{spread}), reasons for {c['explained']:,}. By locality: {each}")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for everything the demo writes.")
+    ] = Path("riskmodel-demo"),
+    children: Annotated[
+        int, typer.Option(help="Children in the synthetic council (40,000: enough for the "
+                          "packaged pass bars on a year held out).")
+    ] = 40_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    spec: Annotated[
+        Path | None, typer.Option(help="Training spec; default: the packaged escalation spec.")
+    ] = None,
+):
+    """Run the whole job on a generated synthetic council, end to end."""
+    from riskmodel.jobs import run_demo
+
+    run_demo(out_dir, n_children=children, seed=seed, spec=spec, console=out)
+
+
