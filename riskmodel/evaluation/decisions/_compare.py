@@ -103,7 +103,7 @@ def finding_sentence(row: dict, confidence: float = 0.95) -> str:
     >>> row = {"measure": "not_offered", "label": "ethnicity", "group": "black",
     ...        "ratio": 2.7, "low": 1.9, "high": 3.6, "status": "flag",
     ...        "direction": "disadvantaged"}
-    >>> finding_sentence(row)[-74:]
+    >>> finding_sentence(row)[-73:]
     '(95% interval 1.90\u20133.60): a disparity against them, clear enough to flag.'
     """
     grp = f"the {str(row['label']).replace('_', ' ')} group \u2018" \
