@@ -571,6 +571,13 @@ def demo(
     run_demo(out_dir, n_children=children, seed=seed, spec=spec, console=out)
 
 
+# ---------------------------------------------------------------- decisions -----------------
+# The group's commands live in _cli_decisions.py (this module is near its size limit).
+from riskmodel._cli_decisions import decisions as _decisions  # noqa: E402
+
+app.add_typer(_decisions, name="decisions")
+
+
 # ---------------------------------------------------------------- entry ---------------------
 
 def _is_click(exc: BaseException, name: str) -> bool:

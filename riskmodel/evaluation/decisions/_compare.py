@@ -3,8 +3,8 @@
 Each group of each characteristic of the fairness policy (and each intersection) is compared
 with everyone, as the fairness report compares groups:
 
-- ``not_offered`` (*listed but not offered*): of the group's reviewed listed children, the
-  share the panel decided ``not_needed``, over the same share for everyone; a higher ratio is
+- ``not_offered`` (*listed but not offered*): of the group's listed children the panel
+  considered (reviewed, not already supported), the share it decided ``not_needed``, over the same share for everyone; a higher ratio is
   a disparity against the group;
 - ``added`` (*added though not listed*): of the group's children not on the list, the share
   the panel added and offered help, over everyone's; a lower ratio is against the group.
@@ -28,7 +28,7 @@ from riskmodel.evaluation.fairness._policy import Characteristic, FairnessPolicy
 from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
 
 # measure -> (numerator column, denominator column, +1 when a higher ratio is against the group)
-OVERRIDES = {"not_offered": ("not_needed", "reviewed", 1), "added": ("added", "not_listed", -1)}
+OVERRIDES = {"not_offered": ("not_needed", "considered", 1), "added": ("added", "not_listed", -1)}
 SELECTIONS = {"list": ("listed", "all"), "offer": ("offered", "all")}
 MEASURE_WORDS = {"not_offered": "listed but not offered",
                  "added": "added though not listed"}
@@ -56,13 +56,14 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     """Published (rounded) counts per group: everyone first, then each characteristic's groups.
 
     Columns: ``characteristic``, ``label``, ``kind``, ``group``, ``children``, ``listed``,
-    ``reviewed``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and the rates
-    ``override_rate`` (not_needed / reviewed), ``addition_rate`` (added / not_listed),
+    ``reviewed``, ``considered``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and
+    the rates ``override_rate`` (not_needed / considered), ``addition_rate`` (added / not_listed),
     ``list_rate`` and ``offer_rate`` (listed, offered / children).
     """
     c = Counter(keys, policy.min_count)
     cols = {"all": np.ones(len(t), bool), "listed": t["listed"].to_numpy(bool),
             "reviewed": t["reviewed"].to_numpy(bool),
+            "considered": t["considered"].to_numpy(bool),
             "not_needed": t["not_needed"].to_numpy(bool),
             "not_listed": ~t["listed"].to_numpy(bool), "added": t["added"].to_numpy(bool),
             "offered": t["offered"].to_numpy(bool)}
@@ -71,7 +72,8 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     def add(key, label, kind, group, mask):
         r = {"characteristic": key, "label": label, "kind": kind, "group": group}
         r["children"] = c.count(mask)
-        for name in ("listed", "reviewed", "not_needed", "not_listed", "added", "offered"):
+        for name in ("listed", "reviewed", "considered", "not_needed", "not_listed", "added",
+                     "offered"):
             r[name] = c.count(mask & cols[name])
         rows.append(r)
 
@@ -84,7 +86,7 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     def ratio(k, n):
         return np.where(out[n] > 0, out[k] / out[n].where(out[n] > 0, 1), np.nan)
 
-    out["override_rate"] = ratio("not_needed", "reviewed")
+    out["override_rate"] = ratio("not_needed", "considered")
     out["addition_rate"] = ratio("added", "not_listed")
     out["list_rate"] = ratio("listed", "children")
     out["offer_rate"] = ratio("offered", "children")
@@ -111,7 +113,7 @@ def finding_sentence(row: dict, confidence: float = 0.95) -> str:
     if row["measure"] == "not_offered":
         text = (f"Listed children in {grp} were listed but not offered help (the panel decided "
                 f"none was needed) {_fmt(row['ratio'])} times as often as listed children "
-                "overall")
+                "overall (of those the panels considered)")
     else:
         text = (f"Children in {grp} who were not on the list were added though not listed "
                 f"{_fmt(row['ratio'])} times as often as children not listed overall")

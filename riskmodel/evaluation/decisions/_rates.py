@@ -5,9 +5,13 @@ Definitions (every rate is a ratio of two counts, each rounded for publication):
 - **listed**: the child was on the list (``in_capacity`` in the scores);
 - **reviewed**: a listed child with a decision other than ``not_reviewed`` (a listed child
   with no decision recorded counts as not reviewed);
-- **accepted**: a reviewed listed child the panel agreed needed help: ``offered``,
-  ``declined`` (offered, and the family declined) or ``already_supported``;
-- **overridden (listed but not offered)**: a reviewed listed child decided ``not_needed``;
+- **already supported**: a reviewed listed child already receiving help (not a decision on
+  the list's merits, so left out of the two rates below);
+- **considered**: a reviewed listed child not already supported: the panel decided whether to
+  offer help (``offered``, ``declined`` or ``not_needed``);
+- **accepted**: a considered child the panel offered help (``offered``, or ``declined``:
+  offered, and the family declined);
+- **overridden (listed but not offered)**: a considered child decided ``not_needed``;
 - **added (added though not listed)**: a child not on the list whom the panel offered help
   (``offered`` or ``declined``);
 - **offered**: ``offered`` or ``declined``, listed or added (the final decision to offer help).
@@ -24,7 +28,7 @@ from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_count
 from riskmodel.evaluation.decisions._match import listed_flags
 
 OFFERED = ("offered", "declined")
-ACCEPTED = ("offered", "declined", "already_supported")
+CONSIDERED = ("offered", "declined", "not_needed")
 
 
 def _month(values) -> pd.Series:
@@ -47,7 +51,8 @@ def decision_table(decisions: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
     -------
     DataFrame
         The scores' rows with ``listed``, ``decision`` (``""`` when none was recorded),
-        ``reviewed``, ``accepted``, ``not_needed``, ``offered``, ``added`` and ``month``.
+        ``reviewed``, ``considered``, ``accepted``, ``not_needed``, ``offered``, ``added``
+        and ``month``.
 
     Examples
     --------
@@ -77,7 +82,8 @@ def decision_table(decisions: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
     t["decision"] = t["decision"].fillna("")
     dec = t["decision"]
     t["reviewed"] = t["listed"] & ~dec.isin(["", "not_reviewed"])
-    t["accepted"] = t["listed"] & dec.isin(ACCEPTED)
+    t["considered"] = t["listed"] & dec.isin(CONSIDERED)
+    t["accepted"] = t["listed"] & dec.isin(OFFERED)
     t["not_needed"] = t["listed"] & dec.eq("not_needed")
     t["offered"] = dec.isin(OFFERED)
     t["added"] = ~t["listed"] & t["offered"]
@@ -135,10 +141,11 @@ def _rates(t: pd.DataFrame, c: Counter) -> dict:
         out[f"listed_{name}"] = c.count(listed & (dec == name))
     out["added"] = c.count(t["added"].to_numpy())
     out["offered"] = c.count(t["offered"].to_numpy())
-    accepted = t["accepted"].to_numpy()
+    considered = t["considered"].to_numpy()
+    out["considered"] = c.count(considered)
     out["review_rate"] = c.rate(reviewed, listed)[2]
-    out["acceptance_rate"] = c.rate(accepted, reviewed)[2]
-    out["override_rate"] = c.rate(t["not_needed"].to_numpy(), reviewed)[2]
+    out["acceptance_rate"] = c.rate(t["accepted"].to_numpy(), considered)[2]
+    out["override_rate"] = c.rate(t["not_needed"].to_numpy(), considered)[2]
     offered = t["offered"].to_numpy()
     out["take_up_rate"] = c.rate(dec == "offered", offered)[2]
     out["addition_rate"] = c.rate(t["added"].to_numpy(), offered)[2]
@@ -167,13 +174,14 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     Returns
     -------
     dict
-        ``children``, ``listed``, ``reviewed``, ``not_reviewed``, ``listed_offered``,
-        ``listed_declined``, ``listed_already_supported``, ``listed_not_needed``,
-        ``added``, ``offered`` (counts) and ``review_rate`` (reviewed / listed),
-        ``acceptance_rate`` (accepted / reviewed), ``override_rate`` (listed but not
-        offered: ``not_needed`` / reviewed), ``take_up_rate`` (``offered`` / offered or
-        declined), ``addition_rate`` (added though not listed / all offered); the same for
-        each locality under ``by_locality``, and ``months`` and ``base``.
+        ``children``, ``listed``, ``reviewed``, ``not_reviewed``, ``considered``,
+        ``listed_offered``, ``listed_declined``, ``listed_already_supported``,
+        ``listed_not_needed``, ``added``, ``offered`` (counts) and ``review_rate``
+        (reviewed / listed), ``acceptance_rate`` (offered or declined / considered),
+        ``override_rate`` (listed but not offered: ``not_needed`` / considered),
+        ``take_up_rate`` (``offered`` / offered or declined), ``addition_rate`` (added
+        though not listed / all offered); the same for each locality under
+        ``by_locality``, and ``months`` and ``base``. See the module's notes for the words.
 
     Examples
     --------

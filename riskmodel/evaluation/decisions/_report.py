@@ -135,6 +135,10 @@ def _pct(v) -> str:
     return "\u2013" if v is None or not np.isfinite(v) else f"{100 * v:.0f}%"
 
 
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _who(rows: pd.DataFrame) -> str:
     names = list(dict.fromkeys(f"{str(r.label).replace('_', ' ')} \u2018"
                                f"{str(r.group).replace('_', ' ')}\u2019 "
@@ -168,7 +172,8 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
         f"{r['listed_offered'] + r['listed_declined']:,} of them "
         f"({r['listed_declined']:,} declined by the family); {r['listed_already_supported']:,} "
         f"were already supported. Override rate (listed but not offered: the panel decided no "
-        f"help was needed): {_pct(r['override_rate'])} of the reviewed listed children. "
+        f"help was needed): {_pct(r['override_rate'])} of the listed children the panels "
+        "considered (reviewed, not already supported). "
         f"Added though not listed: {r['added']:,} children, {_pct(r['addition_rate'])} of all "
         "children offered help.")
     out += list(bad.sentence) + list(good.sentence)
@@ -182,7 +187,7 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
         moved = d[(d.list_outside != d.offer_outside) & ~d.too_few]
         for row in moved.head(4).itertuples():
             out.append(
-                f"{str(row.label).replace('_', ' ').capitalize()} \u2018"
+                f"{_first_upper(str(row.label).replace('_', ' '))} \u2018"
                 f"{str(row.group).replace('_', ' ')}\u2019: the list alone selected them "
                 f"{row.list_ratio:.2f} times as often as children overall; the panels' final "
                 f"decisions offered them help {row.offer_ratio:.2f} times as often.")
