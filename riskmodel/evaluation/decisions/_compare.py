@@ -4,8 +4,8 @@ Each group of each characteristic of the fairness policy (and each intersection)
 with everyone, as the fairness report compares groups:
 
 - ``not_offered`` (*listed but not offered*): of the group's listed children the panel
-  considered (reviewed, not already supported), the share it decided ``not_needed``, over the same share for everyone; a higher ratio is
-  a disparity against the group;
+  considered (reviewed, not already supported), the share it decided ``not_needed``, over
+  the same share for everyone; a higher ratio is a disparity against the group;
 - ``added`` (*added though not listed*): of the group's children not on the list, the share
   the panel added and offered help, over everyone's; a lower ratio is against the group.
 
