@@ -165,10 +165,13 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
     comp = judge(comp, tolerance=policy.tolerance,
                  false_discovery_rate=policy.judging.false_discovery_rate,
                  min_children=policy.judging.min_children)
-    # judge() reads a higher rate as harm; an addition is a benefit, so its direction flips
-    flip = comp["measure"].map({m: h for m, (_, _, h) in OVERRIDES.items()}).eq(-1)
-    swap = {"disadvantaged": "advantaged", "advantaged": "disadvantaged"}
-    comp.loc[flip, "direction"] = comp.loc[flip, "direction"].map(lambda d: swap.get(d, d))
+    # The direction from the measure's harm (an addition is a benefit) and the ratio's side
+    # of 1, a ratio of 0 included (judge() calls a ratio of 0 neither).
+    harm = comp["measure"].map({m: h for m, (_, _, h) in OVERRIDES.items()}).to_numpy()
+    ratio = comp["ratio"].astype(float).to_numpy()
+    side = np.where(np.isnan(ratio), 0, np.sign(ratio - 1))
+    comp["direction"] = np.select([harm * side > 0, harm * side < 0],
+                                  ["disadvantaged", "advantaged"], "neither")
     comp["_s"] = comp["status"].map(STATUS_ORDER)
     comp["_d"] = (comp["direction"] != "disadvantaged").astype(int)
     comp = comp.sort_values(["_s", "_d", "p_value"], kind="stable").reset_index(drop=True)
