@@ -104,7 +104,6 @@ def _report(paths, out: Path, capsys, council=None):
 
 # ------------------------------------------------------------------ must show: planted truth
 
-@pytest.mark.slow
 def test_planted_override_bias_is_named_with_its_direction(lists, council, tmp_path, capsys):
     paths = _copy(lists, tmp_path / "scores")
     _record_all(paths, tmp_path, capsys, bias="ethnicity=black:0.5")
@@ -129,7 +128,6 @@ def test_planted_override_bias_is_named_with_its_direction(lists, council, tmp_p
     assert black["offer_ratio"] < black["list_ratio"]  # the decisions widened the gap
 
 
-@pytest.mark.slow
 def test_no_planted_bias_flags_nothing(lists, council, tmp_path, capsys):
     paths = _copy(lists, tmp_path / "scores")
     _record_all(paths, tmp_path, capsys)
