@@ -28,7 +28,16 @@ SCORES_SUFFIXES = (".parquet", ".csv", ".xlsx")
 
 
 def read_scores_table(path: str | os.PathLike) -> pd.DataFrame:
-    """A scores file as ``riskmodel score`` wrote it (Parquet, CSV with a BOM, or Excel)."""
+    """A scores file as ``riskmodel score`` wrote it (Parquet, CSV with a BOM, or Excel).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text("child_id,as_of,in_capacity\\n007,2025-12-31,True\\n")
+    >>> read_scores_table(p)["child_id"].tolist()
+    ['007']
+    """
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in SCORES_SUFFIXES:
@@ -55,7 +64,18 @@ def read_scores_table(path: str | os.PathLike) -> pd.DataFrame:
 
 def list_record(path: str | os.PathLike) -> dict:
     """The scoring audit's record of this scores file: when the list was sent, and by which
-    model run. The file must be the one the run wrote (its checksum is in the record)."""
+    model run. The file must be the one the run wrote (its checksum is in the record).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text("child_id,as_of,in_capacity\\n")
+    >>> list_record(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    riskmodel._core.errors.InputError: --scores: no scoring-audit.jsonl beside ...
+    """
     p = Path(path)
     audit = p.parent / AUDIT_NAME
     if not audit.is_file():
@@ -81,13 +101,25 @@ def list_record(path: str | os.PathLike) -> dict:
 
 
 def stored_path(scores: str | os.PathLike) -> Path:
-    """``scores/escalation-2025-12.parquet`` -> ``scores/escalation-2025-12.decisions.parquet``."""
+    """``scores/escalation-2025-12.parquet`` -> ``scores/escalation-2025-12.decisions.parquet``.
+
+    Examples
+    --------
+    >>> stored_path("scores/escalation-2025-12.csv").as_posix()
+    'scores/escalation-2025-12.decisions.parquet'
+    """
     p = Path(scores)
     return p.with_name(p.name[: len(p.name) - len(p.suffix)] + SUFFIX)
 
 
 def read_stored(path: str | os.PathLike) -> tuple[pd.DataFrame | None, dict]:
-    """A stored decisions file and its metadata (``None, {}`` when there is none)."""
+    """A stored decisions file and its metadata (``None, {}`` when there is none).
+
+    Examples
+    --------
+    >>> read_stored("no-such.decisions.parquet")
+    (None, {})
+    """
     p = Path(path)
     if not p.is_file():
         return None, {}
@@ -102,7 +134,21 @@ def read_stored(path: str | os.PathLike) -> tuple[pd.DataFrame | None, dict]:
 
 
 def write_stored(frame: pd.DataFrame, meta: dict, path: str | os.PathLike) -> Path:
-    """Write a list's decisions atomically, private (0600), with their metadata."""
+    """Write a list's decisions atomically, private (0600), with their metadata.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pd.DataFrame({"child_id": ["C1"], "scoring_month": "2025-12",
+    ...                   "decision": "offered", "reason": "", "decision_date": pd.NaT,
+    ...                   "listed": True, "addition": False, "as_of": "2025-12-31"})
+    >>> p = write_stored(d, {"month": "2025-12"}, pathlib.Path(tempfile.mkdtemp()) / f"s{SUFFIX}")
+    >>> frame, meta = read_stored(p)
+    >>> frame["decision"].tolist(), meta, oct(p.stat().st_mode & 0o777)
+    (['offered'], {'month': '2025-12'}, '0o600')
+    >>> read_offers(p.parent)["child_id"].tolist()
+    ['C1']
+    """
     p = Path(path)
     out = frame[list(STORED_COLUMNS)].copy()
     out["decision_date"] = pd.to_datetime(out["decision_date"]).dt.date

@@ -253,6 +253,13 @@ def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **o
     Returns
     -------
     (Path, DataFrame)
+
+    Examples
+    --------
+    >>> path, d = write_synth_decisions("scores/escalation-2025-12.parquet", "panel.csv",
+    ...                                 override_bias="ethnicity=black:0.5")  # doctest: +SKIP
+    >>> sorted(d.decision.unique())  # doctest: +SKIP
+    ['already_supported', 'declined', 'not_needed', 'not_reviewed', 'offered']
     """
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".xlsx"):

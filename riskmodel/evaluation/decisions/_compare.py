@@ -59,6 +59,20 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     ``reviewed``, ``considered``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and
     the rates ``override_rate`` (not_needed / considered), ``addition_rate`` (added / not_listed),
     ``list_rate`` and ``offer_rate`` (listed, offered / children).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.decisions import decision_table
+    >>> from riskmodel.evaluation.fairness import FairnessPolicy
+    >>> s = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "as_of": "2025-12-31",
+    ...                   "sex": ["female", "male", "male"], "in_capacity": [True, True, False]})
+    >>> d = pd.DataFrame({"child_id": ["C1", "C2"], "scoring_month": "2025-12",
+    ...                   "decision": ["offered", "not_needed"]})
+    >>> pol = FairnessPolicy.model_validate({"characteristics": {"sex": None},
+    ...                                      "intersections": [], "min_count": 1})
+    >>> g = group_counts(decision_table(d, s), pol, np.zeros(3, np.int64))
+    >>> g[["group", "listed", "not_needed", "override_rate"]].values.tolist()
+    [['all', 2, 1, 0.5], ['female', 1, 0, 0.0], ['male', 1, 1, 1.0]]
     """
     c = Counter(keys, policy.min_count)
     cols = {"all": np.ones(len(t), bool), "listed": t["listed"].to_numpy(bool),
@@ -188,7 +202,26 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
 def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
                     ) -> pd.DataFrame:
     """Per group: the list's selection rate and the decisions' offer rate, each over
-    everyone's, with intervals, and how far the decisions moved the ratio (not judged)."""
+    everyone's, with intervals, and how far the decisions moved the ratio (not judged).
+
+    Columns: the group's ``characteristic``, ``label``, ``kind``, ``group``, ``children``,
+    ``listed``, ``offered``, ``list_rate``, ``offer_rate``, ``list_ratio`` (with
+    ``list_low``, ``list_high``), ``offer_ratio`` (with ``offer_low``, ``offer_high``),
+    ``change`` (offer ratio / list ratio), ``list_outside`` and ``offer_outside`` (outside
+    the tolerance) and ``too_few`` (fewer children than ``judging.min_children``).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> g = pd.DataFrame({"characteristic": ["all", "sex", "sex"], "label": "sex",
+    ...                   "kind": "characteristic", "group": ["all", "female", "male"],
+    ...                   "children": [200, 100, 100], "listed": [40, 30, 10],
+    ...                   "offered": [30, 15, 15], "list_rate": [.2, .3, .1],
+    ...                   "offer_rate": [.15, .15, .15]})
+    >>> d = disparity_table(g, load_fairness_policy())
+    >>> d[["group", "list_ratio", "offer_ratio"]].round(2).values.tolist()
+    [['female', 1.5, 1.0], ['male', 0.5, 1.0]]
+    """
     everyone = groups.iloc[0]
     out = groups.iloc[1:][["characteristic", "label", "kind", "group", "children", "listed",
                            "offered", "list_rate", "offer_rate"]].reset_index(drop=True)

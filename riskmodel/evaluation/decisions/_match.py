@@ -29,7 +29,13 @@ def list_month(scores: pd.DataFrame, source: str = "scores") -> tuple[pd.Timesta
 
 
 def listed_flags(scores: pd.DataFrame) -> pd.Series:
-    """``in_capacity`` as booleans, whether read from Parquet, CSV (text) or Excel."""
+    """``in_capacity`` as booleans, whether read from Parquet, CSV (text) or Excel.
+
+    Examples
+    --------
+    >>> listed_flags(pd.DataFrame({"in_capacity": ["True", "False", "1"]})).tolist()
+    [True, False, True]
+    """
     v = scores["in_capacity"]
     if v.dtype == bool:
         return v

@@ -66,6 +66,21 @@ def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
         ``comparisons`` (``category``, ``compared_with``, ``ratio``, ``low``, ``high``),
         ``unknown`` (rounded count of children whose outcome is not known yet) and
         ``not_causal`` (the caveat, in words).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.decisions import decision_table
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> rng = np.random.default_rng(0)
+    >>> s = pd.DataFrame({"child_id": [f"C{i}" for i in range(400)], "as_of": "2024-06-30",
+    ...                   "in_capacity": [True] * 200 + [False] * 200,
+    ...                   "score": rng.uniform(0, 0.3, 400)})
+    >>> d = pd.DataFrame({"child_id": s.child_id[:200], "scoring_month": "2024-06",
+    ...                   "decision": ["offered", "not_needed"] * 100})
+    >>> t = decision_table(d, s).assign(label=(rng.uniform(size=400) < 0.1).astype(int))
+    >>> o = decision_outcomes(t, load_fairness_policy(), np.zeros(400, np.int64))
+    >>> int(o["table"].set_index("category").loc["followed", "children"])
+    100
     """
     base = policy.min_count
     conf = policy.bootstrap.confidence

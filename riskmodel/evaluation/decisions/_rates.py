@@ -93,7 +93,16 @@ def decision_table(decisions: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
 def table_keys(table: pd.DataFrame) -> np.ndarray:
     """Each row's record key for cell-key rounding: from ``child_id`` and ``as_of``, salted
     with each list's own identities, so a child-month has the same key in every report that
-    includes its list (as in the fairness report of that scores file)."""
+    includes its list (as in the fairness report of that scores file).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"child_id": ["C1", "C2"], "as_of": "2025-12-31",
+    ...                   "month": "2025-12"})
+    >>> k = table_keys(t)
+    >>> bool((table_keys(t) == k).all()), bool(k[0] != k[1])
+    (True, True)
+    """
     ids = table["child_id"].astype(str) + "|" + pd.to_datetime(table["as_of"]).dt.strftime(
         "%Y-%m-%d")
     keys = np.zeros(len(table), np.int64)
@@ -127,7 +136,18 @@ class Counter:
         return k, n, (k / n if n > 0 else float("nan"))
 
 
-def _rates(t: pd.DataFrame, c: Counter) -> dict:
+def panel_rates(t: pd.DataFrame, c: Counter) -> dict:
+    """The counts and rates of :func:`decision_rates` for rows of :func:`decision_table`.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"child_id": ["C1", "C2"], "as_of": "2025-12-31",
+    ...                   "in_capacity": [True, True]})
+    >>> d = pd.DataFrame({"child_id": ["C1", "C2"], "scoring_month": "2025-12",
+    ...                   "decision": ["offered", "not_needed"]})
+    >>> panel_rates(decision_table(d, s), Counter(np.zeros(2, np.int64), 1))["override_rate"]
+    0.5
+    """
     listed = t["listed"].to_numpy()
     reviewed = t["reviewed"].to_numpy()
     dec = t["decision"].to_numpy()
@@ -199,13 +219,13 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     """
     t = decision_table(decisions, scores)
     c = Counter(table_keys(t), base)
-    out = _rates(t, c)
+    out = panel_rates(t, c)
     by = {}
     if "locality" in t.columns:
         loc = t["locality"].fillna("not recorded").astype(str)
         for name in sorted(loc.unique()):
             rows = (loc == name).to_numpy()
-            by[name] = _rates(t[rows], Counter(c.keys[rows], base))
+            by[name] = panel_rates(t[rows], Counter(c.keys[rows], base))
     out["by_locality"] = by
     out["months"] = sorted(t["month"].dropna().unique().tolist())
     out["base"] = int(base)

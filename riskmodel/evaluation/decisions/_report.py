@@ -19,7 +19,7 @@ from riskmodel.evaluation.decisions._compare import (
     override_findings,
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
-from riskmodel.evaluation.decisions._rates import Counter, _rates, table_keys
+from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._result import jsonable, table_records
 
@@ -106,7 +106,7 @@ def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int 
     pol: FairnessPolicy = resolve_policy(policy)
     t = table.reset_index(drop=True)
     keys = table_keys(t)
-    rates = _rates(t, Counter(keys, pol.min_count))
+    rates = panel_rates(t, Counter(keys, pol.min_count))
     groups = group_counts(t, pol, keys)
     findings = override_findings(groups, pol, seed=seed)
     disparity = disparity_table(groups, pol, seed=seed)
@@ -251,6 +251,19 @@ def write_decisions_report(report: DecisionsReport, out_dir, *, title: str = DEF
     -------
     dict
         ``html`` and ``json`` paths.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.evaluation.decisions import decision_table
+    >>> s = pd.DataFrame({"child_id": [f"C{i}" for i in range(50)], "as_of": "2025-12-31",
+    ...                   "in_capacity": [True] * 10 + [False] * 40})
+    >>> d = pd.DataFrame({"child_id": s.child_id[:10], "scoring_month": "2025-12",
+    ...                   "decision": "offered"})
+    >>> r = decisions_report(decision_table(d, s), policy={"characteristics": {"sex": None},
+    ...                      "intersections": []})
+    >>> sorted(p.name for p in write_decisions_report(r, tempfile.mkdtemp()).values())
+    ['report.html', 'summary.json']
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
