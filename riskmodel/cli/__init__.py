@@ -5,5 +5,8 @@ The commands are registered on :data:`app` by the modules imported below, one pe
 
 from riskmodel.cli import _data, _models, _reports  # noqa: F401 (they register the commands)
 from riskmodel.cli._app import app, main
+from riskmodel.cli._decisions import decisions
+
+app.add_typer(decisions, name="decisions")
 
 __all__ = ["app", "main"]

@@ -2,12 +2,14 @@
 
 Each command of the CLI calls one job: :func:`train`, :func:`score`, :func:`explain_extract`,
 :func:`model_card`/:func:`write_model_card`, :func:`run_test_predictions` (for fairness
-reviews of a run), :func:`run_demo`, and :func:`import_annex_a`/:func:`import_extract` (a
-council's own data into the contract).
+reviews of a run), :func:`add_decisions`/:func:`report_decisions` (the panels' decisions),
+:func:`run_demo`, and :func:`import_annex_a`/:func:`import_extract` (a council's own data
+into the contract).
 """
 
 from riskmodel.jobs._extract import Extract, open_extract, training_matrix
 from riskmodel.jobs.card import model_card, read_fairness, write_model_card
+from riskmodel.jobs.decisions import add_decisions, report_decisions
 from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.fairness import fairness_report, read_scores
@@ -17,8 +19,8 @@ from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 
 __all__ = [
-    "Extract", "explain_extract", "fairness_report", "import_annex_a", "import_extract",
-    "model_card", "open_extract",
-    "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train",
-    "training_matrix", "write_model_card",
+    "Extract", "add_decisions", "explain_extract", "fairness_report", "import_annex_a",
+    "import_extract", "model_card", "open_extract", "read_fairness", "read_scores",
+    "report_decisions", "run_demo", "run_test_predictions", "score", "train", "training_matrix",
+    "write_model_card",
 ]

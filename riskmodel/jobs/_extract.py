@@ -16,7 +16,9 @@ from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import tables_fingerprint
 from riskmodel.data import as_source, extract_date_of, load_tables, read_extract_date
 from riskmodel.features import build_matrix, feature_columns, load_feature_spec
+from riskmodel.jobs._decisions_store import read_offers
 from riskmodel.training import as_of_schedule
+from riskmodel.training._decisions import apply_decisions
 
 
 @dataclass
@@ -77,12 +79,14 @@ def open_extract(data, *, extract_date=None) -> Extract:
 
 @dataclass
 class TrainingMatrix:
-    """An extract's matrix for a training spec: rows at every scheduled as-of date."""
+    """An extract's matrix for a training spec: rows at every scheduled as-of date
+    (``decisions``: what the spec's ``decisions:`` choice did, when it has one)."""
 
     extract: Extract
     matrix: pd.DataFrame
     features: list[str]
     feature_spec: object
+    decisions: dict | None = None
 
 
 def training_matrix(data, spec) -> TrainingMatrix:
@@ -100,8 +104,14 @@ def training_matrix(data, spec) -> TrainingMatrix:
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
     matrix = ex.matrix(dates, outcome=spec.outcome, spec=fspec,
                        horizon_months=spec.horizon_months)
-    return TrainingMatrix(extract=ex, matrix=matrix, features=feature_columns(matrix),
-                          feature_spec=fspec)
+    features = feature_columns(matrix)
+    decisions = None
+    if getattr(spec, "decisions", None) is not None:  # children offered help: keep/drop/flag
+        matrix, decisions = apply_decisions(
+            matrix, read_offers(spec.decisions.source), spec.decisions.offered,
+            horizon_months=spec.horizon_months)
+    return TrainingMatrix(extract=ex, matrix=matrix, features=features, feature_spec=fspec,
+                          decisions=decisions)
 
 
 CARRIED = ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile")

@@ -14,6 +14,7 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
+from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import temporal_folds
 from riskmodel.training._over_time import (
     attainability,
@@ -120,6 +121,8 @@ def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
                                      top_n_per_locality=cap.top_n_per_locality)
     final = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else \
         pd.Series(True, index=pred.index)
+    # spec decisions: flag: judged on the rows without help (ranked among all rows)
+    judged = pred[OFFERED_HELP].eq(0) if OFFERED_HELP in pred else True
 
     def pooled(rows: pd.Series) -> pd.DataFrame:
         part = pred[rows]
@@ -128,10 +131,10 @@ def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
                                     groups=part["family_id"], dates=part["as_of"],
                                     n_boot=spec.bootstrap, random_state=spec.seed)
 
-    metrics = pooled(final)
-    selection = pooled(~final) if len(holdout_dates) else metrics
+    metrics = pooled(final & judged)
+    selection = pooled(~final & judged) if len(holdout_dates) else metrics
     loc_rows = []
-    for loc, part in pred[final].groupby("locality", sort=True, observed=True):
+    for loc, part in pred[final & judged].groupby("locality", sort=True, observed=True):
         lm = evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
                                   groups=part["family_id"], n_boot=max(20, spec.bootstrap // 4),
                                   random_state=spec.seed)
@@ -156,7 +159,8 @@ def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: 
         est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
                              calibration_folds=spec.calibration_folds)
         est.fit(X.iloc[train], y[train], groups=matrix["family_id"].to_numpy()[train])
-        part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality"]].copy()
+        part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality",
+                                  *[c for c in (OFFERED_HELP,) if c in matrix]]].copy()
         part["score"] = est.predict_proba(X.iloc[test])[:, 1]
         part["fold"] = str(test_date.date())
         parts.append(part)
@@ -211,7 +215,9 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
         "metric").loc[spec.select_by, "value"]))
     truth_result = None
     if truth is not None:
-        base = results[0].predictions[["child_id", "family_id", "as_of", "label", "locality"]]
+        base = results[0].predictions[["child_id", "family_id", "as_of", "label", "locality",
+                                       *[c for c in (OFFERED_HELP,)
+                                         if c in results[0].predictions]]]
         joined = base.merge(truth, on=["child_id", "as_of"], how="left")
         if joined["p_true"].notna().all():
             joined = joined.rename(columns={"p_true": "score"})

@@ -116,6 +116,31 @@ class FairnessBars(_Strict):
     max_flags: int = Field(0, ge=0)
 
 
+class DecisionsChoice(_Strict):
+    """What training does with children the panels offered help (docs/decisions.md).
+
+    Help changes the outcome a model learns from. A training row (a child at an as-of date
+    ``t``) counts as *offered help* when a decision ``offered`` was recorded for the child on
+    a list dated ``s`` with ``t - horizon < s < t + horizon``: the months after the offer
+    (``s`` to ``s + horizon``, when help is taken to act) overlap the row's outcome window
+    (``t`` to ``t + horizon``). ``source`` is a folder searched (with its subfolders) for
+    the decisions ``riskmodel decisions add`` stored beside the scores, or one such file.
+
+    ``offered``:
+
+    - ``keep``: the rows stay, with the outcomes they had;
+    - ``drop``: the rows are removed before fitting and before judging (the model learns
+      and is judged on children without help: the outcome the list is meant to predict);
+    - ``flag``: the rows stay and are fitted as with ``keep``; the matrix gains the column
+      ``offered_help`` (1 or 0), never a feature (the model does not see it; scoring does
+      not need it), used for one thing only: the out-of-time metrics that judge a
+      candidate (the leaderboard and the pass bars) are measured on rows without help.
+    """
+
+    source: str
+    offered: Literal["keep", "drop", "flag"] = "drop"
+
+
 class TrainingSpec(_Strict):
     """A training spec; see ``training/escalation.yaml`` for a commented example."""
 
@@ -130,6 +155,7 @@ class TrainingSpec(_Strict):
     candidates: list[Candidate] = Field(min_length=1)
     thresholds: Thresholds = Thresholds()
     fairness: FairnessBars | None = None
+    decisions: DecisionsChoice | None = None
     select_by: Literal["auc", "average_precision", "precision_at_capacity"] = "auc"
     bootstrap: int = Field(200, ge=20, le=5000)
     seed: int = 0

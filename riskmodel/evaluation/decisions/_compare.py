@@ -1,0 +1,248 @@
+"""Groups compared: override rates (findings) and the disparity of the list vs the decisions.
+
+Each group of each characteristic of the fairness policy (and each intersection) is compared
+with everyone, as the fairness report compares groups:
+
+- ``not_offered`` (*listed but not offered*): of the group's listed children the panel
+  considered (reviewed, not already supported), the share it decided ``not_needed``, over
+  the same share for everyone; a higher ratio is a disparity against the group;
+- ``added`` (*added though not listed*): of the group's children not on the list, the share
+  the panel added and offered help, over everyone's; a lower ratio is against the group.
+
+These two are the *findings*: judged with the policy's tolerance and the Benjamini-Hochberg
+control of false flags, in the fairness report's shape. The selection rates of the list
+alone (listed / children) and of the final decisions (offered / children) are shown side by
+side per group (the *disparity* table) with their ratios and intervals, not judged: a list's
+differences between groups can follow need, which the fairness report examines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.evaluation.decisions._rates import Counter
+from riskmodel.evaluation.fairness._findings import STATUS_ORDER, binomial_comparisons, judge
+from riskmodel.evaluation.fairness._groups import build_tables
+from riskmodel.evaluation.fairness._policy import Characteristic, FairnessPolicy
+from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
+
+# measure -> (numerator column, denominator column, +1 when a higher ratio is against the group)
+OVERRIDES = {"not_offered": ("not_needed", "considered", 1), "added": ("added", "not_listed", -1)}
+SELECTIONS = {"list": ("listed", "all"), "offer": ("offered", "all")}
+MEASURE_WORDS = {"not_offered": "listed but not offered",
+                 "added": "added though not listed"}
+_VERDICT = {
+    ("flag", "disadvantaged"): "a disparity against them, clear enough to flag",
+    ("flag", "advantaged"): "a difference in their favour, clear enough to flag",
+    "watch": "outside the tolerance but not clear enough to flag once the number of "
+             "comparisons is counted: worth watching",
+    "within": "within the policy's tolerance",
+    "insufficient": "not enough children to judge",
+}
+
+
+def _tables(t: pd.DataFrame, policy: FairnessPolicy):
+    chars = {}
+    for name, c in policy.characteristics.items():
+        c = c or Characteristic()
+        if (c.column or name) in t.columns:
+            chars[name] = c
+    combos = [tuple(x) for x in policy.intersections if all(m in chars for m in x)]
+    return build_tables(t, chars, combos, policy) if chars else []
+
+
+def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> pd.DataFrame:
+    """Published (rounded) counts per group: everyone first, then each characteristic's groups.
+
+    Columns: ``characteristic``, ``label``, ``kind``, ``group``, ``children``, ``listed``,
+    ``reviewed``, ``considered``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and
+    the rates ``override_rate`` (not_needed / considered), ``addition_rate`` (added / not_listed),
+    ``list_rate`` and ``offer_rate`` (listed, offered / children).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.decisions import decision_table
+    >>> from riskmodel.evaluation.fairness import FairnessPolicy
+    >>> s = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "as_of": "2025-12-31",
+    ...                   "sex": ["female", "male", "male"], "in_capacity": [True, True, False]})
+    >>> d = pd.DataFrame({"child_id": ["C1", "C2"], "scoring_month": "2025-12",
+    ...                   "decision": ["offered", "not_needed"]})
+    >>> pol = FairnessPolicy.model_validate({"characteristics": {"sex": None},
+    ...                                      "intersections": [], "min_count": 1})
+    >>> g = group_counts(decision_table(d, s), pol, np.zeros(3, np.int64))
+    >>> g[["group", "listed", "not_needed", "override_rate"]].values.tolist()
+    [['all', 2, 1, 0.5], ['female', 1, 0, 0.0], ['male', 1, 1, 1.0]]
+    """
+    c = Counter(keys, policy.min_count)
+    cols = {"all": np.ones(len(t), bool), "listed": t["listed"].to_numpy(bool),
+            "reviewed": t["reviewed"].to_numpy(bool),
+            "considered": t["considered"].to_numpy(bool),
+            "not_needed": t["not_needed"].to_numpy(bool),
+            "not_listed": ~t["listed"].to_numpy(bool), "added": t["added"].to_numpy(bool),
+            "offered": t["offered"].to_numpy(bool)}
+    rows = []
+
+    def add(key, label, kind, group, mask):
+        r = {"characteristic": key, "label": label, "kind": kind, "group": group}
+        r["children"] = c.count(mask)
+        for name in ("listed", "reviewed", "considered", "not_needed", "not_listed", "added",
+                     "offered"):
+            r[name] = c.count(mask & cols[name])
+        rows.append(r)
+
+    add("all", "everyone", "all", "all", cols["all"])
+    for g in _tables(t, policy):
+        for i, name in enumerate(g.groups):
+            add(g.key, g.label, g.kind, name, g.codes == i)
+    out = pd.DataFrame(rows)
+
+    def ratio(k, n):
+        return np.where(out[n] > 0, out[k] / out[n].where(out[n] > 0, 1), np.nan)
+
+    out["override_rate"] = ratio("not_needed", "considered")
+    out["addition_rate"] = ratio("added", "not_listed")
+    out["list_rate"] = ratio("listed", "children")
+    out["offer_rate"] = ratio("offered", "children")
+    return out
+
+
+def _fmt(v) -> str:
+    return "\u2013" if v is None or not np.isfinite(v) else f"{v:.2f}"
+
+
+def finding_sentence(row: dict, confidence: float = 0.95) -> str:
+    """One override finding in words.
+
+    Examples
+    --------
+    >>> row = {"measure": "not_offered", "label": "ethnicity", "group": "black",
+    ...        "ratio": 2.7, "low": 1.9, "high": 3.6, "status": "flag",
+    ...        "direction": "disadvantaged"}
+    >>> finding_sentence(row)[-73:]
+    '(95% interval 1.90\u20133.60): a disparity against them, clear enough to flag.'
+    """
+    grp = f"the {str(row['label']).replace('_', ' ')} group \u2018" \
+          f"{str(row['group']).replace('_', ' ')}\u2019"
+    if row["measure"] == "not_offered":
+        text = (f"Listed children in {grp} were listed but not offered help (the panel decided "
+                f"none was needed) {_fmt(row['ratio'])} times as often as listed children "
+                "overall (of those the panels considered)")
+    else:
+        text = (f"Children in {grp} who were not on the list were added though not listed "
+                f"{_fmt(row['ratio'])} times as often as children not listed overall")
+    status = row["status"]
+    verdict = _VERDICT.get((status, row.get("direction")), _VERDICT.get(status, status))
+    if status == "flag" and not isinstance(verdict, str):
+        verdict = "clear enough to flag"
+    if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
+        return f"{text}: {verdict}."
+    ci = f"{round(100 * confidence):d}% interval {_fmt(row['low'])}\u2013{_fmt(row['high'])}"
+    return f"{text} ({ci}): {verdict}."
+
+
+def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
+                      ) -> pd.DataFrame:
+    """Each group's override rates against everyone's, judged (the fairness report's shape).
+
+    Parameters
+    ----------
+    groups : DataFrame
+        From :func:`group_counts`.
+    policy : FairnessPolicy
+    seed : int
+        For the intervals' posterior draws (the same seed gives the same report).
+
+    Returns
+    -------
+    DataFrame
+        ``FINDINGS_COLUMNS``: ``rank``, ``characteristic``, ``label``, ``kind``, ``group``,
+        ``measure`` (``not_offered`` or ``added``), ``source`` (empty), ``reference``
+        (``everyone``), ``value``, ``reference_value``, ``ratio``, ``low``, ``high``,
+        ``direction``, ``status``, ``p_value``, ``n``, ``n0``, ``need_ratio`` (empty) and
+        ``sentence``; flags first.
+    """
+    everyone = groups.iloc[0]
+    rows = []
+    for g in groups.iloc[1:].itertuples(index=False):
+        for measure, (k, n, _) in OVERRIDES.items():
+            rows.append({"characteristic": g.characteristic, "label": g.label, "kind": g.kind,
+                         "group": g.group, "measure": measure, "source": "",
+                         "reference": "everyone", "k": getattr(g, k), "n": getattr(g, n),
+                         "k0": everyone[k], "n0": everyone[n]})
+    if not rows:
+        return pd.DataFrame(columns=FINDINGS_COLUMNS)
+    comp = pd.DataFrame(rows)
+    base = policy.min_count
+    comp = binomial_comparisons(comp, base=base, confidence=policy.bootstrap.confidence,
+                                tolerance=policy.tolerance, seed=seed)
+    comp = judge(comp, tolerance=policy.tolerance,
+                 false_discovery_rate=policy.judging.false_discovery_rate,
+                 min_children=policy.judging.min_children)
+    # The direction from the measure's harm (an addition is a benefit) and the ratio's side
+    # of 1, a ratio of 0 included (judge() calls a ratio of 0 neither).
+    harm = comp["measure"].map({m: h for m, (_, _, h) in OVERRIDES.items()}).to_numpy()
+    ratio = comp["ratio"].astype(float).to_numpy()
+    side = np.where(np.isnan(ratio), 0, np.sign(ratio - 1))
+    comp["direction"] = np.select([harm * side > 0, harm * side < 0],
+                                  ["disadvantaged", "advantaged"], "neither")
+    comp["_s"] = comp["status"].map(STATUS_ORDER)
+    comp["_d"] = (comp["direction"] != "disadvantaged").astype(int)
+    comp = comp.sort_values(["_s", "_d", "p_value"], kind="stable").reset_index(drop=True)
+    comp["rank"] = np.arange(1, len(comp) + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        comp["value"] = np.where(comp["n"] > 0, comp["k"] / comp["n"], np.nan)
+        comp["reference_value"] = np.where(comp["n0"] > 0, comp["k0"] / comp["n0"], np.nan)
+    comp["need_ratio"] = np.nan
+    conf = policy.bootstrap.confidence
+    comp["sentence"] = [finding_sentence(r, conf) for r in comp.to_dict("records")]
+    return comp.reindex(columns=FINDINGS_COLUMNS)
+
+
+def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
+                    ) -> pd.DataFrame:
+    """Per group: the list's selection rate and the decisions' offer rate, each over
+    everyone's, with intervals, and how far the decisions moved the ratio (not judged).
+
+    Columns: the group's ``characteristic``, ``label``, ``kind``, ``group``, ``children``,
+    ``listed``, ``offered``, ``list_rate``, ``offer_rate``, ``list_ratio`` (with
+    ``list_low``, ``list_high``), ``offer_ratio`` (with ``offer_low``, ``offer_high``),
+    ``change`` (offer ratio / list ratio), ``list_outside`` and ``offer_outside`` (outside
+    the tolerance) and ``too_few`` (fewer children than ``judging.min_children``).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> g = pd.DataFrame({"characteristic": ["all", "sex", "sex"], "label": "sex",
+    ...                   "kind": "characteristic", "group": ["all", "female", "male"],
+    ...                   "children": [200, 100, 100], "listed": [40, 30, 10],
+    ...                   "offered": [30, 15, 15], "list_rate": [.2, .3, .1],
+    ...                   "offer_rate": [.15, .15, .15]})
+    >>> d = disparity_table(g, load_fairness_policy())
+    >>> d[["group", "list_ratio", "offer_ratio"]].round(2).values.tolist()
+    [['female', 1.5, 1.0], ['male', 0.5, 1.0]]
+    """
+    everyone = groups.iloc[0]
+    out = groups.iloc[1:][["characteristic", "label", "kind", "group", "children", "listed",
+                           "offered", "list_rate", "offer_rate"]].reset_index(drop=True)
+    if out.empty:
+        return out
+    for name, (k, n) in SELECTIONS.items():
+        col = "children" if n == "all" else n
+        rows = pd.DataFrame({"k": out[k], "n": out[col], "k0": everyone[k],
+                             "n0": everyone[col]})
+        comp = binomial_comparisons(rows, base=policy.min_count,
+                                    confidence=policy.bootstrap.confidence,
+                                    tolerance=policy.tolerance, seed=seed + 7)
+        out[f"{name}_ratio"] = comp["ratio"].to_numpy()
+        out[f"{name}_low"] = comp["low"].to_numpy()
+        out[f"{name}_high"] = comp["high"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change"] = out["offer_ratio"] / out["list_ratio"]
+    tol = policy.tolerance
+    few = out["children"] < policy.judging.min_children
+    out["list_outside"] = ~few & ((out["list_ratio"] < tol.low) | (out["list_ratio"] > tol.high))
+    out["offer_outside"] = ~few & ((out["offer_ratio"] < tol.low)
+                                   | (out["offer_ratio"] > tol.high))
+    out["too_few"] = few
+    return out

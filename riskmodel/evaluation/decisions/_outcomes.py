@@ -1,0 +1,117 @@
+"""Outcomes of followed and overridden cases, once the horizon has passed (not causal)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.evaluation.decisions._rates import Counter
+from riskmodel.evaluation.fairness._findings import binomial_comparisons, rate_interval
+from riskmodel.evaluation.fairness._policy import FairnessPolicy
+
+# name -> words; the rows of each are chosen in _masks
+CATEGORIES = {
+    "followed": "listed, offered help",
+    "declined": "listed, offered help, declined by the family",
+    "supported": "listed, already supported",
+    "overridden": "listed, not offered (the panel decided none was needed)",
+    "not_reviewed": "listed, not reviewed",
+    "added": "not listed, added by the panel and offered help",
+    "not_listed": "not listed, not added",
+}
+# (category, compared with): the comparisons the report makes
+PAIRS = (("overridden", "followed"), ("added", "not_listed"))
+NOT_CAUSAL = (
+    "These comparisons are not causal. Who was offered help was chosen, by the list and by "
+    "the panels, and help itself changes what happens next: a lower rate among children "
+    "offered help may mean the help worked, or that the panels chose children who would have "
+    "done well anyway; a higher rate among children the panels did not offer help may mean "
+    "the panels were wrong, or that they chose for reasons the outcome does not record.")
+
+
+def _masks(t: pd.DataFrame) -> dict[str, np.ndarray]:
+    listed = t["listed"].to_numpy(bool)
+    dec = t["decision"].to_numpy()
+    return {
+        "followed": listed & (dec == "offered"),
+        "declined": listed & (dec == "declined"),
+        "supported": listed & (dec == "already_supported"),
+        "overridden": t["not_needed"].to_numpy(bool),
+        "not_reviewed": listed & ~t["reviewed"].to_numpy(bool),
+        "added": t["added"].to_numpy(bool),
+        "not_listed": ~listed & ~t["added"].to_numpy(bool),
+    }
+
+
+def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray, *,
+                      outcome: str = "escalation", seed: int = 0) -> dict:
+    """The outcome rate of each kind of decision, with intervals, and two comparisons.
+
+    Parameters
+    ----------
+    t : DataFrame
+        :func:`decision_table` rows with ``label`` (1 = the outcome within the horizon, 0 =
+        not, missing = not yet known) and ``score``.
+    policy : FairnessPolicy
+        Its ``min_count`` rounds every count (cell-key rounding), ``bootstrap.confidence``
+        sets the intervals and ``judging.min_children`` marks small categories.
+    keys : array
+        Each row's record key (:func:`table_keys`).
+
+    Returns
+    -------
+    dict
+        ``table`` (one row per category: ``category``, ``words``, ``children``, ``had_outcome``,
+        ``rate``, ``low``, ``high``, ``predicted`` (mean score), ``too_few``),
+        ``comparisons`` (``category``, ``compared_with``, ``ratio``, ``low``, ``high``),
+        ``unknown`` (rounded count of children whose outcome is not known yet) and
+        ``not_causal`` (the caveat, in words).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.decisions import decision_table
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> rng = np.random.default_rng(0)
+    >>> s = pd.DataFrame({"child_id": [f"C{i}" for i in range(400)], "as_of": "2024-06-30",
+    ...                   "in_capacity": [True] * 200 + [False] * 200,
+    ...                   "score": rng.uniform(0, 0.3, 400)})
+    >>> d = pd.DataFrame({"child_id": s.child_id[:200], "scoring_month": "2024-06",
+    ...                   "decision": ["offered", "not_needed"] * 100})
+    >>> t = decision_table(d, s).assign(label=(rng.uniform(size=400) < 0.1).astype(int))
+    >>> o = decision_outcomes(t, load_fairness_policy(), np.zeros(400, np.int64))
+    >>> int(o["table"].set_index("category").loc["followed", "children"])
+    100
+    """
+    base = policy.min_count
+    conf = policy.bootstrap.confidence
+    label = pd.to_numeric(t["label"], errors="coerce").to_numpy(float)
+    known = ~np.isnan(label)
+    c = Counter(keys, base)
+    y = known & (label == 1)
+    score = pd.to_numeric(t.get("score"), errors="coerce").to_numpy(float) \
+        if "score" in t else np.full(len(t), np.nan)
+    rows = []
+    for name, mask in _masks(t).items():
+        m = mask & known
+        n, k = c.count(m), c.count(m & y)
+        lo, hi = rate_interval(k, n, base=base, confidence=conf)
+        pred = float(np.nanmean(score[m])) if m.any() and np.isfinite(score[m]).any() \
+            else np.nan
+        rows.append({"category": name, "words": CATEGORIES[name], "children": n,
+                     "had_outcome": k, "rate": k / n if n > 0 else np.nan,
+                     "low": float(lo), "high": float(hi),
+                     "predicted": round(pred, 3) if np.isfinite(pred) else np.nan,
+                     "too_few": n < policy.judging.min_children})
+    table = pd.DataFrame(rows)
+    by = table.set_index("category")
+    pairs = pd.DataFrame([{"category": a, "compared_with": b, "k": by.loc[a, "had_outcome"],
+                           "n": by.loc[a, "children"], "k0": by.loc[b, "had_outcome"],
+                           "n0": by.loc[b, "children"]} for a, b in PAIRS])
+    comp = binomial_comparisons(pairs, base=base, confidence=conf, tolerance=policy.tolerance,
+                                seed=seed + 11)
+    comp["too_few"] = (comp["n"] < policy.judging.min_children) | (
+        comp["n0"] < policy.judging.min_children)
+    return {"outcome": outcome, "table": table,
+            "comparisons": comp[["category", "compared_with", "ratio", "low", "high",
+                                 "too_few"]],
+            "unknown": c.count(~known), "not_causal": NOT_CAUSAL}
