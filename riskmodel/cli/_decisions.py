@@ -1,7 +1,7 @@
-"""``riskmodel decisions``: the command group (add, report, synth), kept out of ``cli.py``.
+"""``riskmodel decisions``: the command group (add, report, synth).
 
-It only parses options, calls one job and prints, like every command in ``cli.py`` (which
-adds this group); errors are ``InputError``s that ``riskmodel.cli.main`` prints as one line.
+It only parses options, calls one job and prints, like every command (``riskmodel.cli``
+adds this group to the app); errors are ``InputError``s that ``main`` prints as one line.
 """
 
 from __future__ import annotations
