@@ -141,13 +141,19 @@ def synth(
         list[str] | None,
         typer.Option(help="Plant referral bias, e.g. ethnicity=black:2.0 (repeatable)."),
     ] = None,
+    drift: Annotated[
+        list[str] | None,
+        typer.Option(help="Plant a change from a date (repeatable): recording:DATE[:FACTOR"
+                     "[:SOURCE]], population:DATE[:FACTOR] or risk:DATE[:FACTOR], e.g. "
+                     "risk:2025-06-01:3 (docs/monitoring.md)."),
+    ] = None,
 ):
     """Generate a synthetic council with known truth (four tables, truth, manifest)."""
     from riskmodel.data import generate_council
 
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
-        referral_bias=referral_bias or None,
+        referral_bias=referral_bias or None, drift=drift or None,
     )
     out.print(f"synthetic council: {children:,} children written to {path}")
 
