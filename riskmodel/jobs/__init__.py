@@ -10,12 +10,14 @@ from riskmodel.jobs.card import model_card, read_fairness, write_model_card
 from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.fairness import fairness_report, read_scores
+from riskmodel.jobs.monitor import MonitorRun, monitor, monitor_history
 from riskmodel.jobs.replay import run_test_predictions
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 
 __all__ = [
-    "Extract", "explain_extract", "fairness_report", "model_card", "open_extract",
+    "Extract", "MonitorRun", "explain_extract", "fairness_report", "model_card", "monitor",
+    "monitor_history", "open_extract",
     "read_fairness", "read_scores", "run_demo", "run_test_predictions", "score", "train",
     "training_matrix", "write_model_card",
 ]
