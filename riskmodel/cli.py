@@ -560,62 +560,30 @@ def score(
 
 @app.command()
 def monitor(
-    data: Annotated[
-        Path | None, typer.Option(help=DATA_HELP + " Not needed with --history.",
-                                  parser=_data_source, metavar=DATA_METAVAR)
-    ] = None,
-    model: Annotated[
-        str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
-    ] = "models:/escalation@champion",
-    as_of: Annotated[
-        str | None,
-        typer.Option("--as-of", help="The month to monitor: the children open at this date "
-                     "(ISO). Default: the extract date."),
-    ] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Folder for report.html and summary.json.")
-    ] = None,
-    history: Annotated[
-        bool, typer.Option("--history", help="Print every month monitored since go-live "
-                           "(from the model's MLflow record) and stop.")
-    ] = False,
-    fail_on: Annotated[
-        str | None,
-        typer.Option(help="Exit 3 on 'watch' (or 4 on 'retrain recommended') with "
-                     "--fail-on watch; exit 4 on 'retrain recommended' with --fail-on retrain."),
-    ] = None,
-    policy: Annotated[
-        Path | None, typer.Option(help="Policy YAML whose monitoring section holds the "
-                                  "thresholds. Default: the workspace's evaluation/fairness.yaml.")
-    ] = None,
-    record: Annotated[
-        bool, typer.Option(help="Add this month's summary to the model's MLflow record.")
-    ] = True,
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP, parser=_data_source,
+                                              metavar=DATA_METAVAR)] = None,
+    model: Annotated[str, typer.Option(help="Registered model.")] = "models:/escalation@champion",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The month: children open at this date (ISO). Default: the extract "
+        "date.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and "
+                                                 "summary.json.")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Print every month monitored "
+                                          "since go-live and stop.")] = False,
+    fail_on: Annotated[str | None, typer.Option(help="watch: exit 3 on watch, 4 on retrain "
+                                                "recommended; retrain: exit 4 on it.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML with the monitoring "
+                                                "thresholds. Default: the workspace's.")] = None,
+    record: Annotated[bool, typer.Option(help="Add the summary to the model's MLflow "
+                                         "record.")] = True,
 ):
     """Is the model still working, and still fair? Drift, performance and one verdict."""
-    from riskmodel.jobs.monitor import FAIL_ON, monitor_history
-
-    def say(text: str) -> None:
-        out.print(text, markup=False, highlight=False, soft_wrap=True)
+    from riskmodel.jobs.monitor import check_fail_on, history_text, monitor_text
 
     if history:
-        table = monitor_history(model)
-        if table.empty:
-            say(f"{model}: not monitored yet (riskmodel monitor --data DIR --out DIR)")
-            return
-        from rich.table import Table
-
-        t = Table(title=f"{model}: every month monitored")
-        for col in table.columns:
-            t.add_column(col.replace("_", " "), justify="left" if col in (
-                "as_of", "verdict") else "right")
-        for row in table.itertuples(index=False):
-            t.add_row(*("" if v is None or (isinstance(v, float) and v != v) else
-                        f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
-        _print_table(t)
+        out.print(history_text(model), markup=False, highlight=False, soft_wrap=True)
         return
-    if fail_on is not None and fail_on not in FAIL_ON:
-        raise InputError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+    check_fail_on(fail_on)
     if data is None or out_dir is None:
         raise InputError("monitor: give --data DIR and --out DIR (or --history)")
     from riskmodel.jobs import monitor as monitor_month
@@ -623,20 +591,8 @@ def monitor(
     with _steps("monitoring") as step:
         run = monitor_month(data, model, as_of, out=out_dir, policy=policy, record=record,
                             progress=step)
-    s = run.summary
-    say(f"verdict: {s['verdict']}")
-    for r in s["reasons"]:
-        level = "retrain recommended" if r["level"] == "retrain" else r["level"]
-        say(f"  {level} ({r['section']}): {r['text']}")
-    say(f"report: {run.paths['html']}")
-    say(f"summary: {run.paths['summary']}")
-    real = ", ".join(s["realised"]) or "none matured this month"
-    say(f"OK monitored {s['model']['name']} v{s['model']['version']} at {s['as_of']} in "
-        f"{s['seconds']:.1f}s: {s['cohort']['now']:,} children open; verdict {s['verdict']} "
-        f"({len(s['reasons'])} reasons); realised performance: {real}"
-        + ("; history in MLflow" if record else ""))
-    code = run.exit_code(fail_on)
-    if code:
+    out.print(monitor_text(run, record=record), markup=False, highlight=False, soft_wrap=True)
+    if code := run.exit_code(fail_on):  # for schedulers: the spec lines, then the status
         for path in specs_used():
             console.print(f"spec: {path}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(code)

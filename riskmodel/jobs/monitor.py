@@ -133,8 +133,7 @@ class MonitorRun:
         """0, or 3 (watch) / 4 (retrain recommended) when ``fail_on`` asks for it."""
         if fail_on is None:
             return 0
-        if fail_on not in FAIL_ON:
-            raise InputError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+        check_fail_on(fail_on)
         code = EXIT_CODES[self.verdict]
         return code if code >= (3 if fail_on == "watch" else 4) else 0
 
@@ -307,6 +306,36 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         log_monitoring(loaded.run_id, summary["as_of"], summary, _headline(summary))
     say(f"monitored in {time.perf_counter() - started:.1f}s")
     return MonitorRun(summary=summary, paths=paths, history=history)
+
+
+def check_fail_on(fail_on: str | None) -> None:
+    """A one-line error for a ``--fail-on`` that is not ``watch`` or ``retrain``."""
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise InputError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+
+
+def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
+    """What ``riskmodel monitor`` prints: the verdict, its reasons, the files, a closing line."""
+    s = run.summary
+    lines = [f"verdict: {s['verdict']}"]
+    lines += [f"  {'retrain recommended' if r['level'] == 'retrain' else r['level']} "
+              f"({r['section']}): {r['text']}" for r in s["reasons"]]
+    lines += [f"report: {run.paths['html']}", f"summary: {run.paths['summary']}"]
+    real = ", ".join(s["realised"]) or "none matured this month"
+    lines.append(f"OK monitored {s['model']['name']} v{s['model']['version']} at {s['as_of']} "
+                 f"in {s['seconds']:.1f}s: {s['cohort']['now']:,} children open; verdict "
+                 f"{s['verdict']} ({len(s['reasons'])} reasons); realised performance: {real}"
+                 + ("; history in MLflow" if record else ""))
+    return "\n".join(lines)
+
+
+def history_text(model_uri: str = "models:/escalation@champion") -> str:
+    """``riskmodel monitor --history``: the table of every month monitored, as text."""
+    table = monitor_history(model_uri)
+    if table.empty:
+        return f"{model_uri}: not monitored yet (riskmodel monitor --data DIR --out DIR)"
+    return f"{model_uri}: every month monitored\n" + table.to_string(
+        index=False, na_rep="", float_format=lambda v: f"{v:.3f}")
 
 
 def monitor_history(model_uri: str = "models:/escalation@champion") -> pd.DataFrame:
