@@ -118,7 +118,7 @@ def psi(reference, current) -> float:
     >>> psi([50, 50], [50, 50])
     0.0
     >>> round(psi([50, 50], [80, 20]), 3)
-    0.38
+    0.406
     """
     r = np.asarray(reference, float) + SMOOTH
     c = np.asarray(current, float) + SMOOTH

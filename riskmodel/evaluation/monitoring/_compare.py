@@ -303,7 +303,7 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_co
         for prev in last or []:
             if prev["characteristic"] == r["characteristic"] and prev["group"] == r["group"]:
                 item["last_month"] = prev.get("now")
-        if not r["hidden"] and r["reference"]:
+        if not r["hidden"] and r["reference"] and r["now"] is not None:
             ratio = r["now"] / r["reference"]
             p = _two_proportions(r["k"], r["n"], r["k_r"], r["n_r"])
             if (ratio < tolerance[0] or ratio > tolerance[1]) and p < alpha:

@@ -26,6 +26,7 @@ from scipy import stats
 
 from riskmodel.evaluation._disclosure import is_small, suppress
 from riskmodel.evaluation._metrics import evaluate_predictions
+from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
 
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
 WORDS = {"auc": "AUC", "calibration_error": "calibration error",
@@ -33,24 +34,6 @@ WORDS = {"auc": "AUC", "calibration_error": "calibration error",
          "recall_at_capacity": "recall at capacity",
          "observed_over_expected": "outcomes observed over expected",
          "base_rate": "base rate"}
-
-
-def _ratio_interval(y, p, codes, n_boot: int, seed: int):
-    """Observed over expected (sum of outcomes / sum of scores), family-clustered interval."""
-    point = y.sum() / p.sum() if p.sum() > 0 else math.nan
-    k = codes.max() + 1 if len(codes) else 0
-    rng = np.random.default_rng(seed)
-    yc = np.bincount(codes, weights=y, minlength=k)
-    pc = np.bincount(codes, weights=p, minlength=k)
-    draws = []
-    for _ in range(n_boot if k else 0):
-        w = rng.multinomial(k, np.full(k, 1.0 / k))
-        if (w * pc).sum() > 0:
-            draws.append((w * yc).sum() / (w * pc).sum())
-    if not draws:
-        return point, math.nan, math.nan
-    low, high = np.quantile(draws, [0.025, 0.975])
-    return point, min(low, point), max(high, point)
 
 
 def _promised(promise, metric):
@@ -100,7 +83,7 @@ def judge(metrics: dict, promise, bars, *, outcome_ratio: float) -> list[str]:
 
 
 def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
-             min_count: int = 5) -> dict:
+             min_count: int = 5, draws: dict | None = None) -> dict:
     """Realised performance of one matured scoring month.
 
     Parameters
@@ -113,6 +96,9 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
         Who was within capacity.
     families : array-like, optional
         Family ids: the bootstrap resamples whole families.
+    draws : dict, optional
+        Each measure's values over resamples already drawn (:func:`by_group` draws one set of
+        resamples for every group); default: ``n_boot`` resamples of these rows.
 
     Returns
     -------
@@ -137,13 +123,19 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     f = np.asarray(flags, bool)
     codes = (np.arange(len(y)) if families is None
              else pd.factorize(np.asarray(families), sort=False)[0])
-    table = evaluate_predictions(y, p, flags=f, groups=codes, n_boot=n_boot,
-                                 random_state=seed).set_index("metric")
-    metrics = {m: {"value": float(table.loc[m, "value"]), "low": float(table.loc[m, "low"]),
-                   "high": float(table.loc[m, "high"])}
-               for m in (*LEAD, "base_rate")}
-    oe = _ratio_interval(y, p, codes, n_boot, seed)
-    metrics["observed_over_expected"] = dict(zip(("value", "low", "high"), oe, strict=True))
+    # the point values as the model card measures them; intervals from the same resampling
+    point = evaluate_predictions(y, p, flags=f, n_boot=0).set_index("metric")["value"]
+    point["observed_over_expected"] = y.sum() / p.sum() if p.sum() > 0 else math.nan
+    if draws is None:
+        draws = bootstrap(y, p, f, codes, n_boot=n_boot, seed=seed)
+    metrics = {}
+    for m in (*LEAD, "base_rate", "observed_over_expected"):
+        v = float(point[m])
+        d = draws[m][np.isfinite(draws[m])]
+        lo, hi = (np.quantile(d, [0.025, 0.975]) if len(d)
+                  else (math.nan, math.nan))
+        metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
+                      "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
     hits = int((y * f).sum())
     if is_small([hits], min_count)[0]:
         for m in ("precision_at_capacity", "recall_at_capacity"):
@@ -178,10 +170,14 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
     >>> p = np.random.default_rng(0).uniform(0, 0.3, 3000)
     >>> e = estimate(p, p > np.quantile(p, 0.9), n_sim=50)
     >>> round(e["precision_at_capacity"]["value"], 2), e["estimate"]
-    (0.29, True)
+    (0.28, True)
     """
     p = np.asarray(p, float)
     f = np.asarray(flags, bool)
+    if not len(p):
+        nothing = {"value": math.nan, "low": math.nan, "high": math.nan}
+        return {"estimate": True, "n": 0, **{k: dict(nothing) for k in (
+            "auc", "precision_at_capacity", "recall_at_capacity", "base_rate")}}
     order = np.argsort(-p, kind="stable")
     ps = p[order]
     ends = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])
@@ -256,12 +252,12 @@ def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, threshold
     return out
 
 
-def _group_rates(y, p, f, g, n_groups, w):
-    pos = np.bincount(g, weights=w * y, minlength=n_groups)
-    hits = np.bincount(g, weights=w * y * f, minlength=n_groups)
-    exp = np.bincount(g, weights=w * p, minlength=n_groups)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 1 - hits / pos, pos / exp
+def draws_point(y, p, f, mask, measure: str) -> float:
+    """Recall at capacity or outcomes observed over expected of the rows in ``mask``."""
+    pos = y[mask].sum()
+    if measure == "recall_at_capacity":
+        return float((y[mask] * f[mask]).sum() / pos) if pos else math.nan
+    return float(pos / p[mask].sum()) if p[mask].sum() else math.nan
 
 
 def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25),
@@ -293,11 +289,7 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     f = frame["flag"].to_numpy(bool).astype(float)
     codes = pd.factorize(frame["family_id"].to_numpy(), sort=False)[0] \
         if "family_id" in frame.columns else np.arange(len(frame))
-    k = codes.max() + 1 if len(codes) else 0
-    rng = np.random.default_rng(seed)
-    weights = [rng.multinomial(k, np.full(k, 1.0 / k))[codes] for _ in range(n_boot)] if k \
-        else []
-    out = []
+    tables = []  # per characteristic: its groups, which are hidden, the reference
     for col, ref_choice in characteristics.items():
         if col not in frame.columns:
             continue
@@ -320,11 +312,16 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
             ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
         else:
             ref = None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            missed, oe = _group_rates(y, p, f, g, len(names), np.ones(len(y)))
-            boots = [_group_rates(y, p, f, g, len(names), w) for w in weights]
-        # ratios only between groups with enough outcomes to say anything
-        enough = counts["positives"].to_numpy() >= min_count
+        tables.append((col, g, names, counts, hidden, ref))
+    # one set of family resamples for every group of every characteristic
+    sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
+            for i in range(len(names)) if not hidden[i]]
+    drawn = bootstrap_sets(y, p, f, codes, [np.flatnonzero(tables[t][1] == i) for t, i in sets],
+                           n_boot=n_boot, seed=seed, calibration=False)
+    draws = dict(zip(sets, drawn, strict=True))
+    out = []
+    for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
+        enough = counts["positives"].to_numpy() >= min_count  # outcomes enough to compare
         groups = []
         for i, name in enumerate(names):
             row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i])}
@@ -336,21 +333,29 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
             mask = g == i
             row["children"] = int(mask.sum())
             row["positives"] = int(counts.loc[i, "positives"])
-            r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], n_boot=n_boot, seed=seed,
-                         min_count=min_count)
+            r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
+                         draws=draws[(t, i)])
             row["metrics"] = r["metrics"]
             if ref is not None and i != ref and enough[i] and enough[ref]:
-                for name_r, point, idx in (("missed_ratio", missed, 0), ("oe_ratio", oe, 1)):
+                mine, theirs = draws[(t, i)], draws[(t, ref)]
+                for key, measure in (("missed_ratio", "recall_at_capacity"),
+                                     ("oe_ratio", "observed_over_expected")):
+                    a_, b_ = r["metrics"][measure]["value"], draws_point(
+                        y, p, f, g == ref, measure)
+                    if key == "missed_ratio":
+                        a_, b_ = 1 - a_, 1 - b_
+                        ratio_draws = (1 - mine[measure]) / (1 - theirs[measure])
+                    else:
+                        ratio_draws = mine[measure] / theirs[measure]
                     with np.errstate(divide="ignore", invalid="ignore"):
-                        value = point[i] / point[ref]
-                        draws = np.array([b[idx][i] / b[idx][ref] for b in boots])
-                    draws = draws[np.isfinite(draws) & (draws > 0)]
-                    if not np.isfinite(value) or value <= 0 or len(draws) < 10:
+                        value = a_ / b_ if b_ else math.nan
+                    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
+                    if not np.isfinite(value) or value <= 0 or len(d) < 10:
                         continue
-                    lo, hi = np.quantile(draws, [0.025, 0.975])
-                    row[name_r] = {"value": float(value), "low": float(lo), "high": float(hi),
-                                   "sd_log": float(np.std(np.log(draws))),
-                                   "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+                    lo, hi = np.quantile(d, [0.025, 0.975])
+                    row[key] = {"value": float(value), "low": float(lo), "high": float(hi),
+                                "sd_log": float(np.std(np.log(d))),
+                                "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
             groups.append(row)
         out.append({"characteristic": col, "reference": None if ref is None else names[ref],
                     "groups": groups})
