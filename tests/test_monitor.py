@@ -65,11 +65,6 @@ def planted(tmp_path_factory):
             for k, v in specs.items()}
 
 
-@pytest.fixture(scope="session")
-def unchanged(tmp_path_factory) -> Path:
-    return generate_council(6000, seed=8, out=tmp_path_factory.mktemp("unchanged") / "c")
-
-
 @contextlib.contextmanager
 def memory_history():
     """Each scenario keeps its own history (the model's MLflow record is shared by the
@@ -138,9 +133,8 @@ def test_risk_change_is_caught_in_the_first_month_without_blaming_the_inputs(
 
 
 @pytest.mark.slow
-def test_unchanged_council_raises_no_alert_over_12_monthly_runs(unchanged, model_uri,
-                                                                tmp_path):
-    summaries = run_months(unchanged, model_uri, MONTHS, tmp_path)
+def test_unchanged_council_raises_no_alert_over_12_monthly_runs(council, model_uri, tmp_path):
+    summaries = run_months(council, model_uri, MONTHS, tmp_path)
     false_alarms = [(s["as_of"], s["verdict"], s["reasons"]) for s in summaries
                     if s["verdict"] != "ok"]
     assert len(false_alarms) == 0, false_alarms

@@ -106,9 +106,8 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
             first[["child_id", "as_of", outcome]], on=["child_id", "as_of"], how="left")
         early.update(events=int(both[outcome].fillna(0).sum()),
                      events_horizon=int(both["label"].sum()), rows=int(len(both)))
-    contacts = contact_volumes(extract.tables["contacts"],
-                               rows[["child_id", "family_id", "as_of"]], months=EARLY_MONTHS,
-                               min_count=min_count)
+    contacts = contact_volumes(extract.tables["contacts"], extract.tables["children"], dates,
+                               months=EARLY_MONTHS, min_count=min_count)
     source = (f"the {len(dates)} out-of-time test dates of training "
               f"({', '.join(str(d.date()) for d in dates)}; {len(rows):,} child-dates)")
     return TrainingReference(rows=rows, features=list(features), early=early,
@@ -280,8 +279,8 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     matured = _realised_months(ex, loaded, fspec, earlier, when, horizon, top,
                                characteristics, t, tolerance, min_count)
     say("comparing with the training reference…")
-    contacts = contact_volumes(ex.tables["contacts"], matrix[["child_id", "family_id",
-                                                              "as_of"]], min_count=min_count)
+    contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
+                               min_count=min_count)
     summary = assess_month(reference, matrix, scored, thresholds=t, tolerance=tolerance,
                            contacts=contacts, last=earlier[-1] if earlier else None,
                            early=early, realised=matured, promise=meta.get("test_metrics"))

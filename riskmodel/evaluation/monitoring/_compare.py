@@ -210,35 +210,36 @@ def cohort_size(reference: dict, n: int, last: int | None, thresholds) -> dict:
 
 
 def contacts_drift(reference: dict, current: dict, features, thresholds) -> list[dict]:
-    """Contacts recorded per child in the month before the date, by source and need."""
+    """Each source's and need's share of the contacts recorded in the month before the date."""
     t = thresholds
     ref_by = (reference.get("contacts") or {}).get("by", {})
     cur_by = current.get("by", {})
-    n_ref = (reference.get("contacts") or {}).get("children") or 0
-    n_cur = current.get("children") or 0
+    n_ref = (reference.get("contacts") or {}).get("contacts") or 0
+    n_cur = current.get("contacts") or 0
     pairs = [(col, v) for col in ref_by for v in ref_by[col]
-             if ref_by[col][v].get("rate") is not None]
+             if ref_by[col][v].get("share") is not None]
     alpha = t.p_value / max(len(pairs), 1)
     out = []
     for col, v in pairs:
         r = ref_by[col][v]
-        c = cur_by.get(col, {}).get(v) or {"contacts": 0, "rate": 0.0, "var": 0.0}
-        if c.get("rate") is None or not n_cur or not n_ref:
+        c = cur_by.get(col, {}).get(v) or {"contacts": 0, "share": 0.0, "var": 0.0}
+        if c.get("share") is None or not n_cur or not n_ref:
             continue  # a small count this month: not compared (and not shown)
-        ratio = c["rate"] / r["rate"] if r["rate"] else math.inf
-        # Under no change, this month's total spreads per child as the reference's does
-        # (family-clustered); a month with none of a rare source has no spread of its own.
-        se = math.sqrt(r["var"] / n_ref * (1 / n_cur + 1 / n_ref))
-        p = float(2 * stats.norm.sf(abs(c["rate"] - r["rate"]) / se)) if se > 0 else 1.0
+        ratio = c["share"] / r["share"]
+        # Under no change this month's share spreads as the reference's does, for its total
+        # (family-clustered); a month with none of a rare value has no spread of its own.
+        per_contact = r["var"] / n_ref
+        se = math.sqrt(per_contact * (1 / n_cur + 1 / n_ref)) if per_contact > 0 else 0.0
+        p = float(2 * stats.norm.sf(abs(c["share"] - r["share"]) / se)) if se > 0 else 1.0
         reads = [f for f in features if f"_{col}_{v}_" in f]
-        row = {"by": col, "value": v, "rate_reference": r["rate"], "rate_now": c["rate"],
+        row = {"by": col, "value": v, "share_reference": r["share"], "share_now": c["share"],
                "ratio": ratio, "p": p, "features": reads, "level": "", "why": ""}
         if (ratio >= t.contacts_ratio or ratio <= 1 / t.contacts_ratio) and p < alpha:
-            what = "from" if col == "source" else "about"
+            what = (f"contacts from {v.replace('_', ' ')}" if col == "source"
+                    else f"contacts about {v.replace('_', ' ')}")
             row["level"] = "watch"
-            row["why"] = (f"contacts {what} {v.replace('_', ' ')} recorded in the last "
-                          f"month: {c['rate']:.3f} per child against {r['rate']:.3f} at "
-                          f"training ({ratio:.1f} times)")
+            row["why"] = (f"{what}: {c['share']:.1%} of the contacts recorded in the last month, "
+                          f"{r['share']:.1%} at training ({ratio:.1f} times)")
         out.append(row)
     return sorted(out, key=lambda r: -abs(math.log(max(r["ratio"], 1e-9))))
 
