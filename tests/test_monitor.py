@@ -379,3 +379,12 @@ def test_malformed_drift_names_the_option(spec, says, tmp_path, capsys):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: --drift:") and says in err, err
+
+
+def test_a_model_without_a_reference_is_one_line(council, model_uri, tmp_path, monkeypatch):
+    monkeypatch.setattr(monitor_job, "read_text", lambda run_id, path: None)
+    with pytest.raises(InputError, match=r"has no monitoring reference .* retrain it"):
+        monitor(council, model_uri, "2025-07-01", out=tmp_path / "m")
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="is after the extract date"):
+        monitor(council, model_uri, "2026-03-01", out=tmp_path / "m")

@@ -25,7 +25,12 @@ from riskmodel.evaluation.monitoring._buckets import (
     ks_binned,
     psi,
 )
-from riskmodel.evaluation.monitoring._reference import MIX, missing_share
+from riskmodel.evaluation.monitoring._reference import (
+    MIX,
+    hidden_rows,
+    missing_share,
+    safe_mean,
+)
 
 
 def describe(feature: str) -> str:
@@ -49,6 +54,10 @@ def shown_count(value, min_count: int):
     if value is None:
         return small_text(min_count)
     return small_text(min_count) if is_small([value], min_count)[0] else int(value)
+
+
+def _hidden_text(count, min_count: int) -> str:
+    return small_text(min_count) if is_small([count], min_count)[0] else "suppressed"
 
 
 def _as_counts(counts, min_count: int) -> np.ndarray:
@@ -99,7 +108,7 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
         row = {"feature": f, "words": describe(f), "kind": e["kind"], "importance": weight,
                "psi": math.nan, "band": "stable", "test": "", "statistic": math.nan,
                "p": math.nan, "mean_reference": e.get("mean"),
-               "mean_now": float(np.nanmean(x)) if np.isfinite(x).any() else None,
+               "mean_now": safe_mean(x, reference["min_count"]),
                "new_values": [], "counts": [], "level": "", "why": ""}
         reasons: list[tuple[str, str]] = []
         if e["kind"] == "area":
@@ -136,15 +145,17 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
                     reasons.append(("watch", "values never seen in training: " + ", ".join(
                         f"{v:g}" for v, _ in row["new_values"])))
         miss = missing_share(rows, f)
-        row["missing_now"] = float(miss.mean()) if len(miss) else 0.0
+        now = float(miss.mean()) if len(miss) else 0.0
         ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
-        row["missing_reference"] = ref_missing / reference["n"]
-        rise = row["missing_now"] - row["missing_reference"]
-        if rise >= t.missing_rise and _two_proportions(
+        before = ref_missing / reference["n"]
+        # a share of 1 to 4 children is not published (it is the count over the cohort)
+        row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
+        row["missing_reference"] = None if e.get("missing") is None else before
+        if now - before >= t.missing_rise and _two_proportions(
                 miss.sum() * n_cur / max(len(miss), 1), n_cur,
                 ref_missing * n_ref / reference["n"], n_ref) < alpha:
-            reasons.append(("watch", f"missing for {row['missing_now']:.0%} of children, "
-                                     f"{row['missing_reference']:.0%} at training"))
+            reasons.append(("watch", f"missing for {now:.0%} of children, {before:.0%} at "
+                                     "training"))
         if reasons:
             row["why"] = "; ".join(w for _, w in reasons)
             top = "retrain" if any(lv == "retrain" for lv, _ in reasons) else "watch"
@@ -180,13 +191,16 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds) -> list[dict]:
             why = "; ".join(filter(None, [why, "values never seen in training: "
                                           + ", ".join(sorted(new))]))
         total_ref = ref.sum()
+        counts = pd.DataFrame({"n": [*cur.tolist(), *new.values()]})
+        hide = hidden_rows(counts, {"n": len(values)}, min_count=min_count)
+        shown = [(_hidden_text(c, min_count) if h else c)
+                 for c, h in zip(counts["n"], hide, strict=True)]
         groups = [{"group": " / ".join(g), "reference": float(r / total_ref),
-                   "now": (shown_count(int(c), min_count) if is_small([c], min_count)[0]
-                           else float(c / max(len(values), 1)))}
-                  for g, r, c in zip(e["groups"], ref, cur, strict=True)]
+                   "now": c if isinstance(c, str) else float(c / max(len(values), 1))}
+                  for g, r, c in zip(e["groups"], ref, shown, strict=True)]
         out.append({"characteristic": col, "psi": value, "p": p, "level": level, "why": why,
                     "groups": groups,
-                    "new_values": {k: shown_count(v, min_count) for k, v in new.items()}})
+                    "new_values": dict(zip(new, shown[len(cur):], strict=True))})
     return out
 
 
@@ -253,8 +267,10 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     n_ref, n_cur = reference.get("families") or reference["n"], _families(groups)
     cur = count_numeric(score, s["edges"])
     ref = np.asarray(s["counts"], float)
+    hide = hidden_rows(pd.DataFrame({"n": cur}), {"n": len(score)}, min_count=min_count)
     out = {"psi": psi(ref, cur), "mean_reference": s["mean"], "mean_now": float(np.mean(score)),
-           "counts": [shown_count(int(c), min_count) for c in cur], "level": "", "why": ""}
+           "counts": [None if h else int(c) for c, h in zip(cur, hide, strict=True)],
+           "level": "", "why": ""}
     out["band"] = band(out["psi"], t.psi.watch, t.psi.act)
     out["ks"], out["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
     if out["band"] != "stable" and out["p"] < t.p_value:
@@ -267,12 +283,15 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     names = ("high", "medium", "low")
     now = np.array([(bands == b).sum() for b in names], float)
     ref_b = _as_counts([s["bands"].get(b) for b in names], min_count)
-    out["bands"] = {b: {"reference": float(ref_b[i] / ref_b.sum()),
-                        "now": shown_count(int(now[i]), min_count)
-                        if is_small([now[i]], min_count)[0] else float(now[i] / now.sum()),
+    hide = hidden_rows(pd.DataFrame({"n": now}), {"n": now.sum()}, min_count=min_count)
+    ref_hidden = [s["bands"].get(b) is None for b in names]
+    out["bands"] = {b: {"reference": None if ref_hidden[i] else float(ref_b[i] / ref_b.sum()),
+                        "now": _hidden_text(now[i], min_count) if hide[i]
+                        else float(now[i] / now.sum()),
                         "last_month": (last or {}).get("bands", {}).get(b, {}).get("now")}
                     for i, b in enumerate(names)}
-    out["band_counts"] = {b: shown_count(int(now[i]), min_count) for i, b in enumerate(names)}
+    out["band_counts"] = {b: _hidden_text(now[i], min_count) if hide[i] else int(now[i])
+                          for i, b in enumerate(names)}
     stat, out["bands_p"] = chi_square(ref_b, now, n_ref=n_ref, n_cur=n_cur)
     out["capacity"] = _capacity_drift(s.get("capacity", {}), groups, flags, t, tolerance,
                                       min_count, (last or {}).get("capacity"))
@@ -287,10 +306,15 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_co
         if col not in groups.columns:
             continue
         keys = groups[col].astype(object).fillna("not recorded").astype(str).to_numpy()
+        names = sorted(set(keys) | set(table))
+        t = pd.DataFrame({"n": [int((keys == g).sum()) for g in names],
+                          "k": [int(flags[keys == g].sum()) for g in names]})
+        hide = dict(zip(names, hidden_rows(t, {"n": len(keys), "k": int(flags.sum())},
+                                           min_count=min_count), strict=True))
         for g, (n_r, k_r) in table.items():
             mask = keys == g
             n, k = int(mask.sum()), int(flags[mask].sum())
-            hidden = n_r is None or k_r is None or is_small([n, k], min_count).any()
+            hidden = n_r is None or k_r is None or bool(hide[g])
             rows.append({"characteristic": col, "group": g, "n": n, "k": k, "n_r": n_r,
                          "k_r": k_r,
                          "reference": None if hidden or not n_r else k_r / n_r,

@@ -137,7 +137,10 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
         metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
                       "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
     hits = int((y * f).sum())
-    if is_small([hits], min_count)[0]:
+    if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
+        for m in metrics:
+            metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
+    elif is_small([hits], min_count)[0]:
         for m in ("precision_at_capacity", "recall_at_capacity"):
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
     positives = int(y.sum())

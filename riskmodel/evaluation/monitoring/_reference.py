@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation._disclosure import is_small
-from riskmodel.evaluation.monitoring._buckets import category_buckets, numeric_buckets
+from riskmodel.evaluation._disclosure import is_small, suppress
+from riskmodel.evaluation.monitoring._buckets import MAX_BINS, category_buckets, numeric_buckets
 
 VERSION = 1
 #: The characteristics whose mix is compared (and by which capacity shares are shown).
@@ -27,6 +27,44 @@ CATEGORY_ENDINGS = ("_triage", "_band")
 def _kept(count, min_count: int):
     """A count, or None when it is small (1 to ``min_count - 1``)."""
     return None if is_small([count], min_count)[0] else int(count)
+
+
+def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np.ndarray:
+    """Rows of a table of counts that may not be published: a count from 1 to
+    ``min_count - 1``, or one that the published total and the other rows would reveal
+    (:func:`riskmodel.evaluation._disclosure.suppress`, column by column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [3, 9, 8]})
+    >>> hidden_rows(t, {"n": 20}).tolist()
+    [True, False, True]
+    """
+    hidden = np.zeros(len(counts), bool)
+    for col, total in totals.items():
+        shown = suppress(counts[[col]], count=col, rates=(), total=float(total),
+                         min_count=min_count)
+        hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
+    return hidden
+
+
+def safe_mean(x: np.ndarray, min_count: int = 5):
+    """The mean, unless it would reveal a small count (a feature of few values, one of which
+    1 to ``min_count - 1`` children hold: the mean of a flag is its count over the total).
+
+    Examples
+    --------
+    >>> safe_mean(np.array([0.0] * 100 + [1.0] * 3)) is None, safe_mean(np.arange(20.0))
+    (True, 9.5)
+    """
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return None
+    values, counts = np.unique(x, return_counts=True)
+    if len(values) <= MAX_BINS and is_small(counts, min_count).any():
+        return None
+    return float(x.mean())
 
 
 def area_features(rows: pd.DataFrame, features) -> list[str]:
@@ -63,7 +101,7 @@ def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
     for f in features:
         x = rows[f].to_numpy(dtype=float)
         entry: dict = {"kind": "area" if f in area else "numeric",
-                       "mean": float(np.nanmean(x)) if np.isfinite(x).any() else None,
+                       "mean": safe_mean(x, min_count),
                        "missing": _kept(int(missing_share(rows, f).sum()), min_count),
                        "importance": float((importance or {}).get(f, 0.0))}
         if f not in area:
@@ -91,6 +129,8 @@ def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
     >>> f = pd.DataFrame({"locality": ["a"] * 10 + ["b"] * 10})
     >>> capacity_shares(f, [True] * 6 + [False] * 14)["locality"]
     {'a': [10, 6], 'b': [10, 0]}
+    >>> capacity_shares(f, [True] * 7 + [False] * 10 + [True] * 3)["locality"]
+    {'a': [None, None], 'b': [None, None]}
     """
     flags = np.asarray(flags, bool)
     out = {}
@@ -98,12 +138,12 @@ def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
         if col not in frame.columns:
             continue
         keys = frame[col].astype(object).fillna("not recorded").astype(str).to_numpy()
-        table = {}
-        for g in sorted(set(keys)):
-            mask = keys == g
-            n, k = int(mask.sum()), int(flags[mask].sum())
-            table[g] = [_kept(n, min_count), _kept(k, min_count)]
-        out[col] = table
+        groups = sorted(set(keys))
+        t = pd.DataFrame({"n": [int((keys == g).sum()) for g in groups],
+                          "k": [int(flags[keys == g].sum()) for g in groups]})
+        hide = hidden_rows(t, {"n": len(keys), "k": int(flags.sum())}, min_count=min_count)
+        out[col] = {g: ([None, None] if h else [int(n), int(k)])
+                    for g, n, k, h in zip(groups, t["n"], t["k"], hide, strict=True)}
     return out
 
 
@@ -168,8 +208,11 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     flags = np.asarray(flags, bool)
     bands = np.asarray(bands).astype(str)
     sizes = rows.groupby("as_of", observed=True).size()
-    band_counts = {b: _kept(int((bands == b).sum()), min_count)
-                   for b in ("high", "medium", "low")}
+    names = ("high", "medium", "low")
+    t = pd.DataFrame({"n": [int((bands == b).sum()) for b in names]})
+    hide = hidden_rows(t, {"n": len(bands)}, min_count=min_count)
+    band_counts = {b: (None if h else int(n)) for b, n, h in zip(names, t["n"], hide,
+                                                                 strict=True)}
     return {
         "version": VERSION,
         "source": source,
