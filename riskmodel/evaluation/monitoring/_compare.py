@@ -307,9 +307,9 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_co
             continue
         keys = groups[col].astype(object).fillna("not recorded").astype(str).to_numpy()
         names = sorted(set(keys) | set(table))
-        t = pd.DataFrame({"n": [int((keys == g).sum()) for g in names],
-                          "k": [int(flags[keys == g].sum()) for g in names]})
-        hide = dict(zip(names, hidden_rows(t, {"n": len(keys), "k": int(flags.sum())},
+        table_now = pd.DataFrame({"n": [int((keys == g).sum()) for g in names],
+                                  "k": [int(flags[keys == g].sum()) for g in names]})
+        hide = dict(zip(names, hidden_rows(table_now, {"n": len(keys), "k": int(flags.sum())},
                                            min_count=min_count), strict=True))
         for g, (n_r, k_r) in table.items():
             mask = keys == g
