@@ -91,6 +91,13 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
 
     The rows are those of the test dates (the children the model's promise was measured
     on); how soon outcomes come is measured on every labelled row.
+
+    Examples
+    --------
+    >>> ref = training_reference(tm.extract, tm.matrix, tm.features, outcome="escalation",
+    ...                          horizon_months=6, test_dates=result.test_dates)  # doctest: +SKIP
+    >>> files["reference.json"] = ref.for_model(model, capacity={"top_percent": 10},
+    ...                                         risk_bands_cuts=None)  # doctest: +SKIP
     """
     if min_count is None:
         min_count = resolve_policy(None).min_count
@@ -308,13 +315,30 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
 
 
 def check_fail_on(fail_on: str | None) -> None:
-    """A one-line error for a ``--fail-on`` that is not ``watch`` or ``retrain``."""
+    """A one-line error for a ``--fail-on`` that is not ``watch`` or ``retrain``.
+
+    Examples
+    --------
+    >>> check_fail_on("watch")
+    >>> check_fail_on("sometimes")
+    Traceback (most recent call last):
+    ...
+    riskmodel._core.errors.InputError: --fail-on: 'sometimes' is not one of watch, retrain
+    """
     if fail_on is not None and fail_on not in FAIL_ON:
         raise InputError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
 
 
 def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
-    """What ``riskmodel monitor`` prints: the verdict, its reasons, the files, a closing line."""
+    """What ``riskmodel monitor`` prints: the verdict, its reasons, the files, a closing line.
+
+    Examples
+    --------
+    >>> print(monitor_text(monitor("council/", out="m/")))  # doctest: +SKIP
+    verdict: ok
+    report: m/report.html
+    ...
+    """
     s = run.summary
     lines = [f"verdict: {s['verdict']}"]
     lines += [f"  {'retrain recommended' if r['level'] == 'retrain' else r['level']} "
@@ -329,7 +353,14 @@ def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
 
 
 def history_text(model_uri: str = "models:/escalation@champion") -> str:
-    """``riskmodel monitor --history``: the table of every month monitored, as text."""
+    """``riskmodel monitor --history``: the table of every month monitored, as text.
+
+    Examples
+    --------
+    >>> print(history_text("models:/escalation@champion"))  # doctest: +SKIP
+    models:/escalation@champion: every month monitored
+         as_of  children verdict ...
+    """
     table = monitor_history(model_uri)
     if table.empty:
         return f"{model_uri}: not monitored yet (riskmodel monitor --data DIR --out DIR)"

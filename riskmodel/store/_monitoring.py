@@ -34,6 +34,10 @@ def log_monitoring(run_id: str, as_of: str, summary: dict, metrics: dict) -> Non
         JSON-ready; must hold no child-level data.
     metrics : dict of str to float
         Headline numbers; non-finite ones are skipped.
+
+    Examples
+    --------
+    >>> log_monitoring(run_id, "2025-07-01", summary, {"children": 436})  # doctest: +SKIP
     """
     from mlflow.entities import Metric
 
@@ -52,7 +56,13 @@ def log_monitoring(run_id: str, as_of: str, summary: dict, metrics: dict) -> Non
 
 
 def monitoring_history(run_id: str) -> list[dict]:
-    """Every month's summary logged for a model, oldest first (empty before go-live)."""
+    """Every month's summary logged for a model, oldest first (empty before go-live).
+
+    Examples
+    --------
+    >>> [s["as_of"] for s in monitoring_history(run_id)]  # doctest: +SKIP
+    ['2025-06-01', '2025-07-01']
+    """
     with tempfile.TemporaryDirectory() as tmp:
         local = download(run_id, FOLDER, tmp)
         if local is None:

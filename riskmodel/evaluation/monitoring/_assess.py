@@ -96,6 +96,29 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
         ``verdict``, ``reasons``, ``cohort``, ``inputs``, ``mix``, ``contacts``, ``scores``,
         ``early``, ``estimate``, ``realised``; JSON-ready, no child id, small counts shown as
         ``"<5"``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskmodel.evaluation.fairness._policy import MonitoringThresholds
+    >>> from riskmodel.evaluation.monitoring import build_reference
+    >>> def month(seed, n=2000):
+    ...     rng = np.random.default_rng(seed)
+    ...     rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(n) // 2,
+    ...                          "locality": rng.choice(["north", "south"], n),
+    ...                          "age": rng.integers(0, 18, n).astype(float)})
+    ...     score = 1 / (1 + np.exp(3 - rows["age"] / 6))
+    ...     return rows, rows.assign(score=score, in_capacity=score >= np.quantile(score, 0.9),
+    ...                              risk_band=np.where(score > 0.2, "high", "low"))
+    >>> rows, scored = month(0)
+    >>> ref = build_reference(rows, ["age"], score=scored["score"], flags=scored["in_capacity"],
+    ...                       bands=scored["risk_band"], importance={"age": 1.0})
+    >>> assess_month(ref, *month(1), thresholds=MonitoringThresholds())["verdict"]
+    'ok'
+    >>> older = month(2)[0].assign(age=lambda d: np.minimum(d["age"] + 4, 17))
+    >>> summary = assess_month(ref, older, month(2)[1], thresholds=MonitoringThresholds())
+    >>> summary["verdict"], summary["reasons"][0]["features"]
+    ('retrain recommended', ['age'])
     """
     t = thresholds
     reasons: list[dict] = []

@@ -286,6 +286,17 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
         intervals, ``missed_ratio`` and ``oe_ratio`` (to the reference group, with intervals,
         and ``outside`` when the whole interval lies outside the tolerance); rows with a
         small count show ``"suppressed"`` or ``"<5"`` and no figure.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.3, 3000)
+    >>> frame = pd.DataFrame({"p": p, "y": (rng.uniform(size=3000) < p).astype(int),
+    ...                       "flag": p > 0.27, "family_id": np.arange(3000),
+    ...                       "sex": rng.choice(["female", "male"], 3000)})
+    >>> [g["group"] for g in by_group(frame, {"sex": "largest"}, n_boot=50)[0]["groups"]]
+    ['female', 'male']
     """
     y = frame["y"].to_numpy(float)
     p = frame["p"].to_numpy(float)

@@ -170,6 +170,13 @@ def write_monitoring_report(summary: dict, history: list[dict], path: str | Path
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> run = monitor("council/", "models:/escalation@champion", "2025-07-01",
+    ...               out="monitoring/2025-07")  # doctest: +SKIP
+    >>> write_monitoring_report(run.summary, run.history, "report.html")  # doctest: +SKIP
+    PosixPath('report.html')
     """
     history = sorted(history, key=lambda s: s["as_of"])
     thresholds = summary.get("thresholds", {})
