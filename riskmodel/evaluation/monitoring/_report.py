@@ -18,7 +18,6 @@ from riskmodel._core.io import write_text
 from riskmodel.evaluation._html import figure_png, new_figure, render
 
 COLOURS = {"ok": "#1a7f37", "watch": "#8a5a00", "retrain recommended": "#b42318"}
-STATUS_OF = {"ok": "within", "watch": "check", "retrain recommended": "outside"}
 
 
 def _num(value) -> float:
@@ -201,6 +200,6 @@ def write_monitoring_report(summary: dict, history: list[dict], path: str | Path
                        f" at {summary['as_of']}",
         s=summary, charts=charts, moved=moved.head(40).to_dict(orient="records"),
         n_features=len(inputs), table=history_table(history).to_dict(orient="records"),
-        status=STATUS_OF[summary["verdict"]], realised_all=dict(sorted(realised_all.items())),
+        realised_all=dict(sorted(realised_all.items())),
     )
     return write_text(html, path)
