@@ -47,6 +47,12 @@ def synth(
         list[str] | None,
         typer.Option(help="Plant referral bias, e.g. ethnicity=black:2.0 (repeatable)."),
     ] = None,
+    drift: Annotated[
+        list[str] | None,
+        typer.Option(help="Plant a change from a date (repeatable): recording:DATE[:FACTOR"
+                     "[:SOURCE]], population:DATE[:FACTOR] or risk:DATE[:FACTOR], e.g. "
+                     "risk:2025-06-01:3 (docs/monitoring.md)."),
+    ] = None,
     fmt: Annotated[
         str,
         typer.Option("--format", help="native (the four contract tables) or annex-a (an "
@@ -61,7 +67,7 @@ def synth(
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
-        referral_bias=referral_bias or None, fmt=fmt,
+        referral_bias=referral_bias or None, drift=drift or None, fmt=fmt,
     )
     what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
     out.print(f"synthetic council: {children:,} children written {what}to {path}")

@@ -1,12 +1,15 @@
-"""Commands for models: train, compare, promote, score, demo."""
+"""Commands for models: train, compare, promote, score, demo, monitor."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from riskmodel._core.errors import InputError
+from riskmodel._core.workspace import specs_used
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
@@ -14,6 +17,7 @@ from riskmodel.cli._app import (
     _print_table,
     _steps,
     app,
+    console,
     out,
 )
 
@@ -215,3 +219,41 @@ def demo(
     run_demo(out_dir, n_children=children, seed=seed, spec=spec, console=out)
 
 
+@app.command()
+def monitor(
+    data: Annotated[Path | None, typer.Option(help=DATA_HELP, parser=_data_source,
+                                              metavar=DATA_METAVAR)] = None,
+    model: Annotated[str, typer.Option(help="Registered model.")] = "models:/escalation@champion",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The month: children open at this date (ISO). Default: the extract "
+        "date.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and "
+                                                 "summary.json.")] = None,
+    history: Annotated[bool, typer.Option("--history", help="Print every month monitored "
+                                          "since go-live and stop.")] = False,
+    fail_on: Annotated[str | None, typer.Option(help="watch: exit 3 on watch, 4 on retrain "
+                                                "recommended; retrain: exit 4 on it.")] = None,
+    policy: Annotated[Path | None, typer.Option(help="Policy YAML with the monitoring "
+                                                "thresholds. Default: the workspace's.")] = None,
+    record: Annotated[bool, typer.Option(help="Add the summary to the model's MLflow "
+                                         "record.")] = True,
+):
+    """Is the model still working, and still fair? Drift, performance and one verdict."""
+    from riskmodel.jobs.monitor import check_fail_on, history_text, monitor_text
+
+    if history:
+        out.print(history_text(model), markup=False, highlight=False, soft_wrap=True)
+        return
+    check_fail_on(fail_on)
+    if data is None or out_dir is None:
+        raise InputError("monitor: give --data DIR and --out DIR (or --history)")
+    from riskmodel.jobs import monitor as monitor_month
+
+    with _steps("monitoring") as step:
+        run = monitor_month(data, model, as_of, out=out_dir, policy=policy, record=record,
+                            progress=step)
+    out.print(monitor_text(run, record=record), markup=False, highlight=False, soft_wrap=True)
+    if code := run.exit_code(fail_on):  # for schedulers: the spec lines, then the status
+        for path in specs_used():
+            console.print(f"spec: {path}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(code)

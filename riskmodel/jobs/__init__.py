@@ -14,13 +14,14 @@ from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.fairness import fairness_report, read_scores
 from riskmodel.jobs.imports import import_annex_a, import_extract
+from riskmodel.jobs.monitor import MonitorRun, monitor, monitor_history
 from riskmodel.jobs.replay import run_test_predictions
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 
 __all__ = [
-    "Extract", "add_decisions", "explain_extract", "fairness_report", "import_annex_a",
-    "import_extract", "model_card", "open_extract", "read_fairness", "read_scores",
-    "report_decisions", "run_demo", "run_test_predictions", "score", "train", "training_matrix",
-    "write_model_card",
+    "Extract", "MonitorRun", "add_decisions", "explain_extract", "fairness_report",
+    "import_annex_a", "import_extract", "model_card", "monitor", "monitor_history",
+    "open_extract", "read_fairness", "read_scores", "report_decisions", "run_demo",
+    "run_test_predictions", "score", "train", "training_matrix", "write_model_card",
 ]

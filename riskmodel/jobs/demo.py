@@ -19,6 +19,7 @@ from riskmodel.data import (
 )
 from riskmodel.jobs.card import write_model_card
 from riskmodel.jobs.explain import explain_extract
+from riskmodel.jobs.monitor import monitor
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 from riskmodel.store import download, experiment_url, tracking_uri
@@ -35,7 +36,8 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
     embedded store under ``models/`` unless ``MLFLOW_TRACKING_URI`` says otherwise), the
     best passing one registered; 4. the monthly scores for the insight hub with reasons;
     5. the fairness report for equality leads; 6. the explanation report; 7. the model card
-    and transparency record.
+    and transparency record; 8. monitoring over the last seven months (history in MLflow),
+    and once more on a copy of the council with a planted recording change.
 
     Returns
     -------
@@ -114,6 +116,8 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
     written["card"] = out_dir / "card"
     console.print(f"[bold]7. model card and ATRS record[/] -> {out_dir / 'card'} "
                   f"({len(card)} files)")
+    written.update(_demo_monitoring(data, version_uri, as_of, out_dir, n_children, seed,
+                                    console))
     console.print("\n[bold]Open these[/] (each is a file on this machine; nothing was sent "
                   "anywhere):")
     for what, path in (("fairness report (equality leads)", written["fairness"]),
@@ -132,3 +136,27 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
                   highlight=False, soft_wrap=True)
     console.print("  riskmodel compare --outcome escalation", highlight=False)
     return written
+
+
+def _demo_monitoring(data, version_uri, as_of, out_dir, n_children, seed, console) -> dict:
+    """8. ``riskmodel monitor`` for the last seven months (the first list's outcomes have
+    matured by the last), then the first month after a planted recording change (that
+    council is made in a temporary folder: it holds child ids)."""
+    months = [(as_of - pd.DateOffset(months=k)).date() for k in range(6, -1, -1)]
+    for month in months:
+        run = monitor(data, version_uri, month, out=out_dir / "monitoring" / str(month))
+        console.print(f"[bold]8. monitored[/] {month}: verdict {run.verdict} "
+                      f"({len(run.summary['reasons'])} reasons)", highlight=False)
+    console.print(f"   every month since go-live, as charts -> {run.paths['html']}",
+                  highlight=False, soft_wrap=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        planted = generate_council(n_children=n_children, seed=seed, out=Path(tmp) / "c",
+                                   drift=[f"recording:{months[-2]}"])
+        run_planted = monitor(planted, version_uri, months[-1],
+                              out=out_dir / "monitoring-planted", record=False)
+    console.print(f"   the same council with police contacts recorded twice from {months[-2]}:"
+                  f" verdict {run_planted.verdict} -> {run_planted.paths['html']}",
+                  highlight=False, soft_wrap=True)
+    for reason in run_planted.summary["reasons"][:2]:
+        console.print(f"     {reason['text']}", highlight=False, soft_wrap=True)
+    return {"monitoring": run.paths["html"], "monitoring_planted": run_planted.paths["html"]}

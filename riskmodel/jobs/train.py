@@ -28,6 +28,7 @@ from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.features import switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
+from riskmodel.jobs.monitor import REFERENCE, training_reference
 from riskmodel.scoring import band_cut_points
 from riskmodel.store import (
     CandidateRecord,
@@ -277,13 +278,20 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             run.log_metrics({f"truth_{r.metric}": r.value
                              for r in result.truth.metrics.itertuples()})
         records = {}
+        # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
+        reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
+                                       horizon_months=spec_obj.horizon_months,
+                                       test_dates=result.test_dates)
         for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
             say(f"fitting {res.name} on every labelled row…")
             res.model = fit_final(matrix, features, cand, spec_obj)
-            rec = run.log_candidate(_record(res, spec_obj, spec_text, features,
-                                            result.extra["feature_spec"], common,
-                                            band_cut_points(matrix["label"]),
-                                            result.extra["switched_off"]))
+            record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
+                             common, band_cut_points(matrix["label"]),
+                             result.extra["switched_off"])
+            record.files[REFERENCE] = reference.for_model(
+                res.model, capacity=spec_obj.capacity.model_dump(),
+                risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)
+            rec = run.log_candidate(record)
             res.run_id = rec.run_id
             records[res.name] = rec
             say(f"logged {res.name} to MLflow")

@@ -23,6 +23,7 @@ from riskmodel.store._models import (
     resolve_model_version,
     version_info,
 )
+from riskmodel.store._monitoring import log_monitoring, monitoring_history
 from riskmodel.store._runs import (
     CandidateRecord,
     RunInfo,
@@ -41,7 +42,8 @@ __all__ = [
     "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
     "experiment_url",
-    "download", "get_run", "last_training", "load_model", "promote", "read_csv", "read_text",
+    "download", "get_run", "last_training", "load_model", "log_monitoring",
+    "monitoring_history", "promote", "read_csv", "read_text",
     "register",
     "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",
 ]

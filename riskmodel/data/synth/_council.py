@@ -37,6 +37,7 @@ from riskmodel.data.synth._annex_a import FACTORS, WORKBOOK, write_annex_a
 from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble
 from riskmodel.data.synth._bias import _BIAS_SOURCES, parse_referral_bias
 from riskmodel.data.synth._dates import _dates, _day, _quarters
+from riskmodel.data.synth._drift import apply_drift, parse_drift
 from riskmodel.data.synth._simulate import _finish_chunk, _population, _simulate_chunk
 
 
@@ -68,7 +69,7 @@ class SyntheticCouncil:
 
 
 def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-01",
-                     end="2025-12-31", referral_bias=None) -> SyntheticCouncil:
+                     end="2025-12-31", referral_bias=None, drift=None) -> SyntheticCouncil:
     """Simulate a synthetic council in memory, with known truth.
 
     Parameters
@@ -83,6 +84,11 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
         ``column=value:factor`` (e.g. ``"ethnicity=black:2.0"``): multiply that group's
         police and school contacts by ``factor`` with spurious contacts that never enter any
         hazard, so the truth is unchanged. Off by default.
+    drift : list of str, optional
+        Planted changes from a date, ``KIND:DATE[:FACTOR]`` (``recording`` may add
+        ``:SOURCE``): ``recording:2025-06-01`` (police contacts recorded twice),
+        ``population:2025-06-01`` (adolescents arrive), ``risk:2025-06-01:3`` (escalation
+        hazard x3); see ``riskmodel.data.synth._drift``. Off by default.
 
     Returns
     -------
@@ -106,6 +112,7 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
     if e - s < 365:
         raise InputError(f"--end: {end} must be at least a year after --start {start}")
     biases = parse_referral_bias(referral_bias)
+    drifts = parse_drift(drift, start=s, end=e)
     n_children, seed = int(n_children), int(seed)
     sizes = _population(n_children, seed)
     quarters = _quarters(s, e)
@@ -118,15 +125,18 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
         fs = sizes[chunk_of == k]
         sim = _simulate_chunk(fs, int(k), seed, s, e)
         fin = _finish_chunk(sim, int(k), seed, s, e, quarters, biases)
+        apply_drift(sim, fin, drifts, chunk=int(k), seed=seed, end=e, quarters=quarters)
         parts.append((child_off, fam_off, sim, fin))
         child_off += sim["n"]
         fam_off += sim["nf"]
-    a = _assemble(parts, n_children=n_children, end=e)
+    a = _assemble(parts, n_children=child_off, end=e)
     council = SyntheticCouncil(tables=a.tables, truth=a.truth, manifest={}, detail=a.detail,
                                _arrow=a.arrow)
     council.manifest = _manifest(council, seed=seed, n_children=n_children,
                                  n_families=a.n_families, start=s, end=e, biases=biases,
                                  xe=a.xe, xd=a.xd)
+    if drifts:
+        council.manifest["drift"] = [d.describe() for d in drifts]
     return council
 
 
@@ -314,7 +324,8 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike,
 
 
 def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="2019-01-01",
-                     end="2025-12-31", referral_bias=None, fmt: str = "native") -> Path:
+                     end="2025-12-31", referral_bias=None, drift=None,
+                     fmt: str = "native") -> Path:
     """Generate a synthetic council and write it to ``out``.
 
     Writes ``children``, ``contacts``, ``ace_factors``, ``episodes`` and ``truth`` as
@@ -335,6 +346,8 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
         First simulated day and the extract date.
     referral_bias : list of str, optional
         ``column=value:factor`` specs, see :func:`simulate_council`.
+    drift : list of str, optional
+        Planted changes from a date, see :func:`simulate_council`.
     fmt : {"native", "annex-a"}
         ``annex-a`` writes ``annex_a.xlsx`` (Ofsted Annex A Lists 1, 2, 3, 6, 7, 8) and
         ``assessment_factors.csv`` (CIN census factor codes) instead of the four tables,
@@ -358,5 +371,5 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     check_writable(out, folder=True)  # before the simulation, not after it
     council = simulate_council(n_children, seed=seed, start=start, end=end,
-                               referral_bias=referral_bias)
+                               referral_bias=referral_bias, drift=drift)
     return write_council(council, out, fmt)

@@ -88,6 +88,49 @@ class Mitigation(_Strict):
     objective: Literal["balanced_accuracy_score", "accuracy_score"] = "balanced_accuracy_score"
 
 
+class PsiBands(_Strict):
+    """Population stability index bands: below ``watch`` stable, up to ``act`` watch, above act."""
+
+    watch: float = Field(0.1, gt=0)
+    act: float = Field(0.25, gt=0)
+
+
+class CohortChange(_Strict):
+    """How far the number of children open may move (a share) before it is a watch."""
+
+    reference: float = Field(0.3, gt=0)
+    last_month: float = Field(0.15, gt=0)
+
+
+class PerformanceBars(_Strict):
+    """How far realised (or estimated) performance may fall short of the model card's promise.
+
+    Judged on the conservative end of each 95% interval: a month fails only when the whole
+    interval lies beyond the bar.
+    """
+
+    auc_drop: float = Field(0.05, ge=0, lt=1)
+    calibration_error_rise: float = Field(0.05, ge=0, lt=1)
+    precision_drop: float = Field(0.25, ge=0, lt=1)
+    recall_drop: float = Field(0.25, ge=0, lt=1)
+
+
+class MonitoringThresholds(_Strict):
+    """When monitoring between retrains says ``watch`` or ``retrain recommended``
+    (``riskmodel monitor``; docs/monitoring.md)."""
+
+    psi: PsiBands = PsiBands()
+    p_value: float = Field(0.001, gt=0, lt=0.5)
+    min_importance: float = Field(0.01, ge=0, lt=1)
+    missing_rise: float = Field(0.05, gt=0, lt=1)
+    cohort_change: CohortChange = CohortChange()
+    area_change: float = Field(0.25, gt=0)
+    contacts_ratio: float = Field(1.5, gt=1)
+    outcome_ratio: float = Field(1.5, gt=1)
+    performance: PerformanceBars = PerformanceBars()
+    bootstrap: int = Field(200, ge=20, le=5000)
+
+
 class FairnessPolicy(_Strict):
     """The whole fairness policy, validated on load.
 
@@ -111,6 +154,7 @@ class FairnessPolicy(_Strict):
         "calibration",
     ]
     mitigation: Mitigation = Mitigation()
+    monitoring: MonitoringThresholds = MonitoringThresholds()
 
     @field_validator("characteristics")
     @classmethod

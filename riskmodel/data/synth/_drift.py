@@ -1,0 +1,345 @@
+"""Planted changes from a date (``--drift``), so that monitoring can be tested on known truth.
+
+Three kinds, each from its own random stream, applied to every chunk after it is simulated:
+
+- ``recording:DATE[:FACTOR[:SOURCE]]``: from DATE every contact from SOURCE (default
+  ``police``) is recorded FACTOR times (default 2: "one agency's contacts double", as a new
+  referral form might do). The copies never reach the front door or any hazard (like the
+  referral-bias copies), so episodes, outcomes and the truth are unchanged: only the
+  recording moved.
+- ``population:DATE[:FACTOR]``: on DATE the council takes over the cases of children like
+  the adolescents (12 to 17) open to early help on that date (say a youth service merged into
+  early help): FACTOR - 1 new children for each (default 2: the adolescents on the list
+  double). Each arrives with the contacts and ACEs recorded about the child it copies (new
+  child and family ids) and starts an early-help episode on DATE whose hazards are that
+  child's; its closure is drawn afresh from DATE and the truth follows it. The mix of
+  children changes; what a given child's record means does not.
+- ``risk:DATE[:FACTOR]``: from DATE the escalation hazard of every open early-help episode is
+  FACTOR times what its recorded history gives (default 2): the same inputs now lead to
+  escalation more often. An extra competing escalation hazard from DATE (exact, by the
+  memoryless competing-risks construction) closes some episodes earlier as escalated, with
+  social care after; the child's later episodes are dropped; the truth of every window that
+  reaches past DATE is recomputed piecewise with the new hazard.
+
+Nothing before DATE changes for any child already in the council (the copies of
+``population`` bring their earlier contacts, so locality-wide rates before DATE include
+them). The manifest's ``drift`` lists what was planted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import riskmodel.data.synth._params as P
+from riskmodel._core.errors import InputError
+from riskmodel.data._contract import CONTACT_OUTCOMES, SOURCES
+from riskmodel.data.synth._dates import (
+    _ADULT,
+    _INF,
+    _add_months,
+    _age_years,
+    _dates,
+    _day,
+    _is_first_of_month,
+)
+from riskmodel.data.synth._draws import _pick, _rng, _weights
+from riskmodel.data.synth._episodes import _SERVICES_SC, _social_care
+
+KINDS = ("recording", "population", "risk")
+_STREAM_DRIFT = 11
+_ADOLESCENT = (12, 17)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One planted change: ``kind``, the day it starts, its factor and (recording) source."""
+
+    kind: str
+    day: int
+    factor: float = 2.0
+    source: str = "police"
+
+    @property
+    def date(self) -> str:
+        return str(_dates(np.array([self.day]))[0])
+
+    def describe(self) -> dict:
+        """The manifest's record of the change, in words and numbers."""
+        words = {
+            "recording": f"from {self.date} every contact from {self.source} is recorded "
+                         f"{self.factor:g} times (extra records only; no hazard changes)",
+            "population": f"on {self.date} children like each adolescent "
+                          f"({_ADOLESCENT[0]} to {_ADOLESCENT[1]}) open to early help arrive, "
+                          f"{self.factor - 1:g} for each, and start early help that day",
+            "risk": f"from {self.date} the escalation hazard of every open early-help episode "
+                    f"is {self.factor:g} times what its record gives",
+        }[self.kind]
+        out = {"kind": self.kind, "from": self.date, "factor": self.factor, "what": words}
+        if self.kind == "recording":
+            out["source"] = self.source
+        return out
+
+
+def parse_drift(specs, *, start: int, end: int) -> tuple[Drift, ...]:
+    """Parse ``kind:DATE[:FACTOR[:SOURCE]]`` strings; raise InputError naming the option.
+
+    Examples
+    --------
+    >>> from riskmodel.data.synth._dates import _day
+    >>> s, e = _day("2019-01-01", "start"), _day("2025-12-31", "end")
+    >>> [d.describe()["what"] for d in parse_drift(["risk:2025-06-01:3"], start=s, end=e)]
+    ['from 2025-06-01 the escalation hazard of every open early-help episode is 3 times what \
+its record gives']
+    >>> parse_drift("recording:2025-06-01:2:school", start=s, end=e)[0].source
+    'school'
+    """
+    if specs is None:
+        return ()
+    if isinstance(specs, str):
+        specs = [specs]
+    out = []
+    for spec in specs:
+        text = str(spec).strip()
+        parts = [p.strip() for p in text.split(":")]
+        if len(parts) < 2 or parts[0] not in KINDS or len(parts) > (4 if parts[0] ==
+                                                                    "recording" else 3):
+            raise InputError(
+                f"--drift: '{text}' is not KIND:DATE[:FACTOR] with KIND one of "
+                f"{', '.join(KINDS)} (recording may add :SOURCE), e.g. risk:2025-06-01:2")
+        day = _day(parts[1], "drift")
+        if not start < day <= end:
+            raise InputError(f"--drift: '{text}': the date must fall after the start and on or "
+                             "before the extract date")
+        try:
+            factor = float(parts[2]) if len(parts) > 2 and parts[2] else 2.0
+        except ValueError:
+            factor = float("nan")
+        if not np.isfinite(factor) or factor < 1.0 or factor > 20.0:
+            raise InputError(f"--drift: '{text}': factor must be a number from 1 to 20")
+        source = parts[3] if len(parts) > 3 else "police"
+        if source not in SOURCES:
+            raise InputError(f"--drift: '{text}': no contact source '{source}' (one of "
+                             f"{', '.join(SOURCES)})")
+        out.append(Drift(parts[0], day, factor, source))
+    return tuple(out)
+
+
+def apply_drift(sim: dict, fin: dict, drifts: tuple[Drift, ...], *, chunk: int, seed: int,
+                end: int, quarters: np.ndarray) -> None:
+    """Plant every change in one simulated chunk (in place): population, then risk, then
+    recording, so that a later change also reaches what an earlier one added."""
+    order = {"population": 0, "risk": 1, "recording": 2}
+    for i, d in sorted(enumerate(drifts), key=lambda x: order[x[1].kind]):
+        rng = _rng(seed, 1, chunk, _STREAM_DRIFT, i)
+        if d.kind == "population":
+            _population(sim, fin, d, rng, end, quarters)
+        elif d.kind == "risk":
+            _risk(sim, fin, d, rng, end, quarters)
+        else:
+            _recording(sim, fin, d, rng, end)
+
+
+# --------------------------------------------------------------------------- helpers -------
+
+def _g(x, scale):
+    """The Weibull time scale: cumulative hazard per unit of rate at ``x`` days."""
+    return (np.maximum(x, 0.0) / scale) ** P.DURATION_SHAPE
+
+
+def _copies(rng, n: int, factor: float) -> np.ndarray:
+    """FACTOR - 1 copies each on average: the whole part always, the rest by chance."""
+    whole, frac = divmod(factor - 1.0, 1.0)
+    return (int(whole) + (rng.random(n) < frac)).astype(np.int64)
+
+
+def _rows_of(owner: np.ndarray, wanted: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose ``owner`` is each of ``wanted`` in turn (with repeats), and which turn."""
+    order = np.argsort(owner, kind="stable")
+    count = np.bincount(owner, minlength=size)
+    first = np.concatenate([[0], np.cumsum(count)])
+    k = count[wanted]
+    pos = np.repeat(first[wanted], k) + (np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k))
+    return order[pos], np.repeat(np.arange(len(wanted)), k)
+
+
+def _append(table: dict, add: dict) -> None:
+    for key in table:
+        table[key] = np.concatenate([table[key], np.asarray(add[key]).astype(table[key].dtype)])
+
+
+def _window(truth: dict, eh: dict, rows: np.ndarray, months: int, *, drift: Drift | None):
+    """Probabilities of each cause over (t, t + months] for truth ``rows`` (piecewise around
+    a risk change when ``drift`` is given) and whether the episode closed inside it."""
+    ep = truth["episode"][rows]
+    t = truth["as_of"][rows]
+    d = _add_months(t, months) - t
+    a = t - eh["start"][ep]
+    scale = eh["scale"][ep]
+    lo, hi = a - 1.0, a + d - 1.0
+    within = eh["raw"][ep] <= t + d - 1
+    out = {}
+    for suffix, rate, pi in (("p", eh["rate"][ep], eh["pi"][ep]),
+                             ("q", eh["rate0"][ep], eh["pi0"][ep])):
+        if drift is None:
+            probs = pi * (-np.expm1(-rate * (_g(hi, scale) - _g(lo, scale))))[:, None]
+        else:
+            a0 = np.maximum(drift.day - eh["start"][ep], 0).astype(float)
+            mid = np.clip(a0, lo, hi)
+            boost = 1.0 + (drift.factor - 1.0) * pi[:, 1]
+            new_pi = pi.copy()
+            new_pi[:, 1] *= drift.factor
+            new_pi /= boost[:, None]
+            before = -np.expm1(-rate * (_g(mid, scale) - _g(lo, scale)))
+            after = -np.expm1(-rate * boost * (_g(hi, scale) - _g(mid, scale)))
+            probs = pi * before[:, None] + ((1.0 - before) * after)[:, None] * new_pi
+        out[suffix] = probs
+    return out, within
+
+
+def _set_truth(truth: dict, eh: dict, rows: np.ndarray, *, drift: Drift | None = None) -> None:
+    """(Re)compute the truth columns of ``rows`` from the episodes' hazards and closures."""
+    cause = eh["cause"][truth["episode"][rows]]
+    for months in (6, 12):
+        probs, within = _window(truth, eh, rows, months, drift=drift)
+        for name, k in (("escalation", 1), ("disengagement", 2)):
+            truth[f"p_{name}_{months}m"][rows] = probs["p"][:, k]
+            truth[f"q_{name}_{months}m"][rows] = probs["q"][:, k]
+            truth[f"y_{name}_{months}m"][rows] = (within & (cause == k)).astype(np.int8)
+
+
+def _close(rng, eh_rows: dict, start: np.ndarray) -> None:
+    """Draw the closure of new early-help episodes starting on ``start`` (as ``_early_help``)."""
+    k = len(start)
+    rate, scale = eh_rows["rate"], eh_rows["scale"]
+    t = scale * (rng.exponential(1.0, k) / rate) ** (1.0 / P.DURATION_SHAPE)
+    cause = _pick(rng, eh_rows["pi"])
+    raw = start + np.maximum(np.ceil(t).astype(np.int64), 1)
+    triage = eh_rows["triage"]
+    eh_rows.update(start=start, raw=raw, end=raw + _is_first_of_month(raw), duration=t,
+                   cause=cause,
+                   triage_end=np.where(cause == 0, np.maximum(triage - (rng.random(k) < 0.7), 0),
+                                       np.where(cause == 1, 3, triage)))
+
+
+def _escalate_to_social_care(rng, sim: dict, child: np.ndarray, end: np.ndarray) -> None:
+    if not len(child):
+        return
+    start = end + rng.integers(0, 2, len(child))
+    svc = rng.choice(3, len(child), p=_weights(P.SC_SERVICE_ON_ESCALATION, _SERVICES_SC))
+    _append(sim["sc"], _social_care(rng, child, start, svc, np.full(len(child), -1)))
+
+
+# --------------------------------------------------------------------------- the changes ---
+
+def _recording(sim: dict, fin: dict, d: Drift, rng, end: int) -> None:
+    ct = fin["contacts"]
+    base = np.flatnonzero((ct["source"] == SOURCES.index(d.source)) & (ct["cdate"] >= d.day))
+    idx = np.repeat(base, _copies(rng, len(base), d.factor))
+    k = len(idx)
+    c = ct["child"][idx].astype(np.int64)
+    cdate = ct["cdate"][idx].astype(np.int64) + rng.integers(0, 8, k)
+    rdate = cdate + rng.choice(np.array([0, 1, 2, 3]), k)
+    ok = (rdate <= end) & (cdate < sim["dob"][c] + _ADULT) & (cdate <= sim["reloc"][c])
+    add = {
+        "child": c, "cdate": cdate, "rdate": rdate, "need": ct["need"][idx],
+        "source": ct["source"][idx],
+        "outcome": np.where(rng.random(k) < 0.7, CONTACT_OUTCOMES.index("nfa"),
+                            CONTACT_OUTCOMES.index("signposted")),
+        "rag": np.where(rng.random(k) < 0.8, 3, 2), "spurious": np.ones(k, dtype=bool),
+    }
+    _append(ct, {key: v[ok] for key, v in add.items()})
+
+
+def _population(sim: dict, fin: dict, d: Drift, rng, end: int, quarters: np.ndarray) -> None:
+    eh = sim["eh"]
+    age = _age_years(sim["dob"][eh["child"]], np.full(len(eh["child"]), d.day))
+    open_at = (eh["start"] < d.day) & (eh["end"] >= d.day)
+    pick = np.flatnonzero(open_at & (age >= _ADOLESCENT[0]) & (age <= _ADOLESCENT[1]))
+    src = np.repeat(pick, _copies(rng, len(pick), d.factor))
+    k = len(src)
+    if not k:
+        return
+    n, nf = sim["n"], sim["nf"]
+    orig = eh["child"][src]
+    new = n + np.arange(k)
+    fam = sim["fam"]
+    for key in ("loc", "eth", "imd"):  # family-level traits: each arrival is a family of one
+        sim[key] = np.concatenate([sim[key], sim[key][fam[orig]]])
+    for key in ("dob", "sex", "dis", "reloc"):
+        sim[key] = np.concatenate([sim[key], sim[key][orig]])
+    sim["fam"] = np.concatenate([fam, nf + np.arange(k)])
+    sim["n"], sim["nf"] = n + k, nf + k
+    # their records: every contact and ACE recorded about the child each one copies
+    ct = fin["contacts"]
+    rows, which = _rows_of(ct["child"].astype(np.int64), orig, n)
+    # numbered after the genuine contacts (as bias copies are), so no earlier id moves
+    _append(ct, {key: (new[which] if key == "child" else np.ones(len(rows), bool)
+                       if key == "spurious" else ct[key][rows]) for key in ct})
+    aces = fin["aces"]
+    rows, which = _rows_of(aces["child"].astype(np.int64), orig, n)
+    _append(aces, {key: new[which] if key == "child" else aces[key][rows] for key in aces})
+    # an early-help episode from the date, with the copied child's hazards, closing afresh
+    add = {key: eh[key][src].copy() for key in eh}
+    add["child"], add["contact"] = new, np.full(k, -1)
+    _close(rng, add, np.full(k, d.day, dtype=np.int64))
+    first = len(eh["child"])
+    _append(eh, add)
+    esc = add["cause"] == 1
+    _escalate_to_social_care(rng, sim, new[esc], add["end"][esc])
+    # the truth at every quarterly date each new episode is open
+    top = np.minimum(add["raw"], end)
+    lo = np.searchsorted(quarters, add["start"], side="right")
+    hi = np.searchsorted(quarters, top, side="right")
+    cnt = np.maximum(hi - lo, 0)
+    rep = np.repeat(np.arange(k), cnt)
+    t = quarters[lo[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    truth = fin["truth"]
+    start_row = len(truth["episode"])
+    _append(truth, {key: (first + rep if key == "episode" else new[rep] if key == "child"
+                          else t if key == "as_of" else np.zeros(len(rep))) for key in truth})
+    _set_truth(truth, eh, np.arange(start_row, len(truth["episode"])))
+
+
+def _risk(sim: dict, fin: dict, d: Drift, rng, end: int, quarters: np.ndarray) -> None:
+    eh, sc, truth = sim["eh"], sim["sc"], fin["truth"]
+    if d.factor == 1.0 or not len(eh["child"]):
+        return
+    # an extra competing escalation hazard (factor - 1) x the episode's own, from the date
+    s, scale = eh["start"], eh["scale"]
+    a0 = np.maximum(d.day - s, 0).astype(float)
+    extra = (d.factor - 1.0) * eh["pi"][:, 1] * eh["rate"]
+    g = _g(a0, scale) + rng.exponential(1.0, len(s)) / np.maximum(extra, 1e-300)
+    t_x = scale * g ** (1.0 / P.DURATION_SHAPE)
+    raw_x = s + np.maximum(np.ceil(t_x).astype(np.int64), 1)
+    fire = (eh["raw"] > d.day) & (extra > 0) & (raw_x < eh["raw"])
+    idx = np.flatnonzero(fire)
+    eh["raw"][idx] = raw_x[idx]
+    eh["end"][idx] = raw_x[idx] + _is_first_of_month(raw_x[idx])
+    eh["duration"][idx] = t_x[idx]
+    eh["cause"][idx] = 1
+    eh["triage_end"][idx] = 3
+    # a child escalated earlier than before has none of its later episodes
+    cutoff = np.full(sim["n"], _INF, dtype=np.int64)
+    np.minimum.at(cutoff, eh["child"][idx], eh["end"][idx])
+    keep_eh = eh["start"] <= cutoff[eh["child"]]
+    keep_sc = sc["start"] <= cutoff[sc["child"]]
+    for key in sc:
+        sc[key] = sc[key][keep_sc]
+    new_index = np.cumsum(keep_eh) - 1
+    rows = keep_eh[truth["episode"]]
+    for key in truth:
+        truth[key] = truth[key][rows]
+    truth["episode"] = new_index[truth["episode"]]
+    fired = fire[keep_eh]
+    for key in eh:
+        eh[key] = eh[key][keep_eh]
+    # truth rows only while the episode is open, then every window reaching past the date
+    rows = truth["as_of"] <= eh["raw"][truth["episode"]]
+    for key in truth:
+        truth[key] = truth[key][rows]
+    _escalate_to_social_care(rng, sim, eh["child"][fired], eh["end"][fired])
+    redo = np.flatnonzero((_add_months(truth["as_of"], 12) > d.day)
+                          | fired[truth["episode"]])
+    _set_truth(truth, eh, redo, drift=d)

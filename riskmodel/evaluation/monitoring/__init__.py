@@ -1,0 +1,27 @@
+"""Monitoring between retrains: is the model still working, and still fair?
+
+Pure computations on frames (no MLflow, no files): the training reference
+(:func:`build_reference`), the month's input, cohort, recording and score drift, realised and
+estimated performance, early outcomes, fairness decay, one verdict (:func:`assess_month`)
+and the HTML report (:func:`write_monitoring_report`). ``riskmodel monitor``
+(:mod:`riskmodel.jobs.monitor`) strings them together. Everything is implemented here on
+numpy and scipy: see docs/monitoring.md for why not evidently or NannyML.
+"""
+
+from riskmodel.evaluation.monitoring._assess import VERDICTS, assess_month, verdict_of
+from riskmodel.evaluation.monitoring._buckets import chi_square, ks_binned, psi
+from riskmodel.evaluation.monitoring._contacts import contact_volumes
+from riskmodel.evaluation.monitoring._performance import (
+    by_group,
+    early_outcomes,
+    estimate,
+    realised,
+)
+from riskmodel.evaluation.monitoring._reference import build_reference, importance_shares
+from riskmodel.evaluation.monitoring._report import history_table, write_monitoring_report
+
+__all__ = [
+    "VERDICTS", "assess_month", "build_reference", "by_group", "chi_square",
+    "contact_volumes", "early_outcomes", "estimate", "history_table", "importance_shares",
+    "ks_binned", "psi", "realised", "verdict_of", "write_monitoring_report",
+]

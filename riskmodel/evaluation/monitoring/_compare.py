@@ -1,0 +1,340 @@
+"""A month against the reference: the inputs, the cohort, the contacts recorded, the scores.
+
+Every comparison has a size (PSI, a ratio, a change in share) and a significance (a test
+whose p-value is Bonferroni-corrected over everything tested in its section); a change is
+reported at ``watch`` or ``retrain`` only when both pass the policy's bars
+(:class:`~riskmodel.evaluation.fairness._policy.MonitoringThresholds`). Tests count families
+rather than children (siblings share most of their record), so they are not over-confident.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmodel.evaluation._disclosure import is_small, small_text
+from riskmodel.evaluation.monitoring._buckets import (
+    MAX_BINS,
+    band,
+    chi_square,
+    count_categories,
+    count_numeric,
+    ks_binned,
+    psi,
+)
+from riskmodel.evaluation.monitoring._reference import (
+    MIX,
+    hidden_rows,
+    missing_share,
+    safe_mean,
+)
+
+
+def describe(feature: str) -> str:
+    """The feature dictionary's plain words for a feature (its name if it has none).
+
+    Examples
+    --------
+    >>> describe("contacts_source_police_3m_count")
+    'Number of police contacts recorded in the 3 months before the as-of date.'
+    """
+    from riskmodel.features import lookup
+
+    try:
+        return lookup(feature).description
+    except Exception:  # a feature no builder makes (a hand-made matrix): its name
+        return feature
+
+
+def shown_count(value, min_count: int):
+    """A count as published: ``"<5"`` when small (the value itself is never kept)."""
+    if value is None:
+        return small_text(min_count)
+    return small_text(min_count) if is_small([value], min_count)[0] else int(value)
+
+
+def _hidden_text(count, min_count: int) -> str:
+    return small_text(min_count) if is_small([count], min_count)[0] else "suppressed"
+
+
+def _as_counts(counts, min_count: int) -> np.ndarray:
+    """Stored counts with the hidden ones (None) taken as half the smallest shown count."""
+    return np.asarray([min_count / 2 if c is None else c for c in counts], float)
+
+
+def _two_proportions(k1, n1, k2, n2) -> float:
+    """Two-sided p-value that two shares are equal (normal approximation)."""
+    if min(n1, n2) <= 0:
+        return 1.0
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(max(pooled * (1 - pooled) * (1 / n1 + 1 / n2), 1e-300))
+    return float(2 * stats.norm.sf(abs(k1 / n1 - k2 / n2) / se))
+
+
+def _families(rows: pd.DataFrame) -> int:
+    if "family_id" not in rows.columns:
+        return len(rows)
+    return int(rows.groupby(["as_of", "family_id"], observed=True).ngroups) if "as_of" in \
+        rows.columns else int(rows["family_id"].nunique())
+
+
+def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame:
+    """Every feature of the reference compared with this month's children.
+
+    Returns
+    -------
+    DataFrame
+        One row per feature: ``feature``, ``words``, ``kind``, ``importance``, ``psi``,
+        ``band``, ``test``, ``statistic``, ``p``, ``mean_reference``, ``mean_now``,
+        ``missing_reference``, ``missing_now``, ``new_values``, ``counts`` (this month's in
+        the reference's buckets), ``level`` (``""``, ``watch``, ``retrain``; features below
+        ``min_importance`` never raise one) and ``why``.
+    """
+    t = thresholds
+    entries = reference["features"]
+    n_ref, n_cur = reference.get("families") or reference["n"], _families(rows)
+    tested = [f for f, e in entries.items() if e["kind"] != "area" and f in rows.columns]
+    alpha = t.p_value / max(len(tested), 1)
+    importance = {f: e.get("importance", 0.0) for f, e in entries.items()}
+    out = []
+    for f, e in entries.items():
+        if f not in rows.columns:
+            continue
+        x = rows[f].to_numpy(dtype=float)
+        weight = max(importance.get(f, 0.0), importance.get(f"{f}_missing", 0.0))
+        row = {"feature": f, "words": describe(f), "kind": e["kind"], "importance": weight,
+               "psi": math.nan, "band": "stable", "test": "", "statistic": math.nan,
+               "p": math.nan, "mean_reference": e.get("mean"),
+               "mean_now": safe_mean(x, reference["min_count"]),
+               "new_values": [], "counts": [], "level": "", "why": ""}
+        reasons: list[tuple[str, str]] = []
+        if e["kind"] == "area":
+            ref_mean, now = e.get("mean"), row["mean_now"]
+            row["test"] = "mean change (one value per locality)"
+            if ref_mean and now is not None:
+                row["statistic"] = now / ref_mean - 1
+                if abs(row["statistic"]) >= t.area_change:
+                    reasons.append(("watch", f"locality-wide mean moved by "
+                                             f"{row['statistic']:+.0%}"))
+        else:
+            cur = count_numeric(x, e["edges"])
+            row["counts"] = [int(c) for c in cur]
+            ref = np.asarray(e["counts"], float)
+            row["psi"] = psi(ref, cur)
+            row["band"] = band(row["psi"], t.psi.watch, t.psi.act)
+            if e.get("distinct", 0) > MAX_BINS:
+                row["test"] = "Kolmogorov-Smirnov (at the decile edges)"
+                row["statistic"], row["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
+            else:
+                row["test"] = "chi-square"
+                row["statistic"], row["p"] = chi_square(ref, cur, n_ref=n_ref, n_cur=n_cur)
+            if row["band"] != "stable" and row["p"] < alpha:
+                level = "retrain" if row["band"] == "act" else "watch"
+                reasons.append((level, f"PSI {row['psi']:.2f} ({row['band']}), p = "
+                                       f"{row['p']:.1g}"))
+            if e["kind"] == "category":
+                seen = set(e.get("values", []))
+                vals, counts = np.unique(x[np.isfinite(x)], return_counts=True)
+                row["new_values"] = [[float(v), shown_count(int(c), reference["min_count"])]
+                                     for v, c in zip(vals, counts, strict=True)
+                                     if float(v) not in seen]
+                if row["new_values"]:
+                    reasons.append(("watch", "values never seen in training: " + ", ".join(
+                        f"{v:g}" for v, _ in row["new_values"])))
+        miss = missing_share(rows, f)
+        now = float(miss.mean()) if len(miss) else 0.0
+        ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
+        before = ref_missing / reference["n"]
+        # a share of 1 to 4 children is not published (it is the count over the cohort)
+        row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
+        row["missing_reference"] = None if e.get("missing") is None else before
+        if now - before >= t.missing_rise and _two_proportions(
+                miss.sum() * n_cur / max(len(miss), 1), n_cur,
+                ref_missing * n_ref / reference["n"], n_ref) < alpha:
+            reasons.append(("watch", f"missing for {now:.0%} of children, {before:.0%} at "
+                                     "training"))
+        if reasons:
+            row["why"] = "; ".join(w for _, w in reasons)
+            top = "retrain" if any(lv == "retrain" for lv, _ in reasons) else "watch"
+            row["level"] = top if weight >= t.min_importance else "listed"
+        out.append(row)
+    table = pd.DataFrame(out)
+    if len(table):
+        table = table.sort_values(["psi", "importance"], ascending=False, na_position="last")
+    return table.reset_index(drop=True)
+
+
+def mix_drift(reference: dict, rows: pd.DataFrame, thresholds) -> list[dict]:
+    """The cohort's mix (locality, age band, sex, ethnicity, ...) against the reference."""
+    t = thresholds
+    mix = reference.get("mix", {})
+    cols = [c for c in MIX if c in mix and c in rows.columns]
+    alpha = t.p_value / max(len(cols), 1)
+    n_ref, n_cur = reference.get("families") or reference["n"], _families(rows)
+    min_count = reference["min_count"]
+    out = []
+    for col in cols:
+        e = mix[col]
+        values = rows[col].astype(object).fillna("not recorded")
+        cur, new = count_categories(values, e["groups"])
+        ref = np.asarray(e["counts"], float)
+        value = psi(ref, cur)
+        stat, p = chi_square(ref, cur, n_ref=n_ref, n_cur=n_cur)
+        level, why = "", ""
+        if band(value, t.psi.watch, t.psi.act) != "stable" and p < alpha:
+            level, why = "watch", f"PSI {value:.2f}, p = {p:.1g}"
+        if new:
+            level = "watch"
+            why = "; ".join(filter(None, [why, "values never seen in training: "
+                                          + ", ".join(sorted(new))]))
+        total_ref = ref.sum()
+        counts = pd.DataFrame({"n": [*cur.tolist(), *new.values()]})
+        hide = hidden_rows(counts, {"n": len(values)}, min_count=min_count)
+        shown = [(_hidden_text(c, min_count) if h else c)
+                 for c, h in zip(counts["n"], hide, strict=True)]
+        groups = [{"group": " / ".join(g), "reference": float(r / total_ref),
+                   "now": c if isinstance(c, str) else float(c / max(len(values), 1))}
+                  for g, r, c in zip(e["groups"], ref, shown, strict=True)]
+        out.append({"characteristic": col, "psi": value, "p": p, "level": level, "why": why,
+                    "groups": groups,
+                    "new_values": dict(zip(new, shown[len(cur):], strict=True))})
+    return out
+
+
+def cohort_size(reference: dict, n: int, last: int | None, thresholds) -> dict:
+    """Children open now against the reference's mean and last month."""
+    t = thresholds.cohort_change
+    ref = reference["cohort_size"]["mean"]
+    out = {"now": int(n), "reference": ref, "last_month": last,
+           "change_reference": n / ref - 1 if ref else math.nan,
+           "change_last_month": (n / last - 1) if last else None, "level": "", "why": ""}
+    why = []
+    if abs(out["change_reference"]) >= t.reference:
+        why.append(f"{n:,} children open, {out['change_reference']:+.0%} against the "
+                   f"training reference's {ref:,.0f}")
+    if last and abs(out["change_last_month"]) >= t.last_month:
+        why.append(f"{n:,} children open, {out['change_last_month']:+.0%} against last "
+                   f"month's {last:,}")
+    if why:
+        out["level"], out["why"] = "watch", "; ".join(why)
+    return out
+
+
+def contacts_drift(reference: dict, current: dict, features, thresholds) -> list[dict]:
+    """Each source's and need's share of the contacts recorded in the month before the date."""
+    t = thresholds
+    ref_by = (reference.get("contacts") or {}).get("by", {})
+    cur_by = current.get("by", {})
+    n_ref = (reference.get("contacts") or {}).get("contacts") or 0
+    n_cur = current.get("contacts") or 0
+    pairs = [(col, v) for col in ref_by for v in ref_by[col]
+             if ref_by[col][v].get("share") is not None]
+    alpha = t.p_value / max(len(pairs), 1)
+    out = []
+    for col, v in pairs:
+        r = ref_by[col][v]
+        c = cur_by.get(col, {}).get(v) or {"contacts": 0, "share": 0.0, "var": 0.0}
+        if c.get("share") is None or not n_cur or not n_ref:
+            continue  # a small count this month: not compared (and not shown)
+        ratio = c["share"] / r["share"]
+        # Under no change this month's share spreads as the reference's does, for its total
+        # (family-clustered); a month with none of a rare value has no spread of its own.
+        per_contact = r["var"] / n_ref
+        se = math.sqrt(per_contact * (1 / n_cur + 1 / n_ref)) if per_contact > 0 else 0.0
+        p = float(2 * stats.norm.sf(abs(c["share"] - r["share"]) / se)) if se > 0 else 1.0
+        reads = [f for f in features if f"_{col}_{v}_" in f]
+        row = {"by": col, "value": v, "share_reference": r["share"], "share_now": c["share"],
+               "ratio": ratio, "p": p, "features": reads, "level": "", "why": ""}
+        if (ratio >= t.contacts_ratio or ratio <= 1 / t.contacts_ratio) and p < alpha:
+            what = (f"contacts from {v.replace('_', ' ')}" if col == "source"
+                    else f"contacts about {v.replace('_', ' ')}")
+            row["level"] = "watch"
+            row["why"] = (f"{what}: {c['share']:.1%} of the contacts recorded in the last month, "
+                          f"{r['share']:.1%} at training ({ratio:.1f} times)")
+        out.append(row)
+    return sorted(out, key=lambda r: -abs(math.log(max(r["ratio"], 1e-9))))
+
+
+def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thresholds, *,
+                tolerance=(0.8, 1.25), last: dict | None = None) -> dict:
+    """Scores, bands and who is within capacity against the reference and last month."""
+    t = thresholds
+    s = reference["scores"]
+    min_count = reference["min_count"]
+    n_ref, n_cur = reference.get("families") or reference["n"], _families(groups)
+    cur = count_numeric(score, s["edges"])
+    ref = np.asarray(s["counts"], float)
+    hide = hidden_rows(pd.DataFrame({"n": cur}), {"n": len(score)}, min_count=min_count)
+    out = {"psi": psi(ref, cur), "mean_reference": s["mean"], "mean_now": float(np.mean(score)),
+           "counts": [None if h else int(c) for c, h in zip(cur, hide, strict=True)],
+           "level": "", "why": ""}
+    out["band"] = band(out["psi"], t.psi.watch, t.psi.act)
+    out["ks"], out["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
+    if out["band"] != "stable" and out["p"] < t.p_value:
+        out["level"] = "retrain" if out["band"] == "act" else "watch"
+        out["why"] = (f"scores moved: PSI {out['psi']:.2f} ({out['band']}); mean "
+                      f"{out['mean_reference']:.3f} at training, {out['mean_now']:.3f} now")
+    if last and last.get("counts"):
+        out["psi_last_month"] = psi(_as_counts(last["counts"], min_count), cur)
+    bands = np.asarray(bands).astype(str)
+    names = ("high", "medium", "low")
+    now = np.array([(bands == b).sum() for b in names], float)
+    ref_b = _as_counts([s["bands"].get(b) for b in names], min_count)
+    hide = hidden_rows(pd.DataFrame({"n": now}), {"n": now.sum()}, min_count=min_count)
+    ref_hidden = [s["bands"].get(b) is None for b in names]
+    out["bands"] = {b: {"reference": None if ref_hidden[i] else float(ref_b[i] / ref_b.sum()),
+                        "now": _hidden_text(now[i], min_count) if hide[i]
+                        else float(now[i] / now.sum()),
+                        "last_month": (last or {}).get("bands", {}).get(b, {}).get("now")}
+                    for i, b in enumerate(names)}
+    out["band_counts"] = {b: _hidden_text(now[i], min_count) if hide[i] else int(now[i])
+                          for i, b in enumerate(names)}
+    stat, out["bands_p"] = chi_square(ref_b, now, n_ref=n_ref, n_cur=n_cur)
+    out["capacity"] = _capacity_drift(s.get("capacity", {}), groups, flags, t, tolerance,
+                                      min_count, (last or {}).get("capacity"))
+    return out
+
+
+def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_count,
+                    last) -> list[dict]:
+    flags = np.asarray(flags, bool)
+    rows = []
+    for col, table in ref.items():
+        if col not in groups.columns:
+            continue
+        keys = groups[col].astype(object).fillna("not recorded").astype(str).to_numpy()
+        names = sorted(set(keys) | set(table))
+        table_now = pd.DataFrame({"n": [int((keys == g).sum()) for g in names],
+                                  "k": [int(flags[keys == g].sum()) for g in names]})
+        hide = dict(zip(names, hidden_rows(table_now, {"n": len(keys), "k": int(flags.sum())},
+                                           min_count=min_count), strict=True))
+        for g, (n_r, k_r) in table.items():
+            mask = keys == g
+            n, k = int(mask.sum()), int(flags[mask].sum())
+            hidden = n_r is None or k_r is None or bool(hide[g])
+            rows.append({"characteristic": col, "group": g, "n": n, "k": k, "n_r": n_r,
+                         "k_r": k_r,
+                         "reference": None if hidden or not n_r else k_r / n_r,
+                         "now": None if hidden or not n else k / n, "hidden": hidden})
+    alpha = t.p_value / max(sum(not r["hidden"] for r in rows), 1)
+    out = []
+    for r in rows:
+        item = {"characteristic": r["characteristic"], "group": r["group"],
+                "reference": r["reference"], "now": r["now"], "level": "", "why": "",
+                "last_month": None}
+        for prev in last or []:
+            if prev["characteristic"] == r["characteristic"] and prev["group"] == r["group"]:
+                item["last_month"] = prev.get("now")
+        if not r["hidden"] and r["reference"] and r["now"] is not None:
+            ratio = r["now"] / r["reference"]
+            p = _two_proportions(r["k"], r["n"], r["k_r"], r["n_r"])
+            if (ratio < tolerance[0] or ratio > tolerance[1]) and p < alpha:
+                item["level"] = "watch"
+                item["why"] = (f"{r['characteristic'].replace('_', ' ')} {r['group']}: "
+                               f"{r['now']:.0%} within capacity against {r['reference']:.0%} "
+                               "at training")
+        out.append(item)
+    return out

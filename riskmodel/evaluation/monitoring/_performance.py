@@ -1,0 +1,383 @@
+"""Performance: realised once outcomes have matured, estimated before, and early outcomes.
+
+- :func:`realised`: for a scoring month whose outcome window has closed, AUC, calibration
+  error, precision and recall at capacity and outcomes observed over expected, each with a
+  family-clustered 95% interval (:func:`riskmodel.evaluation._metrics.evaluate_predictions`),
+  judged against the model card's promise (its out-of-time test metrics) on the conservative
+  end of the interval.
+- :func:`by_group`: the same by protected group, with each group's missed share and
+  observed-over-expected as ratios to the reference group (fairness decay), the fairness
+  policy's tolerance, and small counts suppressed.
+- :func:`estimate`: before outcomes mature, the performance the calibrated scores imply if
+  they stay calibrated (NannyML's confidence-based performance estimation, CBPE): an
+  *estimate*, blind to a change in risk itself.
+- :func:`early_outcomes`: outcomes in the first month after last month's list against what
+  the scores and the training data's timing of outcomes lead one to expect: the first sign of
+  a change in risk, months before the window closes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from riskmodel.evaluation._disclosure import is_small, suppress
+from riskmodel.evaluation._metrics import evaluate_predictions
+from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
+
+LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
+WORDS = {"auc": "AUC", "calibration_error": "calibration error",
+         "precision_at_capacity": "precision at capacity",
+         "recall_at_capacity": "recall at capacity",
+         "observed_over_expected": "outcomes observed over expected",
+         "base_rate": "base rate"}
+
+
+def _promised(promise, metric):
+    for row in promise or []:
+        if isinstance(row, dict) and row.get("metric") == metric:
+            return row
+    return None
+
+
+def judge(metrics: dict, promise, bars, *, outcome_ratio: float) -> list[str]:
+    """What falls short of the promise, in words (empty when nothing does).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness._policy import PerformanceBars
+    >>> judge({"auc": {"value": 0.6, "low": 0.55, "high": 0.66}},
+    ...       [{"metric": "auc", "value": 0.78, "low": 0.74, "high": 0.81}],
+    ...       PerformanceBars(), outcome_ratio=1.5)
+    ['AUC 0.600 (0.550-0.660) against the promised 0.780: more than 0.05 below it']
+    """
+    out = []
+    for metric, m in metrics.items():
+        if m is None or m.get("hidden") or not np.isfinite(m.get("value", math.nan)):
+            continue
+        text = f"{WORDS.get(metric, metric)} {m['value']:.3f} ({m['low']:.3f}-{m['high']:.3f})"
+        if metric == "observed_over_expected":
+            if m["low"] > outcome_ratio or m["high"] < 1 / outcome_ratio:
+                out.append(f"{text}: the scores no longer match how often the outcome happens")
+            continue
+        p = _promised(promise, metric)
+        if p is None or not np.isfinite(p.get("value", math.nan)):
+            continue
+        v = p["value"]
+        fail = {
+            "auc": m["high"] < v - bars.auc_drop,
+            "calibration_error": m["low"] > v + bars.calibration_error_rise,
+            "precision_at_capacity": m["high"] < v * (1 - bars.precision_drop),
+            "recall_at_capacity": m["high"] < v * (1 - bars.recall_drop),
+        }.get(metric, False)
+        if fail:
+            bar = {"auc": f"more than {bars.auc_drop:g} below it",
+                   "calibration_error": f"more than {bars.calibration_error_rise:g} above it",
+                   "precision_at_capacity": f"more than {bars.precision_drop:.0%} below it",
+                   "recall_at_capacity": f"more than {bars.recall_drop:.0%} below it"}[metric]
+            out.append(f"{text} against the promised {v:.3f}: {bar}")
+    return out
+
+
+def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
+             min_count: int = 5, draws: dict | None = None) -> dict:
+    """Realised performance of one matured scoring month.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcome within the horizon.
+    p : array-like of float
+        The calibrated scores the month's children had.
+    flags : array-like of bool
+        Who was within capacity.
+    families : array-like, optional
+        Family ids: the bootstrap resamples whole families.
+    draws : dict, optional
+        Each measure's values over resamples already drawn (:func:`by_group` draws one set of
+        resamples for every group); default: ``n_boot`` resamples of these rows.
+
+    Returns
+    -------
+    dict
+        ``n``, ``positives`` (``"<5"`` when small) and, for each of ``auc``,
+        ``calibration_error``, ``precision_at_capacity``, ``recall_at_capacity``,
+        ``base_rate`` and ``observed_over_expected``, ``value``/``low``/``high``
+        (precision and recall ``hidden`` when fewer than ``min_count`` flagged children had
+        the outcome).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> p = rng.uniform(0, 0.4, 2000); y = (rng.uniform(size=2000) < p).astype(int)
+    >>> r = realised(y, p, p > np.quantile(p, 0.9), n_boot=50)
+    >>> 0.65 < r["metrics"]["auc"]["value"] < 0.8, r["n"]
+    (True, 2000)
+    """
+    y = np.asarray(y, float)
+    p = np.asarray(p, float)
+    f = np.asarray(flags, bool)
+    codes = (np.arange(len(y)) if families is None
+             else pd.factorize(np.asarray(families), sort=False)[0])
+    # the point values as the model card measures them; intervals from the same resampling
+    point = evaluate_predictions(y, p, flags=f, n_boot=0).set_index("metric")["value"]
+    point["observed_over_expected"] = y.sum() / p.sum() if p.sum() > 0 else math.nan
+    if draws is None:
+        draws = bootstrap(y, p, f, codes, n_boot=n_boot, seed=seed)
+    metrics = {}
+    for m in (*LEAD, "base_rate", "observed_over_expected"):
+        v = float(point[m])
+        d = draws[m][np.isfinite(draws[m])]
+        lo, hi = (np.quantile(d, [0.025, 0.975]) if len(d)
+                  else (math.nan, math.nan))
+        metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
+                      "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
+    hits = int((y * f).sum())
+    if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
+        for m in metrics:
+            metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
+    elif is_small([hits], min_count)[0]:
+        for m in ("precision_at_capacity", "recall_at_capacity"):
+            metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
+    positives = int(y.sum())
+    return {"n": int(len(y)), "positives": f"<{min_count}"
+            if is_small([positives], min_count)[0] else positives,
+            "flagged": int(f.sum()), "metrics": metrics}
+
+
+def _auc_sorted(y, ends, pos, neg):
+    tp = np.cumsum(y)[ends]
+    fp = (ends + 1) - tp
+    tpr = np.r_[0.0, tp / pos]
+    fpr = np.r_[0.0, fp / neg]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
+    """Performance the calibrated scores imply (CBPE), with the spread of outcomes they allow.
+
+    Each child's score is taken as the chance of the outcome: the expected AUC comes from
+    the expected true- and false-positive counts down the ranking, precision at capacity is
+    the mean score of the flagged children, recall their share of the summed scores. The
+    interval is the 2.5th-97.5th percentile of the same measures over ``n_sim`` sets of
+    outcomes drawn from the scores. It assumes calibration holds, so a change in risk itself
+    does not show here: :func:`early_outcomes` and :func:`realised` see that.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.random.default_rng(0).uniform(0, 0.3, 3000)
+    >>> e = estimate(p, p > np.quantile(p, 0.9), n_sim=50)
+    >>> round(e["precision_at_capacity"]["value"], 2), e["estimate"]
+    (0.28, True)
+    """
+    p = np.asarray(p, float)
+    f = np.asarray(flags, bool)
+    if not len(p):
+        nothing = {"value": math.nan, "low": math.nan, "high": math.nan}
+        return {"estimate": True, "n": 0, **{k: dict(nothing) for k in (
+            "auc", "precision_at_capacity", "recall_at_capacity", "base_rate")}}
+    order = np.argsort(-p, kind="stable")
+    ps = p[order]
+    ends = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])
+    tp = np.cumsum(ps)[ends]
+    fp = np.cumsum(1 - ps)[ends]
+    point = {
+        "auc": float(np.sum(np.diff(np.r_[0.0, fp / fp[-1]])
+                            * (np.r_[0.0, tp / tp[-1]][1:] + np.r_[0.0, tp / tp[-1]][:-1]) / 2)),
+        "precision_at_capacity": float(p[f].mean()) if f.any() else math.nan,
+        "recall_at_capacity": float(p[f].sum() / p.sum()) if p.sum() else math.nan,
+        "base_rate": float(p.mean()),
+    }
+    rng = np.random.default_rng(seed)
+    draws = {k: [] for k in point}
+    fs = f[order]
+    for _ in range(n_sim):
+        y = (rng.random(len(ps)) < ps).astype(float)
+        pos = y.sum()
+        if pos == 0 or pos == len(y):
+            continue
+        draws["auc"].append(_auc_sorted(y, ends, pos, len(y) - pos))
+        hits = (y * fs).sum()
+        draws["precision_at_capacity"].append(hits / max(fs.sum(), 1))
+        draws["recall_at_capacity"].append(hits / pos)
+        draws["base_rate"].append(pos / len(y))
+    out = {"estimate": True, "n": int(len(p))}
+    for k, v in point.items():
+        lo, hi = (np.quantile(draws[k], [0.025, 0.975]) if draws[k] else (math.nan, math.nan))
+        out[k] = {"value": v, "low": float(lo), "high": float(hi)}
+    return out
+
+
+def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, thresholds=None,
+                   ) -> dict:
+    """Outcomes in the first month(s) after a list against what its scores lead one to expect.
+
+    The expected number is the sum of the scores (outcomes expected within the horizon)
+    times the share of the horizon's outcomes that came within the first ``months`` in the
+    training data (``early``: ``events`` and ``events_horizon``). The test conditions on both
+    counts (the training share is itself an estimate): given their total, this month's count
+    is binomial under no change.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = early_outcomes(np.full(400, 0.07), 25, early={"months": 1, "events": 40,
+    ...                    "events_horizon": 200})
+    >>> round(e["expected"], 1), round(e["ratio"], 1), e["p"] < 0.001
+    (5.6, 4.5, True)
+    """
+    p = np.asarray(p, float)
+    ref, ref_h = early.get("events") or 0, early.get("events_horizon") or 0
+    out = {"months": early.get("months", 1), "children": int(len(p)), "observed": events,
+           "expected": math.nan, "ratio": math.nan, "p": math.nan, "level": "", "why": ""}
+    if not ref or not ref_h or not len(p) or p.sum() <= 0:
+        return out
+    expected = p.sum() * ref / ref_h
+    out["expected"], out["ratio"] = float(expected), float(events / expected)
+    share = p.sum() / (p.sum() + ref_h)
+    test = stats.binomtest(int(events), int(events + ref), share)
+    out["p"] = float(test.pvalue)
+    if thresholds is not None and out["p"] < thresholds.p_value and (
+            out["ratio"] >= thresholds.outcome_ratio
+            or out["ratio"] <= 1 / thresholds.outcome_ratio):
+        out["level"] = "retrain"
+        out["why"] = (f"{out['ratio']:.1f} times the outcomes expected in the first month after "
+                      "last month's list: the same scores now lead to the outcome "
+                      + ("more" if out["ratio"] > 1 else "less") + " often (p = "
+                      f"{out['p']:.1g})")
+    if is_small([events], min_count)[0]:  # the count (and what reveals it) is not published
+        out.update(observed=f"<{min_count}", ratio=None, p=None)
+    return out
+
+
+def draws_point(y, p, f, mask, measure: str) -> float:
+    """Recall at capacity or outcomes observed over expected of the rows in ``mask``."""
+    pos = y[mask].sum()
+    if measure == "recall_at_capacity":
+        return float((y[mask] * f[mask]).sum() / pos) if pos else math.nan
+    return float(pos / p[mask].sum()) if p[mask].sum() else math.nan
+
+
+def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25),
+             min_count: int = 5, n_boot: int = 200, seed: int = 0,
+             p_value: float = 0.001) -> list[dict]:
+    """Realised performance of a matured month by group, and the disparities (fairness decay).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        ``y``, ``p``, ``flag``, ``family_id`` and a column per characteristic.
+    characteristics : dict
+        Column -> reference group (``"largest"`` or a group's name).
+    p_value : float, default=0.001
+        A ratio is ``outside`` only when it lies beyond the tolerance by more than chance
+        allows at this level, Bonferroni-corrected over every ratio compared (the spread
+        of its logarithm over the family resamples), as well as by its 95% interval.
+
+    Returns
+    -------
+    list of dict
+        One per characteristic: ``groups`` with ``n``, ``positives``, the lead measures with
+        intervals, ``missed_ratio`` and ``oe_ratio`` (to the reference group, with intervals,
+        and ``outside`` when the whole interval lies outside the tolerance); rows with a
+        small count show ``"suppressed"`` or ``"<5"`` and no figure.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 0.3, 3000)
+    >>> frame = pd.DataFrame({"p": p, "y": (rng.uniform(size=3000) < p).astype(int),
+    ...                       "flag": p > 0.27, "family_id": np.arange(3000),
+    ...                       "sex": rng.choice(["female", "male"], 3000)})
+    >>> [g["group"] for g in by_group(frame, {"sex": "largest"}, n_boot=50)[0]["groups"]]
+    ['female', 'male']
+    """
+    y = frame["y"].to_numpy(float)
+    p = frame["p"].to_numpy(float)
+    f = frame["flag"].to_numpy(bool).astype(float)
+    codes = pd.factorize(frame["family_id"].to_numpy(), sort=False)[0] \
+        if "family_id" in frame.columns else np.arange(len(frame))
+    tables = []  # per characteristic: its groups, which are hidden, the reference
+    for col, ref_choice in characteristics.items():
+        if col not in frame.columns:
+            continue
+        keys = frame[col].astype(object).fillna("not recorded").astype(str)
+        g, names = pd.factorize(keys, sort=True)
+        counts = pd.DataFrame({"group": names,
+                               "children": np.bincount(g, minlength=len(names)),
+                               "positives": np.bincount(g, weights=y, minlength=len(names)),
+                               "flagged": np.bincount(g, weights=f, minlength=len(names)),
+                               "hits": np.bincount(g, weights=y * f, minlength=len(names))})
+        hidden = np.zeros(len(names), bool)
+        for c in ("children", "positives", "flagged", "hits"):
+            shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
+                             min_count=min_count)
+            hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
+        visible = np.flatnonzero(~hidden)
+        if ref_choice in names and not hidden[list(names).index(ref_choice)]:
+            ref = list(names).index(ref_choice)
+        elif len(visible):
+            ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
+        else:
+            ref = None
+        tables.append((col, g, names, counts, hidden, ref))
+    # one set of family resamples for every group of every characteristic
+    sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
+            for i in range(len(names)) if not hidden[i]]
+    drawn = bootstrap_sets(y, p, f, codes, [np.flatnonzero(tables[t][1] == i) for t, i in sets],
+                           n_boot=n_boot, seed=seed, calibration=False)
+    draws = dict(zip(sets, drawn, strict=True))
+    out = []
+    for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
+        enough = counts["positives"].to_numpy() >= min_count  # outcomes enough to compare
+        groups = []
+        for i, name in enumerate(names):
+            row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i])}
+            if hidden[i]:
+                row["children"] = f"<{min_count}" if is_small(
+                    [counts.loc[i, "children"]], min_count)[0] else "suppressed"
+                groups.append(row)
+                continue
+            mask = g == i
+            row["children"] = int(mask.sum())
+            row["positives"] = int(counts.loc[i, "positives"])
+            r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
+                         draws=draws[(t, i)])
+            row["metrics"] = r["metrics"]
+            if ref is not None and i != ref and enough[i] and enough[ref]:
+                mine, theirs = draws[(t, i)], draws[(t, ref)]
+                for key, measure in (("missed_ratio", "recall_at_capacity"),
+                                     ("oe_ratio", "observed_over_expected")):
+                    a_, b_ = r["metrics"][measure]["value"], draws_point(
+                        y, p, f, g == ref, measure)
+                    if key == "missed_ratio":
+                        a_, b_ = 1 - a_, 1 - b_
+                        ratio_draws = (1 - mine[measure]) / (1 - theirs[measure])
+                    else:
+                        ratio_draws = mine[measure] / theirs[measure]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        value = a_ / b_ if b_ else math.nan
+                    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
+                    if not np.isfinite(value) or value <= 0 or len(d) < 10:
+                        continue
+                    lo, hi = np.quantile(d, [0.025, 0.975])
+                    row[key] = {"value": float(value), "low": float(lo), "high": float(hi),
+                                "sd_log": float(np.std(np.log(d))),
+                                "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+            groups.append(row)
+        out.append({"characteristic": col, "reference": None if ref is None else names[ref],
+                    "groups": groups})
+    ratios = [g[k] for ch in out for g in ch["groups"] for k in ("missed_ratio", "oe_ratio")
+              if g.get(k)]
+    z = stats.norm.isf(p_value / (2 * max(len(ratios), 1)))
+    for r in ratios:
+        beyond = max(math.log(r["value"]) - math.log(tolerance[1]),
+                     math.log(tolerance[0]) - math.log(r["value"]))
+        r["outside"] = bool(r["outside"] and beyond > z * max(r["sd_log"], 1e-12))
+    return out

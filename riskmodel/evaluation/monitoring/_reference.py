@@ -1,0 +1,233 @@
+"""The training reference a month is compared with: binned, small counts merged, no child rows.
+
+Built at training from the rows of the model's out-of-time test dates (the most recent
+children the model was judged on, so its promise and its reference describe the same
+children) and logged with the model as ``reference.json``. It holds, for every feature, its
+buckets and their counts, its missing share, its mean and its weight in the model; the
+cohort's size and mix; the distribution of scores, bands and who was within capacity by
+locality and group; how soon outcomes come (the share of the horizon's outcomes that happen
+in the first month); and the contacts recorded in the month before each date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.evaluation._disclosure import is_small, suppress
+from riskmodel.evaluation.monitoring._buckets import MAX_BINS, category_buckets, numeric_buckets
+
+VERSION = 1
+#: The characteristics whose mix is compared (and by which capacity shares are shown).
+MIX = ("locality", "age_band", "sex", "ethnicity", "disability", "imd_quintile")
+#: Feature name endings that hold a category (a new value is reported as such).
+CATEGORY_ENDINGS = ("_triage", "_band")
+
+
+def _kept(count, min_count: int):
+    """A count, or None when it is small (1 to ``min_count - 1``)."""
+    return None if is_small([count], min_count)[0] else int(count)
+
+
+def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np.ndarray:
+    """Rows of a table of counts that may not be published: a count from 1 to
+    ``min_count - 1``, or one that the published total and the other rows would reveal
+    (:func:`riskmodel.evaluation._disclosure.suppress`, column by column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"n": [3, 9, 8]})
+    >>> hidden_rows(t, {"n": 20}).tolist()
+    [True, False, True]
+    """
+    hidden = np.zeros(len(counts), bool)
+    for col, total in totals.items():
+        shown = suppress(counts[[col]], count=col, rates=(), total=float(total),
+                         min_count=min_count)
+        hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
+    return hidden
+
+
+def safe_mean(x: np.ndarray, min_count: int = 5):
+    """The mean, unless it would reveal a small count (a feature of few values, one of which
+    1 to ``min_count - 1`` children hold: the mean of a flag is its count over the total).
+
+    Examples
+    --------
+    >>> safe_mean(np.array([0.0] * 100 + [1.0] * 3)) is None, safe_mean(np.arange(20.0))
+    (True, 9.5)
+    """
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return None
+    values, counts = np.unique(x, return_counts=True)
+    if len(values) <= MAX_BINS and is_small(counts, min_count).any():
+        return None
+    return float(x.mean())
+
+
+def area_features(rows: pd.DataFrame, features) -> list[str]:
+    """Features that hold one value per locality at each date (locality-wide rates).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"as_of": ["d"] * 4, "locality": ["a", "a", "b", "b"],
+    ...                      "rate": [1.0, 1.0, 2.0, 2.0], "age": [1, 2, 3, 4]})
+    >>> area_features(rows, ["rate", "age"])
+    ['rate']
+    """
+    if "locality" not in rows.columns or not len(rows):
+        return []
+    per = rows.groupby(["as_of", "locality"], observed=True)[list(features)].nunique()
+    distinct = rows[list(features)].nunique()
+    return [f for f in features if per[f].max() <= 1 and distinct[f] > 1]
+
+
+def missing_share(rows: pd.DataFrame, feature: str) -> np.ndarray:
+    """Which rows miss ``feature``: its ``_missing`` flag when it has one, else NaN."""
+    flag = f"{feature}_missing"
+    if flag in rows.columns:
+        return rows[flag].to_numpy(dtype=float) > 0
+    return ~np.isfinite(rows[feature].to_numpy(dtype=float))
+
+
+def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
+                    importance: dict | None = None) -> dict:
+    """The reference entry of every feature (buckets, missing count, mean, weight)."""
+    area = set(area_features(rows, features))
+    out = {}
+    for f in features:
+        x = rows[f].to_numpy(dtype=float)
+        entry: dict = {"kind": "area" if f in area else "numeric",
+                       "mean": safe_mean(x, min_count),
+                       "missing": _kept(int(missing_share(rows, f).sum()), min_count),
+                       "importance": float((importance or {}).get(f, 0.0))}
+        if f not in area:
+            entry.update(numeric_buckets(x, min_count=min_count))
+            if f.endswith(CATEGORY_ENDINGS):
+                entry["kind"] = "category"
+                entry["values"] = sorted(float(v) for v in np.unique(x[np.isfinite(x)]))
+        out[f] = entry
+    return out
+
+
+def mix_entries(rows: pd.DataFrame, *, min_count: int = 5) -> dict:
+    """Buckets of each characteristic in :data:`MIX` (missing values read ``not recorded``)."""
+    return {col: category_buckets(rows[col].astype(object).fillna("not recorded"),
+                                  min_count=min_count)
+            for col in MIX if col in rows.columns}
+
+
+def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
+    """Children and children within capacity in each locality and group (small ones None).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"locality": ["a"] * 10 + ["b"] * 10})
+    >>> capacity_shares(f, [True] * 6 + [False] * 14)["locality"]
+    {'a': [10, 6], 'b': [10, 0]}
+    >>> capacity_shares(f, [True] * 7 + [False] * 10 + [True] * 3)["locality"]
+    {'a': [None, None], 'b': [None, None]}
+    """
+    flags = np.asarray(flags, bool)
+    out = {}
+    for col in MIX:
+        if col not in frame.columns:
+            continue
+        keys = frame[col].astype(object).fillna("not recorded").astype(str).to_numpy()
+        groups = sorted(set(keys))
+        t = pd.DataFrame({"n": [int((keys == g).sum()) for g in groups],
+                          "k": [int(flags[keys == g].sum()) for g in groups]})
+        hide = hidden_rows(t, {"n": len(keys), "k": int(flags.sum())}, min_count=min_count)
+        out[col] = {g: ([None, None] if h else [int(n), int(k)])
+                    for g, n, k, h in zip(groups, t["n"], t["k"], hide, strict=True)}
+    return out
+
+
+def importance_shares(contributions: pd.DataFrame) -> dict:
+    """Each feature's share of the model's weight: its mean absolute contribution over the
+    rows, divided by the sum over features (``base_value`` left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"a": [1.0, -3.0], "b": [0.0, 2.0], "base_value": [5.0, 5.0]})
+    >>> importance_shares(c)
+    {'a': 0.6666666666666666, 'b': 0.3333333333333333}
+    """
+    m = contributions.drop(columns=["base_value"], errors="ignore").abs().mean()
+    total = float(m.sum())
+    return {k: (float(v) / total if total > 0 else 0.0) for k, v in m.items()}
+
+
+def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, importance=None,
+                    early=None, contacts=None, min_count: int = 5, source: str = "") -> dict:
+    """The reference distributions of a model, from the rows of its reference dates.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The feature matrix at the reference dates (``as_of``, ``family_id``, the
+        characteristics and every feature).
+    features : list of str
+    score, flags, bands : array-like
+        The model's calibrated probability, capacity flag and risk band for each row.
+    importance : dict, optional
+        Feature -> share of the model's weight (:func:`importance_shares`).
+    early : dict, optional
+        ``months``, ``events`` (outcomes within that many months) and ``events_horizon``
+        (within the horizon) over the labelled training rows, and ``horizon_months``.
+    contacts : dict, optional
+        From :func:`~riskmodel.evaluation.monitoring.contact_volumes`.
+    min_count : int, default=5
+    source : str
+        Where the rows came from, in words.
+
+    Returns
+    -------
+    dict
+        JSON-ready; no count from 1 to ``min_count - 1`` and no child-level row.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(200) // 2,
+    ...                      "locality": np.where(np.arange(200) % 2, "north", "south"),
+    ...                      "age": rng.integers(0, 18, 200).astype(float)})
+    >>> score = rng.uniform(size=200)
+    >>> ref = build_reference(rows, ["age"], score=score, flags=score > 0.9,
+    ...                       bands=np.where(score > 0.5, "high", "low"))
+    >>> ref["n"], ref["features"]["age"]["kind"], sum(ref["features"]["age"]["counts"])
+    (200, 'numeric', 200)
+    """
+    score = np.asarray(score, float)
+    flags = np.asarray(flags, bool)
+    bands = np.asarray(bands).astype(str)
+    sizes = rows.groupby("as_of", observed=True).size()
+    names = ("high", "medium", "low")
+    t = pd.DataFrame({"n": [int((bands == b).sum()) for b in names]})
+    hide = hidden_rows(t, {"n": len(bands)}, min_count=min_count)
+    band_counts = {b: (None if h else int(n)) for b, n, h in zip(names, t["n"], hide,
+                                                                 strict=True)}
+    return {
+        "version": VERSION,
+        "source": source,
+        "as_of": [str(pd.Timestamp(d).date()) for d in sizes.index],
+        "min_count": int(min_count),
+        "n": int(len(rows)),
+        "families": int(rows.groupby(["as_of", "family_id"], observed=True).ngroups),
+        "cohort_size": {"mean": float(sizes.mean()), "min": int(sizes.min()),
+                        "max": int(sizes.max())},
+        "features": feature_entries(rows, features, min_count=min_count,
+                                    importance=importance),
+        "mix": mix_entries(rows, min_count=min_count),
+        "scores": {**numeric_buckets(score, min_count=min_count),
+                   "mean": float(score.mean()), "bands": band_counts,
+                   "capacity": capacity_shares(rows, flags, min_count=min_count)},
+        "early": early or {},
+        "contacts": contacts or {},
+    }

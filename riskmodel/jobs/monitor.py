@@ -1,0 +1,386 @@
+"""``riskmodel monitor``: is the model still working, and still fair? One month at a time.
+
+At training (:func:`training_reference`, called by :func:`riskmodel.jobs.train.train`) the
+reference distributions are logged with each candidate as ``reference.json``. Each month
+:func:`monitor` builds the month's cohort with the model's own feature spec, scores it as
+``riskmodel score`` does, compares inputs, contacts, cohort and scores with the reference and
+last month, looks back at last month's list (early outcomes) and at every earlier list whose
+outcome window has closed (realised performance, by group too), writes ``report.html`` and
+``summary.json``, and adds the summary to the model's MLflow record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from riskmodel._core.capacity import capacity_flags
+from riskmodel._core.dates import parse_date
+from riskmodel._core.errors import InputError
+from riskmodel._core.io import check_writable, write_text
+from riskmodel._core.workspace import specs_used
+from riskmodel.evaluation.fairness._policy import resolve_policy
+from riskmodel.evaluation.monitoring import (
+    assess_month,
+    build_reference,
+    by_group,
+    contact_volumes,
+    early_outcomes,
+    importance_shares,
+    realised,
+    write_monitoring_report,
+)
+from riskmodel.features import FeatureSpec, build_labels
+from riskmodel.jobs._extract import open_extract
+from riskmodel.jobs.score import _workspace_capacity
+from riskmodel.models import feature_contributions
+from riskmodel.scoring import cuts_from_meta, risk_bands, score_cohort
+from riskmodel.store import (
+    load_model,
+    log_monitoring,
+    monitoring_history,
+    read_text,
+    resolve_model_version,
+)
+
+REFERENCE = "reference.json"
+FAIL_ON = ("watch", "retrain")
+EXIT_CODES = {"ok": 0, "watch": 3, "retrain recommended": 4}
+EARLY_MONTHS = 1
+IMPORTANCE_ROWS = 2000
+
+
+# --------------------------------------------------------------------------- at training ---
+
+@dataclass
+class TrainingReference:
+    """What the reference of every candidate shares: its rows and the model-free parts."""
+
+    rows: pd.DataFrame
+    features: list[str]
+    early: dict
+    contacts: dict
+    source: str
+    min_count: int
+
+    def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
+                  seed: int = 0) -> bytes:
+        """``reference.json`` for one fitted candidate (scores, bands, capacity, weights)."""
+        X = self.rows[self.features]
+        score = model.predict_proba(X)[:, 1]
+        frame = self.rows[["as_of", "locality"]].assign(score=score)
+        flags = capacity_flags(frame, top_percent=capacity.get("top_percent"),
+                               top_n_per_locality=capacity.get("top_n_per_locality"))
+        bands = risk_bands(score, cuts_from_meta({"risk_bands": risk_bands_cuts}, score))
+        sample = X.sample(min(len(X), IMPORTANCE_ROWS), random_state=seed)
+        weights = importance_shares(feature_contributions(model, sample))
+        ref = build_reference(self.rows, self.features, score=score, flags=flags, bands=bands,
+                              importance=weights, early=self.early, contacts=self.contacts,
+                              min_count=self.min_count, source=self.source)
+        return json.dumps(ref, indent=1).encode()
+
+
+def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, outcome: str,
+                       horizon_months: int, test_dates, min_count: int | None = None
+                       ) -> TrainingReference:
+    """The model-free part of the reference, from a training run's matrix.
+
+    The rows are those of the test dates (the children the model's promise was measured
+    on); how soon outcomes come is measured on every labelled row.
+
+    Examples
+    --------
+    >>> ref = training_reference(tm.extract, tm.matrix, tm.features, outcome="escalation",
+    ...                          horizon_months=6, test_dates=result.test_dates)  # doctest: +SKIP
+    >>> files["reference.json"] = ref.for_model(model, capacity={"top_percent": 10},
+    ...                                         risk_bands_cuts=None)  # doctest: +SKIP
+    """
+    if min_count is None:
+        min_count = resolve_policy(None).min_count
+    dates = sorted(pd.Timestamp(d) for d in test_dates)
+    rows = matrix[matrix["as_of"].isin(dates)].reset_index(drop=True)
+    labelled = matrix[matrix["label"].notna()]
+    early: dict = {"months": EARLY_MONTHS, "horizon_months": int(horizon_months)}
+    if len(labelled):
+        first = build_labels(extract.tables, sorted(labelled["as_of"].unique()),
+                             horizon_months=EARLY_MONTHS, extract_date=extract.date)
+        first["as_of"] = first["as_of"].astype(labelled["as_of"].dtype)
+        both = labelled[["child_id", "as_of", "label"]].merge(
+            first[["child_id", "as_of", outcome]], on=["child_id", "as_of"], how="left")
+        early.update(events=int(both[outcome].fillna(0).sum()),
+                     events_horizon=int(both["label"].sum()), rows=int(len(both)))
+    contacts = contact_volumes(extract.tables["contacts"], extract.tables["children"], dates,
+                               months=EARLY_MONTHS, min_count=min_count)
+    source = (f"the {len(dates)} out-of-time test dates of training "
+              f"({', '.join(str(d.date()) for d in dates)}; {len(rows):,} child-dates)")
+    return TrainingReference(rows=rows, features=list(features), early=early,
+                             contacts=contacts, source=source, min_count=min_count)
+
+
+# --------------------------------------------------------------------------- each month ----
+
+@dataclass
+class MonitorRun:
+    """One monitoring run: its summary, the files written and the history it completes."""
+
+    summary: dict
+    paths: dict[str, Path]
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return self.summary["verdict"]
+
+    def exit_code(self, fail_on: str | None) -> int:
+        """0, or 3 (watch) / 4 (retrain recommended) when ``fail_on`` asks for it."""
+        if fail_on is None:
+            return 0
+        check_fail_on(fail_on)
+        code = EXIT_CODES[self.verdict]
+        return code if code >= (3 if fail_on == "watch" else 4) else 0
+
+
+def _reference_of(loaded, uri: str) -> dict:
+    text = read_text(loaded.run_id, REFERENCE)
+    if text is None:
+        raise InputError(f"model: {uri} (version {loaded.version}) has no monitoring "
+                         f"reference ({REFERENCE}); it was trained before riskmodel logged "
+                         "one: retrain it to monitor it")
+    return json.loads(text)
+
+
+def _scored(matrix: pd.DataFrame, loaded, top) -> pd.DataFrame:
+    run = score_cohort(matrix, loaded, top=top, explain_top="none", with_characteristics=True)
+    keys = matrix[["child_id", "family_id"]].astype({"child_id": str})
+    return run.scores.merge(keys, on="child_id", how="left")
+
+
+def _month(date: pd.Timestamp, months: int) -> pd.Timestamp:
+    return (date - pd.DateOffset(months=months)).normalize()
+
+
+def _realised_months(ex, loaded, fspec, history, when, horizon, top, characteristics, t,
+                     tolerance, min_count) -> dict:
+    """Realised performance of every earlier list whose window has closed (computed once)."""
+    done = {m for h in history if h["as_of"] != str(when.date())
+            for m in (h.get("realised") or {})}
+    due = sorted({pd.Timestamp(h["as_of"]) for h in history}
+                 - {pd.Timestamp(m) for m in done})
+    due = [m for m in due if m + pd.DateOffset(months=horizon) <= when]
+    if not due:
+        return {}
+    matrix = ex.matrix(due, outcome=loaded.meta["outcome"], spec=fspec,
+                       horizon_months=horizon)
+    out = {}
+    for m in due:
+        month = matrix[(matrix["as_of"] == m) & matrix["label"].notna()]
+        if not len(month):
+            continue
+        s = _scored(month.drop(columns=["label"]), loaded, top)
+        s = s.merge(month[["child_id", "label"]].astype({"child_id": str}), on="child_id")
+        frame = s.rename(columns={"label": "y", "score": "p", "in_capacity": "flag"})
+        out[str(m.date())] = {
+            "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
+                                n_boot=t.bootstrap, min_count=min_count),
+            "groups": by_group(frame, characteristics, tolerance=tolerance,
+                               min_count=min_count, n_boot=t.bootstrap, p_value=t.p_value),
+        }
+    return out
+
+
+def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count) -> dict:
+    """Outcomes in the month after last month's list against what its scores expected."""
+    before = _month(when, EARLY_MONTHS)
+    matrix = ex.matrix([before], outcome=loaded.meta["outcome"], spec=fspec,
+                       horizon_months=horizon)
+    if not len(matrix) or not reference.get("early"):
+        return {}
+    s = _scored(matrix, loaded, top)
+    first = build_labels(ex.tables, [before], horizon_months=EARLY_MONTHS, extract_date=when)
+    events = int(first[first["child_id"].astype(str).isin(set(s["child_id"]))][
+        loaded.meta["outcome"]].fillna(0).sum())
+    out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
+                         min_count=min_count, thresholds=t)
+    out["list_of"] = str(before.date())
+    return out
+
+
+def _headline(summary: dict) -> dict:
+    level = {"ok": 0, "watch": 1, "retrain recommended": 2}[summary["verdict"]]
+    inputs = [r for r in summary["inputs"] if r.get("psi") is not None]
+    out = {"verdict_level": level, "children": summary["cohort"]["now"],
+           "features_moved": summary["moved"]["counted"],
+           "psi_max": max((r["psi"] for r in inputs), default=None),
+           "score_psi": summary["scores"]["psi"], "score_mean": summary["scores"]["mean_now"],
+           "auc_estimated": summary["estimate"]["auc"]["value"],
+           "early_ratio": summary["early"].get("ratio")}
+    for month, r in summary["realised"].items():
+        out["auc_realised"] = r["overall"]["metrics"]["auc"]["value"]
+        out["realised_month"] = int(month[:4]) * 100 + int(month[5:7])
+    return out
+
+
+def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *, out,
+            policy=None, record: bool = True, extract_date=None, progress=None) -> MonitorRun:
+    """Monitor a registered model on one month's children; write the report and summary.
+
+    Parameters
+    ----------
+    data : path or database URL
+        The council extract (as for ``riskmodel score``).
+    model_uri : str, default="models:/escalation@champion"
+    as_of : str or date, optional
+        The month's as-of date; default the extract date.
+    out : path
+        Folder for ``report.html`` and ``summary.json``.
+    policy : path or FairnessPolicy, optional
+        The fairness policy whose ``monitoring`` section holds the thresholds; default the
+        workspace's, else the packaged one.
+    record : bool, default=True
+        Add the summary to the model's MLflow record (the history).
+
+    Returns
+    -------
+    MonitorRun
+
+    Examples
+    --------
+    >>> run = monitor("council/", "models:/escalation@champion", "2025-07-01",
+    ...               out="monitoring/2025-07")  # doctest: +SKIP
+    >>> run.verdict, run.paths["html"].name  # doctest: +SKIP
+    ('ok', 'report.html')
+    """
+    started = time.perf_counter()
+    say = progress or (lambda msg: None)
+    out = Path(out)
+    check_writable(out, folder=True)
+    pol = resolve_policy(policy)
+    t, min_count = pol.monitoring, pol.min_count
+    tolerance = (pol.tolerance.low, pol.tolerance.high)
+    characteristics = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+    loaded = load_model(model_uri)
+    meta = loaded.meta
+    reference = _reference_of(loaded, model_uri)
+    fspec = FeatureSpec.model_validate(meta["feature_spec"])
+    horizon = int(meta["horizon_months"])
+    ex = open_extract(data, extract_date=extract_date)
+    when = ex.date if as_of is None else parse_date(as_of, "--as-of")
+    if when > ex.date:
+        raise InputError(f"--as-of: {when.date()} is after the extract date {ex.date.date()}; "
+                         "the data cannot describe children at a later date")
+    say(f"building the children open on {when.date()}…")
+    matrix = ex.matrix([when], outcome=meta["outcome"], spec=fspec, horizon_months=horizon)
+    if not len(matrix):
+        raise InputError(f"data: no child has an early-help episode open on {when.date()}; "
+                         "nothing to monitor")
+    top = _workspace_capacity(meta["outcome"])
+    scored = _scored(matrix, loaded, top)
+    history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
+    earlier = [h for h in history if h["as_of"] < str(when.date())]
+    say("looking back at last month's list and every matured one…")
+    early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count)
+    matured = _realised_months(ex, loaded, fspec, earlier, when, horizon, top,
+                               characteristics, t, tolerance, min_count)
+    say("comparing with the training reference…")
+    contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
+                               min_count=min_count)
+    summary = assess_month(reference, matrix, scored, thresholds=t, tolerance=tolerance,
+                           contacts=contacts, last=earlier[-1] if earlier else None,
+                           early=early, realised=matured, promise=meta.get("test_metrics"))
+    fairness_file = next((str(p) for p in reversed(specs_used())
+                          if p.name == "fairness.yaml"), "the packaged policy")
+    summary = {"as_of": str(when.date()),
+               "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
+                         "version": loaded.version, "run_id": loaded.run_id,
+                         "outcome": meta["outcome"], "horizon_months": horizon},
+               **summary,
+               "reference": {k: reference.get(k) for k in ("source", "as_of", "n",
+                                                            "min_count")},
+               "promise": meta.get("test_metrics") or [],
+               "thresholds": t.model_dump(), "tolerance": list(tolerance),
+               "policy": fairness_file, "seconds": time.perf_counter() - started}
+    history = sorted([*history, summary], key=lambda s: s["as_of"])
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
+                                   out / "summary.json"),
+             "html": write_monitoring_report(summary, history, out / "report.html")}
+    if record:
+        log_monitoring(loaded.run_id, summary["as_of"], summary, _headline(summary))
+    say(f"monitored in {time.perf_counter() - started:.1f}s")
+    return MonitorRun(summary=summary, paths=paths, history=history)
+
+
+def check_fail_on(fail_on: str | None) -> None:
+    """A one-line error for a ``--fail-on`` that is not ``watch`` or ``retrain``.
+
+    Examples
+    --------
+    >>> check_fail_on("watch")
+    >>> check_fail_on("sometimes")
+    Traceback (most recent call last):
+    ...
+    riskmodel._core.errors.InputError: --fail-on: 'sometimes' is not one of watch, retrain
+    """
+    if fail_on is not None and fail_on not in FAIL_ON:
+        raise InputError(f"--fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}")
+
+
+def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
+    """What ``riskmodel monitor`` prints: the verdict, its reasons, the files, a closing line.
+
+    Examples
+    --------
+    >>> print(monitor_text(monitor("council/", out="m/")))  # doctest: +SKIP
+    verdict: ok
+    report: m/report.html
+    ...
+    """
+    s = run.summary
+    lines = [f"verdict: {s['verdict']}"]
+    lines += [f"  {'retrain recommended' if r['level'] == 'retrain' else r['level']} "
+              f"({r['section']}): {r['text']}" for r in s["reasons"]]
+    lines += [f"report: {run.paths['html']}", f"summary: {run.paths['summary']}"]
+    real = ", ".join(s["realised"]) or "none matured this month"
+    lines.append(f"OK monitored {s['model']['name']} v{s['model']['version']} at {s['as_of']} "
+                 f"in {s['seconds']:.1f}s: {s['cohort']['now']:,} children open; verdict "
+                 f"{s['verdict']} ({len(s['reasons'])} reasons); realised performance: {real}"
+                 + ("; history in MLflow" if record else ""))
+    return "\n".join(lines)
+
+
+def history_text(model_uri: str = "models:/escalation@champion") -> str:
+    """``riskmodel monitor --history``: the table of every month monitored, as text.
+
+    Examples
+    --------
+    >>> print(history_text("models:/escalation@champion"))  # doctest: +SKIP
+    models:/escalation@champion: every month monitored
+         as_of  children verdict ...
+    """
+    table = monitor_history(model_uri)
+    if table.empty:
+        return f"{model_uri}: not monitored yet (riskmodel monitor --data DIR --out DIR)"
+    return f"{model_uri}: every month monitored\n" + table.to_string(
+        index=False, na_rep="", float_format=lambda v: f"{v:.3f}")
+
+
+def monitor_history(model_uri: str = "models:/escalation@champion") -> pd.DataFrame:
+    """Every month monitored for a registered model, as a table (``riskmodel monitor
+    --history``).
+
+    Examples
+    --------
+    >>> monitor_history("models:/escalation@champion")  # doctest: +SKIP
+    """
+    from riskmodel.evaluation.monitoring import history_table
+
+    mv = resolve_model_version(model_uri)
+    return history_table(monitoring_history(mv.run_id))
+
+
+__all__ = ["EXIT_CODES", "MonitorRun", "TrainingReference", "monitor", "monitor_history",
+           "training_reference"]

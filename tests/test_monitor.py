@@ -1,0 +1,390 @@
+"""Monitoring between retrains (issue 17), on known truth.
+
+The session's model is trained on the 6,000-child council (seed 7, tests/conftest.py). The
+planted councils are the same council (same seed and size, so identical before the date)
+with one change from 2025-06-01; the first monthly run after it is 2025-07-01. The unchanged
+council is a different seed of the same size (a council the model has never seen).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from riskmodel import InputError
+from riskmodel.cli import main
+from riskmodel.data import generate_council, simulate_council
+from riskmodel.evaluation.fairness._policy import FairnessPolicy, MonitoringThresholds
+from riskmodel.evaluation.monitoring import (
+    build_reference,
+    chi_square,
+    early_outcomes,
+    estimate,
+    ks_binned,
+    psi,
+    realised,
+)
+from riskmodel.evaluation.monitoring._buckets import category_buckets, numeric_buckets
+from riskmodel.features import build_labels
+from riskmodel.jobs import monitor, open_extract, score
+
+# the module (riskmodel.jobs re-exports the function of the same name)
+monitor_job = importlib.import_module("riskmodel.jobs.monitor")
+sys.path.insert(0, str(Path(__file__).parent))
+from test_fairness_report import chromium, parse  # noqa: E402
+from test_synth import check_invariants, labels_from_tables  # noqa: E402
+
+CHANGE = "2025-06-01"
+BEFORE, FIRST_MONTH = "2025-06-01", "2025-07-01"  # the as-of date D sees nothing after D
+MONTHS = [f"2025-{m:02d}-01" for m in range(1, 13)]
+EXTRACT = pd.Timestamp("2025-12-31")
+
+
+@pytest.fixture(scope="session")
+def model_uri(trained) -> str:
+    return f"models:/escalation/{trained.registered['version']}"
+
+
+@pytest.fixture(scope="session")
+def planted(tmp_path_factory):
+    """The session council with each change planted from 2025-06-01 (same seed and size)."""
+    root = tmp_path_factory.mktemp("planted")
+    specs = {"recording": f"recording:{CHANGE}", "population": f"population:{CHANGE}",
+             "risk": f"risk:{CHANGE}:4"}
+    return {k: generate_council(6000, seed=7, out=root / k, drift=[v])
+            for k, v in specs.items()}
+
+
+@contextlib.contextmanager
+def memory_history():
+    """Each scenario keeps its own history (the model's MLflow record is shared by the
+    session; the MLflow history itself is tested below)."""
+    store: dict[str, dict] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(monitor_job, "monitoring_history",
+                   lambda run_id: [json.loads(json.dumps(store[k])) for k in sorted(store)])
+        mp.setattr(monitor_job, "log_monitoring",
+                   lambda run_id, as_of, summary, metrics: store.__setitem__(as_of, summary))
+        yield store
+
+
+def run_months(data, uri, months, out: Path) -> list[dict]:
+    with memory_history():
+        return [monitor(data, uri, m, out=out / m).summary for m in months]
+
+
+def sections(summary) -> set[str]:
+    return {r["section"] for r in summary["reasons"]}
+
+
+def named_features(summary) -> set[str]:
+    return {f for r in summary["reasons"] for f in r["features"]}
+
+
+# ------------------------------------------------------------------ what it must show -------
+
+def test_recording_change_is_caught_in_the_first_month_and_named(planted, model_uri,
+                                                                 tmp_path):
+    before, first = run_months(planted["recording"], model_uri, [BEFORE, FIRST_MONTH],
+                               tmp_path)
+    assert before["verdict"] == "ok", before["reasons"]
+    assert first["verdict"] != "ok"
+    police = [r for r in first["reasons"] if r["section"] == "recording"
+              and "contacts from police" in r["text"]]
+    assert police, first["reasons"]
+    assert {"contacts_source_police_3m_count", "contacts_source_police_12m_count",
+            "episodes_current_source_police_12m_count"} <= set(police[0]["features"])
+    # nothing else is blamed: no risk, no score or performance reason
+    assert sections(first) <= {"recording", "input drift"}, first["reasons"]
+
+
+def test_population_shift_is_caught_in_the_first_month_and_named(planted, model_uri,
+                                                                 tmp_path):
+    before, first = run_months(planted["population"], model_uri, [BEFORE, FIRST_MONTH],
+                               tmp_path)
+    assert before["verdict"] == "ok", before["reasons"]
+    assert first["verdict"] != "ok"
+    assert "child_age_all_years" in named_features(first)
+    texts = " ".join(r["text"] for r in first["reasons"])
+    assert "age band" in texts and "Age in whole years" in texts  # the dictionary's words
+    assert first["cohort"]["level"] == "watch" and first["cohort"]["change_last_month"] > 0.15
+    assert "early outcomes" not in sections(first)
+
+
+def test_risk_change_is_caught_in_the_first_month_without_blaming_the_inputs(
+        planted, model_uri, tmp_path):
+    before, first = run_months(planted["risk"], model_uri, [BEFORE, FIRST_MONTH], tmp_path)
+    assert before["verdict"] == "ok", before["reasons"]
+    assert first["verdict"] == "retrain recommended"
+    early = first["early"]
+    assert early["list_of"] == BEFORE and early["ratio"] > 2 and early["p"] < 0.001
+    assert sections(first) == {"early outcomes"}, first["reasons"]
+    assert not named_features(first)  # the same inputs: no feature moved
+
+
+@pytest.mark.slow
+def test_unchanged_council_raises_no_alert_over_12_monthly_runs(council, model_uri, tmp_path):
+    summaries = run_months(council, model_uri, MONTHS, tmp_path)
+    false_alarms = [(s["as_of"], s["verdict"], s["reasons"]) for s in summaries
+                    if s["verdict"] != "ok"]
+    assert len(false_alarms) == 0, false_alarms
+    # every list whose window closed by the last run was judged, and met its promise
+    realised = {m for s in summaries for m in s["realised"]}
+    assert realised == set(MONTHS[:6])
+    assert all(not r["short"] for s in summaries for r in s["realised"].values())
+
+
+@pytest.mark.slow
+def test_risk_change_shows_in_realised_performance_once_the_window_closes(
+        planted, model_uri, tmp_path):
+    months = [f"2025-{m:02d}-01" for m in range(6, 13)]
+    last = run_months(planted["risk"], model_uri, months, tmp_path)[-1]
+    june = last["realised"][CHANGE]["overall"]["metrics"]["observed_over_expected"]
+    assert june["low"] > 1.5, june
+    assert any(r["section"] == "realised performance" and CHANGE in r["text"]
+               for r in last["reasons"])
+
+
+def test_realised_performance_matches_an_independent_computation(council, model_uri,
+                                                                 tmp_path):
+    month, later = "2025-01-01", "2025-07-01"
+    summaries = run_months(council, model_uri, [month, later], tmp_path)
+    got = summaries[1]["realised"][month]["overall"]
+    # independently: the scores file `riskmodel score` writes, and the outcomes
+    scores = score(council, model_uri, month, out=tmp_path / "scores.parquet").scores
+    s = pd.read_parquet(scores)
+    ex = open_extract(council)
+    y = build_labels(ex.tables, [month], horizon_months=6, extract_date=ex.date)
+    s = s.merge(y[["child_id", "escalation"]], on="child_id")
+    yy, p, f = s["escalation"].to_numpy(int), s["score"].to_numpy(), s["in_capacity"].to_numpy()
+    # calibration error as the model card defines it: 10 equal-frequency bins of the score
+    rank = np.empty(len(p), int)
+    rank[np.argsort(p, kind="stable")] = np.arange(len(p))
+    bin_of = np.minimum(((rank + 0.5) * 10 / len(p)).astype(int), 9)
+    ece = sum(abs(p[bin_of == b].sum() - yy[bin_of == b].sum()) for b in range(10)) / len(p)
+    expected = {"auc": roc_auc_score(yy, p), "calibration_error": ece,
+                "precision_at_capacity": yy[f].mean(), "recall_at_capacity": yy[f].sum() / yy.sum(),
+                "base_rate": yy.mean(), "observed_over_expected": yy.sum() / p.sum()}
+    assert got["n"] == len(s) and got["positives"] == yy.sum()
+    for name, value in expected.items():
+        m = got["metrics"][name]
+        assert m["value"] == pytest.approx(value, abs=1e-9), name
+        assert m["low"] <= m["value"] <= m["high"], name
+
+
+# ------------------------------------------------------------------ outputs -----------------
+
+def test_report_renders_in_chromium_self_contained_with_the_verdict(planted, model_uri,
+                                                                    tmp_path):
+    run_months(planted["population"], model_uri, [BEFORE, FIRST_MONTH], tmp_path)
+    html_path = tmp_path / FIRST_MONTH / "report.html"
+    html = html_path.read_text()
+    page = parse(html)
+    assert not [x for x in page.links if "http" in x.lower()]
+    assert page.links and all(x.startswith("data:image/png;base64,") for x in page.links)
+    assert "script" not in page.tags
+    dom, console = chromium(html_path, tmp_path)
+    assert not console, console
+    text = " ".join(" ".join(parse(dom).text).split())
+    assert "Verdict: retrain recommended" in text or "Verdict: watch" in text
+    assert "Age in whole years at the as-of date" in text
+    assert "Every month since go-live" in text and "estimate" in text.lower()
+    counts = [c for row in parse(dom).rows for cls, c in row if "count" in cls.split()]
+    assert counts and not [c for c in counts if re.fullmatch(r"[1-4]", c)]
+
+
+def test_no_child_id_in_the_reference_or_summary(planted, model_uri, trained, council,
+                                                 tmp_path):
+    from riskmodel.store import read_text
+
+    ids = set(pd.read_parquet(Path(council) / "children.parquet")["child_id"])
+    from riskmodel.training import best_passing
+
+    run_id = best_passing(trained).run_id
+    reference = read_text(run_id, "reference.json")
+    run_months(planted["population"], model_uri, [FIRST_MONTH], tmp_path)
+    summary = (tmp_path / FIRST_MONTH / "summary.json").read_text()
+    for text in (reference, summary):
+        assert not set(re.findall(r"C\d{7}", text)) & ids
+        assert not re.search(r"\bC\d{7}\b", text)
+    ref = json.loads(reference)
+    # no stored count from 1 to 4 anywhere in the reference
+    def counts(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("counts",) and isinstance(v, list):
+                    yield from v
+                else:
+                    yield from counts(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from counts(v)
+    assert not [c for c in counts(ref) if isinstance(c, int) and 1 <= c <= 4]
+
+
+def test_history_is_kept_in_mlflow_and_printed_and_fail_on_sets_the_exit(
+        planted, model_uri, tmp_path, capsys):
+    def cli(*args):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        c = capsys.readouterr()
+        return code, c.out, c.err
+
+    for m in (BEFORE, FIRST_MONTH):
+        code, out, err = cli("monitor", "--data", planted["recording"], "--model", model_uri,
+                             "--as-of", m, "--out", tmp_path / m, "--fail-on", "watch")
+        assert code == (0 if m == BEFORE else 3), err
+        assert out.splitlines()[-1].startswith("OK monitored escalation v")
+    code, out, err = cli("monitor", "--history", "--model", model_uri)
+    assert code == 0 and BEFORE in out and FIRST_MONTH in out and "watch" in out
+    code, _, err = cli("monitor", "--data", planted["recording"], "--model", model_uri,
+                       "--out", tmp_path / "x", "--fail-on", "sometimes")
+    assert code == 2 and err.startswith("error: --fail-on") and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ the pieces --------------
+
+def test_psi_tests_and_buckets_against_scipy():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=3000), rng.normal(0.3, 1, size=800)
+    buckets = numeric_buckets(a)
+    ref = np.array(buckets["counts"], float)
+    cur = np.bincount(np.searchsorted(buckets["edges"], b, side="left"), minlength=len(ref))
+    r, c = (ref + 0.5) / (ref + 0.5).sum(), (cur + 0.5) / (cur + 0.5).sum()
+    assert psi(ref, cur) == pytest.approx(np.sum((c - r) * np.log(c / r)))
+    stat, p = chi_square(ref, cur)
+    expected = stats.chi2_contingency(np.vstack([ref, cur]), correction=False)
+    assert (stat, p) == pytest.approx((expected[0], expected[1]))
+    d, _ = ks_binned(ref, cur)
+    assert d <= stats.ks_2samp(a, b).statistic + 1e-12  # measured at the edges only
+    assert stats.ks_2samp(a, b).statistic - d < 0.05
+    # no bucket holds a small count, in numbers or categories
+    small = numeric_buckets([0] * 40 + [1] * 3 + [2] * 30 + [7] * 1)
+    assert not [x for x in small["counts"] if 1 <= x <= 4] and sum(small["counts"]) == 74
+    cats = category_buckets(["a"] * 30 + ["b"] * 2 + ["c"] * 1 + ["d"] * 9)
+    assert not [x for x in cats["counts"] if 1 <= x <= 4] and cats["values"] == list("abcd")
+
+
+def test_estimate_tracks_realised_performance_when_scores_are_calibrated():
+    rng = np.random.default_rng(3)
+    p = rng.beta(1, 12, 5_000)
+    flags = p >= np.quantile(p, 0.9)
+    est = estimate(p, flags, n_sim=200)
+    assert est["estimate"] is True
+    draws = [realised((rng.random(len(p)) < p).astype(int), p, flags, n_boot=20)["metrics"]
+             for _ in range(40)]
+    for m in ("auc", "precision_at_capacity", "recall_at_capacity"):
+        values = np.array([d[m]["value"] for d in draws])
+        # the estimate is the mean of what calibrated scores give, its range their spread
+        assert abs(values.mean() - est[m]["value"]) < 0.01, m
+        inside = (values >= est[m]["low"]) & (values <= est[m]["high"])
+        assert inside.mean() >= 0.8, (m, inside.mean())
+
+
+def test_early_outcomes_tests_against_the_training_timing():
+    early = {"months": 1, "events": 140, "events_horizon": 640}
+    same = early_outcomes(np.full(440, 0.065), 6, early=early,
+                          thresholds=MonitoringThresholds())
+    assert same["level"] == "" and same["expected"] == pytest.approx(440 * 0.065 * 140 / 640)
+    more = early_outcomes(np.full(440, 0.065), 24, early=early,
+                          thresholds=MonitoringThresholds())
+    assert more["level"] == "retrain" and more["ratio"] > 3
+    few = early_outcomes(np.full(440, 0.065), 3, early=early)
+    assert few["observed"] == "<5" and few["ratio"] is None
+
+
+def test_reference_keeps_no_small_count_and_classifies_features():
+    rng = np.random.default_rng(0)
+    n = 400
+    rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(n) // 2,
+                         "locality": np.where(np.arange(n) % 2, "north", "south"),
+                         "ethnicity": np.where(np.arange(n) < 3, "rare", "common"),
+                         "age": rng.integers(0, 18, n).astype(float),
+                         "rate": np.where(np.arange(n) % 2, 1.5, 2.5),
+                         "x_triage": rng.integers(0, 4, n).astype(float)})
+    s = rng.uniform(size=n)
+    ref = build_reference(rows, ["age", "rate", "x_triage"], score=s, flags=s > 0.9,
+                          bands=np.where(s > 0.5, "high", "low"))
+    kinds = {f: e["kind"] for f, e in ref["features"].items()}
+    assert kinds == {"age": "numeric", "rate": "area", "x_triage": "category"}
+    assert ref["mix"]["ethnicity"]["counts"] == [400]  # the 3 "rare" merged, not stored
+    assert ref["mix"]["ethnicity"]["values"] == ["common", "rare"]
+
+
+def test_policy_monitoring_section_is_in_both_copies_and_checked(tmp_path):
+    from riskmodel.evaluation import load_fairness_policy
+
+    root = Path(__file__).resolve().parents[1]
+    packaged = (root / "riskmodel" / "evaluation" / "fairness.yaml").read_bytes()
+    assert packaged == (root / "evaluation" / "fairness.yaml").read_bytes()
+    assert load_fairness_policy().monitoring == MonitoringThresholds()
+    assert FairnessPolicy.model_validate({"characteristics": {"sex": None}}).monitoring.psi.act \
+        == 0.25
+    bad = tmp_path / "fairness.yaml"
+    bad.write_text(packaged.decode().replace("outcome_ratio: 1.5", "outcome_ratio: 0.5"))
+    with pytest.raises(InputError, match="monitoring.outcome_ratio"):
+        load_fairness_policy(bad)
+
+
+# ------------------------------------------------------------------ the planted council -----
+
+@pytest.mark.parametrize("drift", [["recording:2024-06-01"], ["population:2024-06-01:3"],
+                                   ["risk:2024-06-01:3"]])
+def test_planted_changes_keep_the_truth_exact_and_nothing_before_the_date(drift):
+    base = simulate_council(3000, seed=5)
+    c = simulate_council(3000, seed=5, drift=drift)
+    check_invariants(c, EXTRACT)
+    detail = c.detail
+    for months in (6, 12):
+        ok = (detail["as_of"] + pd.DateOffset(months=months)) <= EXTRACT
+        _, esc, dis = labels_from_tables(c.tables, detail[ok], months)
+        np.testing.assert_array_equal(esc, detail.loc[ok, f"y_escalation_{months}m"])
+        np.testing.assert_array_equal(dis, detail.loc[ok, f"y_disengagement_{months}m"])
+    assert c.manifest["drift"][0]["kind"] == drift[0].split(":")[0]
+    # every early-help episode and every recorded contact before the date is as it was
+    for name, col in (("episodes", "start_date"), ("contacts", "recorded_date")):
+        a = base.tables[name]
+        b = c.tables[name][c.tables[name]["child_id"].isin(set(a["child_id"]))]
+        key = [k for k in a.columns if k not in ("contact_id", "episode_id", "end_date",
+                                                 "closure_reason", "triage_end")]
+        early_a = a[a[col] < "2024-06-01"].sort_values(key)[key].reset_index(drop=True)
+        early_b = b[b[col] < "2024-06-01"].sort_values(key)[key].reset_index(drop=True)
+        pd.testing.assert_frame_equal(early_a, early_b)
+
+
+@pytest.mark.parametrize("spec,says", [
+    ("weather:2025-06-01", "is not KIND:DATE[:FACTOR]"),
+    ("risk:2031-01-01", "the date must fall after the start"),
+    ("risk:2025-06-01:0.5", "factor must be a number from 1 to 20"),
+    ("recording:2025-06-01:2:pigeon", "no contact source 'pigeon'"),
+])
+def test_malformed_drift_names_the_option(spec, says, tmp_path, capsys):
+    try:
+        main(["synth", "--children", "200", "--out", str(tmp_path / "c"), "--drift", spec])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: --drift:") and says in err, err
+
+
+def test_a_model_without_a_reference_is_one_line(council, model_uri, tmp_path, monkeypatch):
+    monkeypatch.setattr(monitor_job, "read_text", lambda run_id, path: None)
+    with pytest.raises(InputError, match=r"has no monitoring reference .* retrain it"):
+        monitor(council, model_uri, "2025-07-01", out=tmp_path / "m")
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="is after the extract date"):
+        monitor(council, model_uri, "2026-03-01", out=tmp_path / "m")
