@@ -321,12 +321,15 @@ def _rule_contributions(base, A: np.ndarray) -> np.ndarray:
     """
     features = list(base.feature_names_in_)
     low, high = _logit(base.rate_unflagged_), _logit(base.rate_flagged_)
-    a = A[:, features.index(base.ace_feature)] >= base.min_aces
+    has_aces = base.ace_feature in features  # an extract without ACE factors: contacts alone
+    a = (A[:, features.index(base.ace_feature)] >= base.min_aces if has_aces
+         else np.zeros(len(A), dtype=bool))
     c = A[:, features.index(base.contacts_feature)] >= base.min_contacts
     met = a.astype(float) + c.astype(float)
     share = np.divide(high - low, met, out=np.zeros(len(A)), where=met > 0)
     out = np.zeros((len(A), len(features) + 1))
-    out[:, features.index(base.ace_feature)] += np.where(a, share, 0.0)
+    if has_aces:
+        out[:, features.index(base.ace_feature)] += np.where(a, share, 0.0)
     out[:, features.index(base.contacts_feature)] += np.where(c, share, 0.0)
     out[:, -1] = low
     return out

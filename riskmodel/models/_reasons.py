@@ -215,14 +215,18 @@ def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
     """State the rule: which condition flagged the child, or that neither did."""
     features = list(base.feature_names_in_)
     phrase = _Phrases(describe)
-    ja, jc = features.index(base.ace_feature), features.index(base.contacts_feature)
-    rule = (f"the rule flags at least {phrase(base.ace_feature, float(base.min_aces))} or "
-            f"at least {phrase(base.contacts_feature, float(base.min_contacts))}")
+    jc = features.index(base.contacts_feature)
+    # An extract without ACE factors: the rule reads contacts alone.
+    ja = features.index(base.ace_feature) if base.ace_feature in features else None
+    contacts_rule = f"at least {phrase(base.contacts_feature, float(base.min_contacts))}"
+    rule = ("the rule flags " + (f"at least {phrase(base.ace_feature, float(base.min_aces))} "
+                                 f"or {contacts_rule}" if ja is not None else contacts_rule))
     flags_high = base.rate_flagged_ >= base.rate_unflagged_
     out = np.full((len(A), n), None, dtype=object)
     for i in range(len(A)):
-        a, c = A[i, ja], A[i, jc]
-        met = [(ja, a)] if a >= base.min_aces else []
+        c = A[i, jc]
+        a = A[i, ja] if ja is not None else None
+        met = [(ja, a)] if a is not None and a >= base.min_aces else []
         met += [(jc, c)] if c >= base.min_contacts else []
         if met:
             word = RAISES if flags_high else LOWERS
@@ -230,8 +234,9 @@ def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
                 out[i, r] = f"{phrase(features[j], v)} ({rule}) — {word}"
         else:
             word = LOWERS if flags_high else RAISES
-            out[i, 0] = (f"{phrase(features[ja], a)} and {phrase(features[jc], c)}: "
-                         f"below the rule ({rule}) — {word}")
+            below = (f"{phrase(features[ja], a)} and " if ja is not None else "") + \
+                phrase(features[jc], c)
+            out[i, 0] = f"{below}: below the rule ({rule}) — {word}"
     return out
 
 
