@@ -28,6 +28,28 @@ class _Bias:
     factor: float
 
 
+def split_group_factor(spec) -> tuple[str, str, str, float, bool]:
+    """Split ``column=value:factor`` into its parts: (text, column, value, factor, well formed).
+
+    The factor is NaN when it is missing or not a number; each caller checks its own range.
+
+    Examples
+    --------
+    >>> split_group_factor(" ethnicity=black:2 ")
+    ('ethnicity=black:2', 'ethnicity', 'black', 2.0, True)
+    >>> split_group_factor("ethnicity:2")[4]
+    False
+    """
+    text = str(spec).strip()
+    head, sep, factor = text.rpartition(":")
+    column, eq, value = head.partition("=")
+    try:
+        f = float(factor) if sep else float("nan")
+    except ValueError:
+        f = float("nan")
+    return text, column.strip(), value.strip(), f, bool(sep and eq)
+
+
 def parse_referral_bias(specs) -> tuple[_Bias, ...]:
     """Parse ``column=value:factor`` strings; raise InputError naming the option."""
     if specs is None:
@@ -36,15 +58,8 @@ def parse_referral_bias(specs) -> tuple[_Bias, ...]:
         specs = [specs]
     out = []
     for spec in specs:
-        text = str(spec).strip()
-        head, sep, factor = text.rpartition(":")
-        column, eq, value = head.partition("=")
-        column, value = column.strip(), value.strip()
-        try:
-            f = float(factor) if sep else float("nan")
-        except ValueError:
-            f = float("nan")
-        if not (sep and eq) or column not in _BIAS_COLUMNS:
+        text, column, value, f, well_formed = split_group_factor(spec)
+        if not well_formed or column not in _BIAS_COLUMNS:
             raise InputError(
                 f"--referral-bias: '{text}' is not column=value:factor with column one of "
                 f"{', '.join(_BIAS_COLUMNS)} (e.g. ethnicity=black:2.0)")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.data._contract import EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES
+from riskmodel.data.synth._bias import split_group_factor
 
 BIAS_COLUMNS = ("ethnicity", "sex", "disability", "age_band", "imd_quintile", "locality")
 _NOT_NEEDED = ("needs met by universal services", "school already supporting",
@@ -60,15 +61,8 @@ def parse_override_bias(specs, columns=None) -> tuple[OverrideBias, ...]:
         specs = [specs]
     out = []
     for spec in specs:
-        text = str(spec).strip()
-        head, sep, factor = text.rpartition(":")
-        column, eq, value = head.partition("=")
-        column, value = column.strip(), value.strip()
-        try:
-            f = float(factor) if sep else float("nan")
-        except ValueError:
-            f = float("nan")
-        if not (sep and eq and value) or column not in BIAS_COLUMNS:
+        text, column, value, f, well_formed = split_group_factor(spec)
+        if not (well_formed and value) or column not in BIAS_COLUMNS:
             raise InputError(f"--override-bias: '{text}' is not column=value:factor with column "
                              f"one of {', '.join(BIAS_COLUMNS)} (e.g. ethnicity=black:0.5)")
         if not np.isfinite(f) or not 0 < f <= 20:
