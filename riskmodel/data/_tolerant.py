@@ -70,13 +70,8 @@ def cell_text(value) -> str | None:
 _SEPARATORS = (",", ";", "\t", "|")
 
 
-def read_csv_text(path: Path, what: str) -> pd.DataFrame:
-    """A CSV file as text columns (header as written), whatever its separator and line ends.
-
-    UTF-8 with or without a byte-order mark; the separator is the one of ``, ; tab |`` that
-    splits the header line into the most fields. Refused in one line: an empty file, UTF-16,
-    text that is not UTF-8, rows with more cells than the header.
-    """
+def _decoded(path: Path, what: str) -> str:
+    """A CSV file's text: UTF-8 with or without a byte-order mark, else one clear line."""
     data = path.read_bytes()
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError(f"{what}: {path.name} is UTF-16 text, not UTF-8; save it as CSV UTF-8")
@@ -90,6 +85,17 @@ def read_csv_text(path: Path, what: str) -> pd.DataFrame:
             "Windows-1252 or Latin-1); save it as CSV UTF-8") from None
     if not text.strip():
         raise InputError(f"{what}: {path.name} is empty (no header line)")
+    return text
+
+
+def read_csv_text(path: Path, what: str) -> pd.DataFrame:
+    """A CSV file as text columns (header as written), whatever its separator and line ends.
+
+    UTF-8 with or without a byte-order mark; the separator is the one of ``, ; tab |`` that
+    splits the header line into the most fields. Refused in one line: an empty file, UTF-16,
+    text that is not UTF-8, rows with more cells than the header.
+    """
+    text = _decoded(path, what)
     header = text.lstrip("\r\n").splitlines()[0]
     sep = max(_SEPARATORS, key=lambda s: len(next(csv.reader([header], delimiter=s))))
     try:
@@ -108,19 +114,7 @@ def read_csv_rows(path: Path, what: str) -> list[tuple]:
     The separator is the one of ``, ; tab |`` that splits the widest of the first lines
     into the most fields; encodings are checked as in :func:`read_csv_text`.
     """
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(f"{what}: {path.name} is UTF-16 text, not UTF-8; save it as CSV UTF-8")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        byte = data[exc.start:exc.start + 1].hex()
-        raise InputError(
-            f"{what}: {path.name} is not UTF-8 text (byte 0x{byte} on line {line}, perhaps "
-            "Windows-1252 or Latin-1); save it as CSV UTF-8") from None
-    if not text.strip():
-        raise InputError(f"{what}: {path.name} is empty (no header line)")
+    text = _decoded(path, what)
     head = [ln for ln in text.splitlines()[:15] if ln.strip()]
 
     def width(sep):
