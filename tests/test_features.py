@@ -119,8 +119,18 @@ def hand_council() -> dict[str, pd.DataFrame]:
              "blue"],
             ["e11", "c2", "cin", "2023-09-01", "2023-12-01", "needs_met", "orange", "green"],
         ], dates=["start_date", "end_date"])
+    # The council records when each value was filled in (here: with its row) and a history
+    # of family, locality and IMD decile (here: unchanged since long before the first record),
+    # so every value is known from the date it carries (docs/knowledge-dates.md).
+    for col in ("mash_rag", "outcome"):
+        contacts[f"{col}_recorded_date"] = contacts["recorded_date"].where(
+            contacts[col].notna())
+    episodes["start_recorded_date"] = episodes["start_date"]
+    episodes["triage_start_recorded_date"] = episodes["start_date"]
+    history = children[["child_id", "family_id", "locality", "imd_decile"]].copy()
+    history.insert(1, "valid_from", pd.Timestamp("2000-01-01"))
     return {"children": children, "contacts": contacts, "ace_factors": aces,
-            "episodes": episodes}
+            "episodes": episodes, "children_history": history}
 
 
 def each(template: str, values: dict[str, float]) -> dict[str, float]:

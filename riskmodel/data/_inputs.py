@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskmodel.data._contract import EARLY_HELP_SERVICES
+from riskmodel.data._contract import EARLY_HELP_SERVICES, HISTORY_ATTRIBUTES
 
 # input: (its name in plain words, what is lost without it)
 INPUTS: dict[str, tuple[str, str]] = {
@@ -47,6 +47,20 @@ INPUTS: dict[str, tuple[str, str]] = {
         "locality see one locality"),
     "children.imd_decile": (
         "IMD deciles (children.imd_decile)", "the IMD decile feature"),
+    # Held as at the extract only, with knowledge.current_values "off" (docs/knowledge-dates.md)
+    "children_history.family_id": (
+        "families at past dates (children_history.family_id)",
+        "the sibling features: children.family_id is the family as at the extract, and the "
+        "feature spec's knowledge.current_values.family_id is off"),
+    "children_history.locality": (
+        "localities at past dates (children_history.locality)",
+        "the locality contact and step-up rates: children.locality is where the child lives "
+        "at the extract, not at past as-of dates (knowledge.current_values.locality: current "
+        "in the feature spec uses it anyway)"),
+    "children_history.imd_decile": (
+        "IMD deciles at past dates (children_history.imd_decile)",
+        "the IMD decile feature: children.imd_decile is the decile at the extract "
+        "(knowledge.current_values.imd_decile: current in the feature spec uses it anyway)"),
 }
 
 
@@ -54,62 +68,159 @@ def _early_help(episodes: pd.DataFrame) -> pd.Series:
     return episodes["service"].isin(EARLY_HELP_SERVICES).fillna(False).astype(bool)
 
 
-# When a row of each table became known (the rules of time), and when a closure did.
+# When a row of each table became known (the rules of time): contacts and ACEs by their
+# recorded date, episodes once their start is known (knowledge_date), history from valid_from.
 _KNOWN = {"contacts": "recorded_date", "ace_factors": "recorded_date", "episodes": "start_date"}
+# The knowledge.lag_days key for each value that can be filled in late.
+_LAG_KEY = {("contacts", "mash_rag"): "mash_rag", ("contacts", "outcome"): "outcome",
+            ("episodes", "start_date"): "episode_start",
+            ("episodes", "triage_start"): "triage_start"}
 
 
-def _known_before(df: pd.DataFrame, table: str, col: str | None, before) -> pd.DataFrame:
-    if before is None or table not in _KNOWN:
+def _date(df: pd.DataFrame, col: str) -> pd.Series:
+    if col not in df.columns:
+        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    return pd.to_datetime(df[col], errors="coerce").astype("datetime64[ns]")
+
+
+def knowledge_date(df: pd.DataFrame, table: str, col: str | None = None,
+                   lags=None) -> pd.Series:
+    """When each row of ``table`` (or its value in ``col``) became known.
+
+    Contacts and ACE factors are known from ``recorded_date``; an episode from its start's
+    knowledge date (``start_recorded_date``, else ``start_date`` plus the lag), never before
+    ``start_date``. A MASH rating or contact outcome is known from its own recorded date,
+    else the contact's ``recorded_date`` plus the lag; a triage level from its recorded date,
+    else ``start_date`` plus the lag, and never before its row. An episode's end, closure
+    reason and end triage are known from ``end_date``. ``lags`` maps the feature spec's
+    ``knowledge.lag_days`` keys (``mash_rag``, ``outcome``, ``episode_start``,
+    ``triage_start``) to days; missing keys (or no ``lags``) are 0 days.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"recorded_date": pd.to_datetime(["2024-01-02", "2024-01-02"]),
+    ...                   "mash_rag_recorded_date": pd.to_datetime(["2024-01-09", None])})
+    >>> knowledge_date(c, "contacts", "mash_rag", {"mash_rag": 14}).dt.day.tolist()
+    [9, 16]
+    """
+    lags = dict(lags or {})
+
+    def later(base: pd.Series, key: tuple[str, str], anchor: pd.Series) -> pd.Series:
+        from riskmodel.data._contract import RECORDED_DATES
+
+        own = _date(df, RECORDED_DATES[key])
+        lagged = anchor + pd.Timedelta(days=int(lags.get(_LAG_KEY[key], 0)))
+        return own.fillna(lagged).where(lambda d: d >= base, base)
+
+    if table == "children_history":
+        return _date(df, "valid_from")
+    if table == "episodes":
+        start = _date(df, "start_date")
+        known = later(start, ("episodes", "start_date"), start)
+        if col in ("end_date", "closure_reason", "triage_end"):
+            return _date(df, "end_date").where(lambda d: d >= known, known)
+        if col == "triage_start":
+            return later(known, ("episodes", "triage_start"), start)
+        return known
+    recorded = _date(df, _KNOWN[table])
+    if table == "contacts" and col in ("mash_rag", "outcome"):
+        return later(recorded, ("contacts", col), recorded)
+    return recorded
+
+
+def _known_before(df: pd.DataFrame, table: str, col: str | None, before,
+                  lags=None) -> pd.DataFrame:
+    if before is None or (table not in _KNOWN and table != "children_history"):
         return df
-    when = "end_date" if col in ("closure_reason", "triage_end") else _KNOWN[table]
-    if when not in df.columns:
-        return df
-    return df[pd.to_datetime(df[when], errors="coerce") < pd.Timestamp(before)]
+    return df[knowledge_date(df, table, col, lags) < pd.Timestamp(before)]
 
 
-def _known_children(tables, before) -> pd.DataFrame:
+def _known_children(tables, before, lags=None) -> pd.DataFrame:
     """Children known to services before ``before`` (any row of theirs known by then)."""
     children = tables["children"]
     if before is None:
         return children
-    ids = [_known_before(tables[t], t, None, before)["child_id"]
+    ids = [_known_before(tables[t], t, None, before, lags)["child_id"]
            for t in _KNOWN if tables.get(t) is not None and "child_id" in tables[t].columns]
     known = pd.concat(ids) if ids else pd.Series([], dtype="string")
     return children[children["child_id"].isin(known)]
 
 
-def _holds(tables, name: str, before=None) -> bool:
+def _present(values: pd.Series) -> pd.Series:
+    present = values.notna()
+    if pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype):
+        present &= values.astype("string").str.strip().fillna("") != ""
+    return present
+
+
+def _shared(values: pd.Series) -> bool:
+    # Siblings exist only when a family_id is shared (an empty one is a family of one).
+    ids = values.dropna().astype("string").str.strip()
+    return bool(ids[ids != ""].duplicated().any())
+
+
+def history_holds(tables, attribute: str, before=None) -> bool:
+    """Whether ``children_history`` dates ``attribute`` (family_id, locality, imd_decile).
+
+    Only rows valid from before ``before`` count; a family is held only when two children
+    share one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"child_id": ["C1"], "valid_from": ["2020-03-01"],
+    ...                   "locality": ["north"], "imd_decile": [None]})
+    >>> t = {"children_history": h}
+    >>> history_holds(t, "locality"), history_holds(t, "imd_decile")
+    (True, False)
+    >>> history_holds({"children_history": h}, "locality", before="2020-03-01")
+    False
+    """
+    df = tables.get("children_history")
+    if df is None or attribute not in df.columns or len(df) == 0:
+        return False
+    df = _known_before(df, "children_history", attribute, before)
+    if attribute == "family_id":
+        return _shared(df.drop_duplicates(["child_id", "family_id"])["family_id"])
+    return bool(_present(df[attribute]).any())
+
+
+def _holds(tables, name: str, before=None, lags=None, current=None) -> bool:
     if name == "ace_factors":
         df = tables.get("ace_factors")
         return df is not None and len(_known_before(df, name, None, before)) > 0
     table, col = name.split(".")
+    if table == "children_history":
+        # Today's value stands in for the history only where the spec says so.
+        return (history_holds(tables, col, before)
+                or (current or {}).get(col, "current") == "current")
+    if table == "children" and col in HISTORY_ATTRIBUTES and history_holds(tables, col, before):
+        return True
     df = tables.get(table)
     if df is None or col not in df.columns:
         return False
-    df = (_known_children(tables, before) if table == "children"
-          else _known_before(df, table, col, before))
+    df = (_known_children(tables, before, lags) if table == "children"
+          else _known_before(df, table, col, before, lags))
     values = df[col]
     if col == "family_id":
-        # Siblings exist only when a family_id is shared (an empty one is a family of one).
-        ids = values.dropna().astype("string").str.strip()
-        return bool(ids[ids != ""].duplicated().any())
+        return _shared(values)
     if table == "episodes" and col in ("triage_start", "closure_reason"):
         values = values[_early_help(df)]
-    present = values.notna()
-    if pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype):
-        present &= values.astype("string").str.strip().fillna("") != ""
-    return bool(present.any())
+    return bool(_present(values).any())
 
 
-def missing_inputs(tables: dict[str, pd.DataFrame], *, before=None) -> list[str]:
+def missing_inputs(tables: dict[str, pd.DataFrame], *, before=None, lags=None,
+                   current=None) -> list[str]:
     """The optional inputs an extract does not hold, in the order of :data:`INPUTS`.
 
     An input is missing when its column is absent or empty in every row (triage levels and
     closure reasons: on every early-help episode; ``family_id``: no two children share one),
     or, for ``ace_factors``, when the table is absent or has no rows. With ``before`` (a
-    date), only rows known before it count (contacts and ACEs by ``recorded_date``, episodes
-    by ``start_date``, closure reasons by ``end_date``), so rows recorded later never change
-    which features a build at earlier dates has.
+    date), only values known before it count (:func:`knowledge_date`, with the feature spec's
+    ``lags``), so rows recorded later never change which features a build at earlier dates
+    has. A ``children_history.*`` input is missing when the history does not date it and
+    ``current`` (the spec's ``knowledge.current_values``) says ``off`` for it.
 
     Examples
     --------
@@ -120,8 +231,10 @@ def missing_inputs(tables: dict[str, pd.DataFrame], *, before=None) -> list[str]
     ...           "episodes": pd.DataFrame({"service": ["cin"], "triage_start": [None]})}
     >>> missing_inputs(tables)[:4]
     ['ace_factors', 'contacts.need', 'contacts.mash_rag', 'contacts.outcome']
+    >>> "children_history.locality" in missing_inputs(tables, current={"locality": "off"})
+    True
     """
-    return [name for name in INPUTS if not _holds(tables, name, before)]
+    return [name for name in INPUTS if not _holds(tables, name, before, lags, current)]
 
 
 def describe_missing(names) -> list[str]:

@@ -63,10 +63,12 @@ class FamilyBuilder(Builder):
 
     def build(self, s):
         # Known members of each cohort child's family at t (the cohort child included).
+        at = s.attributes()  # the family at t (history, or today's where the spec allows)
         s.run(
             "CREATE TEMP TABLE family_candidates AS SELECT DISTINCT a.*, ch.child_id, "
-            "ch.family_id FROM cohort c JOIN children f ON f.child_id = c.child_id "
-            "JOIN asof_dates a ON a.as_of = c.as_of JOIN children ch ON ch.family_id = f.family_id"
+            f"ch.family_id FROM cohort c JOIN {at} f ON f.as_of = c.as_of "
+            "AND f.child_id = c.child_id JOIN asof_dates a ON a.as_of = c.as_of "
+            f"JOIN {at} ch ON ch.as_of = c.as_of AND ch.family_id = f.family_id"
         )
         s.run(f"CREATE TEMP TABLE family_members AS {s.known_children('family_candidates')}")
         q = Params()
@@ -88,7 +90,7 @@ class FamilyBuilder(Builder):
             f"FROM ({s.known('episodes', 'family_members')}) GROUP BY as_of, child_id) "
             "SELECT c.as_of, c.child_id, count(*) AS family_siblings_all_count, "
             f"{', '.join(sums)} "
-            "FROM cohort c JOIN children ch ON ch.child_id = c.child_id "
+            f"FROM cohort c JOIN {at} ch ON ch.as_of = c.as_of AND ch.child_id = c.child_id "
             "JOIN family_members m ON m.as_of = c.as_of AND m.family_id = ch.family_id "
             "AND m.child_id <> c.child_id "
             "LEFT JOIN mc ON mc.as_of = m.as_of AND mc.child_id = m.child_id "
@@ -159,17 +161,20 @@ class DemandBuilder(Builder):
                     f"{side}.escalated_{w} / nullif({side}.closed_{w}, 0) "
                     f'AS "demand_locality_{w}_stepuprate{tag}"',
                 ]
+        # Each child's locality and IMD decile at t (history, or today's where allowed).
+        at = s.attributes()
+        on = "ch.as_of = k.as_of AND ch.child_id = k.child_id"
         s.run(
             f"CREATE TEMP TABLE {self.table} AS "
             "WITH kids AS (SELECT k.as_of, ch.locality, count(*) AS children "
             f"FROM ({s.known_children('asof_dates')}) k "
-            "JOIN children ch ON ch.child_id = k.child_id GROUP BY ALL), "
+            f"JOIN {at} ch ON {on} GROUP BY ALL), "
             f"con AS (SELECT k.as_of, ch.locality, {', '.join(con)} "
             f"FROM ({s.known('contacts', 'asof_dates')}) k "
-            "JOIN children ch ON ch.child_id = k.child_id GROUP BY ALL), "
+            f"JOIN {at} ch ON {on} GROUP BY ALL), "
             f"eps AS (SELECT k.as_of, ch.locality, {', '.join(eps)} "
             f"FROM ({s.known('episodes', 'asof_dates')}) k "
-            "JOIN children ch ON ch.child_id = k.child_id GROUP BY ALL), "
+            f"JOIN {at} ch ON {on} GROUP BY ALL), "
             "loc AS (SELECT kids.as_of, kids.locality, kids.children, "
             f"{', '.join(counts)} FROM kids "
             "LEFT JOIN con ON con.as_of = kids.as_of "
@@ -180,7 +185,7 @@ class DemandBuilder(Builder):
             "FROM loc GROUP BY as_of) "
             f"SELECT c.as_of, c.child_id, {', '.join(rates)}, "
             "CAST(ch.imd_decile AS DOUBLE) AS demand_imd_all_decile "
-            "FROM cohort c JOIN children ch ON ch.child_id = c.child_id "
+            f"FROM cohort c JOIN {at} ch ON ch.as_of = c.as_of AND ch.child_id = c.child_id "
             "JOIN allc a ON a.as_of = c.as_of "
             "LEFT JOIN loc l ON l.as_of = c.as_of AND l.locality = ch.locality", q,
         )

@@ -56,11 +56,13 @@ def add_labels(session: Session) -> None:
     )
 
 
-def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) -> pd.DataFrame:
+def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
+                 knowledge=None) -> pd.DataFrame:
     """The cohort at each as-of date with both outcomes over the horizon.
 
     The cohort at *t* is every child with an early-help episode open at *t*
-    (``start_date < t`` and ``end_date`` empty or ``>= t``). Over (*t*, *t* + horizon]:
+    (``start_date < t`` and ``end_date`` empty or ``>= t``) whose start was known by *t*
+    (``start_recorded_date``, else the feature spec's ``knowledge.lag_days.episode_start``). Over (*t*, *t* + horizon]:
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
@@ -77,6 +79,9 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
         Months after *t* in which an outcome counts.
     extract_date : date, optional
         The extract's date; by default the latest date in the tables.
+    knowledge : KnowledgeSpec, optional
+        The feature spec's ``knowledge`` section (when an episode's start is known); by
+        default the packaged spec's.
 
     Returns
     -------
@@ -110,7 +115,7 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None) ->
     [{'child_id': 'c1', 'escalation': 1, 'disengagement': 0}]
     """
     with open_session(tables, as_of_dates, horizon_months=horizon_months,
-                      extract_date=extract_date) as s:
+                      extract_date=extract_date, knowledge=knowledge) as s:
         add_labels(s)
         df = s.run(
             "SELECT l.child_id, ch.family_id, l.as_of, l.escalation, l.disengagement "

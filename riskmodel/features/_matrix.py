@@ -119,12 +119,13 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
         check_outcome_inputs(outcome, tables)
     builders = enabled_builders(spec)
     with open_session(tables, as_of_dates, windows=spec.windows(),
-                      horizon_months=horizon_months, extract_date=extract_date) as s:
+                      horizon_months=horizon_months, extract_date=extract_date,
+                      knowledge=spec.knowledge) as s:
         # Features whose input the extract does not hold before the last as-of date are left
         # out (said once, as a warning, once the dates are known good); rows recorded later
         # never change the feature set.
         defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
-                                 before=last_as_of(as_of_dates))
+                                 before=last_as_of(as_of_dates), knowledge=spec.knowledge)
         add_labels(s)
         where: dict[str, str] = {}
         for b in builders:
@@ -252,5 +253,6 @@ def switched_off_features(tables, spec=None, *, before=None) -> dict[str, list[s
     >>> sorted(switched_off_features(tables))[:2]
     ['ace_factors', 'children.date_of_birth']
     """
-    return switched_off(all_definitions(_resolve_spec(spec)), complete_tables(tables),
-                        before=before)
+    spec = _resolve_spec(spec)
+    return switched_off(all_definitions(spec), complete_tables(tables), before=before,
+                        knowledge=spec.knowledge)

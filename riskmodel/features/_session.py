@@ -1,13 +1,19 @@
 """Cohorts and labels at as-of dates, and the one place the rules of time are written.
 
-A :class:`Session` holds one DuckDB connection for one build: the four contract tables
-(typed views that read the DataFrames in place), the as-of dates with the start of every
-window, and the horizon of the labels. Feature builders never read the raw tables; they read
-:meth:`Session.known`, which returns only what was recorded before each as-of date:
+A :class:`Session` holds one DuckDB connection for one build: the contract tables (typed
+views that read the DataFrames in place), the as-of dates with the start of every window,
+and the horizon of the labels. Feature builders never read the raw tables; they read
+:meth:`Session.known`, which returns only what was known before each as-of date, and
+:meth:`Session.attributes`, a child's family, locality and IMD decile at each date:
 
-- contacts and ACE factors whose ``recorded_date`` is before *t*;
-- episodes whose ``start_date`` is before *t*, with ``end_date``, ``closure_reason`` and
-  ``triage_end`` blanked unless the episode had closed before *t* (``end_date < t``).
+- contacts and ACE factors whose ``recorded_date`` is before *t*; a contact's MASH rating
+  and outcome only once they were filled in (their own recorded date, else the contact's
+  ``recorded_date`` plus the feature spec's ``knowledge.lag_days``);
+- episodes whose start was known before *t* (``start_recorded_date``, else ``start_date``
+  plus the lag), the triage level likewise, with ``end_date``, ``closure_reason`` and
+  ``triage_end`` blanked unless the episode had closed before *t* (``end_date < t``);
+- family, locality and IMD decile from ``children_history`` valid from before *t*, else
+  today's value only where ``knowledge.current_values`` allows it.
 
 Labels read the raw episodes, but only inside (*t*, *t* + horizon].
 """
@@ -24,16 +30,23 @@ import pyarrow as pa
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data._contract import COLUMNS, EARLY_HELP_SERVICES, SOCIAL_CARE_SERVICES, TABLES
+from riskmodel.data._contract import (
+    COLUMNS,
+    DATE_COLUMNS,
+    EARLY_HELP_SERVICES,
+    HISTORY_ATTRIBUTES,
+    SOCIAL_CARE_SERVICES,
+    TABLES,
+)
 from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
-from riskmodel.data._inputs import complete_tables
+from riskmodel.data._inputs import complete_tables, history_holds
+from riskmodel.features._spec import KnowledgeSpec
 from riskmodel.features._windows import window_months
 
 _TYPES = {
-    "children": {"date_of_birth": "DATE", "imd_decile": "INTEGER"},
-    "contacts": {"contact_date": "DATE", "recorded_date": "DATE"},
-    "ace_factors": {"recorded_date": "DATE"},
-    "episodes": {"start_date": "DATE", "end_date": "DATE"},
+    table: {**{c: "DATE" for c in DATE_COLUMNS[table]},
+            **({"imd_decile": "INTEGER"} if "imd_decile" in COLUMNS[table] else {})}
+    for table in TABLES
 }
 
 
@@ -93,9 +106,20 @@ class Session:
     """One DuckDB connection holding the tables, as-of dates and cohort of one build."""
 
     def __init__(self, tables, as_of_dates: list[pd.Timestamp], *, windows: Iterable[str],
-                 horizon_months: int, extract_date: pd.Timestamp):
+                 horizon_months: int, extract_date: pd.Timestamp,
+                 knowledge: KnowledgeSpec | None = None):
         self.windows = [w for w in windows if window_months(w) is not None]
         self.extract_date = extract_date
+        self.knowledge = knowledge or KnowledgeSpec()
+        # Where each changeable attribute comes from at the as-of dates: the history, today's
+        # value (where the spec allows it) or nowhere (its features are switched off).
+        last = max(as_of_dates)
+        current = self.knowledge.current_values
+        self.attribute_source = {
+            a: "history" if history_holds(tables, a, before=last)
+            else "current" if getattr(current, a) == "current" else None
+            for a in HISTORY_ATTRIBUTES
+        }
         # No progress bar: it would print into the command's output.
         self.con = duckdb.connect()
         try:
@@ -158,10 +182,31 @@ class Session:
     def _load(self, tables) -> None:
         for table in TABLES:
             df = tables[table].loc[:, list(COLUMNS[table])]
-            self._table(table, df, _TYPES[table], view=True)
+            self._table(f"{table}_typed", df, _TYPES[table], view=True)
+        lag = self.knowledge.lag_days
+
+        def later(own: str, anchor: str, days: int, floor: str) -> str:
+            # Its own recorded date, else the anchor plus the spec's lag; never before floor.
+            return f"greatest({floor}, coalesce({own}, {anchor} + {int(days)}))"
+
+        self.run("CREATE TEMP VIEW children AS SELECT * FROM children_typed")
+        self.run("CREATE TEMP VIEW ace_factors AS SELECT * FROM ace_factors_typed")
+        self.run("CREATE TEMP VIEW children_history AS SELECT * FROM children_history_typed")
+        self.run(
+            "CREATE TEMP VIEW contacts AS SELECT *, "
+            f"{later('mash_rag_recorded_date', 'recorded_date', lag.mash_rag, 'recorded_date')}"
+            " AS rag_known, "
+            f"{later('outcome_recorded_date', 'recorded_date', lag.outcome, 'recorded_date')} "
+            "AS outcome_known FROM contacts_typed")
+        start = later("start_recorded_date", "start_date", lag.episode_start, "start_date")
+        self.run(
+            f"CREATE TEMP VIEW episodes AS SELECT *, {start} AS start_known, "
+            f"{later('triage_start_recorded_date', 'start_date', lag.triage_start, start)} "
+            "AS triage_known FROM episodes_typed")
         self._table("v_early_help", pd.DataFrame({"service": list(EARLY_HELP_SERVICES)}))
         self._table("v_social_care", pd.DataFrame({"service": list(SOCIAL_CARE_SERVICES)}))
         self._first_known = False
+        self._attributes = False
 
     def window_columns(self, alias: str = "d") -> str:
         return "".join(f", {alias}.ws_{w}" for w in self.windows)
@@ -178,10 +223,12 @@ class Session:
         head = "d.*" if per_child else "d.*, x.child_id"
         child = " AND x.child_id = d.child_id" if per_child else ""
         if table == "contacts":
+            # A MASH rating or outcome filled in later is blank until it was (knowledge dates).
             return (
                 f"SELECT {head}, x.contact_id, x.contact_date, x.recorded_date, x.source, "
-                f"x.need, x.mash_rag, x.outcome FROM {driver} d JOIN contacts x "
-                f"ON x.recorded_date < d.as_of{child}"
+                "x.need, CASE WHEN x.rag_known < d.as_of THEN x.mash_rag END AS mash_rag, "
+                "CASE WHEN x.outcome_known < d.as_of THEN x.outcome END AS outcome "
+                f"FROM {driver} d JOIN contacts x ON x.recorded_date < d.as_of{child}"
             )
         if table == "ace_factors":
             return (
@@ -189,16 +236,18 @@ class Session:
                 f"JOIN ace_factors x ON x.recorded_date < d.as_of{child}"
             )
         if table == "episodes":
-            # A closure is known only once it happened before t; an open episode at t must
-            # not reveal its future end.
+            # An episode is known once its start was recorded (a backdated one later than
+            # its start_date); a closure only once it happened before t, so an open episode
+            # at t does not reveal its future end.
             closed = "x.end_date < d.as_of"
             return (
-                f"SELECT {head}, x.episode_id, x.service, x.start_date, x.triage_start, "
+                f"SELECT {head}, x.episode_id, x.service, x.start_date, "
+                "CASE WHEN x.triage_known < d.as_of THEN x.triage_start END AS triage_start, "
                 f"CASE WHEN {closed} THEN x.end_date END AS end_date, "
                 f"CASE WHEN {closed} THEN x.closure_reason END AS closure_reason, "
                 f"CASE WHEN {closed} THEN x.triage_end END AS triage_end, "
                 f"x.service IN (SELECT service FROM v_early_help) AS early_help "
-                f"FROM {driver} d JOIN episodes x ON x.start_date < d.as_of{child}"
+                f"FROM {driver} d JOIN episodes x ON x.start_known < d.as_of{child}"
             )
         raise ValueError(table)
 
@@ -216,7 +265,7 @@ class Session:
                 "CREATE TEMP TABLE first_known AS SELECT child_id, min(d) AS first_date FROM ("
                 "SELECT child_id, recorded_date AS d FROM contacts UNION ALL "
                 "SELECT child_id, recorded_date FROM ace_factors UNION ALL "
-                "SELECT child_id, start_date FROM episodes) GROUP BY child_id"
+                "SELECT child_id, start_known FROM episodes) GROUP BY child_id"
             )
             self._first_known = True
         if driver == "asof_dates":
@@ -224,6 +273,35 @@ class Session:
                     "JOIN first_known k ON k.first_date < d.as_of")
         return (f"SELECT d.* FROM {driver} d JOIN first_known k "
                 "ON k.child_id = d.child_id AND k.first_date < d.as_of")
+
+    def attributes(self) -> str:
+        """A table of each child's ``family_id``, ``locality`` and ``imd_decile`` at each t.
+
+        One row per as-of date and child (``as_of``, ``child_id``, the three attributes).
+        Each value is the latest ``children_history`` value valid from before *t* where the
+        history dates that attribute; else today's value (``children``) where the feature
+        spec's ``knowledge.current_values`` says ``current``; else empty.
+        """
+        if not self._attributes:
+            cols = []
+            for a in HISTORY_ATTRIBUTES:
+                src = self.attribute_source[a]
+                cols.append(f"h.{a} AS {a}" if src == "history" else
+                            f"ch.{a} AS {a}" if src == "current" else
+                            f"CAST(NULL AS {'INTEGER' if a == 'imd_decile' else 'VARCHAR'}) "
+                            f"AS {a}")
+            latest = ", ".join(f"arg_max(x.{a}, x.valid_from) FILTER (WHERE x.{a} IS NOT NULL) "
+                               f"AS {a}" for a in HISTORY_ATTRIBUTES)
+            self.run(
+                "CREATE TEMP TABLE child_attributes AS "
+                f"WITH h AS (SELECT d.as_of, x.child_id, {latest} FROM asof_dates d "
+                "JOIN children_history x ON x.valid_from < d.as_of GROUP BY d.as_of, x.child_id) "
+                f"SELECT d.as_of, ch.child_id, {', '.join(cols)} "
+                "FROM asof_dates d CROSS JOIN children ch "
+                "LEFT JOIN h ON h.as_of = d.as_of AND h.child_id = ch.child_id"
+            )
+            self._attributes = True
+        return "child_attributes"
 
     def _make_cohort(self) -> None:
         # Every child with an early-help episode open at t (started before t, not known to
@@ -237,14 +315,15 @@ class Session:
     # -- labels (the future, inside (t, t+h] only) -------------------------------------------
 
 
-def open_session(tables, as_of_dates, *, windows=(), horizon_months=6, extract_date=None):
+def open_session(tables, as_of_dates, *, windows=(), horizon_months=6, extract_date=None,
+                 knowledge: KnowledgeSpec | None = None):
     """Check the inputs and open a :class:`Session` (use it as a context manager)."""
     tables = complete_tables(tables) if isinstance(tables, dict) else tables
     _check_tables(tables)
     horizon_months = check_horizon(horizon_months)
     dates, extract = check_as_of(tables, as_of_dates, extract_date)
     return Session(tables, dates, windows=windows, horizon_months=horizon_months,
-                   extract_date=extract)
+                   extract_date=extract, knowledge=knowledge)
 
 
 def finish_keys(df: pd.DataFrame) -> pd.DataFrame:

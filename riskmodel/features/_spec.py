@@ -143,6 +143,45 @@ class ImputationSpec(_Strict):
     age: Plain = Imputation(rule="constant", value=8)
 
 
+Lag = Annotated[int, Field(ge=0, le=3650)]
+
+
+class LagDays(_Strict):
+    """Days after the date it carries that a value is taken as known, without its own date.
+
+    Applies to a row whose extract has no recorded date for the value
+    (``contacts.mash_rag_recorded_date``, ``contacts.outcome_recorded_date``,
+    ``episodes.start_recorded_date``, ``episodes.triage_start_recorded_date``).
+    """
+
+    mash_rag: Lag = 14       # after the contact's recorded_date
+    outcome: Lag = 14        # after the contact's recorded_date
+    episode_start: Lag = 14  # after the episode's start_date (a backdated episode)
+    triage_start: Lag = 14   # after the episode's start_date (never before the start is known)
+
+
+Current = Literal["off", "current"]
+
+
+class CurrentValues(_Strict):
+    """Without ``children_history``, what to do with an attribute held only as at the extract.
+
+    ``off`` switches off the features that read it; ``current`` uses today's value at every
+    as-of date (a leak when it changed because of what happened next: the model card says so).
+    """
+
+    locality: Current = "off"
+    imd_decile: Current = "off"
+    family_id: Current = "current"
+
+
+class KnowledgeSpec(_Strict):
+    """When a value that can be filled in or changed later is taken as known."""
+
+    lag_days: LagDays = LagDays()
+    current_values: CurrentValues = CurrentValues()
+
+
 class FeatureSpec(_Strict):
     """A feature set: which builders run, over which windows, and how gaps are filled.
 
@@ -158,6 +197,7 @@ class FeatureSpec(_Strict):
     description: str = ""
     builders: BuildersSpec = BuildersSpec()
     imputation: ImputationSpec = ImputationSpec()
+    knowledge: KnowledgeSpec = KnowledgeSpec()
 
     def windows(self) -> list[str]:
         """Every as-of window any enabled builder uses (months before t)."""

@@ -27,11 +27,13 @@ _RULES: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = tuple(
         (r"^contacts_outcome_", ("contacts.outcome",)),
         (r"^episodes_current_all_triage", ("episodes.triage_start",)),
         (r"^episodes_(prior_disengaged|closed)_", ("episodes.closure_reason",)),
-        (r"^family_escalated_", ("children.family_id", "episodes.closure_reason")),
-        (r"^family_", ("children.family_id",)),
-        (r"^demand_locality_.*_stepuprate", ("children.locality", "episodes.closure_reason")),
-        (r"^demand_locality_", ("children.locality",)),
-        (r"^demand_imd_", ("children.imd_decile",)),
+        (r"^family_escalated_", ("children.family_id", "children_history.family_id",
+                                 "episodes.closure_reason")),
+        (r"^family_", ("children.family_id", "children_history.family_id")),
+        (r"^demand_locality_.*_stepuprate", ("children.locality", "children_history.locality",
+                                             "episodes.closure_reason")),
+        (r"^demand_locality_", ("children.locality", "children_history.locality")),
+        (r"^demand_imd_", ("children.imd_decile", "children_history.imd_decile")),
         (r"^child_(age|unborn)_", ("children.date_of_birth",)),
     )
 )
@@ -55,14 +57,20 @@ def feature_needs(d: FeatureDef) -> tuple[str, ...]:
     return ()
 
 
-def switched_off(defs: list[FeatureDef], tables, before=None) -> dict[str, list[str]]:
+def switched_off(defs: list[FeatureDef], tables, before=None,
+                 knowledge=None) -> dict[str, list[str]]:
     """For each optional input the tables do not hold, the features among ``defs`` it stops.
 
     Returns ``{input: [feature names]}`` (inputs in the order of ``INPUTS``, only those that
-    stop at least one feature). ``before``: only rows known before this date count (the
+    stop at least one feature). ``before``: only values known before this date count (the
     last as-of date of a build), so later rows never change a build's feature set.
+    ``knowledge``: the feature spec's :class:`~riskmodel.features._spec.KnowledgeSpec` (its
+    lags, and which attributes held only as at the extract are off).
     """
-    missing = missing_inputs(tables, before=before)
+    lags = current = None
+    if knowledge is not None:
+        lags, current = knowledge.lag_days.model_dump(), knowledge.current_values.model_dump()
+    missing = missing_inputs(tables, before=before, lags=lags, current=current)
     out: dict[str, list[str]] = {}
     for d in defs:
         for need in feature_needs(d):
@@ -88,9 +96,10 @@ card or docs/input-contract.md)'
             f"{', '.join(parts)} ({total} in all; see the model card or docs/input-contract.md)")
 
 
-def drop_switched_off(defs: list[FeatureDef], tables, before=None) -> list[FeatureDef]:
+def drop_switched_off(defs: list[FeatureDef], tables, before=None,
+                      knowledge=None) -> list[FeatureDef]:
     """``defs`` without the features whose input is missing; warn once, naming the inputs."""
-    off = switched_off(defs, tables, before)
+    off = switched_off(defs, tables, before, knowledge)
     if not off:
         return defs
     warnings.warn(InputWarning(summary(off)), stacklevel=3)

@@ -200,7 +200,8 @@ def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count) -> di
     if not len(matrix) or not reference.get("early"):
         return {}
     s = _scored(matrix, loaded, top)
-    first = build_labels(ex.tables, [before], horizon_months=EARLY_MONTHS, extract_date=when)
+    first = build_labels(ex.tables, [before], horizon_months=EARLY_MONTHS, extract_date=when,
+                         knowledge=fspec.knowledge)
     events = int(first[first["child_id"].astype(str).isin(set(s["child_id"]))][
         loaded.meta["outcome"]].fillna(0).sum())
     out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
