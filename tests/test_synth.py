@@ -225,8 +225,8 @@ def test_same_seed_same_bytes_and_contract(tmp_path):
     b = generate_council(n_children=3_000, seed=11, out=tmp_path / "b")
     c = generate_council(n_children=3_000, seed=12, out=tmp_path / "c")
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["ace_factors.parquet", "children.parquet", "contacts.parquet",
-                     "episodes.parquet", "manifest.json", "truth.parquet"]
+    assert names == ["ace_factors.parquet", "children.parquet", "children_history.parquet",
+                     "contacts.parquet", "episodes.parquet", "manifest.json", "truth.parquet"]
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "contacts.parquet").read_bytes() != (c / "contacts.parquet").read_bytes()
