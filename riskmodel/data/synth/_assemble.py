@@ -1,9 +1,11 @@
-"""Assembling the simulated chunks into the four contract tables and the known truth.
+"""Assembling the simulated chunks into the contract tables and the known truth.
 
-Children, contacts, ACE factors and episodes become Arrow tables typed as the contract says
-(ids as zero-padded strings, dates as date32, empty values as nulls) and sorted, with ids that
-do not depend on chunking or on referral bias; the truth becomes one row per child and
-quarterly as-of date. The same tables are also given in the package's in-memory types.
+Children, contacts, ACE factors, episodes and (with knowledge dates) ``children_history``
+become Arrow tables typed as the contract says (ids as zero-padded strings, dates as date32,
+empty values as nulls) and sorted, with ids that do not depend on chunking or on referral
+bias; the truth becomes one row per child and quarterly as-of date. The same tables are also
+given in the package's in-memory types, and the manifest's ``plants`` counts what the
+knowledge dates and moves planted.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class Assembled(NamedTuple):
     detail : DataFrame
         One row per truth row (episode, latent-free probabilities, simulated outcomes).
     arrow : dict of str to pyarrow.Table
-        The four tables and ``truth`` as written to Parquet.
+        The contract tables and ``truth`` as written to Parquet.
     n_families : int
         Number of families.
     xe, xd : ndarray
