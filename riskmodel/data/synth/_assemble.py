@@ -277,7 +277,8 @@ def _history(first, fam, loc0, imd0, move, loc, imd) -> pa.Table:
 
 
 def _count_share(k, of) -> dict:
-    return {"count": int(k), "of": int(of), "share": round(float(k) / of, 4) if of else None}
+    k, of = int(k), int(of)
+    return {"count": k, "of": of, "share": round(k / of, 4) if of else None}
 
 
 def _plants(parts, arrow: dict) -> dict:
