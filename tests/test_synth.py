@@ -121,6 +121,76 @@ def check_invariants(council, extract) -> None:
     dates = sorted(truth["as_of"].unique())
     assert set(zip(truth["child_id"], truth["as_of"], strict=True)) == \
         cohort_from_tables(t, dates)
+    if "children_history" in t:
+        check_knowledge(council, extract)
+
+
+def check_knowledge(council, extract) -> None:
+    """Knowledge dates never precede what they date nor follow the extract; the history starts
+    at each child's first record with the first values and ends with the children table; a
+    family moves only after all its early-help episodes closed (the truth's guarantee)."""
+    t = council.tables
+    ch, ct, ep, hist = t["children"], t["contacts"], t["episodes"], t["children_history"]
+    extract = pd.Timestamp(extract)
+    # contacts: a rating's date exactly where there is a rating; an outcome's on every contact
+    assert ct["mash_rag_recorded_date"].isna().equals(ct["mash_rag"].isna())
+    assert ct["outcome_recorded_date"].notna().equals(ct["outcome"].notna())
+    for col in ("mash_rag_recorded_date", "outcome_recorded_date"):
+        known = ct[col].dropna()
+        assert (known >= ct.loc[known.index, "recorded_date"]).all(), col
+        assert (known <= extract).all(), col
+    rated = ct["mash_rag_recorded_date"].notna()
+    assert (ct.loc[rated, "outcome_recorded_date"] >= ct.loc[rated, "mash_rag_recorded_date"]).all()
+    # episodes: entered on or after the start, by the end and the extract; triage after that
+    assert ep[["start_recorded_date", "triage_start_recorded_date"]].notna().all().all()
+    assert (ep["start_recorded_date"] >= ep["start_date"]).all()
+    assert (ep["triage_start_recorded_date"] >= ep["start_recorded_date"]).all()
+    for col in ("start_recorded_date", "triage_start_recorded_date"):
+        assert (ep[col] <= extract).all(), col
+        closed = ep["end_date"].notna()
+        assert (ep.loc[closed, col] <= ep.loc[closed, "end_date"]).all(), col
+    # the history: one or two rows per child, in order, none after the extract
+    assert set(hist["child_id"]) == set(ch["child_id"])
+    assert (hist["valid_from"] <= extract).all()
+    assert not hist.duplicated(["child_id", "valid_from"]).any()
+    assert hist.equals(hist.sort_values(["child_id", "valid_from"], kind="stable"))
+    rows = hist.groupby("child_id").size()
+    assert rows.isin([1, 2]).all()
+    # the first row is dated the child's first record (a child with no record: later)
+    first = hist.groupby("child_id").head(1).set_index("child_id")
+    recorded = pd.concat([ct[["child_id", "recorded_date"]],
+                          t["ace_factors"][["child_id", "recorded_date"]],
+                          ep[["child_id", "start_recorded_date"]].rename(
+                              columns={"start_recorded_date": "recorded_date"})])
+    earliest = recorded.groupby("child_id")["recorded_date"].min()
+    assert (first.loc[earliest.index, "valid_from"] == earliest).all()
+    # the last row is the children table (as at the extract); families never split
+    last = hist.groupby("child_id").tail(1).set_index("child_id").loc[ch["child_id"]]
+    by_child = ch.set_index("child_id")
+    for col in ("family_id", "locality", "imd_decile"):
+        np.testing.assert_array_equal(last[col].astype(object).fillna(-1).to_numpy(),
+                                      by_child[col].astype(object).fillna(-1).to_numpy(), col)
+    assert (hist["family_id"].to_numpy() == by_child.loc[hist["child_id"], "family_id"]).all()
+    # a move: to another locality, the whole family on one day, recorded for every child
+    moves = hist[hist["child_id"].duplicated()].set_index("child_id")
+    assert (moves["locality"] != first.loc[moves.index, "locality"]).all()
+    assert moves["imd_decile"].notna().all()
+    fam_of = by_child["family_id"]
+    day = moves.groupby(fam_of.loc[moves.index].to_numpy())["valid_from"]
+    assert (day.nunique() == 1).all()
+    moved_fams = set(fam_of.loc[moves.index])
+    assert set(moves.index) == set(ch.loc[ch["family_id"].isin(moved_fams), "child_id"])
+    # ... only after every early-help episode of the family closed, and after every truth row
+    move_day = day.first()
+    eh = ep[ep["service"].isin(EARLY_HELP_SERVICES)]
+    eh = eh.assign(family=fam_of.loc[eh["child_id"]].to_numpy())
+    eh = eh[eh["family"].isin(moved_fams)]
+    assert eh["end_date"].notna().all()
+    assert (eh["end_date"].to_numpy() < move_day.loc[eh["family"]].to_numpy()).all()
+    truth = council.truth
+    truth = truth.assign(family=fam_of.loc[truth["child_id"]].to_numpy())
+    truth = truth[truth["family"].isin(moved_fams)]
+    assert (truth["as_of"].to_numpy() < move_day.loc[truth["family"]].to_numpy()).all()
 
 
 # ------------------------------------------------------------------ calibration -------------
@@ -225,8 +295,8 @@ def test_same_seed_same_bytes_and_contract(tmp_path):
     b = generate_council(n_children=3_000, seed=11, out=tmp_path / "b")
     c = generate_council(n_children=3_000, seed=12, out=tmp_path / "c")
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["ace_factors.parquet", "children.parquet", "contacts.parquet",
-                     "episodes.parquet", "manifest.json", "truth.parquet"]
+    assert names == ["ace_factors.parquet", "children.parquet", "children_history.parquet",
+                     "contacts.parquet", "episodes.parquet", "manifest.json", "truth.parquet"]
     for name in names:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert (a / "contacts.parquet").read_bytes() != (c / "contacts.parquet").read_bytes()
@@ -360,3 +430,165 @@ def test_cli_writes_a_council(tmp_path):
           "--referral-bias", "sex=male:1.5"])
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["seed"] == 4 and manifest["referral_bias"][0]["value"] == "male"
+
+
+# ------------------------------------------------------------------ knowledge dates and moves
+
+KNOWLEDGE_COLUMNS = {"contacts": ["mash_rag_recorded_date", "outcome_recorded_date"],
+                     "episodes": ["start_recorded_date", "triage_start_recorded_date"]}
+
+
+@pytest.fixture(scope="module")
+def known():
+    """A small council with knowledge dates, and the same council without them."""
+    return (simulate_council(4_000, seed=7),
+            simulate_council(4_000, seed=7, knowledge_dates=False))
+
+
+def _no_moves(sim, fin, **_kw):
+    """Moves as if none were planted: what the council was before knowledge dates."""
+    from riskmodel.data.synth._dates import _INF
+
+    nf = sim["nf"]
+    none = np.zeros(nf, bool)
+    return dict(day=np.full(nf, _INF), loc=sim["loc"], imd=sim["imd"], moved=none,
+                step_up=none, rehoused=none, eligible=none)
+
+
+def test_knowledge_dates_change_no_other_value(known, monkeypatch):
+    council, plain = known
+    # the council as simulated before knowledge dates and moves existed
+    import riskmodel.data.synth._knowledge as knowledge
+
+    monkeypatch.setattr(knowledge, "plan_moves", _no_moves)
+    before = simulate_council(4_000, seed=7, knowledge_dates=False)
+    monkeypatch.undo()
+    assert sorted(before.tables) == ["ace_factors", "children", "contacts", "episodes"]
+    for c in (council, plain):
+        pd.testing.assert_frame_equal(c.truth, before.truth)
+        pd.testing.assert_frame_equal(c.detail, before.detail)
+        for name in ("contacts", "episodes", "ace_factors"):
+            got = c.tables[name].drop(columns=[k for k in KNOWLEDGE_COLUMNS.get(name, [])
+                                               if k in c.tables[name]])
+            pd.testing.assert_frame_equal(got, before.tables[name])
+        # children: the same but for movers' locality and IMD decile (as at the extract)
+        pd.testing.assert_frame_equal(c.tables["children"], council.tables["children"])
+    ch, old = council.tables["children"], before.tables["children"]
+    pd.testing.assert_frame_equal(ch.drop(columns=["locality", "imd_decile"]),
+                                  old.drop(columns=["locality", "imd_decile"]))
+    hist = council.tables["children_history"]
+    movers = set(hist.loc[hist["child_id"].duplicated(), "child_id"])
+    changed = (ch["locality"] != old["locality"]) | (ch["imd_decile"].astype(object).fillna(0)
+                                                     != old["imd_decile"].astype(object).fillna(0))
+    assert set(ch.loc[changed, "child_id"]) <= movers
+    assert (ch.loc[ch["child_id"].isin(movers), "locality"]
+            != old.loc[ch["child_id"].isin(movers), "locality"]).all()
+    # movers' first history row holds the values they had before
+    first = hist.groupby("child_id").head(1).set_index("child_id").loc[old["child_id"]]
+    for col in ("family_id", "locality", "imd_decile"):
+        np.testing.assert_array_equal(first[col].astype(object).fillna(-1).to_numpy(),
+                                      old[col].astype(object).fillna(-1).to_numpy(), col)
+
+
+def test_knowledge_dates_off_records_none(known, tmp_path):
+    council, plain = known
+    assert "children_history" not in plain.tables
+    for name, cols in KNOWLEDGE_COLUMNS.items():
+        assert not set(cols) & set(plain.tables[name].columns)
+        assert set(cols) <= set(council.tables[name].columns)
+    assert plain.manifest["knowledge_dates"] is False and council.manifest["knowledge_dates"]
+    assert set(plain.manifest["plants"]) == {"moves"}
+    assert plain.manifest["plants"]["moves"] == council.manifest["plants"]["moves"]
+    # written: no children_history, and none left over from an earlier council in the folder
+    out = tmp_path / "c"
+    generate_council(1_000, seed=3, out=out)
+    (out / "notes.txt").write_text("keep me")
+    assert (out / "children_history.parquet").exists()
+    from riskmodel.cli import main
+
+    main(["synth", "--children", "1000", "--seed", "3", "--out", str(out),
+          "--no-knowledge-dates"])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ace_factors.parquet", "children.parquet", "contacts.parquet", "episodes.parquet",
+        "manifest.json", "notes.txt", "truth.parquet"]
+    assert json.loads((out / "manifest.json").read_text())["knowledge_dates"] is False
+    assert "start_recorded_date" not in pq.read_schema(out / "episodes.parquet").names
+
+
+def test_annex_a_carries_no_knowledge_dates(tmp_path):
+    out = generate_council(600, seed=2, out=tmp_path / "a", fmt="annex-a")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annex_a.xlsx", "assessment_factors.csv", "manifest.json", "truth.parquet"]
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out / "annex_a.xlsx", read_only=True)
+    headers = [str(c) for ws in wb.worksheets for row in ws.iter_rows(min_row=2, max_row=2,
+                                                                       values_only=True)
+               for c in row]
+    assert not [h for h in headers if "recorded" in h.lower()]
+
+
+def test_late_values_and_backdated_episodes_as_stated(known):
+    from riskmodel.data.synth import _params as P
+
+    council, _ = known
+    ct, ep = council.tables["contacts"], council.tables["episodes"]
+    rated = ct[ct["mash_rag"].notna()]
+    lag = (rated["mash_rag_recorded_date"] - rated["recorded_date"]).dt.days
+    # the stated bands (delays cut at an episode's start or the extract only shorten a few)
+    for share, lo, hi in P.RATING_DELAY:
+        assert abs(lag.between(lo, hi).mean() - share) < 0.03, (lo, hi)
+    out_lag = (ct["outcome_recorded_date"] - ct["recorded_date"]).dt.days
+    assert out_lag.max() <= 60 and (out_lag > 0).mean() > (lag > 0).mean()
+    # a referral's rating and decision are known before the episode it led to starts
+    eh = ep[ep["service"].isin(EARLY_HELP_SERVICES)]
+    refs = ct[ct["outcome"] == "early_help"].merge(eh[["child_id", "start_date"]],
+                                                   on="child_id")
+    refs = refs[(refs["start_date"] - refs["recorded_date"]).dt.days.between(1, 21)]
+    assert len(refs) >= 0.9 * len(eh)
+    assert (refs["outcome_recorded_date"] < refs["start_date"]).all()
+    # early help mostly entered on its start date, social care more often backdated
+    back = (ep["start_recorded_date"] > ep["start_date"]).groupby(
+        ep["service"].isin(SOCIAL_CARE_SERVICES)).mean()
+    assert 0.15 < back[False] < 0.35 and back[True] > 0.5
+    assert (ep["triage_start_recorded_date"] == ep["start_recorded_date"]).mean() > 0.8
+    # a child with no record at all is in the history from birth (or the first day simulated)
+    ch, hist = council.tables["children"], council.tables["children_history"]
+    silent = ch[~ch["child_id"].isin(set(ct["child_id"]) | set(ep["child_id"]))]
+    assert len(silent) > 0
+    first = hist.groupby("child_id").head(1).set_index("child_id").loc[silent["child_id"]]
+    np.testing.assert_array_equal(first["valid_from"].to_numpy(), np.maximum(
+        silent["date_of_birth"].to_numpy(), np.datetime64("2019-01-01")))
+
+
+def test_moves_follow_a_step_up_and_the_manifest_counts_them(big):
+    t = big.tables
+    ch, ep, hist = t["children"], t["episodes"], t["children_history"]
+    family = ch.set_index("child_id")["family_id"]
+    movers = hist.loc[hist["child_id"].duplicated(), "child_id"]
+    moved = set(family.loc[movers])
+    esc = ep[ep["service"].isin(EARLY_HELP_SERVICES) & (ep["closure_reason"] == "escalated")]
+    step_up = set(family.loc[esc["child_id"]])
+    families = set(family)
+    share_up = len(moved & step_up) / len(step_up)
+    share_other = len(moved - step_up) / len(families - step_up)
+    assert share_up > 4 * share_other and 0.005 < share_other < 0.1
+    # moves after a step-up go to more deprived places than the family came from
+    first = hist.groupby("child_id").head(1).set_index("child_id")
+    up_movers = [c for c in movers if family[c] in step_up]
+    new = ch.set_index("child_id").loc[up_movers, "imd_decile"].astype(float)
+    old = first.loc[up_movers, "imd_decile"].astype(float)
+    assert (new - old).mean() < 0
+    m = big.manifest["plants"]["moves"]
+    assert m["families_moved"] == len(moved) and m["children_moved"] == len(movers)
+    assert m["moved_after_step_up"]["count"] == len(moved & step_up)
+    assert m["moved_after_step_up"]["of"] == len(step_up)
+    assert m["moved_without_step_up"]["of"] == len(families - step_up)
+    ct = t["contacts"]
+    rated = ct["mash_rag"].notna()
+    late = (ct["mash_rag_recorded_date"] > ct["recorded_date"])[rated]
+    assert big.manifest["plants"]["contacts"]["rating_after_recorded_date"] == {
+        "count": int(late.sum()), "of": int(rated.sum()), "share": round(late.mean(), 4)}
+    back = ep.loc[ep["service"].isin(EARLY_HELP_SERVICES)]
+    assert big.manifest["plants"]["episodes"]["early_help_backdated"]["count"] == int(
+        (back["start_recorded_date"] > back["start_date"]).sum())

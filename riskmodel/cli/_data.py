@@ -59,8 +59,16 @@ def synth(
                      "Ofsted Annex A workbook and CIN assessment factors, as a council "
                      "holds them; import it with riskmodel import annex-a)."),
     ] = "native",
+    knowledge_dates: Annotated[
+        bool,
+        typer.Option("--knowledge-dates/--no-knowledge-dates",
+                     help="Record when late-filled values became known (MASH ratings and "
+                     "outcomes, backdated episode starts, triage) and children_history "
+                     "(moves between localities); --no-knowledge-dates: a council that "
+                     "records none (the children table still as at the extract)."),
+    ] = True,
 ):
-    """Generate a synthetic council with known truth (four tables, truth, manifest)."""
+    """Generate a synthetic council with known truth (contract tables, truth, manifest)."""
     from riskmodel.data import generate_council
 
     if fmt not in ("native", "annex-a"):
@@ -68,6 +76,7 @@ def synth(
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
         referral_bias=referral_bias or None, drift=drift or None, fmt=fmt,
+        knowledge_dates=knowledge_dates,
     )
     what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
     out.print(f"synthetic council: {children:,} children written {what}to {path}")

@@ -1,9 +1,11 @@
-"""Assembling the simulated chunks into the four contract tables and the known truth.
+"""Assembling the simulated chunks into the contract tables and the known truth.
 
-Children, contacts, ACE factors and episodes become Arrow tables typed as the contract says
-(ids as zero-padded strings, dates as date32, empty values as nulls) and sorted, with ids that
-do not depend on chunking or on referral bias; the truth becomes one row per child and
-quarterly as-of date. The same tables are also given in the package's in-memory types.
+Children, contacts, ACE factors, episodes and (with knowledge dates) ``children_history``
+become Arrow tables typed as the contract says (ids as zero-padded strings, dates as date32,
+empty values as nulls) and sorted, with ids that do not depend on chunking or on referral
+bias; the truth becomes one row per child and quarterly as-of date. The same tables are also
+given in the package's in-memory types, and the manifest's ``plants`` counts what the
+knowledge dates and moves planted.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from riskmodel.data._contract import (
     NEEDS,
     SERVICES,
     SEX,
+    SOCIAL_CARE_SERVICES,
     SOURCES,
     TRIAGE_LEVELS,
 )
+from riskmodel.data.synth._dates import _INF
 
 TRUTH_COLUMNS = ("child_id", "as_of", "p_escalation_6m", "p_escalation_12m",
                  "p_disengagement_6m", "p_disengagement_12m")
@@ -44,11 +48,13 @@ class Assembled(NamedTuple):
     detail : DataFrame
         One row per truth row (episode, latent-free probabilities, simulated outcomes).
     arrow : dict of str to pyarrow.Table
-        The four tables and ``truth`` as written to Parquet.
+        The contract tables and ``truth`` as written to Parquet.
     n_families : int
         Number of families.
     xe, xd : ndarray
         The capped escalation and disengagement drivers of every early-help episode.
+    plants : dict
+        Counts of what the knowledge dates and moves planted (the manifest's ``plants``).
     """
 
     tables: dict
@@ -58,6 +64,7 @@ class Assembled(NamedTuple):
     n_families: int
     xe: np.ndarray
     xd: np.ndarray
+    plants: dict
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
@@ -97,8 +104,8 @@ def _cat(parts, get) -> np.ndarray:
     return np.concatenate([get(co, fo, sim, fin) for co, fo, sim, fin in parts])
 
 
-def _assemble(parts, *, n_children: int, end: int) -> Assembled:
-    """Join the chunks into the four contract tables, the truth and the detail.
+def _assemble(parts, *, n_children: int, end: int, knowledge: bool = True) -> Assembled:
+    """Join the chunks into the contract tables, the truth and the detail.
 
     Parameters
     ----------
@@ -110,15 +117,26 @@ def _assemble(parts, *, n_children: int, end: int) -> Assembled:
         Number of children in all chunks.
     end : int
         The extract date as a day number (later social-care episodes are dropped).
+    knowledge : bool
+        Add the knowledge dates and ``children_history`` (each ``fin`` then holds
+        ``knowledge``); the children's locality and IMD decile are as at the extract either way.
 
     Returns
     -------
     Assembled
     """
     eth_names = tuple(P.ETHNICITY_WEIGHT)
+
+    def kn(key):
+        return _cat(parts, lambda co, fo, sim, fin: fin["knowledge"][key])
     # children
     fam = _cat(parts, lambda co, fo, sim, fin: fo + sim["fam"])
-    imd = _cat(parts, lambda co, fo, sim, fin: sim["imd"][sim["fam"]])
+    # locality and IMD decile: first as simulated, and as at the extract (after any move)
+    loc0 = _cat(parts, lambda co, fo, sim, fin: sim["loc"][sim["fam"]])
+    imd0 = _cat(parts, lambda co, fo, sim, fin: sim["imd"][sim["fam"]])
+    loc = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["loc"][sim["fam"]])
+    imd = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["imd"][sim["fam"]])
+    move = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["day"][sim["fam"]])
     children = pa.table({
         "child_id": _ids("C", np.arange(1, n_children + 1), 7),
         "family_id": _ids("F", fam + 1, 7),
@@ -127,8 +145,7 @@ def _assemble(parts, *, n_children: int, end: int) -> Assembled:
         "ethnicity": _names(eth_names, _cat(parts, lambda co, fo, sim, fin:
                                             sim["eth"][sim["fam"]])),
         "disability": _names(DISABILITY, _cat(parts, lambda co, fo, sim, fin: sim["dis"])),
-        "locality": _names(P.LOCALITIES, _cat(parts, lambda co, fo, sim, fin:
-                                              sim["loc"][sim["fam"]])),
+        "locality": _names(P.LOCALITIES, loc),
         "imd_decile": pa.array(imd, type=pa.int64(), mask=imd == 0),
     })
 
@@ -152,6 +169,11 @@ def _assemble(parts, *, n_children: int, end: int) -> Assembled:
         "mash_rag": _names(("red", "amber", "green"), np.where(rag == 3, -1, rag)),
         "outcome": _names(CONTACT_OUTCOMES, ct("outcome")[o]),
     })
+    if knowledge:
+        contacts = contacts.append_column(
+            "mash_rag_recorded_date", _date_array(np.where(rag == 3, 0, kn("rag_rec")[o]),
+                                                  rag == 3))
+        contacts = contacts.append_column("outcome_recorded_date", _date_array(kn("out_rec")[o]))
 
     # ace factors
     a_child = _cat(parts, lambda co, fo, sim, fin: co + fin["aces"]["child"])
@@ -201,6 +223,11 @@ def _assemble(parts, *, n_children: int, end: int) -> Assembled:
         "triage_start": _names(TRIAGE_LEVELS, ep_tri_s[o]),
         "triage_end": _names(TRIAGE_LEVELS, np.where(is_open, -1, ep_tri_e)[o]),
     })
+    if knowledge:
+        ep_rec = np.concatenate([kn("eh_rec"), kn("sc_rec")[sc_keep]])
+        ep_tri = np.concatenate([kn("eh_tri"), kn("sc_tri")[sc_keep]])
+        episodes = episodes.append_column("start_recorded_date", _date_array(ep_rec[o]))
+        episodes = episodes.append_column("triage_start_recorded_date", _date_array(ep_tri[o]))
 
     # truth (and detail for checks)
     def tr(key):
@@ -223,8 +250,78 @@ def _assemble(parts, *, n_children: int, end: int) -> Assembled:
 
     arrow = {"children": children, "contacts": contacts, "ace_factors": aces,
              "episodes": episodes}
+    if knowledge:
+        arrow["children_history"] = _history(kn("first"), fam, loc0, imd0, move, loc, imd)
     tables = {k: _to_pandas(v) for k, v in arrow.items()}
     xe = np.concatenate([sim["eh"]["xe"] for _co, _fo, sim, _fin in parts])
     xd = np.concatenate([sim["eh"]["xd"] for _co, _fo, sim, _fin in parts])
     return Assembled(tables=tables, truth=_to_pandas(truth), detail=detail,
-                     arrow=dict(arrow, truth=truth), n_families=int(fam.max()) + 1, xe=xe, xd=xd)
+                     arrow=dict(arrow, truth=truth), n_families=int(fam.max()) + 1, xe=xe, xd=xd,
+                     plants=_plants(parts, arrow))
+
+
+def _history(first, fam, loc0, imd0, move, loc, imd) -> pa.Table:
+    """``children_history``: each child's first record, and the move for families that moved."""
+    n = len(first)
+    moved = np.flatnonzero(move < _INF)
+    child = np.concatenate([np.arange(n), moved])
+    o = np.lexsort((np.concatenate([first, move[moved]]), child))
+    imds = np.concatenate([imd0, imd[moved]])[o]
+    return pa.table({
+        "child_id": _ids("C", child[o] + 1, 7),
+        "valid_from": _date_array(np.concatenate([first, move[moved]])[o]),
+        "family_id": _ids("F", np.concatenate([fam, fam[moved]])[o] + 1, 7),
+        "locality": _names(P.LOCALITIES, np.concatenate([loc0, loc[moved]])[o]),
+        "imd_decile": pa.array(imds, type=pa.int64(), mask=imds == 0),
+    })
+
+
+def _count_share(k, of) -> dict:
+    k, of = int(k), int(of)
+    return {"count": k, "of": of, "share": round(k / of, 4) if of else None}
+
+
+def _plants(parts, arrow: dict) -> dict:
+    """Counts of what was planted (the manifest's ``plants``): moves always, and the knowledge
+    dates when the tables carry them."""
+    def mv(key):
+        return _cat(parts, lambda co, fo, sim, fin: fin["moves"][key])
+    moved, step_up = mv("moved"), mv("step_up")
+    out = {"moves": {
+        "families": int(len(moved)),
+        "families_moved": int(moved.sum()),
+        "children_moved": int(_cat(parts, lambda co, fo, sim, fin:
+                                   fin["moves"]["moved"][sim["fam"]]).sum()),
+        "moved_after_step_up": _count_share((moved & step_up).sum(), step_up.sum()),
+        "moved_without_step_up": _count_share((moved & ~step_up).sum(), (~step_up).sum()),
+        "rehoused_after_step_up": int(mv("rehoused").sum()),
+        "eligible_families": int(mv("eligible").sum()),
+    }}
+    if "children_history" not in arrow:
+        return out
+    ct, ep = arrow["contacts"], arrow["episodes"]
+
+    def days(table, col):
+        return pc.fill_null(table[col].cast(pa.int32()), -1).to_numpy().astype(np.int64)
+    rdate = days(ct, "recorded_date")
+    rated = np.asarray(ct["mash_rag"].is_valid().to_numpy(zero_copy_only=False))
+    rag_lag = (days(ct, "mash_rag_recorded_date") - rdate)[rated]
+    out_lag = days(ct, "outcome_recorded_date") - rdate
+    out["contacts"] = {
+        "rating_after_recorded_date": _count_share((rag_lag > 0).sum(), len(rag_lag)),
+        "rating_over_14_days": _count_share((rag_lag > 14).sum(), len(rag_lag)),
+        "outcome_after_recorded_date": _count_share((out_lag > 0).sum(), len(out_lag)),
+        "outcome_over_14_days": _count_share((out_lag > 14).sum(), len(out_lag)),
+    }
+    lag = days(ep, "start_recorded_date") - days(ep, "start_date")
+    tri = days(ep, "triage_start_recorded_date") - days(ep, "start_recorded_date")
+    sc = pc.is_in(ep["service"], pa.array(SOCIAL_CARE_SERVICES)).to_numpy(
+        zero_copy_only=False)
+    out["episodes"] = {
+        "early_help_backdated": _count_share((lag[~sc] > 0).sum(), (~sc).sum()),
+        "early_help_backdated_over_14_days": _count_share((lag[~sc] > 14).sum(), (~sc).sum()),
+        "social_care_backdated": _count_share((lag[sc] > 0).sum(), sc.sum()),
+        "social_care_backdated_over_14_days": _count_share((lag[sc] > 14).sum(), sc.sum()),
+        "triage_after_start_recorded": _count_share((tri > 0).sum(), len(tri)),
+    }
+    return out

@@ -9,7 +9,10 @@ split over private modules:
 - ``_episodes``: the documented drivers and the early-help and social-care episodes, whose
   competing hazards give the truth its closed form;
 - ``_bias``: ``--referral-bias`` parsing and the spurious contacts;
-- ``_assemble``: the chunks joined into the four contract tables and the truth;
+- ``_drift``: ``--drift``, planted changes from a date;
+- ``_knowledge``: knowledge dates (values filled in later, backdated episodes) and moves
+  between localities (``children_history``), from streams of their own;
+- ``_assemble``: the chunks joined into the contract tables and the truth;
 - ``_dates`` and ``_draws``: day-number arithmetic and random streams;
 - ``_params``: every parameter, all copied into the manifest built here, which also
   holds the calibration (``_calibration``) and the truth's AUC.
@@ -38,6 +41,7 @@ from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble
 from riskmodel.data.synth._bias import _BIAS_SOURCES, parse_referral_bias
 from riskmodel.data.synth._dates import _dates, _day, _quarters
 from riskmodel.data.synth._drift import apply_drift, parse_drift
+from riskmodel.data.synth._knowledge import draw_episode_lags, plant_knowledge
 from riskmodel.data.synth._simulate import _finish_chunk, _population, _simulate_chunk
 
 
@@ -48,13 +52,15 @@ class SyntheticCouncil:
     Attributes
     ----------
     tables : dict of str to DataFrame
-        The four contract tables, typed as :func:`riskmodel.data.coerce_tables` types them.
+        The four contract tables, and ``children_history`` unless made without knowledge
+        dates, typed as :func:`riskmodel.data.coerce_tables` types them.
     truth : DataFrame
         ``child_id``, ``as_of`` and the true probabilities of each outcome within 6 and
         12 months, for every child with an early-help episode open at each quarterly date.
     manifest : dict
         Every parameter, the seed, the extract date, the calibration targets and the
-        generated values, and the documented drivers of each outcome.
+        generated values, the documented drivers of each outcome, and ``plants``: counts of
+        what the knowledge dates and moves planted.
     detail : DataFrame
         One row per truth row: ``episode_id``, the probabilities with the latent term
         removed (``q_...``) and what the simulation then did (``y_...``, 0/1, known even
@@ -69,7 +75,8 @@ class SyntheticCouncil:
 
 
 def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-01",
-                     end="2025-12-31", referral_bias=None, drift=None) -> SyntheticCouncil:
+                     end="2025-12-31", referral_bias=None, drift=None,
+                     knowledge_dates: bool = True) -> SyntheticCouncil:
     """Simulate a synthetic council in memory, with known truth.
 
     Parameters
@@ -89,6 +96,13 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
         ``:SOURCE``): ``recording:2025-06-01`` (police contacts recorded twice),
         ``population:2025-06-01`` (adolescents arrive), ``risk:2025-06-01:3`` (escalation
         hazard x3); see ``riskmodel.data.synth._drift``. Off by default.
+    knowledge_dates : bool
+        Record when late-filled values became known (the default): contacts'
+        ``mash_rag_recorded_date`` and ``outcome_recorded_date``, episodes'
+        ``start_recorded_date`` and ``triage_start_recorded_date``, and the
+        ``children_history`` table. ``False``: a council that records none of them (the
+        ``children`` table still holds the values as at the extract, after any move).
+        Nothing else changes either way (``riskmodel.data.synth._knowledge``).
 
     Returns
     -------
@@ -99,7 +113,7 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
     >>> from riskmodel.data import simulate_council
     >>> council = simulate_council(500, seed=3)
     >>> sorted(council.tables)
-    ['ace_factors', 'children', 'contacts', 'episodes']
+    ['ace_factors', 'children', 'children_history', 'contacts', 'episodes']
     >>> list(council.truth.columns)[:2]
     ['child_id', 'as_of']
     """
@@ -125,16 +139,22 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
         fs = sizes[chunk_of == k]
         sim = _simulate_chunk(fs, int(k), seed, s, e)
         fin = _finish_chunk(sim, int(k), seed, s, e, quarters, biases)
+        if knowledge_dates:
+            draw_episode_lags(sim, chunk=int(k), seed=seed)
         apply_drift(sim, fin, drifts, chunk=int(k), seed=seed, end=e, quarters=quarters)
+        plant_knowledge(sim, fin, chunk=int(k), seed=seed, start=s, end=e,
+                        dates=bool(knowledge_dates))
         parts.append((child_off, fam_off, sim, fin))
         child_off += sim["n"]
         fam_off += sim["nf"]
-    a = _assemble(parts, n_children=child_off, end=e)
+    a = _assemble(parts, n_children=child_off, end=e, knowledge=bool(knowledge_dates))
     council = SyntheticCouncil(tables=a.tables, truth=a.truth, manifest={}, detail=a.detail,
                                _arrow=a.arrow)
     council.manifest = _manifest(council, seed=seed, n_children=n_children,
                                  n_families=a.n_families, start=s, end=e, biases=biases,
                                  xe=a.xe, xd=a.xd)
+    council.manifest["knowledge_dates"] = bool(knowledge_dates)
+    council.manifest["plants"] = a.plants
     if drifts:
         council.manifest["drift"] = [d.describe() for d in drifts]
     return council
@@ -261,21 +281,26 @@ def _manifest(council: SyntheticCouncil, *, seed, n_children, n_families, start,
 
 # --------------------------------------------------------------------------- writing ---------
 
-_FILES = ("children", "contacts", "ace_factors", "episodes", "truth")
+_FILES = ("children", "contacts", "ace_factors", "episodes", "children_history", "truth")
 FORMATS = ("native", "annex-a")
 
 
-def _files(fmt: str) -> tuple[str, ...]:
+def _names_of(council: SyntheticCouncil, fmt: str) -> tuple[str, ...]:
+    """The tables written as Parquet: Annex A has no place for the knowledge dates, so it
+    carries only the truth beside its workbook."""
     if fmt == "annex-a":
-        return ("truth.parquet", WORKBOOK, FACTORS)
-    return tuple(f"{name}.parquet" for name in _FILES)
+        return ("truth",)
+    return tuple(name for name in _FILES if name in council._arrow)
+
+
+def _files(council: SyntheticCouncil, fmt: str) -> tuple[str, ...]:
+    parquet = tuple(f"{name}.parquet" for name in _names_of(council, fmt))
+    return parquet + ((WORKBOOK, FACTORS) if fmt == "annex-a" else ())
 
 
 def _write_folder(council: SyntheticCouncil, folder: Path, fmt: str = "native") -> None:
-    for name in _FILES:
-        if fmt == "native" or name == "truth":
-            pq.write_table(council._arrow[name], folder / f"{name}.parquet",
-                           compression="zstd")
+    for name in _names_of(council, fmt):
+        pq.write_table(council._arrow[name], folder / f"{name}.parquet", compression="zstd")
     manifest = council.manifest
     if fmt == "annex-a":
         write_annex_a(council.tables, folder, seed=int(manifest.get("seed", 0)))
@@ -315,7 +340,10 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike,
     try:
         _write_folder(council, tmp, fmt)
         (out / "manifest.json").unlink(missing_ok=True)
-        for name in _files(fmt):
+        # a council without knowledge dates leaves no children_history of an earlier one
+        if "children_history.parquet" not in _files(council, fmt):
+            (out / "children_history.parquet").unlink(missing_ok=True)
+        for name in _files(council, fmt):
             os.replace(tmp / name, out / name)
         os.replace(tmp / "manifest.json", out / "manifest.json")
     finally:
@@ -325,14 +353,14 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike,
 
 def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="2019-01-01",
                      end="2025-12-31", referral_bias=None, drift=None,
-                     fmt: str = "native") -> Path:
+                     fmt: str = "native", knowledge_dates: bool = True) -> Path:
     """Generate a synthetic council and write it to ``out``.
 
-    Writes ``children``, ``contacts``, ``ace_factors``, ``episodes`` and ``truth`` as
-    Parquet (dates as date32, ids as strings, empty values as nulls) and ``manifest.json``
-    (every parameter, the seed, the extract date, the calibration targets with the generated
-    values, the truth's AUC and the documented drivers). The same seed and options give the
-    same bytes.
+    Writes ``children``, ``contacts``, ``ace_factors``, ``episodes``, ``children_history``
+    (unless ``knowledge_dates=False``) and ``truth`` as Parquet (dates as date32, ids as
+    strings, empty values as nulls) and ``manifest.json`` (every parameter, the seed, the
+    extract date, the calibration targets with the generated values, the truth's AUC, the
+    documented drivers and what was planted). The same seed and options give the same bytes.
 
     Parameters
     ----------
@@ -351,7 +379,11 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
     fmt : {"native", "annex-a"}
         ``annex-a`` writes ``annex_a.xlsx`` (Ofsted Annex A Lists 1, 2, 3, 6, 7, 8) and
         ``assessment_factors.csv`` (CIN census factor codes) instead of the four tables,
-        with the same ``truth.parquet`` and ``manifest.json``.
+        with the same ``truth.parquet`` and ``manifest.json`` (Annex A has no knowledge
+        dates).
+    knowledge_dates : bool
+        Record when late-filled values became known and ``children_history`` (the
+        default); see :func:`simulate_council`.
 
     Returns
     -------
@@ -364,12 +396,13 @@ def generate_council(n_children: int = 20_000, *, seed: int = 1, out, start="201
     >>> from riskmodel.data import generate_council
     >>> out = generate_council(n_children=300, seed=1, out=tempfile.mkdtemp())
     >>> sorted(p.name for p in out.iterdir())  # doctest: +NORMALIZE_WHITESPACE
-    ['ace_factors.parquet', 'children.parquet', 'contacts.parquet', 'episodes.parquet',
-     'manifest.json', 'truth.parquet']
+    ['ace_factors.parquet', 'children.parquet', 'children_history.parquet', 'contacts.parquet',
+     'episodes.parquet', 'manifest.json', 'truth.parquet']
     """
     if fmt not in FORMATS:
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
     check_writable(out, folder=True)  # before the simulation, not after it
     council = simulate_council(n_children, seed=seed, start=start, end=end,
-                               referral_bias=referral_bias, drift=drift)
+                               referral_bias=referral_bias, drift=drift,
+                               knowledge_dates=knowledge_dates)
     return write_council(council, out, fmt)

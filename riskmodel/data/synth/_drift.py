@@ -165,8 +165,11 @@ def _rows_of(owner: np.ndarray, wanted: np.ndarray, size: int) -> tuple[np.ndarr
 
 
 def _append(table: dict, add: dict) -> None:
+    """Append rows; a key ``add`` lacks (an episode's recording delays, drawn later) is -1."""
+    k = len(next(iter(add.values())))
     for key in table:
-        table[key] = np.concatenate([table[key], np.asarray(add[key]).astype(table[key].dtype)])
+        extra = add[key] if key in add else np.full(k, -1)
+        table[key] = np.concatenate([table[key], np.asarray(extra).astype(table[key].dtype)])
 
 
 def _window(truth: dict, eh: dict, rows: np.ndarray, months: int, *, drift: Drift | None):

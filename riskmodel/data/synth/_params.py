@@ -243,5 +243,41 @@ SC_MEDIAN_DAYS = {"cin": 200.0, "cp": 300.0, "lac": 600.0}
 SC_DURATION_SIGMA = 0.6
 SC_CLOSURE = {"needs_met": 0.85, "transferred": 0.15}
 
+# ------------------------------------------------------------------ knowledge dates -----------
+# When a value that is filled in later was recorded, in days after what it dates: bands of
+# (share, first day, last day), uniform within a band. All assumed (no published figure): a
+# MASH rating or contact outcome is mostly entered the same or the next day, some wait days to
+# weeks (a manager's sign-off, a strategy discussion). The outcome is entered on or after the
+# rating (its delay is the larger of the rating's and its own draw), and a contact that led to
+# an episode has its rating and outcome entered by the day before the episode starts. Nothing is
+# dated after the extract: a delay that would run past it is cut to the extract date.
+RATING_DELAY = ((0.45, 0, 0), (0.15, 1, 1), (0.30, 2, 14), (0.10, 15, 60))
+OUTCOME_DELAY = ((0.45, 0, 0), (0.15, 1, 1), (0.30, 2, 14), (0.10, 15, 60))
+# Backdated episodes (assumed): the day an episode was entered after its start date. Social care
+# more often and later: a child-in-need episode is dated to the referral but entered once the
+# assessment says so. Never after the episode's end or the extract.
+EH_START_RECORDED_DELAY = ((0.75, 0, 0), (0.18, 1, 14), (0.07, 15, 42))
+SC_START_RECORDED_DELAY = ((0.40, 0, 0), (0.30, 1, 14), (0.30, 15, 60))
+# The triage level at the start, entered after the episode (assumed): mostly the same day.
+TRIAGE_RECORDED_DELAY = ((0.85, 0, 0), (0.10, 1, 7), (0.05, 8, 28))
+
+# Moves between localities (assumed). A family moves only after every early-help episode of its
+# children has closed (and after each child was first recorded), so every hazard of the
+# simulation saw the locality and IMD decile of the family's first history row. A family whose
+# child stepped up to social care moves with MOVE_AFTER_STEP_UP probability, MOVE_STEP_UP_DELAY
+# days after its last early-help closure (rehoused, children placed away), to a locality drawn
+# with weights tilted towards deprivation (x exp(-MOVE_REHOUSED_TILT x LOCALITY_DEPRIVATION))
+# and an IMD decile shifted MOVE_REHOUSED_IMD_SHIFT (on the normal scale) towards deprivation;
+# every family also moves at MOVE_RATE_OTHER a year to a locality drawn by LOCALITY_WEIGHT. The
+# new IMD decile keeps the family's place in the deprivation distribution, shifted by the
+# localities' difference, plus noise (MOVE_IMD_NOISE). Moves dated after the extract are not
+# seen; nor are moves once the youngest child is 18.
+MOVE_AFTER_STEP_UP = 0.4
+MOVE_STEP_UP_DELAY = (14, 365)
+MOVE_RATE_OTHER = 0.015
+MOVE_REHOUSED_TILT = 1.5
+MOVE_REHOUSED_IMD_SHIFT = -0.5
+MOVE_IMD_NOISE = 0.4
+
 # Children per chunk (fixed, so that the same seed gives the same bytes at any size).
 CHUNK_CHILDREN = 100_000

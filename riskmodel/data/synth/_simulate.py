@@ -48,6 +48,7 @@ from riskmodel.data.synth._episodes import (
     _social_care,
     _stack,
 )
+from riskmodel.data.synth._knowledge import trigger_starts
 
 _STREAM_POP, _STREAM_CONTACTS, _STREAM_EPISODES = 0, 1, 2
 _STREAM_BIAS = 9
@@ -336,6 +337,7 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
     rag[sc["contact"][sc_direct]] = sc_rag
 
     keep = ct["cdate"] <= reloc[ct["child"]]
+    trig_start = trigger_starts(ct, eh, sc)[keep]  # for the knowledge dates (no draw)
     contacts = {k: v[keep] for k, v in ct.items()}
     contacts["outcome"], contacts["rag"] = outcome[keep], rag[keep]
     contacts["spurious"] = np.zeros(keep.sum(), dtype=bool)
@@ -377,4 +379,4 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
     contacts = {k: contacts[k].astype(t) for k, t in small.items()} | {
         "spurious": contacts["spurious"]}
     truth = {k: (v.astype(np.int8) if k.startswith("y_") else v) for k, v in truth.items()}
-    return dict(contacts=contacts, aces=aces, truth=truth)
+    return dict(contacts=contacts, aces=aces, truth=truth, trigger_start=trig_start)
