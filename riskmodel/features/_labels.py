@@ -62,7 +62,8 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
 
     The cohort at *t* is every child with an early-help episode open at *t*
     (``start_date < t`` and ``end_date`` empty or ``>= t``) whose start was known by *t*
-    (``start_recorded_date``, else the feature spec's ``knowledge.lag_days.episode_start``). Over (*t*, *t* + horizon]:
+    (``start_recorded_date``, else the feature spec's ``knowledge.lag_days.episode_start``).
+    Over (*t*, *t* + horizon]:
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
