@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
@@ -160,7 +160,12 @@ class LagDays(_Strict):
     triage_start: Lag = 14   # after the episode's start_date (never before the start is known)
 
 
-Current = Literal["off", "current"]
+def _yaml_off(value):
+    # YAML reads a bare `off` as false: a council writing `locality: off` means "off".
+    return "off" if value is False else value
+
+
+Current = Annotated[Literal["off", "current"], BeforeValidator(_yaml_off)]
 
 
 class CurrentValues(_Strict):

@@ -92,8 +92,12 @@ card or docs/input-contract.md)'
     """
     parts = [f"{len(v)} for {INPUTS[k][0]}" for k, v in off.items()]
     total = sum(len(v) for v in off.values())
+    dated = [k.split(".")[1] for k in off if k.startswith("children_history.")]
+    why = (f"; {', '.join(dated)} held only as at the extract: see docs/knowledge-dates.md"
+           if dated else "")
     return ("features switched off because the extract does not hold their input: "
-            f"{', '.join(parts)} ({total} in all; see the model card or docs/input-contract.md)")
+            f"{', '.join(parts)} ({total} in all; see the model card or docs/input-contract.md"
+            f"{why})")
 
 
 def drop_switched_off(defs: list[FeatureDef], tables, before=None,

@@ -25,7 +25,7 @@ from riskmodel.evaluation import (
     write_fairness_report,
 )
 from riskmodel.evaluation._calibration import calibration_png
-from riskmodel.features import switched_off_features
+from riskmodel.features import knowledge_rules, switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
 from riskmodel.jobs.monitor import REFERENCE, training_reference
@@ -104,7 +104,7 @@ def _run_name(spec: TrainingSpec, spec_text: str, common: RunTags) -> str:
 
 def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], feature_spec: dict,
             common: RunTags, risk_bands: dict | None = None,
-            switched_off: dict | None = None) -> CandidateRecord:
+            switched_off: dict | None = None, knowledge: list | None = None) -> CandidateRecord:
     """What is logged for one candidate (aggregates, the spec and the model's JSON)."""
     params = {"candidate": res.name, "kind": res.kind, "outcome": spec.outcome,
               "horizon_months": spec.horizon_months, "calibration": spec.calibration,
@@ -131,6 +131,8 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
         # Band cut-points on the calibrated probability, fixed now (docs/scoring.md).
         "risk_bands": risk_bands,
         "switched_off": switched_off or {},
+        # When late-filled and changeable values were taken as known (docs/knowledge-dates.md)
+        "knowledge": knowledge or [],
     }}
     return CandidateRecord(name=res.name, tags=tags, params=params, metrics=res.metrics,
                            by_locality=res.by_locality, files=files, model_payload=payload,
@@ -252,6 +254,10 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     # out of the matrix; the model card says which.
     result.extra["switched_off"] = switched_off_features(
         tm.extract.tables, tm.feature_spec, before=matrix["as_of"].max())
+    result.extra["knowledge"] = knowledge_rules(tm.extract.tables, tm.feature_spec,
+                                                before=matrix["as_of"].max())
+    for line in result.extra["knowledge"]:
+        say(f"knowledge dates: {line}")
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
                      test_dates=[str(d.date()) for d in result.test_dates])
@@ -287,7 +293,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             res.model = fit_final(matrix, features, cand, spec_obj)
             record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
                              common, band_cut_points(matrix["label"]),
-                             result.extra["switched_off"])
+                             result.extra["switched_off"], result.extra["knowledge"])
             record.files[REFERENCE] = reference.for_model(
                 res.model, capacity=spec_obj.capacity.model_dump(),
                 risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)

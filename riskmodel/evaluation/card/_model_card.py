@@ -42,6 +42,13 @@ def switched_off_words(meta) -> str | list[str]:
             f"{', ...' if len(v) > 3 else ''})" for k, v in off.items()]
 
 
+def knowledge_words(meta) -> str | list[str]:
+    """When values filled in or changed later were taken as known, as training recorded it."""
+    if not meta.get("knowledge"):
+        return "Not recorded in the training run."
+    return list(meta["knowledge"])
+
+
 def card_document(facts: ModelFacts) -> Document:
     """The model card of a model, every field filled from its facts or left for the council.
 
@@ -148,6 +155,8 @@ def card_document(facts: ModelFacts) -> Document:
     s.add("source_systems", "Source systems and extract date", FOR_COUNCIL,
           "the case-management systems the extract came from and when it was taken")
     s.add("inputs_missing", "Inputs the extract did not hold", switched_off_words(meta))
+    s.add("knowledge_dates", "When values filled in or changed later were known",
+          knowledge_words(meta))
     sections.append(s)
 
     s = Section("quantitative_analyses", "Quantitative analyses")
