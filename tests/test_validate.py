@@ -30,6 +30,9 @@ def valid_tables() -> dict[str, pd.DataFrame]:
     """A small extract that meets the contract, as text (like a CSV), with an extra column.
 
     C4 is unborn at her first contact (events before birth are legal); E2 and E4 are open.
+    Knowledge dates: K6's rating and K7's rating and outcome are undated, E2 was entered
+    before it started (planned ahead), E5 has none; C1 moved north and to a lower IMD
+    decile in 2024 (children_history), C3's and C4's history agrees with today's values.
     """
     children = pd.DataFrame({
         "child_id": ["C1", "C2", "C3", "C4", "C5"],
@@ -55,6 +58,9 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         "mash_rag": ["red", "", "amber", "green", "", "red", "amber"],
         "outcome": ["early_help", "nfa", "signposted", "early_help", "early_help",
                     "social_care", "early_help"],
+        "mash_rag_recorded_date": ["2023-01-13", "", "2023-05-09", "2024-03-04", "", "", ""],
+        "outcome_recorded_date": ["2023-01-20", "2023-05-02", "2023-05-12", "2024-03-01",
+                                  "2025-09-10", "2022-07-20", ""],
     })
     ace_factors = pd.DataFrame({
         "child_id": ["C1", "C1", "C3", "C5"],
@@ -71,9 +77,19 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         "closure_reason": ["escalated", "", "needs_met", "", "transferred"],
         "triage_start": ["yellow", "green", "blue", "orange", "orange"],
         "triage_end": ["orange", "", "green", "", ""],
+        "start_recorded_date": ["2023-01-20", "2023-05-10", "2024-03-18", "2025-09-12", ""],
+        "triage_start_recorded_date": ["2023-01-25", "2023-05-15", "2024-03-18", "2025-09-12",
+                                       ""],
+    })
+    children_history = pd.DataFrame({
+        "child_id": ["C1", "C1", "C3", "C4"],
+        "valid_from": ["2022-07-08", "2024-06-01", "2023-03-01", "2025-12-01"],
+        "family_id": ["F1", "", "", "F3"],
+        "locality": ["south", "north", "south", ""],
+        "imd_decile": ["2", "1", "", "10"],
     })
     return {"children": children, "contacts": contacts, "ace_factors": ace_factors,
-            "episodes": episodes}
+            "episodes": episodes, "children_history": children_history}
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
@@ -95,11 +111,12 @@ def test_valid_extract_passes_and_prints_summary(tmp_path, capsys):
     main(["validate", str(data), "--extract-date", EXTRACT])  # returns: no SystemExit
     out = capsys.readouterr().out
     lines = [" ".join(line.split()) for line in out.splitlines()]
-    assert lines[:4] == [
+    assert lines[:5] == [
         "children 5 rows (5 children in 3 families)",
         "contacts 7 rows",
         "ace_factors 4 rows",
         "episodes 5 rows (2 open: 2 early help, 0 social care)",
+        "children_history 4 rows",
     ]
     assert "2022-07-07 to 2025-12-31" in out
     assert "early_help_pathway 2, fsw_intervention 1, targeted_support 1, cin 1" in out
@@ -229,7 +246,8 @@ BREAKS = {
         ["x.db is not a DuckDB database"]),
     "duckdb missing table": (
         lambda t, f: [str(_duckdb(t, f, drop="episodes"))],
-        ["episodes: table missing from", "it holds ace_factors, children, contacts"]),
+        ["episodes: table missing from",
+         "it holds ace_factors, children, children_history, contacts"]),
     "duckdb with no tables": (
         lambda t, f: [str(_duckdb({}, f))],
         ["children: table missing from", "it holds no tables"]),
@@ -322,6 +340,64 @@ BREAKS = {
         _cell("episodes", "closure_reason", 1, "disengaged"),
         ["episodes.closure_reason: set on an open episode (end_date empty) in 1 row",
          "episode_id E2"]),
+    # knowledge dates (when a value filled in later was recorded)
+    "rating recorded before the contact": (
+        _cell("contacts", "mash_rag_recorded_date", 0, "2023-01-11"),
+        ["contacts.mash_rag_recorded_date: before recorded_date in 1 row (e.g. contact_id K1)"]),
+    "outcome recorded before the contact": (
+        _cell("contacts", "outcome_recorded_date", 3, "2024-02-29"),
+        ["contacts.outcome_recorded_date: before recorded_date in 1 row (e.g. contact_id K4)"]),
+    "rating date on a contact without a rating": (
+        _cell("contacts", "mash_rag_recorded_date", 1, "2023-05-03"),
+        ["contacts.mash_rag_recorded_date: set where mash_rag is empty in 1 row "
+         "(e.g. contact_id K2)"]),
+    "outcome date on a contact without an outcome": (
+        _cell("contacts", "outcome", 1, ""),
+        ["contacts.outcome_recorded_date: set where outcome is empty in 1 row "
+         "(e.g. contact_id K2)"]),
+    "triage date on an episode without a triage level": (
+        _cell("episodes", "triage_start", 0, ""),
+        ["episodes.triage_start_recorded_date: set where triage_start is empty in 1 row "
+         "(e.g. episode_id E1)"]),
+    "knowledge date not a date": (
+        _cell("contacts", "outcome_recorded_date", 0, "20/01/2023"),
+        ["contacts.outcome_recorded_date: unparseable date '20/01/2023' in 1 row",
+         "contact_id K1"]),
+    "knowledge date after the extract date": (
+        _cell("episodes", "start_recorded_date", 3, "2026-01-03"),
+        ["episodes.start_recorded_date: after the extract date 2025-12-31 in 1 row "
+         "(e.g. episode_id E4)"]),
+    # children_history
+    "unknown child in children_history": (
+        _cell("children_history", "child_id", 2, "C42"),
+        ["children_history.child_id: unknown child id 'C42' in 1 row, not in "
+         "children.child_id (e.g. child_id C42)"]),
+    "history row without valid_from": (
+        _cell("children_history", "valid_from", 1, ""),
+        ["children_history.valid_from: empty in 1 row, a value is required (e.g. child_id C1)"]),
+    "history valid_from not a date": (
+        _cell("children_history", "valid_from", 2, "01/03/2023"),
+        ["children_history.valid_from: unparseable date '01/03/2023' in 1 row",
+         "child_id C3"]),
+    "history valid_from after the extract date": (
+        _cell("children_history", "valid_from", 3, "2026-02-01"),
+        ["children_history.valid_from: after the extract date 2025-12-31 in 1 row "
+         "(e.g. child_id C4)"]),
+    "history with a date twice for a child": (
+        _cell("children_history", "valid_from", 1, "2022-7-8"),
+        ["children_history.valid_from: duplicate (child_id, valid_from) in 2 rows, each child "
+         "has one row per date (e.g. child_id C1)"]),
+    "history imd_decile out of 1-10": (
+        _cell("children_history", "imd_decile", 0, "0"),
+        ["children_history.imd_decile: out of range '0' in 1 row", "child_id C1"]),
+    "history without valid_from column": (
+        _drop_col("children_history", "valid_from"),
+        ["children_history.valid_from: column missing"]),
+    "history file with wrong case": (
+        _rewrite("children_history.csv",
+                 lambda p: p.rename(p.with_name("Children_History.csv"))),
+        ["children_history: no children_history.parquet or children_history.csv",
+         "found Children_History.csv"]),
     "extract date before the data": (
         lambda t, f: write_csv(t, f) and ["--extract-date", "2020-01-01"],
         ["extract date 2020-01-01 is before every record (the earliest is "
@@ -401,8 +477,10 @@ def test_typed_tables_are_checked_like_text(tmp_path):
             typed[name][col] = pd.to_datetime(typed[name][col].replace("", None))
     typed["children"]["imd_decile"] = pd.to_numeric(typed["children"]["imd_decile"])
     typed["children"]["child_id"] = [1, 2, 3, 4, 5]
-    for name in ("contacts", "ace_factors", "episodes"):
+    for name in ("contacts", "ace_factors", "episodes", "children_history"):
         typed[name]["child_id"] = typed[name]["child_id"].str[1:].astype(int)
+    typed["children_history"]["imd_decile"] = pd.to_numeric(
+        typed["children_history"]["imd_decile"])
     assert validate_tables(typed, extract_date=EXTRACT) == []
     typed["contacts"].loc[0, "child_id"] = 9
     assert validate_tables(typed, extract_date=EXTRACT) == [

@@ -163,6 +163,7 @@ def validate(
     out.print(result.summary, markup=False, highlight=False, soft_wrap=True)
     out.print(f"OK: {data} meets the input contract", markup=False, highlight=False,
               soft_wrap=True)
+    _print_lines(result.knowledge)  # when late-filled values became known (counts only)
 
 
 # ---------------------------------------------------------------- features ------------------
