@@ -7,7 +7,9 @@ and checks the line names the table, the column and example row ids.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
+import statistics
 import string
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from riskmodel import InputError
 from riskmodel.cli import main
-from riskmodel.data import validate_tables
+from riskmodel.data import describe_knowledge, history_changes, knowledge_delays, validate_tables
 from riskmodel.data._contract import COLUMNS, DATE_COLUMNS
 from riskmodel.data._schemas import ALLOWED, NULLABLE, UNIQUE
 
@@ -542,3 +544,97 @@ def test_any_single_corrupted_cell_is_reported_on_its_column(case):
     problems = validate_tables(tables, extract_date=EXTRACT)
     assert any(p.startswith(f"{table}.{column}: ") for p in problems), (case, problems)
     assert all("\n" not in p for p in problems)
+
+
+# ---------------------------------------------------------------- knowledge dates -----------
+
+def _days_between(later: str, earlier: str) -> int:
+    return (dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier)).days
+
+
+def test_knowledge_delays_match_a_hand_computation():
+    """Medians and 95th percentiles computed here with the standard library, not pandas."""
+    t = valid_tables()
+    c, e = t["contacts"], t["episodes"]
+    rows = []
+    for (table, value, when, after) in (
+            ("contacts", "mash_rag", "mash_rag_recorded_date", "recorded_date"),
+            ("contacts", "outcome", "outcome_recorded_date", "recorded_date"),
+            ("episodes", "start_date", "start_recorded_date", "start_date"),
+            ("episodes", "triage_start", "triage_start_recorded_date", "start_date")):
+        df = c if table == "contacts" else e
+        held = [r for r in df.to_dict("records") if r[value]]
+        delays = [_days_between(r[when], r[after]) for r in held if r[when]]
+        # numpy's and pandas' default ("linear") is statistics' "inclusive" method.
+        p95 = statistics.quantiles(delays, n=20, method="inclusive")[18]
+        rows.append((f"{table}.{when}", len(held), len(delays), statistics.median(delays), p95))
+    got = knowledge_delays(t)
+    assert got["column"].tolist() == [r[0] for r in rows]
+    assert got["values"].tolist() == [r[1] for r in rows] == [5, 7, 5, 5]
+    assert got["dated"].tolist() == [r[2] for r in rows] == [3, 6, 4, 4]
+    assert got["median_days"].tolist() == pytest.approx([r[3] for r in rows])
+    assert got["p95_days"].tolist() == pytest.approx([r[4] for r in rows])
+    # By hand for one: ratings 1, 0 and 3 days late -> median 1; p95 = 1 + 0.9 * (3 - 1).
+    assert got.loc[0, ["median_days", "p95_days"]].tolist() == pytest.approx([1, 2.8])
+    # E2 was entered 5 days before it started: a negative delay, not dropped.
+    assert got.loc[2, "median_days"] == pytest.approx(statistics.median([0, -5, 8, 2]))
+    assert got.loc[0, "after"] == "contacts.recorded_date"
+    assert got.loc[3, "dates"] == "episodes.triage_start"
+
+
+def test_knowledge_delays_leave_out_what_is_not_held():
+    t = valid_tables()
+    t["contacts"] = t["contacts"].drop(columns=["outcome_recorded_date"])  # left out
+    t["episodes"]["start_recorded_date"] = ""  # present but empty in every row
+    got = knowledge_delays(t)
+    assert got["column"].tolist() == ["contacts.mash_rag_recorded_date",
+                                      "episodes.triage_start_recorded_date"]
+    del t["children_history"]
+    lines = describe_knowledge(t)
+    said = {ln.split()[0]: " ".join(ln.split()[1:]) for ln in lines[1:]}
+    assert said["contacts.outcome_recorded_date"] == (
+        "not held: the feature spec's knowledge.lag_days.outcome applies")
+    assert said["episodes.start_recorded_date"] == (
+        "not held: the feature spec's knowledge.lag_days.episode_start applies")
+    assert said["children_history"] == (
+        "not held: the feature spec's knowledge.current_values applies")
+    assert said["contacts.mash_rag_recorded_date"] == (
+        "3 of 5 MASH ratings dated: median 1 day, 95th percentile 2.8 days after recorded_date")
+
+
+def test_history_changes_count_children_not_rows():
+    t = valid_tables()
+    # C1: locality south -> north (north today), IMD 2 -> 1 (1 today); family F1 throughout.
+    # C3: south, as today. C4: F3 and 10, as today; her empty locality says nothing.
+    assert history_changes(t) == {"children": 3, "family_id": 0, "locality": 1,
+                                  "imd_decile": 1}
+    # A child whose one history row differs from today's value changed too (C3 moved since).
+    t["children"].loc[2, "locality"] = "west"
+    t["children_history"]["imd_decile"] = ["2", "1", "", "10.0"]  # 10.0 is the decile 10
+    assert history_changes(t) == {"children": 3, "family_id": 0, "locality": 2,
+                                  "imd_decile": 1}
+    del t["children_history"]
+    assert history_changes(t) == {}
+
+
+def test_validate_prints_the_knowledge_dates_after_ok(tmp_path, capsys):
+    data = write_csv(valid_tables(), tmp_path / "extract")
+    main(["validate", str(data), "--extract-date", EXTRACT])
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    ok = next(i for i, ln in enumerate(lines) if ln.startswith("OK: "))
+    assert lines[ok + 1:] == [
+        "knowledge dates (when a value was recorded, in days after its row):",
+        "contacts.mash_rag_recorded_date 3 of 5 MASH ratings dated: median 1 day, 95th "
+        "percentile 2.8 days after recorded_date",
+        "contacts.outcome_recorded_date 6 of 7 contact outcomes dated: median 5 days, 95th "
+        "percentile 11 days after recorded_date",
+        "episodes.start_recorded_date 4 of 5 episode starts dated: median 1 day, 95th "
+        "percentile 7.1 days after start_date",
+        "episodes.triage_start_recorded_date 4 of 5 triage levels dated: median 3.5 days, 95th "
+        "percentile 7.5 days after start_date",
+        "children_history 3 children with history rows; changed: family_id 0, locality 1, "
+        "imd_decile 1",
+    ]
+    for secret in ("C1", "C3", "K1", "E2", "north", "south"):
+        assert secret not in out

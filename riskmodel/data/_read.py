@@ -210,10 +210,11 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
                 "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
                 "sheet per table), then give the folder it writes")
         if path.suffix.lower() in SUFFIXES:
-            raise InputError(
-                f"data: {path} is a single table; give the folder holding "
-                f"{', '.join(f'{t}{path.suffix.lower()}' for t in TABLES)}"
-            )
+            ext = path.suffix.lower()
+            required = ", ".join(f"{t}{ext}" for t in TABLES if t not in OPTIONAL_TABLES)
+            optional = ", ".join(f"{t}{ext}" for t in OPTIONAL_TABLES)
+            raise InputError(f"data: {path} is a single table; give the folder holding "
+                             f"{required} (and {optional} where held)")
         return _read_duckdb(path)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
