@@ -152,7 +152,8 @@ def validate(
         ),
     ] = None,
 ):
-    """Check a council extract against the input contract."""
+    """Check a council extract against the input contract; say when late-filled values
+    (MASH ratings, outcomes, episode starts, triage levels, family and locality) were known."""
     from riskmodel.jobs.check import validate_extract
 
     result = validate_extract(data, extract_date=extract_date)
