@@ -141,7 +141,10 @@ def knowledge_delays(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     [{'column': 'contacts.mash_rag_recorded_date', 'values': 3, 'dated': 3, \
 'median_days': 2.0, 'p95_days': 9.2}]
     """
-    typed = coerce_tables(_with_required_tables(tables))
+    return _delays(_typed(tables))
+
+
+def _delays(typed: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for (table, value), when in RECORDED_DATES.items():
         df, after = typed[table], _COUNTED_FROM[table]
@@ -190,7 +193,10 @@ def history_changes(tables: dict[str, pd.DataFrame]) -> dict[str, int]:
     >>> history_changes({"children": children, "children_history": history})
     {'children': 2, 'family_id': 0, 'locality': 1, 'imd_decile': 0}
     """
-    typed = coerce_tables(_with_required_tables(tables))
+    return _changes(_typed(tables))
+
+
+def _changes(typed: dict[str, pd.DataFrame]) -> dict[str, int]:
     history = typed["children_history"]
     if not len(history):
         return {}
@@ -231,7 +237,8 @@ def describe_knowledge(tables: dict[str, pd.DataFrame]) -> list[str]:
       children_history
         not held: the feature spec's knowledge.current_values applies
     """
-    delays = knowledge_delays(tables).set_index("column")
+    typed = _typed(tables)  # typed once for both summaries
+    delays = _delays(typed).set_index("column")
     names = [f"{t}.{w}" for (t, _), w in RECORDED_DATES.items()] + ["children_history"]
     width = max(len(n) for n in names) + 2
     lines = ["knowledge dates (when a value was recorded, in days after its row):"]
@@ -247,7 +254,7 @@ def describe_knowledge(tables: dict[str, pd.DataFrame]) -> list[str]:
                 said += (f": median {_days(d['median_days'])}, 95th percentile "
                          f"{_days(d['p95_days'])} after {d['after'].split('.')[1]}")
         lines.append(f"  {name:<{width}}{said}")
-    changes = history_changes(tables)
+    changes = _changes(typed)
     if changes:
         said = (f"{changes['children']:,} children with history rows; changed: "
                 + ", ".join(f"{a} {changes[a]:,}" for a in HISTORY_ATTRIBUTES))
@@ -262,13 +269,13 @@ def _days(value: float) -> str:
     return f"{text} day" + ("" if text in ("1", "-1") else "s")
 
 
-def _with_required_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """``tables`` with an empty frame for any table it lacks (the knowledge summaries read a
-    few columns and may be given only the tables they need)."""
+def _typed(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The typed tables, with an empty frame for any table ``tables`` lacks (the knowledge
+    summaries read a few columns and may be given only the tables they need)."""
     from riskmodel.data._contract import COLUMNS
 
     out = dict(tables)
     for table, cols in COLUMNS.items():
         if out.get(table) is None:
             out[table] = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
-    return out
+    return coerce_tables(out)
