@@ -62,6 +62,7 @@ def test_required_columns_are_only_what_outcomes_and_time_need():
         "contacts": ["contact_id", "child_id", "contact_date", "recorded_date"],
         "ace_factors": ["child_id", "factor", "recorded_date"],
         "episodes": ["episode_id", "child_id", "service", "start_date", "end_date"],
+        "children_history": ["child_id", "valid_from"],
     }
 
 

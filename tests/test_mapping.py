@@ -310,3 +310,66 @@ def test_two_columns_unmapped_are_listed_then_one_error(tmp_path, capsys):
                         "above); add them to mapping.yaml or set unmapped: other; nothing "
                         "written")
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- knowledge dates -----------
+
+def test_knowledge_dates_and_children_history_map_like_any_column(tmp_path, capsys):
+    """New columns by mapping or by a tolerant header; children_history from its own file."""
+    src = council_extract(tmp_path / "council")
+    contacts = pd.read_csv(src / "Contacts.csv", dtype=str, keep_default_na=False)
+    contacts["MASH RAG"] = ["Red", "", "Amber", "green"]
+    contacts["RAG date"] = ["04/04/2023", "", "05/02/2024", "13/06/2024"]
+    contacts["Outcome"] = ["Early help", "NFA", "Social care", "Early Help"]
+    contacts["Outcome Recorded Date"] = ["10/04/2023", "11/05/2023", "", "20/06/2024"]
+    contacts.to_csv(src / "Contacts.csv", index=False)
+    episodes = pd.read_csv(src / "Involvements.csv", dtype=str, keep_default_na=False, sep="\t")
+    episodes["Created on"] = ["08/04/2023", "12/02/2024", "20/06/2024"]  # E1 planned ahead
+    episodes.to_csv(src / "Involvements.csv", index=False, sep="\t")
+    pd.DataFrame({
+        "Person ID": ["1001", "1001", "1003"],
+        "Effective from": ["01/09/2019", "14/02/2024", "30/06/2012"],
+        "Area": ["South", "North", "South"], "Household": ["H1", "", "H2"],
+        "IMD Decile": ["4", "3", ""],
+    }).to_csv(src / "Address history.csv", index=False)
+    mapping = MAPPING.replace(
+        "recorded_date: Entered on,",
+        "recorded_date: Entered on, mash_rag: MASH RAG, mash_rag_recorded_date: RAG date,",
+    ).replace("start_date: Start,", "start_date: Start, start_recorded_date: Created on,")
+    mapping += ("  children_history:\n    source: address history\n"
+                "    columns: {child_id: Person ID, valid_from: Effective from, locality: Area,"
+                " family_id: Household}\n")
+    (src / "mapping.yaml").write_text(mapping)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the decimal ids of Child details
+        main(["import", "extract", str(src), "--mapping", str(src / "mapping.yaml"),
+              "--out", str(tmp_path / "extract")])
+    assert "children_history 3" in capsys.readouterr().out
+    t = load_tables(tmp_path / "extract")
+    co = t["contacts"].set_index("contact_id")
+    assert co["mash_rag"].tolist()[:1] == ["red"] and pd.isna(co.loc["K2", "mash_rag"])
+    assert co.loc["K1", "mash_rag_recorded_date"] == pd.Timestamp("2023-04-04")  # day-first
+    assert co["outcome"].tolist() == ["early_help", "nfa", "social_care", "early_help"]
+    assert co.loc["K4", "outcome_recorded_date"] == pd.Timestamp("2024-06-20")
+    assert t["episodes"].set_index("episode_id").loc["E1", "start_recorded_date"] == \
+        pd.Timestamp("2023-04-08")
+    h = t["children_history"]
+    assert h["child_id"].tolist() == ["1001", "1001", "1003"]
+    assert h["valid_from"].tolist() == [pd.Timestamp(d) for d in
+                                        ("2019-09-01", "2024-02-14", "2012-06-30")]
+    assert h["locality"].tolist() == ["South", "North", "South"]
+    assert h["imd_decile"].tolist()[:2] == [4, 3] and pd.isna(h["family_id"].iloc[1])
+    main(["validate", str(tmp_path / "extract")])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "contacts.mash_rag_recorded_date 3 of 3 MASH ratings dated" in out
+    assert "episodes.start_recorded_date 3 of 3 episode starts dated" in out
+    assert "children_history 2 children with history rows" in out
+
+
+def test_a_children_history_the_mapping_names_must_exist(tmp_path):
+    src = council_extract(tmp_path / "council")
+    (src / "mapping.yaml").write_text(MAPPING + "  children_history: {source: Moves}\n")
+    with pytest.raises(InputError, match=r"^children_history: no file or sheet named 'Moves' "
+                                         r"in council"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        map_extract(src, load_mapping(src / "mapping.yaml"))

@@ -44,6 +44,8 @@ def small_extract() -> dict[str, pd.DataFrame]:
             "recorded_date": ["2023-03-02", "2023-04-10", "2024-10-03"],
             "source": ["police", "school", "health"], "need": ["neglect", "other", "housing"],
             "mash_rag": ["amber", "", "green"], "outcome": ["early_help", "nfa", "early_help"],
+            "mash_rag_recorded_date": ["2023-03-04", "", "2024-10-03"],
+            "outcome_recorded_date": ["2023-03-09", "2023-04-10", ""],
         }),
         "ace_factors": pd.DataFrame({
             "child_id": ["007"], "factor": ["domestic_abuse"], "recorded_date": ["2023-03-02"],
@@ -53,6 +55,12 @@ def small_extract() -> dict[str, pd.DataFrame]:
             "service": ["early_help_pathway", "cp"], "start_date": ["2023-03-15", "2024-10-20"],
             "end_date": ["2024-01-31", ""], "closure_reason": ["disengaged", ""],
             "triage_start": ["green", "orange"], "triage_end": ["yellow", ""],
+            "start_recorded_date": ["2023-03-20", "2024-10-18"],
+            "triage_start_recorded_date": ["2023-03-21", ""],
+        }),
+        "children_history": pd.DataFrame({
+            "child_id": ["007", "007"], "valid_from": ["2020-05-01", "2023-06-30"],
+            "family_id": ["F1", ""], "locality": ["south", "north"], "imd_decile": ["4", "2"],
         }),
     }
 
@@ -62,11 +70,14 @@ def typed_like_a_database(tables):
     out = {name: df.copy() for name, df in tables.items()}
     for df in out.values():
         for col in df.columns:
-            if col.endswith("_date") or col == "date_of_birth":
+            if col.endswith("_date") or col in ("date_of_birth", "valid_from"):
                 df[col] = pd.to_datetime(df[col].replace("", None)).dt.date  # date32 in Parquet
             elif df[col].eq("").any():
                 df[col] = df[col].replace("", None)
     out["children"]["imd_decile"] = pd.to_numeric(out["children"]["imd_decile"])  # float + NaN
+    if "children_history" in out:
+        history = out["children_history"]
+        history["imd_decile"] = pd.to_numeric(history["imd_decile"])
     return out
 
 
@@ -105,6 +116,41 @@ def test_csv_parquet_and_duckdb_read_to_the_same_typed_tables(tmp_path):
     assert str(children["imd_decile"].dtype) == "Int64"
     assert children["imd_decile"].isna().tolist() == [False, True]
     assert results["csv"]["episodes"]["end_date"].isna().tolist() == [False, True]
+    contacts, history = results["csv"]["contacts"], results["csv"]["children_history"]
+    assert str(contacts["mash_rag_recorded_date"].dtype) == "datetime64[ns]"
+    assert contacts["outcome_recorded_date"].isna().tolist() == [False, False, True]
+    assert str(history["valid_from"].dtype) == "datetime64[ns]"
+    assert history["imd_decile"].tolist() == [4, 2] and history["family_id"].isna().tolist() == [
+        False, True]  # an empty history cell stays empty: it says nothing
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_knowledge_dates_and_history_may_be_left_out(tmp_path, fmt):
+    """No knowledge-date columns and no children_history: read, valid, empty when typed."""
+    tables = small_extract()
+    del tables["children_history"], tables["ace_factors"]
+    tables["contacts"] = tables["contacts"].drop(
+        columns=["mash_rag_recorded_date", "outcome_recorded_date"])
+    tables["episodes"] = tables["episodes"].drop(
+        columns=["start_recorded_date", "triage_start_recorded_date"])
+    if fmt != "csv":
+        tables = typed_like_a_database(tables)
+    raw = read_tables(write_all(tables, tmp_path, fmt))
+    assert sorted(raw) == ["children", "contacts", "episodes"]
+    assert validate_tables(raw, extract_date=EXTRACT) == []
+    typed = coerce_tables(raw)
+    assert len(typed["children_history"]) == 0
+    assert list(typed["children_history"].columns) == list(COLUMNS["children_history"])
+    assert typed["episodes"]["start_recorded_date"].isna().all()
+    assert str(typed["contacts"]["mash_rag_recorded_date"].dtype) == "datetime64[ns]"
+
+
+def test_children_history_is_not_a_near_miss_for_children(tmp_path):
+    folder = write_all(small_extract(), tmp_path, "csv")
+    (folder / "children.csv").unlink()
+    with pytest.raises(InputError) as exc:
+        read_tables(folder)
+    assert str(exc.value) == f"children: no children.parquet or children.csv in {folder}"
 
 
 def test_coerce_trims_text_drops_extra_columns_and_keeps_the_day():
@@ -156,12 +202,13 @@ def test_load_tables_uses_the_manifest_date_and_reports_the_first_problem(tmp_pa
     typed = load_tables(folder, extract_date=EXTRACT)
     assert sorted(typed) == sorted(COLUMNS)
     (folder / "manifest.json").write_text(json.dumps({"extract_date": "2024-06-30"}))
-    # After mid-2024: K3 (contact and record) and E2 start; the first is named, the rest counted.
+    # After mid-2024: K3 (contact, record, rating) and E2 (start, entered); the first is named,
+    # the rest counted.
     with pytest.raises(InputError) as exc:
         load_tables(folder)
     assert str(exc.value) == (
         "contacts.contact_date: after the extract date 2024-06-30 in 1 row (e.g. contact_id K3)"
-        f" (and 2 more problems; `riskmodel validate {folder}` lists them)"
+        f" (and 4 more problems; `riskmodel validate {folder}` lists them)"
     )
     assert sorted(load_tables(folder, extract_date=dt.date(2025, 1, 1))) == sorted(COLUMNS)
 

@@ -222,6 +222,157 @@ def test_extract_date_reads_the_database_as_it_stood(loaded, folder):
     assert ex.date == cut
 
 
+# ---------------------------------------------------------------- knowledge dates ----------
+# A small hand-made council (tests/test_validate.py's) with every knowledge date and
+# children_history, in schema kd; the same without the optional tables and columns in kd4.
+
+def _hand_made(*, optional: bool = True) -> dict[str, pd.DataFrame]:
+    from tests.test_validate import valid_tables
+
+    t = valid_tables()
+    if not optional:
+        del t["ace_factors"], t["children_history"]
+        t["contacts"] = t["contacts"].drop(
+            columns=["mash_rag_recorded_date", "outcome_recorded_date"])
+        t["episodes"] = t["episodes"].drop(
+            columns=["start_recorded_date", "triage_start_recorded_date"])
+    for df in t.values():
+        if "imd_decile" in df.columns:
+            df["imd_decile"] = pd.to_numeric(df["imd_decile"])
+    return t
+
+
+def _load_hand_made(server, schema: str, tables: dict[str, pd.DataFrame]) -> None:
+    with server.connect(autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for name, df in tables.items():
+            pg.copy_frame(con, df, schema, name, {c: pg._column_type(name, c) for c in df})
+        con.execute(f"GRANT USAGE ON SCHEMA {schema} TO reader")
+        con.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
+
+
+@pytest.fixture(scope="session")
+def knowledge(loaded, tmp_path_factory):
+    """Schemas kd (everything) and kd4 (no optional tables or knowledge dates), and the same
+    tables as CSV folders to compare with."""
+    from tests.test_validate import write_csv
+
+    full, bare = _hand_made(), _hand_made(optional=False)
+    _load_hand_made(loaded, "kd", full)
+    _load_hand_made(loaded, "kd4", bare)
+    root = tmp_path_factory.mktemp("kd")
+    return loaded, write_csv(full, root / "kd"), write_csv(bare, root / "kd4")
+
+
+@pytest.mark.parametrize("reader", ["adbc", "sqlalchemy"])
+def test_a_database_without_the_optional_tables_reads_them_as_absent(knowledge, reader):
+    server, _, bare = knowledge
+    src = url(server, schema="kd4", extra=f"reader={reader}")
+    raw = read_tables(src, until=EXTRACT)
+    assert sorted(raw) == ["children", "contacts", "episodes"]
+    db, files = validate_extract(src, extract_date=EXTRACT), validate_extract(bare,
+                                                                              extract_date=EXTRACT)
+    assert db.problems == [] and db.summary == files.summary and db.knowledge == files.knowledge
+    assert "not held: the feature spec's knowledge.current_values applies" in db.knowledge[-1]
+    typed = load_tables(src, extract_date=EXTRACT)
+    assert len(typed["ace_factors"]) == 0 and len(typed["children_history"]) == 0
+    assert typed["contacts"]["mash_rag_recorded_date"].isna().all()
+
+
+@pytest.mark.parametrize("reader", ["adbc", "sqlalchemy"])
+def test_knowledge_dates_and_history_round_trip(knowledge, reader):
+    server, full, _ = knowledge
+    src = url(server, schema="kd", extra=f"reader={reader}")
+    db, files = load_tables(src, extract_date=EXTRACT), load_tables(full, extract_date=EXTRACT)
+    assert len(db["children_history"]) == 4
+    for table in files:
+        pd.testing.assert_frame_equal(db[table], files[table], obj=table)
+    v = validate_extract(src, extract_date=EXTRACT)
+    assert v.problems == [] and v.knowledge == validate_extract(full,
+                                                                extract_date=EXTRACT).knowledge
+
+
+def test_knowledge_dates_are_read_as_they_stood_at_the_extract_date(knowledge):
+    server, full, _ = knowledge
+    src = url(server, schema="kd")
+    # 12 January 2023: K1 recorded that day; its rating (13th) and outcome (20th) not yet.
+    k1 = read_tables(src, until="2023-01-12")["contacts"].set_index("contact_id").loc["K1"]
+    assert k1[["mash_rag", "mash_rag_recorded_date", "outcome",
+               "outcome_recorded_date"]].isna().all()
+    # 22 January 2023: E1 started and was entered on the 20th; its triage level came on the 25th.
+    e1 = read_tables(src, until="2023-01-22")["episodes"].set_index("episode_id").loc["E1"]
+    assert pd.Timestamp(e1["start_date"]) == pd.Timestamp("2023-01-20")
+    assert pd.isna(e1["triage_start"]) and pd.isna(e1["triage_start_recorded_date"])
+    # 12 March 2024: E3 started on the 10th but was entered on the 18th (backdated): not there
+    # yet; C1's move of June 2024 neither. Checked as it stood, the database is valid.
+    day = "2024-03-12"
+    raw = read_tables(src, until=day)
+    assert "E3" not in set(raw["episodes"]["episode_id"])
+    assert "E3" in set(read_tables(full)["episodes"]["episode_id"])
+    assert pd.to_datetime(raw["children_history"]["valid_from"]).max() <= pd.Timestamp(day)
+    assert validate_extract(src, extract_date=day).problems == []
+    assert validate_extract(full, extract_date=day).problems  # a copy is not cut
+
+
+def test_an_optional_table_that_exists_is_read_or_refused_like_any_other(knowledge, capsys):
+    server, _, _ = knowledge
+    with server.connect(autocommit=True) as con:
+        con.execute("CREATE SCHEMA kdperm")
+        con.execute("CREATE SCHEMA kdcol")
+        for t in ("children", "contacts", "episodes"):
+            con.execute(f"CREATE VIEW kdperm.{t} AS SELECT * FROM kd.{t}")
+            con.execute(f"CREATE VIEW kdcol.{t} AS SELECT * FROM kd.{t}")
+        con.execute("CREATE VIEW kdperm.children_history AS SELECT * FROM kd.children_history")
+        con.execute("CREATE VIEW kdcol.children_history AS SELECT child_id, locality "
+                    "FROM kd.children_history")
+        con.execute("GRANT USAGE ON SCHEMA kdperm, kdcol TO reader")
+        con.execute("GRANT SELECT ON ALL TABLES IN SCHEMA kdcol TO reader")
+        for t in ("children", "contacts", "episodes"):  # not children_history
+            con.execute(f"GRANT SELECT ON kdperm.{t} TO reader")
+    for reader in ("adbc", "sqlalchemy"):
+        with pytest.raises(InputError) as err:
+            read_tables(url(server, schema="kdperm", extra=f"reader={reader}"))
+        assert one_line_no_secret(str(err.value)) == (
+            "children_history: permission denied reading kdperm.children_history (permission "
+            "denied for view children_history); reader needs SELECT on it")
+        v = validate_extract(url(server, schema="kdcol", extra=f"reader={reader}"),
+                             extract_date=EXTRACT)
+        assert v.problems == ["children_history.valid_from: column missing (columns found: "
+                              "child_id, locality)"]
+    line = run_cli(["validate", url(server, schema="kdcol"), "--extract-date", EXTRACT], capsys)
+    assert line.startswith("error: 1 problem(s) in postgresql://reader@127.0.0.1")
+
+
+def test_sources_yaml_says_whether_an_optional_table_is_held(knowledge, tmp_path):
+    server, _, _ = knowledge
+    p = sources_yaml(tmp_path, server, "schema: kd\ntables:\n  children_history: null\n")
+    assert "children_history" not in read_tables(p)  # the table exists, but is not wanted
+    p = sources_yaml(tmp_path, server, "schema: kd\ntables:\n  children_history: kd.moves\n")
+    with pytest.raises(InputError) as err:  # named, so a typo is not silently "not held"
+        read_tables(p)
+    assert one_line_no_secret(str(err.value)).startswith(
+        "children_history: no table or view kd.moves in 127.0.0.1:")
+    p = sources_yaml(tmp_path, server, "schema: kd\ntables:\n  contacts: null\n")
+    with pytest.raises(InputError, match=r"tables.contacts is null, but contacts is required "
+                                         r"\(only ace_factors and children_history may be left "
+                                         r"out\)"):
+        as_source(p)
+
+
+def test_sqlite_without_the_optional_tables(tmp_path):
+    """The generic path asks SQLAlchemy's inspector whether an optional table exists."""
+    import sqlite3
+
+    db = tmp_path / "kd.db"
+    with sqlite3.connect(db) as con:
+        for name, df in _hand_made(optional=False).items():
+            df.to_sql(name, con, index=False)
+    con.close()
+    raw = read_tables(f"sqlite:///{db}")
+    assert sorted(raw) == ["children", "contacts", "episodes"]
+    assert validate_extract(f"sqlite:///{db}", extract_date=EXTRACT).problems == []
+
+
 # ---------------------------------------------------------------- sources.yaml --------------
 
 def sources_yaml(tmp_path, server, body: str) -> Path:

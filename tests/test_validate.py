@@ -7,7 +7,9 @@ and checks the line names the table, the column and example row ids.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
+import statistics
 import string
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from riskmodel import InputError
 from riskmodel.cli import main
-from riskmodel.data import validate_tables
+from riskmodel.data import describe_knowledge, history_changes, knowledge_delays, validate_tables
 from riskmodel.data._contract import COLUMNS, DATE_COLUMNS
 from riskmodel.data._schemas import ALLOWED, NULLABLE, UNIQUE
 
@@ -30,6 +32,9 @@ def valid_tables() -> dict[str, pd.DataFrame]:
     """A small extract that meets the contract, as text (like a CSV), with an extra column.
 
     C4 is unborn at her first contact (events before birth are legal); E2 and E4 are open.
+    Knowledge dates: K6's rating and K7's rating and outcome are undated, E2 was entered
+    before it started (planned ahead), E5 has none; C1 moved north and to a lower IMD
+    decile in 2024 (children_history), C3's and C4's history agrees with today's values.
     """
     children = pd.DataFrame({
         "child_id": ["C1", "C2", "C3", "C4", "C5"],
@@ -55,6 +60,9 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         "mash_rag": ["red", "", "amber", "green", "", "red", "amber"],
         "outcome": ["early_help", "nfa", "signposted", "early_help", "early_help",
                     "social_care", "early_help"],
+        "mash_rag_recorded_date": ["2023-01-13", "", "2023-05-09", "2024-03-04", "", "", ""],
+        "outcome_recorded_date": ["2023-01-20", "2023-05-02", "2023-05-12", "2024-03-01",
+                                  "2025-09-10", "2022-07-20", ""],
     })
     ace_factors = pd.DataFrame({
         "child_id": ["C1", "C1", "C3", "C5"],
@@ -71,9 +79,19 @@ def valid_tables() -> dict[str, pd.DataFrame]:
         "closure_reason": ["escalated", "", "needs_met", "", "transferred"],
         "triage_start": ["yellow", "green", "blue", "orange", "orange"],
         "triage_end": ["orange", "", "green", "", ""],
+        "start_recorded_date": ["2023-01-20", "2023-05-10", "2024-03-18", "2025-09-12", ""],
+        "triage_start_recorded_date": ["2023-01-25", "2023-05-15", "2024-03-18", "2025-09-12",
+                                       ""],
+    })
+    children_history = pd.DataFrame({
+        "child_id": ["C1", "C1", "C3", "C4"],
+        "valid_from": ["2022-07-08", "2024-06-01", "2023-03-01", "2025-12-01"],
+        "family_id": ["F1", "", "", "F3"],
+        "locality": ["south", "north", "south", ""],
+        "imd_decile": ["2", "1", "", "10"],
     })
     return {"children": children, "contacts": contacts, "ace_factors": ace_factors,
-            "episodes": episodes}
+            "episodes": episodes, "children_history": children_history}
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: Path) -> Path:
@@ -95,11 +113,12 @@ def test_valid_extract_passes_and_prints_summary(tmp_path, capsys):
     main(["validate", str(data), "--extract-date", EXTRACT])  # returns: no SystemExit
     out = capsys.readouterr().out
     lines = [" ".join(line.split()) for line in out.splitlines()]
-    assert lines[:4] == [
+    assert lines[:5] == [
         "children 5 rows (5 children in 3 families)",
         "contacts 7 rows",
         "ace_factors 4 rows",
         "episodes 5 rows (2 open: 2 early help, 0 social care)",
+        "children_history 4 rows",
     ]
     assert "2022-07-07 to 2025-12-31" in out
     assert "early_help_pathway 2, fsw_intervention 1, targeted_support 1, cin 1" in out
@@ -229,7 +248,8 @@ BREAKS = {
         ["x.db is not a DuckDB database"]),
     "duckdb missing table": (
         lambda t, f: [str(_duckdb(t, f, drop="episodes"))],
-        ["episodes: table missing from", "it holds ace_factors, children, contacts"]),
+        ["episodes: table missing from",
+         "it holds ace_factors, children, children_history, contacts"]),
     "duckdb with no tables": (
         lambda t, f: [str(_duckdb({}, f))],
         ["children: table missing from", "it holds no tables"]),
@@ -322,6 +342,64 @@ BREAKS = {
         _cell("episodes", "closure_reason", 1, "disengaged"),
         ["episodes.closure_reason: set on an open episode (end_date empty) in 1 row",
          "episode_id E2"]),
+    # knowledge dates (when a value filled in later was recorded)
+    "rating recorded before the contact": (
+        _cell("contacts", "mash_rag_recorded_date", 0, "2023-01-11"),
+        ["contacts.mash_rag_recorded_date: before recorded_date in 1 row (e.g. contact_id K1)"]),
+    "outcome recorded before the contact": (
+        _cell("contacts", "outcome_recorded_date", 3, "2024-02-29"),
+        ["contacts.outcome_recorded_date: before recorded_date in 1 row (e.g. contact_id K4)"]),
+    "rating date on a contact without a rating": (
+        _cell("contacts", "mash_rag_recorded_date", 1, "2023-05-03"),
+        ["contacts.mash_rag_recorded_date: set where mash_rag is empty in 1 row "
+         "(e.g. contact_id K2)"]),
+    "outcome date on a contact without an outcome": (
+        _cell("contacts", "outcome", 1, ""),
+        ["contacts.outcome_recorded_date: set where outcome is empty in 1 row "
+         "(e.g. contact_id K2)"]),
+    "triage date on an episode without a triage level": (
+        _cell("episodes", "triage_start", 0, ""),
+        ["episodes.triage_start_recorded_date: set where triage_start is empty in 1 row "
+         "(e.g. episode_id E1)"]),
+    "knowledge date not a date": (
+        _cell("contacts", "outcome_recorded_date", 0, "20/01/2023"),
+        ["contacts.outcome_recorded_date: unparseable date '20/01/2023' in 1 row",
+         "contact_id K1"]),
+    "knowledge date after the extract date": (
+        _cell("episodes", "start_recorded_date", 3, "2026-01-03"),
+        ["episodes.start_recorded_date: after the extract date 2025-12-31 in 1 row "
+         "(e.g. episode_id E4)"]),
+    # children_history
+    "unknown child in children_history": (
+        _cell("children_history", "child_id", 2, "C42"),
+        ["children_history.child_id: unknown child id 'C42' in 1 row, not in "
+         "children.child_id (e.g. child_id C42)"]),
+    "history row without valid_from": (
+        _cell("children_history", "valid_from", 1, ""),
+        ["children_history.valid_from: empty in 1 row, a value is required (e.g. child_id C1)"]),
+    "history valid_from not a date": (
+        _cell("children_history", "valid_from", 2, "01/03/2023"),
+        ["children_history.valid_from: unparseable date '01/03/2023' in 1 row",
+         "child_id C3"]),
+    "history valid_from after the extract date": (
+        _cell("children_history", "valid_from", 3, "2026-02-01"),
+        ["children_history.valid_from: after the extract date 2025-12-31 in 1 row "
+         "(e.g. child_id C4)"]),
+    "history with a date twice for a child": (
+        _cell("children_history", "valid_from", 1, "2022-7-8"),
+        ["children_history.valid_from: duplicate (child_id, valid_from) in 2 rows, each child "
+         "has one row per date (e.g. child_id C1)"]),
+    "history imd_decile out of 1-10": (
+        _cell("children_history", "imd_decile", 0, "0"),
+        ["children_history.imd_decile: out of range '0' in 1 row", "child_id C1"]),
+    "history without valid_from column": (
+        _drop_col("children_history", "valid_from"),
+        ["children_history.valid_from: column missing"]),
+    "history file with wrong case": (
+        _rewrite("children_history.csv",
+                 lambda p: p.rename(p.with_name("Children_History.csv"))),
+        ["children_history: no children_history.parquet or children_history.csv",
+         "found Children_History.csv"]),
     "extract date before the data": (
         lambda t, f: write_csv(t, f) and ["--extract-date", "2020-01-01"],
         ["extract date 2020-01-01 is before every record (the earliest is "
@@ -401,8 +479,10 @@ def test_typed_tables_are_checked_like_text(tmp_path):
             typed[name][col] = pd.to_datetime(typed[name][col].replace("", None))
     typed["children"]["imd_decile"] = pd.to_numeric(typed["children"]["imd_decile"])
     typed["children"]["child_id"] = [1, 2, 3, 4, 5]
-    for name in ("contacts", "ace_factors", "episodes"):
+    for name in ("contacts", "ace_factors", "episodes", "children_history"):
         typed[name]["child_id"] = typed[name]["child_id"].str[1:].astype(int)
+    typed["children_history"]["imd_decile"] = pd.to_numeric(
+        typed["children_history"]["imd_decile"])
     assert validate_tables(typed, extract_date=EXTRACT) == []
     typed["contacts"].loc[0, "child_id"] = 9
     assert validate_tables(typed, extract_date=EXTRACT) == [
@@ -464,3 +544,97 @@ def test_any_single_corrupted_cell_is_reported_on_its_column(case):
     problems = validate_tables(tables, extract_date=EXTRACT)
     assert any(p.startswith(f"{table}.{column}: ") for p in problems), (case, problems)
     assert all("\n" not in p for p in problems)
+
+
+# ---------------------------------------------------------------- knowledge dates -----------
+
+def _days_between(later: str, earlier: str) -> int:
+    return (dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier)).days
+
+
+def test_knowledge_delays_match_a_hand_computation():
+    """Medians and 95th percentiles computed here with the standard library, not pandas."""
+    t = valid_tables()
+    c, e = t["contacts"], t["episodes"]
+    rows = []
+    for (table, value, when, after) in (
+            ("contacts", "mash_rag", "mash_rag_recorded_date", "recorded_date"),
+            ("contacts", "outcome", "outcome_recorded_date", "recorded_date"),
+            ("episodes", "start_date", "start_recorded_date", "start_date"),
+            ("episodes", "triage_start", "triage_start_recorded_date", "start_date")):
+        df = c if table == "contacts" else e
+        held = [r for r in df.to_dict("records") if r[value]]
+        delays = [_days_between(r[when], r[after]) for r in held if r[when]]
+        # numpy's and pandas' default ("linear") is statistics' "inclusive" method.
+        p95 = statistics.quantiles(delays, n=20, method="inclusive")[18]
+        rows.append((f"{table}.{when}", len(held), len(delays), statistics.median(delays), p95))
+    got = knowledge_delays(t)
+    assert got["column"].tolist() == [r[0] for r in rows]
+    assert got["values"].tolist() == [r[1] for r in rows] == [5, 7, 5, 5]
+    assert got["dated"].tolist() == [r[2] for r in rows] == [3, 6, 4, 4]
+    assert got["median_days"].tolist() == pytest.approx([r[3] for r in rows])
+    assert got["p95_days"].tolist() == pytest.approx([r[4] for r in rows])
+    # By hand for one: ratings 1, 0 and 3 days late -> median 1; p95 = 1 + 0.9 * (3 - 1).
+    assert got.loc[0, ["median_days", "p95_days"]].tolist() == pytest.approx([1, 2.8])
+    # E2 was entered 5 days before it started: a negative delay, not dropped.
+    assert got.loc[2, "median_days"] == pytest.approx(statistics.median([0, -5, 8, 2]))
+    assert got.loc[0, "after"] == "contacts.recorded_date"
+    assert got.loc[3, "dates"] == "episodes.triage_start"
+
+
+def test_knowledge_delays_leave_out_what_is_not_held():
+    t = valid_tables()
+    t["contacts"] = t["contacts"].drop(columns=["outcome_recorded_date"])  # left out
+    t["episodes"]["start_recorded_date"] = ""  # present but empty in every row
+    got = knowledge_delays(t)
+    assert got["column"].tolist() == ["contacts.mash_rag_recorded_date",
+                                      "episodes.triage_start_recorded_date"]
+    del t["children_history"]
+    lines = describe_knowledge(t)
+    said = {ln.split()[0]: " ".join(ln.split()[1:]) for ln in lines[1:]}
+    assert said["contacts.outcome_recorded_date"] == (
+        "not held: the feature spec's knowledge.lag_days.outcome applies")
+    assert said["episodes.start_recorded_date"] == (
+        "not held: the feature spec's knowledge.lag_days.episode_start applies")
+    assert said["children_history"] == (
+        "not held: the feature spec's knowledge.current_values applies")
+    assert said["contacts.mash_rag_recorded_date"] == (
+        "3 of 5 MASH ratings dated: median 1 day, 95th percentile 2.8 days after recorded_date")
+
+
+def test_history_changes_count_children_not_rows():
+    t = valid_tables()
+    # C1: locality south -> north (north today), IMD 2 -> 1 (1 today); family F1 throughout.
+    # C3: south, as today. C4: F3 and 10, as today; her empty locality says nothing.
+    assert history_changes(t) == {"children": 3, "family_id": 0, "locality": 1,
+                                  "imd_decile": 1}
+    # A child whose one history row differs from today's value changed too (C3 moved since).
+    t["children"].loc[2, "locality"] = "west"
+    t["children_history"]["imd_decile"] = ["2", "1", "", "10.0"]  # 10.0 is the decile 10
+    assert history_changes(t) == {"children": 3, "family_id": 0, "locality": 2,
+                                  "imd_decile": 1}
+    del t["children_history"]
+    assert history_changes(t) == {}
+
+
+def test_validate_prints_the_knowledge_dates_after_ok(tmp_path, capsys):
+    data = write_csv(valid_tables(), tmp_path / "extract")
+    main(["validate", str(data), "--extract-date", EXTRACT])
+    out = capsys.readouterr().out
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    ok = next(i for i, ln in enumerate(lines) if ln.startswith("OK: "))
+    assert lines[ok + 1:] == [
+        "knowledge dates (when a value was recorded, in days after its row):",
+        "contacts.mash_rag_recorded_date 3 of 5 MASH ratings dated: median 1 day, 95th "
+        "percentile 2.8 days after recorded_date",
+        "contacts.outcome_recorded_date 6 of 7 contact outcomes dated: median 5 days, 95th "
+        "percentile 11 days after recorded_date",
+        "episodes.start_recorded_date 4 of 5 episode starts dated: median 1 day, 95th "
+        "percentile 7.1 days after start_date",
+        "episodes.triage_start_recorded_date 4 of 5 triage levels dated: median 3.5 days, 95th "
+        "percentile 7.5 days after start_date",
+        "children_history 3 children with history rows; changed: family_id 0, locality 1, "
+        "imd_decile 1",
+    ]
+    for secret in ("C1", "C3", "K1", "E2", "north", "south"):
+        assert secret not in out

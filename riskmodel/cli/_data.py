@@ -161,7 +161,8 @@ def validate(
         ),
     ] = None,
 ):
-    """Check a council extract against the input contract."""
+    """Check a council extract against the input contract; say when late-filled values
+    (MASH ratings, outcomes, episode starts, triage levels, family and locality) were known."""
     from riskmodel.jobs.check import validate_extract
 
     result = validate_extract(data, extract_date=extract_date)
@@ -172,6 +173,7 @@ def validate(
     out.print(result.summary, markup=False, highlight=False, soft_wrap=True)
     out.print(f"OK: {data} meets the input contract", markup=False, highlight=False,
               soft_wrap=True)
+    _print_lines(result.knowledge)  # when late-filled values became known (counts only)
 
 
 # ---------------------------------------------------------------- features ------------------

@@ -1,5 +1,6 @@
-"""Read the four contract tables from a folder of Parquet/CSV files, a DuckDB file or a
-database (a URL or a sources.yaml; see :mod:`riskmodel.data._sql`)."""
+"""Read the contract tables (four, and the optional ``ace_factors`` and ``children_history``)
+from a folder of Parquet/CSV files, a DuckDB file or a database (a URL or a sources.yaml; see
+:mod:`riskmodel.data._sql`)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,12 @@ def _find(folder: Path, table: str) -> Path | None:
 
 
 def _near_misses(folder: Path, table: str) -> list[str]:
+    # children_history.csv starts with "children" but is another table, not a near miss.
+    longer = [t for t in TABLES if t != table and t.startswith(table)]
     return sorted(
         p.name for p in folder.iterdir()
         if p.name.lower().startswith(table) and p.name.lower() != table
+        and not p.name.lower().startswith(tuple(longer))
     )
 
 
@@ -138,7 +142,7 @@ def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
         for table in TABLES:
             if table not in present:
                 if table in OPTIONAL_TABLES:
-                    continue  # no ACE factors: their features are switched off
+                    continue  # no ACE factors or history: see OPTIONAL_TABLES
                 held = ", ".join(sorted(present)[:6]) or "no tables"
                 raise InputError(f"{table}: table missing from {path} (it holds {held})")
             try:
@@ -158,8 +162,9 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     ----------
     path : str, path-like or DatabaseSource
         A folder holding ``children``, ``contacts``, ``episodes`` and (optional)
-        ``ace_factors`` as ``.parquet`` or ``.csv`` files (Parquet wins when both
-        exist), or a DuckDB database file holding tables of those names. CSV
+        ``ace_factors`` and ``children_history`` as ``.parquet`` or ``.csv`` files
+        (Parquet wins when both exist), or a DuckDB database file holding tables of
+        those names. CSV
         files must be UTF-8 and comma-separated; they are read as text. Or a
         database: a URL (``postgresql://reader@host/db?schema=early_help``) or
         a ``sources.yaml`` (see :func:`as_source` and docs/sql.md); only the
@@ -173,8 +178,8 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     -------
     dict of str to DataFrame
         One DataFrame per table present, with every stored column (extra columns
-        are kept here and ignored by the checks); no ``ace_factors`` key when the
-        extract has none.
+        are kept here and ignored by the checks); no ``ace_factors`` or
+        ``children_history`` key when the extract has none.
 
     Raises
     ------
@@ -205,17 +210,18 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
                 "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
                 "sheet per table), then give the folder it writes")
         if path.suffix.lower() in SUFFIXES:
-            raise InputError(
-                f"data: {path} is a single table; give the folder holding "
-                f"{', '.join(f'{t}{path.suffix.lower()}' for t in TABLES)}"
-            )
+            ext = path.suffix.lower()
+            required = ", ".join(f"{t}{ext}" for t in TABLES if t not in OPTIONAL_TABLES)
+            optional = ", ".join(f"{t}{ext}" for t in OPTIONAL_TABLES)
+            raise InputError(f"data: {path} is a single table; give the folder holding "
+                             f"{required} (and {optional} where held)")
         return _read_duckdb(path)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         p = _find(path, table)
         if p is None:
             if table in OPTIONAL_TABLES and not _near_misses(path, table):
-                continue  # no ACE factors: their features are switched off
+                continue  # no ACE factors or history: see OPTIONAL_TABLES
             raise _missing_table(path, table)
         tables[table] = _read_file(p, table)
     return tables
@@ -259,10 +265,10 @@ def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     cells missing), dates naive ``datetime64[ns]`` at day precision and
     ``imd_decile`` ``Int64``. Only contract columns are kept, in contract
     order, with a fresh index. Optional columns left out become empty columns,
-    a missing ``ace_factors`` an empty table; an empty ``sex`` or ``ethnicity``
-    is ``"unknown"`` and an empty ``family_id`` the child's own id (a family of
-    one). Values that do not parse become missing, so
-    call this on tables that passed :func:`validate_tables`.
+    a missing ``ace_factors`` or ``children_history`` an empty table; an empty
+    ``sex`` or ``ethnicity`` is ``"unknown"`` and an empty ``family_id`` the
+    child's own id (a family of one). Values that do not parse become missing,
+    so call this on tables that passed :func:`validate_tables`.
 
     Examples
     --------
@@ -331,7 +337,7 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     >>> from riskmodel.data import generate_council, load_tables
     >>> out = generate_council(n_children=300, seed=1, out=tempfile.mkdtemp())
     >>> sorted(load_tables(out))
-    ['ace_factors', 'children', 'contacts', 'episodes']
+    ['ace_factors', 'children', 'children_history', 'contacts', 'episodes']
     """
     from riskmodel.data._validate import validate_tables
 

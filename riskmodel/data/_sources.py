@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.spec import load_spec
-from riskmodel.data._contract import TABLES
+from riskmodel.data._contract import OPTIONAL_TABLES, TABLES
 
 # A URL starts with a scheme and "://" (postgresql://, mssql+pyodbc://).
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -83,8 +83,9 @@ with warnings.catch_warnings():
         extract_date: dt.date | None = None
         reader: Literal["auto", "adbc", "sqlalchemy"] = "auto"
         parameters: dict[str, Any] = Field(default_factory=dict)
-        tables: dict[Literal["children", "contacts", "ace_factors", "episodes"],
-                     TableEntry] = Field(default_factory=dict)
+        # An optional table may be given as null: the council does not hold it.
+        tables: dict[Literal[TABLES],  # type: ignore[valid-type]
+                     TableEntry | None] = Field(default_factory=dict)
 
         @field_validator("tables", mode="before")
         @classmethod
@@ -104,6 +105,9 @@ class TableSource:
     name: tuple[str, ...] | None = None
     query: str | None = None
     parameters: tuple[tuple[str, Any], ...] = ()
+    # Named in sources.yaml, not found under its contract name: an optional table a
+    # sources.yaml names must exist (a typo would silently switch features off).
+    mapped: bool = True
 
     def describe(self) -> str:
         """``early_help.children`` or ``the query for children``."""
@@ -113,7 +117,8 @@ class TableSource:
 
 
 class DatabaseSource(str):
-    """A database holding the four contract tables.
+    """A database holding the contract tables (``tables``: where each is read from; an
+    optional table given as null in sources.yaml has no entry).
 
     Its text (what ``str()``, f-strings, logs and reports see) is the URL with the password
     masked; :attr:`url` is SQLAlchemy's URL object (its ``repr`` masks too). Build one with
@@ -249,7 +254,13 @@ def _relation(name: str, where: str) -> tuple[str, ...]:
 def _tables(schema: str | None, entries: dict, parameters: dict, where: str):
     out = {}
     for table in TABLES:
+        mapped = table in entries
         entry = entries.get(table)
+        if mapped and entry is None:
+            if table not in OPTIONAL_TABLES:
+                raise InputError(f"{where}: tables.{table} is null, but {table} is required "
+                                 f"(only {' and '.join(OPTIONAL_TABLES)} may be left out)")
+            continue  # "children_history: null": the council holds none
         if entry is None:
             entry = TableEntry(table=table if schema is None else f"{schema}.{table}")
         elif isinstance(entry, str):
@@ -259,7 +270,7 @@ def _tables(schema: str | None, entries: dict, parameters: dict, where: str):
             name = _relation(entry.table, f"{where}: tables.{table}")
             if len(name) == 1 and schema is not None:
                 name = (schema, *name)
-            out[table] = TableSource(table, name=name)
+            out[table] = TableSource(table, name=name, mapped=mapped)
         else:
             query = entry.query.strip().rstrip(";").strip()
             if not query:

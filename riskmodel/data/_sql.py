@@ -1,11 +1,13 @@
-"""Read the four contract tables from a database: PostgreSQL (tested) or any SQLAlchemy URL.
+"""Read the contract tables from a database: PostgreSQL (tested) or any SQLAlchemy URL.
 
 Columnar first: for PostgreSQL, ADBC (``adbc-driver-postgresql``) reads each table straight
 into Arrow; when it is not installed, or for any other database, SQLAlchemy and pandas read
 it (psycopg 3 for PostgreSQL). Either way only the contract columns are selected, inside one
 read-only snapshot, and with an extract date only the rows known by then (a database is live;
 an extract is a copy taken once). The raw frames then go through the same checks and typing as
-files (:func:`riskmodel.data.validate_tables`, :func:`riskmodel.data.load_tables`).
+files (:func:`riskmodel.data.validate_tables`, :func:`riskmodel.data.load_tables`). An optional
+table (``ace_factors``, ``children_history``) that the database does not have under its
+contract name, and that no sources.yaml names, is read as absent, as a missing file is.
 
 Every value a council's query needs is bound as a parameter, never formatted into the SQL, and
 every message masks the password (:func:`riskmodel.data._sources.mask`).
@@ -23,14 +25,22 @@ import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data._contract import COLUMNS, TABLES
+from riskmodel.data._contract import COLUMNS, OPTIONAL_TABLES, RECORDED_DATES, TABLES
 from riskmodel.data._sources import DatabaseSource, TableSource, mask, password_for
 
 log = logging.getLogger(__name__)
 
 # The knowledge date of each table: rows recorded after the extract date are left out.
 KNOWN_BY = {"contacts": "recorded_date", "ace_factors": "recorded_date",
-            "episodes": "start_date", "children": "date_of_birth"}
+            "episodes": "start_date", "children": "date_of_birth",
+            "children_history": "valid_from"}
+# A row's own knowledge date where the extract has one (a backdated episode entered after the
+# extract date was not on the system then, whatever start_date it carries).
+ROW_KNOWN_BY = {"episodes": "start_recorded_date"}
+# Values filled in after their row was recorded: one recorded after the extract date was not
+# known then, so it (and its date) is read as empty, as a later closure is.
+LATE_VALUES = {(table, when): value for (table, value), when in RECORDED_DATES.items()
+               if (table, when) not in ROW_KNOWN_BY.items()}
 # An unborn child's expected date of birth may follow the extract by up to a year.
 DOB_AHEAD = dt.timedelta(days=366)
 # On an episode still open at the extract date, what was recorded at its close is not known yet.
@@ -69,6 +79,20 @@ class _Reader:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def has_table(self, name: tuple[str, ...]) -> bool:
+        """Whether a table or view ``name`` exists (visible or not to this user)."""
+        raise NotImplementedError
+
+
+# PostgreSQL's catalogue says whether a relation exists without failing (and so without
+# aborting the read's one transaction); it sees tables the user may not SELECT from, so one
+# without permission is still reported as such by the read itself.
+_PG_EXISTS = "SELECT to_regclass(CAST(:relation AS text)) IS NOT NULL AS found"
+
+
+def _pg_relation(name: tuple[str, ...], dialect) -> str:
+    return ".".join(dialect.identifier_preparer.quote_identifier(p) for p in name)
 
 
 def _is_postgres(url) -> bool:
@@ -130,6 +154,10 @@ class _Adbc(_Reader):
     def close(self):
         self.con.close()
 
+    def has_table(self, name):
+        found = self.frame(_PG_EXISTS, {"relation": _pg_relation(name, self.dialect)})
+        return bool(found["found"].iloc[0])
+
 
 class _Alchemy(_Reader):
     """Any database SQLAlchemy reaches (psycopg 3 for PostgreSQL), read with pandas."""
@@ -178,6 +206,15 @@ class _Alchemy(_Reader):
             self.con.close()
         finally:
             self.engine.dispose()
+
+    def has_table(self, name):
+        from sqlalchemy import inspect, text
+
+        if _is_postgres(self.engine.url):
+            rel = _pg_relation(name, self.dialect)
+            return bool(self.con.execute(text(_PG_EXISTS), {"relation": rel}).scalar())
+        schema = ".".join(name[:-1]) or None  # "db.schema" for SQL Server's three parts
+        return inspect(self.con).has_table(name[-1], schema=schema)
 
 
 def libpq_uri(url) -> str:
@@ -373,6 +410,17 @@ def _select(src: TableSource, present: list[str], dialect, until) -> tuple[str, 
             name = DOB_UNTIL if src.table == "children" else UNTIL
             extra[name] = until + DOB_AHEAD if src.table == "children" else until
             where.append(f"({found[known]} IS NULL OR {found[known]} <= :{name})")
+        row_known = ROW_KNOWN_BY.get(src.table)
+        if row_known in found:
+            extra[UNTIL] = until
+            where.append(f"({found[row_known]} IS NULL OR {found[row_known]} <= :{UNTIL})")
+        for (table, when), value in LATE_VALUES.items():
+            if table == src.table and when in found:
+                extra[UNTIL] = until
+                later = f"{found[when]} > :{UNTIL}"
+                for col in (value, when):
+                    if col in found:
+                        found[col] = f"CASE WHEN {later} THEN NULL ELSE {found[col]} END"
         if src.table == "episodes" and "end_date" in found:
             closed_later = f"{found['end_date']} > :{UNTIL}"
             extra[UNTIL] = until
@@ -399,14 +447,17 @@ def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFra
         From :func:`riskmodel.data.as_source` (a URL or a sources.yaml).
     until : str, date or None, keyword-only
         The extract date. When given, only what was known by then is read: contacts and ACE
-        factors recorded by that date, episodes started by it (one that closed after it is
-        read as open), children born by a year after it.
+        factors recorded by that date, episodes started (and, where ``start_recorded_date``
+        is held, entered) by it (one that closed after it is read as open), children born by
+        a year after it, history rows valid from it; a MASH rating, outcome or triage level
+        whose knowledge date (``mash_rag_recorded_date``, ...) follows it is read as empty.
 
     Returns
     -------
     dict of str to DataFrame
         One frame per table with the contract columns the database has (a missing one is
-        then reported by the checks, as for files).
+        then reported by the checks, as for files); no key for an optional table the
+        database does not have and no sources.yaml names.
 
     Raises
     ------
@@ -429,9 +480,13 @@ def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFra
     try:
         plans = {}
         for table in TABLES:  # look at every table before reading any
-            src = source.tables[table]
+            src = source.tables.get(table)
+            if src is None:
+                continue  # an optional table sources.yaml says the council does not hold
             probe = f"SELECT * FROM {_from(src, reader.dialect)} WHERE 1 = 0"
             try:
+                if _absent(reader, src):
+                    continue
                 present = reader.columns(probe, _bound(probe, src, {}, day))
             except InputError:
                 raise
@@ -454,6 +509,13 @@ def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFra
         except Exception:  # a dropped connection cannot be closed cleanly; nothing to keep
             pass
     rows = ", ".join(f"{t} {len(df):,}" for t, df in tables.items())
-    log.info("read %s from %s with %s in %.1fs (rows: %s)", ", ".join(TABLES), source,
+    log.info("read %s from %s with %s in %.1fs (rows: %s)", ", ".join(tables), source,
              reader.name, time.perf_counter() - started, rows)
     return tables
+
+
+def _absent(reader: _Reader, src: TableSource) -> bool:
+    """An optional table under its contract name that the database does not have."""
+    if src.table not in OPTIONAL_TABLES or src.mapped or src.name is None:
+        return False
+    return not reader.has_table(src.name)

@@ -21,6 +21,7 @@ from riskmodel.data._contract import (
     DATE_COLUMNS,
     EARLY_HELP_SERVICES,
     OPTIONAL_TABLES,
+    RECORDED_DATES,
     ROW_ID,
     TABLES,
 )
@@ -225,7 +226,7 @@ def _key_problems(typed: dict[str, pd.DataFrame]) -> list[str]:
     # pyarrow's hash lookup: pandas' isin on Arrow strings walks the value set in Python.
     known = pa.array(children["child_id"].dropna().unique(), type=pa.string())
     lines = []
-    for table in ("contacts", "ace_factors", "episodes"):
+    for table in ("contacts", "ace_factors", "episodes", "children_history"):
         df = typed.get(table)
         if df is None or "child_id" not in df.columns:
             continue
@@ -248,6 +249,54 @@ def _flag(lines, table, column, what, df, mask) -> None:
         lines.append(_line(table, column, f"{what} in {_rows(len(rows))}", df, rows))
 
 
+# A knowledge date may not come before the date its row was known from: a contact's MASH
+# rating and outcome are filled in on or after the contact was recorded. An episode's
+# start_recorded_date may precede its start_date (an episode planned ahead), and its triage
+# level may be set as it is planned, so neither is checked against start_date.
+_NOT_BEFORE: dict[str, str] = {
+    "mash_rag_recorded_date": "recorded_date",
+    "outcome_recorded_date": "recorded_date",
+}
+
+
+def _knowledge_problems(
+    typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
+) -> list[str]:
+    """Knowledge dates (RECORDED_DATES) that contradict the value or row they date."""
+    lines: list[str] = []
+    for (table, value), when in RECORDED_DATES.items():
+        df = typed.get(table)
+        if df is None or when not in df.columns:
+            continue
+        before = _NOT_BEFORE.get(when)
+        if before is not None and before in df.columns:
+            _flag(lines, table, when, f"before {before}", df, df[when] < df[before])
+        if value in df.columns and (table, value) in NULLABLE:  # a required value: reported
+            # Read from the stored cell, so an unparseable date (reported already) is set too:
+            # a date saying when an empty value was recorded says nothing true.
+            _flag(lines, table, when, f"set where {value} is empty", df,
+                  raw[table][when].notna() & raw[table][value].isna())
+    return lines
+
+
+def _history_problems(typed: dict[str, pd.DataFrame]) -> list[str]:
+    """children_history: one row per child and valid_from date."""
+    history = typed.get("children_history")
+    if history is None or not {"child_id", "valid_from"} <= set(history.columns):
+        return []
+    lines: list[str] = []
+    known = history["child_id"].notna() & history["valid_from"].notna()
+    # Dates are compared parsed: 2024-01-05 and 2024-1-5 are the same day.
+    twice = (history.duplicated(["child_id", "valid_from"], keep=False) & known).to_numpy()
+    if twice.any():
+        rows = twice.nonzero()[0]
+        lines.append(_line(
+            "children_history", "valid_from",
+            f"duplicate (child_id, valid_from) in {_rows(len(rows))}, each child has one row "
+            "per date", history, rows))
+    return lines
+
+
 def _time_problems(
     typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], extract: pd.Timestamp,
 ) -> list[str]:
@@ -256,6 +305,7 @@ def _time_problems(
     if contacts is not None and {"contact_date", "recorded_date"} <= set(contacts.columns):
         _flag(lines, "contacts", "recorded_date", "before contact_date", contacts,
               contacts["recorded_date"] < contacts["contact_date"])
+    lines += _knowledge_problems(typed, raw)
     episodes = typed.get("episodes")
     if episodes is not None and {"start_date", "end_date"} <= set(episodes.columns):
         _flag(lines, "episodes", "end_date", "before start_date", episodes,
@@ -317,16 +367,20 @@ def _extract_date(value) -> pd.Timestamp:
 def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> list[str]:
     """Check the contract tables; return one line per problem (empty when valid).
 
-    ``ace_factors`` may be absent or empty, and the optional columns
-    (:data:`~riskmodel.data._contract.OPTIONAL_COLUMNS`) may be left out. Checks column
-    presence, types (ISO dates, whole-number ``imd_decile`` in
-    1-10), allowed category values, required cells, unique ids, that every
+    ``ace_factors`` and ``children_history`` may be absent or empty, and the optional
+    columns (:data:`~riskmodel.data._contract.OPTIONAL_COLUMNS`) may be left out. Checks
+    column presence, types (ISO dates, whole-number ``imd_decile`` in
+    1-10), allowed category values, required cells, unique ids (one
+    ``children_history`` row per ``child_id`` and ``valid_from``), that every
     ``child_id`` is known in ``children``, and the rules of time: no
-    ``recorded_date`` before the contact, no episode ending before it starts,
+    ``recorded_date`` before the contact, no MASH rating or outcome recorded
+    (``mash_rag_recorded_date``, ``outcome_recorded_date``) before the contact was, no
+    knowledge date on an empty value, no episode ending before it starts,
     closure reasons only on closed episodes (and on every closed early-help episode when
     the extract records closure reasons at all), no record after the extract
     date. Events before a child's date of birth are allowed (unborn children
-    get early help); extra columns are ignored.
+    get early help), and so is an episode entered before its start date
+    (``start_recorded_date``: planned ahead); extra columns are ignored.
 
     Parameters
     ----------
@@ -374,6 +428,7 @@ or empty (lower-case) (e.g. child_id C1)"
         problems += _schema_problems(table, raw, df)
     typed = {table: _typed(df, table) for table, df in norm.items()}
     problems += _key_problems(typed)
+    problems += _history_problems(typed)
     problems += _time_problems(typed, norm, extract)
     return problems
 

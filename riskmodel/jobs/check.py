@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +11,7 @@ from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_table
 from riskmodel.data import (
     as_source,
+    describe_knowledge,
     read_extract_date,
     read_tables,
     summarise_tables,
@@ -21,10 +22,12 @@ from riskmodel.jobs._extract import open_extract
 
 @dataclass
 class Validation:
-    """The problems found in an extract (one line each) and, when there are none, a summary."""
+    """The problems found in an extract (one line each) and, when there are none, a summary
+    and what its knowledge dates say (:func:`riskmodel.data.describe_knowledge`)."""
 
     problems: list[str]
     summary: str
+    knowledge: list[str] = field(default_factory=list)
 
 
 def validate_extract(data, *, extract_date=None) -> Validation:
@@ -46,7 +49,10 @@ def validate_extract(data, *, extract_date=None) -> Validation:
         extract_date = read_extract_date(data)
     tables = read_tables(data, until=extract_date)
     problems = validate_tables(tables, extract_date=extract_date)
-    return Validation(problems=problems, summary="" if problems else summarise_tables(tables))
+    if problems:
+        return Validation(problems=problems, summary="")
+    return Validation(problems=[], summary=summarise_tables(tables),
+                      knowledge=describe_knowledge(tables))
 
 
 def build_matrix_file(data, out_path, *, outcome: str, as_of, spec=None, horizon_months: int = 6,

@@ -22,7 +22,7 @@ import pandas as pd
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import PRIVATE, check_writable, umask_mode
-from riskmodel.data._contract import CONTRACT_VERSION, TABLES
+from riskmodel.data._contract import CONTRACT_VERSION, DATE_COLUMNS, TABLES
 from riskmodel.data._inputs import describe_missing, missing_inputs
 from riskmodel.data._mapping import load_mapping, map_extract
 from riskmodel.data._schemas import normalise_table
@@ -159,8 +159,9 @@ def import_extract(source, out, *, mapping, extract_date=None) -> ImportResult:
     if extract_date is not None:
         day = parse_date(extract_date, "--extract-date")
     else:
+        # Every event and knowledge date (valid_from too), never a date of birth.
         dates = [df[c] for t, df in tables.items() for c in df.columns
-                 if c.endswith("_date") and c != "date_of_birth"]
+                 if c in DATE_COLUMNS[t] and c != "date_of_birth"]
         day = pd.Timestamp(pd.concat(dates).max()).normalize()
     problems = validate_tables(tables, extract_date=day)
     if problems:
