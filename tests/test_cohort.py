@@ -23,6 +23,9 @@ def tables(episodes: list[list]) -> dict[str, pd.DataFrame]:
     eps["triage_end"] = eps["closure_reason"].where(eps["closure_reason"].isna(), "green")
     for c in ("start_date", "end_date"):
         eps[c] = pd.to_datetime(eps[c]).astype("datetime64[ns]")
+    # Each episode entered on its start date, so the edges are the definition's own
+    # (a backdated episode is tests/test_knowledge.py's).
+    eps["start_recorded_date"] = eps["start_date"]
     ids = sorted(eps["child_id"].unique())
     children = pd.DataFrame({
         "child_id": ids, "family_id": [f"f{i}" for i in range(len(ids))],

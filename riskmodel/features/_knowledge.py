@@ -87,7 +87,6 @@ contacts.outcome_recorded_date; the feature spec's knowledge.lag_days.outcome)
             lines.append(f"{what}: as at the extract, used at every past as-of date (no "
                          f"children_history.{a}; knowledge.current_values.{a}: current)")
         else:
-            lines.append(f"{what}: as at the extract only, so the features that read them are "
-                         f"switched off (no children_history.{a}; "
-                         f"knowledge.current_values.{a}: off)")
+            lines.append(f"{what}: as at the extract only, so not used at past as-of dates "
+                         f"(no children_history.{a}; knowledge.current_values.{a}: off)")
     return lines
