@@ -161,8 +161,15 @@ def _column_type(table: str, col: str) -> str:
 
 
 def load_folder(server: PgServer, folder: Path, *, db: str = "postgres", schema: str = "public",
-                tables=("children", "contacts", "ace_factors", "episodes")) -> None:
-    """Copy the Parquet tables of ``folder`` into ``schema`` with typed columns (COPY)."""
+                tables=None) -> None:
+    """Copy the Parquet tables of ``folder`` into ``schema`` with typed columns (COPY).
+
+    By default every contract table the folder holds (the optional ones only if present).
+    """
+    from riskmodel.data._contract import TABLES
+
+    if tables is None:
+        tables = [t for t in TABLES if (folder / f"{t}.parquet").exists()]
     with server.connect(db=db, autocommit=True) as con:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for table in tables:
