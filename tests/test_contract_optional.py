@@ -112,8 +112,11 @@ def test_every_feature_names_the_inputs_it_reads():
     assert needs["episodes_current_all_triage_missing"] == ("episodes.triage_start",)
     assert needs["contacts_need_neglect_12m_count"] == ("contacts.need",)
     assert needs["episodes_current_source_police_all_count"] == ("contacts.source",)
-    assert needs["demand_locality_12m_stepuprate"] == ("children.locality",
-                                                       "episodes.closure_reason")
+    assert needs["demand_locality_12m_stepuprate"] == (
+        "children.locality", "children_history.locality", "episodes.closure_reason")
+    assert needs["demand_imd_all_decile"] == ("children.imd_decile", "children_history.imd_decile")
+    assert needs["family_siblings_all_count"] == ("children.family_id",
+                                                  "children_history.family_id")
     assert needs["child_age_all_years"] == ("children.date_of_birth",)
     assert needs["contacts_total_12m_count"] == () and needs["episodes_open_all_count"] == ()
     used = {n for v in needs.values() for n in v}

@@ -330,9 +330,9 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["training spec: as_of.start 2025-10-01 leaves no as-of date whose 6-month window "
          "closes by the data's last date 2025-12-31"]),
     ("train", "future-dated record"): (
-        lambda c: _train(c, data=c.extract(_set("contacts", "recorded_date", 0,
+        lambda c: _train(c, data=c.extract(_set("ace_factors", "recorded_date", 0,
                                                 pd.Timestamp("2026-02-01").date()))),
-        ["contacts.recorded_date: after the extract date 2025-12-31 in 1 row"]),
+        ["ace_factors.recorded_date: after the extract date 2025-12-31 in 1 row"]),
     # ---- score
     ("score", "unknown alias"): (
         lambda c: _score(c, "--model", "models:/escalation@nosuchalias"),
@@ -636,7 +636,7 @@ def test_killed_synth_keeps_the_previous_council_and_writes_no_partial_one(tmp_p
     assert manifest["seed"] == 5
     assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
         "children.parquet", "contacts.parquet", "ace_factors.parquet", "episodes.parquet",
-        "truth.parquet", "manifest.json"}
+        "children_history.parquet", "truth.parquet", "manifest.json"}
     assert len(pd.read_parquet(out / "children.parquet")) == 20000
 
 

@@ -77,12 +77,24 @@ def area_features(rows: pd.DataFrame, features) -> list[str]:
     ...                      "rate": [1.0, 1.0, 2.0, 2.0], "age": [1, 2, 3, 4]})
     >>> area_features(rows, ["rate", "age"])
     ['rate']
+    >>> moved = pd.DataFrame({"as_of": ["d"] * 20, "locality": ["a", "b"] * 10,
+    ...                       "rate": [1.0, 2.0] * 9 + [1.0, 1.0]})
+    >>> area_features(moved, ["rate"])  # one child of 20 lived in a at d, in b today
+    ['rate']
     """
     if "locality" not in rows.columns or not len(rows):
         return []
-    per = rows.groupby(["as_of", "locality"], observed=True)[list(features)].nunique()
-    distinct = rows[list(features)].nunique()
-    return [f for f in features if per[f].max() <= 1 and distinct[f] > 1]
+    keys = ["as_of", "locality"]
+    out = []
+    for f in features:
+        # The matrix carries today's locality; a rate is of the locality at each date, so a
+        # child who moved since holds another locality's value: most, not all, rows agree.
+        n = rows.groupby([*keys, f], observed=True, dropna=False).size()
+        modes = n.groupby(level=[0, 1], observed=True).idxmax().map(lambda k: k[2])
+        share = n.groupby(level=[0, 1], observed=True).max().sum() / len(rows)
+        if share >= 0.9 and pd.Series(modes.to_numpy()).nunique() > 1:
+            out.append(f)
+    return out
 
 
 def missing_share(rows: pd.DataFrame, feature: str) -> np.ndarray:
