@@ -32,7 +32,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    import pandas as pd
     from sklearn.metrics import roc_auc_score
 
     from riskmodel._core.errors import InputWarning
