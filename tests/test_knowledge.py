@@ -124,3 +124,12 @@ def test_without_a_history_locality_and_imd_are_off_unless_the_spec_says_current
     assert m.loc["c4", "demand_imd_all_decile"] == 10
     off = with_knowledge(current_values=CurrentValues(family_id="off"))
     assert not [n for n in feature_columns(at_t1(hand, off)) if n.startswith("family_")]
+
+
+def test_scoring_says_how_many_open_children_wait_for_their_episode_to_be_known(hand):
+    from riskmodel.jobs.score import _not_yet_known
+
+    assert _not_yet_known(hand, T1, at_t1(hand).reset_index()) == 0
+    hand["episodes"] = hand["episodes"].drop(columns=["start_recorded_date"])
+    # e4 (c4) began the day before T1: open, but not known for another 13 days
+    assert _not_yet_known(hand, T1, at_t1(hand).reset_index()) == 1

@@ -7,10 +7,13 @@ import os
 import time
 import warnings
 
+import pandas as pd
+
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
 from riskmodel._core.workspace import specs_used, workspace
+from riskmodel.data._contract import EARLY_HELP_SERVICES
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
 from riskmodel.scoring import ScoreOptions, ScoreRun, score_matrix
@@ -99,6 +102,15 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
+    waiting = _not_yet_known(ex.tables, when, matrix)
+    if waiting:
+        lag = fspec.knowledge.lag_days.episode_start
+        warnings.warn(InputWarning(
+            f"{waiting:,} child{'ren' if waiting > 1 else ''} with an early-help episode open on "
+            f"{when.date()} {'are' if waiting > 1 else 'is'} not scored this month: the episode "
+            f"was not yet known then (entered on or after that day, or without "
+            f"episodes.start_recorded_date begun less than {lag} days before; the feature "
+            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md)"), stacklevel=2)
     if options.top is None:
         options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
     t0 = time.perf_counter()
@@ -117,6 +129,16 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"was registered before they were stored); its bands use the {bands['source']} "
             f"({bands['rule']}); retrain to store them"), stacklevel=2)
     return run
+
+
+def _not_yet_known(tables, when, matrix) -> int:
+    """Children open to early help at ``when`` whose episode was not yet known (not scored)."""
+    ep = tables["episodes"]
+    start, end = pd.to_datetime(ep["start_date"]), pd.to_datetime(ep["end_date"])
+    open_now = (ep["service"].isin(EARLY_HELP_SERVICES).fillna(False) & (start < when)
+                & (end.isna() | (end >= when)))
+    opened = set(ep.loc[open_now, "child_id"].astype(str))
+    return len(opened - set(matrix["child_id"].astype(str)))
 
 
 def _workspace_capacity(outcome: str) -> str | None:
