@@ -12,6 +12,7 @@ Example ``mapping.yaml``::
 
     date_format: day-first          # day-first | month-first | iso | a pattern ('%d/%m/%Y')
     unmapped: report                # report (refuse) | other
+    encoding: windows-1252          # CSV files' encoding; default: found (UTF-8, UTF-16, 1252)
     tables:
       children:
         source: Child details       # file stem or sheet name; default: the table's name
@@ -26,7 +27,9 @@ Example ``mapping.yaml``::
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -95,9 +98,11 @@ class TableSpec(_Strict):
 
 
 class AnnexASpec(_Strict):
-    """Local words for an Ofsted Annex A import."""
+    """Local words for an Ofsted Annex A import: per list (``List 3``, or ``factors``), its
+    headers and how its dates are written."""
 
     headers: dict[str, dict[str, str]] = {}
+    date_format: dict[str, str] = {}
     values: dict[str, ValueSpec] = {}
     early_help_months: int = Field(6, ge=1, le=36)
     recorded_lag_days: int = Field(0, ge=0, le=90)
@@ -113,6 +118,7 @@ class Mapping(_Strict):
 
     date_format: str | None = None
     unmapped: Literal["report", "other"] = "report"
+    encoding: str | None = None
     tables: dict[Literal[TABLES], TableSpec] = {}  # type: ignore[valid-type]
     annex_a: AnnexASpec = AnnexASpec()
 
@@ -134,6 +140,7 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     if path is None:
         return Mapping()
     m = load_spec(path, Mapping)
+    _check_annex_a(m, path)
     for table, spec in m.tables.items():
         for col in [*spec.columns, *spec.values]:
             if col not in COLUMNS[table]:
@@ -159,13 +166,32 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     return m
 
 
+def _check_annex_a(m: Mapping, path) -> None:
+    """The encoding exists; ``annex_a`` headers and date formats name lists that exist."""
+    if m.encoding is not None:
+        try:
+            codecs.lookup(m.encoding)
+        except LookupError:
+            raise InputError(f"{path}: key 'encoding': unknown encoding {m.encoding!r} "
+                             "(expected utf-8, utf-16 or windows-1252)") from None
+    for part in ("headers", "date_format"):
+        for name in getattr(m.annex_a, part):
+            if not re.fullmatch(r"(list \d{1,2}|factors)", key(name)):
+                raise InputError(f"{path}: key 'annex_a.{part}.{name}': expected a list "
+                                 "name such as 'List 1', or 'factors'")
+
+
 def value_map(column: str, spec: ValueSpec | None, mapping: Mapping, *, presets=(),
-              where: str = "mapping.yaml") -> ValueMap:
-    """The :class:`ValueMap` of a column: default presets, then the spec's, then its map."""
+              where: str = "mapping.yaml", section: tuple[str, ...] = ()) -> ValueMap:
+    """The :class:`ValueMap` of a column: default presets, then the spec's, then its map.
+
+    ``section`` is where the column's values go in mapping.yaml (for the file of values to
+    fill when some are unmapped).
+    """
     spec = spec or ValueSpec()
     names = list(dict.fromkeys([*spec.preset, *presets]))
     return ValueMap(column, presets=names, local=spec.map,
-                    unmapped=spec.unmapped or mapping.unmapped, where=where)
+                    unmapped=spec.unmapped or mapping.unmapped, where=where, section=section)
 
 
 # ---------------------------------------------------------------- import extract ------------
@@ -193,11 +219,11 @@ def _sources(path: Path) -> dict[str, object]:
                      "workbook")
 
 
-def _frame(name: str, src, table: str) -> pd.DataFrame:
+def _frame(name: str, src, table: str, encoding: str | None = None) -> pd.DataFrame:
     if isinstance(src, Path):
         if src.suffix.lower() == ".parquet":
             return pd.read_parquet(src)
-        return read_csv_text(src, table)
+        return read_csv_text(src, table, encoding)
     rows = [r for r in src if any(cell_text(c) for c in r)]
     if not rows:
         raise InputError(f"{table}: sheet {name!r} is empty")
@@ -251,7 +277,7 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
         name, src = _pick_source(sources, spec.source or table, table, path.name)
         if src is None:
             continue
-        raw = _frame(name, src, table)
+        raw = _frame(name, src, table, mapping.encoding)
         notes = out.notes.setdefault(table, [f"read from {name}: {len(raw):,} rows"])
         df = pd.DataFrame(index=raw.index)
         for col in COLUMNS[table]:
@@ -272,7 +298,8 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
                 if note:
                     notes.append(f"{col}: text dates read {note}")
             elif (table, col) in ALLOWED:
-                vm = value_map(col, spec.values.get(col), mapping)
+                vm = value_map(col, spec.values.get(col), mapping,
+                               section=("tables", table, "values", col))
                 values, missed = vm.read(values, where)
                 if missed.counts:
                     unmapped.append(missed)
