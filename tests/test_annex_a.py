@@ -439,7 +439,7 @@ CASES = {
     "annex-a: no child id column": (
         _import(list_2=("Child Unique ID", "Person")),
         "error: List 2 ('List 2.csv'): no child id column (such as 'Child Unique ID') in its "
-        "first 20 rows; name the header in mapping.yaml (annex_a: headers: List 2: child_id: "
+        "first 1000 rows; name the header in mapping.yaml (annex_a: headers: List 2: child_id: "
         "...)"),
     "annex-a: a required column missing": (
         _import(list_1=("Date of Contact", "When")),
@@ -477,10 +477,10 @@ CASES = {
         _import(list_6=("01/09/2023,,", "01/09/2023,01/08/2023,")),
         "error: episodes.end_date: before start_date in 1 row (e.g. episode_id L6-2) in the "
         "tables read from lists"),
-    "annex-a: a list CSV not in UTF-8": (
-        _raw("List 2.csv", LISTS["List 2.csv"].replace("C2", "Cé").encode("cp1252")),
-        "error: List 2: List 2.csv is not UTF-8 text (byte 0xe9 on line 3, perhaps "
-        "Windows-1252 or Latin-1); save it as CSV UTF-8"),
+    "annex-a: a list CSV in no encoding read": (
+        _raw("List 2.csv", LISTS["List 2.csv"].encode().replace(b"C2", b"C\x81\xe92")),
+        "error: List 2: List 2.csv is neither UTF-8, UTF-16 nor Windows-1252 text (byte 0x81 "
+        "on line 3); save it as CSV UTF-8, or name its encoding in mapping.yaml (encoding:)"),
     "annex-a: an output folder holding other files": (
         _out_in_use,
         "error: --out: {tmp}/out holds other files; give a new or empty folder (or one a "
@@ -492,7 +492,7 @@ CASES = {
     "annex-a: an unknown mapping key": (
         _with_mapping("annex_a:\n  early_help_monthz: 6\n"),
         "error: {tmp}/mapping.yaml: key 'annex_a.early_help_monthz': unknown key (allowed: "
-        "early_help_months, headers, recorded_lag_days, values)"),
+        "date_format, early_help_months, headers, recorded_lag_days, values)"),
     "synth: an unknown format": (
         lambda tmp: ["synth", "--children", "10", "--format", "xml", "--out",
                      str(tmp / "council")],

@@ -194,6 +194,74 @@ def value_map(column: str, spec: ValueSpec | None, mapping: Mapping, *, presets=
                     unmapped=spec.unmapped or mapping.unmapped, where=where, section=section)
 
 
+# ---------------------------------------------------------------- values to fill ------------
+
+TODO = "TODO"
+
+
+def todo_path(mapping: str | os.PathLike | None, out: str | os.PathLike) -> Path:
+    """Where the values to fill go: beside ``mapping.yaml`` (``mapping.todo.yaml``), else
+    beside the output folder."""
+    if mapping is not None:
+        m = Path(mapping)
+        return m.with_name(f"{m.stem}.todo.yaml")
+    return Path(out).resolve().parent / "mapping.todo.yaml"
+
+
+def todo_text(found: list, mapping: str | os.PathLike | None) -> str:
+    """A mapping.yaml to fill: the council's own (if given) with every unmapped value added
+    as ``TODO`` (refused until filled), its rows and other spellings in a comment.
+
+    Examples
+    --------
+    >>> from riskmodel.data._codelists import Unmapped
+    >>> u = Unmapped("List 1 'Ethnicity'", "ethnicity", {"Martian": 3, "MARTIAN": 1},
+    ...              ("annex_a", "values", "ethnicity"))
+    >>> print(todo_text([u], None).split("annex_a:", 1)[1])
+    <BLANKLINE>
+      values:
+        ethnicity:
+          map:
+            Martian: TODO  # 4 rows in List 1 'Ethnicity'; also written 'MARTIAN'
+    <BLANKLINE>
+    """
+    import yaml
+
+    data = {}
+    if mapping is not None:
+        data = yaml.safe_load(Path(mapping).read_text(encoding="utf-8")) or {}
+    notes = {}
+    for u in found:
+        node = data
+        for part in (*u.section, "map"):
+            node = _child(node, part)
+        for value, rows, others in u.groups():
+            mark = f"__todo_{len(notes)}__"
+            node[value] = mark
+            also = "; also written " + ", ".join(repr(o) for o in others) if others else ""
+            notes[mark] = f"{TODO}  # {rows:,} row{'s' if rows > 1 else ''} in {u.where}{also}"
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    for mark, note in notes.items():
+        text = text.replace(mark, note)
+    words = {u.column: ", ".join(ALLOWED[(COLUMN_TABLE[u.column], u.column)]) for u in found}
+    head = ["# Values no mapping covers, written by riskmodel import. Replace each TODO with",
+            "# the contract value it means (or null: not recorded), then pass this file with",
+            "# --mapping (or copy the values into your mapping.yaml). Contract values:"]
+    head += [f"#   {col}: {allowed}" for col, allowed in words.items()]
+    return "\n".join(head) + "\n" + text
+
+
+def _child(node: dict, part: str) -> dict:
+    """``node[part]`` as a dict: made when absent or empty; a preset named alone
+    (``values: {sex: dfe_gender}``) becomes ``{preset: dfe_gender}``."""
+    value = node.get(part)
+    if isinstance(value, str):
+        node[part] = {"preset": value}
+    elif not isinstance(value, dict):
+        node[part] = {}
+    return node[part]
+
+
 # ---------------------------------------------------------------- import extract ------------
 
 @dataclass
@@ -316,4 +384,4 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
 
 
 __all__ = ["COLUMN_TABLE", "Mapping", "MappedExtract", "load_mapping", "map_extract",
-           "value_map"]
+           "todo_path", "todo_text", "value_map"]
