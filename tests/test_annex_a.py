@@ -472,7 +472,8 @@ CASES = {
     "annex-a: an ethnicity code no list covers": (
         _import(list_1=("APKN", "XYZW")),
         "error: List 1 'Ethnicity': 1 value no mapping covers, in 1 row: 'XYZW' (1); add it "
-        "under values: ethnicity: map: in mapping.yaml, or set unmapped: other"),
+        "under values: ethnicity: map: in mapping.yaml, or set unmapped: other; it is "
+        "written, ready to fill in, to {tmp}/mapping.todo.yaml"),
     "annex-a: a CIN closure before its start": (
         _import(list_6=("01/09/2023,,", "01/09/2023,01/08/2023,")),
         "error: episodes.end_date: before start_date in 1 row (e.g. episode_id L6-2) in the "
@@ -520,7 +521,12 @@ def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, caps
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert err.strip().splitlines() == [line.format(tmp=tmp_path)], err
-    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+    after = _snapshot(tmp_path)
+    todo = {p for p in set(after) - set(before) if p.name.endswith(".todo.yaml")}
+    assert bool(todo) == ("ready to fill in" in line)  # unmapped values: the file to fill
+    folders = {p.parent for p in todo}  # a folder's time changes as the file is added
+    assert {p: v for p, v in after.items() if p not in todo | folders} == \
+        {p: v for p, v in before.items() if p not in folders}  # nothing else
 
 
 def test_catalogue_documents_every_import_case():

@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from riskmodel import InputError
 from riskmodel.cli import main
@@ -102,14 +103,14 @@ def test_a_council_extract_maps_onto_the_contract(tmp_path, capsys):
 
 
 def test_unmapped_values_are_one_line_per_column_never_other(tmp_path):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     text = (src / "Contacts.csv").read_text().replace("Neglect", "Poverty")
     (src / "Contacts.csv").write_text(text)
     with pytest.raises(UnmappedValues) as exc, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         map_extract(src, load_mapping(src / "mapping.yaml"))
     assert exc.value.lines == [
-        "contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Neighbour' (1); "
+        "contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Lollipop man' (1); "
         "add it under values: source: map: in mapping.yaml, or set unmapped: other",
         "contacts.need ('Presenting need'): 1 value no mapping covers, in 1 row: 'Poverty' "
         "(1); add it under values: need: map: in mapping.yaml, or set unmapped: other",
@@ -117,7 +118,7 @@ def test_unmapped_values_are_one_line_per_column_never_other(tmp_path):
 
 
 def test_unmapped_other_is_an_explicit_opt_in_and_is_reported(tmp_path):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     (src / "mapping.yaml").write_text(MAPPING.replace("date_format: day-first",
                                                       "date_format: day-first\nunmapped: other"))
     with warnings.catch_warnings():
@@ -127,7 +128,7 @@ def test_unmapped_other_is_an_explicit_opt_in_and_is_reported(tmp_path):
     t = load_tables(tmp_path / "extract")
     assert t["contacts"]["source"].iloc[0] == "other"
     report = (tmp_path / "extract" / "import_report.md").read_text()
-    assert "contacts.source: sent to the catch-all by unmapped: other: 'Neighbour' 1" in report
+    assert "contacts.source: sent to the catch-all by unmapped: other: 'Lollipop man' 1" in report
 
 
 def test_a_workbook_with_a_sheet_per_table_and_contract_words_needs_no_renames(tmp_path):
@@ -250,7 +251,7 @@ CASES = {
         _extract_with(_edit("Contacts.csv", "GP surgery", "Walk-in centre")),
         "error: contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Walk-in "
         "centre' (1); add it under values: source: map: in mapping.yaml, or set unmapped: "
-        "other"),
+        "other; it is written, ready to fill in, to {tmp}/council/mapping.todo.yaml"),
     "extract: a month-first date in a day-first extract": (
         _extract_with(_edit("Contacts.csv", "10/05/2023", "05/13/2023")),
         "error: contacts.contact_date ('Contact date'): not a day-first date: '05/13/2023' in "
@@ -285,7 +286,12 @@ def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, caps
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert err.strip().splitlines() == [line.format(tmp=tmp_path)], err
-    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+    after = _snapshot(tmp_path)
+    todo = {p for p in set(after) - set(before) if p.name.endswith(".todo.yaml")}
+    assert bool(todo) == ("ready to fill in" in line)  # unmapped values: the file to fill
+    folders = {p.parent for p in todo}  # a folder's time changes as the file is added
+    assert {p: v for p, v in after.items() if p not in todo | folders} == \
+        {p: v for p, v in before.items() if p not in folders}  # nothing else
 
 
 def test_catalogue_documents_every_import_case():
@@ -296,7 +302,7 @@ def test_catalogue_documents_every_import_case():
 
 
 def test_two_columns_unmapped_are_listed_then_one_error(tmp_path, capsys):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     (src / "Contacts.csv").write_text((src / "Contacts.csv").read_text().replace("DA", "??"))
     with pytest.raises(SystemExit) as exc, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -306,9 +312,16 @@ def test_two_columns_unmapped_are_listed_then_one_error(tmp_path, capsys):
     assert exc.value.code == 2 and len(lines) == 3
     assert re.match(r"contacts.source \('Source'\): 1 value", lines[0])
     assert re.match(r"contacts.need \('Presenting need'\): 1 value", lines[1])
+    todo = tmp_path / "council" / "mapping.todo.yaml"
     assert lines[2] == ("error: council: 2 columns hold values no mapping covers (listed "
                         "above); add them to mapping.yaml or set unmapped: other; nothing "
-                        "written")
+                        f"imported; all 2 are written, ready to fill in, to {todo}")
+    filled = yaml.safe_load(todo.read_text())
+    source_map = filled["tables"]["contacts"]["values"]["source"]["map"]
+    assert source_map["Lollipop man"] == "TODO"
+    assert source_map["Police - local"] == "police"  # the council's own words, kept
+    assert filled["tables"]["contacts"]["values"]["need"]["map"] == {"??": "TODO"}
+    assert filled["date_format"] == "day-first"  # the council's own mapping, kept
     assert not (tmp_path / "out").exists()
 
 

@@ -175,14 +175,14 @@ class UnmappedValues(InputError):
         tail = ""
         if todo is not None:
             n = sum(len(u.groups()) for u in found)
-            tail = (f"; all {n:,} value{'s' if n > 1 else ''} are written, ready to fill in, "
+            tail = (f"; {'it is' if n == 1 else f'all {n:,} are'} written, ready to fill in, "
                     f"to {todo}")
         if len(found) == 1:
             super().__init__(self.lines[0] + tail)
         else:
             super().__init__(f"{source}: {len(found)} columns hold values no mapping covers "
                              "(listed above); add them to mapping.yaml or set unmapped: other; "
-                             f"nothing written{tail}")
+                             f"nothing imported{tail}")
 
     def with_todo(self, path) -> UnmappedValues:
         """The same error, naming the file the values were written to."""
