@@ -178,9 +178,9 @@ def match_referrals(c: pd.DataFrame, r: pd.DataFrame) -> list[tuple[int, int]]:
     >>> day = pd.Timestamp
     >>> c = pd.DataFrame({"child_id": ["A", "A"], "date": [day("2024-01-01"), day("2024-01-05")],
     ...                   "source": ["police", "school"]})
-    >>> r = pd.DataFrame({"child_id": ["A", "A"], "date": [day("2024-01-05"), day("2024-01-06")],
-    ...                   "source": ["school", "police"]})
-    >>> match_referrals(c, r)   # greedy would give the 5th's contact to the first referral
+    >>> r = pd.DataFrame({"child_id": ["A", "A"], "date": [day("2024-01-06"), day("2024-01-07")],
+    ...                   "source": ["police", "police"]})
+    >>> match_referrals(c, r)  # both referrals' nearest earlier contact is the 5th's
     [(0, 1), (1, 0)]
     """
     from scipy.optimize import linear_sum_assignment
