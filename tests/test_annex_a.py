@@ -329,12 +329,18 @@ def test_every_code_list_row_is_documented_and_nothing_more():
     documented = {(n, c) for n, c, _, _ in DOCUMENTED}
     packaged = {(n, c.code) for n in ("dfe_ethnicity", "dfe_gender", "dfe_source",
                                       "cin_factors") for c in code_list(n).codes}
+    packaged |= {("dfe_ethnicity_extended", c.code) for c in code_list("dfe_ethnicity").extended}
     assert documented == packaged
+    within = dict(re.findall(r"^\| `(\w{4})` \| [^|]+ \| `\w+` \| `(\w{4})` \|$",
+                             DOCS.read_text(encoding="utf-8"), flags=re.M))
+    assert within == {c.code: c.main for c in code_list("dfe_ethnicity").extended}
+    assert "Department for Education" in code_list("dfe_ethnicity").source
 
 
 @pytest.mark.parametrize(("name", "code", "label", "value"), DOCUMENTED,
                          ids=[f"{n}-{c}" for n, c, _, _ in DOCUMENTED])
 def test_every_dfe_code_maps_as_documented(name, code, label, value):
+    name = name.removesuffix("_extended")  # extended codes are read with their main list
     vm = ValueMap(code_list(name).column, presets=[name])
     spellings = [code, code.lower(), f"a) {code}", f"{code}: {label}", f"{code} - {label}",
                  label, label.upper()]
@@ -342,6 +348,21 @@ def test_every_dfe_code_maps_as_documented(name, code, label, value):
     assert not unmapped.counts, unmapped.counts
     want = [value] * len(spellings)
     assert [None if pd.isna(v) else v for v in mapped] == want
+
+
+@pytest.mark.parametrize(("written", "group"), [
+    ("Black or Black British - African", "black"),
+    ("Asian or Asian British - Pakistani", "asian"), ("Black Caribbean", "black"),
+    ("black  caribbean", "black"), ("Mixed - White and Asian", "mixed"),
+    ("WHITE - ENGLISH", "white"), ("White - Any other White background", "white"),
+    ("Chinese or other ethnic group - Chinese", "asian"), ("Other ethnic group - Arab", "other"),
+    ("wEnG", "white"), ("WROG - Gypsy", "white"), ("Mixed - African", None),
+    ("Black - Pakistani", None), ("White - Somali", None)])
+def test_descriptions_are_read_only_as_the_group_they_name(written, group):
+    mapped, unmapped = ValueMap("ethnicity", presets=["dfe_ethnicity"]).read(
+        pd.Series([written]), "x")
+    assert (None if pd.isna(mapped.iloc[0]) else mapped.iloc[0]) == group
+    assert bool(unmapped.counts) == (group is None)
 
 
 # ---------------------------------------------------------------- bad input ------------------
