@@ -109,7 +109,7 @@ def code_list(name: str) -> CodeList:
     if name not in PRESETS:
         raise InputError(f"preset: unknown code list {name!r} (expected one of "
                          f"{', '.join(PRESETS)})")
-    raw = _yaml(name)
+    raw = _yaml(name) or {}
     allowed = ALLOWED[(COLUMN_TABLE[raw["column"]], raw["column"])]
     codes = []
     for c in raw["codes"]:
@@ -243,7 +243,7 @@ class ValueMap:
             self.lookup[key(raw)] = value
         self.used_catch_all: dict[str, int] = {}
 
-    def _known(self, k: str):
+    def _known(self, k: str) -> tuple[bool, str | None]:
         if k in self.lookup:
             return True, self.lookup[k]
         first = k.split(" ", 1)[0]  # "1a individual", "wbri white british": the code
@@ -251,7 +251,7 @@ class ValueMap:
             return True, self.codes[first]
         return False, None
 
-    def _one(self, raw: str):
+    def _one(self, raw: str) -> tuple[bool, str | None]:
         k = key(raw)
         ok, value = self._known(k)
         if ok:

@@ -227,10 +227,10 @@ def todo_text(found: list, mapping: str | os.PathLike | None) -> str:
     """
     import yaml
 
-    data = {}
+    data: dict = {}
     if mapping is not None:
         data = yaml.safe_load(Path(mapping).read_text(encoding="utf-8")) or {}
-    notes = {}
+    notes: dict[str, str] = {}
     for u in found:
         node = data
         for part in (*u.section, "map"):
@@ -314,6 +314,40 @@ def _find_column(df: pd.DataFrame, header: str) -> str | None:
     return hits[0] if hits else None
 
 
+def _column(raw: pd.DataFrame, name: str, table: str, col: str, spec: TableSpec,
+            mapping: Mapping, notes: list[str], unmapped: list, out: MappedExtract
+            ) -> pd.Series | None:
+    """One contract column read from the council's table (None: an optional one absent)."""
+    header = spec.columns.get(col, col)
+    found = _find_column(raw, header)
+    if found is None and col in spec.columns:
+        shown = ", ".join(map(str, raw.columns[:10]))
+        raise InputError(f"{table}.{col}: no column {header!r} in {name} (columns: "
+                         f"{shown}); check tables: {table}: columns: in mapping.yaml")
+    if found is None:
+        return None  # optional columns may be absent; validation names required ones
+    where = f"{table}.{col} ({found!r})" if found != col else f"{table}.{col}"
+    values = raw[found]
+    if col in DATE_COLUMNS[table]:
+        values, note = parse_dates(values, fmt=spec.date_format or mapping.date_format,
+                                   where=where, row_numbers=raw.index + 2,
+                                   secret=col == "date_of_birth")
+        if note:
+            notes.append(f"{col}: text dates read {note}")
+        return values
+    if (table, col) in ALLOWED:
+        vm = value_map(col, spec.values.get(col), mapping,
+                       section=("tables", table, "values", col))
+        values, missed = vm.read(values, where)
+        if missed.counts:
+            unmapped.append(missed)
+        if vm.used_catch_all:
+            out.catch_all[f"{table}.{col}"] = vm.used_catch_all
+        return values
+    return pd.Series([cell_text(v) for v in values.astype(object)], index=raw.index,
+                     dtype="string")
+
+
 def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
     """Read a council's extract through ``mapping`` into the contract tables (as text/dates).
 
@@ -349,34 +383,9 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
         notes = out.notes.setdefault(table, [f"read from {name}: {len(raw):,} rows"])
         df = pd.DataFrame(index=raw.index)
         for col in COLUMNS[table]:
-            header = spec.columns.get(col, col)
-            found = _find_column(raw, header)
-            if found is None and col in spec.columns:
-                shown = ", ".join(map(str, raw.columns[:10]))
-                raise InputError(f"{table}.{col}: no column {header!r} in {name} (columns: "
-                                 f"{shown}); check tables: {table}: columns: in mapping.yaml")
-            if found is None:
-                continue  # optional columns may be absent; validation names required ones
-            where = f"{table}.{col} ({found!r})" if found != col else f"{table}.{col}"
-            values = raw[found]
-            if col in DATE_COLUMNS[table]:
-                values, note = parse_dates(values, fmt=spec.date_format or mapping.date_format,
-                                           where=where, row_numbers=raw.index + 2,
-                                           secret=col == "date_of_birth")
-                if note:
-                    notes.append(f"{col}: text dates read {note}")
-            elif (table, col) in ALLOWED:
-                vm = value_map(col, spec.values.get(col), mapping,
-                               section=("tables", table, "values", col))
-                values, missed = vm.read(values, where)
-                if missed.counts:
-                    unmapped.append(missed)
-                if vm.used_catch_all:
-                    out.catch_all[f"{table}.{col}"] = vm.used_catch_all
-            else:
-                values = pd.Series([cell_text(v) for v in values.astype(object)],
-                                   index=raw.index, dtype="string")
-            df[col] = values
+            values = _column(raw, name, table, col, spec, mapping, notes, unmapped, out)
+            if values is not None:
+                df[col] = values
         out.tables[table] = df.reset_index(drop=True)
     if unmapped:
         raise UnmappedValues(unmapped, path.name)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def catch_all_lines(sent: dict[str, dict[str, int]]) -> list[str]:
 
 
 @contextlib.contextmanager
-def _todo_on_unmapped(mapping, out: Path):
+def _todo_on_unmapped(mapping: str | os.PathLike | Mapping | None, out: Path
+                      ) -> Iterator[None]:
     """Values no mapping covers: every one written to ``mapping.todo.yaml``, then the error."""
     try:
         yield

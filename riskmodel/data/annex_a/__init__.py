@@ -34,6 +34,7 @@ from riskmodel.data.annex_a._build import (
 )
 from riskmodel.data.annex_a._sheets import (
     NUMBERS,
+    ListFrame,
     list_name,
     open_lists,
     read_factors,
@@ -104,7 +105,8 @@ def _rows_of(path: Path, what: str, encoding: str | None) -> tuple[str, list[tup
     return path.name, read_csv_rows(path, what, encoding)
 
 
-def _read_lists(path: Path, mapping: Mapping, counts: Counts):
+def _read_lists(path: Path, mapping: Mapping, counts: Counts
+                ) -> tuple[dict[int, ListFrame], list[str]]:
     """The lists found, read (headers, per-list date formats, footers counted), and the
     sheets not read."""
     local = {n: _local_headers(mapping, list_name(n)) for n in NUMBERS}
@@ -131,7 +133,8 @@ def _value_maps(mapping: Mapping) -> dict[str, ValueMap]:
                                 ("source", "dfe_source"), ("factor", "cin_factors"))}
 
 
-def _factors_frame(factors, mapping: Mapping):
+def _factors_frame(factors: str | os.PathLike | None, mapping: Mapping
+                   ) -> ListFrame | None:
     if factors is None:
         return None
     fpath = Path(factors)
@@ -195,13 +198,19 @@ def read_annex_a(path: str | os.PathLike, *, mapping=None, factors=None,
     path = Path(path)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
+    given = None if extract_date is None else parse_date(extract_date, "--extract-date")
+    return _import(path, mapping, factors, given)
+
+
+def _import(path: Path, mapping: Mapping, factors: str | os.PathLike | None,
+            given: pd.Timestamp | None) -> AnnexImport:
+    """The lists read, mapped, built into the tables and checked (see read_annex_a)."""
     opts = mapping.annex_a
     counts = Counts()
     lists, skipped = _read_lists(path, mapping, counts)
     maps = _value_maps(mapping)
     contacts, people = _contacts(lists, counts, maps=maps, lag_days=opts.recorded_lag_days)
     frame = _factors_frame(factors, mapping)
-    given = None if extract_date is None else parse_date(extract_date, "--extract-date")
     latest = [contacts["contact_date"].max()]
     if frame is not None:
         latest.append(parse_dates(frame.data["date"], fmt=frame.date_format,

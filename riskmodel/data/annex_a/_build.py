@@ -204,7 +204,8 @@ def match_referrals(c: pd.DataFrame, r: pd.DataFrame) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
-def _referrals(c: pd.DataFrame, r: pd.DataFrame, counts: Counts):
+def _referrals(c: pd.DataFrame, r: pd.DataFrame, counts: Counts
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mark each referral's contact social_care; referrals with no contact become contacts."""
     c = c.reset_index(drop=True).copy()
     r = r.reset_index(drop=True).copy()

@@ -279,7 +279,9 @@ def _match_columns(header: list[str], fields: dict, aliases: dict, label: str,
 def _body(rows: list[tuple], header_at: int, cols: list[int]
           ) -> tuple[list[tuple], list[int], dict[str, int]]:
     """The records below the header: their cells, spreadsheet row numbers and footer rows."""
-    body, numbers, footers = [], [], {}
+    body: list[tuple] = []
+    numbers: list[int] = []
+    footers: dict[str, int] = {}
     for i in range(header_at + 1, len(rows)):
         row = rows[i]
         cells = tuple(row[j] if j < len(row) else None for j in cols)
