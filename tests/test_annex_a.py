@@ -713,15 +713,18 @@ def test_footer_rows_alone_in_column_a_are_not_children(tmp_path):
 
 
 def test_a_header_below_row_20_and_per_list_date_formats(tmp_path):
-    """The header is found under 30 note rows; List 2's own date format is used for it
-    alone, and List 1 keeps the file's."""
+    """The header is found under 30 note rows by the council's own headers; List 2's own
+    date format is used for it alone, and List 1 keeps the file's."""
     folder = _lists(tmp_path)
     notes = "".join(f"Note {i}\n" for i in range(30))
-    (folder / "List 1.csv").write_text(notes + LISTS["List 1.csv"])
+    (folder / "List 1.csv").write_text(notes + LISTS["List 1.csv"].replace(
+        "Child Unique ID", "Client Ref").replace("Date of Contact", "When"))
     (folder / "List 2.csv").write_text(
         "Child Unique ID,Assessment start date,EH Closure Date\nC1,2023.04.10,2023.05.30\n"
         "C2,2023.04.20,\n")
-    (tmp_path / "mapping.yaml").write_text("annex_a:\n  date_format:\n    List 2: '%Y.%m.%d'\n")
+    (tmp_path / "mapping.yaml").write_text(
+        "annex_a:\n  date_format:\n    List 2: '%Y.%m.%d'\n"
+        "  headers:\n    List 1: {child_id: Client Ref, date: When}\n")
     imp = read_annex_a(folder, mapping=tmp_path / "mapping.yaml")
     contacts = imp.tables["contacts"].set_index("contact_id")
     assert contacts.loc["L1-32", "contact_date"] == pd.Timestamp("2023-04-03")
