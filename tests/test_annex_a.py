@@ -329,12 +329,18 @@ def test_every_code_list_row_is_documented_and_nothing_more():
     documented = {(n, c) for n, c, _, _ in DOCUMENTED}
     packaged = {(n, c.code) for n in ("dfe_ethnicity", "dfe_gender", "dfe_source",
                                       "cin_factors") for c in code_list(n).codes}
+    packaged |= {("dfe_ethnicity_extended", c.code) for c in code_list("dfe_ethnicity").extended}
     assert documented == packaged
+    within = dict(re.findall(r"^\| `(\w{4})` \| [^|]+ \| `\w+` \| `(\w{4})` \|$",
+                             DOCS.read_text(encoding="utf-8"), flags=re.M))
+    assert within == {c.code: c.main for c in code_list("dfe_ethnicity").extended}
+    assert "Department for Education" in code_list("dfe_ethnicity").source
 
 
 @pytest.mark.parametrize(("name", "code", "label", "value"), DOCUMENTED,
                          ids=[f"{n}-{c}" for n, c, _, _ in DOCUMENTED])
 def test_every_dfe_code_maps_as_documented(name, code, label, value):
+    name = name.removesuffix("_extended")  # extended codes are read with their main list
     vm = ValueMap(code_list(name).column, presets=[name])
     spellings = [code, code.lower(), f"a) {code}", f"{code}: {label}", f"{code} - {label}",
                  label, label.upper()]
@@ -342,6 +348,21 @@ def test_every_dfe_code_maps_as_documented(name, code, label, value):
     assert not unmapped.counts, unmapped.counts
     want = [value] * len(spellings)
     assert [None if pd.isna(v) else v for v in mapped] == want
+
+
+@pytest.mark.parametrize(("written", "group"), [
+    ("Black or Black British - African", "black"),
+    ("Asian or Asian British - Pakistani", "asian"), ("Black Caribbean", "black"),
+    ("black  caribbean", "black"), ("Mixed - White and Asian", "mixed"),
+    ("WHITE - ENGLISH", "white"), ("White - Any other White background", "white"),
+    ("Chinese or other ethnic group - Chinese", "asian"), ("Other ethnic group - Arab", "other"),
+    ("wEnG", "white"), ("WROG - Gypsy", "white"), ("Mixed - African", None),
+    ("Black - Pakistani", None), ("White - Somali", None)])
+def test_descriptions_are_read_only_as_the_group_they_name(written, group):
+    mapped, unmapped = ValueMap("ethnicity", presets=["dfe_ethnicity"]).read(
+        pd.Series([written]), "x")
+    assert (None if pd.isna(mapped.iloc[0]) else mapped.iloc[0]) == group
+    assert bool(unmapped.counts) == (group is None)
 
 
 # ---------------------------------------------------------------- bad input ------------------
@@ -439,7 +460,7 @@ CASES = {
     "annex-a: no child id column": (
         _import(list_2=("Child Unique ID", "Person")),
         "error: List 2 ('List 2.csv'): no child id column (such as 'Child Unique ID') in its "
-        "first 20 rows; name the header in mapping.yaml (annex_a: headers: List 2: child_id: "
+        "first 1000 rows; name the header in mapping.yaml (annex_a: headers: List 2: child_id: "
         "...)"),
     "annex-a: a required column missing": (
         _import(list_1=("Date of Contact", "When")),
@@ -472,15 +493,16 @@ CASES = {
     "annex-a: an ethnicity code no list covers": (
         _import(list_1=("APKN", "XYZW")),
         "error: List 1 'Ethnicity': 1 value no mapping covers, in 1 row: 'XYZW' (1); add it "
-        "under values: ethnicity: map: in mapping.yaml, or set unmapped: other"),
+        "under values: ethnicity: map: in mapping.yaml, or set unmapped: other; it is "
+        "written, ready to fill in, to {tmp}/mapping.todo.yaml"),
     "annex-a: a CIN closure before its start": (
         _import(list_6=("01/09/2023,,", "01/09/2023,01/08/2023,")),
         "error: episodes.end_date: before start_date in 1 row (e.g. episode_id L6-2) in the "
         "tables read from lists"),
-    "annex-a: a list CSV not in UTF-8": (
-        _raw("List 2.csv", LISTS["List 2.csv"].replace("C2", "Cé").encode("cp1252")),
-        "error: List 2: List 2.csv is not UTF-8 text (byte 0xe9 on line 3, perhaps "
-        "Windows-1252 or Latin-1); save it as CSV UTF-8"),
+    "annex-a: a list CSV in no encoding read": (
+        _raw("List 2.csv", LISTS["List 2.csv"].encode().replace(b"C2", b"C\x81\xe92")),
+        "error: List 2: List 2.csv is neither UTF-8, UTF-16 nor Windows-1252 text (byte 0x81 "
+        "on line 3); save it as CSV UTF-8, or name its encoding in mapping.yaml (encoding:)"),
     "annex-a: an output folder holding other files": (
         _out_in_use,
         "error: --out: {tmp}/out holds other files; give a new or empty folder (or one a "
@@ -492,7 +514,7 @@ CASES = {
     "annex-a: an unknown mapping key": (
         _with_mapping("annex_a:\n  early_help_monthz: 6\n"),
         "error: {tmp}/mapping.yaml: key 'annex_a.early_help_monthz': unknown key (allowed: "
-        "early_help_months, headers, recorded_lag_days, values)"),
+        "date_format, early_help_months, headers, recorded_lag_days, values)"),
     "synth: an unknown format": (
         lambda tmp: ["synth", "--children", "10", "--format", "xml", "--out",
                      str(tmp / "council")],
@@ -520,7 +542,12 @@ def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, caps
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert err.strip().splitlines() == [line.format(tmp=tmp_path)], err
-    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+    after = _snapshot(tmp_path)
+    todo = {p for p in set(after) - set(before) if p.name.endswith(".todo.yaml")}
+    assert bool(todo) == ("ready to fill in" in line)  # unmapped values: the file to fill
+    folders = {p.parent for p in todo}  # a folder's time changes as the file is added
+    assert {p: v for p, v in after.items() if p not in todo | folders} == \
+        {p: v for p, v in before.items() if p not in folders}  # nothing else
 
 
 def test_catalogue_documents_every_import_case():
@@ -544,3 +571,216 @@ def test_a_folder_of_list_csvs_reads_like_the_workbook(tmp_path):
     assert contacts.loc["L1-2", "contact_date"] == pd.Timestamp("2023-04-03")
     assert contacts.loc["L1-2", "source"] == "police"
     assert imp.report["lists_read"]["List 6"]["staff_columns_never_read"] == ["Allocated Worker"]
+
+
+# ---------------------------------------------------------------- the workbook nobody cleaned
+
+# The ONS group each spelling below belongs to, written out here (not read from the code
+# lists): extended DfE codes, mixed case, and the descriptions case systems export.
+CLEANED_BY_HAND = {
+    "white": ["WENG", "wsco", "WWEL", "WCOR", "WOWB", "WPOL", "walb", "WROU", "WROR", "WROG",
+              "WBRI", "White - English", "White British", "white - any other white background"],
+    "asian": ["AMPK", "CHKC", "Asian or Asian British - Pakistani", "AIND", "Chinese"],
+    "black": ["BSOM", "bngn", "Black or Black British - African", "Black Caribbean", "BCRB"],
+    "mixed": ["MWBC", "Mixed - White and Asian", "MWAP"],
+    "other": ["OAFG", "OKRD", "Any other ethnic group"],
+    "unknown": ["REFU", "Not stated"],
+}
+SPELLINGS = [(group, s) for group, spellings in CLEANED_BY_HAND.items() for s in spellings]
+
+
+def _person(rng, i: int, ids: list, spelling: list) -> list:
+    """Child id (a number in some rows, text in others), gender, ethnicity, birth date."""
+    cid = ids[i] if rng.random() < 0.5 else str(ids[i])
+    return [cid, "a) Male" if i % 2 else "b) Female", spelling[i][1],
+            f"{pd.Timestamp('2008-01-01') + pd.Timedelta(days=i % 5000):%d/%m/%Y}"]
+
+
+def _council_rows(n: int, seed: int) -> dict[str, list]:
+    """The rows of each list for ``n`` children with records from April 2021."""
+    rng = np.random.default_rng(seed)
+    start, span = pd.Timestamp("2021-04-01"), 4 * 365 - 30
+    ids = [700000 + 7 * i for i in range(n)]
+    spelling = [SPELLINGS[i % len(SPELLINGS)] for i in range(n)]
+    rows = {k: [] for k in ("contacts", "early", "referrals", "cin", "cp", "lac")}
+    for i in range(n):
+        days = np.sort(rng.integers(0, span, 1 + rng.poisson(1.5)))
+        for d in days:
+            day = start + pd.Timedelta(days=int(d))
+            text = rng.random() < 0.5  # a text date or an Excel date
+            rows["contacts"].append(_person(rng, i, ids, spelling) + [
+                f"{day:%d/%m/%Y}" if text else day.to_pydatetime(), "q) 6: Police",
+                "Jo Staffmember"])
+        first = start + pd.Timedelta(days=int(days[0]))
+        if rng.random() < 0.4:
+            eh = first + pd.Timedelta(days=10)
+            closed = eh + pd.Timedelta(days=90)
+            rows["early"].append(_person(rng, i, ids, spelling) + [
+                eh.to_pydatetime(), closed.to_pydatetime() if rng.random() < 0.7 else None])
+        if rng.random() < 0.15:
+            ref = first + pd.Timedelta(days=int(rng.integers(0, 8)))
+            rows["referrals"].append(_person(rng, i, ids, spelling) + [f"{ref:%d/%m/%Y}", "6"])
+            rows["cin"].append(_person(rng, i, ids, spelling) + [
+                ref.to_pydatetime(), None, "Sam Caseworker"])
+            if rng.random() < 0.3:
+                rows["cp"].append(_person(rng, i, ids, spelling) + [
+                    (ref + pd.Timedelta(days=15)).to_pydatetime(), None])
+            if rng.random() < 0.1:
+                rows["lac"].append(_person(rng, i, ids, spelling) + [
+                    (ref + pd.Timedelta(days=30)).to_pydatetime(), None])
+    return rows
+
+
+def write_council_workbook(path: Path, n: int = 6000, seed: int = 29) -> dict:
+    """An Annex A workbook as a council's case system writes it, by openpyxl alone: title and
+    note rows above headers (one header below row 20), sheets named without "List N",
+    "EH Closure Date", staff names, and totals and count rows under the records."""
+    rows = _council_rows(n, seed)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    person = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth"]
+
+    def sheet(name, header, body, *, notes=2, footer=None):
+        ws = wb.create_sheet(name)
+        ws.append([f"{name}: produced by the case management system"])
+        for k in range(notes):
+            ws.append([f"Note {k + 1}: filters applied at run time"] if k % 3 == 0 else [])
+        ws.append(header)
+        for r in body:
+            ws.append(list(r))
+        if footer:
+            ws.append([])
+            ws.append(footer)
+
+    sheet("List 1 - Contacts", person + ["Date of Contact", "Contact Source",
+                                         "Allocated Worker"],
+          rows["contacts"], notes=24, footer=["Total", len(rows["contacts"])])
+    sheet("List 2", person + ["Assessment start date", "EH Closure Date"], rows["early"])
+    sheet("List 3", person + ["Date of referral", "Referral Source"], rows["referrals"])
+    sheet("Children in Need", person + ["CIN Start Date", "CIN Closure Date",
+                                        "Allocated Worker"],
+          rows["cin"], footer=[f"Count of children: {len(rows['cin'])}"])
+    sheet("List 7", person + ["Child Protection Plan Start Date", "Plan End Date"],
+          rows["cp"], footer=["Grand Total", len(rows["cp"])])
+    sheet("List 8", person + ["Date Started to be Looked After",
+                              "Date Ceased to be Looked After"], rows["lac"])
+    wb.save(path)
+    return {k: len(v) for k, v in rows.items()}
+
+
+@pytest.fixture(scope="module")
+def nobody_cleaned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uncleaned")
+    sizes = write_council_workbook(folder / "Annex A return.xlsx")
+    return folder / "Annex A return.xlsx", sizes
+
+
+@pytest.mark.slow
+def test_a_workbook_nobody_cleaned_imports_with_no_mapping(nobody_cleaned, tmp_path, capsys):
+    """The bar: 6,000 children from April 2021, extended codes, descriptions and totals rows
+    import with no mapping file, keeping exactly the 6,000 children, each ethnicity in the
+    group it was written for (extended white codes under white)."""
+    workbook, sizes = nobody_cleaned
+    main(["import", "annex-a", str(workbook), "--out", str(tmp_path / "extract")])
+    out = capsys.readouterr().out
+    assert "sheet 'Children in Need' read as List 6 (its columns: 'CIN Start Date')" in out
+    t = load_tables(tmp_path / "extract")
+    children = t["children"]
+    assert len(children) == 6000 and children["child_id"].str.fullmatch(r"7\d{5}").all()
+    want = {str(700000 + 7 * i): SPELLINGS[i % len(SPELLINGS)][0] for i in range(6000)}
+    got = dict(zip(children["child_id"], children["ethnicity"], strict=True))
+    assert got == want
+    assert len(t["contacts"]) == sizes["contacts"]  # every contact, no "Total" row
+    eh = t["episodes"].query("service == 'early_help_pathway'")
+    assert len(eh) == sizes["early"] and eh["end_date"].notna().any()
+    report = (tmp_path / "extract" / "import_report.md").read_text()
+    assert "early-help episodes end on the list's end date" in report
+    for what in ("List 1 rows that are a total, count or report footer (starting 'total')",
+                 "List 6 rows that are a total, count or report footer (starting 'count of')",
+                 "List 7 rows that are a total, count or report footer (starting 'grand "
+                 "total')"):
+        assert f"- 1 {what}" in report
+    assert "Jo Staffmember" not in report and "700000" not in report
+
+
+def test_footer_rows_alone_in_column_a_are_not_children(tmp_path):
+    folder = _lists(tmp_path)
+    with (folder / "List 1.csv").open("a") as f:
+        f.write("\nCount of children: 1624\nTotal,8725\nReport run on 01/04/2024\n")
+    imp = read_annex_a(folder)
+    assert sorted(imp.tables["children"]["child_id"]) == ["C1", "C2"]
+    assert sum(int(d.split()[0]) for d in imp.report["dropped"] if "footer" in d) == 3
+
+
+def test_a_header_below_row_20_and_per_list_date_formats(tmp_path):
+    """The header is found under 30 note rows by the council's own headers; List 2's own
+    date format is used for it alone, and List 1 keeps the file's."""
+    folder = _lists(tmp_path)
+    notes = "".join(f"Note {i}\n" for i in range(30))
+    (folder / "List 1.csv").write_text(notes + LISTS["List 1.csv"].replace(
+        "Child Unique ID", "Client Ref").replace("Date of Contact", "When"))
+    (folder / "List 2.csv").write_text(
+        "Child Unique ID,Assessment start date,EH Closure Date\nC1,2023.04.10,2023.05.30\n"
+        "C2,2023.04.20,\n")
+    (tmp_path / "mapping.yaml").write_text(
+        "annex_a:\n  date_format:\n    List 2: '%Y.%m.%d'\n"
+        "  headers:\n    List 1: {child_id: Client Ref, date: When}\n")
+    imp = read_annex_a(folder, mapping=tmp_path / "mapping.yaml")
+    contacts = imp.tables["contacts"].set_index("contact_id")
+    assert contacts.loc["L1-32", "contact_date"] == pd.Timestamp("2023-04-03")
+    eh = imp.tables["episodes"].query("service == 'early_help_pathway'").set_index("child_id")
+    assert eh.loc["C1", "start_date"] == pd.Timestamp("2023-04-10")
+    assert eh.loc["C1", "end_date"] == pd.Timestamp("2023-05-30")
+
+
+def test_referrals_are_matched_to_contacts_optimally_not_greedily(tmp_path):
+    """Contacts on 1 and 5 March, referrals on 6 and 7 March, all within the week: taking
+    each referral's nearest earlier contact gives both the 5 March contact, so one referral
+    is left over and becomes a contact of its own; the optimal matching pairs both."""
+    folder = _lists(tmp_path)
+    (folder / "List 1.csv").write_text(
+        "Child Unique ID,Date of Contact,Contact Source\nC1,01/03/2023,6\nC1,05/03/2023,2A\n"
+        "C2,15/04/2023,2A\n")
+    (folder / "List 3.csv").write_text(
+        "Child Unique ID,Date of referral,Referral Source\nC1,06/03/2023,1A\n"
+        "C1,07/03/2023,1A\n")
+    imp = read_annex_a(folder)
+    contacts = imp.tables["contacts"].set_index("contact_id")
+    assert contacts.loc[["L1-2", "L1-3"], "outcome"].tolist() == ["social_care"] * 2
+    assert len(contacts) == 3  # no referral left over to become a contact of its own
+    assert "2 referrals matched" in " ".join(imp.report["steps"])
+
+
+def test_unmapped_values_are_all_written_to_a_file_to_fill(tmp_path, capsys):
+    folder = _lists(tmp_path)
+    text = LISTS["List 1.csv"]
+    extra = "".join(f"C{i},a) Male,{v},01/02/2015,03/04/2023,6\n" for i, v in enumerate(
+        ["Martian", "MARTIAN", " martian ", "Venusian", "Plutonian", "Lunar", "Solar",
+         "Jovian"], start=10))
+    (folder / "List 1.csv").write_text(text + extra)
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit):
+        main(["import", "annex-a", str(folder), "--out", str(out)])
+    err = capsys.readouterr().err
+    todo = tmp_path / "mapping.todo.yaml"
+    assert "6 values no mapping covers, in 8 rows: 'Martian' (3), " in err
+    assert f"all 6 are written, ready to fill in, to {todo}" in err
+    filled = yaml.safe_load(todo.read_text())["annex_a"]["values"]["ethnicity"]["map"]
+    assert set(filled) == {"Martian", "Venusian", "Plutonian", "Lunar", "Solar", "Jovian"}
+    assert set(filled.values()) == {"TODO"}
+    assert "3 rows in List 1 'Ethnicity'; also written" in todo.read_text()
+    # filled in, the file is the mapping: the import goes through
+    (tmp_path / "mapping.todo.yaml").write_text(todo.read_text().replace("TODO", "other"))
+    main(["import", "annex-a", str(folder), "--out", str(out), "--mapping", str(todo)])
+    assert not out.joinpath("import_report.md").read_text().count("Martian")
+
+
+def test_unmapped_other_says_on_the_console_what_it_moved(tmp_path, capsys):
+    folder = _lists(tmp_path)
+    (folder / "List 1.csv").write_text(LISTS["List 1.csv"].replace("APKN", "Martian"))
+    (tmp_path / "m.yaml").write_text("unmapped: other\n")
+    main(["import", "annex-a", str(folder), "--out", str(tmp_path / "out"), "--mapping",
+          str(tmp_path / "m.yaml")])
+    out = capsys.readouterr().out
+    assert ("unmapped: other sent 1 ethnicity values (1 distinct) to the catch-all: "
+            "'Martian' 1") in out

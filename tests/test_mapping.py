@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from riskmodel import InputError
 from riskmodel.cli import main
@@ -102,14 +103,14 @@ def test_a_council_extract_maps_onto_the_contract(tmp_path, capsys):
 
 
 def test_unmapped_values_are_one_line_per_column_never_other(tmp_path):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     text = (src / "Contacts.csv").read_text().replace("Neglect", "Poverty")
     (src / "Contacts.csv").write_text(text)
     with pytest.raises(UnmappedValues) as exc, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         map_extract(src, load_mapping(src / "mapping.yaml"))
     assert exc.value.lines == [
-        "contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Neighbour' (1); "
+        "contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Lollipop man' (1); "
         "add it under values: source: map: in mapping.yaml, or set unmapped: other",
         "contacts.need ('Presenting need'): 1 value no mapping covers, in 1 row: 'Poverty' "
         "(1); add it under values: need: map: in mapping.yaml, or set unmapped: other",
@@ -117,7 +118,7 @@ def test_unmapped_values_are_one_line_per_column_never_other(tmp_path):
 
 
 def test_unmapped_other_is_an_explicit_opt_in_and_is_reported(tmp_path):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     (src / "mapping.yaml").write_text(MAPPING.replace("date_format: day-first",
                                                       "date_format: day-first\nunmapped: other"))
     with warnings.catch_warnings():
@@ -127,7 +128,7 @@ def test_unmapped_other_is_an_explicit_opt_in_and_is_reported(tmp_path):
     t = load_tables(tmp_path / "extract")
     assert t["contacts"]["source"].iloc[0] == "other"
     report = (tmp_path / "extract" / "import_report.md").read_text()
-    assert "contacts.source: sent to the catch-all by unmapped: other: 'Neighbour' 1" in report
+    assert "contacts.source: sent to the catch-all by unmapped: other: 'Lollipop man' 1" in report
 
 
 def test_a_workbook_with_a_sheet_per_table_and_contract_words_needs_no_renames(tmp_path):
@@ -250,7 +251,7 @@ CASES = {
         _extract_with(_edit("Contacts.csv", "GP surgery", "Walk-in centre")),
         "error: contacts.source ('Source'): 1 value no mapping covers, in 1 row: 'Walk-in "
         "centre' (1); add it under values: source: map: in mapping.yaml, or set unmapped: "
-        "other"),
+        "other; it is written, ready to fill in, to {tmp}/council/mapping.todo.yaml"),
     "extract: a month-first date in a day-first extract": (
         _extract_with(_edit("Contacts.csv", "10/05/2023", "05/13/2023")),
         "error: contacts.contact_date ('Contact date'): not a day-first date: '05/13/2023' in "
@@ -285,7 +286,12 @@ def test_bad_input_gives_one_line_exit_2_and_writes_nothing(case, tmp_path, caps
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert err.strip().splitlines() == [line.format(tmp=tmp_path)], err
-    assert _snapshot(tmp_path) == before  # nothing written, nothing changed
+    after = _snapshot(tmp_path)
+    todo = {p for p in set(after) - set(before) if p.name.endswith(".todo.yaml")}
+    assert bool(todo) == ("ready to fill in" in line)  # unmapped values: the file to fill
+    folders = {p.parent for p in todo}  # a folder's time changes as the file is added
+    assert {p: v for p, v in after.items() if p not in todo | folders} == \
+        {p: v for p, v in before.items() if p not in folders}  # nothing else
 
 
 def test_catalogue_documents_every_import_case():
@@ -296,7 +302,7 @@ def test_catalogue_documents_every_import_case():
 
 
 def test_two_columns_unmapped_are_listed_then_one_error(tmp_path, capsys):
-    src = council_extract(tmp_path / "council", contact_source="Neighbour")
+    src = council_extract(tmp_path / "council", contact_source="Lollipop man")
     (src / "Contacts.csv").write_text((src / "Contacts.csv").read_text().replace("DA", "??"))
     with pytest.raises(SystemExit) as exc, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -306,9 +312,16 @@ def test_two_columns_unmapped_are_listed_then_one_error(tmp_path, capsys):
     assert exc.value.code == 2 and len(lines) == 3
     assert re.match(r"contacts.source \('Source'\): 1 value", lines[0])
     assert re.match(r"contacts.need \('Presenting need'\): 1 value", lines[1])
+    todo = tmp_path / "council" / "mapping.todo.yaml"
     assert lines[2] == ("error: council: 2 columns hold values no mapping covers (listed "
                         "above); add them to mapping.yaml or set unmapped: other; nothing "
-                        "written")
+                        f"imported; all 2 are written, ready to fill in, to {todo}")
+    filled = yaml.safe_load(todo.read_text())
+    source_map = filled["tables"]["contacts"]["values"]["source"]["map"]
+    assert source_map["Lollipop man"] == "TODO"
+    assert source_map["Police - local"] == "police"  # the council's own words, kept
+    assert filled["tables"]["contacts"]["values"]["need"]["map"]["??"] == "TODO"
+    assert filled["date_format"] == "day-first"  # the council's own mapping, kept
     assert not (tmp_path / "out").exists()
 
 
@@ -373,3 +386,64 @@ def test_a_children_history_the_mapping_names_must_exist(tmp_path):
                                          r"in council"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         map_extract(src, load_mapping(src / "mapping.yaml"))
+
+
+# ---------------------------------------------------------------- encodings ----------------
+
+def _excel_1252(src: Path) -> None:
+    """The case system's export saved by Excel as plain "CSV": Windows-1252, with the odd
+    byte in a column never read ("Known As") and in a value that is read (a mapped source)."""
+    (src / "Child details.csv").write_bytes(
+        "Person ID;Household;DOB;Gender;Ethnic code;Area;Known As\r\n"
+        "1001;H1;02/03/2015;2;WBRI;North;Zoë\r\n"
+        "1002;H1;15/11/2017;1;White - English;North;Siân\r\n"
+        "1003;H2;30/06/2012;0;a) CHNE;South;Chloé £\r\n".encode("cp1252"))
+    contacts = src / "Contacts.csv"
+    contacts.write_bytes(contacts.read_text().replace("GP surgery", "Médecin GP")
+                         .encode("cp1252"))
+    (src / "mapping.yaml").write_text(MAPPING.replace("GP surgery: health",
+                                                      "Médecin GP: health"))
+
+
+def test_a_windows_1252_export_imports_with_the_councils_mapping(tmp_path, capsys):
+    """The bar: Excel's default CSV imports as it is, with one note per file (or none when
+    the mapping names the encoding)."""
+    src = council_extract(tmp_path / "council")
+    _excel_1252(src)
+    main(["import", "extract", str(src), "--mapping", str(src / "mapping.yaml"),
+          "--out", str(tmp_path / "extract")])
+    err = capsys.readouterr().err
+    notes = [ln for ln in err.splitlines() if "read as Windows-1252" in ln]
+    assert len(notes) == 2 and "Child details.csv is not UTF-8 (byte 0xeb on line 2)" in err
+    t = load_tables(tmp_path / "extract")
+    assert t["contacts"].set_index("contact_id").loc["K3", "source"] == "health"
+    assert len(t["children"]) == 3
+    (src / "mapping.yaml").write_text("encoding: windows-1252\n"
+                                      + (src / "mapping.yaml").read_text())
+    main(["import", "extract", str(src), "--mapping", str(src / "mapping.yaml"),
+          "--out", str(tmp_path / "extract")])
+    assert "Windows-1252" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-8-sig", "utf-8"])
+def test_utf8_and_utf16_exports_read_the_same(tmp_path, encoding):
+    src = council_extract(tmp_path / "council")
+    text = (src / "Contacts.csv").read_text().replace("GP surgery", "Médecin GP")
+    (src / "Contacts.csv").write_bytes(text.encode(encoding))
+    (src / "mapping.yaml").write_text(MAPPING.replace("GP surgery: health",
+                                                      "Médecin GP: health"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no note: these are read as what they are
+        got = map_extract(src, load_mapping(src / "mapping.yaml"))
+    assert got.tables["contacts"]["source"].tolist() == ["police", "school", "health",
+                                                         "police"]
+
+
+def test_a_file_in_none_of_the_encodings_is_refused(tmp_path):
+    src = council_extract(tmp_path / "council")
+    (src / "Contacts.csv").write_bytes(b"Contact ref,Person ID\r\nK1,\x00\x81\x9d\x00\r\n")
+    with pytest.raises(InputError, match="is not a text file|neither UTF-8"):
+        map_extract(src, load_mapping(src / "mapping.yaml"))
+    (src / "mapping.yaml").write_text("encoding: klingon\n" + MAPPING)
+    with pytest.raises(InputError, match="key 'encoding': unknown encoding 'klingon'"):
+        load_mapping(src / "mapping.yaml")

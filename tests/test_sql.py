@@ -728,3 +728,62 @@ def test_database_dates_outside_a_date_cut_are_refused_clearly():
     assert 't."End_Date" > :riskmodel_until' in sql and "AS end_date" in sql
     assert params == {"riskmodel_until": dt.date(2024, 6, 30)}
     assert "2024" not in sql  # the date is bound, not written into the SQL
+
+
+def test_a_wrong_password_given_in_the_url_is_named_as_such(loaded, monkeypatch):
+    """The URL's own password was refused: the message does not send the analyst to
+    PGPASSWORD, which played no part."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the URL holds a password: warned elsewhere
+        with pytest.raises(InputError) as err:
+            read_tables(url(loaded, password="not-the-Pa55word"))
+    msg = one_line_no_secret(str(err.value))
+    assert "not-the-Pa55word" not in msg
+    assert "password authentication failed" in msg
+    assert "the password given in the URL was refused" in msg
+    assert "comes from PGPASSWORD" not in msg
+
+
+class _Stopped(Exception):
+    """What psycopg raises when the server goes away: no SQLSTATE, the words only."""
+
+
+def test_the_server_lost_during_the_table_checks_is_said(loaded, monkeypatch):
+    """The server stops after the connection is made, while the tables are being checked:
+    the message says the connection was lost while checking, not "cannot connect"."""
+    from riskmodel.data import _sql
+
+    real = _sql._connect
+
+    def stopping(source):
+        reader = real(source)
+
+        def gone(*_args, **_kwargs):
+            raise _Stopped("consuming input failed: server closed the connection "
+                           "unexpectedly\n\tThis probably means the server terminated")
+        reader.columns = gone
+        reader.has_table = gone
+        return reader
+
+    monkeypatch.setattr(_sql, "_connect", stopping)
+    with pytest.raises(InputError) as err:
+        read_tables(url(loaded))
+    msg = one_line_no_secret(str(err.value))
+    assert "was lost while checking the tables" in msg, msg
+    assert "server closed the connection unexpectedly" in msg
+    assert "cannot connect" not in msg and "check the host" not in msg
+
+
+def test_the_server_stopping_as_the_checks_start_is_not_a_wrong_host():
+    """A connection accepted then ended by the server (57P01) is not "check the host"."""
+    from riskmodel.data import _sql
+
+    class Terminated(Exception):
+        sqlstate = "57P01"
+
+    exc = Terminated("FATAL:  terminating connection due to administrator command")
+    msg = str(_sql._connect_error(as_source("postgresql://reader@db.example:5432/eh"), exc))
+    assert "closed the connection while riskmodel was starting to check the tables" in msg
+    assert "terminating connection due to administrator command" in msg
+    assert "check the host" not in msg

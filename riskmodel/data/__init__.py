@@ -32,7 +32,7 @@ from riskmodel.data._inputs import (
     history_holds,
     missing_inputs,
 )
-from riskmodel.data._mapping import load_mapping, map_extract
+from riskmodel.data._mapping import Mapping, load_mapping, map_extract, todo_path, todo_text
 from riskmodel.data._read import coerce_tables, load_tables, read_extract_date, read_tables
 from riskmodel.data._schemas import normalise_table
 from riskmodel.data._sources import DatabaseSource, as_source, is_database, mask
@@ -54,6 +54,7 @@ from riskmodel.data.synth import (
 )
 
 __all__ = [
+    "Mapping", "todo_path", "todo_text",
     "ACE_FACTORS", "CLOSURE_REASONS", "COLUMNS", "CONTACT_OUTCOMES", "CONTRACT_VERSION",
     "DATE_COLUMNS", "DECISIONS", "DISABILITY", "DatabaseSource", "EARLY_HELP_SERVICES",
     "ETHNICITY", "HISTORY_ATTRIBUTES", "INPUTS", "KNOWN_DATES", "MASH_RAG", "NEEDS",

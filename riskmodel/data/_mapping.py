@@ -12,6 +12,7 @@ Example ``mapping.yaml``::
 
     date_format: day-first          # day-first | month-first | iso | a pattern ('%d/%m/%Y')
     unmapped: report                # report (refuse) | other
+    encoding: windows-1252          # CSV files' encoding; default: found (UTF-8, UTF-16, 1252)
     tables:
       children:
         source: Child details       # file stem or sheet name; default: the table's name
@@ -26,7 +27,9 @@ Example ``mapping.yaml``::
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -95,9 +98,11 @@ class TableSpec(_Strict):
 
 
 class AnnexASpec(_Strict):
-    """Local words for an Ofsted Annex A import."""
+    """Local words for an Ofsted Annex A import: per list (``List 3``, or ``factors``), its
+    headers and how its dates are written."""
 
     headers: dict[str, dict[str, str]] = {}
+    date_format: dict[str, str] = {}
     values: dict[str, ValueSpec] = {}
     early_help_months: int = Field(6, ge=1, le=36)
     recorded_lag_days: int = Field(0, ge=0, le=90)
@@ -113,6 +118,7 @@ class Mapping(_Strict):
 
     date_format: str | None = None
     unmapped: Literal["report", "other"] = "report"
+    encoding: str | None = None
     tables: dict[Literal[TABLES], TableSpec] = {}  # type: ignore[valid-type]
     annex_a: AnnexASpec = AnnexASpec()
 
@@ -134,6 +140,7 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     if path is None:
         return Mapping()
     m = load_spec(path, Mapping)
+    _check_annex_a(m, path)
     for table, spec in m.tables.items():
         for col in [*spec.columns, *spec.values]:
             if col not in COLUMNS[table]:
@@ -159,13 +166,100 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     return m
 
 
+def _check_annex_a(m: Mapping, path) -> None:
+    """The encoding exists; ``annex_a`` headers and date formats name lists that exist."""
+    if m.encoding is not None:
+        try:
+            codecs.lookup(m.encoding)
+        except LookupError:
+            raise InputError(f"{path}: key 'encoding': unknown encoding {m.encoding!r} "
+                             "(expected utf-8, utf-16 or windows-1252)") from None
+    for part in ("headers", "date_format"):
+        for name in getattr(m.annex_a, part):
+            if not re.fullmatch(r"(list \d{1,2}|factors)", key(name)):
+                raise InputError(f"{path}: key 'annex_a.{part}.{name}': expected a list "
+                                 "name such as 'List 1', or 'factors'")
+
+
 def value_map(column: str, spec: ValueSpec | None, mapping: Mapping, *, presets=(),
-              where: str = "mapping.yaml") -> ValueMap:
-    """The :class:`ValueMap` of a column: default presets, then the spec's, then its map."""
+              where: str = "mapping.yaml", section: tuple[str, ...] = ()) -> ValueMap:
+    """The :class:`ValueMap` of a column: default presets, then the spec's, then its map.
+
+    ``section`` is where the column's values go in mapping.yaml (for the file of values to
+    fill when some are unmapped).
+    """
     spec = spec or ValueSpec()
     names = list(dict.fromkeys([*spec.preset, *presets]))
     return ValueMap(column, presets=names, local=spec.map,
-                    unmapped=spec.unmapped or mapping.unmapped, where=where)
+                    unmapped=spec.unmapped or mapping.unmapped, where=where, section=section)
+
+
+# ---------------------------------------------------------------- values to fill ------------
+
+TODO = "TODO"
+
+
+def todo_path(mapping: str | os.PathLike | None, out: str | os.PathLike) -> Path:
+    """Where the values to fill go: beside ``mapping.yaml`` (``mapping.todo.yaml``), else
+    beside the output folder."""
+    if mapping is not None:
+        m = Path(mapping)
+        return m.with_name(f"{m.stem}.todo.yaml")
+    return Path(out).resolve().parent / "mapping.todo.yaml"
+
+
+def todo_text(found: list, mapping: str | os.PathLike | None) -> str:
+    """A mapping.yaml to fill: the council's own (if given) with every unmapped value added
+    as ``TODO`` (refused until filled), its rows and other spellings in a comment.
+
+    Examples
+    --------
+    >>> from riskmodel.data._codelists import Unmapped
+    >>> u = Unmapped("List 1 'Ethnicity'", "ethnicity", {"Martian": 3, "MARTIAN": 1},
+    ...              ("annex_a", "values", "ethnicity"))
+    >>> print(todo_text([u], None).split("annex_a:", 1)[1])
+    <BLANKLINE>
+      values:
+        ethnicity:
+          map:
+            Martian: TODO  # 4 rows in List 1 'Ethnicity'; also written 'MARTIAN'
+    <BLANKLINE>
+    """
+    import yaml
+
+    data: dict = {}
+    if mapping is not None:
+        data = yaml.safe_load(Path(mapping).read_text(encoding="utf-8")) or {}
+    notes: dict[str, str] = {}
+    for u in found:
+        node = data
+        for part in (*u.section, "map"):
+            node = _child(node, part)
+        for value, rows, others in u.groups():
+            mark = f"__todo_{len(notes)}__"
+            node[value] = mark
+            also = "; also written " + ", ".join(repr(o) for o in others) if others else ""
+            notes[mark] = f"{TODO}  # {rows:,} row{'s' if rows > 1 else ''} in {u.where}{also}"
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    for mark, note in notes.items():
+        text = text.replace(mark, note)
+    words = {u.column: ", ".join(ALLOWED[(COLUMN_TABLE[u.column], u.column)]) for u in found}
+    head = ["# Values no mapping covers, written by riskmodel import. Replace each TODO with",
+            "# the contract value it means (or null: not recorded), then pass this file with",
+            "# --mapping (or copy the values into your mapping.yaml). Contract values:"]
+    head += [f"#   {col}: {allowed}" for col, allowed in words.items()]
+    return "\n".join(head) + "\n" + text
+
+
+def _child(node: dict, part: str) -> dict:
+    """``node[part]`` as a dict: made when absent or empty; a preset named alone
+    (``values: {sex: dfe_gender}``) becomes ``{preset: dfe_gender}``."""
+    value = node.get(part)
+    if isinstance(value, str):
+        node[part] = {"preset": value}
+    elif not isinstance(value, dict):
+        node[part] = {}
+    return node[part]
 
 
 # ---------------------------------------------------------------- import extract ------------
@@ -193,11 +287,11 @@ def _sources(path: Path) -> dict[str, object]:
                      "workbook")
 
 
-def _frame(name: str, src, table: str) -> pd.DataFrame:
+def _frame(name: str, src, table: str, encoding: str | None = None) -> pd.DataFrame:
     if isinstance(src, Path):
         if src.suffix.lower() == ".parquet":
             return pd.read_parquet(src)
-        return read_csv_text(src, table)
+        return read_csv_text(src, table, encoding)
     rows = [r for r in src if any(cell_text(c) for c in r)]
     if not rows:
         raise InputError(f"{table}: sheet {name!r} is empty")
@@ -218,6 +312,40 @@ def _pick_source(sources: dict, wanted: str, table: str, where: str):
 def _find_column(df: pd.DataFrame, header: str) -> str | None:
     hits = [c for c in df.columns if key(c) == key(header) and not is_staff_header(c)]
     return hits[0] if hits else None
+
+
+def _column(raw: pd.DataFrame, name: str, table: str, col: str, spec: TableSpec,
+            mapping: Mapping, notes: list[str], unmapped: list, out: MappedExtract
+            ) -> pd.Series | None:
+    """One contract column read from the council's table (None: an optional one absent)."""
+    header = spec.columns.get(col, col)
+    found = _find_column(raw, header)
+    if found is None and col in spec.columns:
+        shown = ", ".join(map(str, raw.columns[:10]))
+        raise InputError(f"{table}.{col}: no column {header!r} in {name} (columns: "
+                         f"{shown}); check tables: {table}: columns: in mapping.yaml")
+    if found is None:
+        return None  # optional columns may be absent; validation names required ones
+    where = f"{table}.{col} ({found!r})" if found != col else f"{table}.{col}"
+    values = raw[found]
+    if col in DATE_COLUMNS[table]:
+        values, note = parse_dates(values, fmt=spec.date_format or mapping.date_format,
+                                   where=where, row_numbers=raw.index + 2,
+                                   secret=col == "date_of_birth")
+        if note:
+            notes.append(f"{col}: text dates read {note}")
+        return values
+    if (table, col) in ALLOWED:
+        vm = value_map(col, spec.values.get(col), mapping,
+                       section=("tables", table, "values", col))
+        values, missed = vm.read(values, where)
+        if missed.counts:
+            unmapped.append(missed)
+        if vm.used_catch_all:
+            out.catch_all[f"{table}.{col}"] = vm.used_catch_all
+        return values
+    return pd.Series([cell_text(v) for v in values.astype(object)], index=raw.index,
+                     dtype="string")
 
 
 def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
@@ -251,37 +379,13 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
         name, src = _pick_source(sources, spec.source or table, table, path.name)
         if src is None:
             continue
-        raw = _frame(name, src, table)
+        raw = _frame(name, src, table, mapping.encoding)
         notes = out.notes.setdefault(table, [f"read from {name}: {len(raw):,} rows"])
         df = pd.DataFrame(index=raw.index)
         for col in COLUMNS[table]:
-            header = spec.columns.get(col, col)
-            found = _find_column(raw, header)
-            if found is None and col in spec.columns:
-                shown = ", ".join(map(str, raw.columns[:10]))
-                raise InputError(f"{table}.{col}: no column {header!r} in {name} (columns: "
-                                 f"{shown}); check tables: {table}: columns: in mapping.yaml")
-            if found is None:
-                continue  # optional columns may be absent; validation names required ones
-            where = f"{table}.{col} ({found!r})" if found != col else f"{table}.{col}"
-            values = raw[found]
-            if col in DATE_COLUMNS[table]:
-                values, note = parse_dates(values, fmt=spec.date_format or mapping.date_format,
-                                           where=where, row_numbers=raw.index + 2,
-                                           secret=col == "date_of_birth")
-                if note:
-                    notes.append(f"{col}: text dates read {note}")
-            elif (table, col) in ALLOWED:
-                vm = value_map(col, spec.values.get(col), mapping)
-                values, missed = vm.read(values, where)
-                if missed.counts:
-                    unmapped.append(missed)
-                if vm.used_catch_all:
-                    out.catch_all[f"{table}.{col}"] = vm.used_catch_all
-            else:
-                values = pd.Series([cell_text(v) for v in values.astype(object)],
-                                   index=raw.index, dtype="string")
-            df[col] = values
+            values = _column(raw, name, table, col, spec, mapping, notes, unmapped, out)
+            if values is not None:
+                df[col] = values
         out.tables[table] = df.reset_index(drop=True)
     if unmapped:
         raise UnmappedValues(unmapped, path.name)
@@ -289,4 +393,4 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
 
 
 __all__ = ["COLUMN_TABLE", "Mapping", "MappedExtract", "load_mapping", "map_extract",
-           "value_map"]
+           "todo_path", "todo_text", "value_map"]

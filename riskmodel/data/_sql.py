@@ -315,16 +315,35 @@ def _reason(exc: BaseException, source: DatabaseSource, *secrets) -> str:
     return mask(text, source.password, *secrets)[:200] or type(inner).__name__
 
 
+def _dropped(exc: BaseException) -> bool:
+    """The server ended a connection it had accepted (stopped, restarted, terminated it)."""
+    state = _sqlstate(exc) or ""
+    words = str(_chain(exc)[-1]).lower()
+    return (state.startswith("57P") or "terminating connection" in words
+            or "server closed the connection" in words or "shutting down" in words
+            or "connection already closed" in words or "connection has been closed" in words)
+
+
 def _connect_error(source: DatabaseSource, exc: BaseException) -> InputError:
     u = source.url
     state = _sqlstate(exc)
     who = f" as {u.username}" if u.username else ""
     where = f"{u.host or 'localhost'} port {u.port or 'default'}" if u.host or u.port else \
         str.__str__(source)
+    if _dropped(exc):
+        return InputError(f"data: the database at {where} closed the connection while "
+                          f"riskmodel was starting to check the tables ({_reason(exc, source)}"
+                          "); it may have stopped or restarted: nothing was used, run it again "
+                          "when it is back")
     hint = "check the host, port and database name"
     if state in _LOGIN or "password" in str(exc).lower():
-        hint = ("the password comes from PGPASSWORD or ~/.pgpass" if _is_postgres(u) else
-                "the password comes from RISKMODEL_DB_PASSWORD or ~/.pgpass")
+        if source.password is not None:
+            hint = ("the password given in the URL was refused: check it, or leave it out of "
+                    "the URL and use " + ("PGPASSWORD or ~/.pgpass" if _is_postgres(u) else
+                                          "RISKMODEL_DB_PASSWORD or ~/.pgpass"))
+        else:
+            hint = ("the password comes from PGPASSWORD or ~/.pgpass" if _is_postgres(u) else
+                    "the password comes from RISKMODEL_DB_PASSWORD or ~/.pgpass")
     return InputError(f"data: cannot connect to the database at {where}, database "
                       f"{u.database or '(default)'}{who} ({_reason(exc, source)}); {hint}")
 
@@ -343,6 +362,10 @@ def _read_error(source: DatabaseSource, src: TableSource, exc: BaseException, *,
     table, state = src.table, _sqlstate(exc)
     reason = _reason(exc, source)
     where = source.where()
+    if _lost(exc) and probing:
+        return InputError(f"{table}: the connection to {where} was lost while checking the "
+                          f"tables, at {src.describe()} ({reason}); the database may have "
+                          "stopped or restarted: nothing was used, run it again")
     if _lost(exc):
         return InputError(f"{table}: the connection to {where} was lost while reading "
                           f"{src.describe()} ({reason}); nothing was used: run it again")

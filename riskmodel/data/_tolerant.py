@@ -2,11 +2,13 @@
 
 Headers and category values are compared by a *key*: lower case, the "a) " enumerations
 some councils keep removed, punctuation and runs of spaces made one space. Files are Excel
-workbooks (``.xlsx``) or CSV in UTF-8 (a byte-order mark is fine) separated by commas,
-semicolons, tabs or pipes, with any line endings. Dates written as text are read day-first
-(UK) or month-first only when told, or when the column itself leaves no doubt; a column that
-could be read either way is an error that says how to set the format. Each problem is one
-:class:`~riskmodel._core.errors.InputError` line naming the file, sheet or column.
+workbooks (``.xlsx``) or CSV in UTF-8 (a byte-order mark is fine), UTF-16 or Windows-1252
+(Excel's plain "CSV", read with a note; ``encoding:`` in mapping.yaml names it), separated
+by commas, semicolons, tabs or pipes, with any line endings. Dates written as text are read
+day-first (UK) or month-first only when told, or when the column itself leaves no doubt; a
+column that could be read either way is an error that says how to set the format. Each
+problem is one :class:`~riskmodel._core.errors.InputError` line naming the file, sheet or
+column.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ import csv
 import datetime as dt
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from riskmodel._core.errors import InputError
+from riskmodel._core.errors import InputError, InputWarning
 
 _ENUM = re.compile(r"^\s*\(?[a-z]{1,2}\d?\)\s*", re.IGNORECASE)
 _PUNCT = re.compile(r"[^0-9a-z]+")
@@ -70,32 +73,89 @@ def cell_text(value) -> str | None:
 _SEPARATORS = (",", ";", "\t", "|")
 
 
-def _decoded(path: Path, what: str) -> str:
-    """A CSV file's text: UTF-8 with or without a byte-order mark, else one clear line."""
-    data = path.read_bytes()
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(f"{what}: {path.name} is UTF-16 text, not UTF-8; save it as CSV UTF-8")
+WINDOWS_1252 = "windows-1252"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when every other byte of the start is zero (text without a BOM)."""
+    head = data[:2000]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > 0.4 * len(head) / 2 and even == 0:
+        return "utf-16-le"
+    if even > 0.4 * len(head) / 2 and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def _as(data: bytes, path: Path, what: str, encoding: str) -> str:
+    """``data`` decoded as the encoding mapping.yaml names, or one line."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding)
+    except LookupError:
+        raise InputError(f"{what}: unknown encoding {encoding!r} in mapping.yaml (expected "
+                         "utf-8, utf-16 or windows-1252)") from None
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         byte = data[exc.start:exc.start + 1].hex()
-        raise InputError(
-            f"{what}: {path.name} is not UTF-8 text (byte 0x{byte} on line {line}, perhaps "
-            "Windows-1252 or Latin-1); save it as CSV UTF-8") from None
+        raise InputError(f"{what}: {path.name} is not {encoding} text (byte 0x{byte} on line "
+                         f"{line}); check encoding: in mapping.yaml") from None
+
+
+def _decoded(path: Path, what: str, encoding: str | None = None) -> str:
+    """A CSV file's text: UTF-8 (with or without a byte-order mark), UTF-16 or Windows-1252.
+
+    Windows-1252 (what Excel's plain "CSV" writes) is read with a one-line note, unless
+    ``encoding`` (mapping.yaml's ``encoding:``) says so; a file that is none of these (a
+    binary file, another encoding's bytes) is refused in one line.
+    """
+    data = path.read_bytes()
+    if encoding is not None:
+        text = _as(data, path, what, encoding)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _as(data, path, what, "utf-16")
+    elif (utf16 := _utf16_without_bom(data)) is not None:
+        text = _as(data, path, what, utf16)
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            text = _windows_1252(data, path, what, exc)
+    if "\x00" in text:
+        raise InputError(f"{what}: {path.name} is not a text file (it holds NUL bytes); "
+                         "save it as CSV")
     if not text.strip():
         raise InputError(f"{what}: {path.name} is empty (no header line)")
     return text
 
 
-def read_csv_text(path: Path, what: str) -> pd.DataFrame:
+def _windows_1252(data: bytes, path: Path, what: str, exc: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    byte = data[exc.start:exc.start + 1].hex()
+    try:
+        text = data.decode(WINDOWS_1252)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{what}: {path.name} is neither UTF-8, UTF-16 nor Windows-1252 text (byte 0x{byte}"
+            f" on line {line}); save it as CSV UTF-8, or name its encoding in mapping.yaml "
+            "(encoding:)") from None
+    warnings.warn(InputWarning(
+        f"{what}: {path.name} is not UTF-8 (byte 0x{byte} on line {line}): read as "
+        "Windows-1252, as Excel saves plain CSV; set encoding: windows-1252 in mapping.yaml "
+        "to say so"), stacklevel=3)
+    return text
+
+
+def read_csv_text(path: Path, what: str, encoding: str | None = None) -> pd.DataFrame:
     """A CSV file as text columns (header as written), whatever its separator and line ends.
 
-    UTF-8 with or without a byte-order mark; the separator is the one of ``, ; tab |`` that
-    splits the header line into the most fields. Refused in one line: an empty file, UTF-16,
-    text that is not UTF-8, rows with more cells than the header.
+    UTF-8 with or without a byte-order mark, UTF-16, or Windows-1252 (with a note), or the
+    ``encoding`` named; the separator is the one of ``, ; tab |`` that splits the header line
+    into the most fields. Refused in one line: an empty file, a file in none of these
+    encodings, rows with more cells than the header.
     """
-    text = _decoded(path, what)
+    text = _decoded(path, what, encoding)
     header = text.lstrip("\r\n").splitlines()[0]
     sep = max(_SEPARATORS, key=lambda s: len(next(csv.reader([header], delimiter=s))))
     try:
@@ -108,13 +168,13 @@ def read_csv_text(path: Path, what: str) -> pd.DataFrame:
     return df
 
 
-def read_csv_rows(path: Path, what: str) -> list[tuple]:
+def read_csv_rows(path: Path, what: str, encoding: str | None = None) -> list[tuple]:
     """A CSV file as rows of text cells (title lines above the header kept as rows).
 
     The separator is the one of ``, ; tab |`` that splits the widest of the first lines
-    into the most fields; encodings are checked as in :func:`read_csv_text`.
+    into the most fields; encodings are read as in :func:`read_csv_text`.
     """
-    text = _decoded(path, what)
+    text = _decoded(path, what, encoding)
     head = [ln for ln in text.splitlines()[:15] if ln.strip()]
 
     def width(sep):

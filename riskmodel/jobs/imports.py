@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +22,20 @@ import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel._core.io import PRIVATE, check_writable, umask_mode
+from riskmodel._core.io import PRIVATE, check_writable, umask_mode, write_text
 from riskmodel.data import (
     CONTRACT_VERSION,
     DATE_COLUMNS,
     TABLES,
+    Mapping,
+    UnmappedValues,
     describe_missing,
     load_mapping,
     map_extract,
     missing_inputs,
     normalise_table,
+    todo_path,
+    todo_text,
     validate_tables,
 )
 from riskmodel.data.annex_a import read_annex_a
@@ -50,15 +55,49 @@ class ImportResult:
     report: dict
 
     def lines(self) -> list[str]:
-        """What the command prints: counts only."""
+        """What the command prints: counts only (and the values unmapped: other moved)."""
         tables = ", ".join(f"{t} {n:,}" for t, n in self.rows.items())
-        out = [f"wrote {self.out}: {tables} (extract date {self.extract_date})"]
+        out = list(self.report.get("sheets_chosen") or [])
+        out.append(f"wrote {self.out}: {tables} (extract date {self.extract_date})")
+        out += catch_all_lines(self.report.get("unmapped_sent_to_catch_all") or {})
         missing = self.report.get("inputs_missing") or []
         if missing:
             out.append(f"not in the data, so their features will be switched off: "
                        f"{len(missing)} inputs (listed in the report)")
         out.append(f"report: {self.out / (REPORT + '.md')}")
         return out
+
+
+def catch_all_lines(sent: dict[str, dict[str, int]]) -> list[str]:
+    """What ``unmapped: other`` did, per column: how many rows, which values.
+
+    Examples
+    --------
+    >>> catch_all_lines({"ethnicity": {"Martian": 3, "Venusian": 1}})
+    ["unmapped: other sent 4 ethnicity values (2 distinct) to the catch-all: 'Martian' 3, \
+'Venusian' 1"]
+    """
+    out = []
+    for col, raw in sent.items():
+        items = sorted(raw.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{v!r} {n:,}" for v, n in items[:10])
+        more = f" and {len(items) - 10} more (all in the report)" if len(items) > 10 else ""
+        out.append(f"unmapped: other sent {sum(raw.values()):,} {col} values ({len(items)} "
+                   f"distinct) to the catch-all: {shown}{more}")
+    return out
+
+
+@contextlib.contextmanager
+def _todo_on_unmapped(mapping: str | os.PathLike | Mapping | None, out: Path
+                      ) -> Iterator[None]:
+    """Values no mapping covers: every one written to ``mapping.todo.yaml``, then the error."""
+    try:
+        yield
+    except UnmappedValues as exc:
+        path = todo_path(mapping if not isinstance(mapping, Mapping) else None, out)
+        write_text(todo_text(exc.found, mapping if not isinstance(mapping, Mapping) else None),
+                   path)
+        raise exc.with_todo(path) from None
 
 
 def _check_out(out: Path) -> None:
@@ -131,7 +170,8 @@ def import_annex_a(source, out, *, mapping=None, factors=None,
     """
     out = Path(out)
     _check_out(out)
-    imp = read_annex_a(source, mapping=mapping, factors=factors, extract_date=extract_date)
+    with _todo_on_unmapped(mapping, out):
+        imp = read_annex_a(source, mapping=mapping, factors=factors, extract_date=extract_date)
     day = f"{imp.extract_date:%Y-%m-%d}"
     _write(out, imp.tables, _manifest(Path(source).name, "annex-a", day),
            imp.report_markdown(), imp.report)
@@ -160,7 +200,8 @@ def import_extract(source, out, *, mapping, extract_date=None) -> ImportResult:
     out = Path(out)
     _check_out(out)
     m = load_mapping(mapping)
-    mapped = map_extract(source, m)
+    with _todo_on_unmapped(mapping, out):
+        mapped = map_extract(source, m)
     tables = {t: normalise_table(df, t) for t, df in mapped.tables.items()}
     if extract_date is not None:
         day = parse_date(extract_date, "--extract-date")

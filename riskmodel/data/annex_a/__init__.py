@@ -19,7 +19,7 @@ import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data._codelists import UnmappedValues
+from riskmodel.data._codelists import UnmappedValues, ValueMap
 from riskmodel.data._inputs import describe_missing, missing_inputs
 from riskmodel.data._mapping import Mapping, load_mapping, value_map
 from riskmodel.data._schemas import normalise_table
@@ -32,7 +32,14 @@ from riskmodel.data.annex_a._build import (
     _episodes,
     _factors,
 )
-from riskmodel.data.annex_a._sheets import list_name, open_lists, read_factors, read_list
+from riskmodel.data.annex_a._sheets import (
+    NUMBERS,
+    ListFrame,
+    list_name,
+    open_lists,
+    read_factors,
+    read_list,
+)
 
 __all__ = ["AnnexImport", "read_annex_a"]
 
@@ -74,19 +81,69 @@ class AnnexImport:
         return json.dumps(self.report, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def _local_headers(mapping: Mapping, label: str) -> dict[str, str]:
-    for name, headers in mapping.annex_a.headers.items():
+def _per_list(table: dict, label: str):
+    for name, value in table.items():
         if key(name) == key(label):
-            return headers
-    return {}
+            return value
+    return None
 
 
-def _rows_of(path: Path, what: str) -> tuple[str, list[tuple]]:
+def _local_headers(mapping: Mapping, label: str) -> dict[str, str]:
+    return _per_list(mapping.annex_a.headers, label) or {}
+
+
+def _date_format(mapping: Mapping, label: str) -> str:
+    """A list's date format: its own (annex_a: date_format: List 3: ...), else the file's."""
+    return _per_list(mapping.annex_a.date_format, label) or mapping.date_format or DAY_FIRST
+
+
+def _rows_of(path: Path, what: str, encoding: str | None) -> tuple[str, list[tuple]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         sheets = read_workbook(path, what)
         name = next(iter(sheets))
         return f"{path.name} [{name}]", sheets[name]
-    return path.name, read_csv_rows(path, what)
+    return path.name, read_csv_rows(path, what, encoding)
+
+
+def _read_lists(path: Path, mapping: Mapping, counts: Counts
+                ) -> tuple[dict[int, ListFrame], list[str]]:
+    """The lists found, read (headers, per-list date formats, footers counted), and the
+    sheets not read."""
+    local = {n: _local_headers(mapping, list_name(n)) for n in NUMBERS}
+    found, skipped, chosen = open_lists(path, local, mapping.encoding)
+    lists = {}
+    for n, (name, rows) in sorted(found.items()):
+        frame = read_list(n, name, rows, local[n])
+        frame.date_format = _date_format(mapping, list_name(n))
+        for word, k in frame.footers.items():
+            counts.drop(k, f"{list_name(n)} rows that are a total, count or report footer "
+                        f"(starting {word!r}), not records")
+        lists[n] = frame
+    for line in chosen:
+        counts.say(line)
+    counts.chosen = chosen
+    return lists, skipped
+
+
+def _value_maps(mapping: Mapping) -> dict[str, ValueMap]:
+    opts = mapping.annex_a
+    return {col: value_map(col, opts.values.get(col), mapping, presets=[preset],
+                           section=("annex_a", "values", col))
+            for col, preset in (("sex", "dfe_gender"), ("ethnicity", "dfe_ethnicity"),
+                                ("source", "dfe_source"), ("factor", "cin_factors"))}
+
+
+def _factors_frame(factors: str | os.PathLike | None, mapping: Mapping
+                   ) -> ListFrame | None:
+    if factors is None:
+        return None
+    fpath = Path(factors)
+    if not fpath.is_file():
+        raise InputError(f"--factors: {fpath} does not exist")
+    source, rows = _rows_of(fpath, "factors", mapping.encoding)
+    frame = read_factors(source, rows, _local_headers(mapping, "factors"))
+    frame.date_format = _date_format(mapping, "factors")
+    return frame
 
 
 def read_annex_a(path: str | os.PathLike, *, mapping=None, factors=None,
@@ -141,37 +198,30 @@ def read_annex_a(path: str | os.PathLike, *, mapping=None, factors=None,
     path = Path(path)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
-    fmt = mapping.date_format or DAY_FIRST
-    opts = mapping.annex_a
-    found, skipped = open_lists(path)
-    lists = {n: read_list(n, name, rows, _local_headers(mapping, list_name(n)))
-             for n, (name, rows) in sorted(found.items())}
-    maps = {col: value_map(col, opts.values.get(col), mapping, presets=[preset])
-            for col, preset in (("sex", "dfe_gender"), ("ethnicity", "dfe_ethnicity"),
-                                ("source", "dfe_source"), ("factor", "cin_factors"))}
-    counts = Counts()
-    contacts, people = _contacts(lists, counts, fmt=fmt, maps=maps,
-                                 lag_days=opts.recorded_lag_days)
-    ace = None
-    frame = None
-    if factors is not None:
-        fpath = Path(factors)
-        if not fpath.is_file():
-            raise InputError(f"--factors: {fpath} does not exist")
-        source, rows = _rows_of(fpath, "factors")
-        frame = read_factors(source, rows, _local_headers(mapping, "factors"))
     given = None if extract_date is None else parse_date(extract_date, "--extract-date")
+    return _import(path, mapping, factors, given)
+
+
+def _import(path: Path, mapping: Mapping, factors: str | os.PathLike | None,
+            given: pd.Timestamp | None) -> AnnexImport:
+    """The lists read, mapped, built into the tables and checked (see read_annex_a)."""
+    opts = mapping.annex_a
+    counts = Counts()
+    lists, skipped = _read_lists(path, mapping, counts)
+    maps = _value_maps(mapping)
+    contacts, people = _contacts(lists, counts, maps=maps, lag_days=opts.recorded_lag_days)
+    frame = _factors_frame(factors, mapping)
     latest = [contacts["contact_date"].max()]
     if frame is not None:
-        latest.append(parse_dates(frame.data["date"], fmt=fmt, where=frame.where("date"),
-                                  row_numbers=frame.rows)[0].max())
+        latest.append(parse_dates(frame.data["date"], fmt=frame.date_format,
+                                  where=frame.where("date"), row_numbers=frame.rows)[0].max())
     episodes, more, extract = _episodes(
-        lists, counts, fmt=fmt, maps=maps, months=opts.early_help_months, extract=given,
+        lists, counts, maps=maps, months=opts.early_help_months, extract=given,
         latest=pd.Series(latest).max())
-    people += more
-    children = _children(people, counts)
+    children = _children(people + more, counts)
+    ace = None
     if frame is not None:
-        ace = _factors(frame, children["child_id"], counts, fmt=fmt, vm=maps["factor"])
+        ace = _factors(frame, children["child_id"], counts, vm=maps["factor"])
     if counts.unmapped:
         raise UnmappedValues(counts.unmapped, path.name)
     contacts["recorded_date"] = contacts["recorded_date"].where(
@@ -203,6 +253,7 @@ def _report(path, skipped, counts: Counts, tables, extract, given, mapping, fram
                                                   " (the latest date in the lists)"),
         "date_format": mapping.date_format or DAY_FIRST,
         "lists_read": counts.lists,
+        "sheets_chosen": list(counts.chosen),
         "sheets_not_read": list(skipped),
         "values": values,
         "unmapped_sent_to_catch_all": {col: vm.used_catch_all for col, vm in maps.items()

@@ -45,6 +45,7 @@ class Counts:
     steps: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:
         self.steps.append(line)
@@ -74,10 +75,11 @@ def _ids(frame: ListFrame, counts: Counts) -> pd.Series:
     return ids
 
 
-def _dates(frame: ListFrame, fld: str, fmt, counts: Counts) -> pd.Series:
+def _dates(frame: ListFrame, fld: str, counts: Counts) -> pd.Series:
     if fld not in frame.data.columns:
         return pd.Series(pd.NaT, index=frame.data.index, dtype="datetime64[ns]")
-    values, note = parse_dates(frame.data[fld], fmt=fmt, where=frame.where(fld),
+    values, note = parse_dates(frame.data[fld], fmt=frame.date_format,
+                               where=frame.where(fld),
                                row_numbers=frame.rows, secret=fld == "date_of_birth")
     if note:
         counts.lists[frame.name].setdefault("dates", {})[frame.headers[fld]] = note
@@ -102,7 +104,7 @@ def _values(frame: ListFrame, fld: str, vm: ValueMap, counts: Counts) -> pd.Seri
     return mapped
 
 
-def _base(frame: ListFrame, counts: Counts, *, fmt, maps) -> pd.DataFrame:
+def _base(frame: ListFrame, counts: Counts, *, maps) -> pd.DataFrame:
     """Child id, gender, ethnicity and date of birth of every row of a list."""
     counts.lists[frame.name] = {
         "source": frame.source, "rows": len(frame.data),
@@ -113,15 +115,15 @@ def _base(frame: ListFrame, counts: Counts, *, fmt, maps) -> pd.DataFrame:
         "child_id": _ids(frame, counts),
         "sex": _values(frame, "gender", maps["sex"], counts),
         "ethnicity": _values(frame, "ethnicity", maps["ethnicity"], counts),
-        "date_of_birth": _dates(frame, "date_of_birth", fmt, counts),
+        "date_of_birth": _dates(frame, "date_of_birth", counts),
         "row": frame.rows,
     })
 
 
-def _contacts(lists, counts, *, fmt, maps, lag_days) -> tuple[pd.DataFrame, list]:
+def _contacts(lists, counts, *, maps, lag_days) -> tuple[pd.DataFrame, list]:
     f1 = lists[1]
-    c = _base(f1, counts, fmt=fmt, maps=maps)
-    c["date"] = _dates(f1, "date", fmt, counts)
+    c = _base(f1, counts, maps=maps)
+    c["date"] = _dates(f1, "date", counts)
     c["source"] = _values(f1, "source", maps["source"], counts)
     c["contact_id"] = "L1-" + pd.Series(f1.rows).astype(str)
     c["outcome"] = pd.Series(pd.NA, index=c.index, dtype="string")
@@ -131,8 +133,8 @@ def _contacts(lists, counts, *, fmt, maps, lag_days) -> tuple[pd.DataFrame, list
     c = c[c["child_id"].notna() & ~no_date]
     if 3 in lists:
         f3 = lists[3]
-        r = _base(f3, counts, fmt=fmt, maps=maps)
-        r["date"] = _dates(f3, "date", fmt, counts)
+        r = _base(f3, counts, maps=maps)
+        r["date"] = _dates(f3, "date", counts)
         r["source"] = _values(f3, "source", maps["source"], counts)
         people.append(r)
         no_date = r["date"].isna() & r["child_id"].notna()
@@ -151,42 +153,76 @@ def _contacts(lists, counts, *, fmt, maps, lag_days) -> tuple[pd.DataFrame, list
     return out.reset_index(drop=True), people
 
 
-def _referrals(c: pd.DataFrame, r: pd.DataFrame, counts: Counts):
+def _cost(ref: pd.DataFrame, con: pd.DataFrame) -> np.ndarray:
+    """Cost of marking each contact (columns) as each referral's (rows): the days between
+    them, plus half a day when the sources differ; ``inf`` outside the window (the contact
+    after the referral, or more than REFERRAL_DAYS before it)."""
+    gap = (ref["date"].to_numpy()[:, None] - con["date"].to_numpy()[None, :]) \
+        / np.timedelta64(1, "D")
+    rs = ref["source"].astype(object).fillna("(none: referral)").to_numpy()
+    cs = con["source"].astype(object).fillna("(none: contact)").to_numpy()
+    same = rs[:, None] == cs[None, :]
+    cost = gap + 0.5 * ~same
+    return np.where((gap >= 0) & (gap <= REFERRAL_DAYS), cost, np.inf)
+
+
+def match_referrals(c: pd.DataFrame, r: pd.DataFrame) -> list[tuple[int, int]]:
+    """``[(referral position, contact position)]``: each referral matched to one contact of
+    the same child, the same day or up to REFERRAL_DAYS before it, so that as many referrals
+    as possible are matched and, among those matchings, the days between them (then the
+    sources that differ) are fewest. An optimal assignment (``linear_sum_assignment``) per
+    child, not a greedy one.
+
+    Examples
+    --------
+    >>> day = pd.Timestamp
+    >>> c = pd.DataFrame({"child_id": ["A", "A"], "date": [day("2024-01-01"), day("2024-01-05")],
+    ...                   "source": ["police", "school"]})
+    >>> r = pd.DataFrame({"child_id": ["A", "A"], "date": [day("2024-01-06"), day("2024-01-07")],
+    ...                   "source": ["police", "police"]})
+    >>> match_referrals(c, r)  # both referrals' nearest earlier contact is the 5th's
+    [(0, 1), (1, 0)]
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    big = 1e6  # forbidden pairs: an assignment minimises how many it uses first
+    pairs = []
+    cpos = pd.Series(np.arange(len(c)), index=c.index)
+    rpos = pd.Series(np.arange(len(r)), index=r.index)
+    cons = dict(tuple(c.groupby("child_id", sort=False)))
+    for child, ref in r.groupby("child_id", sort=False):
+        con = cons.get(child)
+        if con is None:
+            continue
+        cost = _cost(ref, con)
+        if not np.isfinite(cost).any():
+            continue
+        rows, cols = linear_sum_assignment(np.where(np.isfinite(cost), cost, big))
+        ok = np.isfinite(cost[rows, cols])
+        pairs += [(int(rpos[ref.index[i]]), int(cpos[con.index[j]]))
+                  for i, j in zip(rows[ok], cols[ok], strict=True)]
+    return sorted(pairs)
+
+
+def _referrals(c: pd.DataFrame, r: pd.DataFrame, counts: Counts
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Mark each referral's contact social_care; referrals with no contact become contacts."""
     c = c.reset_index(drop=True).copy()
     r = r.reset_index(drop=True).copy()
-    r["ref"] = np.arange(len(r))
-    c["k"] = np.arange(len(c))
-    # 1) the same child, day and source; 2) the same child and day; 3) up to 7 days after.
-    matched_c, matched_r = set(), set()
-    for keys in (["child_id", "date", "source"], ["child_id", "date"]):
-        cc = c[~c["k"].isin(matched_c)].copy()
-        rr = r[~r["ref"].isin(matched_r)].copy()
-        cc["n"] = cc.groupby(keys, dropna=False).cumcount()
-        rr["n"] = rr.groupby(keys, dropna=False).cumcount()
-        m = rr.merge(cc, on=[*keys, "n"], suffixes=("", "_c"))
-        matched_c |= set(m["k"])
-        matched_r |= set(m["ref"])
-    cc = c[~c["k"].isin(matched_c)].sort_values("date")
-    rr = r[~r["ref"].isin(matched_r)].sort_values("date")
-    if len(cc) and len(rr):
-        m = pd.merge_asof(rr[["ref", "child_id", "date"]], cc[["k", "child_id", "date"]],
-                          on="date", by="child_id", direction="backward",
-                          tolerance=pd.Timedelta(days=REFERRAL_DAYS))
-        m = m.dropna(subset=["k"]).drop_duplicates("k")
-        matched_c |= set(m["k"].astype(int))
-        matched_r |= set(m["ref"])
-    c.loc[c["k"].isin(matched_c), "outcome"] = "social_care"
-    added = r[~r["ref"].isin(matched_r)].copy()
+    pairs = match_referrals(c, r)
+    matched_r = {i for i, _ in pairs}
+    c.loc[[j for _, j in pairs], "outcome"] = "social_care"
+    added = r[~r.index.isin(list(matched_r))].copy()
     added["contact_id"] = "L3-" + added["row"].astype(str)
     added["outcome"] = "social_care"
     counts.say(f"List 3: {len(matched_r):,} referrals matched to their List 1 contact (same "
-               f"child, same day or up to {REFERRAL_DAYS} days later), which are marked "
+               f"child, same day or up to {REFERRAL_DAYS} days earlier; the matching that "
+               "pairs the most referrals with the fewest days between them), which are marked "
                f"social_care; {len(added):,} referrals with no such contact added as contacts")
-    return c.drop(columns="k"), added.drop(columns=["ref"])
+    return c, added
 
 
-def _episodes(lists, counts, *, fmt, maps, months, extract, latest):
+def _episodes(lists, counts, *, maps, months, extract, latest):
     """Episodes of Lists 2, 6, 7, 8, the people rows, and the extract date (given or latest)."""
     parts, people = [], []
     for n in (2, 6, 7, 8):
@@ -195,11 +231,11 @@ def _episodes(lists, counts, *, fmt, maps, months, extract, latest):
                 counts.say(f"no List {n}: no {SOCIAL_CARE_LISTS[n]} episodes")
             continue
         f = lists[n]
-        e = _base(f, counts, fmt=fmt, maps=maps)
-        people.append(e.assign(date=_dates(f, "start", fmt, counts)))
+        e = _base(f, counts, maps=maps)
+        people.append(e.assign(date=_dates(f, "start", counts)))
         e["start_date"] = people[-1]["date"]
-        e["end_date"] = _dates(f, "end", fmt, counts)
-        e["completed"] = _dates(f, "completed", fmt, counts) if n == 2 else pd.NaT
+        e["end_date"] = _dates(f, "end", counts)
+        e["completed"] = _dates(f, "completed", counts) if n == 2 else pd.NaT
         e["service"] = "early_help_pathway" if n == 2 else SOCIAL_CARE_LISTS[n]
         e["episode_id"] = f"L{n}-" + pd.Series(f.rows).astype(str)
         e["has_end_column"] = "end" in f.headers
@@ -270,12 +306,12 @@ def _children(people: list[pd.DataFrame], counts: Counts) -> pd.DataFrame:
     return out
 
 
-def _factors(frame: ListFrame, known: pd.Series, counts: Counts, *, fmt, vm: ValueMap):
+def _factors(frame: ListFrame, known: pd.Series, counts: Counts, *, vm: ValueMap):
     counts.lists["factors"] = {"source": frame.source, "rows": len(frame.data),
                                "columns": dict(frame.headers), "ignored": list(frame.ignored),
                                "staff_columns_never_read": list(frame.staff)}
     ids = child_ids(frame)
-    dates, _ = parse_dates(frame.data["date"], fmt=fmt, where=frame.where("date"),
+    dates, _ = parse_dates(frame.data["date"], fmt=frame.date_format, where=frame.where("date"),
                            row_numbers=frame.rows)
     # A cell may hold several codes ("1B, 3B"): one row per code.
     codes = frame.data["factor"].map(cell_text).str.split(r"\s*[,;|]\s*", regex=True)
