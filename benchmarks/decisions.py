@@ -40,7 +40,7 @@ TEST = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
 
 def _lists(ex, truth, panels: str, seed: int) -> pd.DataFrame:
     """Quarterly lists from a first model, answered by synthetic panels; the offers."""
-    from riskmodel.data.synth._decisions import synth_decisions
+    from riskmodel.data.synth import synth_decisions
     from riskmodel.features import feature_columns
     from riskmodel.models import CalibratedModel, LogisticClassifier
 
@@ -137,7 +137,7 @@ def main() -> None:
     import yaml
 
     from riskmodel.data import generate_council
-    from riskmodel.data.synth._decisions import plant_help
+    from riskmodel.data.synth import plant_help
     from riskmodel.jobs import open_extract
     from riskmodel.jobs._extract import Extract
     from riskmodel.training import TrainingSpec

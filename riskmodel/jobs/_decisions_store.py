@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import sha256_file
 from riskmodel._core.io import atomic_path
-from riskmodel.evaluation.decisions._match import STORED_COLUMNS
+from riskmodel.evaluation.decisions import STORED_COLUMNS
 from riskmodel.scoring import AUDIT_NAME, read_audit
 
 SUFFIX = ".decisions.parquet"

@@ -17,9 +17,10 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import sha256_file
 from riskmodel._core.io import atomic_path, check_writable
-from riskmodel.data._decisions import DECISIONS, read_decisions
-from riskmodel.data.synth._decisions import synth_decisions
+from riskmodel.data import DECISIONS, read_decisions
+from riskmodel.data.synth import synth_decisions
 from riskmodel.evaluation.decisions import (
+    DEFAULT_TITLE,
     DecisionsReport,
     decision_table,
     decisions_report,
@@ -27,7 +28,6 @@ from riskmodel.evaluation.decisions import (
     match_decisions,
     write_decisions_report,
 )
-from riskmodel.evaluation.decisions._report import DEFAULT_TITLE
 from riskmodel.features import build_labels
 from riskmodel.jobs._decisions_store import (
     SUFFIX,

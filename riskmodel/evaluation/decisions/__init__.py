@@ -7,15 +7,22 @@ against the scores they answer; :func:`decision_table` joins decisions to the li
 report and :func:`write_decisions_report` writes ``report.html`` and ``summary.json``.
 """
 
-from riskmodel.evaluation.decisions._match import list_month, listed_flags, match_decisions
+from riskmodel.evaluation.decisions._match import (
+    STORED_COLUMNS,
+    list_month,
+    listed_flags,
+    match_decisions,
+)
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
 from riskmodel.evaluation.decisions._rates import decision_rates, decision_table, table_keys
 from riskmodel.evaluation.decisions._report import (
+    DEFAULT_TITLE,
     DecisionsReport,
     decisions_report,
     write_decisions_report,
 )
 
-__all__ = ["NOT_CAUSAL", "DecisionsReport", "decision_outcomes", "decision_rates",
-           "decision_table", "decisions_report", "list_month", "listed_flags",
-           "match_decisions", "table_keys", "write_decisions_report"]
+__all__ = ["DEFAULT_TITLE", "NOT_CAUSAL", "STORED_COLUMNS", "DecisionsReport",
+           "decision_outcomes", "decision_rates", "decision_table", "decisions_report",
+           "list_month", "listed_flags", "match_decisions", "table_keys",
+           "write_decisions_report"]

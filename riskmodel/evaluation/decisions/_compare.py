@@ -22,10 +22,15 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.evaluation.decisions._rates import Counter
-from riskmodel.evaluation.fairness._findings import STATUS_ORDER, binomial_comparisons, judge
-from riskmodel.evaluation.fairness._groups import build_tables
-from riskmodel.evaluation.fairness._policy import Characteristic, FairnessPolicy
-from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
+from riskmodel.evaluation.fairness import (
+    FINDINGS_COLUMNS,
+    STATUS_ORDER,
+    Characteristic,
+    FairnessPolicy,
+    binomial_comparisons,
+    build_tables,
+    judge,
+)
 
 # measure -> (numerator column, denominator column, +1 when a higher ratio is against the group)
 OVERRIDES = {"not_offered": ("not_needed", "considered", 1), "added": ("added", "not_listed", -1)}

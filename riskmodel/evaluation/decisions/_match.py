@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.data._decisions import row_names
+from riskmodel.data import row_names
 
 STORED_COLUMNS = ("child_id", "scoring_month", "decision", "reason", "decision_date", "listed",
                   "addition", "as_of")

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel.evaluation.decisions._rates import Counter
-from riskmodel.evaluation.fairness._findings import binomial_comparisons, rate_interval
-from riskmodel.evaluation.fairness._policy import FairnessPolicy
+from riskmodel.evaluation.fairness import FairnessPolicy, binomial_comparisons, rate_interval
 
 # name -> words; the rows of each are chosen in _masks
 CATEGORIES = {

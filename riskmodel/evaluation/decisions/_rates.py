@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.data._decisions import DECISIONS
+from riskmodel.data import DECISIONS
 from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts
 from riskmodel.evaluation.decisions._match import listed_flags
 

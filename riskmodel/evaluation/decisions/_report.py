@@ -20,8 +20,12 @@ from riskmodel.evaluation.decisions._compare import (
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
 from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
-from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
-from riskmodel.evaluation.fairness._result import jsonable, table_records
+from riskmodel.evaluation.fairness import (
+    FairnessPolicy,
+    jsonable,
+    resolve_policy,
+    table_records,
+)
 
 DEFAULT_TITLE = "What the panels decided"
 

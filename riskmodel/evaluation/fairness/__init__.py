@@ -5,16 +5,31 @@
 """
 
 from riskmodel.evaluation.fairness._audit import fairness_audit
+from riskmodel.evaluation.fairness._findings import (
+    STATUS_ORDER,
+    binomial_comparisons,
+    judge,
+    rate_interval,
+)
+from riskmodel.evaluation.fairness._groups import build_tables
 from riskmodel.evaluation.fairness._options import AuditOptions
-from riskmodel.evaluation.fairness._policy import FairnessPolicy, load_fairness_policy
+from riskmodel.evaluation.fairness._policy import (
+    Characteristic,
+    FairnessPolicy,
+    load_fairness_policy,
+    resolve_policy,
+)
 from riskmodel.evaluation.fairness._referrals import (
     ReferralAudit,
     add_referrals,
     referral_disproportionality,
 )
 from riskmodel.evaluation.fairness._report import write_fairness_report
-from riskmodel.evaluation.fairness._result import FairnessAudit
+from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
+from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
 
-__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "ReferralAudit", "add_referrals",
-           "fairness_audit", "load_fairness_policy", "referral_disproportionality",
+__all__ = ["FINDINGS_COLUMNS", "STATUS_ORDER", "AuditOptions", "Characteristic", "FairnessAudit",
+           "FairnessPolicy", "ReferralAudit", "add_referrals", "binomial_comparisons",
+           "build_tables", "fairness_audit", "jsonable", "judge", "load_fairness_policy",
+           "rate_interval", "referral_disproportionality", "resolve_policy", "table_records",
            "write_fairness_report"]
