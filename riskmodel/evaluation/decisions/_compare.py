@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.decisions._rates import Counter
+from riskmodel.evaluation.decisions._rates import Counter, count_masks
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
     STATUS_ORDER,
@@ -33,7 +33,8 @@ from riskmodel.evaluation.fairness import (
 )
 
 # measure -> (numerator column, denominator column, +1 when a higher ratio is against the group)
-OVERRIDES = {"not_offered": ("not_needed", "considered", 1), "added": ("added", "not_listed", -1)}
+OVERRIDES = {"not_offered": ("listed_not_needed", "considered", 1),
+             "added": ("added", "not_listed", -1)}
 SELECTIONS = {"list": ("listed", "all"), "offer": ("offered", "all")}
 MEASURE_WORDS = {"not_offered": "listed but not offered",
                  "added": "added though not listed"}
@@ -57,13 +58,21 @@ def _tables(t: pd.DataFrame, policy: FairnessPolicy):
     return build_tables(t, chars, combos, policy) if chars else []
 
 
+# The counts published for each group (a subset of COUNTS, under the same names).
+GROUP_COUNTS = ("children", "listed", "reviewed", "considered", "listed_not_needed",
+                "not_listed", "added", "offered")
+
+
 def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> pd.DataFrame:
     """Published (rounded) counts per group: everyone first, then each characteristic's groups.
 
-    Columns: ``characteristic``, ``label``, ``kind``, ``group``, ``children``, ``listed``,
-    ``reviewed``, ``considered``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and
-    the rates ``override_rate`` (not_needed / considered), ``addition_rate`` (added / not_listed),
-    ``list_rate`` and ``offer_rate`` (listed, offered / children).
+    Columns: ``characteristic``, ``label``, ``kind``, ``group``, the counts of
+    :data:`GROUP_COUNTS` (``children``, ``listed``, ``reviewed``, ``considered``,
+    ``listed_not_needed``, ``not_listed``, ``added``, ``offered``: each counted once, as
+    :class:`Counter` counts it, so no count is above a count it is part of nor above
+    everyone's) and the rates ``override_rate`` (listed_not_needed / considered),
+    ``addition_rate`` (added / not_listed), ``list_rate`` and ``offer_rate`` (listed,
+    offered / children).
 
     Examples
     --------
@@ -76,36 +85,25 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     >>> pol = FairnessPolicy.model_validate({"characteristics": {"sex": None},
     ...                                      "intersections": [], "min_count": 1})
     >>> g = group_counts(decision_table(d, s), pol, np.zeros(3, np.int64))
-    >>> g[["group", "listed", "not_needed", "override_rate"]].values.tolist()
+    >>> g[["group", "listed", "listed_not_needed", "override_rate"]].values.tolist()
     [['all', 2, 1, 0.5], ['female', 1, 0, 0.0], ['male', 1, 1, 1.0]]
     """
     c = Counter(keys, policy.min_count)
-    cols = {"all": np.ones(len(t), bool), "listed": t["listed"].to_numpy(bool),
-            "reviewed": t["reviewed"].to_numpy(bool),
-            "considered": t["considered"].to_numpy(bool),
-            "not_needed": t["not_needed"].to_numpy(bool),
-            "not_listed": ~t["listed"].to_numpy(bool), "added": t["added"].to_numpy(bool),
-            "offered": t["offered"].to_numpy(bool)}
-    rows = []
-
-    def add(key, label, kind, group, mask):
-        r = {"characteristic": key, "label": label, "kind": kind, "group": group}
-        r["children"] = c.count(mask)
-        for name in ("listed", "reviewed", "considered", "not_needed", "not_listed", "added",
-                     "offered"):
-            r[name] = c.count(mask & cols[name])
-        rows.append(r)
-
-    add("all", "everyone", "all", "all", cols["all"])
+    masks = count_masks(t)
+    everyone = c.counts(masks)
+    rows = [{"characteristic": "all", "label": "everyone", "kind": "all", "group": "all",
+             **{k: everyone[k] for k in GROUP_COUNTS}}]
     for g in _tables(t, policy):
         for i, name in enumerate(g.groups):
-            add(g.key, g.label, g.kind, name, g.codes == i)
+            n = c.counts(masks, g.codes == i, within=everyone)
+            rows.append({"characteristic": g.key, "label": g.label, "kind": g.kind,
+                         "group": name, **{k: n[k] for k in GROUP_COUNTS}})
     out = pd.DataFrame(rows)
 
-    def ratio(k, n):
+    def ratio(k: str, n: str) -> np.ndarray:
         return np.where(out[n] > 0, out[k] / out[n].where(out[n] > 0, 1), np.nan)
 
-    out["override_rate"] = ratio("not_needed", "considered")
+    out["override_rate"] = ratio("listed_not_needed", "considered")
     out["addition_rate"] = ratio("added", "not_listed")
     out["list_rate"] = ratio("listed", "children")
     out["offer_rate"] = ratio("offered", "children")

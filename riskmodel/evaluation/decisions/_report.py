@@ -173,7 +173,7 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
     out.append(
         f"Lists of {span}: {r['listed']:,} listed children; the panels reviewed "
         f"{r['reviewed']:,} ({_pct(r['review_rate'])}) and offered help to "
-        f"{r['listed_offered'] + r['listed_declined']:,} of them "
+        f"{r['accepted']:,} of them "
         f"({r['listed_declined']:,} declined by the family); {r['listed_already_supported']:,} "
         f"were already supported. Override rate (listed but not offered: the panel decided no "
         f"help was needed): {_pct(r['override_rate'])} of the listed children the panels "
