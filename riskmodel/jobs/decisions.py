@@ -17,11 +17,12 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import sha256_file
 from riskmodel._core.io import atomic_path, check_writable
-from riskmodel.data import DECISIONS, read_decisions
+from riskmodel.data import read_decisions
 from riskmodel.data.synth import synth_decisions
 from riskmodel.evaluation.decisions import (
     DEFAULT_TITLE,
     DecisionsReport,
+    decision_rates,
     decision_table,
     decisions_report,
     list_month,
@@ -42,9 +43,11 @@ from riskmodel.jobs._extract import open_extract
 
 @dataclass(frozen=True)
 class DecisionsAdded:
-    """What :func:`add_decisions` recorded: the stored file, the list's month and counts
-    (``rows`` of this file, ``stored`` in all, ``listed`` children on the list, ``answered``
-    listed children with a decision, ``additions``, and each decision's count)."""
+    """What :func:`add_decisions` recorded: the stored file, the list's month and counts:
+    ``rows`` of this file, ``stored`` in all, ``not_listed_decided`` (decisions for children
+    not on the list) and, exact, every count the report publishes rounded
+    (:func:`riskmodel.evaluation.decisions.decision_rates` with ``base=1``: ``listed``,
+    ``reviewed``, ``listed_declined``, ``added`` ...), so the two agree."""
 
     path: Path
     month: str
@@ -112,12 +115,9 @@ def add_decisions(file, scores, *, mapping=None, replace: bool = False) -> Decis
                 "model": model, "outcome": rec.get("outcome"),
                 "horizon_months": rec.get("horizon_months"), "files": files}
     write_stored(combined, new_meta, target)
-    listed = int(table["in_capacity"].astype(str).str.lower().isin(["true", "1"]).sum()) \
-        if table["in_capacity"].dtype != bool else int(table["in_capacity"].sum())
-    counts = {"rows": len(matched), "stored": len(combined), "listed": listed,
-              "answered": int(combined["listed"].sum()),
-              "additions": int(combined["addition"].sum())}
-    counts.update({d: int((combined["decision"] == d).sum()) for d in DECISIONS})
+    counts = {"rows": len(matched), "stored": len(combined),
+              "not_listed_decided": int(combined["addition"].sum()),
+              **decision_rates(combined, table, base=1)}
     return DecisionsAdded(path=target, month=month, counts=counts, replaced=replace)
 
 
