@@ -93,6 +93,8 @@ def report(
     run = report_decisions(scores, out_dir, data=data, policy=policy, title=title, seed=seed)
     for sentence in run.report.summary:
         _say(f"- {sentence}")
+    for note in run.report.notes:
+        _say(f"note: {note}")
     _say(f"report: {run.paths['html']}")
     _say(f"summary: {run.paths['json']}")
 

@@ -152,6 +152,60 @@ def _with_extract(t: pd.DataFrame, ex, as_of: pd.Timestamp, outcome: str, horizo
     return t
 
 
+def _read_lists(paths: list[Path]) -> list[tuple[Path, pd.DataFrame, dict, pd.Timestamp, str]]:
+    """Each list given: its scores, its audit line, its date and month; lists are told apart
+    by what they are (their month), so one folder per month with the same file name in each
+    is fine, and only a month given twice is refused."""
+    seen: dict[str, Path] = {}
+    out = []
+    for p in paths:
+        table = read_scores_table(p)
+        rec = list_record(p)
+        as_of, month = list_month(table, p.name)
+        if month in seen:
+            raise InputError(f"--scores: the list of {month} is given twice ({seen[month]} and "
+                             f"{p}); give each month's list once")
+        seen[month] = p
+        out.append((p, table, rec, as_of, month))
+    return out
+
+
+def _list_table(p: Path, table: pd.DataFrame, rec: dict, ex, as_of: pd.Timestamp
+                ) -> pd.DataFrame:
+    """One list's rows with their recorded decisions (and, with the extract, what it adds)."""
+    stored, meta = read_stored(stored_path(p))
+    if stored is None:
+        raise InputError(f"--scores: no decisions recorded for {p.name} (run riskmodel "
+                         f"decisions add FILE --scores {p})")
+    if meta.get("scores_sha256") not in (None, rec["scores_sha256"]):
+        raise InputError(f"--scores: the decisions recorded for {p.name} answer an earlier "
+                         "version of it; record them again with --replace")
+    t = decision_table(stored, table)
+    if ex is not None:
+        outcome = str(table["outcome"].iloc[0]) if "outcome" in table else "escalation"
+        horizon = int(table["horizon_months"].iloc[0]) if "horizon_months" in table else 6
+        t = _with_extract(t, ex, as_of, outcome, horizon)
+    return t
+
+
+def missing_note(missing: list[str], judged: list[str], *, data_given: bool) -> str:
+    """What the report cannot examine, and how to include it (the characteristics' labels).
+
+    Examples
+    --------
+    >>> missing_note(["ethnicity", "sex"], ["locality"], data_given=False)[:60]
+    'Overrides are judged by locality only: ethnicity and sex are'
+    """
+    names = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
+    how = ("score with --with-characteristics to include them" if data_given else
+           "give the council's extract (--data DIR), or score with --with-characteristics, to "
+           "include them")
+    by = ", ".join(judged) if judged else "no characteristic"
+    return (f"Overrides are judged by {by} only: {names} "
+            f"{'is' if len(missing) == 1 else 'are'} not in these lists, so no finding about "
+            f"{'it' if len(missing) == 1 else 'them'} does not mean no disparity; {how}.")
+
+
 def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DEFAULT_TITLE,
                      seed: int = 0) -> DecisionsReportRun:
     """Write the decisions report (``report.html``, ``summary.json``) for one or more lists.
@@ -160,14 +214,17 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     ----------
     scores : path or list of paths
         Scores files whose decisions were recorded (``riskmodel decisions add``); several
-        months are reported together (a month's list is small).
+        months are reported together (a month's list is small). Lists are told apart by
+        their month (one folder per month with the same file name is fine); a month given
+        twice is an error.
     out_dir : path
         Folder for the report: aggregates only, every count rounded by the fairness
         policy's disclosure control.
     data : path, optional
         The council's extract: adds the outcome of each decided child once the horizon has
         passed, and the characteristics the scores do not carry (ethnicity, sex,
-        disability, IMD quintile).
+        disability, IMD quintile). Without it (and scores without characteristics) the
+        report says which characteristics it could not examine.
     policy : path, optional
         The fairness policy (default: the workspace's, else the packaged one).
     title : str
@@ -179,8 +236,8 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
 
     Examples
     --------
-    >>> run = report_decisions(["scores/escalation-2025-11.parquet",
-    ...                         "scores/escalation-2025-12.parquet"], "decisions-report",
+    >>> run = report_decisions(["scores/2025-11/scores.parquet",
+    ...                         "scores/2025-12/scores.parquet"], "decisions-report",
     ...                        data="extract/")  # doctest: +SKIP
     >>> run.report.summary[0]  # doctest: +SKIP
     "Verdict: no group's overrides differ clearly from everyone's."
@@ -189,32 +246,16 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     if not paths:
         raise InputError("decisions report: give at least one --scores file")
     check_writable(out_dir, folder=True)
+    given = _read_lists(paths)
     ex = open_extract(data) if data is not None else None
     parts, lists, notes = [], [], []
-    for p in paths:
-        table = read_scores_table(p)
-        rec = list_record(p)
-        stored, meta = read_stored(stored_path(p))
-        if stored is None:
-            raise InputError(f"--scores: no decisions recorded for {p.name} (run riskmodel "
-                             f"decisions add FILE --scores {p})")
-        if meta.get("scores_sha256") not in (None, rec["scores_sha256"]):
-            raise InputError(f"--scores: the decisions recorded for {p.name} answer an earlier "
-                             "version of it; record them again with --replace")
-        as_of, month = list_month(table, p.name)
-        t = decision_table(stored, table)
-        if ex is not None:
-            outcome = str(table["outcome"].iloc[0]) if "outcome" in table else "escalation"
-            horizon = int(table["horizon_months"].iloc[0]) if "horizon_months" in table else 6
-            t = _with_extract(t, ex, as_of, outcome, horizon)
-        parts.append(t)
+    for p, table, rec, as_of, month in given:
+        parts.append(_list_table(p, table, rec, ex, as_of))
         model = rec.get("model") or {}
-        lists.append({"scores": p.name, "month": month, "as_of": str(as_of.date()),
+        lists.append({"scores": p.name, "folder": p.parent.name, "month": month,
+                      "as_of": str(as_of.date()),
                       "model": f"{model.get('name')} v{model.get('version')}",
                       "sent": str(rec.get("when", ""))[:10]})
-    if len({x["scores"] for x in lists}) != len(lists) or \
-            len({x["month"] for x in lists}) != len(lists):
-        raise InputError("--scores: each list may be given once (one scores file per month)")
     t = pd.concat(parts, ignore_index=True)
     if ex is not None and t["label"].isna().all():
         notes.append("No outcome is known yet for these lists: the model's horizon has not "
@@ -223,9 +264,10 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     outcome = str(t["outcome"].iloc[0]) if "outcome" in t else "escalation"
     report = decisions_report(t, policy=policy, lists=lists, seed=seed, outcome=outcome,
                               notes=notes)
-    if len(report.groups) == 1:
-        report.notes.append("No characteristics to compare groups by: score with "
-                            "--with-characteristics, or give the extract (--data).")
+    missing = report.settings["characteristics_missing"]
+    if missing:
+        report.notes.insert(0, missing_note(missing, report.settings["characteristics_judged"],
+                                            data_given=ex is not None))
     written = write_decisions_report(report, out_dir, title=title)
     return DecisionsReportRun(report=report, paths=written)
 
@@ -234,9 +276,9 @@ def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **o
                           ) -> tuple[Path, pd.DataFrame]:
     """Synthetic panel decisions for a scores file, written as a panel's CSV or Excel file.
 
-    Children offered help for an earlier list in the same folder within the model's
-    horizon are found already supported. The file holds child ids: it is written private
-    (0600) and atomically.
+    Children offered help for an earlier list in the same folder (or a sibling folder: one
+    folder per month) within the model's horizon are found already supported. The file holds
+    child ids: it is written private (0600) and atomically.
 
     Parameters
     ----------
@@ -271,7 +313,8 @@ def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **o
     as_of, _ = list_month(table, scores.name)
     horizon = int(rec.get("horizon_months") or 6)
     before = set()
-    for f in scores.parent.glob(f"*{SUFFIX}"):
+    # earlier lists in the same folder, or in a sibling folder (one folder per month)
+    for f in {*scores.parent.glob(f"*{SUFFIX}"), *scores.parent.parent.glob(f"*/*{SUFFIX}")}:
         frame, _ = read_stored(f)
         if frame is None:
             continue

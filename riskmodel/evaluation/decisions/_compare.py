@@ -48,6 +48,24 @@ _VERDICT = {
 }
 
 
+def characteristics_present(t: pd.DataFrame, policy: FairnessPolicy
+                            ) -> tuple[list[str], list[str]]:
+    """The policy's characteristics the table holds, and those it lacks (their labels).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> characteristics_present(pd.DataFrame({"locality": ["North"]}), load_fairness_policy())
+    (['locality'], ['ethnicity', 'sex', 'disability', 'age band', 'IMD quintile'])
+    """
+    judged, missing = [], []
+    for name, c in policy.characteristics.items():
+        c = c or Characteristic()
+        label = str(c.label or name).split(" (")[0]
+        (judged if (c.column or name) in t.columns else missing).append(label)
+    return judged, missing
+
+
 def _tables(t: pd.DataFrame, policy: FairnessPolicy):
     chars = {}
     for name, c in policy.characteristics.items():

@@ -14,6 +14,7 @@ from riskmodel._core.io import write_text
 from riskmodel.evaluation._disclosure import rounding_note
 from riskmodel.evaluation.decisions._compare import (
     MEASURE_WORDS,
+    characteristics_present,
     disparity_table,
     group_counts,
     override_findings,
@@ -118,9 +119,11 @@ def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int 
     if "label" in t.columns:
         outs = decision_outcomes(t, pol, keys, outcome=outcome, seed=seed)
     tol, judging = pol.tolerance, pol.judging
+    judged, missing = characteristics_present(t, pol)
     settings = {
         "lists": list(lists or []), "months": sorted(t["month"].dropna().unique().tolist()),
         "characteristics": sorted(set(groups["characteristic"]) - {"all"}),
+        "characteristics_judged": judged, "characteristics_missing": missing,
         "tolerance": {"low": tol.low, "high": tol.high},
         "judging": {"false_discovery_rate": judging.false_discovery_rate,
                     "min_children": judging.min_children, "method": "Benjamini-Hochberg"},
@@ -150,26 +153,39 @@ def _who(rows: pd.DataFrame) -> str:
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
+def _verdict(report: DecisionsReport) -> list[str]:
+    """The verdict on overrides, and what it could not examine."""
+    f = report.findings
+    bad, good = report.flagged("disadvantaged"), report.flagged("advantaged")
+    if len(bad):
+        out = [f"Verdict: the panels' overrides go against a group clearly enough to flag: "
+               f"{_who(bad)}. Read these findings first and review those decisions."]
+    elif len(good):
+        out = [f"Verdict: no group is clearly disadvantaged by the panels' overrides; "
+               f"{len(good)} clear difference{'s' if len(good) != 1 else ''} in a group's "
+               f"favour: {_who(good)}."]
+    else:
+        watch = int((f.status == "watch").sum()) if len(f) else 0
+        out = ["Verdict: no group's overrides differ clearly from everyone's"
+               + (f"; {watch} comparison{'s' if watch != 1 else ''} outside the "
+                  "tolerance but not clear enough to flag, worth watching." if watch
+                  else ".")]
+    missing = report.settings.get("characteristics_missing") or []
+    if missing:
+        judged = report.settings.get("characteristics_judged") or ["no characteristic"]
+        out.append(f"Judged by {', '.join(judged)} only: {', '.join(missing)} "
+                   f"{'is' if len(missing) == 1 else 'are'} not in these lists and "
+                   "not examined.")
+    return out
+
+
 def summary_sentences(report: DecisionsReport) -> list[str]:
     """The verdict on overrides, the counts, the list against the decisions, the outcomes."""
     r, f = report.rates, report.findings
     months = report.settings["months"]
     span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
-    out = []
     bad, good = report.flagged("disadvantaged"), report.flagged("advantaged")
-    if len(bad):
-        out.append(f"Verdict: the panels' overrides go against a group clearly enough to flag: "
-                   f"{_who(bad)}. Read these findings first and review those decisions.")
-    elif len(good):
-        out.append(f"Verdict: no group is clearly disadvantaged by the panels' overrides; "
-                   f"{len(good)} clear difference{'s' if len(good) != 1 else ''} in a group's "
-                   f"favour: {_who(good)}.")
-    else:
-        watch = int((f.status == "watch").sum()) if len(f) else 0
-        out.append("Verdict: no group's overrides differ clearly from everyone's"
-                   + (f"; {watch} comparison{'s' if watch != 1 else ''} outside the "
-                      "tolerance but not clear enough to flag, worth watching." if watch
-                      else "."))
+    out = _verdict(report)
     out.append(
         f"Lists of {span}: {r['listed']:,} listed children; the panels reviewed "
         f"{r['reviewed']:,} ({_pct(r['review_rate'])}) and offered help to "
