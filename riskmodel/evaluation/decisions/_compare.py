@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel.evaluation.decisions._power import months_to_settle
 from riskmodel.evaluation.decisions._rates import Counter, count_masks
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
@@ -132,7 +133,23 @@ def _fmt(v) -> str:
     return "\u2013" if v is None or not np.isfinite(v) else f"{v:.2f}"
 
 
-def finding_sentence(row: dict, confidence: float = 0.95) -> str:
+def settle_words(settle: float, months: int) -> str:
+    """How many months of lists would settle a comparison, in words.
+
+    Examples
+    --------
+    >>> settle_words(4.0, 1)
+    'about 4 months of lists would settle it (this report has 1)'
+    """
+    if settle is None or np.isnan(settle):
+        return ""
+    if np.isinf(settle):
+        return "too small a difference for lists to settle within ten years"
+    return (f"about {int(settle)} months of lists would settle it (this report has "
+            f"{months})")
+
+
+def finding_sentence(row: dict, confidence: float = 0.95, months: int = 1) -> str:
     """One override finding in words.
 
     Examples
@@ -157,13 +174,14 @@ def finding_sentence(row: dict, confidence: float = 0.95) -> str:
     if status == "flag" and not isinstance(verdict, str):
         verdict = "clear enough to flag"
     if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
-        return f"{text}: {verdict}."
+        more = settle_words(float(row.get("months_to_settle", np.nan)), months)
+        return f"{text}: {verdict}{'; ' + more if more else ''}."
     ci = f"{round(100 * confidence):d}% interval {_fmt(row['low'])}\u2013{_fmt(row['high'])}"
     return f"{text} ({ci}): {verdict}."
 
 
-def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
-                      ) -> pd.DataFrame:
+def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0,
+                      months: int = 1) -> pd.DataFrame:
     """Each group's override rates against everyone's, judged (the fairness report's shape).
 
     Parameters
@@ -173,15 +191,19 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
     policy : FairnessPolicy
     seed : int
         For the intervals' posterior draws (the same seed gives the same report).
+    months : int
+        How many months of lists the counts cover.
 
     Returns
     -------
     DataFrame
-        ``FINDINGS_COLUMNS``: ``rank``, ``characteristic``, ``label``, ``kind``, ``group``,
-        ``measure`` (``not_offered`` or ``added``), ``source`` (empty), ``reference``
-        (``everyone``), ``value``, ``reference_value``, ``ratio``, ``low``, ``high``,
-        ``direction``, ``status``, ``p_value``, ``n``, ``n0``, ``need_ratio`` (empty) and
-        ``sentence``; flags first.
+        ``FINDINGS_COLUMNS`` and ``months_to_settle`` (for a comparison not enough to judge,
+        the months of lists in all that would settle it, :func:`months_to_settle`; ``inf``
+        for too small a difference to settle, else NaN): ``rank``, ``characteristic``,
+        ``label``, ``kind``, ``group``, ``measure`` (``not_offered`` or ``added``),
+        ``source`` (empty), ``reference`` (``everyone``), ``value``, ``reference_value``,
+        ``ratio``, ``low``, ``high``, ``direction``, ``status``, ``p_value``, ``n``, ``n0``,
+        ``need_ratio`` (empty) and ``sentence``; flags first.
     """
     everyone = groups.iloc[0]
     rows = []
@@ -215,9 +237,14 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
         comp["value"] = np.where(comp["n"] > 0, comp["k"] / comp["n"], np.nan)
         comp["reference_value"] = np.where(comp["n0"] > 0, comp["k0"] / comp["n0"], np.nan)
     comp["need_ratio"] = np.nan
+    tol = policy.tolerance
+    settle = months_to_settle(comp, months, low=tol.low, high=tol.high, base=policy.min_count,
+                              min_children=policy.judging.min_children,
+                              alpha=policy.judging.false_discovery_rate)
+    comp["months_to_settle"] = np.where(comp["status"] == "insufficient", settle, np.nan)
     conf = policy.bootstrap.confidence
-    comp["sentence"] = [finding_sentence(r, conf) for r in comp.to_dict("records")]
-    return comp.reindex(columns=FINDINGS_COLUMNS)
+    comp["sentence"] = [finding_sentence(r, conf, months) for r in comp.to_dict("records")]
+    return comp.reindex(columns=[*FINDINGS_COLUMNS, "months_to_settle"])
 
 
 def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0

@@ -18,10 +18,12 @@ from riskmodel.evaluation.decisions._compare import (
     disparity_table,
     group_counts,
     override_findings,
+    settle_words,
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
 from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
 from riskmodel.evaluation.fairness import (
+    FINDINGS_COLUMNS,
     FairnessPolicy,
     jsonable,
     resolve_policy,
@@ -113,7 +115,8 @@ def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int 
     keys = table_keys(t)
     rates = panel_rates(t, Counter(keys, pol.min_count))
     groups = group_counts(t, pol, keys)
-    findings = override_findings(groups, pol, seed=seed)
+    findings = override_findings(groups, pol, seed=seed,
+                                 months=max(int(t["month"].nunique()), 1))
     disparity = disparity_table(groups, pol, seed=seed)
     outs = None
     if "label" in t.columns:
@@ -179,9 +182,29 @@ def _verdict(report: DecisionsReport) -> list[str]:
     return out
 
 
+def _insufficient(report: DecisionsReport) -> list[str]:
+    """The comparisons not enough to judge, and how many months of lists would settle them."""
+    f = report.findings
+    few = f[f.status == "insufficient"] if len(f) else f
+    if not len(few):
+        return []
+    text = (f"{len(few)} comparison{'s' if len(few) != 1 else ''} had too few children to "
+            f"judge (fewer than {report.settings['judging']['min_children']}, or too wide an "
+            "interval); they are not evidence that decisions were even-handed.")
+    m = few["months_to_settle"].to_numpy(float)
+    m = m[np.isfinite(m)]
+    if len(m):
+        lo, hi = int(m.min()), int(m.max())
+        span = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        text += (f" Lists of about {span} months in all would settle "
+                 f"{'it' if len(m) == 1 else f'{len(m)} of them'} (this report has "
+                 f"{len(report.settings['months'])}; each finding says its own).")
+    return [text]
+
+
 def summary_sentences(report: DecisionsReport) -> list[str]:
     """The verdict on overrides, the counts, the list against the decisions, the outcomes."""
-    r, f = report.rates, report.findings
+    r = report.rates
     months = report.settings["months"]
     span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
     bad, good = report.flagged("disadvantaged"), report.flagged("advantaged")
@@ -197,11 +220,7 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
         f"Added though not listed: {r['added']:,} children, {_pct(r['addition_rate'])} of all "
         "children offered help.")
     out += list(bad.sentence) + list(good.sentence)
-    few = int((f.status == "insufficient").sum()) if len(f) else 0
-    if few:
-        out.append(f"{few} comparison{'s' if few != 1 else ''} had too few children to judge "
-                   f"(fewer than {report.settings['judging']['min_children']}); they are not "
-                   "evidence that decisions were even-handed.")
+    out += _insufficient(report)
     d = report.disparity
     if len(d):
         moved = d[(d.list_outside != d.offer_outside) & ~d.too_few]
@@ -230,6 +249,19 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
     return out
 
 
+def settle_records(report: DecisionsReport) -> list[dict]:
+    """The comparisons not enough to judge, with the months of lists that would settle each
+    (``None`` for too small a difference to settle within ten years)."""
+    f = report.findings
+    if not len(f):
+        return []
+    rows = f[f["status"] == "insufficient"]
+    return [{"characteristic": r.characteristic, "group": r.group, "measure": r.measure,
+             "months_to_settle": None if not np.isfinite(r.months_to_settle)
+             else int(r.months_to_settle)}
+            for r in rows.itertuples() if not np.isnan(r.months_to_settle)]
+
+
 def report_document(report: DecisionsReport, *, title: str = DEFAULT_TITLE) -> dict:
     """What ``summary.json`` holds: aggregates only (no child id, no date of birth)."""
     r = report.rates
@@ -248,7 +280,8 @@ def report_document(report: DecisionsReport, *, title: str = DEFAULT_TITLE) -> d
                         for x in report.findings[report.findings.status == "flag"]
                         .itertuples()] if len(report.findings) else [],
         },
-        "findings": table_records(report.findings),
+        "findings": table_records(report.findings.reindex(columns=FINDINGS_COLUMNS)),
+        "settle": settle_records(report),
         "groups": table_records(report.groups),
         "disparity": table_records(report.disparity),
         "outcomes": None if report.outcomes is None else {
@@ -300,6 +333,8 @@ def render_decisions_html(report: DecisionsReport, *, title: str = DEFAULT_TITLE
 
     f = report.findings
     recs = f.to_dict("records") if len(f) else []
+    for x in recs:
+        x["settle"] = settle_words(x.get("months_to_settle"), len(report.settings["months"]))
     groups = []
     for key, rows in report.groups.iloc[1:].groupby("characteristic", sort=False):
         groups.append({"key": key, "label": rows["label"].iloc[0],
