@@ -196,14 +196,18 @@ def missing_note(missing: list[str], judged: list[str], *, data_given: bool) -> 
     >>> missing_note(["ethnicity", "sex"], ["locality"], data_given=False)[:60]
     'Overrides are judged by locality only: ethnicity and sex are'
     """
-    names = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} and {missing[-1]}"
-    how = ("score with --with-characteristics to include them" if data_given else
+    one = len(missing) == 1
+    how = ("score with --with-characteristics to include " if data_given else
            "give the council's extract (--data DIR), or score with --with-characteristics, to "
-           "include them")
-    by = ", ".join(judged) if judged else "no characteristic"
-    return (f"Overrides are judged by {by} only: {names} "
-            f"{'is' if len(missing) == 1 else 'are'} not in these lists, so no finding about "
-            f"{'it' if len(missing) == 1 else 'them'} does not mean no disparity; {how}.")
+           "include ") + ("it" if one else "them")
+    return (f"Overrides are judged by {_and(judged) if judged else 'no characteristic'} only: "
+            f"{_and(missing)} {'is' if one else 'are'} not in these lists, so the report "
+            f"cannot show a disparity by {'it' if one else 'them'} and finding none does not "
+            f"mean there is none; {how}.")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DEFAULT_TITLE,
