@@ -38,7 +38,7 @@ from riskmodel.jobs._decisions_store import (
     stored_path,
     write_stored,
 )
-from riskmodel.jobs._extract import open_extract
+from riskmodel.jobs._extract import Extract, open_extract
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ class DecisionsAdded:
     replaced: bool
 
 
-def add_decisions(file, scores, *, mapping=None, replace: bool = False) -> DecisionsAdded:
+def add_decisions(file: str | os.PathLike, scores: str | os.PathLike, *,
+                  mapping: str | os.PathLike | dict | None = None, replace: bool = False
+                  ) -> DecisionsAdded:
     """Check a panel's decisions against the list they answer and store them beside it.
 
     Parameters
@@ -170,7 +172,7 @@ def _read_lists(paths: list[Path]) -> list[tuple[Path, pd.DataFrame, dict, pd.Ti
     return out
 
 
-def _list_table(p: Path, table: pd.DataFrame, rec: dict, ex, as_of: pd.Timestamp
+def _list_table(p: Path, table: pd.DataFrame, rec: dict, ex: Extract | None, as_of: pd.Timestamp
                 ) -> pd.DataFrame:
     """One list's rows with their recorded decisions (and, with the extract, what it adds)."""
     stored, meta = read_stored(stored_path(p))
@@ -210,8 +212,10 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DEFAULT_TITLE,
-                     seed: int = 0) -> DecisionsReportRun:
+def report_decisions(scores: str | os.PathLike | list, out_dir: str | os.PathLike, *,
+                     data: str | os.PathLike | None = None,
+                     policy: str | os.PathLike | dict | None = None,
+                     title: str = DEFAULT_TITLE, seed: int = 0) -> DecisionsReportRun:
     """Write the decisions report (``report.html``, ``summary.json``) for one or more lists.
 
     Parameters
@@ -276,7 +280,9 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     return DecisionsReportRun(report=report, paths=written)
 
 
-def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **options
+def write_synth_decisions(scores: str | os.PathLike, out: str | os.PathLike, *,
+                          override_bias: str | list[str] | None = None, seed: int = 0,
+                          **options: float
                           ) -> tuple[Path, pd.DataFrame]:
     """Synthetic panel decisions for a scores file, written as a panel's CSV or Excel file.
 

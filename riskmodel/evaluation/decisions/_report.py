@@ -71,8 +71,10 @@ class DecisionsReport:
         return f[(f.status == "flag") & (f.direction == direction)] if len(f) else f
 
 
-def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int = 0,
-                     outcome: str = "escalation", notes=None) -> DecisionsReport:
+def decisions_report(table: pd.DataFrame, *, policy: FairnessPolicy | str | dict | None = None,
+                     lists: list[dict] | None = None, seed: int = 0,
+                     outcome: str = "escalation", notes: list[str] | None = None
+                     ) -> DecisionsReport:
     """Build the decisions report from :func:`decision_table` rows.
 
     Parameters
