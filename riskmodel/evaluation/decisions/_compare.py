@@ -39,7 +39,7 @@ OVERRIDES = {"not_offered": ("listed_not_needed", "considered", 1),
 SELECTIONS = {"list": ("listed", "all"), "offer": ("offered", "all")}
 MEASURE_WORDS = {"not_offered": "listed but not offered",
                  "added": "added though not listed"}
-_VERDICT = {
+_VERDICT: dict[str | tuple[str, str], str] = {
     ("flag", "disadvantaged"): "a disparity against them, clear enough to flag",
     ("flag", "advantaged"): "a difference in their favour, clear enough to flag",
     "watch": "outside the tolerance but not clear enough to flag once the number of "
@@ -59,7 +59,8 @@ def characteristics_present(t: pd.DataFrame, policy: FairnessPolicy
     >>> characteristics_present(pd.DataFrame({"locality": ["North"]}), load_fairness_policy())
     (['locality'], ['ethnicity', 'sex', 'disability', 'age band', 'IMD quintile'])
     """
-    judged, missing = [], []
+    judged: list[str] = []
+    missing: list[str] = []
     for name, c in policy.characteristics.items():
         c = c or Characteristic()
         label = str(c.label or name).split(" (")[0]
@@ -170,7 +171,8 @@ def finding_sentence(row: dict, confidence: float = 0.95, months: int = 1) -> st
         text = (f"Children in {grp} who were not on the list were added though not listed "
                 f"{_fmt(row['ratio'])} times as often as children not listed overall")
     status = row["status"]
-    verdict = _VERDICT.get((status, row.get("direction")), _VERDICT.get(status, status))
+    verdict = _VERDICT.get((str(status), str(row.get("direction"))),
+                           _VERDICT.get(str(status), str(status)))
     if status == "flag" and not isinstance(verdict, str):
         verdict = "clear enough to flag"
     if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):

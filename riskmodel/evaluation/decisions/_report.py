@@ -4,6 +4,7 @@ and the outcomes of followed and overridden cases; as ``report.html`` and ``summ
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,7 +72,8 @@ class DecisionsReport:
         return f[(f.status == "flag") & (f.direction == direction)] if len(f) else f
 
 
-def decisions_report(table: pd.DataFrame, *, policy: FairnessPolicy | str | dict | None = None,
+def decisions_report(table: pd.DataFrame, *,
+                     policy: FairnessPolicy | str | os.PathLike | dict | None = None,
                      lists: list[dict] | None = None, seed: int = 0,
                      outcome: str = "escalation", notes: list[str] | None = None
                      ) -> DecisionsReport:
