@@ -262,6 +262,7 @@ def test_months_to_settle_an_insufficient_comparison_matches_the_measurement():
     is not enough to judge with one month's list and flagged with six; the report's estimate
     of the months that would settle it, from the one month alone, is of that order."""
     from riskmodel.evaluation.decisions import decisions_report
+    from riskmodel.evaluation.decisions._report import render_decisions_html
 
     def black(r):
         f = r.findings
@@ -278,6 +279,8 @@ def test_months_to_settle_an_insufficient_comparison_matches_the_measurement():
         assert f"about {int(b.months_to_settle)} months of lists would settle it (this " \
                "report has 1)" in b.sentence
         assert "months in all would settle" in " ".join(one.summary)
+        html = render_decisions_html(one)
+        assert f"About {int(b.months_to_settle)} months of lists would settle it" in html
         six = decisions_report(_month_lists(6, seed, "ethnicity=black:0.5"))
         assert black(six).status == "flag" and black(six).direction == "disadvantaged"
     assert np.median(estimates) <= 6

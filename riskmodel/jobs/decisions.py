@@ -296,7 +296,7 @@ def write_synth_decisions(scores: str | os.PathLike, out: str | os.PathLike, *,
     out : path
         ``.csv`` or ``.xlsx``.
     override_bias : str or list of str, optional
-        ``column=value:factor`` (:func:`riskmodel.data.synth._decisions.synth_decisions`).
+        ``column=value:factor`` (:func:`riskmodel.data.synth.synth_decisions`).
     seed : int
     **options
         Passed to ``synth_decisions`` (``review``, ``agree``, ``supported``, ``decline``,
