@@ -98,7 +98,7 @@ def _print_lines(lines) -> None:
 @contextlib.contextmanager
 def _unmapped_listed():
     """Values no mapping covers, in several columns: one line per column, then the error."""
-    from riskmodel.data._codelists import UnmappedValues
+    from riskmodel.data import UnmappedValues
 
     try:
         yield

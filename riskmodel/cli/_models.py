@@ -35,10 +35,10 @@ def train(
 ):
     """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
     from riskmodel.jobs import train as train_models
-    from riskmodel.training import load_training_spec
-    from riskmodel.training._display import (
+    from riskmodel.training import (
         leaderboard_table,
         leaderboard_title,
+        load_training_spec,
         over_time_lines,
     )
 
@@ -86,7 +86,7 @@ def compare(
                   markup=False, highlight=False, soft_wrap=True)
         return
     from riskmodel.store import compare_runs
-    from riskmodel.training._display import compare_table
+    from riskmodel.training import compare_table
 
     runs = compare_runs(outcome, max_runs=last)
     _print_table(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))

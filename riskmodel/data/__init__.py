@@ -1,10 +1,40 @@
 """The input contract, validation, readers and the synthetic council."""
 
-from riskmodel.data._contract import COLUMNS, TABLES
-from riskmodel.data._dates import extract_date_of
-from riskmodel.data._decisions import DECISION_WORDS, DECISIONS, read_decisions, row_names
+from riskmodel.data._codelists import UnmappedValues
+from riskmodel.data._contract import (
+    ACE_FACTORS,
+    CLOSURE_REASONS,
+    COLUMNS,
+    CONTACT_OUTCOMES,
+    CONTRACT_VERSION,
+    DATE_COLUMNS,
+    DISABILITY,
+    EARLY_HELP_SERVICES,
+    ETHNICITY,
+    HISTORY_ATTRIBUTES,
+    MASH_RAG,
+    NEEDS,
+    PROTECTED,
+    RECORDED_DATES,
+    SEX,
+    SOCIAL_CARE_SERVICES,
+    SOURCES,
+    TABLES,
+    TOXIC_TRIO,
+    TRIAGE_LEVELS,
+)
+from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
+from riskmodel.data._decisions import DECISIONS, read_decisions, row_names
+from riskmodel.data._inputs import (
+    INPUTS,
+    complete_tables,
+    describe_missing,
+    history_holds,
+    missing_inputs,
+)
 from riskmodel.data._mapping import load_mapping, map_extract
 from riskmodel.data._read import coerce_tables, load_tables, read_extract_date, read_tables
+from riskmodel.data._schemas import normalise_table
 from riskmodel.data._sources import DatabaseSource, as_source, is_database, mask
 from riskmodel.data._sql import read_database
 from riskmodel.data._summary import (
@@ -24,11 +54,15 @@ from riskmodel.data.synth import (
 )
 
 __all__ = [
-    "COLUMNS", "DECISIONS", "DECISION_WORDS", "TABLES", "DatabaseSource", "SyntheticCouncil",
-    "as_source", "calibration_table",
-    "coerce_tables", "describe_knowledge", "extract_date_of", "generate_council",
-    "history_changes", "is_database", "knowledge_delays", "load_mapping", "load_tables",
-    "map_extract", "mask", "read_annex_a", "read_database", "read_extract_date", "read_tables",
-    "read_decisions", "read_truth", "row_names", "simulate_council", "summarise_tables",
-    "validate_tables",
+    "ACE_FACTORS", "CLOSURE_REASONS", "COLUMNS", "CONTACT_OUTCOMES", "CONTRACT_VERSION",
+    "DATE_COLUMNS", "DECISIONS", "DISABILITY", "DatabaseSource", "EARLY_HELP_SERVICES",
+    "ETHNICITY", "HISTORY_ATTRIBUTES", "INPUTS", "KNOWN_DATES", "MASH_RAG", "NEEDS",
+    "PROTECTED", "RECORDED_DATES", "SEX", "SOCIAL_CARE_SERVICES", "SOURCES",
+    "SyntheticCouncil", "TABLES", "TOXIC_TRIO", "TRIAGE_LEVELS", "UnmappedValues", "as_source",
+    "calibration_table", "coerce_tables", "complete_tables", "date_bounds",
+    "describe_knowledge", "describe_missing", "extract_date_of", "generate_council",
+    "history_changes", "history_holds", "is_database", "knowledge_delays", "load_mapping",
+    "load_tables", "map_extract", "mask", "missing_inputs", "normalise_table", "read_annex_a",
+    "read_database", "read_decisions", "read_extract_date", "read_tables", "read_truth",
+    "row_names", "simulate_council", "summarise_tables", "validate_tables",
 ]

@@ -7,7 +7,9 @@ Quality metrics with family-clustered intervals, the fairness audit and its repo
 through. Nothing here talks to MLflow or reads a council's files.
 """
 
+from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.evaluation._disclosure import suppress
+from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
 from riskmodel.evaluation._profile import cohort_profile
 from riskmodel.evaluation.card import FOR_COUNCIL, ModelCard, ModelFacts, build_model_card
 from riskmodel.evaluation.explain import (
@@ -28,9 +30,9 @@ from riskmodel.evaluation.fairness import (
 )
 
 __all__ = [
-    "FOR_COUNCIL", "AuditOptions", "FairnessAudit", "FairnessPolicy", "ModelCard",
+    "AuditOptions", "FOR_COUNCIL", "FairnessAudit", "FairnessPolicy", "ModelCard",
     "ModelExplanation", "ModelFacts", "ReferralAudit", "add_referrals", "build_model_card",
-    "cohort_profile", "explain_model", "fairness_audit", "load_fairness_policy",
-    "referral_disproportionality", "suppress", "write_explanation_report",
-    "write_fairness_report",
+    "calibration_png", "capacity_flags", "cohort_profile", "evaluate_predictions",
+    "explain_model", "fairness_audit", "load_fairness_policy", "referral_disproportionality",
+    "suppress", "write_explanation_report", "write_fairness_report",
 ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from riskmodel.data._contract import DISABILITY, ETHNICITY, NEEDS, SEX
+from riskmodel.data import DISABILITY, ETHNICITY, NEEDS, SEX
 from riskmodel.evaluation._disclosure import plan_with_complements, shown
 
 NOT_RECORDED = "not recorded"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from riskmodel.data._contract import (
+from riskmodel.data import (
     CONTACT_OUTCOMES,
     DISABILITY,
     ETHNICITY,

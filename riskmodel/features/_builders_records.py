@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from riskmodel.data._contract import (
+from riskmodel.data import (
     ACE_FACTORS,
     CLOSURE_REASONS,
     EARLY_HELP_SERVICES,

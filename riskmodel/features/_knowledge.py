@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskmodel.data._contract import HISTORY_ATTRIBUTES, RECORDED_DATES
-from riskmodel.data._inputs import complete_tables, history_holds
+from riskmodel.data import HISTORY_ATTRIBUTES, RECORDED_DATES, complete_tables, history_holds
 from riskmodel.features._spec import FeatureSpec
 
 _VALUES = {

@@ -8,7 +8,7 @@ import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data._inputs import complete_tables
+from riskmodel.data import complete_tables
 from riskmodel.features._builders import age_years_sql, all_definitions, enabled_builders
 from riskmodel.features._dictionary import (
     CARRIED_COLUMNS,

@@ -30,16 +30,19 @@ import pyarrow as pa
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data._contract import (
+from riskmodel.data import (
     COLUMNS,
     DATE_COLUMNS,
     EARLY_HELP_SERVICES,
     HISTORY_ATTRIBUTES,
+    KNOWN_DATES,
     SOCIAL_CARE_SERVICES,
     TABLES,
+    complete_tables,
+    date_bounds,
+    extract_date_of,
+    history_holds,
 )
-from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
-from riskmodel.data._inputs import complete_tables, history_holds
 from riskmodel.features._spec import KnowledgeSpec
 from riskmodel.features._windows import window_months
 

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
-from riskmodel.data._contract import PROTECTED
+from riskmodel.data import PROTECTED
 from riskmodel.features._windows import window_months
 
 PACKAGED_SPEC = "early_help.yaml"

@@ -13,7 +13,7 @@ import re
 import warnings
 
 from riskmodel._core.errors import InputError, InputWarning
-from riskmodel.data._inputs import INPUTS, missing_inputs
+from riskmodel.data import INPUTS, missing_inputs
 from riskmodel.features._dictionary import FeatureDef
 
 # (pattern on the feature's name, the inputs it reads), first match wins; every pattern is

@@ -17,8 +17,7 @@ from riskmodel._core.fingerprint import tables_fingerprint
 from riskmodel.data import as_source, extract_date_of, load_tables, read_extract_date
 from riskmodel.features import build_matrix, feature_columns, load_feature_spec
 from riskmodel.jobs._decisions_store import read_offers
-from riskmodel.training import as_of_schedule
-from riskmodel.training._decisions import apply_decisions
+from riskmodel.training import apply_decisions, as_of_schedule
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from riskmodel.store import get_run, read_text
-from riskmodel.training._display import diff_lines
+from riskmodel.training import diff_lines
 
 
 def flatten(value, prefix: str = "") -> dict[str, object]:

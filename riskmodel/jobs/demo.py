@@ -23,8 +23,7 @@ from riskmodel.jobs.monitor import monitor
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 from riskmodel.store import download, experiment_url, tracking_uri
-from riskmodel.training import best_passing
-from riskmodel.training._display import leaderboard_table, leaderboard_title, over_time_lines
+from riskmodel.training import best_passing, leaderboard_table, leaderboard_title, over_time_lines
 
 
 def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,

@@ -22,11 +22,17 @@ import pandas as pd
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import PRIVATE, check_writable, umask_mode
-from riskmodel.data._contract import CONTRACT_VERSION, DATE_COLUMNS, TABLES
-from riskmodel.data._inputs import describe_missing, missing_inputs
-from riskmodel.data._mapping import load_mapping, map_extract
-from riskmodel.data._schemas import normalise_table
-from riskmodel.data._validate import validate_tables
+from riskmodel.data import (
+    CONTRACT_VERSION,
+    DATE_COLUMNS,
+    TABLES,
+    describe_missing,
+    load_mapping,
+    map_extract,
+    missing_inputs,
+    normalise_table,
+    validate_tables,
+)
 from riskmodel.data.annex_a import read_annex_a
 
 REPORT = "import_report"

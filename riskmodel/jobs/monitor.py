@@ -23,7 +23,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
-from riskmodel.evaluation.fairness._policy import resolve_policy
+from riskmodel.evaluation.fairness import resolve_policy
 from riskmodel.evaluation.monitoring import (
     assess_month,
     build_reference,

@@ -13,12 +13,10 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
 from riskmodel._core.workspace import specs_used, workspace
-from riskmodel.data._contract import EARLY_HELP_SERVICES
+from riskmodel.data import EARLY_HELP_SERVICES
 from riskmodel.features import FeatureSpec
 from riskmodel.jobs._extract import open_extract
-from riskmodel.scoring import ScoreOptions, ScoreRun, score_matrix
-from riskmodel.scoring._bands import FROM_MODEL
-from riskmodel.scoring._write import output_paths
+from riskmodel.scoring import FROM_MODEL, ScoreOptions, ScoreRun, output_paths, score_matrix
 from riskmodel.store import load_model
 from riskmodel.training import load_training_spec
 

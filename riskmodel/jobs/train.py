@@ -18,13 +18,13 @@ from riskmodel.data import read_truth
 from riskmodel.evaluation import (
     AuditOptions,
     add_referrals,
+    calibration_png,
     fairness_audit,
     load_fairness_policy,
     referral_disproportionality,
     write_explanation_report,
     write_fairness_report,
 )
-from riskmodel.evaluation._calibration import calibration_png
 from riskmodel.features import knowledge_rules, switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
@@ -43,13 +43,13 @@ from riskmodel.training import (
     TrainingSpec,
     TrainResult,
     best_passing,
+    diff_lines,
     evaluate_candidates,
     fit_final,
     judge_fairness,
     load_training_spec,
     make_candidate,
 )
-from riskmodel.training._display import diff_lines
 
 
 def _git_commit() -> str:

@@ -20,7 +20,7 @@ from riskmodel.models._contributions import BASE_VALUE, feature_contributions
 from riskmodel.models._reasons import explain_rows, top_reasons
 
 __all__ = [
-    "BASE_VALUE", "KINDS", "CalibratedModel", "LightGBMClassifier", "LogisticClassifier",
+    "BASE_VALUE", "CalibratedModel", "KINDS", "LightGBMClassifier", "LogisticClassifier",
     "RuleClassifier", "explain_rows", "feature_contributions", "make_model", "model_from_dict",
     "top_reasons",
 ]

@@ -6,7 +6,13 @@ job of :func:`riskmodel.jobs.score`.
 """
 
 from riskmodel._core.capacity import Selection, parse_selection
-from riskmodel.scoring._bands import BandCuts, band_cut_points, cuts_from_meta, risk_bands
+from riskmodel.scoring._bands import (
+    FROM_MODEL,
+    BandCuts,
+    band_cut_points,
+    cuts_from_meta,
+    risk_bands,
+)
 from riskmodel.scoring._common import COMMON_SHARE, MIN_COHORT
 from riskmodel.scoring._options import ScoreOptions
 from riskmodel.scoring._output import ScoreRun, matrix_fingerprint, score_matrix
@@ -19,12 +25,12 @@ from riskmodel.scoring._score import (
     score_cohort,
 )
 from riskmodel.scoring._select import capacity_words
-from riskmodel.scoring._write import AUDIT_NAME, read_audit
+from riskmodel.scoring._write import AUDIT_NAME, output_paths, read_audit
 
 __all__ = [
-    "AUDIT_NAME", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE", "MIN_COHORT",
-    "ScoreOptions",
-    "REJECTED_COLUMNS", "SCORE_COLUMNS", "BandCuts", "ScoreRun", "ScoredCohort", "Selection",
-    "band_cut_points", "capacity_words", "cuts_from_meta", "matrix_fingerprint",
-    "parse_selection", "read_audit", "risk_bands", "score_cohort", "score_matrix",
+    "AUDIT_NAME", "BandCuts", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE",
+    "FROM_MODEL", "MIN_COHORT", "REJECTED_COLUMNS", "SCORE_COLUMNS", "ScoreOptions",
+    "ScoreRun", "ScoredCohort", "Selection", "band_cut_points", "capacity_words",
+    "cuts_from_meta", "matrix_fingerprint", "output_paths", "parse_selection", "read_audit",
+    "risk_bands", "score_cohort", "score_matrix",
 ]

@@ -5,6 +5,14 @@ Pure computation on matrices: :func:`evaluate_candidates` returns a :class:`Trai
 spec's thresholds). Nothing here talks to MLflow; :func:`riskmodel.jobs.train` does.
 """
 
+from riskmodel.training._decisions import apply_decisions
+from riskmodel.training._display import (
+    compare_table,
+    diff_lines,
+    leaderboard_table,
+    leaderboard_title,
+    over_time_lines,
+)
 from riskmodel.training._evaluate import (
     evaluate_candidates,
     fit_and_predict_folds,
@@ -18,7 +26,9 @@ from riskmodel.training._result import CandidateResult, TrainResult, best_passin
 from riskmodel.training._spec import Candidate, TrainingSpec, load_training_spec
 
 __all__ = [
-    "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "as_of_schedule",
-    "best_passing", "evaluate_candidates", "fit_and_predict_folds", "fit_final", "judge",
-    "judge_fairness", "load_training_spec", "make_candidate", "temporal_folds",
+    "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "apply_decisions",
+    "as_of_schedule", "best_passing", "compare_table", "diff_lines", "evaluate_candidates",
+    "fit_and_predict_folds", "fit_final", "judge", "judge_fairness", "leaderboard_table",
+    "leaderboard_title", "load_training_spec", "make_candidate", "over_time_lines",
+    "temporal_folds",
 ]

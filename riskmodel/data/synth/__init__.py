@@ -10,5 +10,7 @@ from riskmodel.data.synth._council import (
 from riskmodel.data.synth._decisions import plant_help, synth_decisions
 from riskmodel.data.synth._truth import read_truth
 
-__all__ = ["SyntheticCouncil", "calibration_table", "generate_council", "plant_help",
-           "read_truth", "simulate_council", "synth_decisions", "write_council"]
+__all__ = [
+    "SyntheticCouncil", "calibration_table", "generate_council", "plant_help", "read_truth",
+    "simulate_council", "synth_decisions", "write_council",
+]

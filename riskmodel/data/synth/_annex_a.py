@@ -41,7 +41,7 @@ def _codes_for(name: str) -> dict[str, list]:
 
 
 def _pick(rng, values: pd.Series, options: dict[str, list], fmt) -> list:
-    out = []
+    out: list = []
     for v in values.astype(object):
         if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             out.append(None)

@@ -198,10 +198,10 @@ def _targets() -> dict:
 
 def _drivers(xe: np.ndarray, xd: np.ndarray) -> dict:
     """Each outcome's drivers, strongest first (|coefficient| x spread over episodes)."""
-    out = {}
+    out: dict[str, object] = {}
     for outcome, drivers, x in (("escalation", P.ESCALATION_DRIVERS, xe),
                                 ("disengagement", P.DISENGAGEMENT_DRIVERS, xd)):
-        rows = []
+        rows: list[dict] = []
         for j, (name, coef, cap, what, feature) in enumerate(drivers):
             sd = float(x[:, j].std()) if len(x) else 0.0
             rows.append({"driver": name, "coefficient": coef, "cap": cap,

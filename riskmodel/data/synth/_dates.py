@@ -22,8 +22,8 @@ _PREBIRTH = 180     # household events reach an unborn child in the last 180 day
 
 
 def _day(value, name: str) -> int:
-    return int((np.datetime64(parse_date(value, f"--{name}").date(), "D") - _EPOCH)
-               .astype(np.int64))
+    days = np.datetime64(parse_date(value, f"--{name}").date(), "D") - _EPOCH
+    return int(days // np.timedelta64(1, "D"))
 
 
 def _dates(days: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ bias) draws from its own stream and changing one part never shifts another.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 
@@ -17,7 +19,7 @@ def _pick(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] >= cum).sum(axis=1), weights.shape[1] - 1)
 
 
-def _weights(table: dict, names: tuple[str, ...]) -> np.ndarray:
+def _weights(table: Mapping, names: tuple[str, ...]) -> np.ndarray:
     return np.array([table.get(k, 0.0) for k in names], dtype=float)
 
 

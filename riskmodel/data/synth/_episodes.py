@@ -62,13 +62,13 @@ def _driver_values(c, s, cum, keyr, ace_rec, trio, prior_dis, dob, loc_c, imd_c,
 
 
 def _linear(drivers: tuple, x: dict, *, latent: bool = True) -> np.ndarray:
-    out = 0.0
+    out: np.ndarray | float = 0.0
     for name, coef, cap, _what, _feature in drivers:
         if name == "latent" and not latent:
             continue
         v = np.minimum(x[name], cap) if cap is not None else x[name]
         out = out + coef * v
-    return out
+    return np.asarray(out)
 
 
 def _early_help(rng, c, s, cum, keyr, ace_rec, ace, trio, prior_dis, dob, loc_c, imd_c, latent):

@@ -151,7 +151,7 @@ LONG_LAG_SHARE = 0.03
 EH_SOURCE = MappingProxyType({
     "la": 0.17166, "school": 0.03866, "voluntary": 0.03305, "health": 0.00078,
 })
-EH_NEED = MappingProxyType({})  # default 1.0
+EH_NEED: MappingProxyType[str, float] = MappingProxyType({})  # default 1.0
 EH_AGE = (0.1497, 1.326, 1.2245, 0.8118, 0.6698, 0.9057)  # by AGE_BANDS, tuned
 SC_SOURCE = MappingProxyType({"police": 0.02, "health": 0.015, "la": 0.02, "school": 0.008,
                               "youth_justice": 0.015})

@@ -100,14 +100,14 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     dis = rp.choice(len(DISABILITY), n, p=_weights(P.DISABILITY_WEIGHT, DISABILITY))
     latent = 0.75 * lat_f[fam] + np.sqrt(1 - 0.75**2) * rp.standard_normal(n)
     ace = np.zeros((n, len(ACE_FACTORS)), dtype=bool)
-    for k, f in enumerate(ACE_FACTORS):
+    for kf, f in enumerate(ACE_FACTORS):
         slope = P.ACE_LATENT_SLOPE * P.ACE_SLOPE_SCALE.get(f, 1.0)
         if f in P.HOUSEHOLD_ACES:
             p = _sigmoid(P.ACE_INTERCEPT[f] + slope * lat_f)
-            ace[:, k] = (rp.random(nf) < p)[fam]
+            ace[:, kf] = (rp.random(nf) < p)[fam]
         else:
             p = _sigmoid(P.ACE_INTERCEPT[f] + slope * latent)
-            ace[:, k] = rp.random(n) < p
+            ace[:, kf] = rp.random(n) < p
     n_ace = ace.sum(axis=1)
     hh_cols = [ACE_FACTORS.index(f) for f in P.HOUSEHOLD_ACES]
     n_ace_f = ace[fam_first][:, hh_cols].sum(axis=1)
@@ -125,10 +125,10 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     ev_fam = np.repeat(np.arange(nf), n_ev)
     ev_date = w0[ev_fam] + np.floor(rc.random(len(ev_fam)) * (w1 - w0 + 1)[ev_fam]).astype(np.int64)
     need_w = np.tile(_weights(P.NEED_WEIGHT, P.HOUSEHOLD_NEEDS), (len(ev_fam), 1))
-    for j, need in enumerate(P.HOUSEHOLD_NEEDS):
-        if need in P.NEED_ACE:
-            has = fam_any[ev_fam, ACE_FACTORS.index(P.NEED_ACE[need])]
-            need_w[:, j] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
+    for col, hh_need in enumerate(P.HOUSEHOLD_NEEDS):
+        if hh_need in P.NEED_ACE:
+            has = fam_any[ev_fam, ACE_FACTORS.index(P.NEED_ACE[hh_need])]
+            need_w[:, col] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
     ev_need = np.asarray([NEEDS.index(x) for x in P.HOUSEHOLD_NEEDS])[_pick(rc, need_w)]
     src_w = np.array([_weights(P.SOURCE_GIVEN_NEED.get(x, {"other": 1.0}), SOURCES)
                       for x in NEEDS])
@@ -146,18 +146,16 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
 
     # ---- child events, by age band
     bounds = [0, 5, 8, 12, 16]
-    cb_child, cb_lo, cb_len, cb_band = [], [], [], []
+    cb_parts: tuple[list, list, list, list] = ([], [], [], [])
     for b, (a0, a1) in enumerate(zip(bounds, bounds[1:] + [None], strict=True), start=1):
         b0 = dob + int(round(a0 * _YEAR))
         b1 = dob + (int(round(a1 * _YEAR)) if a1 is not None else _ADULT)
         lo_b, hi_b = np.maximum(b0, start), np.minimum(b1 - 1, end)
         ok = hi_b >= lo_b
-        cb_child.append(np.flatnonzero(ok))
-        cb_lo.append(lo_b[ok])
-        cb_len.append((hi_b - lo_b + 1)[ok])
-        cb_band.append(np.full(ok.sum(), b))
-    cb_child, cb_lo = np.concatenate(cb_child), np.concatenate(cb_lo)
-    cb_len, cb_band = np.concatenate(cb_len), np.concatenate(cb_band)
+        for part, got in zip(cb_parts, (np.flatnonzero(ok), lo_b[ok], (hi_b - lo_b + 1)[ok],
+                                        np.full(ok.sum(), b)), strict=True):
+            part.append(got)
+    cb_child, cb_lo, cb_len, cb_band = (np.concatenate(part) for part in cb_parts)
     dis_mult = _weights(P.DISABILITY_RATE, DISABILITY)[dis]
     rate_c = (P.CHILD_RATE / _YEAR * demand[fam] * dis_mult
               * np.exp(P.RATE_LATENT * latent + P.RATE_ACE * n_ace))
@@ -167,11 +165,11 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     cc_date = cb_lo[seg] + np.floor(rc.random(len(seg)) * cb_len[seg]).astype(np.int64)
     cc_age = _age_years(dob[cc_child], cc_date)
     need_w = np.tile(_weights(P.NEED_WEIGHT, P.CHILD_NEEDS), (len(seg), 1))
-    for j, need in enumerate(P.CHILD_NEEDS):
-        need_w[:, j] *= cc_age >= P.NEED_MIN_AGE[need]
-        if need in P.NEED_ACE:
-            has = ace[cc_child, ACE_FACTORS.index(P.NEED_ACE[need])]
-            need_w[:, j] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
+    for col, c_need in enumerate(P.CHILD_NEEDS):
+        need_w[:, col] *= cc_age >= P.NEED_MIN_AGE[c_need]
+        if c_need in P.NEED_ACE:
+            has = ace[cc_child, ACE_FACTORS.index(P.NEED_ACE[c_need])]
+            need_w[:, col] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
     cc_need = np.asarray([NEEDS.index(x) for x in P.CHILD_NEEDS])[_pick(rc, need_w)]
     cc_src = _pick(rc, src_w[cc_need])
     cc_u = rc.random(len(seg))
@@ -208,10 +206,10 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
 
     # ---- ACE disclosure at the k-th contact (k geometric), else at an early-help assessment
     ci, fi = np.nonzero(ace)
-    k = rc.geometric(P.ACE_DISCLOSE_P, len(ci))
-    ok = k <= ncont[ci]
+    k_th = rc.geometric(P.ACE_DISCLOSE_P, len(ci))
+    told = k_th <= ncont[ci]
     ace_rec = np.full((n, len(ACE_FACTORS)), _INF, dtype=np.int64)
-    ace_rec[ci[ok], fi[ok]] = rdate[coff[ci[ok]] + k[ok] - 1]
+    ace_rec[ci[told], fi[told]] = rdate[coff[ci[told]] + k_th[told] - 1]
 
     # ---- the chain of episodes
     keyc = child.astype(np.int64) * _BIG + cdate
@@ -241,9 +239,9 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     while act.size:
         j0 = np.searchsorted(keyc, act * _BIG + free[act])
         j = next_conv[j0]
-        ok = j < m
-        ok[ok] &= child[j[ok]] == act[ok]
-        act, j = act[ok], j[ok]
+        live = j < m
+        live[live] &= child[j[live]] == act[live]
+        act, j = act[live], j[live]
         kind = conv[j]
         st = np.where(kind == 1, rdate[j] + eh_delay[j], rdate[j] + sc_delay[j])
         ok = st <= end

@@ -5,7 +5,7 @@ Every field is filled from the model's facts or says :data:`FOR_COUNCIL`, never 
 
 from __future__ import annotations
 
-from riskmodel.data._inputs import INPUTS
+from riskmodel.data import INPUTS
 from riskmodel.evaluation.card._document import FOR_COUNCIL, Document, Section
 from riskmodel.evaluation.card._facts import (
     METRIC_WORDS,

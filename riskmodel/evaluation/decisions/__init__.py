@@ -28,7 +28,9 @@ from riskmodel.evaluation.decisions._report import (
     write_decisions_report,
 )
 
-__all__ = ["COUNTS", "DEFAULT_TITLE", "NOT_CAUSAL", "STORED_COLUMNS", "DecisionsReport",
-           "count_masks", "decision_outcomes", "decision_rates", "decision_table",
-           "decisions_report", "list_month", "listed_flags", "match_decisions", "table_keys",
-           "write_decisions_report"]
+__all__ = [
+    "COUNTS", "DEFAULT_TITLE", "DecisionsReport", "NOT_CAUSAL", "STORED_COLUMNS", "count_masks",
+    "decision_outcomes",
+    "decision_rates", "decision_table", "decisions_report", "list_month", "listed_flags",
+    "match_decisions", "table_keys", "write_decisions_report",
+]

@@ -28,8 +28,9 @@ from riskmodel.evaluation.fairness._report import write_fairness_report
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
 from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
 
-__all__ = ["FINDINGS_COLUMNS", "STATUS_ORDER", "AuditOptions", "Characteristic", "FairnessAudit",
-           "FairnessPolicy", "ReferralAudit", "add_referrals", "binomial_comparisons",
-           "build_tables", "fairness_audit", "jsonable", "judge", "load_fairness_policy",
-           "rate_interval", "referral_disproportionality", "resolve_policy", "table_records",
-           "write_fairness_report"]
+__all__ = [
+    "AuditOptions", "Characteristic", "FINDINGS_COLUMNS", "FairnessAudit", "FairnessPolicy",
+    "ReferralAudit", "STATUS_ORDER", "add_referrals", "binomial_comparisons", "build_tables",
+    "fairness_audit", "jsonable", "judge", "load_fairness_policy", "rate_interval",
+    "referral_disproportionality", "resolve_policy", "table_records", "write_fairness_report",
+]
