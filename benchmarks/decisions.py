@@ -22,6 +22,9 @@ panels who know more than the score would). ``baseline`` is the same council wit
 help: the model one would get if help changed nothing.
 
     python benchmarks/decisions.py --children 20000 --seed 1 --effect 0.5
+
+``--settle SEEDS`` measures instead how well the decisions report's estimate of the months of
+lists that would settle a comparison (issue 31) matches what more months show (a minute).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ TEST = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01")]
 
 def _lists(ex, truth, panels: str, seed: int) -> pd.DataFrame:
     """Quarterly lists from a first model, answered by synthetic panels; the offers."""
-    from riskmodel.data.synth._decisions import synth_decisions
+    from riskmodel.data.synth import synth_decisions
     from riskmodel.features import feature_columns
     from riskmodel.models import CalibratedModel, LogisticClassifier
 
@@ -137,7 +140,7 @@ def main() -> None:
     import yaml
 
     from riskmodel.data import generate_council
-    from riskmodel.data.synth._decisions import plant_help
+    from riskmodel.data.synth import plant_help
     from riskmodel.jobs import open_extract
     from riskmodel.jobs._extract import Extract
     from riskmodel.training import TrainingSpec
@@ -195,5 +198,63 @@ def main() -> None:
           f"{time.perf_counter() - t0:.0f}s")
 
 
+def _month_lists(months: int, seed: int, bias: str | None) -> pd.DataFrame:
+    """Months of synthetic lists as issue 31 measured them: 1,500 children scored a month,
+    ~150 listed (10%), ~15 of them black; panels' decisions with ``bias`` planted."""
+    from riskmodel.data.synth import synth_decisions
+    from riskmodel.evaluation.decisions import decision_table
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(months):
+        n = 1500
+        s = pd.DataFrame({
+            "child_id": [f"M{k}C{i:05d}" for i in range(n)],
+            "as_of": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+            "ethnicity": rng.choice(["white", "black", "asian", "mixed", "other"], n,
+                                    p=[.7, .1, .1, .05, .05]),
+            "sex": rng.choice(["female", "male"], n),
+            "disability": rng.choice(["yes", "no"], n, p=[.1, .9]),
+            "locality": rng.choice(list("ABCDE"), n),
+            "imd_quintile": rng.integers(1, 6, n),
+            "in_capacity": rng.uniform(size=n) < 0.1})
+        d = synth_decisions(s, seed=seed * 100 + k, override_bias=bias)
+        parts.append(decision_table(d, s))
+    return pd.concat(parts, ignore_index=True)
+
+
+def settle_main() -> None:
+    """``--settle SEEDS``: the months-to-settle estimate against what more months show.
+
+    For each seed: one month's list with black children's chance of an offer halved (their
+    not-offered rate about three times everyone's); the report's verdict and its estimate of
+    the months that would settle it; then the verdict with 3 and 6 months of lists; and the
+    flags with 6 months and no bias planted.
+    """
+    from riskmodel.evaluation.decisions import decisions_report
+
+    parser = argparse.ArgumentParser(description=settle_main.__doc__.splitlines()[0])
+    parser.add_argument("--settle", type=int, default=8, help="seeds")
+    args = parser.parse_args()
+
+    def black(t: pd.DataFrame):
+        f = decisions_report(t).findings
+        return f[(f.characteristic == "ethnicity") & (f.group == "black")
+                 & (f.measure == "not_offered")].iloc[0], int((f.status == "flag").sum())
+
+    print("| seed | 1 month: status (ratio, interval) | estimated months | 3 months | 6 months "
+          "| flags, 6 months, none planted |")
+    print("|---|---|---|---|---|---|")
+    for seed in range(args.settle):
+        one, _ = black(_month_lists(1, seed, "ethnicity=black:0.5"))
+        three, _ = black(_month_lists(3, seed, "ethnicity=black:0.5"))
+        six, _ = black(_month_lists(6, seed, "ethnicity=black:0.5"))
+        _, none = black(_month_lists(6, seed, None))
+        print(f"| {seed} | {one.status} ({one.ratio:.2f}, {one.low:.2f}\u2013{one.high:.2f}) "
+              f"| {one.months_to_settle:.0f} | {three.status} | {six.status} | {none} |")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    settle_main() if any(a.startswith("--settle") for a in sys.argv) else main()

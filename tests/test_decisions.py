@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from riskmodel.cli import main
 
@@ -44,13 +46,12 @@ def _tree(*folders: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def lists(council, tmp_path_factory) -> list[Path]:
-    """Twelve quarterly lists (top 30%, with characteristics) of the session's council,
-    scored by a logistic model trained on 2020, each with its scoring audit line."""
+def scorer(council):
+    """The session council's matrix at the twelve list dates, and a logistic model trained
+    on 2020 (as the registry would load it)."""
     from riskmodel.features import feature_columns
     from riskmodel.jobs import open_extract
     from riskmodel.models import CalibratedModel, LogisticClassifier
-    from riskmodel.scoring import ScoreOptions, score_matrix
     from riskmodel.store import LoadedModel
 
     ex = open_extract(council)
@@ -63,15 +64,25 @@ def lists(council, tmp_path_factory) -> list[Path]:
     loaded = LoadedModel(model=model, meta={"outcome": "escalation", "horizon_months": 6,
                                             "candidate": "logistic", "kind": "logistic"},
                          name="escalation", version="1", run_id="run1")
-    cohort = ex.matrix(list(LISTS), outcome="escalation")
+    return ex.matrix(list(LISTS), outcome="escalation"), loaded
+
+
+def _score(scorer, when, path: Path, *, characteristics: bool = True) -> Path:
+    from riskmodel.scoring import ScoreOptions, score_matrix
+
+    cohort, loaded = scorer
+    score_matrix(cohort[cohort["as_of"] == when].reset_index(drop=True), loaded, out=path,
+                 options=ScoreOptions(top="30%", with_characteristics=characteristics))
+    return path
+
+
+@pytest.fixture(scope="module")
+def lists(scorer, tmp_path_factory) -> list[Path]:
+    """Twelve quarterly lists (top 30%, with characteristics) of the session's council,
+    scored by a logistic model trained on 2020, each with its scoring audit line."""
     folder = tmp_path_factory.mktemp("lists") / "scores"
-    paths = []
-    for when in LISTS:
-        path = folder / f"escalation-{when:%Y-%m}.parquet"
-        score_matrix(cohort[cohort["as_of"] == when].reset_index(drop=True), loaded, out=path,
-                     options=ScoreOptions(top="30%", with_characteristics=True))
-        paths.append(path)
-    return paths
+    return [_score(scorer, when, folder / f"escalation-{when:%Y-%m}.parquet")
+            for when in LISTS]
 
 
 def _copy(paths: list[Path], to: Path) -> list[Path]:
@@ -83,7 +94,9 @@ def _copy(paths: list[Path], to: Path) -> list[Path]:
     return [to / p.name for p in paths]
 
 
-def _record_all(paths, tmp: Path, capsys, bias=None, seed: int = 0):
+def _record_all(paths, tmp: Path, capsys, bias=None, seed: int = 0) -> list[str]:
+    """Synthetic decisions for each list, recorded with ``decisions add``; its lines."""
+    said = []
     for p in paths:
         panel = tmp / f"panel-{p.stem}.csv"
         args = ["decisions", "synth", "--scores", p, "--out", panel, "--seed", seed]
@@ -92,6 +105,8 @@ def _record_all(paths, tmp: Path, capsys, bias=None, seed: int = 0):
         code, out, err = _cli(["decisions", "add", panel, "--scores", p], capsys)
         assert code == 0, err
         assert out.splitlines()[-1].startswith("OK recorded ")
+        said.append(out.splitlines()[-1])
+    return said
 
 
 def _report(paths, out: Path, capsys, council=None):
@@ -121,7 +136,7 @@ def test_planted_override_bias_is_named_with_its_direction(lists, council, tmp_p
     assert verdict.startswith("- Verdict: the panels' overrides go against a group")
     assert "ethnicity \u2018black\u2019 (listed but not offered)" in verdict
     # the same shape as the fairness report's findings
-    from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
+    from riskmodel.evaluation.fairness import FINDINGS_COLUMNS
     assert list(doc["findings"][0]) == FINDINGS_COLUMNS
     black = next(r for r in doc["disparity"] if r["group"] == "black"
                  and r["characteristic"] == "ethnicity")
@@ -150,7 +165,7 @@ def test_no_planted_bias_flags_nothing(lists, council, tmp_path, capsys):
 def test_added_bias_in_favour_is_named_in_its_direction():
     """Pure functions, no files: a group the panels add far more often, and offer help more
     often when listed, is named as a difference in its favour."""
-    from riskmodel.data.synth._decisions import synth_decisions
+    from riskmodel.data.synth import synth_decisions
     from riskmodel.evaluation.decisions import decision_table, decisions_report
 
     rng = np.random.default_rng(3)
@@ -171,6 +186,149 @@ def test_added_bias_in_favour_is_named_in_its_direction():
     assert set(asian.measure) == {"not_offered", "added"}
     assert (asian.direction == "advantaged").all()
     assert not (flags.group == "female").any() and not (flags.group == "male").any()
+
+
+# ------------------------------------------------------------------ issue 31 -----------------
+
+def test_lists_in_monthly_folders_and_missing_characteristics_named(scorer, council, tmp_path,
+                                                                    capsys):
+    """One folder per month, the same file name in each (issue 31): reported together, the
+    lists told apart by month, and a month given twice is one error line naming both files.
+    Scores without characteristics and no --data: the console, the HTML and summary.json
+    say which characteristics were not examined and how to include them."""
+    paths = [_score(scorer, when, tmp_path / f"{when:%Y-%m}" / "scores.parquet",
+                    characteristics=False) for when in LISTS[:2]]
+    said = _record_all(paths, tmp_path, capsys)
+    doc, stdout = _report(paths, tmp_path / "report", capsys)
+    assert [(x["folder"], x["month"]) for x in doc["settings"]["lists"]] == [
+        ("2021-01", "2021-01"), ("2021-04", "2021-04")]
+    html = (tmp_path / "report" / "report.html").read_text()
+    missing = ("Overrides are judged by locality only: ethnicity, sex, disability, age band and "
+               "IMD quintile are not in these lists")
+    for text in (stdout, " ".join(doc["notes"]), html):
+        assert missing in text and "--data DIR" in text and "--with-characteristics" in text
+    assert stdout.splitlines()[1].startswith("- Judged by locality only: ethnicity, sex")
+    assert doc["settings"]["characteristics_missing"][0] == "ethnicity"
+    # what decisions add printed (exact) and what the report publishes (rounded) agree
+    for word, key in (("added though not listed \\(offered help\\)", "added"),
+                      ("offered, declined by the family", "listed_declined"),
+                      ("not needed \\(listed but not offered\\)", "listed_not_needed")):
+        exact = sum(int(re.search(f"{word} (\\d+)", line).group(1)) for line in said)
+        assert (doc["counts"][key] == 0) == (exact == 0) and abs(doc["counts"][key] - exact) < 5
+    # with the extract, only what it lacks (age band) is named
+    doc, stdout = _report(paths, tmp_path / "report-data", capsys, council)
+    assert doc["notes"][0].startswith("Overrides are judged by ethnicity, sex, disability, "
+                                      "locality and IMD quintile only: age band is not in "
+                                      "these lists")
+    assert f"note: {doc['notes'][0]}" in stdout and "--data" not in doc["notes"][0]
+    # the same month twice, from another folder: one line naming both files
+    again = tmp_path / "copy" / "scores.parquet"
+    shutil.copytree(paths[0].parent, again.parent)
+    code, out, err = _cli(["decisions", "report", "--scores", paths[0], "--scores", paths[1],
+                           "--scores", again, "--out", tmp_path / "r2"], capsys)
+    assert code == 2 and len(_said(err)) == 1, err
+    assert _said(err)[0] == (f"error: --scores: the list of 2021-01 is given twice "
+                             f"({paths[0]} and {again}); give each month's list once")
+    assert not (tmp_path / "r2").exists()
+
+
+def _month_lists(months: int, seed: int, bias: str | None) -> pd.DataFrame:
+    """Months of synthetic lists as issue 31 measured them: 1,500 children scored a month,
+    ~150 listed, ~15 of them black; the decisions with ``bias`` planted."""
+    from riskmodel.data.synth import synth_decisions
+    from riskmodel.evaluation.decisions import decision_table
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(months):
+        n = 1500
+        s = pd.DataFrame({
+            "child_id": [f"M{k}C{i:05d}" for i in range(n)],
+            "as_of": pd.Timestamp("2024-01-01") + pd.DateOffset(months=k),
+            "ethnicity": rng.choice(["white", "black", "asian", "mixed", "other"], n,
+                                    p=[.7, .1, .1, .05, .05]),
+            "sex": rng.choice(["female", "male"], n),
+            "disability": rng.choice(["yes", "no"], n, p=[.1, .9]),
+            "locality": rng.choice(list("ABCDE"), n),
+            "imd_quintile": rng.integers(1, 6, n),
+            "in_capacity": rng.uniform(size=n) < 0.1})
+        d = synth_decisions(s, seed=seed * 100 + k, override_bias=bias)
+        parts.append(decision_table(d, s))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_months_to_settle_an_insufficient_comparison_matches_the_measurement():
+    """Issue 31's measurement: a x3 not-offered rate for black children (override bias 0.5)
+    is not enough to judge with one month's list and flagged with six; the report's estimate
+    of the months that would settle it, from the one month alone, is of that order."""
+    from riskmodel.evaluation.decisions import decisions_report
+    from riskmodel.evaluation.decisions._report import render_decisions_html
+
+    def black(r):
+        f = r.findings
+        return f[(f.characteristic == "ethnicity") & (f.group == "black")
+                 & (f.measure == "not_offered")].iloc[0]
+
+    estimates = []
+    for seed in range(3):
+        one = decisions_report(_month_lists(1, seed, "ethnicity=black:0.5"))
+        b = black(one)
+        assert b.status == "insufficient"
+        assert 2 <= b.months_to_settle <= 9
+        estimates.append(b.months_to_settle)
+        assert f"about {int(b.months_to_settle)} months of lists would settle it (this " \
+               "report has 1)" in b.sentence
+        assert "months in all would settle" in " ".join(one.summary)
+        html = render_decisions_html(one)
+        assert f"About {int(b.months_to_settle)} months of lists would settle it" in html
+        six = decisions_report(_month_lists(6, seed, "ethnicity=black:0.5"))
+        assert black(six).status == "flag" and black(six).direction == "disadvantaged"
+    assert np.median(estimates) <= 6
+    none = decisions_report(_month_lists(6, 0, None))
+    assert not (none.findings.status == "flag").any()
+
+
+# ------------------------------------------------------------------ issue 26: one figure -------
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(20, 300), share=st.floats(0.05, 0.6),
+       add=st.floats(0.0, 0.06))
+def test_published_counts_agree_with_each_other_and_with_what_was_recorded(seed, n, share,
+                                                                           add):
+    """Issue 26: every count has one home, so the report never shows a part larger than its
+    whole (considered above listed, a group above everyone, a locality above the lists), nor
+    0 for a count decisions add printed as 1-4, nor more than a rounding away from it."""
+    from riskmodel.data.synth import synth_decisions
+    from riskmodel.evaluation.decisions import (
+        COUNTS,
+        decision_rates,
+        decision_table,
+        decisions_report,
+    )
+
+    rng = np.random.default_rng(seed)
+    s = pd.DataFrame({"child_id": [f"C{i}" for i in range(n)], "as_of": "2024-01-01",
+                      "locality": rng.choice(list("ABCDE"), n), "sex": rng.choice(["f", "m"], n),
+                      "in_capacity": rng.uniform(size=n) < share})
+    d = synth_decisions(s, seed=seed, add=add)
+    exact = decision_rates(d, s, base=1)  # what decisions add prints
+    r = decisions_report(decision_table(d, s), policy={
+        "characteristics": {"locality": None, "sex": None}, "intersections": []})
+    monitored = decision_rates(d, s)
+    g = r.groups
+    for name, (_, wholes) in COUNTS.items():
+        for published in (r.rates[name], monitored[name]):
+            assert (published == 0) == (exact[name] == 0), name
+            assert abs(published - exact[name]) < 5, name
+        for whole in wholes:
+            assert r.rates[name] <= r.rates[whole], (name, whole)
+            for loc in monitored["by_locality"].values():
+                assert loc[name] <= loc[whole] and loc[name] <= monitored[name]
+            if name in g and whole in g:
+                assert (g[name] <= g[whole]).all(), (name, whole)
+        if name in g:
+            assert g[name].iloc[0] == r.rates[name]
+            assert (g[name].iloc[1:] <= g[name].iloc[0]).all(), name
 
 
 # ------------------------------------------------------------------ recording -----------------
@@ -199,7 +357,8 @@ def test_decisions_are_stored_beside_the_scores_private_with_their_run(lists, tm
     assert code == 0, err
     stored = p.with_name("escalation-2021-01.decisions.parquet")
     assert out.splitlines()[0] == f"decisions: {stored} (private)"
-    assert "2 added by the panel" in out
+    assert out.splitlines()[1].endswith(
+        "added though not listed (offered help) 1 (2 decisions for children not on the list)")
     assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600
     frame, meta = read_stored(stored)
     assert frame["addition"].sum() == 2 and frame["listed"].sum() == 3
@@ -388,7 +547,7 @@ CASES = {
     ("decisions report", "the same list given twice"): (
         lambda c: ["decisions", "report", "--scores", c.scores, "--scores", c.scores,
                    "--out", c.tmp / "r"] if _recorded(c) else [],
-        ["--scores: each list may be given once"]),
+        ["--scores: the list of 2021-01 is given twice (", "escalation-2021-01.parquet and "]),
     ("decisions synth", "override bias not column=value:factor"): (
         lambda c: ["decisions", "synth", "--scores", c.scores, "--out", c.tmp / "s.csv",
                    "--override-bias", "black:0.5"],
@@ -405,7 +564,7 @@ CASES = {
 
 @pytest.fixture
 def ctx(lists, tmp_path) -> Ctx:
-    from riskmodel.data.synth._decisions import synth_decisions
+    from riskmodel.data.synth import synth_decisions
 
     [scores] = _copy(lists[:1], tmp_path / "scores")
     d = synth_decisions(pd.read_parquet(scores), sent="2099-01-01", seed=1)
@@ -442,7 +601,7 @@ def test_catalogue_lists_every_bad_decisions_file():
 
 def test_plant_help_lowers_escalation_by_the_planted_amount(council):
     from riskmodel.data import validate_tables
-    from riskmodel.data.synth._decisions import plant_help
+    from riskmodel.data.synth import plant_help
     from riskmodel.features import build_labels
     from riskmodel.jobs import open_extract
 

@@ -40,14 +40,34 @@ def add(
     from riskmodel.jobs.decisions import add_decisions
 
     r = add_decisions(file, scores, mapping=mapping, replace=replace)
-    c = r.counts
-    each = ", ".join(f"{k.replace('_', ' ')} {c[k]:,}" for k in
-                     ("offered", "already_supported", "not_needed", "declined", "not_reviewed"))
     _say(f"decisions: {r.path} (private)")
-    _say(f"OK {'replaced with' if r.replaced else 'recorded'} {c['rows']:,} decisions for the "
-         f"list of {r.month} ({c['stored']:,} recorded in all): {c['answered']:,} of "
-         f"{c['listed']:,} listed children answered, {c['additions']:,} added by the panel; "
-         f"{each}")
+    _say(f"OK {'replaced with' if r.replaced else 'recorded'} {r.counts['rows']:,} decisions "
+         f"for the list of {r.month} ({r.counts['stored']:,} recorded in all): "
+         + added_line(r.counts))
+
+
+def added_line(c: dict) -> str:
+    """The recorded counts in the report's words (exact here; the report rounds them).
+
+    Examples
+    --------
+    >>> added_line({"listed": 10, "reviewed": 9, "listed_offered": 5, "listed_declined": 1,
+    ...             "listed_already_supported": 1, "listed_not_needed": 2, "not_reviewed": 1,
+    ...             "added": 2, "not_listed_decided": 3})  # doctest: +NORMALIZE_WHITESPACE
+    '10 listed: reviewed by a panel 9; offered early help 5, offered, declined by the family
+    1, already supported 1, not needed (listed but not offered) 2, not reviewed 1; added
+    though not listed (offered help) 2 (3 decisions for children not on the list)'
+    """
+    from riskmodel.evaluation.decisions import COUNTS
+
+    each = ", ".join(f"{COUNTS[k][0]} {c[k]:,}" for k in (
+        "listed_offered", "listed_declined", "listed_already_supported", "listed_not_needed",
+        "not_reviewed"))
+    line = (f"{c['listed']:,} listed: {COUNTS['reviewed'][0]} {c['reviewed']:,}; {each}; "
+            f"{COUNTS['added'][0]} {c['added']:,}")
+    if c["not_listed_decided"] != c["added"]:
+        line += f" ({c['not_listed_decided']:,} decisions for children not on the list)"
+    return line
 
 
 @decisions.command("report")
@@ -73,6 +93,8 @@ def report(
     run = report_decisions(scores, out_dir, data=data, policy=policy, title=title, seed=seed)
     for sentence in run.report.summary:
         _say(f"- {sentence}")
+    for note in run.report.notes:
+        _say(f"note: {note}")
     _say(f"report: {run.paths['html']}")
     _say(f"summary: {run.paths['json']}")
 

@@ -17,11 +17,12 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import sha256_file
 from riskmodel._core.io import atomic_path, check_writable
-from riskmodel.data import DECISIONS, read_decisions
+from riskmodel.data import read_decisions
 from riskmodel.data.synth import synth_decisions
 from riskmodel.evaluation.decisions import (
     DEFAULT_TITLE,
     DecisionsReport,
+    decision_rates,
     decision_table,
     decisions_report,
     list_month,
@@ -37,14 +38,16 @@ from riskmodel.jobs._decisions_store import (
     stored_path,
     write_stored,
 )
-from riskmodel.jobs._extract import open_extract
+from riskmodel.jobs._extract import Extract, open_extract
 
 
 @dataclass(frozen=True)
 class DecisionsAdded:
-    """What :func:`add_decisions` recorded: the stored file, the list's month and counts
-    (``rows`` of this file, ``stored`` in all, ``listed`` children on the list, ``answered``
-    listed children with a decision, ``additions``, and each decision's count)."""
+    """What :func:`add_decisions` recorded: the stored file, the list's month and counts:
+    ``rows`` of this file, ``stored`` in all, ``not_listed_decided`` (decisions for children
+    not on the list) and, exact, every count the report publishes rounded
+    (:func:`riskmodel.evaluation.decisions.decision_rates` with ``base=1``: ``listed``,
+    ``reviewed``, ``listed_declined``, ``added`` ...), so the two agree."""
 
     path: Path
     month: str
@@ -52,7 +55,9 @@ class DecisionsAdded:
     replaced: bool
 
 
-def add_decisions(file, scores, *, mapping=None, replace: bool = False) -> DecisionsAdded:
+def add_decisions(file: str | os.PathLike, scores: str | os.PathLike, *,
+                  mapping: str | os.PathLike | dict | None = None, replace: bool = False
+                  ) -> DecisionsAdded:
     """Check a panel's decisions against the list they answer and store them beside it.
 
     Parameters
@@ -112,12 +117,9 @@ def add_decisions(file, scores, *, mapping=None, replace: bool = False) -> Decis
                 "model": model, "outcome": rec.get("outcome"),
                 "horizon_months": rec.get("horizon_months"), "files": files}
     write_stored(combined, new_meta, target)
-    listed = int(table["in_capacity"].astype(str).str.lower().isin(["true", "1"]).sum()) \
-        if table["in_capacity"].dtype != bool else int(table["in_capacity"].sum())
-    counts = {"rows": len(matched), "stored": len(combined), "listed": listed,
-              "answered": int(combined["listed"].sum()),
-              "additions": int(combined["addition"].sum())}
-    counts.update({d: int((combined["decision"] == d).sum()) for d in DECISIONS})
+    counts = {"rows": len(matched), "stored": len(combined),
+              "not_listed_decided": int(combined["addition"].sum()),
+              **decision_rates(combined, table, base=1)}
     return DecisionsAdded(path=target, month=month, counts=counts, replaced=replace)
 
 
@@ -152,22 +154,85 @@ def _with_extract(t: pd.DataFrame, ex, as_of: pd.Timestamp, outcome: str, horizo
     return t
 
 
-def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DEFAULT_TITLE,
-                     seed: int = 0) -> DecisionsReportRun:
+def _read_lists(paths: list[Path]) -> list[tuple[Path, pd.DataFrame, dict, pd.Timestamp, str]]:
+    """Each list given: its scores, its audit line, its date and month; lists are told apart
+    by what they are (their month), so one folder per month with the same file name in each
+    is fine, and only a month given twice is refused."""
+    seen: dict[str, Path] = {}
+    out = []
+    for p in paths:
+        table = read_scores_table(p)
+        rec = list_record(p)
+        as_of, month = list_month(table, p.name)
+        if month in seen:
+            raise InputError(f"--scores: the list of {month} is given twice ({seen[month]} and "
+                             f"{p}); give each month's list once")
+        seen[month] = p
+        out.append((p, table, rec, as_of, month))
+    return out
+
+
+def _list_table(p: Path, table: pd.DataFrame, rec: dict, ex: Extract | None, as_of: pd.Timestamp
+                ) -> pd.DataFrame:
+    """One list's rows with their recorded decisions (and, with the extract, what it adds)."""
+    stored, meta = read_stored(stored_path(p))
+    if stored is None:
+        raise InputError(f"--scores: no decisions recorded for {p.name} (run riskmodel "
+                         f"decisions add FILE --scores {p})")
+    if meta.get("scores_sha256") not in (None, rec["scores_sha256"]):
+        raise InputError(f"--scores: the decisions recorded for {p.name} answer an earlier "
+                         "version of it; record them again with --replace")
+    t = decision_table(stored, table)
+    if ex is not None:
+        outcome = str(table["outcome"].iloc[0]) if "outcome" in table else "escalation"
+        horizon = int(table["horizon_months"].iloc[0]) if "horizon_months" in table else 6
+        t = _with_extract(t, ex, as_of, outcome, horizon)
+    return t
+
+
+def missing_note(missing: list[str], judged: list[str], *, data_given: bool) -> str:
+    """What the report cannot examine, and how to include it (the characteristics' labels).
+
+    Examples
+    --------
+    >>> missing_note(["ethnicity", "sex"], ["locality"], data_given=False)[:60]
+    'Overrides are judged by locality only: ethnicity and sex are'
+    """
+    one = len(missing) == 1
+    how = ("score with --with-characteristics to include " if data_given else
+           "give the council's extract (--data DIR), or score with --with-characteristics, to "
+           "include ") + ("it" if one else "them")
+    return (f"Overrides are judged by {_and(judged) if judged else 'no characteristic'} only: "
+            f"{_and(missing)} {'is' if one else 'are'} not in these lists, so the report "
+            f"cannot show a disparity by {'it' if one else 'them'} and finding none does not "
+            f"mean there is none; {how}.")
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def report_decisions(scores: str | os.PathLike | list, out_dir: str | os.PathLike, *,
+                     data: str | os.PathLike | None = None,
+                     policy: str | os.PathLike | dict | None = None,
+                     title: str = DEFAULT_TITLE, seed: int = 0) -> DecisionsReportRun:
     """Write the decisions report (``report.html``, ``summary.json``) for one or more lists.
 
     Parameters
     ----------
     scores : path or list of paths
         Scores files whose decisions were recorded (``riskmodel decisions add``); several
-        months are reported together (a month's list is small).
+        months are reported together (a month's list is small). Lists are told apart by
+        their month (one folder per month with the same file name is fine); a month given
+        twice is an error.
     out_dir : path
         Folder for the report: aggregates only, every count rounded by the fairness
         policy's disclosure control.
     data : path, optional
         The council's extract: adds the outcome of each decided child once the horizon has
         passed, and the characteristics the scores do not carry (ethnicity, sex,
-        disability, IMD quintile).
+        disability, IMD quintile). Without it (and scores without characteristics) the
+        report says which characteristics it could not examine.
     policy : path, optional
         The fairness policy (default: the workspace's, else the packaged one).
     title : str
@@ -179,8 +244,8 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
 
     Examples
     --------
-    >>> run = report_decisions(["scores/escalation-2025-11.parquet",
-    ...                         "scores/escalation-2025-12.parquet"], "decisions-report",
+    >>> run = report_decisions(["scores/2025-11/scores.parquet",
+    ...                         "scores/2025-12/scores.parquet"], "decisions-report",
     ...                        data="extract/")  # doctest: +SKIP
     >>> run.report.summary[0]  # doctest: +SKIP
     "Verdict: no group's overrides differ clearly from everyone's."
@@ -189,32 +254,16 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     if not paths:
         raise InputError("decisions report: give at least one --scores file")
     check_writable(out_dir, folder=True)
+    given = _read_lists(paths)
     ex = open_extract(data) if data is not None else None
     parts, lists, notes = [], [], []
-    for p in paths:
-        table = read_scores_table(p)
-        rec = list_record(p)
-        stored, meta = read_stored(stored_path(p))
-        if stored is None:
-            raise InputError(f"--scores: no decisions recorded for {p.name} (run riskmodel "
-                             f"decisions add FILE --scores {p})")
-        if meta.get("scores_sha256") not in (None, rec["scores_sha256"]):
-            raise InputError(f"--scores: the decisions recorded for {p.name} answer an earlier "
-                             "version of it; record them again with --replace")
-        as_of, month = list_month(table, p.name)
-        t = decision_table(stored, table)
-        if ex is not None:
-            outcome = str(table["outcome"].iloc[0]) if "outcome" in table else "escalation"
-            horizon = int(table["horizon_months"].iloc[0]) if "horizon_months" in table else 6
-            t = _with_extract(t, ex, as_of, outcome, horizon)
-        parts.append(t)
+    for p, table, rec, as_of, month in given:
+        parts.append(_list_table(p, table, rec, ex, as_of))
         model = rec.get("model") or {}
-        lists.append({"scores": p.name, "month": month, "as_of": str(as_of.date()),
+        lists.append({"scores": p.name, "folder": p.parent.name, "month": month,
+                      "as_of": str(as_of.date()),
                       "model": f"{model.get('name')} v{model.get('version')}",
                       "sent": str(rec.get("when", ""))[:10]})
-    if len({x["scores"] for x in lists}) != len(lists) or \
-            len({x["month"] for x in lists}) != len(lists):
-        raise InputError("--scores: each list may be given once (one scores file per month)")
     t = pd.concat(parts, ignore_index=True)
     if ex is not None and t["label"].isna().all():
         notes.append("No outcome is known yet for these lists: the model's horizon has not "
@@ -223,20 +272,23 @@ def report_decisions(scores, out_dir, *, data=None, policy=None, title: str = DE
     outcome = str(t["outcome"].iloc[0]) if "outcome" in t else "escalation"
     report = decisions_report(t, policy=policy, lists=lists, seed=seed, outcome=outcome,
                               notes=notes)
-    if len(report.groups) == 1:
-        report.notes.append("No characteristics to compare groups by: score with "
-                            "--with-characteristics, or give the extract (--data).")
+    missing = report.settings["characteristics_missing"]
+    if missing:
+        report.notes.insert(0, missing_note(missing, report.settings["characteristics_judged"],
+                                            data_given=ex is not None))
     written = write_decisions_report(report, out_dir, title=title)
     return DecisionsReportRun(report=report, paths=written)
 
 
-def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **options
+def write_synth_decisions(scores: str | os.PathLike, out: str | os.PathLike, *,
+                          override_bias: str | list[str] | None = None, seed: int = 0,
+                          **options: float
                           ) -> tuple[Path, pd.DataFrame]:
     """Synthetic panel decisions for a scores file, written as a panel's CSV or Excel file.
 
-    Children offered help for an earlier list in the same folder within the model's
-    horizon are found already supported. The file holds child ids: it is written private
-    (0600) and atomically.
+    Children offered help for an earlier list in the same folder (or a sibling folder: one
+    folder per month) within the model's horizon are found already supported. The file holds
+    child ids: it is written private (0600) and atomically.
 
     Parameters
     ----------
@@ -244,7 +296,7 @@ def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **o
     out : path
         ``.csv`` or ``.xlsx``.
     override_bias : str or list of str, optional
-        ``column=value:factor`` (:func:`riskmodel.data.synth._decisions.synth_decisions`).
+        ``column=value:factor`` (:func:`riskmodel.data.synth.synth_decisions`).
     seed : int
     **options
         Passed to ``synth_decisions`` (``review``, ``agree``, ``supported``, ``decline``,
@@ -271,7 +323,8 @@ def write_synth_decisions(scores, out, *, override_bias=None, seed: int = 0, **o
     as_of, _ = list_month(table, scores.name)
     horizon = int(rec.get("horizon_months") or 6)
     before = set()
-    for f in scores.parent.glob(f"*{SUFFIX}"):
+    # earlier lists in the same folder, or in a sibling folder (one folder per month)
+    for f in {*scores.parent.glob(f"*{SUFFIX}"), *scores.parent.parent.glob(f"*/*{SUFFIX}")}:
         frame, _ = read_stored(f)
         if frame is None:
             continue

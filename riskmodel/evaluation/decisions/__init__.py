@@ -14,7 +14,13 @@ from riskmodel.evaluation.decisions._match import (
     match_decisions,
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
-from riskmodel.evaluation.decisions._rates import decision_rates, decision_table, table_keys
+from riskmodel.evaluation.decisions._rates import (
+    COUNTS,
+    count_masks,
+    decision_rates,
+    decision_table,
+    table_keys,
+)
 from riskmodel.evaluation.decisions._report import (
     DEFAULT_TITLE,
     DecisionsReport,
@@ -23,7 +29,8 @@ from riskmodel.evaluation.decisions._report import (
 )
 
 __all__ = [
-    "DEFAULT_TITLE", "DecisionsReport", "NOT_CAUSAL", "STORED_COLUMNS", "decision_outcomes",
+    "COUNTS", "DEFAULT_TITLE", "DecisionsReport", "NOT_CAUSAL", "STORED_COLUMNS", "count_masks",
+    "decision_outcomes",
     "decision_rates", "decision_table", "decisions_report", "list_month", "listed_flags",
     "match_decisions", "table_keys", "write_decisions_report",
 ]

@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.decisions._rates import Counter
+from riskmodel.evaluation.decisions._power import months_to_settle
+from riskmodel.evaluation.decisions._rates import Counter, count_masks
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
     STATUS_ORDER,
@@ -33,11 +34,12 @@ from riskmodel.evaluation.fairness import (
 )
 
 # measure -> (numerator column, denominator column, +1 when a higher ratio is against the group)
-OVERRIDES = {"not_offered": ("not_needed", "considered", 1), "added": ("added", "not_listed", -1)}
+OVERRIDES = {"not_offered": ("listed_not_needed", "considered", 1),
+             "added": ("added", "not_listed", -1)}
 SELECTIONS = {"list": ("listed", "all"), "offer": ("offered", "all")}
 MEASURE_WORDS = {"not_offered": "listed but not offered",
                  "added": "added though not listed"}
-_VERDICT = {
+_VERDICT: dict[str | tuple[str, str], str] = {
     ("flag", "disadvantaged"): "a disparity against them, clear enough to flag",
     ("flag", "advantaged"): "a difference in their favour, clear enough to flag",
     "watch": "outside the tolerance but not clear enough to flag once the number of "
@@ -45,6 +47,25 @@ _VERDICT = {
     "within": "within the policy's tolerance",
     "insufficient": "not enough children to judge",
 }
+
+
+def characteristics_present(t: pd.DataFrame, policy: FairnessPolicy
+                            ) -> tuple[list[str], list[str]]:
+    """The policy's characteristics the table holds, and those it lacks (their labels).
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness import load_fairness_policy
+    >>> characteristics_present(pd.DataFrame({"locality": ["North"]}), load_fairness_policy())
+    (['locality'], ['ethnicity', 'sex', 'disability', 'age band', 'IMD quintile'])
+    """
+    judged: list[str] = []
+    missing: list[str] = []
+    for name, c in policy.characteristics.items():
+        c = c or Characteristic()
+        label = str(c.label or name).split(" (")[0]
+        (judged if (c.column or name) in t.columns else missing).append(label)
+    return judged, missing
 
 
 def _tables(t: pd.DataFrame, policy: FairnessPolicy):
@@ -57,13 +78,21 @@ def _tables(t: pd.DataFrame, policy: FairnessPolicy):
     return build_tables(t, chars, combos, policy) if chars else []
 
 
+# The counts published for each group (a subset of COUNTS, under the same names).
+GROUP_COUNTS = ("children", "listed", "reviewed", "considered", "listed_not_needed",
+                "not_listed", "added", "offered")
+
+
 def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> pd.DataFrame:
     """Published (rounded) counts per group: everyone first, then each characteristic's groups.
 
-    Columns: ``characteristic``, ``label``, ``kind``, ``group``, ``children``, ``listed``,
-    ``reviewed``, ``considered``, ``not_needed``, ``not_listed``, ``added``, ``offered`` and
-    the rates ``override_rate`` (not_needed / considered), ``addition_rate`` (added / not_listed),
-    ``list_rate`` and ``offer_rate`` (listed, offered / children).
+    Columns: ``characteristic``, ``label``, ``kind``, ``group``, the counts of
+    :data:`GROUP_COUNTS` (``children``, ``listed``, ``reviewed``, ``considered``,
+    ``listed_not_needed``, ``not_listed``, ``added``, ``offered``: each counted once, as
+    :class:`Counter` counts it, so no count is above a count it is part of nor above
+    everyone's) and the rates ``override_rate`` (listed_not_needed / considered),
+    ``addition_rate`` (added / not_listed), ``list_rate`` and ``offer_rate`` (listed,
+    offered / children).
 
     Examples
     --------
@@ -76,36 +105,25 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     >>> pol = FairnessPolicy.model_validate({"characteristics": {"sex": None},
     ...                                      "intersections": [], "min_count": 1})
     >>> g = group_counts(decision_table(d, s), pol, np.zeros(3, np.int64))
-    >>> g[["group", "listed", "not_needed", "override_rate"]].values.tolist()
+    >>> g[["group", "listed", "listed_not_needed", "override_rate"]].values.tolist()
     [['all', 2, 1, 0.5], ['female', 1, 0, 0.0], ['male', 1, 1, 1.0]]
     """
     c = Counter(keys, policy.min_count)
-    cols = {"all": np.ones(len(t), bool), "listed": t["listed"].to_numpy(bool),
-            "reviewed": t["reviewed"].to_numpy(bool),
-            "considered": t["considered"].to_numpy(bool),
-            "not_needed": t["not_needed"].to_numpy(bool),
-            "not_listed": ~t["listed"].to_numpy(bool), "added": t["added"].to_numpy(bool),
-            "offered": t["offered"].to_numpy(bool)}
-    rows = []
-
-    def add(key, label, kind, group, mask):
-        r = {"characteristic": key, "label": label, "kind": kind, "group": group}
-        r["children"] = c.count(mask)
-        for name in ("listed", "reviewed", "considered", "not_needed", "not_listed", "added",
-                     "offered"):
-            r[name] = c.count(mask & cols[name])
-        rows.append(r)
-
-    add("all", "everyone", "all", "all", cols["all"])
+    masks = count_masks(t)
+    everyone = c.counts(masks)
+    rows = [{"characteristic": "all", "label": "everyone", "kind": "all", "group": "all",
+             **{k: everyone[k] for k in GROUP_COUNTS}}]
     for g in _tables(t, policy):
         for i, name in enumerate(g.groups):
-            add(g.key, g.label, g.kind, name, g.codes == i)
+            n = c.counts(masks, g.codes == i, within=everyone)
+            rows.append({"characteristic": g.key, "label": g.label, "kind": g.kind,
+                         "group": name, **{k: n[k] for k in GROUP_COUNTS}})
     out = pd.DataFrame(rows)
 
-    def ratio(k, n):
+    def ratio(k: str, n: str) -> np.ndarray:
         return np.where(out[n] > 0, out[k] / out[n].where(out[n] > 0, 1), np.nan)
 
-    out["override_rate"] = ratio("not_needed", "considered")
+    out["override_rate"] = ratio("listed_not_needed", "considered")
     out["addition_rate"] = ratio("added", "not_listed")
     out["list_rate"] = ratio("listed", "children")
     out["offer_rate"] = ratio("offered", "children")
@@ -116,7 +134,23 @@ def _fmt(v) -> str:
     return "\u2013" if v is None or not np.isfinite(v) else f"{v:.2f}"
 
 
-def finding_sentence(row: dict, confidence: float = 0.95) -> str:
+def settle_words(settle: float, months: int) -> str:
+    """How many months of lists would settle a comparison, in words.
+
+    Examples
+    --------
+    >>> settle_words(4.0, 1)
+    'about 4 months of lists would settle it (this report has 1)'
+    """
+    if settle is None or np.isnan(settle):
+        return ""
+    if np.isinf(settle):
+        return "too small a difference for lists to settle within ten years"
+    return (f"about {int(settle)} months of lists would settle it (this report has "
+            f"{months})")
+
+
+def finding_sentence(row: dict, confidence: float = 0.95, months: int = 1) -> str:
     """One override finding in words.
 
     Examples
@@ -137,17 +171,19 @@ def finding_sentence(row: dict, confidence: float = 0.95) -> str:
         text = (f"Children in {grp} who were not on the list were added though not listed "
                 f"{_fmt(row['ratio'])} times as often as children not listed overall")
     status = row["status"]
-    verdict = _VERDICT.get((status, row.get("direction")), _VERDICT.get(status, status))
+    verdict = _VERDICT.get((str(status), str(row.get("direction"))),
+                           _VERDICT.get(str(status), str(status)))
     if status == "flag" and not isinstance(verdict, str):
         verdict = "clear enough to flag"
     if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
-        return f"{text}: {verdict}."
+        more = settle_words(float(row.get("months_to_settle", np.nan)), months)
+        return f"{text}: {verdict}{'; ' + more if more else ''}."
     ci = f"{round(100 * confidence):d}% interval {_fmt(row['low'])}\u2013{_fmt(row['high'])}"
     return f"{text} ({ci}): {verdict}."
 
 
-def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
-                      ) -> pd.DataFrame:
+def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0,
+                      months: int = 1) -> pd.DataFrame:
     """Each group's override rates against everyone's, judged (the fairness report's shape).
 
     Parameters
@@ -157,15 +193,19 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
     policy : FairnessPolicy
     seed : int
         For the intervals' posterior draws (the same seed gives the same report).
+    months : int
+        How many months of lists the counts cover.
 
     Returns
     -------
     DataFrame
-        ``FINDINGS_COLUMNS``: ``rank``, ``characteristic``, ``label``, ``kind``, ``group``,
-        ``measure`` (``not_offered`` or ``added``), ``source`` (empty), ``reference``
-        (``everyone``), ``value``, ``reference_value``, ``ratio``, ``low``, ``high``,
-        ``direction``, ``status``, ``p_value``, ``n``, ``n0``, ``need_ratio`` (empty) and
-        ``sentence``; flags first.
+        ``FINDINGS_COLUMNS`` and ``months_to_settle`` (for a comparison not enough to judge,
+        the months of lists in all that would settle it, :func:`months_to_settle`; ``inf``
+        for too small a difference to settle, else NaN): ``rank``, ``characteristic``,
+        ``label``, ``kind``, ``group``, ``measure`` (``not_offered`` or ``added``),
+        ``source`` (empty), ``reference`` (``everyone``), ``value``, ``reference_value``,
+        ``ratio``, ``low``, ``high``, ``direction``, ``status``, ``p_value``, ``n``, ``n0``,
+        ``need_ratio`` (empty) and ``sentence``; flags first.
     """
     everyone = groups.iloc[0]
     rows = []
@@ -199,9 +239,14 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
         comp["value"] = np.where(comp["n"] > 0, comp["k"] / comp["n"], np.nan)
         comp["reference_value"] = np.where(comp["n0"] > 0, comp["k0"] / comp["n0"], np.nan)
     comp["need_ratio"] = np.nan
+    tol = policy.tolerance
+    settle = months_to_settle(comp, months, low=tol.low, high=tol.high, base=policy.min_count,
+                              min_children=policy.judging.min_children,
+                              alpha=policy.judging.false_discovery_rate)
+    comp["months_to_settle"] = np.where(comp["status"] == "insufficient", settle, np.nan)
     conf = policy.bootstrap.confidence
-    comp["sentence"] = [finding_sentence(r, conf) for r in comp.to_dict("records")]
-    return comp.reindex(columns=FINDINGS_COLUMNS)
+    comp["sentence"] = [finding_sentence(r, conf, months) for r in comp.to_dict("records")]
+    return comp.reindex(columns=[*FINDINGS_COLUMNS, "months_to_settle"])
 
 
 def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0

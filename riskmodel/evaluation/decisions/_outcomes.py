@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.decisions._rates import Counter
+from riskmodel.evaluation.decisions._rates import Counter, count_masks
 from riskmodel.evaluation.fairness import FairnessPolicy, binomial_comparisons, rate_interval
 
 # name -> words; the rows of each are chosen in _masks
@@ -29,17 +29,12 @@ NOT_CAUSAL = (
 
 
 def _masks(t: pd.DataFrame) -> dict[str, np.ndarray]:
-    listed = t["listed"].to_numpy(bool)
-    dec = t["decision"].to_numpy()
-    return {
-        "followed": listed & (dec == "offered"),
-        "declined": listed & (dec == "declined"),
-        "supported": listed & (dec == "already_supported"),
-        "overridden": t["not_needed"].to_numpy(bool),
-        "not_reviewed": listed & ~t["reviewed"].to_numpy(bool),
-        "added": t["added"].to_numpy(bool),
-        "not_listed": ~listed & ~t["added"].to_numpy(bool),
-    }
+    """Each category's rows, from the counts' one home (:func:`count_masks`)."""
+    m = count_masks(t)
+    return {"followed": m["listed_offered"], "declined": m["listed_declined"],
+            "supported": m["listed_already_supported"], "overridden": m["listed_not_needed"],
+            "not_reviewed": m["not_reviewed"], "added": m["added"],
+            "not_listed": m["not_listed"] & ~m["added"]}
 
 
 def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray, *,
@@ -92,7 +87,8 @@ def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
     rows = []
     for name, mask in _masks(t).items():
         m = mask & known
-        n, k = c.count(m), c.count(m & y)
+        n = c.count(m)
+        k = c.count(m & y, within=n)
         lo, hi = rate_interval(k, n, base=base, confidence=conf)
         pred = float(np.nanmean(score[m])) if m.any() and np.isfinite(score[m]).any() \
             else np.nan

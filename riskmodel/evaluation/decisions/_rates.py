@@ -111,29 +111,103 @@ def table_keys(table: pd.DataFrame) -> np.ndarray:
     return keys
 
 
+# One home for every count of children the decisions report, the monitoring rates and
+# ``riskmodel decisions add`` give: name -> (its words, the counts it is part of). Every
+# figure is one of these, counted once from :func:`count_masks`; the order is such that a
+# count's wholes come before it.
+COUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "children": ("open to early help when scored", ()),
+    "listed": ("listed (within the panels' capacity)", ("children",)),
+    "reviewed": ("reviewed by a panel", ("listed",)),
+    "not_reviewed": ("not reviewed", ("listed",)),
+    "considered": ("considered (reviewed, not already supported)", ("reviewed",)),
+    "listed_already_supported": ("already supported", ("reviewed",)),
+    "listed_not_needed": ("not needed (listed but not offered)", ("considered",)),
+    "offered": ("offered help, listed or added", ("children",)),
+    "taken_up": ("offered help and not declined by the family", ("offered",)),
+    "accepted": ("listed and offered help", ("considered", "offered")),
+    "listed_offered": ("offered early help", ("accepted", "taken_up")),
+    "listed_declined": ("offered, declined by the family", ("accepted",)),
+    "not_listed": ("not on the list", ("children",)),
+    "added": ("added though not listed (offered help)", ("not_listed", "offered")),
+}
+
+
+def count_masks(t: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Which rows of a :func:`decision_table` each of :data:`COUNTS` counts.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "as_of": "2025-12-31",
+    ...                   "in_capacity": [True, True, False]})
+    >>> d = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "scoring_month": "2025-12",
+    ...                   "decision": ["declined", "not_needed", "offered"]})
+    >>> m = count_masks(decision_table(d, s))
+    >>> m["listed_declined"].tolist(), m["added"].tolist(), m["taken_up"].tolist()
+    ([True, False, False], [False, False, True], [False, False, True])
+    """
+    listed = t["listed"].to_numpy(bool)
+    reviewed = t["reviewed"].to_numpy(bool)
+    dec = t["decision"].to_numpy()
+    offered = t["offered"].to_numpy(bool)
+    masks = {"children": np.ones(len(t), bool), "listed": listed, "reviewed": reviewed,
+             "not_reviewed": listed & ~reviewed,
+             "considered": t["considered"].to_numpy(bool),
+             "listed_already_supported": listed & (dec == "already_supported"),
+             "listed_not_needed": t["not_needed"].to_numpy(bool), "offered": offered,
+             "taken_up": dec == "offered", "accepted": t["accepted"].to_numpy(bool),
+             "listed_offered": listed & (dec == "offered"),
+             "listed_declined": listed & (dec == "declined"), "not_listed": ~listed,
+             "added": t["added"].to_numpy(bool)}
+    return {name: masks[name] for name in COUNTS}
+
+
 class Counter:
-    """Publishable counts of a table's rows: each count rounded by its cell key to ``base``.
+    """Publishable counts of a table's rows, the one place they meet disclosure control.
+
+    Each count is rounded to a multiple of ``base`` by its cell key
+    (:mod:`riskmodel.evaluation._disclosure`), with two rules so that published figures
+    never contradict each other or the counts a council holds: a count that is not zero is
+    never published as zero (1 to ``base - 1`` is published as ``base``: "none" would be
+    untrue, and a zero reveals no child), and a count is never published larger than a count
+    it is part of (its wholes in :data:`COUNTS`, and the same count for everyone).
 
     Examples
     --------
     >>> c = Counter(np.array([5, 7, 11]), base=1)
     >>> c.count(np.array([True, False, True]))
     2
+    >>> Counter(np.zeros(3, np.int64), base=5).count(np.array([True, False, False]))
+    5
     """
 
-    def __init__(self, keys: np.ndarray, base: int):
+    def __init__(self, keys: np.ndarray, base: int) -> None:
         self.keys = np.asarray(keys, np.int64)
         self.base = int(base)
 
-    def count(self, mask) -> int:
+    def count(self, mask, within: int | None = None) -> int:
+        """The published count of the rows where ``mask`` holds, at most ``within``."""
         m = np.asarray(mask, bool)
-        return int(round_counts([int(m.sum())], cell_keys(m[None, :], self.keys), self.base)[0])
+        true = int(m.sum())
+        v = int(round_counts([true], cell_keys(m[None, :], self.keys), self.base)[0])
+        if true > 0 and v == 0:
+            v = self.base
+        return v if within is None else min(v, int(within))
 
-    def rate(self, k_mask, n_mask) -> tuple[int, int, float]:
-        """Published numerator, denominator and their ratio (NaN for no children)."""
-        k, n = self.count(np.asarray(k_mask, bool) & np.asarray(n_mask, bool)), \
-            self.count(n_mask)
-        return k, n, (k / n if n > 0 else float("nan"))
+    def counts(self, masks: dict[str, np.ndarray], rows=None,
+               within: dict[str, int] | None = None) -> dict[str, int]:
+        """Each of :data:`COUNTS` among ``rows`` (default all), none above its wholes nor
+        above ``within`` (the same counts for a set of rows that holds these)."""
+        r = np.ones(len(self.keys), bool) if rows is None else np.asarray(rows, bool)
+        out: dict[str, int] = {}
+        for name, (_, parents) in COUNTS.items():
+            caps = [out[p] for p in parents] + ([within[name]] if within else [])
+            out[name] = self.count(masks[name] & r, min(caps) if caps else None)
+        return out
+
+
+def _ratio(k: int, n: int) -> float:
+    return k / n if n > 0 else float("nan")
 
 
 def panel_rates(t: pd.DataFrame, c: Counter) -> dict:
@@ -148,27 +222,25 @@ def panel_rates(t: pd.DataFrame, c: Counter) -> dict:
     >>> panel_rates(decision_table(d, s), Counter(np.zeros(2, np.int64), 1))["override_rate"]
     0.5
     """
-    listed = t["listed"].to_numpy()
-    reviewed = t["reviewed"].to_numpy()
-    dec = t["decision"].to_numpy()
-    out = {
-        "children": c.count(np.ones(len(t), bool)),
-        "listed": c.count(listed),
-        "reviewed": c.count(reviewed),
-        "not_reviewed": c.count(listed & ~reviewed),
-    }
-    for name in ("offered", "declined", "already_supported", "not_needed"):
-        out[f"listed_{name}"] = c.count(listed & (dec == name))
-    out["added"] = c.count(t["added"].to_numpy())
-    out["offered"] = c.count(t["offered"].to_numpy())
-    considered = t["considered"].to_numpy()
-    out["considered"] = c.count(considered)
-    out["review_rate"] = c.rate(reviewed, listed)[2]
-    out["acceptance_rate"] = c.rate(t["accepted"].to_numpy(), considered)[2]
-    out["override_rate"] = c.rate(t["not_needed"].to_numpy(), considered)[2]
-    offered = t["offered"].to_numpy()
-    out["take_up_rate"] = c.rate(dec == "offered", offered)[2]
-    out["addition_rate"] = c.rate(t["added"].to_numpy(), offered)[2]
+    return with_rates(c.counts(count_masks(t)))
+
+
+def with_rates(n: dict[str, int]) -> dict:
+    """Published counts with the rates that are ratios of them (the one home of each rate).
+
+    Examples
+    --------
+    >>> with_rates({"listed": 10, "reviewed": 5, "considered": 5, "accepted": 4,
+    ...             "listed_not_needed": 1, "offered": 5, "taken_up": 5, "added": 1}
+    ...            )["addition_rate"]
+    0.2
+    """
+    out: dict = dict(n)
+    out["review_rate"] = _ratio(n["reviewed"], n["listed"])
+    out["acceptance_rate"] = _ratio(n["accepted"], n["considered"])
+    out["override_rate"] = _ratio(n["listed_not_needed"], n["considered"])
+    out["take_up_rate"] = _ratio(n["taken_up"], n["offered"])
+    out["addition_rate"] = _ratio(n["added"], n["offered"])
     return out
 
 
@@ -194,9 +266,10 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     Returns
     -------
     dict
-        ``children``, ``listed``, ``reviewed``, ``not_reviewed``, ``considered``,
-        ``listed_offered``, ``listed_declined``, ``listed_already_supported``,
-        ``listed_not_needed``, ``added``, ``offered`` (counts) and ``review_rate``
+        Each of :data:`COUNTS` (``children``, ``listed``, ``reviewed``, ``not_reviewed``,
+        ``considered``, ``listed_already_supported``, ``listed_not_needed``, ``offered``,
+        ``taken_up``, ``accepted``, ``listed_offered``, ``listed_declined``, ``not_listed``,
+        ``added``) and ``review_rate``
         (reviewed / listed), ``acceptance_rate`` (offered or declined / considered),
         ``override_rate`` (listed but not offered: ``not_needed`` / considered),
         ``take_up_rate`` (``offered`` / offered or declined), ``addition_rate`` (added
@@ -219,13 +292,15 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     """
     t = decision_table(decisions, scores)
     c = Counter(table_keys(t), base)
-    out = panel_rates(t, c)
+    masks = count_masks(t)
+    everyone = c.counts(masks)
+    out = with_rates(everyone)
     by = {}
     if "locality" in t.columns:
         loc = t["locality"].fillna("not recorded").astype(str)
         for name in sorted(loc.unique()):
             rows = (loc == name).to_numpy()
-            by[name] = panel_rates(t[rows], Counter(c.keys[rows], base))
+            by[name] = with_rates(c.counts(masks, rows, within=everyone))
     out["by_locality"] = by
     out["months"] = sorted(t["month"].dropna().unique().tolist())
     out["base"] = int(base)

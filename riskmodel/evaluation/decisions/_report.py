@@ -4,6 +4,7 @@ and the outcomes of followed and overridden cases; as ``report.html`` and ``summ
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,13 +15,21 @@ from riskmodel._core.io import write_text
 from riskmodel.evaluation._disclosure import rounding_note
 from riskmodel.evaluation.decisions._compare import (
     MEASURE_WORDS,
+    characteristics_present,
     disparity_table,
     group_counts,
     override_findings,
+    settle_words,
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
 from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
-from riskmodel.evaluation.fairness import FairnessPolicy, jsonable, resolve_policy, table_records
+from riskmodel.evaluation.fairness import (
+    FINDINGS_COLUMNS,
+    FairnessPolicy,
+    jsonable,
+    resolve_policy,
+    table_records,
+)
 
 DEFAULT_TITLE = "What the panels decided"
 
@@ -63,8 +72,11 @@ class DecisionsReport:
         return f[(f.status == "flag") & (f.direction == direction)] if len(f) else f
 
 
-def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int = 0,
-                     outcome: str = "escalation", notes=None) -> DecisionsReport:
+def decisions_report(table: pd.DataFrame, *,
+                     policy: FairnessPolicy | str | os.PathLike | dict | None = None,
+                     lists: list[dict] | None = None, seed: int = 0,
+                     outcome: str = "escalation", notes: list[str] | None = None
+                     ) -> DecisionsReport:
     """Build the decisions report from :func:`decision_table` rows.
 
     Parameters
@@ -107,15 +119,18 @@ def decisions_report(table: pd.DataFrame, *, policy=None, lists=None, seed: int 
     keys = table_keys(t)
     rates = panel_rates(t, Counter(keys, pol.min_count))
     groups = group_counts(t, pol, keys)
-    findings = override_findings(groups, pol, seed=seed)
+    findings = override_findings(groups, pol, seed=seed,
+                                 months=max(int(t["month"].nunique()), 1))
     disparity = disparity_table(groups, pol, seed=seed)
     outs = None
     if "label" in t.columns:
         outs = decision_outcomes(t, pol, keys, outcome=outcome, seed=seed)
     tol, judging = pol.tolerance, pol.judging
+    judged, missing = characteristics_present(t, pol)
     settings = {
         "lists": list(lists or []), "months": sorted(t["month"].dropna().unique().tolist()),
         "characteristics": sorted(set(groups["characteristic"]) - {"all"}),
+        "characteristics_judged": judged, "characteristics_missing": missing,
         "tolerance": {"low": tol.low, "high": tol.high},
         "judging": {"false_discovery_rate": judging.false_discovery_rate,
                     "min_children": judging.min_children, "method": "Benjamini-Hochberg"},
@@ -145,30 +160,63 @@ def _who(rows: pd.DataFrame) -> str:
     return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
-def summary_sentences(report: DecisionsReport) -> list[str]:
-    """The verdict on overrides, the counts, the list against the decisions, the outcomes."""
-    r, f = report.rates, report.findings
-    months = report.settings["months"]
-    span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
-    out = []
+def _verdict(report: DecisionsReport) -> list[str]:
+    """The verdict on overrides, and what it could not examine."""
+    f = report.findings
     bad, good = report.flagged("disadvantaged"), report.flagged("advantaged")
     if len(bad):
-        out.append(f"Verdict: the panels' overrides go against a group clearly enough to flag: "
-                   f"{_who(bad)}. Read these findings first and review those decisions.")
+        out = [f"Verdict: the panels' overrides go against a group clearly enough to flag: "
+               f"{_who(bad)}. Read these findings first and review those decisions."]
     elif len(good):
-        out.append(f"Verdict: no group is clearly disadvantaged by the panels' overrides; "
-                   f"{len(good)} clear difference{'s' if len(good) != 1 else ''} in a group's "
-                   f"favour: {_who(good)}.")
+        out = [f"Verdict: no group is clearly disadvantaged by the panels' overrides; "
+               f"{len(good)} clear difference{'s' if len(good) != 1 else ''} in a group's "
+               f"favour: {_who(good)}."]
     else:
         watch = int((f.status == "watch").sum()) if len(f) else 0
-        out.append("Verdict: no group's overrides differ clearly from everyone's"
-                   + (f"; {watch} comparison{'s' if watch != 1 else ''} outside the "
-                      "tolerance but not clear enough to flag, worth watching." if watch
-                      else "."))
+        out = ["Verdict: no group's overrides differ clearly from everyone's"
+               + (f"; {watch} comparison{'s' if watch != 1 else ''} outside the "
+                  "tolerance but not clear enough to flag, worth watching." if watch
+                  else ".")]
+    missing = report.settings.get("characteristics_missing") or []
+    if missing:
+        judged = report.settings.get("characteristics_judged") or ["no characteristic"]
+        out.append(f"Judged by {', '.join(judged)} only: {', '.join(missing)} "
+                   f"{'is' if len(missing) == 1 else 'are'} not in these lists and "
+                   "not examined.")
+    return out
+
+
+def _insufficient(report: DecisionsReport) -> list[str]:
+    """The comparisons not enough to judge, and how many months of lists would settle them."""
+    f = report.findings
+    few = f[f.status == "insufficient"] if len(f) else f
+    if not len(few):
+        return []
+    text = (f"{len(few)} comparison{'s' if len(few) != 1 else ''} had too few children to "
+            f"judge (fewer than {report.settings['judging']['min_children']}, or too wide an "
+            "interval); they are not evidence that decisions were even-handed.")
+    m = few["months_to_settle"].to_numpy(float)
+    m = m[np.isfinite(m)]
+    if len(m):
+        lo, hi = int(m.min()), int(m.max())
+        span = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        text += (f" Lists of about {span} months in all would settle "
+                 f"{'it' if len(m) == 1 else f'{len(m)} of them'} (this report has "
+                 f"{len(report.settings['months'])}; each finding says its own).")
+    return [text]
+
+
+def summary_sentences(report: DecisionsReport) -> list[str]:
+    """The verdict on overrides, the counts, the list against the decisions, the outcomes."""
+    r = report.rates
+    months = report.settings["months"]
+    span = months[0] if len(months) == 1 else f"{months[0]} to {months[-1]}"
+    bad, good = report.flagged("disadvantaged"), report.flagged("advantaged")
+    out = _verdict(report)
     out.append(
         f"Lists of {span}: {r['listed']:,} listed children; the panels reviewed "
         f"{r['reviewed']:,} ({_pct(r['review_rate'])}) and offered help to "
-        f"{r['listed_offered'] + r['listed_declined']:,} of them "
+        f"{r['accepted']:,} of them "
         f"({r['listed_declined']:,} declined by the family); {r['listed_already_supported']:,} "
         f"were already supported. Override rate (listed but not offered: the panel decided no "
         f"help was needed): {_pct(r['override_rate'])} of the listed children the panels "
@@ -176,11 +224,7 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
         f"Added though not listed: {r['added']:,} children, {_pct(r['addition_rate'])} of all "
         "children offered help.")
     out += list(bad.sentence) + list(good.sentence)
-    few = int((f.status == "insufficient").sum()) if len(f) else 0
-    if few:
-        out.append(f"{few} comparison{'s' if few != 1 else ''} had too few children to judge "
-                   f"(fewer than {report.settings['judging']['min_children']}); they are not "
-                   "evidence that decisions were even-handed.")
+    out += _insufficient(report)
     d = report.disparity
     if len(d):
         moved = d[(d.list_outside != d.offer_outside) & ~d.too_few]
@@ -209,6 +253,19 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
     return out
 
 
+def settle_records(report: DecisionsReport) -> list[dict]:
+    """The comparisons not enough to judge, with the months of lists that would settle each
+    (``None`` for too small a difference to settle within ten years)."""
+    f = report.findings
+    if not len(f):
+        return []
+    rows = f[f["status"] == "insufficient"]
+    return [{"characteristic": r.characteristic, "group": r.group, "measure": r.measure,
+             "months_to_settle": None if not np.isfinite(r.months_to_settle)
+             else int(r.months_to_settle)}
+            for r in rows.itertuples() if not np.isnan(r.months_to_settle)]
+
+
 def report_document(report: DecisionsReport, *, title: str = DEFAULT_TITLE) -> dict:
     """What ``summary.json`` holds: aggregates only (no child id, no date of birth)."""
     r = report.rates
@@ -227,7 +284,8 @@ def report_document(report: DecisionsReport, *, title: str = DEFAULT_TITLE) -> d
                         for x in report.findings[report.findings.status == "flag"]
                         .itertuples()] if len(report.findings) else [],
         },
-        "findings": table_records(report.findings),
+        "findings": table_records(report.findings.reindex(columns=FINDINGS_COLUMNS)),
+        "settle": settle_records(report),
         "groups": table_records(report.groups),
         "disparity": table_records(report.disparity),
         "outcomes": None if report.outcomes is None else {
@@ -279,6 +337,8 @@ def render_decisions_html(report: DecisionsReport, *, title: str = DEFAULT_TITLE
 
     f = report.findings
     recs = f.to_dict("records") if len(f) else []
+    for x in recs:
+        x["settle"] = settle_words(x.get("months_to_settle"), len(report.settings["months"]))
     groups = []
     for key, rows in report.groups.iloc[1:].groupby("characteristic", sort=False):
         groups.append({"key": key, "label": rows["label"].iloc[0],
