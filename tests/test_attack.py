@@ -101,8 +101,11 @@ class Attacker:
             if rec["n_positive"] and _number(rec["true_positive_rate"]):
                 tp = rec["true_positive_rate"] * rec["n_positive"]
                 assert abs(tp - round(tp)) < 1e-6, "a rate is not a ratio of published counts"
-                sel = self.selector(y=1) & self.selector(report=report, flagged=1)
-                self.published(m, sel, round(tp))
+                assert round(tp) == rec["n_found"]
+            flagged = self.selector(report=report, flagged=1)
+            self.published(m, self.selector(y=1) & flagged, rec["n_found"])
+            self.published(m, self.selector(y=1) & ~flagged, rec["n_missed"])
+            self.published(m, self.selector(y=0) & flagged, rec["n_false_positive"])
         for rec in tables["profile"]:
             section = rec["section"].lower().split(" (")[0]
             col = next((c for c in self.cols if c.replace("_", " ").lower() == section), None)
@@ -124,10 +127,10 @@ class Attacker:
                 self.published(m, self.selector(report=after, flagged=1), rec["n_flagged_after"])
                 pos = groups[key]["n_positive"]
                 if pos and _number(rec["false_negative_rate_after"]):
-                    tp = pos - rec["false_negative_rate_after"] * pos
-                    assert abs(tp - round(tp)) < 1e-6
-                    sel = self.selector(y=1) & self.selector(report=after, flagged=1)
-                    self.published(m, sel, round(tp))
+                    missed = rec["false_negative_rate_after"] * pos
+                    assert abs(missed - round(missed)) < 1e-6
+                    sel = self.selector(y=1) & self.selector(report=after, flagged=0)
+                    self.published(m, sel, round(missed))
 
     # -- the attack -------------------------------------------------------------------------
     def targets(self):
