@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 SUPPRESSED = "suppressed"
+#: The rounding base (and smallest publishable count) when no policy gives one.
+DEFAULT_BASE = 5
 
 
 def small_text(min_count: int) -> str:
