@@ -345,6 +345,35 @@ def _rerun_attack(frame: pd.DataFrame, tmp: Path, reruns: int = 6):
     return att.attack()
 
 
+COUNTS = ["n", "n_positive", "n_flagged", "n_found", "n_missed", "n_false_positive"]
+
+
+def test_a_rerun_without_one_child_changes_only_the_cells_that_hold_it(tmp_path,
+                                                                       monkeypatch):
+    """Permanent record keys: every published count of a group the removed child is not in
+    is the same in both reports (with keys salted by the cohort, every cell re-rounds)."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    frame = _council_frame(500, 5)
+    policy = {"characteristics": {c: None for c in RERUN_COLS}, "intersections": [],
+              "bootstrap": {"n": 20}}
+    common = dict(label="label", score="score", policy=policy, threshold=0.8, bootstrap=False,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    full = pd.DataFrame(_report(frame, tmp_path / "full", **common)[1]["tables"]["groups"])
+    changed = 0
+    for k, i in enumerate(frame.index[frame.score < 0.8][:6]):
+        less = frame.drop(index=i).reset_index(drop=True)
+        doc = _report(less, tmp_path / f"less{k}", **common)[1]
+        rerun = pd.DataFrame(doc["tables"]["groups"])
+        child = frame.loc[i]
+        holds = np.array([c == "all" or all(child[col] == v for col, v in zip(
+            c.split(TIMES), g.split(TIMES), strict=True))
+            for c, g in zip(full.characteristic, full.group, strict=True)])
+        assert (full.loc[~holds, COUNTS] == rerun.loc[~holds, COUNTS]).all().all()
+        changed += int((full.loc[holds, COUNTS] != rerun.loc[holds, COUNTS]).any().any())
+    assert changed, "no cell holding a removed child changed: the test proves nothing"
+
+
+@pytest.mark.slow
 def test_six_reruns_each_without_one_unflagged_child_pin_no_small_count(tmp_path,
                                                                          monkeypatch):
     """Permanent record keys: a re-run re-rounds only the cells that hold the child removed,
@@ -428,3 +457,34 @@ def test_front_door_of_a_15000_child_council_gives_back_no_contact_count():
     differs, recovered = _front_door_attack(*_front_door_data(15000, 2))
     assert differs >= 20
     assert not recovered, recovered[:5]
+
+
+# -- capacity N and N + 1 -------------------------------------------------------------------
+
+def test_capacity_n_and_n_plus_1_give_away_the_child_at_the_margin(tmp_path, monkeypatch):
+    """Why capacity-based tables are published only for the list actually used (see
+    docs/fairness.md, "Capacity N and N + 1"): two reports one child apart differ only in
+    the cells that hold the child at the margin (permanent keys keep every other cell), so
+    every group whose flagged count moves is one of the child's. The flagged cells are not
+    re-salted per list instead: that would turn every pair of lists into fresh roundings of
+    near-identical counts, which averaging undoes (the re-run attack of issue 27)."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    frame = _council_frame(500, 6)
+    policy = {"characteristics": {c: None for c in RERUN_COLS}, "intersections": [],
+              "bootstrap": {"n": 20}}
+    common = dict(label="label", score="score", policy=policy, bootstrap=False,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    order = np.lexsort((np.arange(len(frame)), -frame.score.to_numpy()))
+    moved_any = 0
+    for n in (40, 41, 42, 43):
+        a = pd.DataFrame(_report(frame, tmp_path / f"top{n}", top=n, **common)[1]
+                         ["tables"]["groups"])
+        b = pd.DataFrame(_report(frame, tmp_path / f"top{n + 1}", top=n + 1, **common)[1]
+                         ["tables"]["groups"])
+        child = frame.iloc[order[n]]  # the child at the margin
+        moved = a.n_flagged != b.n_flagged
+        for c, g in zip(a.characteristic[moved], a.group[moved], strict=True):
+            assert c == "all" or all(child[col] == v for col, v in zip(
+                c.split(TIMES), g.split(TIMES), strict=True))
+        moved_any += int(moved.sum())
+    assert moved_any, "no flagged count moved: the test shows nothing"
