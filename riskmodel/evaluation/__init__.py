@@ -4,10 +4,22 @@ Quality metrics with family-clustered intervals, the fairness audit and its repo
 (:mod:`riskmodel.evaluation.fairness`), SHAP explanation reports
 (:mod:`riskmodel.evaluation.explain`), the model card and ATRS record
 (:mod:`riskmodel.evaluation.card`) and the disclosure control every published table goes
-through. Nothing here talks to MLflow or reads a council's files.
+through (its public path: ``record_keys``, ``protect_counts``, ``protect_confusion``,
+``protect_table``, ``protect_total``, ``published_rate``). Nothing here talks to MLflow or
+reads a council's files (the one exception: the disclosure secret, ``council_secret``, kept
+in the workspace).
 """
 
-from riskmodel.evaluation._disclosure import suppress
+from riskmodel.evaluation._disclosure import (
+    council_secret,
+    protect_confusion,
+    protect_counts,
+    protect_table,
+    protect_total,
+    published_rate,
+    record_keys,
+    suppress,
+)
 from riskmodel.evaluation._profile import cohort_profile
 from riskmodel.evaluation.card import FOR_COUNCIL, ModelCard, ModelFacts, build_model_card
 from riskmodel.evaluation.explain import (
@@ -30,7 +42,9 @@ from riskmodel.evaluation.fairness import (
 __all__ = [
     "FOR_COUNCIL", "AuditOptions", "FairnessAudit", "FairnessPolicy", "ModelCard",
     "ModelExplanation", "ModelFacts", "ReferralAudit", "add_referrals", "build_model_card",
-    "cohort_profile", "explain_model", "fairness_audit", "load_fairness_policy",
-    "referral_disproportionality", "suppress", "write_explanation_report",
+    "cohort_profile", "council_secret", "explain_model", "fairness_audit",
+    "load_fairness_policy", "protect_confusion", "protect_counts", "protect_table",
+    "protect_total", "published_rate", "record_keys", "referral_disproportionality",
+    "suppress", "write_explanation_report",
     "write_fairness_report",
 ]
