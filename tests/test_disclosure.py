@@ -289,6 +289,7 @@ def test_the_council_secret_lives_in_the_workspace_and_keys_outlive_a_child(tmp_
         assert path.is_file() and len(secret) == 64
         assert path.stat().st_mode & 0o077 == 0, "the secret is readable by others"
         assert council_secret() == secret  # made once
+        assert (path.parent / ".gitignore").read_text().strip() == "*"
         ids = [f"c{i}" for i in range(50)]
         assert (record_keys(ids)[1:] == record_keys(ids[1:])).all()
         monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "other")

@@ -354,7 +354,8 @@ def council_secret(*, create: bool = True) -> str | None:
 
     Read from the ``RISKMODEL_DISCLOSURE_KEY`` environment variable, else from
     ``.riskmodel/disclosure.key`` in the workspace in force (made there once, with
-    :mod:`secrets`, when ``create`` is true and the file is missing). Without either (no
+    :mod:`secrets`, readable by its owner only, beside a ``.gitignore`` that keeps the folder
+    out of git, when ``create`` is true and the file is missing). Without either (no
     workspace), None: keys then come from a digest of the cohort itself, so they hold within
     one file but change when a child is added or removed (see :func:`rounding_note`).
 
@@ -387,6 +388,9 @@ def council_secret(*, create: bool = True) -> str | None:
         with contextlib.suppress(FileExistsError, FileNotFoundError):  # another run won
             os.link(path.with_name(path.name + ".new"), path)
         path.with_name(path.name + ".new").unlink(missing_ok=True)
+        ignore = path.parent / ".gitignore"  # a workspace kept in git never holds the secret
+        if not ignore.exists():
+            ignore.write_text("*\n")
     return path.read_text().strip() or None
 
 
@@ -459,11 +463,22 @@ def round_counts(counts, ckeys, base: int) -> np.ndarray:
 
 
 def rounding_note(base: int) -> str:
-    """How the counts of a report were protected, in one sentence."""
+    """How the counts of a report were protected, in one sentence (or two, when the keys are
+    not permanent because the council has no disclosure secret; see :func:`council_secret`).
+
+    Examples
+    --------
+    >>> rounding_note(1)
+    'Counts are exact (no disclosure control: use only for data already public).'
+    """
     if base <= 1:
         return "Counts are exact (no disclosure control: use only for data already public)."
-    return (f"Every count is rounded to a multiple of {base}, up or down at random (the same "
+    note = (f"Every count is rounded to a multiple of {base}, up or down at random (the same "
             f"way in every report of the same people), so figures may not add up exactly.")
+    if council_secret(create=False) is None:
+        note += (" The rounding keys come from this file's children alone (no disclosure "
+                 "secret: run in a workspace), so do not publish it beside a re-run.")
+    return note
 
 
 # ------------------------------------------------------------------ the public path ----------
