@@ -307,6 +307,36 @@ def _published_sizes(matrix: pd.DataFrame, group_rows: np.ndarray, base: int
     return int(n), int(g)
 
 
+def _explanation(est, matrix: pd.DataFrame, features: list[str], capacity: dict,
+                 max_rows: int | None, random_state: int, base: int) -> ModelExplanation:
+    """Contributions of the (sampled) rows and the group walked through."""
+    X = matrix.loc[:, features].astype(float)
+    score = est.predict_proba(X)[:, 1]
+    in_cap = capacity_rows(matrix, score, capacity=capacity)
+    rows = np.arange(len(matrix))
+    if max_rows is not None and len(matrix) > max_rows:
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(rows, max_rows, replace=False))
+    Xs = X.iloc[rows].reset_index(drop=True)
+    contrib = feature_contributions(est, Xs)
+    group = np.flatnonzero(np.isin(rows, in_cap))
+    words = "the children in capacity at the latest as-of date"
+    if len(group) < MIN_SHARED:
+        group, words = np.arange(len(rows)), "every child explained"
+    as_of = (sorted({str(pd.Timestamp(d).date()) for d in matrix["as_of"].iloc[rows]})
+             if "as_of" in matrix.columns else [])
+    n_pub, group_pub = _published_sizes(matrix, rows[group], base)
+    ex = ModelExplanation(
+        values=contrib.drop(columns=BASE_VALUE).to_numpy(dtype=float),
+        base_values=contrib[BASE_VALUE].to_numpy(dtype=float), data=Xs,
+        margin=np.asarray(est.decision_function(Xs), dtype=float),
+        score=score[rows], descriptions={}, kind="", group=group, as_of=as_of,
+        n_total=len(matrix), n_published=n_pub, group_published=group_pub,
+        group_words=words, capacity=dict(capacity),
+    )
+    return ex
+
+
 def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
                   max_rows: int | None = 2000, capacity=None,
                   random_state: int = 0, base: int = DEFAULT_BASE) -> ModelExplanation:
@@ -359,31 +389,9 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
                          "as-of date?)")
     if capacity is None:
         capacity = (meta or {}).get("capacity") or DEFAULT_CAPACITY
-    X = matrix.loc[:, features].astype(float)
-    score = est.predict_proba(X)[:, 1]
-    in_cap = capacity_rows(matrix, score, capacity=capacity)
-    rows = np.arange(len(matrix))
-    if max_rows is not None and len(matrix) > max_rows:
-        rng = np.random.default_rng(random_state)
-        rows = np.sort(rng.choice(rows, max_rows, replace=False))
-    Xs = X.iloc[rows].reset_index(drop=True)
-    contrib = feature_contributions(est, Xs)
-    group = np.flatnonzero(np.isin(rows, in_cap))
-    words = "the children in capacity at the latest as-of date"
-    if len(group) < MIN_SHARED:
-        group, words = np.arange(len(rows)), "every child explained"
-    as_of = (sorted({str(pd.Timestamp(d).date()) for d in matrix["as_of"].iloc[rows]})
-             if "as_of" in matrix.columns else [])
-    n_pub, group_pub = _published_sizes(matrix, rows[group], base)
-    ex = ModelExplanation(
-        values=contrib.drop(columns=BASE_VALUE).to_numpy(dtype=float),
-        base_values=contrib[BASE_VALUE].to_numpy(dtype=float), data=Xs,
-        margin=np.asarray(est.decision_function(Xs), dtype=float),
-        score=score[rows], descriptions=_descriptions(features, feature_dictionary),
-        kind=kind, group=group, as_of=as_of, n_total=len(matrix), n_published=n_pub,
-        group_published=group_pub, group_words=words, model_name=name,
-        capacity=dict(capacity),
-    )
+    ex = _explanation(est, matrix, features, capacity, max_rows, random_state, base)
+    ex.descriptions, ex.kind, ex.model_name = (_descriptions(features, feature_dictionary),
+                                               kind, name)
     error = ex.additivity_error()
     if not error <= ADDITIVITY_TOLERANCE:  # a bug, never a user error: refuse to report it
         raise RuntimeError(f"explain: contributions do not add up to the margin (largest "

@@ -145,30 +145,30 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     fd = _front_door(kids, contacts.loc[(cdate >= start) & (cdate <= end)], start, end,
                      pol.min_count)
     deff = _design_effects(fd)
-    groups = [("all", "everyone", "all", np.ones(len(kids), bool))]
-    for c in chars:
-        labels, order = categories(kids[pol.column(c)], column=pol.column(c))
-        groups += [(c, pol.label(c), g, labels == g) for g in order]
-    published = [(key, label, g, _publish(fd, mask)) for key, label, g, mask in groups]
+    published = [(key, label, g, _publish(fd, mask))
+                 for key, label, g, mask in _groups(kids, chars, pol)]
     ref = published[0][3]
     rows, comps = [], []
     for key, label, g, pub in published:
         rows += _rate_rows(fd, key, label, g, pub)
         if key != "all":
             comps += _comparisons(fd, key, label, g, pub, ref, deff, pol)
-    rates = pd.DataFrame(rows)
-    all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
-    comp = pd.DataFrame(comps)
-    comp["reference_value"] = comp["source"].map(all_rates).where(
-        comp["measure"] == "contact_rate")
-    tol = pol.tolerance
-    judged = judge(comp, tolerance=tol, false_discovery_rate=pol.judging.false_discovery_rate,
-                   min_children=pol.judging.min_children)
     settings = {"start": str(start.date()), "end": str(end.date()),
                 "population": int(ref["children"]), "subjects": subjects,
                 "sources": fd.sources, "min_count": fd.base, "characteristics": chars,
                 "design_effects": deff}
-    words = {"subjects": subjects, "positive_words": "", "negative_words": "",
+    return _audit(pd.DataFrame(rows), pd.DataFrame(comps), settings, pol)
+
+
+def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict, pol) -> ReferralAudit:
+    """The comparisons judged (one family for the front door) and put into words."""
+    all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
+    comp["reference_value"] = comp["source"].map(all_rates).where(
+        comp["measure"] == "contact_rate")
+    judged = judge(comp, tolerance=pol.tolerance,
+                   false_discovery_rate=pol.judging.false_discovery_rate,
+                   min_children=pol.judging.min_children)
+    words = {"subjects": settings["subjects"], "positive_words": "", "negative_words": "",
              "bootstrap": {"confidence": pol.bootstrap.confidence}}
     return ReferralAudit(rates=rates, findings=findings_records(judged, words),
                          settings=settings)
@@ -195,6 +195,15 @@ def _children(children: pd.DataFrame, contacts: pd.DataFrame, pol,
         raise InputError("referrals: none of the characteristics is a column of the children "
                          "table")
     return kids, chars
+
+
+def _groups(kids: pd.DataFrame, chars: list[str], pol) -> list[tuple]:
+    """(characteristic, label, group, mask): everyone, then each group of each one."""
+    groups = [("all", "everyone", "all", np.ones(len(kids), bool))]
+    for c in chars:
+        labels, order = categories(kids[pol.column(c)], column=pol.column(c))
+        groups += [(c, pol.label(c), g, labels == g) for g in order]
+    return groups
 
 
 @dataclass
