@@ -26,7 +26,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import protect_counts, published_rate, record_keys
 from riskmodel.evaluation._profile import categories
 from riskmodel.evaluation.fairness._findings import judge, normal_comparison
-from riskmodel.evaluation.fairness._policy import resolve_policy
+from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._summary import findings_records
 
 HELPED = ("early_help", "social_care")
@@ -160,7 +160,8 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     return _audit(pd.DataFrame(rows), pd.DataFrame(comps), settings, pol)
 
 
-def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict, pol) -> ReferralAudit:
+def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict,
+           pol: FairnessPolicy) -> ReferralAudit:
     """The comparisons judged (one family for the front door) and put into words."""
     all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
     comp["reference_value"] = comp["source"].map(all_rates).where(
@@ -174,7 +175,7 @@ def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict, pol) -> Refe
                          settings=settings)
 
 
-def _children(children: pd.DataFrame, contacts: pd.DataFrame, pol,
+def _children(children: pd.DataFrame, contacts: pd.DataFrame, pol: FairnessPolicy,
               characteristics: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
     """The children table checked (with ``imd_quintile``) and the characteristics to compare."""
     for col in ("child_id", "date_of_birth"):
@@ -197,7 +198,7 @@ def _children(children: pd.DataFrame, contacts: pd.DataFrame, pol,
     return kids, chars
 
 
-def _groups(kids: pd.DataFrame, chars: list[str], pol) -> list[tuple]:
+def _groups(kids: pd.DataFrame, chars: list[str], pol: FairnessPolicy) -> list[tuple]:
     """(characteristic, label, group, mask): everyone, then each group of each one."""
     groups = [("all", "everyone", "all", np.ones(len(kids), bool))]
     for c in chars:
@@ -303,7 +304,7 @@ def _log_var(k: float, n: float | None, deff: float, base: int) -> float:
 
 
 def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: dict,
-                 deff: dict, pol) -> list[dict]:
+                 deff: dict, pol: FairnessPolicy) -> list[dict]:
     """A group's contact rates (per source) and share stepped up, against the reference's:
     every ratio, interval and p-value from published counts and person-years only."""
     conf, tol = pol.bootstrap.confidence, pol.tolerance
