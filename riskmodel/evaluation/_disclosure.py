@@ -646,4 +646,4 @@ def protected_rate(numerator: float, denominator: float, label: str,
     """
     d = protect_total(denominator, f"{label}|whole", base)
     k = min(protect_total(numerator, f"{label}|part", base), d)
-    return published_rate(k, d)
+    return float(published_rate(k, d))

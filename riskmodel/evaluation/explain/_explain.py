@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -245,8 +246,8 @@ class ModelExplanation:
         """
         i = int(row)
         vals = self.values[i]
-        order = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
-        order = [j for j in order if abs(vals[j]) > 0][: n or len(order)]
+        ranked = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
+        order = [int(j) for j in ranked if abs(vals[j]) > 0][: n or len(ranked)]
         x = self.data.iloc[i]
         return pd.DataFrame({
             "feature": [self.feature_names[j] for j in order],
@@ -270,8 +271,8 @@ class ModelExplanation:
         """
         vals = self.values[self.group].mean(axis=0) if len(self.group) else \
             np.zeros(len(self.feature_names))
-        order = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
-        order = [j for j in order if abs(vals[j]) > 0][: n or len(order)]
+        ranked = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
+        order = [int(j) for j in ranked if abs(vals[j]) > 0][: n or len(ranked)]
         words = []
         for j in order:
             v = shared_value(self.data.iloc[self.group, j])
@@ -458,7 +459,7 @@ def explanation_figures(ex: ModelExplanation, *, top: int = 15,
 
     from riskmodel.evaluation._html import figure_png
 
-    out = {}
+    out: dict[str, Any] = {}
     with plt.rc_context({"font.size": 9}):
         fig, ax = plt.subplots(figsize=(8, 0.32 * top + 1.2))
         shap.plots.bar(ex.to_shap(), max_display=top, show=False, ax=ax)
@@ -487,7 +488,7 @@ def _dependence_figures(ex: ModelExplanation, n: int) -> list[tuple[str, str]]:
 
     from riskmodel.evaluation._html import figure_png
 
-    out = []
+    out: list[tuple[str, str]] = []
     for feature in ex.importance()["feature"]:
         if len(out) >= n:
             break

@@ -315,7 +315,7 @@ def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: d
     out = []
     for src, c in pub["contacts"].items():
         c0 = ref["contacts"][src]
-        r, r0 = published_rate(c, pub["years"]), published_rate(c0, ref["years"])
+        r, r0 = float(published_rate(c, pub["years"])), float(published_rate(c0, ref["years"]))
         var = _log_var(c, None, deff[src], base) + _log_var(c0, None, deff[src], base)
         ratio, lo, hi, p = normal_comparison(
             np.log(r / r0) if r > 0 and r0 > 0 else np.nan, np.sqrt(var),
@@ -324,7 +324,7 @@ def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: d
                     "value": round(1000 * r, 1) if np.isfinite(r) else np.nan,
                     "ratio": ratio, "low": lo, "high": hi, "p_value": p})
     h, c, h0, c0 = pub["helped"], pub["contacts"][ALL], ref["helped"], ref["contacts"][ALL]
-    s, s0 = published_rate(h, c), published_rate(h0, c0)
+    s, s0 = float(published_rate(h, c)), float(published_rate(h0, c0))
     var = _log_var(h, c, deff[STEPPED_UP], base) + _log_var(h0, c0, deff[STEPPED_UP], base)
     ratio, lo, hi, p = normal_comparison(np.log(s / s0) if s > 0 and s0 > 0 else np.nan,
                                          np.sqrt(var), confidence=conf, tolerance=tol)
