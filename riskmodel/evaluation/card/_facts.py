@@ -326,7 +326,7 @@ def metrics_table(facts: ModelFacts) -> Table:
             rows.append([METRIC_WORDS.get(metric, metric), "not defined", "not defined",
                          "not defined"])
             continue
-        d = 2 if metric in COUNT_RATES else 3
+        d = 2 if metric in COUNT_RATES else 4
         rows.append([METRIC_WORDS.get(metric, metric), round(float(r["value"]), d),
                      round(float(r["low"]), d) if finite(r["low"]) else "not defined",
                      round(float(r["high"]), d) if finite(r["high"]) else "not defined"])
