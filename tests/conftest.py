@@ -13,6 +13,9 @@ import pytest
 import yaml
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# One fixed disclosure secret for every test, so rounded counts are the same on every machine
+# (otherwise the repository, itself a workspace, would get a random one in .riskmodel/).
+os.environ.setdefault("RISKMODEL_DISCLOSURE_KEY", "riskmodel-tests")
 SMALL_CHILDREN = 6000
 
 

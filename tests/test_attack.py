@@ -65,6 +65,14 @@ class Attacker:
         self.truth = np.zeros((len(atoms), len(states)))
         np.add.at(self.truth, (atom_of, state_of), 1)
         self.rows, self.lo, self.hi = [], [], []
+        self.minus: np.ndarray | None = None
+        self.atom_of, self.state_of = atom_of, state_of
+
+    def without(self, positions: list[int] | np.ndarray) -> np.ndarray:
+        """The cells x states counts of the children at ``positions`` (to subtract)."""
+        out = np.zeros_like(self.truth)
+        np.add.at(out, (self.atom_of[positions], self.state_of[positions]), 1)
+        return out
 
     # -- what a published figure says -----------------------------------------------------
     def members(self, characteristic: str, group: str) -> np.ndarray:
@@ -84,9 +92,13 @@ class Attacker:
         """The true count of (atoms in ``mask``) x (states in ``sel``) was published as
         ``value`` (rounded): it lies within base - 1 of it, and is not negative."""
         v = float(value)
-        self.rows.append(np.kron(mask.astype(float), sel.astype(float)))
-        self.lo.append(max(0.0, v - (self.base - 1)))
-        self.hi.append(v + (self.base - 1))
+        row = np.kron(mask.astype(float), sel.astype(float))
+        # a report of the cohort less some children the attacker knows (self.minus): its
+        # true count is the full cohort's less theirs
+        known = float(row @ self.minus.ravel()) if self.minus is not None else 0.0
+        self.rows.append(row)
+        self.lo.append(max(known, v - (self.base - 1) + known))
+        self.hi.append(v + (self.base - 1) + known)
 
     def read_report(self, doc: dict, report: int, after: int | None = None) -> None:
         """Everything one report publishes; ``after`` is the index of its mitigation flags."""
@@ -101,8 +113,11 @@ class Attacker:
             if rec["n_positive"] and _number(rec["true_positive_rate"]):
                 tp = rec["true_positive_rate"] * rec["n_positive"]
                 assert abs(tp - round(tp)) < 1e-6, "a rate is not a ratio of published counts"
-                sel = self.selector(y=1) & self.selector(report=report, flagged=1)
-                self.published(m, sel, round(tp))
+                assert round(tp) == rec["n_found"]
+            flagged = self.selector(report=report, flagged=1)
+            self.published(m, self.selector(y=1) & flagged, rec["n_found"])
+            self.published(m, self.selector(y=1) & ~flagged, rec["n_missed"])
+            self.published(m, self.selector(y=0) & flagged, rec["n_false_positive"])
         for rec in tables["profile"]:
             section = rec["section"].lower().split(" (")[0]
             col = next((c for c in self.cols if c.replace("_", " ").lower() == section), None)
@@ -124,10 +139,10 @@ class Attacker:
                 self.published(m, self.selector(report=after, flagged=1), rec["n_flagged_after"])
                 pos = groups[key]["n_positive"]
                 if pos and _number(rec["false_negative_rate_after"]):
-                    tp = pos - rec["false_negative_rate_after"] * pos
-                    assert abs(tp - round(tp)) < 1e-6
-                    sel = self.selector(y=1) & self.selector(report=after, flagged=1)
-                    self.published(m, sel, round(tp))
+                    missed = rec["false_negative_rate_after"] * pos
+                    assert abs(missed - round(missed)) < 1e-6
+                    sel = self.selector(y=1) & self.selector(report=after, flagged=0)
+                    self.published(m, sel, round(missed))
 
     # -- the attack -------------------------------------------------------------------------
     def targets(self):
@@ -288,3 +303,188 @@ def _flags(frame, share):
     f = np.zeros(len(frame), bool)
     f[order[:k]] = True
     return f
+
+
+# -- re-runs: the same list, each report with a different unflagged child removed ----------
+
+RERUN_COLS = ["ethnicity", "sex", "disability"]
+
+
+def _council_frame(n: int, seed: int) -> pd.DataFrame:
+    """Children with small ethnic groups, a score and an outcome that follows it."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "child_id": [f"C{i:06d}" for i in range(n)],
+        "ethnicity": rng.choice(["white", "asian", "black", "mixed", "other"], n,
+                                p=[0.8, 0.08, 0.06, 0.04, 0.02]),
+        "sex": rng.choice(["female", "male"], n),
+        "disability": rng.choice(["no", "yes"], n, p=[0.9, 0.1]),
+        "score": rng.uniform(size=n)})
+    frame["label"] = (rng.uniform(size=n) < 0.3 * frame["score"] + 0.05).astype(int)
+    return frame
+
+
+def _rerun_attack(frame: pd.DataFrame, tmp: Path, reruns: int = 6):
+    policy = {"characteristics": {c: None for c in RERUN_COLS}, "intersections": [],
+              "bootstrap": {"n": 20}}
+    common = dict(label="label", score="score", policy=policy, threshold=0.8,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    att = Attacker(frame, RERUN_COLS, [(frame.score >= 0.8).to_numpy()], nested=[],
+                   label="label")
+    att.read_report(_report(frame, tmp / "full", **common)[1], report=0)
+    # the worst case: unflagged children from the smallest cells, whom the attacker knows
+    unflagged = frame[frame.score < 0.8]
+    size = unflagged.groupby(RERUN_COLS)["child_id"].transform("size")
+    removed = unflagged.assign(size=size).sort_values(["size", "child_id"]).index[:reruns]
+    for k, i in enumerate(removed):
+        doc = _report(frame.drop(index=i).reset_index(drop=True), tmp / f"less{k}",
+                      **common)[1]
+        att.minus = att.without([i])
+        att.read_report(doc, report=0)
+        att.minus = None
+    return att.attack()
+
+
+COUNTS = ["n", "n_positive", "n_flagged", "n_found", "n_missed", "n_false_positive"]
+
+
+def test_a_rerun_without_one_child_changes_only_the_cells_that_hold_it(tmp_path,
+                                                                       monkeypatch):
+    """Permanent record keys: every published count of a group the removed child is not in
+    is the same in both reports (with keys salted by the cohort, every cell re-rounds)."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    frame = _council_frame(500, 5)
+    policy = {"characteristics": {c: None for c in RERUN_COLS}, "intersections": [],
+              "bootstrap": {"n": 20}}
+    common = dict(label="label", score="score", policy=policy, threshold=0.8, bootstrap=False,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    full = pd.DataFrame(_report(frame, tmp_path / "full", **common)[1]["tables"]["groups"])
+    changed = 0
+    for k, i in enumerate(frame.index[frame.score < 0.8][:6]):
+        less = frame.drop(index=i).reset_index(drop=True)
+        doc = _report(less, tmp_path / f"less{k}", **common)[1]
+        rerun = pd.DataFrame(doc["tables"]["groups"])
+        child = frame.loc[i]
+        holds = np.array([c == "all" or all(child[col] == v for col, v in zip(
+            c.split(TIMES), g.split(TIMES), strict=True))
+            for c, g in zip(full.characteristic, full.group, strict=True)])
+        assert (full.loc[~holds, COUNTS] == rerun.loc[~holds, COUNTS]).all().all()
+        changed += int((full.loc[holds, COUNTS] != rerun.loc[holds, COUNTS]).any().any())
+    assert changed, "no cell holding a removed child changed: the test proves nothing"
+
+
+@pytest.mark.slow
+def test_six_reruns_each_without_one_unflagged_child_pin_no_small_count(tmp_path,
+                                                                         monkeypatch):
+    """Permanent record keys: a re-run re-rounds only the cells that hold the child removed,
+    so six such reports (the attacker knowing who left) pin no small count (issue 27)."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    _check(_rerun_attack(_council_frame(1500, 3), tmp_path))
+
+
+@pytest.mark.slow
+def test_six_reruns_of_a_15000_child_council_pin_no_small_count(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    _check(_rerun_attack(_council_frame(15000, 4), tmp_path))
+
+
+# -- the front door: ratios, intervals and p-values give back no exact contact count --------
+
+def _front_door_data(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Children in families, with contacts from three sources, more for small groups."""
+    rng = np.random.default_rng(seed)
+    kids = pd.DataFrame({
+        "child_id": [f"K{i:06d}" for i in range(n)],
+        "family_id": [f"F{i // 2:06d}" for i in range(n)],
+        "date_of_birth": pd.Timestamp("2008-01-01")
+        + pd.to_timedelta(rng.integers(0, 15 * 365, n), unit="D"),
+        "ethnicity": rng.choice(["white", "asian", "black", "mixed", "other"], n,
+                                p=[0.85, 0.06, 0.05, 0.03, 0.01]),
+        "sex": rng.choice(["female", "male", "unknown"], n, p=[0.495, 0.495, 0.01])})
+    per = rng.poisson(np.where(kids.ethnicity == "black", 0.8, 0.4))
+    child = np.repeat(np.arange(n), per)
+    contacts = pd.DataFrame({
+        "contact_id": [f"X{i:07d}" for i in range(len(child))],
+        "child_id": kids.child_id.to_numpy()[child],
+        "contact_date": pd.Timestamp("2023-01-01")
+        + pd.to_timedelta(rng.integers(0, 730, len(child)), unit="D"),
+        "source": rng.choice(["police", "school", "health"], len(child), p=[0.5, 0.3, 0.2]),
+        "outcome": rng.choice(["nfa", "early_help", "social_care"], len(child),
+                              p=[0.6, 0.3, 0.1])})
+    return kids, contacts
+
+
+def _front_door_attack(kids: pd.DataFrame, contacts: pd.DataFrame) -> tuple[int, list]:
+    """Solve each contact-rate finding for the group's contact count, given the published
+    counts and, to make the attacker stronger, every group's exact person-years: a ratio
+    from exact counts fixes c / c0 exactly, so (c, c0) within the rounding is found."""
+    from riskmodel.evaluation import referral_disproportionality
+    from riskmodel.evaluation.fairness._referrals import _exposure_years
+
+    pol = {"characteristics": {"ethnicity": None, "sex": None}, "intersections": []}
+    audit = referral_disproportionality(kids, contacts, policy=pol)
+    st = audit.settings
+    years = _exposure_years(kids.date_of_birth, pd.Timestamp(st["start"]),
+                            pd.Timestamp(st["end"]))
+    rates = audit.rates.set_index(["characteristic", "group", "source"])
+    on = contacts.merge(kids, on="child_id")
+    recovered, differs = [], 0
+    for f in audit.findings.query("measure == 'contact_rate'").itertuples():
+        if not np.isfinite(f.ratio):
+            continue
+        col = kids[f.characteristic].astype(str) == str(f.group)
+        sel = on[on[f.characteristic].astype(str) == str(f.group)]
+        truth = int(len(sel) if f.source == "all sources" else (sel.source == f.source).sum())
+        c_pub = int(rates.loc[(f.characteristic, f.group, f.source), "contacts"])
+        c0_pub = int(rates.loc[("all", "all", f.source), "contacts"])
+        differs += truth != c_pub
+        q = f.ratio * years[col.to_numpy()].sum() / years.sum()  # = c / c0
+        found = {c for c0 in range(max(1, c0_pub - 4), c0_pub + 5)
+                 for c in range(max(0, c_pub - 4), c_pub + 5) if abs(c / c0 - q) < 1e-9}
+        if found == {truth} and truth != c_pub:
+            recovered.append((f.group, f.source, truth, c_pub))
+    return differs, recovered
+
+
+def test_front_door_ratios_give_back_no_exact_contact_count():
+    differs, recovered = _front_door_attack(*_front_door_data(3000, 1))
+    assert differs >= 5, "no rounded count differs from the truth: the test proves nothing"
+    assert not recovered, recovered[:5]
+
+
+@pytest.mark.slow
+def test_front_door_of_a_15000_child_council_gives_back_no_contact_count():
+    differs, recovered = _front_door_attack(*_front_door_data(15000, 2))
+    assert differs >= 20
+    assert not recovered, recovered[:5]
+
+
+# -- capacity N and N + 1 -------------------------------------------------------------------
+
+def test_capacity_n_and_n_plus_1_give_away_the_child_at_the_margin(tmp_path, monkeypatch):
+    """Why capacity-based tables are published only for the list actually used (see
+    docs/fairness.md, "Capacity N and N + 1"): two reports one child apart differ only in
+    the cells that hold the child at the margin (permanent keys keep every other cell), so
+    every group whose flagged count moves is one of the child's. The flagged cells are not
+    re-salted per list instead: that would turn every pair of lists into fresh roundings of
+    near-identical counts, which averaging undoes (the re-run attack of issue 27)."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    frame = _council_frame(500, 6)
+    policy = {"characteristics": {c: None for c in RERUN_COLS}, "intersections": [],
+              "bootstrap": {"n": 20}}
+    common = dict(label="label", score="score", policy=policy, bootstrap=False,
+                  sensitive="ethnicity,sex,disability,ethnicity*sex")
+    order = np.lexsort((np.arange(len(frame)), -frame.score.to_numpy()))
+    moved_any = 0
+    for n in (40, 41, 42, 43):
+        a = pd.DataFrame(_report(frame, tmp_path / f"top{n}", top=n, **common)[1]
+                         ["tables"]["groups"])
+        b = pd.DataFrame(_report(frame, tmp_path / f"top{n + 1}", top=n + 1, **common)[1]
+                         ["tables"]["groups"])
+        child = frame.iloc[order[n]]  # the child at the margin
+        moved = a.n_flagged != b.n_flagged
+        for c, g in zip(a.characteristic[moved], a.group[moved], strict=True):
+            assert c == "all" or all(child[col] == v for col, v in zip(
+                c.split(TIMES), g.split(TIMES), strict=True))
+        moved_any += int(moved.sum())
+    assert moved_any, "no flagged count moved: the test shows nothing"

@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,8 +28,13 @@ from riskmodel.evaluation import (
     write_fairness_report,
 )
 from riskmodel.evaluation._disclosure import (
+    PARTS,
+    RATES,
     cell_keys,
+    council_secret,
     plan_suppression,
+    protect_confusion,
+    protect_table,
     record_keys,
     round_counts,
 )
@@ -38,7 +44,7 @@ A_VALUES = ["a1", "a2", "a3", "a4"]
 B_VALUES = ["b1", "b2", "b3"]
 AGES = ["0-4", "5-7", "8-11"]
 COUNT_COLUMNS = ("n", "n_positive", "n_flagged", "children", "n_flagged_after",
-                 "n_flagged_before", "contacts")
+                 "n_flagged_before", "contacts", "n_found", "n_missed", "n_false_positive")
 
 
 class _Cells(HTMLParser):
@@ -235,3 +241,92 @@ def test_cohort_profile_bands_needs_and_suppression():
     assert p.iloc[0].children == n
 
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.booleans(), st.booleans()),
+                     min_size=1, max_size=60),
+       base=st.sampled_from([1, 5, 10]))
+def test_every_confusion_cell_is_protected_and_no_part_exceeds_its_whole(rows, base):
+    g = [r[0] for r in rows]
+    y = np.array([r[1] for r in rows])
+    f = np.array([r[2] for r in rows])
+    ids = [f"c{i}" for i in range(len(rows))]
+    table = protect_table(g, y, f, ids, base)
+    exact = protect_table(g, y, f, ids, 1)
+    cells = ["children", "needed_help", "did_not_need_help", "flagged", "hits", "missed",
+             "false_positives"]
+    for c in cells:
+        assert (table[c] % base == 0).all()
+        assert ((table[c] - exact[c]).abs() < base).all()
+        if base == 1:
+            assert (table[c] == exact[c]).all()
+    for part, wholes in PARTS.items():
+        for whole in wholes:
+            assert (table[part] <= table[whole]).all(), (part, whole)
+    for rate, (num, den) in RATES.items():  # every rate is a ratio of two published cells
+        ok = table[den] > 0
+        assert np.allclose(table.loc[ok, rate], table.loc[ok, num] / table.loc[ok, den])
+        assert table.loc[~ok, rate].isna().all()
+    # a cell with the same children as its whole is published equal to it
+    masks = np.ones((1, len(rows)), bool)
+    same = protect_confusion(masks, y, y, record_keys(ids, salt="s"), base)
+    assert same["hits"][0] == same["needed_help"][0] == same["flagged"][0]
+
+
+def test_the_council_secret_lives_in_the_workspace_and_keys_outlive_a_child(tmp_path,
+                                                                           monkeypatch):
+    from riskmodel._core.workspace import MARKERS, use_workspace
+
+    monkeypatch.delenv("RISKMODEL_DISCLOSURE_KEY", raising=False)
+    for m in MARKERS:
+        (tmp_path / m).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / m).mkdir() if "." not in m else (tmp_path / m).write_text("")
+    use_workspace(tmp_path)
+    try:
+        secret = council_secret()
+        path = tmp_path / ".riskmodel" / "disclosure.key"
+        assert path.is_file() and len(secret) == 64
+        assert path.stat().st_mode & 0o077 == 0, "the secret is readable by others"
+        assert council_secret() == secret  # made once
+        assert (path.parent / ".gitignore").read_text().strip() == "*"
+        ids = [f"c{i}" for i in range(50)]
+        assert (record_keys(ids)[1:] == record_keys(ids[1:])).all()
+        monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "other")
+        assert not (record_keys(ids) == record_keys(ids, salt=secret)).all()
+    finally:
+        use_workspace(None)
+
+
+@pytest.mark.slow
+def test_utility_of_published_rates_on_a_15000_child_council(monkeypatch):
+    """Issue 27's utility bar, measured (figures in docs/fairness.md): rates from protected
+    cells against the exact ones, for every group of 100 or more children."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "measure")
+    rng = np.random.default_rng(7)
+    n = 15_000
+    frame = pd.DataFrame({
+        "child_id": [f"C{i:06d}" for i in range(n)],
+        "ethnicity": rng.choice(["white", "asian", "black", "mixed", "other"], n,
+                                p=[0.8, 0.08, 0.06, 0.04, 0.02]),
+        "sex": rng.choice(["female", "male"], n),
+        "disability": rng.choice(["no", "yes"], n, p=[0.9, 0.1]), "score": rng.uniform(size=n)})
+    y = rng.uniform(size=n) < 0.3 * frame["score"] + 0.05
+    f = (frame.score >= np.quantile(frame.score, 0.9)).to_numpy()
+    rows = []
+    for col in ("ethnicity", "sex", "disability"):
+        pub = protect_table(frame[col], y, f, frame.child_id, MIN)
+        ex = protect_table(frame[col], y, f, frame.child_id, 1)
+        for i in np.flatnonzero(ex["children"] >= 100):
+            for rate, (num, den) in RATES.items():
+                rows.append({"group": ex.group[i], "rate": rate, "num": ex[num][i],
+                             "den": ex[den][i], "error": abs(pub[rate][i] - ex[rate][i]),
+                             "ratio_error": abs(pub[rate][i] / pub[rate][0]
+                                                / (ex[rate][i] / ex[rate][0]) - 1)})
+    t = pd.DataFrame(rows)
+    print(t.groupby("rate")[["error", "ratio_error"]].max().round(3))
+    assert t[t.den >= 100].error.max() <= 0.05
+    assert t[t.num >= 100].ratio_error.max() <= 0.10
+    steady = t.rate.isin(["base_rate", "selection_rate", "false_positive_rate",
+                          "false_negative_rate"])
+    assert t[steady].error.max() <= 0.05 and t[steady].ratio_error.max() <= 0.10

@@ -4,11 +4,23 @@ Quality metrics with family-clustered intervals, the fairness audit and its repo
 (:mod:`riskmodel.evaluation.fairness`), SHAP explanation reports
 (:mod:`riskmodel.evaluation.explain`), the model card and ATRS record
 (:mod:`riskmodel.evaluation.card`) and the disclosure control every published table goes
-through. Nothing here talks to MLflow or reads a council's files.
+through (its public path: ``record_keys``, ``protect_counts``, ``protect_confusion``,
+``protect_table``, ``protect_total``, ``published_rate``). Nothing here talks to MLflow or
+reads a council's files (the one exception: the disclosure secret, ``council_secret``, kept
+in the workspace).
 """
 
 from riskmodel.evaluation._calibration import calibration_png
-from riskmodel.evaluation._disclosure import suppress
+from riskmodel.evaluation._disclosure import (
+    council_secret,
+    protect_confusion,
+    protect_counts,
+    protect_table,
+    protect_total,
+    published_rate,
+    record_keys,
+    suppress,
+)
 from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
 from riskmodel.evaluation._profile import cohort_profile
 from riskmodel.evaluation.card import FOR_COUNCIL, ModelCard, ModelFacts, build_model_card
@@ -32,7 +44,10 @@ from riskmodel.evaluation.fairness import (
 __all__ = [
     "AuditOptions", "FOR_COUNCIL", "FairnessAudit", "FairnessPolicy", "ModelCard",
     "ModelExplanation", "ModelFacts", "ReferralAudit", "add_referrals", "build_model_card",
-    "calibration_png", "capacity_flags", "cohort_profile", "evaluate_predictions",
-    "explain_model", "fairness_audit", "load_fairness_policy", "referral_disproportionality",
-    "suppress", "write_explanation_report", "write_fairness_report",
+    "calibration_png", "capacity_flags", "evaluate_predictions",
+    "cohort_profile", "council_secret", "explain_model", "fairness_audit",
+    "load_fairness_policy", "protect_confusion", "protect_counts", "protect_table",
+    "protect_total", "published_rate", "record_keys", "referral_disproportionality",
+    "suppress", "write_explanation_report",
+    "write_fairness_report",
 ]

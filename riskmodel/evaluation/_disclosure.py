@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 SUPPRESSED = "suppressed"
+#: The rounding base (and smallest publishable count) when no policy gives one.
+DEFAULT_BASE = 5
 
 
 def small_text(min_count: int) -> str:
@@ -340,27 +342,83 @@ def shown(value, *, hidden: bool, sensitive: bool, min_count: int):
 # report from another subtracts two roundings, not two true counts.
 
 KEY_BITS = 31
+#: The environment variable that holds the council's disclosure secret (wins over the file).
+SECRET_ENV = "RISKMODEL_DISCLOSURE_KEY"
+#: Where the secret is kept inside the council's workspace (created once, readable only by
+#: the user who made it, never written into any output).
+SECRET_FILE = ".riskmodel/disclosure.key"
 
 
-def record_keys(ids, *, salt: str = "") -> np.ndarray:
-    """A fixed pseudo-random key in [0, 2**31) for each record, from its identity.
+def council_secret(*, create: bool = True) -> str | None:
+    """The council's disclosure secret: the salt of every child's permanent record key.
 
-    The same identity and salt give the same key in every report; without the salt (by
-    default a digest of every identity in the cohort, which an outsider does not hold) the
-    keys cannot be recomputed.
+    Read from the ``RISKMODEL_DISCLOSURE_KEY`` environment variable, else from
+    ``.riskmodel/disclosure.key`` in the workspace in force (made there once, with
+    :mod:`secrets`, readable by its owner only, beside a ``.gitignore`` that keeps the folder
+    out of git, when ``create`` is true and the file is missing). Without either (no
+    workspace), None: keys then come from a digest of the cohort itself, so they hold within
+    one file but change when a child is added or removed (see :func:`rounding_note`).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "not-a-real-secret"
+    >>> council_secret()
+    'not-a-real-secret'
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
+    """
+    import contextlib
+    import os
+    import secrets
+
+    from riskmodel._core.io import atomic_path
+    from riskmodel._core.workspace import workspace
+
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    ws = workspace()
+    if ws is None:
+        return None
+    path = ws / SECRET_FILE
+    if not path.is_file():
+        if not create:
+            return None
+        with atomic_path(path.with_name(path.name + ".new"), private=True) as tmp:
+            tmp.write_text(secrets.token_hex(32) + "\n")
+        with contextlib.suppress(FileExistsError, FileNotFoundError):  # another run won
+            os.link(path.with_name(path.name + ".new"), path)
+        path.with_name(path.name + ".new").unlink(missing_ok=True)
+        ignore = path.parent / ".gitignore"  # a workspace kept in git never holds the secret
+        if not ignore.exists():
+            ignore.write_text("*\n")
+    return path.read_text().strip() or None
+
+
+def record_keys(ids: Sequence | np.ndarray | pd.Series, *, salt: str | None = None
+                ) -> np.ndarray:
+    """A permanent pseudo-random key in [0, 2**31) for each record, from its identity.
+
+    The key is a keyed hash of the identity (the child id, and the as-of date where a row is
+    a child-month) with the council's secret (:func:`council_secret`), so a child has the
+    same key in every report and every re-run, whoever else is in the file, and an outsider
+    without the secret cannot recompute it. ``salt`` overrides the secret (tests); without a
+    secret the salt is a digest of every identity in the cohort (stable within one file only).
 
     Examples
     --------
     >>> k = record_keys(["c1", "c2", "c1"], salt="x")
     >>> bool(k[0] == k[2]), bool(k[0] != k[1]), int(k.max()) < 2**31
     (True, True, True)
+    >>> bool(record_keys(["c1", "c3"], salt="x")[0] == k[0])  # c1 keeps its key
+    True
     """
     import hashlib
 
     values = pd.Series(list(ids), dtype=object).astype(str)
+    if salt is None:
+        salt = council_secret()
     if not salt:
-        digest = hashlib.sha256("\n".join(sorted(values.unique())).encode()).hexdigest()
-        salt = digest
+        salt = hashlib.sha256("\n".join(sorted(values.unique())).encode()).hexdigest()
     key = hashlib.sha256(str(salt).encode()).hexdigest()[:16]
     hashed = pd.util.hash_array(values.to_numpy(), hash_key=key, categorize=False)
     return (hashed >> np.uint64(64 - KEY_BITS)).astype(np.int64)
@@ -405,8 +463,187 @@ def round_counts(counts, ckeys, base: int) -> np.ndarray:
 
 
 def rounding_note(base: int) -> str:
-    """How the counts of a report were protected, in one sentence."""
+    """How the counts of a report were protected, in one sentence (or two, when the keys are
+    not permanent because the council has no disclosure secret; see :func:`council_secret`).
+
+    Examples
+    --------
+    >>> rounding_note(1)
+    'Counts are exact (no disclosure control: use only for data already public).'
+    """
     if base <= 1:
         return "Counts are exact (no disclosure control: use only for data already public)."
-    return (f"Every count is rounded to a multiple of {base}, up or down at random (the same "
+    note = (f"Every count is rounded to a multiple of {base}, up or down at random (the same "
             f"way in every report of the same people), so figures may not add up exactly.")
+    if council_secret(create=False) is None:
+        note += (" The rounding keys come from this file's children alone (no disclosure "
+                 "secret: run in a workspace), so do not publish it beside a re-run.")
+    return note
+
+
+# ------------------------------------------------------------------ the public path ----------
+#
+# Every report (fairness, the front door, monitoring, decisions, the card, explain) publishes
+# counts of children through these few functions, so a count is protected the same way
+# wherever it appears, and a rate is always a ratio of two published counts.
+
+#: The cells of a confusion table, each published as a protected count of its own:
+#: name -> which children it counts, from (needed help, flagged).
+CONFUSION_CELLS = {
+    "children": lambda y, f: np.ones(len(y), bool),
+    "needed_help": lambda y, f: y,
+    "did_not_need_help": lambda y, f: ~y,
+    "flagged": lambda y, f: f,
+    "hits": lambda y, f: y & f,
+    "missed": lambda y, f: y & ~f,
+    "false_positives": lambda y, f: ~y & f,
+}
+#: Each part of the table and the wholes it may not exceed once published.
+PARTS = {
+    "needed_help": ("children",), "did_not_need_help": ("children",), "flagged": ("children",),
+    "hits": ("needed_help", "flagged"), "missed": ("needed_help",),
+    "false_positives": ("did_not_need_help", "flagged"),
+}
+#: Published rates: name -> (numerator cell, denominator cell).
+RATES = {
+    "base_rate": ("needed_help", "children"), "selection_rate": ("flagged", "children"),
+    "true_positive_rate": ("hits", "needed_help"), "false_negative_rate": ("missed", "needed_help"),
+    "false_positive_rate": ("false_positives", "did_not_need_help"),
+    "precision": ("hits", "flagged"),
+}
+
+
+def protect_counts(masks: np.ndarray, keys: np.ndarray, base: int,
+                   members: np.ndarray | None = None) -> np.ndarray:
+    """The published count of each row: its children, rounded by their cell key.
+
+    ``masks`` is rows x records (bool), ``keys`` the records' :func:`record_keys`,
+    ``members`` (optional, records) narrows every row to the records where it is true.
+    ``base`` is the policy's ``min_count`` (1: exact, for data already public).
+
+    Examples
+    --------
+    >>> keys = record_keys(["a", "b", "c", "d"], salt="s")
+    >>> masks = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    >>> protect_counts(masks, keys, 1).tolist()
+    [3, 4]
+    >>> set(protect_counts(masks, keys, 5).tolist()) <= {0, 5}
+    True
+    """
+    m = np.atleast_2d(np.asarray(masks, bool))
+    sel = m if members is None else m & np.asarray(members, bool)[None, :]
+    exact = sel.astype(np.int64).sum(axis=1)
+    return round_counts(exact, cell_keys(m, keys, members), base)
+
+
+def protect_confusion(masks: np.ndarray, needed: np.ndarray, flagged: np.ndarray,
+                      keys: np.ndarray, base: int) -> dict[str, np.ndarray]:
+    """Every cell of each row's confusion table as a protected count of its own.
+
+    Each of :data:`CONFUSION_CELLS` is rounded by the keys of the children it counts (so a
+    cell equal to its whole, such as hits when every child who needed help was flagged, is
+    published equal to it), then no part is published larger than its whole (:data:`PARTS`).
+
+    Examples
+    --------
+    >>> keys = record_keys([str(i) for i in range(30)], salt="s")
+    >>> y = np.arange(30) < 12
+    >>> f = np.arange(30) % 2 == 0
+    >>> t = protect_confusion(np.ones((1, 30), bool), y, f, keys, 5)
+    >>> all(t[p][0] <= t[w][0] for p, ws in PARTS.items() for w in ws)
+    True
+    """
+    y = np.asarray(needed).astype(bool)
+    f = np.asarray(flagged).astype(bool)
+    out = {name: protect_counts(masks, keys, base, members=cell(y, f))
+           for name, cell in CONFUSION_CELLS.items()}
+    for part, wholes in PARTS.items():  # in order: wholes are settled before their parts
+        for whole in wholes:
+            out[part] = np.minimum(out[part], out[whole])
+    return out
+
+
+def published_rate(numerator: float | np.ndarray, denominator: float | np.ndarray
+                   ) -> float | np.ndarray:
+    """A rate from two published counts: NaN where the denominator is 0.
+
+    Examples
+    --------
+    >>> published_rate(5, 20), bool(np.isnan(published_rate(0, 0)))
+    (0.25, True)
+    """
+    k = np.asarray(numerator, float)
+    d = np.asarray(denominator, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(d > 0, np.clip(k, 0, None) / np.where(d > 0, d, 1), np.nan)
+    return float(r) if r.ndim == 0 else r
+
+
+def protect_table(groups: pd.Series | np.ndarray, needed: np.ndarray, flagged: np.ndarray,
+                  ids: Sequence | pd.Series, base: int) -> pd.DataFrame:
+    """A publishable confusion table by group: every count protected, rates from them.
+
+    One row for everyone (``group`` ``"all"``) then one per group value, with the cells of
+    :data:`CONFUSION_CELLS` and the rates of :data:`RATES` (each the ratio of two published
+    cells). ``ids`` identify the records (child id, or child id and as-of date) for their
+    permanent keys; ``base`` is the policy's ``min_count``. This is the call for any report
+    that publishes who needed help and who was flagged (monitoring, decisions, the card).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "doc"
+    >>> g = pd.Series(["a"] * 20 + ["b"] * 10)
+    >>> y = np.arange(30) % 3 == 0
+    >>> f = np.arange(30) % 2 == 0
+    >>> t = protect_table(g, y, f, [f"c{i}" for i in range(30)], base=1)
+    >>> t[["group", "children", "hits", "missed", "true_positive_rate"]].round(2).values.tolist()
+    [['all', 30, 5, 5, 0.5], ['a', 20, 4, 3, 0.57], ['b', 10, 1, 2, 0.33]]
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
+    """
+    g = pd.Series(np.asarray(groups, dtype=object)).astype(str)
+    values = list(dict.fromkeys(g))
+    masks = np.vstack([np.ones(len(g), bool)] + [(g == v).to_numpy() for v in values])
+    cells = protect_confusion(masks, needed, flagged, record_keys(ids), base)
+    out = pd.DataFrame({"group": ["all", *values], **cells})
+    for name, (num, den) in RATES.items():
+        out[name] = published_rate(out[num], out[den])
+    return out
+
+
+def protect_total(count: float, label: str, base: int = DEFAULT_BASE) -> int:
+    """Protect a count whose children are not at hand (the model card reads logged totals).
+
+    The cell's key is a keyed hash, with the council's secret, of the cell's ``label`` and
+    its exact count, so the same cell with the same count is rounded the same way in every
+    document, and a different count is rounded afresh.
+
+    Examples
+    --------
+    >>> a = protect_total(7486, "test rows", 5)
+    >>> a % 5 == 0 and abs(a - 7486) < 5, protect_total(7486, "test rows", 5) == a
+    (True, True)
+    >>> protect_total(3, "x", 1)
+    3
+    """
+    c = int(round(float(count)))
+    key = record_keys([f"{label}|{c}"])
+    return int(round_counts([c], key, base)[0])
+
+
+def protected_rate(numerator: float, denominator: float, label: str,
+                   base: int = DEFAULT_BASE) -> float:
+    """A rate from two logged counts, each protected by :func:`protect_total` (the part never
+    above its whole); NaN where the protected denominator is 0.
+
+    Examples
+    --------
+    >>> protected_rate(54, 576, "imd 1 needed help", 1)
+    0.09375
+    >>> r = protected_rate(54, 576, "imd 1 needed help", 5)
+    >>> abs(r - 54 / 576) < 0.02
+    True
+    """
+    d = protect_total(denominator, f"{label}|whole", base)
+    k = min(protect_total(numerator, f"{label}|part", base), d)
+    return float(published_rate(k, d))

@@ -282,6 +282,31 @@ def inputs_words(features: list[str]) -> str:
     return " ".join(parts)
 
 
+# Measures that are rates of counts of children: shown to two decimals (three-decimal rates
+# of exact counts would pin the counts the other documents round).
+COUNT_RATES = ("base_rate", "precision_at_capacity", "recall_at_capacity")
+
+
+def published_rows(facts: ModelFacts | object, which: str = "test") -> int:
+    """The number of test (or training) rows as the documents publish it: protected by
+    :func:`~riskmodel.evaluation._disclosure.protect_total` (0 when not recorded).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> published_rows(SimpleNamespace(parent_params={"n_rows": "7486"}), "training") % 5
+    0
+    """
+    from riskmodel.evaluation._disclosure import protect_total
+
+    if which == "training":
+        n = float(facts.parent_params.get("n_rows") or 0)
+    else:
+        m = metrics_frame(facts)
+        n = float(m["n"].max()) if "n" in m and len(m) else 0.0
+    return protect_total(n, f"{which} rows", MIN_COUNT) if n else 0
+
+
 def metrics_table(facts: ModelFacts) -> Table:
     """The model's test metrics with their 95% intervals, as a published table.
 
@@ -301,13 +326,13 @@ def metrics_table(facts: ModelFacts) -> Table:
             rows.append([METRIC_WORDS.get(metric, metric), "not defined", "not defined",
                          "not defined"])
             continue
-        rows.append([METRIC_WORDS.get(metric, metric), round(float(r["value"]), 4),
-                     round(float(r["low"]), 4) if finite(r["low"]) else "not defined",
-                     round(float(r["high"]), 4) if finite(r["high"]) else "not defined"])
-    n = int(m["n"].max()) if "n" in m else 0
+        d = 2 if metric in COUNT_RATES else 4
+        rows.append([METRIC_WORDS.get(metric, metric), round(float(r["value"]), d),
+                     round(float(r["low"]), d) if finite(r["low"]) else "not defined",
+                     round(float(r["high"]), d) if finite(r["high"]) else "not defined"])
     return Table(["measure", "value", "95% low", "95% high"], rows,
-                 note=f"On {n:,} child-date rows at the out-of-time test dates "
-                      f"({tested_dates(facts)}).")
+                 note=f"On about {published_rows(facts):,} child-date rows at the out-of-time "
+                      f"test dates ({tested_dates(facts)}); rates of children to two decimals.")
 
 
 def leaderboard_table(facts: ModelFacts) -> Table | str:
@@ -333,8 +358,9 @@ def leaderboard_table(facts: ModelFacts) -> Table | str:
         row = [str(r.candidate), str(getattr(r, "result", ""))]
         for c in cols:
             v, lo, hi = getattr(r, c), getattr(r, f"{c}_low", None), getattr(r, f"{c}_high", None)
-            row.append(f"{v:.3f} ({lo:.3f}-{hi:.3f})" if finite(v) and finite(lo)
-                       and finite(hi) else ("not defined" if not finite(v) else f"{v:.3f}"))
+            d = 2 if c in COUNT_RATES else 3
+            row.append(f"{v:.{d}f} ({lo:.{d}f}-{hi:.{d}f})" if finite(v) and finite(lo)
+                       and finite(hi) else ("not defined" if not finite(v) else f"{v:.{d}f}"))
         rows.append(row)
     return Table(["candidate", "result"] + [c.replace("_", " ") for c in cols], rows,
                  note="Every candidate of the training run on the same test rows, with 95% "

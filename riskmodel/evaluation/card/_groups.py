@@ -17,27 +17,27 @@ from riskmodel.evaluation.card._facts import MIN_COUNT, ModelFacts, finite
 
 
 def locality_table(by_locality: pd.DataFrame | None, *, min_count: int = MIN_COUNT) -> Table | str:
-    """Per-locality test rates, with every rate resting on fewer than 5 children hidden.
+    """Per-locality test rates, each a ratio of two protected counts.
 
     The logged table holds rates and the number of test rows; the counts behind each rate
     (rows, rows with the outcome, flagged, flagged with the outcome) are worked back from
-    them and passed through :func:`~riskmodel.evaluation._disclosure.suppress` with the
-    overall totals as published, so a small count is hidden and cannot be worked out from
-    the other localities. A rate is shown only when all its counts are.
+    them, each is protected (:func:`~riskmodel.evaluation._disclosure.protect_total`:
+    rounded to a multiple of ``min_count``, the same way every time for the same count),
+    no part is left above its whole, and every rate shown is the ratio of two of them, to
+    two decimals.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> t = pd.DataFrame({"locality": ["a"] * 3 + ["b"] * 3 + ["c"] * 3,
+    >>> t = pd.DataFrame({"locality": ["a"] * 3 + ["b"] * 3,
     ...                   "metric": ["base_rate", "precision_at_capacity",
-    ...                              "recall_at_capacity"] * 3,
-    ...                   "value": [0.1, 0.5, 0.4, 0.02, 0.5, 0.5, 0.1, 0.5, 0.4],
-    ...                   "n": [200] * 3 + [150] * 3 + [200] * 3})
-    >>> [r[:2] for r in locality_table(t).rows]
-    [['a', 'suppressed'], ['b', '<5'], ['c', 0.1]]
+    ...                              "recall_at_capacity"] * 2,
+    ...                   "value": [0.1, 0.5, 0.4, 0.02, 0.5, 0.5],
+    ...                   "n": [200] * 3 + [150] * 3})
+    >>> table = locality_table(t, min_count=1)
+    >>> [r[0] for r in table.rows], table.rows[0][1]
+    (['a', 'b'], 0.1)
     """
-    from riskmodel.evaluation._disclosure import suppress
-
     if by_locality is None or by_locality.empty:
         return "The training run logged no per-locality results."
     wide = by_locality.pivot_table(index="locality", columns="metric", values="value",
@@ -45,7 +45,7 @@ def locality_table(by_locality: pd.DataFrame | None, *, min_count: int = MIN_COU
     wide["n"] = by_locality.groupby("locality")["n"].max()
     wide = wide.sort_index()
 
-    def col(name):
+    def col(name: str) -> pd.Series:
         return wide[name].astype(float) if name in wide else pd.Series(float("nan"), wide.index)
 
     base, prec, rec = col("base_rate"), col("precision_at_capacity"), col("recall_at_capacity")
@@ -53,41 +53,33 @@ def locality_table(by_locality: pd.DataFrame | None, *, min_count: int = MIN_COU
     counts["pos"] = (base * counts["n"]).round()
     counts["tp"] = (rec * counts["pos"]).round()
     counts["flagged"] = (counts["tp"] / prec.where(prec > 0)).round()
-    hidden = pd.DataFrame(False, index=wide.index, columns=counts.columns)
-    for c in counts.columns:
-        known = counts[c].notna()
-        if not known.any():
-            continue
-        t = pd.DataFrame({"children": counts.loc[known, c].astype(int)})
-        out = suppress(t, count="children", rates=(), min_count=min_count)
-        hid = out["children"].map(lambda v: isinstance(v, str)).to_numpy().copy()
-        if 0 < t["children"].sum() < min_count:  # the total is published elsewhere
-            hid[:] = True
-        hidden.loc[known, c] = hid
-    small = f"<{min_count}"
-
-    def show(rate, loc, *needs):
-        if not finite(rate):
-            return "not defined"
-        if any(pd.isna(counts.loc[loc, k]) for k in needs):
-            return "suppressed"  # a count that cannot be worked back may be small
-        if any(hidden.loc[loc, k] for k in needs):
-            return small if any(0 < counts.loc[loc, k] < min_count for k in needs) \
-                else "suppressed"
-        return round(float(rate), 4)
-
-    rows = []
-    for loc in wide.index:
-        rows.append([str(loc), show(base[loc], loc, "n", "pos"),
-                     show(prec[loc], loc, "tp", "flagged"),
-                     show(rec[loc], loc, "tp", "pos")])
-    # Counts are not shown: other published reports (the fairness report) may hide some of
-    # them to protect their own small cells, and rates alone cannot undo that.
+    rows = [[str(loc), *_locality_rates(str(loc), counts.loc[loc], min_count)]
+            for loc in wide.index]
     return Table(["locality", "base rate", "precision at capacity", "recall at capacity"],
                  rows,
-                 note=f"'{small}': hidden because it rests on fewer than {min_count} children; "
-                      "'suppressed': hidden so that such a figure cannot be worked out from "
-                      "the others.")
+                 note=f"Each rate is the ratio of two counts rounded to a multiple of "
+                      f"{min_count} (up or down at random, the same way in every document), so "
+                      "a rate over a few children is rough and says nothing exact about them.")
+
+
+def _locality_rates(loc: str, c: pd.Series, base: int) -> list[float | str]:
+    """Base rate, precision and recall of one locality from its protected counts."""
+    from riskmodel.evaluation._disclosure import protect_total, published_rate
+
+    pub: dict[str, float] = {}
+    for name, wholes in (("n", ()), ("pos", ("n",)), ("flagged", ("n",)),
+                         ("tp", ("pos", "flagged"))):
+        if pd.isna(c[name]):
+            pub[name] = float("nan")
+            continue
+        v = float(protect_total(c[name], f"locality {loc} {name}", base))
+        pub[name] = min([v] + [pub[w] for w in wholes if finite(pub[w])])
+    out: list[float | str] = []
+    for num, den in (("pos", "n"), ("tp", "flagged"), ("tp", "pos")):
+        r = published_rate(pub[num], pub[den]) if finite(pub[num]) and finite(pub[den]) \
+            else float("nan")
+        out.append(round(float(r), 2) if finite(r) else "not defined")
+    return out
 
 
 FAIRNESS_METRIC_WORDS = {

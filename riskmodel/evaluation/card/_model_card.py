@@ -22,6 +22,7 @@ from riskmodel.evaluation.card._facts import (
     metrics_table,
     model_words,
     outcome_words,
+    published_rows,
     software_words,
     spec_words,
     tested_dates,
@@ -66,7 +67,7 @@ def card_document(facts: ModelFacts) -> Document:
     sw = spec_words(meta.get("spec") or {})
     features = list(meta.get("features") or [])
     by_group, intersections, flagged = fairness_summary(facts)
-    n_test = int(m["n"].max()) if "n" in m else 0
+    n_test = published_rows(facts)
     sections = []
 
     s = Section("model_details", "Model details")
@@ -135,7 +136,7 @@ def card_document(facts: ModelFacts) -> Document:
 
     s = Section("evaluation_data", "Evaluation data")
     s.add("dates", "Test dates", tested_dates(facts))
-    s.add("size", "Size", f"{n_test:,} child-date rows (children open to early help at the "
+    s.add("size", "Size", f"about {n_test:,} child-date rows (children open to early help at the "
                           "test dates whose outcome window had closed)")
     s.add("method", "Method",
           f"Rolling origin over the last {sw['folds']} as-of dates: each test date is scored "
@@ -145,7 +146,7 @@ def card_document(facts: ModelFacts) -> Document:
 
     s = Section("training_data", "Training data")
     s.add("schedule", "As-of dates", upper_first(sw["schedule"]))
-    s.add("size", "Size", f"{int(float(facts.parent_params.get('n_rows', 0))):,} child-date rows "
+    s.add("size", "Size", f"about {published_rows(facts, 'training'):,} child-date rows "
                           "with an observed outcome" if facts.parent_params.get("n_rows")
           else "not recorded in the training run")
     s.add("source", "Source",

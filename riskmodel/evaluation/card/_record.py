@@ -23,6 +23,7 @@ from riskmodel.evaluation.card._facts import (
     metrics_table,
     model_words,
     outcome_words,
+    published_rows,
     software_words,
     spec_words,
     tested_dates,
@@ -48,7 +49,7 @@ def record_document(facts: ModelFacts) -> Document:
     features = list(meta.get("features") or [])
     cap = meta.get("capacity") or {}
     by_group, _, flagged = fairness_summary(facts)
-    n_test = int(m["n"].max()) if "n" in m else 0
+    n_test = published_rows(facts)
     n_dates = len(facts.tags.get("test_dates") or [])
     sections = []
 
@@ -144,9 +145,9 @@ def record_document(facts: ModelFacts) -> Document:
     s.add("data_description", "Data used by the model", feature_groups(features))
     s.add("data_quantities", "Data quantities",
           f"Training: {sw['schedule']}, "
-          + (f"{int(float(facts.parent_params['n_rows'])):,} child-date rows with an observed "
+          + (f"about {published_rows(facts, 'training'):,} child-date rows with an observed "
              "outcome" if facts.parent_params.get("n_rows") else "row count not recorded")
-          + f"; testing: {n_test:,} child-date rows.")
+          + f"; testing: about {n_test:,} child-date rows.")
     s.add("sensitive_attributes", "Sensitive attributes", inputs_words(features))
     s.add("completeness_and_representativeness", "Completeness and representativeness",
           "Only children known to early help are in the data, so the model cannot speak "

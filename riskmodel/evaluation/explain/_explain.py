@@ -1,4 +1,4 @@
-"""SHAP explanations of a model: what drives it overall, and one example child's score.
+"""SHAP explanations of a model: what drives it overall, and for the children in capacity.
 
 The contributions are the same ones scoring turns into each child's reasons
 (:func:`riskmodel.models.feature_contributions`): TreeSHAP for LightGBM, exact linear SHAP
@@ -8,9 +8,14 @@ contributions equals the margin. Here they are wrapped in a :class:`shap.Explana
 shap's plots, ranked by mean absolute contribution, and put into the feature dictionary's
 plain words.
 
-The example child's waterfall never shows who the child is: the child is picked by a rule
-(the median-risk child among those in capacity at the latest as-of date) and labelled "an
-example child"; no id or date of birth is read into the report.
+The report shows no child's record. Every value it shows is shared by at least
+``MIN_SHARED`` children or is an average over at least that many: the walk-through is of the
+*children in capacity* at the latest as-of date as a group (their mean contributions, which
+add up to their mean score, and for each feature the value most of them share, when at least
+``MIN_SHARED`` do), the dependence plots show mean contributions over bins of at least
+``MIN_SHARED`` children, and the number of children explained is a protected count
+(:mod:`riskmodel.evaluation._disclosure`). A child's own reasons are in the private scores
+file only.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import write_text
+from riskmodel.evaluation._disclosure import DEFAULT_BASE, protect_counts, record_keys
 from riskmodel.features import describe_feature, lookup
 from riskmodel.models import BASE_VALUE, KINDS, feature_contributions
 
@@ -36,6 +43,8 @@ METHOD_WORDS = {
             "its conditions",
 }
 DEFAULT_CAPACITY = {"top_percent": 10.0, "top_n_per_locality": None}
+# Every value the report shows is shared by, or averaged over, at least this many children.
+MIN_SHARED = 10
 # Base value + contributions must equal the margin to this (log-odds) for every row explained.
 ADDITIVITY_TOLERANCE = 1e-6
 
@@ -85,19 +94,19 @@ def _describe_value(name: str, value) -> str:
         return f"{name} = {v}"
 
 
-def example_row(frame: pd.DataFrame, score, *, capacity=None) -> int:
-    """The position of the example child: the median-risk child in capacity.
+def capacity_rows(frame: pd.DataFrame, score: np.ndarray | list[float], *,
+                  capacity: dict | None = None) -> np.ndarray:
+    """The positions of the children in capacity at the latest as-of date.
 
     Only the latest as-of date is used (when the frame has ``as_of``); capacity is the
-    model's (top percent overall, or top N per locality). Ties in the score are broken by
-    the row's position, so the same frame always gives the same child.
+    model's (top percent overall, or top N per locality).
 
     Examples
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"locality": ["a"] * 10})
-    >>> example_row(f, [0.1 * i for i in range(10)], capacity={"top_percent": 30})
-    8
+    >>> capacity_rows(f, [0.1 * i for i in range(10)], capacity={"top_percent": 30}).tolist()
+    [7, 8, 9]
     """
     from riskmodel.evaluation._metrics import capacity_flags
 
@@ -112,9 +121,24 @@ def example_row(frame: pd.DataFrame, score, *, capacity=None) -> int:
         sub["locality"] = "all"
     flags = capacity_flags(sub, score="score", top_percent=cap.get("top_percent"),
                            top_n_per_locality=cap.get("top_n_per_locality"))
-    chosen = rows[flags] if flags.any() else rows
-    order = np.lexsort((chosen, score[chosen]))
-    return int(chosen[order[(len(order) - 1) // 2]])
+    return rows[np.asarray(flags, bool)]
+
+
+def shared_value(values: np.ndarray | pd.Series, *, min_children: int = MIN_SHARED
+                 ) -> float | None:
+    """The group's median value if at least ``min_children`` of them have exactly it, else
+    None (the value would be too close to one child's to show).
+
+    Examples
+    --------
+    >>> shared_value([0] * 12 + [1, 7, 9]), shared_value(list(range(15)))
+    (0.0, None)
+    """
+    x = pd.to_numeric(pd.Series(values), errors="coerce").dropna().to_numpy(dtype=float)
+    if len(x) < min_children:
+        return None
+    med = float(np.sort(x)[(len(x) - 1) // 2])
+    return med if int((x == med).sum()) >= min_children else None
 
 
 @dataclass
@@ -134,8 +158,11 @@ class ModelExplanation:
         Plain words for each feature, from the feature dictionary.
     kind : str
         ``"lightgbm"``, ``"logistic"`` or ``"rule"``.
-    example : int
-        Position (in ``data``) of the example child.
+    group : ndarray of int
+        Positions (in ``data``) of the children walked through: those in capacity at the
+        latest as-of date, or every explained row when fewer than ``MIN_SHARED`` are.
+    n_published, group_published : int
+        The number of rows and of the group, protected for publication.
     as_of : list of str
         The as-of dates of the explained rows.
     """
@@ -147,9 +174,12 @@ class ModelExplanation:
     score: np.ndarray
     descriptions: dict
     kind: str
-    example: int
+    group: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     as_of: list = field(default_factory=list)
     n_total: int = 0
+    n_published: int = 0
+    group_published: int = 0
+    group_words: str = ""
     model_name: str = ""
     capacity: dict = field(default_factory=dict)
 
@@ -204,8 +234,9 @@ class ModelExplanation:
             return "higher values lower risk"
         return "mixed"
 
-    def local(self, row: int | None = None, *, n: int | None = None) -> pd.DataFrame:
-        """One row's contributions in plain words, largest (absolute) first.
+    def local(self, row: int, *, n: int | None = None) -> pd.DataFrame:
+        """One row's contributions in plain words, largest (absolute) first (private: a
+        child's own reasons; never put into a report).
 
         Returns
         -------
@@ -213,15 +244,41 @@ class ModelExplanation:
             ``feature``, ``words`` (the child's value in words), ``value``,
             ``contribution`` (log-odds), ``effect`` ("raises risk" / "lowers risk").
         """
-        i = self.example if row is None else int(row)
+        i = int(row)
         vals = self.values[i]
-        order = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
-        order = [j for j in order if abs(vals[j]) > 0][: n or len(order)]
+        ranked = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
+        order = [int(j) for j in ranked if abs(vals[j]) > 0][: n or len(ranked)]
         x = self.data.iloc[i]
         return pd.DataFrame({
             "feature": [self.feature_names[j] for j in order],
             "words": [_describe_value(self.feature_names[j], float(x.iloc[j])) for j in order],
             "value": [float(x.iloc[j]) for j in order],
+            "contribution": [float(vals[j]) for j in order],
+            "effect": ["raises risk" if vals[j] > 0 else "lowers risk" for j in order],
+        })
+
+    def archetype(self, *, n: int | None = None) -> pd.DataFrame:
+        """The group's mean contributions in plain words, largest (absolute) first.
+
+        The mean contributions add up, with the mean base value, to the group's mean score
+        (log-odds). A feature's value is shown in words only when at least ``MIN_SHARED``
+        of the group share it (:func:`shared_value`); otherwise ``"varies"``.
+
+        Returns
+        -------
+        DataFrame
+            ``feature``, ``words``, ``contribution`` (mean, log-odds), ``effect``.
+        """
+        vals = self.values[self.group].mean(axis=0) if len(self.group) else \
+            np.zeros(len(self.feature_names))
+        ranked = np.lexsort((np.arange(len(vals)), -np.abs(vals)))
+        order = [int(j) for j in ranked if abs(vals[j]) > 0][: n or len(ranked)]
+        words = []
+        for j in order:
+            v = shared_value(self.data.iloc[self.group, j])
+            words.append("varies" if v is None else _describe_value(self.feature_names[j], v))
+        return pd.DataFrame({
+            "feature": [self.feature_names[j] for j in order], "words": words,
             "contribution": [float(vals[j]) for j in order],
             "effect": ["raises risk" if vals[j] > 0 else "lowers risk" for j in order],
         })
@@ -238,9 +295,52 @@ class ModelExplanation:
         )
 
 
+def _published_sizes(matrix: pd.DataFrame, group_rows: np.ndarray, base: int
+                     ) -> tuple[int, int]:
+    """The number of rows and of the walked-through group, protected by their cell keys."""
+    cols = [c for c in ("child_id", "as_of") if c in matrix.columns]
+    ids = (matrix[cols].astype(str).agg("|".join, axis=1) if "child_id" in cols
+           else pd.Series(np.arange(len(matrix)).astype(str)))
+    masks = np.ones((2, len(matrix)), bool)
+    masks[1] = False
+    masks[1, group_rows] = True
+    n, g = protect_counts(masks, record_keys(ids), base)
+    return int(n), int(g)
+
+
+def _explanation(est, matrix: pd.DataFrame, features: list[str], capacity: dict,
+                 max_rows: int | None, random_state: int, base: int) -> ModelExplanation:
+    """Contributions of the (sampled) rows and the group walked through."""
+    X = matrix.loc[:, features].astype(float)
+    score = est.predict_proba(X)[:, 1]
+    in_cap = capacity_rows(matrix, score, capacity=capacity)
+    rows = np.arange(len(matrix))
+    if max_rows is not None and len(matrix) > max_rows:
+        rng = np.random.default_rng(random_state)
+        rows = np.sort(rng.choice(rows, max_rows, replace=False))
+    Xs = X.iloc[rows].reset_index(drop=True)
+    contrib = feature_contributions(est, Xs)
+    group = np.flatnonzero(np.isin(rows, in_cap))
+    words = "the children in capacity at the latest as-of date"
+    if len(group) < MIN_SHARED:
+        group, words = np.arange(len(rows)), "every child explained"
+    as_of = (sorted({str(pd.Timestamp(d).date()) for d in matrix["as_of"].iloc[rows]})
+             if "as_of" in matrix.columns else [])
+    n_pub, group_pub = _published_sizes(matrix, rows[group], base)
+    ex = ModelExplanation(
+        values=contrib.drop(columns=BASE_VALUE).to_numpy(dtype=float),
+        base_values=contrib[BASE_VALUE].to_numpy(dtype=float), data=Xs,
+        margin=np.asarray(est.decision_function(Xs), dtype=float),
+        score=score[rows], descriptions={}, kind="", group=group, as_of=as_of,
+        n_total=len(matrix), n_published=n_pub, group_published=group_pub,
+        group_words=words, capacity=dict(capacity),
+    )
+    return ex
+
+
 def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
                   max_rows: int | None = 2000, capacity=None,
-                  random_state: int = 0) -> ModelExplanation:
+                  random_state: int = 0, base: int = DEFAULT_BASE) -> ModelExplanation:
     """Explain a model on the rows of a feature matrix.
 
     Parameters
@@ -250,16 +350,17 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
         :class:`~riskmodel.models.CalibratedModel` (or base candidate).
     matrix : DataFrame
         A feature matrix (:func:`riskmodel.features.build_matrix`) holding the model's
-        features; ``as_of`` and ``locality`` are used to pick the example child.
+        features; ``as_of`` and ``locality`` are used to find the children in capacity.
     feature_dictionary : DataFrame, optional
         ``name`` and ``description`` columns (:func:`riskmodel.features.feature_dictionary`);
         default: the package's definitions of each feature.
     max_rows : int or None, default=2000
-        Explain at most this many rows (a fixed random sample that always holds the
-        example child); None explains every row.
+        Explain at most this many rows (a fixed random sample); None explains every row.
     capacity : dict, optional
         ``top_percent`` or ``top_n_per_locality``; default: the model's, else the top 10%.
     random_state : int, default=0
+    base : int, default=5
+        The rounding base of published counts (the fairness policy's ``min_count``).
 
     Returns
     -------
@@ -289,26 +390,9 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
                          "as-of date?)")
     if capacity is None:
         capacity = (meta or {}).get("capacity") or DEFAULT_CAPACITY
-    X = matrix.loc[:, features].astype(float)
-    score = est.predict_proba(X)[:, 1]
-    ex_pos = example_row(matrix, score, capacity=capacity)
-    rows = np.arange(len(matrix))
-    if max_rows is not None and len(matrix) > max_rows:
-        rng = np.random.default_rng(random_state)
-        others = np.delete(rows, ex_pos)
-        rows = np.sort(np.append(rng.choice(others, max_rows - 1, replace=False), ex_pos))
-    Xs = X.iloc[rows].reset_index(drop=True)
-    contrib = feature_contributions(est, Xs)
-    margin = np.asarray(est.decision_function(Xs), dtype=float)
-    as_of = (sorted({str(pd.Timestamp(d).date()) for d in matrix["as_of"].iloc[rows]})
-             if "as_of" in matrix.columns else [])
-    ex = ModelExplanation(
-        values=contrib.drop(columns=BASE_VALUE).to_numpy(dtype=float),
-        base_values=contrib[BASE_VALUE].to_numpy(dtype=float), data=Xs, margin=margin,
-        score=score[rows], descriptions=_descriptions(features, feature_dictionary),
-        kind=kind, example=int(np.searchsorted(rows, ex_pos)), as_of=as_of,
-        n_total=len(matrix), model_name=name, capacity=dict(capacity),
-    )
+    ex = _explanation(est, matrix, features, capacity, max_rows, random_state, base)
+    ex.descriptions, ex.kind, ex.model_name = (_descriptions(features, feature_dictionary),
+                                               kind, name)
     error = ex.additivity_error()
     if not error <= ADDITIVITY_TOLERANCE:  # a bug, never a user error: refuse to report it
         raise RuntimeError(f"explain: contributions do not add up to the margin (largest "
@@ -322,16 +406,50 @@ def _short(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+def binned_dependence(x: np.ndarray, contribution: np.ndarray, *,
+                      min_children: int = MIN_SHARED) -> pd.DataFrame:
+    """Mean value and mean contribution over bins of at least ``min_children`` children.
+
+    Children are sorted by value; a bin never splits equal values, and closes once it holds
+    ``min_children`` (the last, short one joins the bin before it). Missing values are left
+    out.
+
+    Examples
+    --------
+    >>> b = binned_dependence(np.arange(25.0), np.arange(25.0) / 10)
+    >>> b["children"].tolist(), b["value"].tolist()
+    ([10, 15], [4.5, 17.0])
+    """
+    ok = np.isfinite(x)
+    x, c = np.asarray(x, float)[ok], np.asarray(contribution, float)[ok]
+    order = np.argsort(x, kind="stable")
+    x, c = x[order], c[order]
+    values, starts = np.unique(x, return_index=True)
+    bins, current = [], []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(x)
+        current += list(range(start, end))
+        if len(current) >= min_children:
+            bins.append(current)
+            current = []
+    if current and bins:
+        bins[-1] += current
+    return pd.DataFrame({"children": [len(b) for b in bins],
+                         "value": [float(x[b].mean()) for b in bins],
+                         "contribution": [float(c[b].mean()) for b in bins]})
+
+
 def explanation_figures(ex: ModelExplanation, *, top: int = 15,
                         n_dependence: int = 4) -> dict:
-    """shap's plots of an explanation, as embeddable images.
+    """shap's plots of an explanation, as embeddable images, showing no child's values.
 
     Returns
     -------
     dict
-        ``bar`` and ``beeswarm`` (global), ``dependence`` (list of ``(feature, image)``
-        for the top features that vary) and ``waterfall`` (the example child), each a
-        ``data:image/png`` URI.
+        ``bar`` (global importance: mean absolute contributions), ``dependence`` (list of
+        ``(feature, image)``: mean contribution over bins of at least ``MIN_SHARED``
+        children, for the top features that vary) and ``waterfall`` (the group's mean
+        contributions), each a ``data:image/png`` URI.
     """
     import matplotlib
 
@@ -341,63 +459,71 @@ def explanation_figures(ex: ModelExplanation, *, top: int = 15,
 
     from riskmodel.evaluation._html import figure_png
 
-    expl = ex.to_shap()
-    out = {}
+    out: dict[str, Any] = {}
     with plt.rc_context({"font.size": 9}):
         fig, ax = plt.subplots(figsize=(8, 0.32 * top + 1.2))
-        shap.plots.bar(expl, max_display=top, show=False, ax=ax)
+        shap.plots.bar(ex.to_shap(), max_display=top, show=False, ax=ax)
         ax.set_xlabel("mean |contribution| (log-odds)")
         out["bar"] = figure_png(fig)
-
-        fig, ax = plt.subplots(figsize=(8, 0.32 * top + 1.2))
-        shap.plots.beeswarm(expl, max_display=top, show=False, ax=ax, plot_size=None)
-        ax.set_xlabel("contribution to the margin (log-odds); right raises risk")
-        out["beeswarm"] = figure_png(fig)
-
-        out["dependence"] = []
-        imp = ex.importance()
-        for feature in imp["feature"]:
-            if len(out["dependence"]) >= n_dependence:
-                break
-            j = ex.feature_names.index(feature)
-            col = ex.data.iloc[:, j].to_numpy(dtype=float, na_value=np.nan)
-            if np.nanstd(col) == 0 or not np.any(ex.values[:, j]):
-                continue
-            fig, ax = plt.subplots(figsize=(6, 3.6))
-            shap.plots.scatter(expl[:, j], color=expl, show=False, ax=ax,
-                               ylabel="contribution (log-odds)")
-            ax.set_title(_short(ex.descriptions[feature], 70), fontsize=9)
-            out["dependence"].append((feature, figure_png(fig)))
-
-        i = ex.example
-        words = [_short(_describe_value(f, float(ex.data.iloc[i, j])), 60)
-                 for j, f in enumerate(ex.feature_names)]
-        child = shap.Explanation(values=ex.values[i], base_values=float(ex.base_values[i]),
-                                 data=None, feature_names=words)
+        out["dependence"] = _dependence_figures(ex, n_dependence)
+        group = ex.archetype()
+        labels = {r.feature: _short(r.words, 60) for r in group.itertuples()
+                  if r.words != "varies"}
+        mean = ex.values[ex.group].mean(axis=0)
+        child = shap.Explanation(
+            values=mean, base_values=float(ex.base_values[ex.group].mean()), data=None,
+            feature_names=[labels.get(f, _short(ex.descriptions[f], 60))
+                           for f in ex.feature_names])
         shap.plots.waterfall(child, max_display=10, show=False)
         fig = plt.gcf()
         fig.set_size_inches(8, 4.8)
-        fig.suptitle("An example child: what moved the score from the average", fontsize=10)
+        fig.suptitle(f"{ex.group_words.capitalize()}: what moved their scores from the "
+                     "average, on average", fontsize=10)
         out["waterfall"] = figure_png(fig)
+    return out
+
+
+def _dependence_figures(ex: ModelExplanation, n: int) -> list[tuple[str, str]]:
+    import matplotlib.pyplot as plt
+
+    from riskmodel.evaluation._html import figure_png
+
+    out: list[tuple[str, str]] = []
+    for feature in ex.importance()["feature"]:
+        if len(out) >= n:
+            break
+        j = ex.feature_names.index(feature)
+        col = ex.data.iloc[:, j].to_numpy(dtype=float, na_value=np.nan)
+        b = binned_dependence(col, ex.values[:, j])
+        if len(b) < 2 or not np.any(ex.values[:, j]):
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.plot(b["value"], b["contribution"], marker="o")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xlabel(f"{feature} (mean over each group of at least {MIN_SHARED} children)")
+        ax.set_ylabel("mean contribution (log-odds)")
+        ax.set_title(_short(ex.descriptions[feature], 70), fontsize=9)
+        out.append((feature, figure_png(fig)))
     return out
 
 
 def render_explanation(ex: ModelExplanation, *, title: str | None = None, top: int = 15,
                        note: str = "") -> str:
-    """The self-contained HTML report of an explanation."""
+    """The self-contained HTML report of an explanation (no child's record in it)."""
     from riskmodel.evaluation._html import render
 
     imp = ex.importance()
     shown = imp[imp["mean_abs"] > 0].head(max(top, 20))
-    local = ex.local(n=10)
-    i = ex.example
+    g = ex.group
     return render(
         "explain.html.j2",
         title=title or f"What drives the model: {ex.model_name}",
         ex=ex, importance=shown, n_used=int((imp["mean_abs"] > 0).sum()),
-        local=local, figures=explanation_figures(ex, top=top),
-        example={"score": float(ex.score[i]), "margin": float(ex.margin[i]),
-                 "base": float(ex.base_values[i])},
+        local=ex.archetype(n=10), figures=explanation_figures(ex, top=top),
+        example={"score": float(ex.score[g].mean()), "margin": float(ex.margin[g].mean()),
+                 "base": float(ex.base_values[g].mean()), "children": ex.group_published,
+                 "words": ex.group_words, "min_shared": MIN_SHARED},
+        sample=len(ex.data) < ex.n_total,
         capacity_words=_capacity_words(ex.capacity), note=note,
         generated=dt.date.today().isoformat(),
     )
@@ -416,8 +542,9 @@ def write_explanation_report(model, matrix: pd.DataFrame, out_path, *,
 
     The report ranks the features by mean absolute SHAP contribution (bar and beeswarm),
     shows how the top features' values move the score (dependence plots) and walks through
-    one example child's score (waterfall), all in the feature dictionary's plain words. It
-    holds no child's id or date of birth.
+    the children in capacity as a group (their mean contributions, waterfall), all in the
+    feature dictionary's plain words. It holds no child's record: every value shown is shared
+    by, or averaged over, at least ``MIN_SHARED`` children.
 
     Parameters
     ----------
@@ -445,7 +572,7 @@ def write_explanation_report(model, matrix: pd.DataFrame, out_path, *,
     >>> y = (X.ace_total_all_count + rng.normal(size=300) > 3).astype(int)
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "explain.html"
     >>> p = write_explanation_report(LogisticClassifier().fit(X, y), X, out)
-    >>> "An example child" in p.read_text()
+    >>> "The children in capacity, as a group" in p.read_text()
     True
     """
     ex = explain_model(model, matrix, feature_dictionary=feature_dictionary,

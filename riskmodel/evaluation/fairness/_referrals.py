@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts
+from riskmodel.evaluation._disclosure import protect_counts, published_rate, record_keys
 from riskmodel.evaluation._profile import categories
 from riskmodel.evaluation.fairness._findings import judge, normal_comparison
-from riskmodel.evaluation.fairness._policy import resolve_policy
+from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._summary import findings_records
 
 HELPED = ("early_help", "social_care")
@@ -34,6 +34,8 @@ _PREBIRTH_DAYS = 270
 _ADULT_DAYS = int(round(18 * 365.25))
 # a source is compared on its own when the cohort has at least this many of its contacts
 MIN_SOURCE_CONTACTS = 200
+ALL = "all sources"
+STEPPED_UP = "stepped_up"
 
 
 @dataclass
@@ -136,6 +138,46 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     [4, 2, 2]
     """
     pol = resolve_policy(policy)
+    kids, chars = _children(children, contacts, pol, characteristics)
+    cdate = pd.to_datetime(contacts["contact_date"])
+    start = pd.Timestamp(start) if start is not None else cdate.min()
+    end = pd.Timestamp(end) if end is not None else cdate.max()
+    fd = _front_door(kids, contacts.loc[(cdate >= start) & (cdate <= end)], start, end,
+                     pol.min_count)
+    deff = _design_effects(fd)
+    published = [(key, label, g, _publish(fd, mask))
+                 for key, label, g, mask in _groups(kids, chars, pol)]
+    ref = published[0][3]
+    rows, comps = [], []
+    for key, label, g, pub in published:
+        rows += _rate_rows(fd, key, label, g, pub)
+        if key != "all":
+            comps += _comparisons(fd, key, label, g, pub, ref, deff, pol)
+    settings = {"start": str(start.date()), "end": str(end.date()),
+                "population": int(ref["children"]), "subjects": subjects,
+                "sources": fd.sources, "min_count": fd.base, "characteristics": chars,
+                "design_effects": deff}
+    return _audit(pd.DataFrame(rows), pd.DataFrame(comps), settings, pol)
+
+
+def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict,
+           pol: FairnessPolicy) -> ReferralAudit:
+    """The comparisons judged (one family for the front door) and put into words."""
+    all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
+    comp["reference_value"] = comp["source"].map(all_rates).where(
+        comp["measure"] == "contact_rate")
+    judged = judge(comp, tolerance=pol.tolerance,
+                   false_discovery_rate=pol.judging.false_discovery_rate,
+                   min_children=pol.judging.min_children)
+    words = {"subjects": settings["subjects"], "positive_words": "", "negative_words": "",
+             "bootstrap": {"confidence": pol.bootstrap.confidence}}
+    return ReferralAudit(rates=rates, findings=findings_records(judged, words),
+                         settings=settings)
+
+
+def _children(children: pd.DataFrame, contacts: pd.DataFrame, pol: FairnessPolicy,
+              characteristics: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """The children table checked (with ``imd_quintile``) and the characteristics to compare."""
     for col in ("child_id", "date_of_birth"):
         if col not in children.columns:
             raise InputError(f"referrals: the children table has no {col!r} column")
@@ -153,106 +195,142 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     if not chars:
         raise InputError("referrals: none of the characteristics is a column of the children "
                          "table")
-    cdate = pd.to_datetime(contacts["contact_date"])
-    start = pd.Timestamp(start) if start is not None else cdate.min()
-    end = pd.Timestamp(end) if end is not None else cdate.max()
-    keep = (cdate >= start) & (cdate <= end)
-    con = contacts.loc[keep]
-    index = pd.Index(kids["child_id"].astype(str))
-    child = index.get_indexer(con["child_id"].astype(str))
-    con, child = con[child >= 0], child[child >= 0]
-    sources_all = con["source"].astype(str).to_numpy()
-    counts = pd.Series(sources_all).value_counts()
-    sources = [s for s in counts.index if counts[s] >= MIN_SOURCE_CONTACTS]
-    helped = (con["outcome"].astype(str).isin(HELPED).to_numpy() if "outcome" in con.columns
-              else np.zeros(len(con), bool))
-    years = _exposure_years(kids["date_of_birth"], start, end)
-    fam = pd.factorize(kids["family_id"].astype(str) if "family_id" in kids.columns
-                       else kids["child_id"].astype(str))[0]
-    nf = int(fam.max()) + 1 if len(fam) else 0
-    base = pol.min_count
-    child_keys = record_keys(kids["child_id"].astype(str))
-    cid = con["contact_id"].astype(str) if "contact_id" in con.columns else \
-        pd.Series(np.arange(len(con)).astype(str))
-    contact_keys = record_keys(cid)
-    per_source = {s: np.bincount(child[sources_all == s], minlength=len(kids)) for s in sources}
-    per_source["all sources"] = np.bincount(child, minlength=len(kids))
-    helped_child = np.bincount(child[helped], minlength=len(kids))
+    return kids, chars
 
-    rows, comps = [], []
-    tol = pol.tolerance
 
-    def fam_sum(values, mask):
-        return np.bincount(fam[mask], weights=values[mask], minlength=nf)
-
-    everyone = np.ones(len(kids), bool)
-    ref_stats = {}
-    for src in ["all sources"] + sources:
-        ref_stats[src] = _ratio_se(fam_sum(per_source[src].astype(float), everyone),
-                                   fam_sum(years, everyone))
-    ref_help = _ratio_se(fam_sum(helped_child.astype(float), everyone),
-                         fam_sum(per_source["all sources"].astype(float), everyone))
-    n_all = int(round_counts([len(kids)], [int(child_keys.sum() % 2**31)], base)[0])
-    groups = [("all", "everyone", "all", everyone)]
+def _groups(kids: pd.DataFrame, chars: list[str], pol: FairnessPolicy) -> list[tuple]:
+    """(characteristic, label, group, mask): everyone, then each group of each one."""
+    groups = [("all", "everyone", "all", np.ones(len(kids), bool))]
     for c in chars:
         labels, order = categories(kids[pol.column(c)], column=pol.column(c))
         groups += [(c, pol.label(c), g, labels == g) for g in order]
-    for key, label, g, mask in groups:
-        n_pub = int(round_counts([mask.sum()], cell_keys(mask[None, :], child_keys), base)[0])
-        on = mask[child]
-        h_num, h_se = _ratio_se(fam_sum(helped_child.astype(float), mask),
-                                fam_sum(per_source["all sources"].astype(float), mask))
-        for src in ["all sources"] + sources:
-            sel = on if src == "all sources" else on & (sources_all == src)
-            c_pub = int(round_counts([sel.sum()], cell_keys(sel[None, :], contact_keys),
-                                     base)[0])
-            yrs = years[mask].sum()
-            rec = {"characteristic": key, "label": label, "group": g, "source": src,
-                   "children": n_pub, "contacts": c_pub,
-                   "rate_per_1000": round(1000 * c_pub / yrs, 1) if yrs > 0 else np.nan,
-                   "stepped_up": np.nan}
-            if src == "all sources":
-                hsel = on & helped
-                h_pub = int(round_counts([hsel.sum()], cell_keys(hsel[None, :], contact_keys),
-                                         base)[0])
-                rec["stepped_up"] = h_pub / c_pub if c_pub else np.nan
-            rows.append(rec)
-            if key == "all":
-                continue
-            r, se = _ratio_se(fam_sum(per_source[src].astype(float), mask),
-                              fam_sum(years, mask))
-            r0, se0 = ref_stats[src]
-            ratio, lo, hi, p = normal_comparison(np.log(r / r0) if r > 0 and r0 > 0 else np.nan,
-                                                 np.hypot(se, se0), confidence=pol.bootstrap
-                                                 .confidence, tolerance=tol)
-            comps.append({"characteristic": key, "label": label, "kind": "characteristic",
-                          "group": g, "measure": "contact_rate", "source": src,
-                          "reference": "everyone", "value": rec["rate_per_1000"],
-                          "reference_value": np.nan, "ratio": ratio, "low": lo, "high": hi,
-                          "p_value": p, "n": n_pub, "n0": n_all})
+    return groups
+
+
+@dataclass
+class _FrontDoor:
+    """The contacts of the window joined to the children, with every record's key."""
+
+    child: np.ndarray  # each contact's child (row of the children table)
+    source: np.ndarray  # each contact's source
+    helped: np.ndarray  # whether each contact led to early help or social care
+    years: np.ndarray  # each child's years under 18 within the window
+    family: np.ndarray  # each child's family (code)
+    sources: list[str]  # sources compared on their own
+    child_keys: np.ndarray
+    contact_keys: np.ndarray
+    base: int
+
+
+def _front_door(kids: pd.DataFrame, con: pd.DataFrame, start: pd.Timestamp,
+                end: pd.Timestamp, base: int) -> _FrontDoor:
+    index = pd.Index(kids["child_id"].astype(str))
+    child = index.get_indexer(con["child_id"].astype(str))
+    con, child = con[child >= 0], child[child >= 0]
+    source = con["source"].astype(str).to_numpy()
+    counts = pd.Series(source).value_counts()
+    cid = con["contact_id"].astype(str) if "contact_id" in con.columns else \
+        pd.Series(np.arange(len(con)).astype(str))
+    return _FrontDoor(
+        child=child, source=source,
+        helped=(con["outcome"].astype(str).isin(HELPED).to_numpy() if "outcome" in con.columns
+                else np.zeros(len(con), bool)),
+        years=_exposure_years(kids["date_of_birth"], start, end),
+        family=pd.factorize(kids["family_id"].astype(str) if "family_id" in kids.columns
+                            else kids["child_id"].astype(str))[0],
+        sources=[s for s in counts.index if counts[s] >= MIN_SOURCE_CONTACTS],
+        child_keys=record_keys(kids["child_id"].astype(str)), contact_keys=record_keys(cid),
+        base=base)
+
+
+def _contacts_of(fd: _FrontDoor, src: str) -> np.ndarray:
+    return np.ones(len(fd.source), bool) if src == ALL else fd.source == src
+
+
+def _publish(fd: _FrontDoor, mask: np.ndarray) -> dict:
+    """A group's published figures: children, person-years, and per source its contacts
+    (and for all sources those that led to help), each count protected by its cell key."""
+    on = mask[fd.child]
+    contacts = np.vstack([on & _contacts_of(fd, s) for s in [ALL, *fd.sources]])
+    c_pub = protect_counts(contacts, fd.contact_keys, fd.base)
+    return {"children": int(protect_counts(mask, fd.child_keys, fd.base)[0]),
+            "years": float(fd.years[mask].sum()),
+            "contacts": dict(zip([ALL, *fd.sources], c_pub.tolist(), strict=True)),
+            "helped": int(protect_counts(on & fd.helped, fd.contact_keys, fd.base)[0])}
+
+
+def _rate_rows(fd: _FrontDoor, key: str, label: str, g: str, pub: dict) -> list[dict]:
+    rows = []
+    yrs = pub["years"]
+    for src, c_pub in pub["contacts"].items():
+        rows.append({"characteristic": key, "label": label, "group": g, "source": src,
+                     "children": pub["children"], "contacts": c_pub,
+                     "rate_per_1000": round(1000 * c_pub / yrs, 1) if yrs > 0 else np.nan,
+                     "stepped_up": (published_rate(pub["helped"], c_pub) if src == ALL
+                                    else np.nan)})
+    return rows
+
+
+def _design_effects(fd: _FrontDoor) -> dict[str, float]:
+    """How much wider than a Poisson (or binomial) interval the family-clustered interval of
+    everyone's rate is, per source and for ``stepped_up``: one cohort-wide number each,
+    rounded to one decimal and at least 1, so it carries no group's count."""
+    nf = int(fd.family.max()) + 1 if len(fd.family) else 0
+    fam_child = fd.family[fd.child]
+
+    def fam(values: np.ndarray, where: np.ndarray) -> np.ndarray:
+        return np.bincount(fam_child[where], weights=values[where], minlength=nf)
+
+    years = np.bincount(fd.family, weights=fd.years, minlength=nf)
+    ones = np.ones(len(fd.child), float)
+    out = {}
+    for src in [ALL, *fd.sources]:
+        sel = _contacts_of(fd, src)
+        _, se = _ratio_se(fam(ones, sel), years)
+        out[src] = se ** 2 * sel.sum()
+    _, se = _ratio_se(fam(ones, fd.helped), fam(ones, np.ones(len(ones), bool)))
+    h, c = fd.helped.sum(), len(ones)
+    out[STEPPED_UP] = se ** 2 / (1 / h - 1 / c) if 0 < h < c else np.nan
+    return {k: round(max(1.0, float(v)), 1) if np.isfinite(v) else 1.0 for k, v in out.items()}
+
+
+def _log_var(k: float, n: float | None, deff: float, base: int) -> float:
+    """Variance of the log of a published count's rate (Poisson when ``n`` is None, else a
+    share of ``n``), times the design effect, plus the rounding's (uniform, base**2 / 12)."""
+    if k <= 0:
+        return np.nan
+    sampling = 1 / k - (0 if n is None or n <= 0 else 1 / n)
+    return deff * sampling + (base ** 2 / 12) / k ** 2 * (base > 1)
+
+
+def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: dict,
+                 deff: dict, pol: FairnessPolicy) -> list[dict]:
+    """A group's contact rates (per source) and share stepped up, against the reference's:
+    every ratio, interval and p-value from published counts and person-years only."""
+    conf, tol = pol.bootstrap.confidence, pol.tolerance
+    base = fd.base
+    common = {"characteristic": key, "label": label, "kind": "characteristic", "group": g,
+              "reference": "everyone", "reference_value": np.nan, "n": pub["children"],
+              "n0": ref["children"]}
+    out = []
+    for src, c in pub["contacts"].items():
+        c0 = ref["contacts"][src]
+        r, r0 = float(published_rate(c, pub["years"])), float(published_rate(c0, ref["years"]))
+        var = _log_var(c, None, deff[src], base) + _log_var(c0, None, deff[src], base)
         ratio, lo, hi, p = normal_comparison(
-            np.log(h_num / ref_help[0]) if h_num > 0 and ref_help[0] > 0 else np.nan,
-            np.hypot(h_se, ref_help[1]), confidence=pol.bootstrap.confidence, tolerance=tol)
-        if key != "all":
-            comps.append({"characteristic": key, "label": label, "kind": "characteristic",
-                          "group": g, "measure": "stepped_up", "source": "all sources",
-                          "reference": "everyone", "value": np.nan, "reference_value": np.nan,
-                          "ratio": ratio, "low": lo, "high": hi, "p_value": p, "n": n_pub,
-                          "n0": n_all})
-    rates = pd.DataFrame(rows)
-    all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
-    comp = pd.DataFrame(comps)
-    comp["reference_value"] = comp["source"].map(all_rates).where(
-        comp["measure"] == "contact_rate")
-    judged = judge(comp, tolerance=tol, false_discovery_rate=pol.judging.false_discovery_rate,
-                   min_children=pol.judging.min_children)
-    settings = {"start": str(start.date()), "end": str(end.date()), "population": n_all,
-                "subjects": subjects, "sources": sources, "min_count": base,
-                "characteristics": chars}
-    words = {"subjects": subjects, "positive_words": "", "negative_words": "",
-             "bootstrap": {"confidence": pol.bootstrap.confidence}}
-    return ReferralAudit(rates=rates, findings=findings_records(judged, words),
-                         settings=settings)
+            np.log(r / r0) if r > 0 and r0 > 0 else np.nan, np.sqrt(var),
+            confidence=conf, tolerance=tol)
+        out.append({**common, "measure": "contact_rate", "source": src,
+                    "value": round(1000 * r, 1) if np.isfinite(r) else np.nan,
+                    "ratio": ratio, "low": lo, "high": hi, "p_value": p})
+    h, c, h0, c0 = pub["helped"], pub["contacts"][ALL], ref["helped"], ref["contacts"][ALL]
+    s, s0 = float(published_rate(h, c)), float(published_rate(h0, c0))
+    var = _log_var(h, c, deff[STEPPED_UP], base) + _log_var(h0, c0, deff[STEPPED_UP], base)
+    ratio, lo, hi, p = normal_comparison(np.log(s / s0) if s > 0 and s0 > 0 else np.nan,
+                                         np.sqrt(var), confidence=conf, tolerance=tol)
+    out.append({**common, "measure": STEPPED_UP, "source": ALL, "value": np.nan,
+                "ratio": ratio, "low": lo, "high": hi, "p_value": p})
+    return out
 
 
 def over_referral(findings: pd.DataFrame) -> list[str]:

@@ -1,11 +1,13 @@
-"""The published counts of an audit: every count rounded by its cell key (see ``_disclosure``).
+"""The published counts of an audit: every count protected by its cell key (``_disclosure``).
 
-Each published row (everyone, each group, each profile category) publishes at most four
-counts of its children, each rounded to a multiple of the policy's ``min_count`` by the cell
-key of the children it counts: how many (``n``), how many went on to need help (``pos``), how
-many were flagged (``flag``) and how many were both (``tp``); with a mitigation, ``flag2`` and
-``tp2`` after it. Every published rate is a ratio of two of these, so nothing else about a
-count can be learnt from the report.
+Each published row (everyone, each group, each profile category) publishes the cells of its
+confusion table, each rounded to a multiple of the policy's ``min_count`` by the cell key of
+the children it counts (:func:`riskmodel.evaluation._disclosure.protect_confusion`): how many
+(``n``), how many went on to need help (``pos``) or not (``neg``), how many were flagged
+(``flag``), and how many were both (``tp``), missed (``miss``) or flagged without needing help
+(``fp``); with a mitigation, ``flag2``, ``tp2``, ``miss2`` and ``fp2`` after it. No part is
+published larger than its whole, and every published rate is a ratio of two of these cells, so
+nothing else about a count can be learnt from the report.
 """
 
 from __future__ import annotations
@@ -14,50 +16,53 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskmodel.evaluation._disclosure import cell_keys, round_counts
+from riskmodel.evaluation._disclosure import RATES, protect_confusion
+
+# the confusion cells under their short names here
+_SHORT = {"children": "n", "needed_help": "pos", "did_not_need_help": "neg", "flagged": "flag",
+          "hits": "tp", "missed": "miss", "false_positives": "fp"}
 
 
 @dataclass(frozen=True)
 class PublishedCounts:
-    """Rounded counts per published row (arrays over rows)."""
+    """Protected counts per published row (arrays over rows)."""
 
     n: np.ndarray
     pos: np.ndarray
     flag: np.ndarray
     tp: np.ndarray
+    neg: np.ndarray | None = None
+    miss: np.ndarray | None = None
+    fp: np.ndarray | None = None
     flag2: np.ndarray | None = None
     tp2: np.ndarray | None = None
+    miss2: np.ndarray | None = None
+    fp2: np.ndarray | None = None
 
-    def rate(self, measure: str, row=slice(None), after: bool = False):
-        """(numerator, denominator) of a rate, from published counts only."""
-        n, pos = self.n[row], self.pos[row]
-        flag = (self.flag2 if after else self.flag)[row]
-        tp = (self.tp2 if after else self.tp)[row]
-        parts = {
-            "base_rate": (pos, n), "selection_rate": (flag, n),
-            "true_positive_rate": (tp, pos), "false_negative_rate": (pos - tp, pos),
-            "false_positive_rate": (flag - tp, n - pos), "precision": (tp, flag),
-        }
-        k, d = parts[measure]
-        d = np.maximum(np.asarray(d, float), 0)
-        return np.clip(np.asarray(k, float), 0, d), d
+    def cell(self, name: str, row: slice | int | np.ndarray = slice(None),
+             after: bool = False) -> np.ndarray:
+        """A published cell by its short name (``flag``, ``tp``, ``miss``, ``fp`` take the
+        mitigated flags when ``after``)."""
+        if after and name in ("flag", "tp", "miss", "fp"):
+            name += "2"
+        return np.asarray(getattr(self, name))[row]
+
+    def rate(self, measure: str, row: slice | int | np.ndarray = slice(None),
+             after: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(numerator, denominator) of a rate: two published cells (see ``RATES``)."""
+        num, den = RATES[measure]
+        d = np.maximum(np.asarray(self.cell(_SHORT[den], row, after), float), 0)
+        return np.clip(np.asarray(self.cell(_SHORT[num], row, after), float), 0, d), d
 
 
 def publish_counts(masks: np.ndarray, y: np.ndarray, f: np.ndarray, keys: np.ndarray,
                    base: int, after: np.ndarray | None = None) -> PublishedCounts:
-    """Round every row's counts by its cell keys (``masks``: rows x audited children)."""
-    m = np.asarray(masks, bool).astype(np.int64)
+    """Protect every row's confusion cells by their cell keys (``masks``: rows x children)."""
     y1 = np.asarray(y) == 1
-
-    def count(members):
-        sel = np.asarray(members, bool)
-        exact = m @ sel.astype(np.int64)
-        return round_counts(exact, cell_keys(masks, keys, sel), base)
-
-    everyone = np.ones(len(y), bool)
-    f1 = np.asarray(f) == 1
-    out = {"n": count(everyone), "pos": count(y1), "flag": count(f1), "tp": count(y1 & f1)}
+    cells = protect_confusion(masks, y1, np.asarray(f) == 1, keys, base)
+    out = {_SHORT[k]: v for k, v in cells.items()}
     if after is not None:
-        a1 = np.asarray(after) == 1
-        out["flag2"], out["tp2"] = count(a1), count(y1 & a1)
+        c2 = protect_confusion(masks, y1, np.asarray(after) == 1, keys, base)
+        out.update(flag2=c2["flagged"], tp2=c2["hits"], miss2=c2["missed"],
+                   fp2=c2["false_positives"])
     return PublishedCounts(**out)

@@ -44,7 +44,8 @@ def groups_table(tables, pub, point, overall_point, boot, boot_all, conf, base,
     def record(key, label, kind, group, row, values, lo, hi, is_ref):
         rec = {"characteristic": key, "label": label, "kind": kind, "group": group,
                "reference": bool(is_ref), "n": int(pub.n[row]), "n_positive": int(pub.pos[row]),
-               "n_flagged": int(pub.flag[row])}
+               "n_flagged": int(pub.flag[row]), "n_found": int(pub.tp[row]),
+               "n_missed": int(pub.miss[row]), "n_false_positive": int(pub.fp[row])}
         for m in RATE_MEASURES:
             k, d = pub.rate(m, row)
             low, high = rate_interval(k, d, base=base, confidence=conf)
