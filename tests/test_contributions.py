@@ -18,7 +18,8 @@ from riskmodel.models import (
     feature_contributions,
     top_reasons,
 )
-from riskmodel.models._contributions import BASE_VALUE, _TreeShap
+from riskmodel.models._contributions import BASE_VALUE
+from riskmodel.models._lightgbm import _TreeShap
 
 
 def _data(seed: int, n: int, p: int, *, nan_rate: float = 0.0, zero_rate: float = 0.5):
@@ -86,24 +87,37 @@ def test_logistic_contributions_are_exact_linear_shap(frame):
     assert feature_contributions(base, at_mean).iloc[0, 0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_rule_is_explained_by_stating_the_rule():
-    X = pd.DataFrame({"ace_total_all_count": [5, 0, 6, 1],
-                      "contacts_total_12m_count": [0, 4, 3, 1]})
-    rule = RuleClassifier().fit(X, [1, 1, 1, 0])
+def test_the_rule_ranks_by_points_and_breaks_ties_at_random():
+    X = pd.DataFrame({"ace_total_all_count": [5, 0, 6, 1, 0, 0, 0, 0],
+                      "contacts_total_12m_count": [0, 4, 3, 1, 0, 0, 0, 0]})
+    y = [1, 1, 1, 0, 0, 0, 1, 0]
+    rule = RuleClassifier().fit(X, y)
+    # 3 points per ACE, 4 per contact: either old threshold is 12 points
+    assert rule.points(X).tolist() == [15, 16, 30, 7, 0, 0, 0, 0]
     c = feature_contributions(rule, X)
-    np.testing.assert_allclose(c.sum(axis=1), rule.decision_function(X), atol=1e-9)
-    # both conditions met: the jump is shared equally
-    assert c.iloc[2, 0] == pytest.approx(c.iloc[2, 1])
+    np.testing.assert_allclose(c.sum(axis=1), rule.decision_function(X), atol=1e-12)
+    assert c.iloc[2, :2].tolist() == [18.0, 12.0]
+    # the tie-break orders the four children with no points, and not in row order
+    margin = rule.decision_function(X)
+    assert list(np.argsort(-margin)[:4]) == [2, 1, 0, 3]
+    tied = margin[4:]
+    assert len(set(tied)) == 4 and list(np.argsort(tied)) != [0, 1, 2, 3]
+    # calibrated: one probability per number of points, moved less than 1e-9 by the tie-break
+    model = CalibratedModel(RuleClassifier(), cv=2).fit(pd.concat([X] * 10), y * 10)
+    p = model.predict_proba(X)[:, 1]
+    assert np.ptp(p[4:]) < 1e-9 and len(set(p[4:])) == 4
     reasons = explain_rows(rule, X)
-    assert reasons.loc[0, "reason_1"] == (
-        "5 ACEs recorded (the rule flags at least 4 ACEs recorded or at least 3 contacts in "
-        "the last 12 months) — raises risk")
-    assert reasons.loc[1, "reason_1"].startswith("4 contacts in the last 12 months (the rule")
-    assert reasons.loc[2, ["reason_1", "reason_2"]].str.endswith("raises risk").all()
-    assert reasons.loc[3, "reason_1"] == (
-        "1 ACE recorded and 1 contact in the last 12 months: below the rule (the rule flags at "
-        "least 4 ACEs recorded or at least 3 contacts in the last 12 months) — lowers risk")
-    assert reasons.loc[3, ["reason_2", "reason_3"]].isna().all()
+    assert reasons.loc[2, "reason_1"] == "6 ACEs recorded — raises risk"
+    assert reasons.loc[2, "reason_2"] == "3 contacts in the last 12 months — raises risk"
+    assert reasons.loc[4].isna().all()  # no points, no reason
+
+
+def test_tie_share_is_the_part_of_the_list_drawn_by_lot():
+    from riskmodel.models import tie_share
+
+    assert tie_share([9, 5, 5, 5, 5, 0], [True, True, True, False, False, False]) == 2 / 3
+    assert tie_share([9, 5, 5, 0], [True, True, True, False]) == 0.0
+    assert tie_share([1, 1], [False, False]) == 0.0
 
 
 @settings(max_examples=60, deadline=None)
@@ -171,12 +185,12 @@ def _pred_contrib(model, X):
 
 
 def test_a_tree_too_big_for_the_tables_falls_back_to_pred_contrib_and_says_so(caplog):
-    from riskmodel.models._contributions import _MAX_PATH, _SHAP_CACHE
+    from riskmodel.models._lightgbm import _MAX_PATH, _SHAP_CACHE
 
     X, y = _lgb_frame()
     model = LightGBMClassifier(n_estimators=5, num_leaves=63, min_child_samples=5).fit(X, y)
     assert max(t["num_leaves"] for t in model.booster_.dump_model()["tree_info"]) > _MAX_PATH + 1
-    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+    with caplog.at_level("INFO", logger="riskmodel.models._lightgbm"):
         got = feature_contributions(model, X.head(400), method="vectorised")
     assert _SHAP_CACHE[model.booster_] is False  # remembered: not tried again
     assert "TreeSHAP tables not built (tree with more splits" in caplog.text
@@ -186,7 +200,7 @@ def test_a_tree_too_big_for_the_tables_falls_back_to_pred_contrib_and_says_so(ca
 def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
     import lightgbm as lgb
 
-    from riskmodel.models._contributions import _SHAP_CACHE
+    from riskmodel.models._lightgbm import _SHAP_CACHE
 
     X, y = _lgb_frame(seed=5)
     X["f5"] = np.arange(len(X)) % 4
@@ -199,7 +213,7 @@ def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
                                            categorical_feature=[5]),
                                num_boost_round=5)
     assert "'decision_type': '=='" in str(model.booster_.dump_model()["tree_info"])
-    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+    with caplog.at_level("INFO", logger="riskmodel.models._lightgbm"):
         got = feature_contributions(model, X.head(300), method="vectorised")
     assert _SHAP_CACHE[model.booster_] is False
     assert "categorical split" in caplog.text
@@ -207,7 +221,7 @@ def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
 
 
 def test_few_rows_use_pred_contrib_until_the_tables_exist():
-    from riskmodel.models._contributions import _FEW_ROWS, _SHAP_CACHE
+    from riskmodel.models._lightgbm import _FEW_ROWS, _SHAP_CACHE
 
     X, y = _lgb_frame(seed=7)
     model = LightGBMClassifier(n_estimators=20, num_leaves=7).fit(X, y)

@@ -16,7 +16,7 @@ class RiskModelPyfunc(PythonModel):
     """Predicts the calibrated probability of the outcome for each row of features."""
 
     def load_context(self, context):
-        from riskmodel.models._candidates import model_from_dict
+        from riskmodel.models import model_from_dict
 
         with open(context.artifacts["model_json"], encoding="utf-8") as fh:
             self.model = model_from_dict(json.load(fh)["model"])

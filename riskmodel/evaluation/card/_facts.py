@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from riskmodel.evaluation.card._document import Table
+from riskmodel.models import KINDS
 
 MIN_COUNT = 5
 
@@ -26,11 +27,11 @@ OUTCOME_WORDS = {
                      "support plan (the open early-help episode closes as disengaged or "
                      "declined)",
 }
-KIND_WORDS = {
-    "lightgbm": "gradient-boosted decision trees (LightGBM)",
-    "logistic": "logistic regression on standardised features (L2-regularised)",
-    "rule": "a simple rule (flag a child with many ACEs or many recent contacts)",
-}
+def _kind_words(kind: str) -> str:
+    """What a model of this kind is, in the kind's own words (its name if not registered)."""
+    return KINDS[kind].words if kind in KINDS else kind
+
+
 PREFIX_WORDS = {
     "ace": "adverse childhood experiences (ACEs) recorded",
     "contacts": "contacts with the front door, by source, need, RAG rating and outcome",
@@ -393,7 +394,7 @@ def model_words(facts: ModelFacts) -> str:
                 {})
     params = ", ".join(f"{k}={v}" for k, v in (cand.get("params") or {}).items())
     cal = spec_words(spec)["calibration"]
-    return (f"{KIND_WORDS.get(meta['kind'], meta['kind'])} (candidate '{meta['candidate']}'"
+    return (f"{_kind_words(meta['kind'])} (candidate '{meta['candidate']}'"
             f"{'; ' + params if params else ''}), its margin turned into a probability by "
             f"{cal} calibration fitted on cross-fitted, family-grouped predictions")
 

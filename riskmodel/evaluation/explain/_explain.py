@@ -25,16 +25,8 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import write_text
 from riskmodel.features import describe_feature, lookup
-from riskmodel.models import BASE_VALUE, KINDS, feature_contributions
+from riskmodel.models import BASE_VALUE, KINDS, feature_contributions, kind_of
 
-METHOD_WORDS = {
-    "lightgbm": "TreeSHAP (path-dependent), computed by LightGBM; identical to shap's "
-                "TreeExplainer",
-    "logistic": "exact linear SHAP against the training mean: coefficient x (value - training "
-                "mean) / training standard deviation; identical to shap's LinearExplainer",
-    "rule": "exact Shapley values of the simple rule against a child who meets neither of "
-            "its conditions",
-}
 DEFAULT_CAPACITY = {"top_percent": 10.0, "top_n_per_locality": None}
 # Base value + contributions must equal the margin to this (log-odds) for every row explained.
 ADDITIVITY_TOLERANCE = 1e-6
@@ -133,7 +125,7 @@ class ModelExplanation:
     descriptions : dict
         Plain words for each feature, from the feature dictionary.
     kind : str
-        ``"lightgbm"``, ``"logistic"`` or ``"rule"``.
+        The model's kind (a name in :data:`riskmodel.models.KINDS`).
     example : int
         Position (in ``data``) of the example child.
     as_of : list of str
@@ -159,7 +151,7 @@ class ModelExplanation:
 
     @property
     def method(self) -> str:
-        return METHOD_WORDS[self.kind]
+        return kind_of(self.kind).method_words
 
     def additivity_error(self) -> float:
         """Largest ``|base value + sum of contributions - margin|`` over the rows."""
