@@ -40,7 +40,7 @@ from riskmodel.data._contract import (
 )
 from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
 from riskmodel.data._inputs import complete_tables, history_holds
-from riskmodel.features._spec import KnowledgeSpec
+from riskmodel.features._spec_parts import KnowledgeSpec
 from riskmodel.features._windows import window_months
 
 _TYPES = {

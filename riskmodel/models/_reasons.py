@@ -30,9 +30,16 @@ RAISES = "raises risk"
 LOWERS = "lowers risk"
 
 
-def _default_describe() -> Callable[[str, object], str]:
-    """The feature dictionary's phrasing, falling back to ``name = value`` for other names."""
-    from riskmodel.features import describe_feature
+def _default_describe(model: Any = None) -> Callable[[str, object], str]:
+    """The feature dictionary's phrasing, falling back to ``name = value`` for other names.
+
+    The words are those of the feature spec recorded with the model (a loaded model's
+    ``meta["feature_spec"]``), the packaged spec's only for a model without one.
+    """
+    from riskmodel.features import describer
+
+    spec = (getattr(model, "meta", None) or {}).get("feature_spec")
+    describe_feature = describer(spec)
 
     def describe(name: str, value) -> str:
         try:
@@ -221,7 +228,8 @@ def explain_rows(model: Any, X: Any, *, n: int = 3, method: str = "auto",
     Parameters
     ----------
     model : fitted model
-        As for :func:`feature_contributions`.
+        As for :func:`feature_contributions`; a loaded model's words are those of the
+        feature spec recorded with it.
     X : DataFrame or array
         The rows to explain (see :func:`feature_contributions`).
     n : int, default=3
@@ -248,7 +256,7 @@ def explain_rows(model: Any, X: Any, *, n: int = 3, method: str = "auto",
     ['5 ace — raises risk', '1 contacts — raises risk']
     """
     base = _base_model(model)
-    describe = describe or _default_describe()
+    describe = describe or _default_describe(model)
     contributions = feature_contributions(base, X, method=method)
     return top_reasons(contributions, X, n=n, describe=describe, common=common,
                        left_out=left_out)

@@ -212,7 +212,7 @@ class CohortScorer:
         # Explaining holds several copies of a chunk (values, contributions, their ranking);
         # smaller chunks keep that small at no cost in speed (measured).
         for part, A in self.source.take(matrix_rows, min(self.chunk_size, EXPLAIN_CHUNK)):
-            words = explain_rows(self.model, A, n=N_REASONS, method=self.method,
+            words = explain_rows(self.loaded, A, n=N_REASONS, method=self.method,
                                  common=self.common, left_out=self.left_out)
             self.reasons[which[done:done + len(part)]] = words.to_numpy(dtype=object,
                                                                         na_value=None)

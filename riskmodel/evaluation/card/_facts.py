@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from riskmodel.evaluation.card._document import Table
+from riskmodel.features import builder_words
 from riskmodel.models import KINDS
 
 MIN_COUNT = 5
@@ -32,14 +33,6 @@ def _kind_words(kind: str) -> str:
     return KINDS[kind].words if kind in KINDS else kind
 
 
-PREFIX_WORDS = {
-    "ace": "adverse childhood experiences (ACEs) recorded",
-    "contacts": "contacts with the front door, by source, need, RAG rating and outcome",
-    "episodes": "early-help and social-care episodes, including the one open at the as-of date",
-    "family": "siblings (same family) and their contacts and escalations",
-    "demand": "the locality's demand and the area's deprivation",
-    "child": "the child's age",
-}
 METRIC_WORDS = {
     "base_rate": "share of children who had the outcome (base rate)",
     "auc": "ranking quality (AUC; 0.5 is chance)",
@@ -224,7 +217,8 @@ def feature_groups(features: list[str]) -> Table:
     for f in features:
         prefix = f.split("_", 1)[0]
         counts[prefix] = counts.get(prefix, 0) + 1
-    rows = [[PREFIX_WORDS.get(p, p), n] for p, n in counts.items()]
+    words = builder_words()
+    rows = [[words.get(p, p), n] for p, n in counts.items()]
     return Table(["what the features describe", "features"], rows,
                  note=f"{len(features)} features in all; each uses only what was recorded "
                       "before the as-of date. The full list is in features.json in the run.")

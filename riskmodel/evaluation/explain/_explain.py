@@ -48,7 +48,8 @@ def _kind(model) -> str:
     return kind
 
 
-def _descriptions(features: list[str], feature_dictionary) -> dict[str, str]:
+def _descriptions(features: list[str], feature_dictionary,
+                  spec: dict | None = None) -> dict[str, str]:
     """Plain words for each feature: the given dictionary, else the package's definitions."""
     given = {}
     if feature_dictionary is not None:
@@ -62,17 +63,17 @@ def _descriptions(features: list[str], feature_dictionary) -> dict[str, str]:
             out[f] = given[f]
             continue
         try:
-            out[f] = lookup(f).description
+            out[f] = lookup(f, spec).description
         except InputError:
             out[f] = f.replace("_", " ")
     return out
 
 
-def _describe_value(name: str, value) -> str:
+def _describe_value(name: str, value, spec: dict | None = None) -> str:
     v = None if value is None or not np.isfinite(value) else (
         int(value) if float(value).is_integer() else float(value))
     try:
-        return describe_feature(name, v)
+        return describe_feature(name, v, spec)
     except InputError:
         return f"{name} = {v}"
 
@@ -144,6 +145,8 @@ class ModelExplanation:
     n_total: int = 0
     model_name: str = ""
     capacity: dict = field(default_factory=dict)
+    #: The feature spec recorded with the model: the words of its features.
+    feature_spec: dict | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -212,7 +215,8 @@ class ModelExplanation:
         x = self.data.iloc[i]
         return pd.DataFrame({
             "feature": [self.feature_names[j] for j in order],
-            "words": [_describe_value(self.feature_names[j], float(x.iloc[j])) for j in order],
+            "words": [_describe_value(self.feature_names[j], float(x.iloc[j]), self.feature_spec)
+                      for j in order],
             "value": [float(x.iloc[j]) for j in order],
             "contribution": [float(vals[j]) for j in order],
             "effect": ["raises risk" if vals[j] > 0 else "lowers risk" for j in order],
@@ -297,9 +301,10 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
     ex = ModelExplanation(
         values=contrib.drop(columns=BASE_VALUE).to_numpy(dtype=float),
         base_values=contrib[BASE_VALUE].to_numpy(dtype=float), data=Xs, margin=margin,
-        score=score[rows], descriptions=_descriptions(features, feature_dictionary),
-        kind=kind, example=int(np.searchsorted(rows, ex_pos)), as_of=as_of,
+        score=score[rows], kind=kind, example=int(np.searchsorted(rows, ex_pos)), as_of=as_of,
+        descriptions=_descriptions(features, feature_dictionary, (meta or {}).get("feature_spec")),
         n_total=len(matrix), model_name=name, capacity=dict(capacity),
+        feature_spec=(meta or {}).get("feature_spec"),
     )
     error = ex.additivity_error()
     if not error <= ADDITIVITY_TOLERANCE:  # a bug, never a user error: refuse to report it
@@ -362,7 +367,7 @@ def explanation_figures(ex: ModelExplanation, *, top: int = 15,
             out["dependence"].append((feature, figure_png(fig)))
 
         i = ex.example
-        words = [_short(_describe_value(f, float(ex.data.iloc[i, j])), 60)
+        words = [_short(_describe_value(f, float(ex.data.iloc[i, j]), ex.feature_spec), 60)
                  for j, f in enumerate(ex.feature_names)]
         child = shap.Explanation(values=ex.values[i], base_values=float(ex.base_values[i]),
                                  data=None, feature_names=words)
