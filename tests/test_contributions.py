@@ -287,3 +287,23 @@ def test_a_kind_registered_in_one_place_is_fitted_saved_explained_and_worded(fra
         KINDS.remove("ace_count")
     with pytest.raises(ValueError, match="unknown model kind 'ace_count'"):
         model_from_dict(model.to_dict())
+
+
+def test_a_loaded_models_reasons_use_its_own_feature_spec():
+    # The words come from the spec recorded with the model: a council that counts a repeat
+    # contact within 6 months is never told "within 12 months".
+    from types import SimpleNamespace
+
+    from riskmodel.features import load_feature_spec
+
+    spec = load_feature_spec().model_dump(mode="json")
+    spec["builders"]["contacts"]["repeat_within_months"] = 6
+    X = pd.DataFrame({"contacts_repeat_12m_count": [0, 1, 2, 3] * 20})
+    y = (X["contacts_repeat_12m_count"] >= 2).astype(int)
+    y.iloc[:4] = 1 - y.iloc[:4]
+    model = CalibratedModel(LogisticClassifier(), method="sigmoid").fit(X, y)
+    loaded = SimpleNamespace(model=model, meta={"feature_spec": spec})
+    reason = explain_rows(loaded, X.iloc[[3]])["reason_1"].iloc[0]
+    assert reason == ("3 repeat contacts (within 6 months of the one before) in the last 12 "
+                      "months — raises risk")
+    assert "within 12 months" in explain_rows(model, X.iloc[[3]])["reason_1"].iloc[0]
