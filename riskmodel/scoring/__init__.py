@@ -5,7 +5,7 @@ file, the rejected rows and an audit line. Reading an extract and loading a mode
 job of :func:`riskmodel.jobs.score`.
 """
 
-from riskmodel._core.capacity import Selection, parse_selection
+from riskmodel._core.capacity import Capacity, Selection, parse_selection
 from riskmodel.scoring._bands import BandCuts, band_cut_points, cuts_from_meta, risk_bands
 from riskmodel.scoring._common import COMMON_SHARE, MIN_COHORT
 from riskmodel.scoring._options import ScoreOptions
@@ -18,13 +18,13 @@ from riskmodel.scoring._score import (
     ScoredCohort,
     score_cohort,
 )
-from riskmodel.scoring._select import capacity_words
 from riskmodel.scoring._write import AUDIT_NAME, read_audit
 
 __all__ = [
     "AUDIT_NAME", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE", "MIN_COHORT",
     "ScoreOptions",
-    "REJECTED_COLUMNS", "SCORE_COLUMNS", "BandCuts", "ScoreRun", "ScoredCohort", "Selection",
-    "band_cut_points", "capacity_words", "cuts_from_meta", "matrix_fingerprint",
+    "REJECTED_COLUMNS", "SCORE_COLUMNS", "BandCuts", "Capacity", "ScoreRun", "ScoredCohort",
+    "Selection",
+    "band_cut_points", "cuts_from_meta", "matrix_fingerprint",
     "parse_selection", "read_audit", "risk_bands", "score_cohort", "score_matrix",
 ]

@@ -28,7 +28,6 @@ from riskmodel.scoring._options import DEFAULT_CHUNK_SIZE
 from riskmodel.scoring._select import (
     Selection,
     capacity_from_meta,
-    capacity_words,
     parse_selection,
     rank_rows,
     ventiles,
@@ -257,7 +256,7 @@ class CohortScorer:
 
     def capacity_rule(self) -> str:
         """The capacity rule in words, as written in every row and the audit."""
-        return capacity_words(self.capacity)
+        return self.capacity.words()
 
     def common_record(self) -> dict:
         """The values left out of reasons and the rule (for the audit)."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel.evaluation.card._document import Table
 from riskmodel.features import builder_words
 from riskmodel.models import KINDS
@@ -167,7 +168,7 @@ def capacity_words(cap: Mapping) -> str:
     Parameters
     ----------
     cap : mapping
-        The model's capacity: ``top_percent`` or ``top_n_per_locality``.
+        The model's capacity, in its spec form (:meth:`Capacity.to_spec`).
 
     Returns
     -------
@@ -175,14 +176,15 @@ def capacity_words(cap: Mapping) -> str:
 
     Examples
     --------
-    >>> capacity_words({"top_percent": 10})
+    >>> capacity_words(Capacity.parse("10%").to_spec())
     'the 10% of children open to early help with the highest scores at each as-of date'
     """
-    if cap.get("top_percent") is not None:
-        return (f"the {float(cap['top_percent']):g}% of children open to early help with the "
-                "highest scores at each as-of date")
-    return (f"the {int(cap['top_n_per_locality'])} children with the highest scores in each "
-            "locality at each as-of date")
+    c = Capacity.from_spec(cap)
+    if c.per_locality:
+        return (f"the {int(c.value)} children with the highest scores in each locality at "
+                "each as-of date")
+    return (f"the {c.value:g}% of children open to early help with the highest scores at "
+            "each as-of date")
 
 
 def outcome_words(meta: Mapping) -> str:

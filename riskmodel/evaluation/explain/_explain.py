@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import write_text
 from riskmodel.features import describe_feature, lookup
 from riskmodel.models import BASE_VALUE, KINDS, feature_contributions, kind_of
 
-DEFAULT_CAPACITY = {"top_percent": 10.0, "top_n_per_locality": None}
+DEFAULT_CAPACITY = Capacity.parse("10%").to_spec()
 # Base value + contributions must equal the margin to this (log-odds) for every row explained.
 ADDITIVITY_TOLERANCE = 1e-6
 
@@ -89,11 +90,9 @@ def example_row(frame: pd.DataFrame, score, *, capacity=None) -> int:
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"locality": ["a"] * 10})
-    >>> example_row(f, [0.1 * i for i in range(10)], capacity={"top_percent": 30})
+    >>> example_row(f, [0.1 * i for i in range(10)], capacity=Capacity.parse("30%").to_spec())
     8
     """
-    from riskmodel.evaluation._metrics import capacity_flags
-
     cap = dict(DEFAULT_CAPACITY if capacity is None else capacity)
     score = np.asarray(score, dtype=float)
     rows = np.arange(len(frame))
@@ -103,8 +102,7 @@ def example_row(frame: pd.DataFrame, score, *, capacity=None) -> int:
     sub["score"] = score[rows]
     if "locality" not in sub.columns:
         sub["locality"] = "all"
-    flags = capacity_flags(sub, score="score", top_percent=cap.get("top_percent"),
-                           top_n_per_locality=cap.get("top_n_per_locality"))
+    flags = Capacity.from_spec(cap).select(sub, score="score")
     chosen = rows[flags] if flags.any() else rows
     order = np.lexsort((chosen, score[chosen]))
     return int(chosen[order[(len(order) - 1) // 2]])
@@ -254,7 +252,8 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
         Explain at most this many rows (a fixed random sample that always holds the
         example child); None explains every row.
     capacity : dict, optional
-        ``top_percent`` or ``top_n_per_locality``; default: the model's, else the top 10%.
+        a capacity's spec form (:meth:`Capacity.to_spec`); default: the model's, else the
+        top 10%.
     random_state : int, default=0
 
     Returns
@@ -401,9 +400,10 @@ def render_explanation(ex: ModelExplanation, *, title: str | None = None, top: i
 
 
 def _capacity_words(cap: dict) -> str:
-    if cap.get("top_percent") is not None:
-        return f"the top {float(cap['top_percent']):g}% of scores"
-    return f"the top {int(cap['top_n_per_locality'])} scores in each locality"
+    c = Capacity.from_spec(cap)
+    if c.per_locality:
+        return f"the top {int(c.value)} scores in each locality"
+    return f"the top {c.value:g}% of scores"
 
 
 def write_explanation_report(model, matrix: pd.DataFrame, out_path, *,
