@@ -30,8 +30,7 @@ def feature_needs(d: FeatureDef) -> tuple[str, ...]:
 
     Examples
     --------
-    >>> from riskmodel.features._builder_base import BUILDERS, Builder
-from riskmodel.features._dictionary import FeatureDef
+    >>> from riskmodel.features._dictionary import FeatureDef
     >>> feature_needs(FeatureDef("ace_total_all_count", "", "ace", "all", "count"))
     ('ace_factors',)
     >>> feature_needs(FeatureDef("contacts_total_12m_count", "", "contacts", "12m", "count"))

@@ -54,6 +54,7 @@ class CalibratedModel(Base):
     Examples
     --------
     >>> import numpy as np, pandas as pd
+    >>> from riskmodel.models import LogisticClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame({"a": rng.normal(size=600)})
     >>> y = (X.a + rng.normal(size=600) > 1).astype(int)
