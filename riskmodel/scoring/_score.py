@@ -354,7 +354,7 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
         in capacity.
     chunk_size : int, default=50_000
         Rows converted and scored at a time: bounds the extra memory.
-    method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
+    method : str, default="auto"
         TreeSHAP route for LightGBM reasons (same values).
     with_characteristics : bool, default=False
         Also carry the protected characteristics the fairness policy audits
