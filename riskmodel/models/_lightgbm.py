@@ -182,6 +182,44 @@ def _leaf_table(v: float, z: np.ndarray) -> np.ndarray:
     return G
 
 
+def _count(node: dict) -> int:
+    return node["internal_count"] if "split_feature" in node else node["leaf_count"]
+
+
+def _flatten(root: dict) -> tuple[list, list, int]:
+    """A tree's splits (in walk order) and its leaves (value, count, path to it), and its
+    row count; a path is ``(split, goes left, feature, child count / parent count)`` steps."""
+    nodes: list = []
+    leaves: list = []
+
+    def walk(node: dict, path: list) -> None:
+        if "split_feature" not in node:
+            leaves.append((float(node["leaf_value"]), _count(node), path))
+            return
+        if node["decision_type"] != "<=":
+            raise _Unsupported("categorical split")
+        k = len(nodes)
+        nodes.append(node)
+        c = _count(node)
+        f = node["split_feature"]
+        walk(node["left_child"], path + [(k, True, f, _count(node["left_child"]) / c)])
+        walk(node["right_child"], path + [(k, False, f, _count(node["right_child"]) / c)])
+
+    walk(root, [])
+    return nodes, leaves, _count(root)
+
+
+def _feature_masks(path: list, feats: list) -> np.ndarray:
+    """From the split-level pattern to the feature-level one: ``o_j`` needs every split on
+    feature ``j`` along the path."""
+    masks = np.arange(1 << len(path))
+    fmask = np.zeros(len(masks), dtype=np.int64)
+    for b, f in enumerate(feats):
+        need = sum(1 << i for i, (_, _, g, _) in enumerate(path) if g == f)
+        fmask |= ((masks & need) == need).astype(np.int64) << b
+    return fmask
+
+
 class _TreeShap:
     """Exact path-dependent TreeSHAP of a LightGBM binary booster, vectorised over rows."""
 
@@ -200,27 +238,8 @@ class _TreeShap:
                 continue
             self.trees.append(self._tree(root))
 
-    def _tree(self, root) -> dict:
-        nodes, leaves = [], []
-
-        def count(node):
-            return node["internal_count"] if "split_feature" in node else node["leaf_count"]
-
-        def walk(node, path):
-            if "split_feature" not in node:
-                leaves.append((float(node["leaf_value"]), count(node), path))
-                return
-            if node["decision_type"] != "<=":
-                raise _Unsupported("categorical split")
-            k = len(nodes)
-            nodes.append(node)
-            c = count(node)
-            f = node["split_feature"]
-            walk(node["left_child"], path + [(k, True, f, count(node["left_child"]) / c)])
-            walk(node["right_child"], path + [(k, False, f, count(node["right_child"]) / c)])
-
-        walk(root, [])
-        total = count(root)
+    def _tree(self, root: dict) -> dict:
+        nodes, leaves, total = _flatten(root)
         n_nodes, n_leaves = len(nodes), len(leaves)
         if n_nodes > _MAX_PATH:
             raise _Unsupported("tree with more splits than the pattern lookup holds")
@@ -241,11 +260,7 @@ class _TreeShap:
             table = _leaf_table(value, z)
             # From the split-level pattern to the feature-level one: o_j needs every split
             # on feature j along the path.
-            masks = np.arange(1 << len(path))
-            fmask = np.zeros(len(masks), dtype=np.int64)
-            for b, f in enumerate(feats):
-                need = sum(1 << i for i, (_, _, g, _) in enumerate(path) if g == f)
-                fmask |= ((masks & need) == need).astype(np.int64) << b
+            fmask = _feature_masks(path, feats)
             for i, (k, left, _, _) in enumerate(path):
                 if left:
                     C[k, leaf] += 1 << i
