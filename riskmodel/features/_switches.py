@@ -16,13 +16,14 @@ from functools import cache
 
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel.data._inputs import INPUTS, missing_inputs
-from riskmodel.features._builder_base import BUILDERS, Builder
+from riskmodel.features._builder_base import BUILDERS
 from riskmodel.features._dictionary import FeatureDef
 
 
 @cache
-def _rules(builder: type[Builder]) -> tuple[tuple[re.Pattern, tuple[str, ...]], ...]:
-    return tuple((re.compile(p), needs) for p, needs in builder.needs)
+def _rules(needs: tuple[tuple[str, tuple[str, ...]], ...],
+           ) -> tuple[tuple[re.Pattern, tuple[str, ...]], ...]:
+    return tuple((re.compile(p), inputs) for p, inputs in needs)
 
 
 def feature_needs(d: FeatureDef) -> tuple[str, ...]:
@@ -38,7 +39,7 @@ def feature_needs(d: FeatureDef) -> tuple[str, ...]:
     """
     name = d.flag_of or d.name
     builder = BUILDERS.get(d.builder)
-    for pattern, needs in _rules(builder) if builder is not None else ():
+    for pattern, needs in _rules(builder.needs) if builder is not None else ():
         if pattern.search(name):
             return needs
     return ()

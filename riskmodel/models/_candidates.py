@@ -110,7 +110,7 @@ class CalibratedModel(Base):
             self.cal_a_, self.cal_b_ = float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> str:  # type: ignore[override]
         """The base model's kind."""
         return getattr(self, "base_", self.base).kind
 

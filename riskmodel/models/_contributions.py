@@ -41,7 +41,8 @@ def _base_model(model: Any) -> Base:
 
 def _kind(base: Any) -> str:
     kind = getattr(base, "kind", None)
-    if kind not in KINDS or not isinstance(base, KINDS[kind].estimator):
+    if not isinstance(kind, str) or kind not in KINDS or not isinstance(base,
+                                                                          KINDS[kind].estimator):
         raise TypeError(f"cannot explain a {type(base).__name__}: expected a riskmodel candidate")
     return str(kind)
 

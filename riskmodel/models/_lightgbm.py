@@ -119,11 +119,12 @@ class LightGBMClassifier(Base):
 
     def decision_function(self, X: Any) -> np.ndarray:
         A = as_frame(X, self.feature_names_in_).to_numpy(dtype=float)
-        return self.booster_.predict(A, raw_score=True, num_threads=self.n_jobs)
+        return np.asarray(self.booster_.predict(A, raw_score=True, num_threads=self.n_jobs))
 
     def margin_array(self, A: np.ndarray) -> np.ndarray:
         # Straight to the booster: no DataFrame round trip on the scoring hot path.
-        return self.booster_.predict(A, raw_score=True, num_threads=int(self.n_jobs))
+        return np.asarray(self.booster_.predict(A, raw_score=True,
+                                                num_threads=int(self.n_jobs)))
 
     def used_features(self) -> np.ndarray:
         return self.booster_.feature_importance(importance_type="split") > 0
