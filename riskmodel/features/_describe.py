@@ -17,7 +17,9 @@ from riskmodel.features._spec import FeatureSpec, full_spec
 
 
 @lru_cache(maxsize=32)
-def _registry(extra_window: str, spec_json: str | None) -> dict[str, FeatureDef]:
+def _registry(extra_window: str, spec_json: str | None,
+              builders: tuple) -> dict[str, FeatureDef]:
+    # ``builders``: the registered builders, so registering one is never hidden by the cache
     base = None if spec_json is None else FeatureSpec.model_validate_json(spec_json)
     return {d.name: d for d in all_definitions(full_spec(extra_window, base))}
 
@@ -41,7 +43,7 @@ def lookup(name: str, spec: FeatureSpec | dict | None = None) -> FeatureDef:
 
 def _lookup(name: str, key: str | None) -> FeatureDef:
     _, _, window, _ = parse_name(name, tuple(BUILDERS))
-    found = _registry(window, key).get(name)
+    found = _registry(window, key, tuple(BUILDERS.values())).get(name)
     if found is None:
         raise InputError(f"feature '{name}': no builder makes a feature of this name")
     return found
