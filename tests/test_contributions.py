@@ -18,7 +18,8 @@ from riskmodel.models import (
     feature_contributions,
     top_reasons,
 )
-from riskmodel.models._contributions import BASE_VALUE, _TreeShap
+from riskmodel.models._contributions import BASE_VALUE
+from riskmodel.models._lightgbm import _TreeShap
 
 
 def _data(seed: int, n: int, p: int, *, nan_rate: float = 0.0, zero_rate: float = 0.5):
@@ -86,24 +87,37 @@ def test_logistic_contributions_are_exact_linear_shap(frame):
     assert feature_contributions(base, at_mean).iloc[0, 0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_rule_is_explained_by_stating_the_rule():
-    X = pd.DataFrame({"ace_total_all_count": [5, 0, 6, 1],
-                      "contacts_total_12m_count": [0, 4, 3, 1]})
-    rule = RuleClassifier().fit(X, [1, 1, 1, 0])
+def test_the_rule_ranks_by_points_and_breaks_ties_at_random():
+    X = pd.DataFrame({"ace_total_all_count": [5, 0, 6, 1, 0, 0, 0, 0],
+                      "contacts_total_12m_count": [0, 4, 3, 1, 0, 0, 0, 0]})
+    y = [1, 1, 1, 0, 0, 0, 1, 0]
+    rule = RuleClassifier().fit(X, y)
+    # 3 points per ACE, 4 per contact: either old threshold is 12 points
+    assert rule.points(X).tolist() == [15, 16, 30, 7, 0, 0, 0, 0]
     c = feature_contributions(rule, X)
-    np.testing.assert_allclose(c.sum(axis=1), rule.decision_function(X), atol=1e-9)
-    # both conditions met: the jump is shared equally
-    assert c.iloc[2, 0] == pytest.approx(c.iloc[2, 1])
+    np.testing.assert_allclose(c.sum(axis=1), rule.decision_function(X), atol=1e-12)
+    assert c.iloc[2, :2].tolist() == [18.0, 12.0]
+    # the tie-break orders the four children with no points, and not in row order
+    margin = rule.decision_function(X)
+    assert list(np.argsort(-margin)[:4]) == [2, 1, 0, 3]
+    tied = margin[4:]
+    assert len(set(tied)) == 4 and list(np.argsort(tied)) != [0, 1, 2, 3]
+    # calibrated: one probability per number of points, moved less than 1e-9 by the tie-break
+    model = CalibratedModel(RuleClassifier(), cv=2).fit(pd.concat([X] * 10), y * 10)
+    p = model.predict_proba(X)[:, 1]
+    assert np.ptp(p[4:]) < 1e-9 and len(set(p[4:])) == 4
     reasons = explain_rows(rule, X)
-    assert reasons.loc[0, "reason_1"] == (
-        "5 ACEs recorded (the rule flags at least 4 ACEs recorded or at least 3 contacts in "
-        "the last 12 months) — raises risk")
-    assert reasons.loc[1, "reason_1"].startswith("4 contacts in the last 12 months (the rule")
-    assert reasons.loc[2, ["reason_1", "reason_2"]].str.endswith("raises risk").all()
-    assert reasons.loc[3, "reason_1"] == (
-        "1 ACE recorded and 1 contact in the last 12 months: below the rule (the rule flags at "
-        "least 4 ACEs recorded or at least 3 contacts in the last 12 months) — lowers risk")
-    assert reasons.loc[3, ["reason_2", "reason_3"]].isna().all()
+    assert reasons.loc[2, "reason_1"] == "6 ACEs recorded — raises risk"
+    assert reasons.loc[2, "reason_2"] == "3 contacts in the last 12 months — raises risk"
+    assert reasons.loc[4].isna().all()  # no points, no reason
+
+
+def test_tie_share_is_the_part_of_the_list_drawn_by_lot():
+    from riskmodel.models import tie_share
+
+    assert tie_share([9, 5, 5, 5, 5, 0], [True, True, True, False, False, False]) == 2 / 3
+    assert tie_share([9, 5, 5, 0], [True, True, True, False]) == 0.0
+    assert tie_share([1, 1], [False, False]) == 0.0
 
 
 @settings(max_examples=60, deadline=None)
@@ -171,12 +185,12 @@ def _pred_contrib(model, X):
 
 
 def test_a_tree_too_big_for_the_tables_falls_back_to_pred_contrib_and_says_so(caplog):
-    from riskmodel.models._contributions import _MAX_PATH, _SHAP_CACHE
+    from riskmodel.models._lightgbm import _MAX_PATH, _SHAP_CACHE
 
     X, y = _lgb_frame()
     model = LightGBMClassifier(n_estimators=5, num_leaves=63, min_child_samples=5).fit(X, y)
     assert max(t["num_leaves"] for t in model.booster_.dump_model()["tree_info"]) > _MAX_PATH + 1
-    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+    with caplog.at_level("INFO", logger="riskmodel.models._lightgbm"):
         got = feature_contributions(model, X.head(400), method="vectorised")
     assert _SHAP_CACHE[model.booster_] is False  # remembered: not tried again
     assert "TreeSHAP tables not built (tree with more splits" in caplog.text
@@ -186,7 +200,7 @@ def test_a_tree_too_big_for_the_tables_falls_back_to_pred_contrib_and_says_so(ca
 def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
     import lightgbm as lgb
 
-    from riskmodel.models._contributions import _SHAP_CACHE
+    from riskmodel.models._lightgbm import _SHAP_CACHE
 
     X, y = _lgb_frame(seed=5)
     X["f5"] = np.arange(len(X)) % 4
@@ -199,7 +213,7 @@ def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
                                            categorical_feature=[5]),
                                num_boost_round=5)
     assert "'decision_type': '=='" in str(model.booster_.dump_model()["tree_info"])
-    with caplog.at_level("INFO", logger="riskmodel.models._contributions"):
+    with caplog.at_level("INFO", logger="riskmodel.models._lightgbm"):
         got = feature_contributions(model, X.head(300), method="vectorised")
     assert _SHAP_CACHE[model.booster_] is False
     assert "categorical split" in caplog.text
@@ -207,7 +221,7 @@ def test_a_categorical_split_falls_back_to_pred_contrib(caplog):
 
 
 def test_few_rows_use_pred_contrib_until_the_tables_exist():
-    from riskmodel.models._contributions import _FEW_ROWS, _SHAP_CACHE
+    from riskmodel.models._lightgbm import _FEW_ROWS, _SHAP_CACHE
 
     X, y = _lgb_frame(seed=7)
     model = LightGBMClassifier(n_estimators=20, num_leaves=7).fit(X, y)
@@ -219,3 +233,77 @@ def test_few_rows_use_pred_contrib_until_the_tables_exist():
     again = feature_contributions(model, few)  # few rows, but now from the cached tables
     for got in (first, again):
         np.testing.assert_allclose(got.to_numpy(), _pred_contrib(model, few), atol=1e-9)
+
+
+def test_a_kind_registered_in_one_place_is_fitted_saved_explained_and_worded(frame):
+    # The registry is the one list of kinds: a kind defined and registered here (and nowhere
+    # else) can be named by a training spec, fitted, stored as JSON, loaded, explained and
+    # described, with no other module edited.
+    import json
+
+    from riskmodel.models import KINDS, Base, Kind, make_model, model_from_dict, register_kind
+    from riskmodel.training import Candidate
+
+    class AceCount(Base):
+        kind = "ace_count"
+
+        def __init__(self, *, weight: float = 1.0):
+            self.weight = weight
+
+        def fit(self, X, y):
+            self._set_features(X)
+            self.offset_ = float(np.mean(y))
+            return self
+
+        def decision_function(self, X):
+            return self.weight * np.asarray(X["ace_total_all_count"], dtype=float) + self.offset_
+
+        def contributions(self, A, method="auto"):
+            out = np.zeros((len(A), len(self.feature_names_in_) + 1))
+            out[:, 0] = self.weight * A[:, 0]
+            out[:, -1] = self.offset_
+            return out
+
+        def state(self):
+            return {"offset": self.offset_}
+
+        def load_state(self, d):
+            self.offset_ = d["offset"]
+
+    X, y = frame
+    register_kind(Kind("ace_count", AceCount, words="the ACE count",
+                       method_words="the ACE count times its weight"))
+    try:
+        assert Candidate(name="c", kind="ace_count").kind == "ace_count"
+        model = make_model("ace_count", {"weight": 0.5}, calibration="sigmoid").fit(X, y)
+        loaded = model_from_dict(json.loads(json.dumps(model.to_dict())))
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X))
+        c = feature_contributions(loaded, X)
+        np.testing.assert_allclose(c.sum(axis=1), loaded.decision_function(X), atol=1e-12)
+        row = X[X["ace_total_all_count"] == 2].head(1)
+        assert explain_rows(loaded, row)["reason_1"].tolist() == ["2 ACEs recorded — raises risk"]
+        assert KINDS[loaded.kind].words == "the ACE count"
+    finally:
+        KINDS.remove("ace_count")
+    with pytest.raises(ValueError, match="unknown model kind 'ace_count'"):
+        model_from_dict(model.to_dict())
+
+
+def test_a_loaded_models_reasons_use_its_own_feature_spec():
+    # The words come from the spec recorded with the model: a council that counts a repeat
+    # contact within 6 months is never told "within 12 months".
+    from types import SimpleNamespace
+
+    from riskmodel.features import load_feature_spec
+
+    spec = load_feature_spec().model_dump(mode="json")
+    spec["builders"]["contacts"]["repeat_within_months"] = 6
+    X = pd.DataFrame({"contacts_repeat_12m_count": [0, 1, 2, 3] * 20})
+    y = (X["contacts_repeat_12m_count"] >= 2).astype(int)
+    y.iloc[:4] = 1 - y.iloc[:4]
+    model = CalibratedModel(LogisticClassifier(), method="sigmoid").fit(X, y)
+    loaded = SimpleNamespace(model=model, meta={"feature_spec": spec})
+    reason = explain_rows(loaded, X.iloc[[3]])["reason_1"].iloc[0]
+    assert reason == ("3 repeat contacts (within 6 months of the one before) in the last 12 "
+                      "months — raises risk")
+    assert "within 12 months" in explain_rows(model, X.iloc[[3]])["reason_1"].iloc[0]

@@ -100,6 +100,28 @@ def test_capacity_is_applied_per_date_and_locality(rows, n, pct):
     assert (by_date["sum"] == np.minimum(n, by_date["size"])).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(
+    st.builds(lambda v: f"{v:g}%", st.sampled_from([0.5, 1, 5, 10, 12.5, 100])),
+    st.builds(str, st.integers(1, 10_000)),
+    st.builds(lambda n: f"{n}/locality", st.integers(1, 500)),
+))
+def test_capacity_is_one_value_that_round_trips_and_says_itself(text):
+    from riskmodel._core.capacity import Capacity
+
+    cap = Capacity.parse(text)
+    # compared by value, hashable, and each form reads back to the same value
+    assert cap == Capacity.parse(cap.option()) and hash(cap) == hash(Capacity.parse(text))
+    assert cap.option() == text
+    if cap.kind != "overall":
+        assert Capacity.from_spec(cap.to_spec()) == cap
+    # it says whether the list is the whole cohort's without anyone reading its words
+    assert cap.per_locality == text.endswith("/locality")
+    assert cap.words().endswith("in each locality" if cap.per_locality else "of the whole cohort")
+    f = pd.DataFrame({"score": np.linspace(0, 1, 40), "locality": list("ab") * 20})
+    assert (cap.select(f) == selection_flags(f, cap)).all()
+
+
 # ---------------------------------------------------------------- fingerprints --------------
 
 @settings(max_examples=30, deadline=None)

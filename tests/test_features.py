@@ -492,3 +492,52 @@ def test_module_entry_point_runs_build(hand, tmp_path):
     got = pd.read_csv(tmp_path / "m.csv")
     assert got["child_id"].tolist() == ["c1", "c2", "c3", "c4"]
     assert got["label"].tolist() == [0, 0, 0, 0]
+
+
+def test_a_builder_registered_in_one_place_is_built_listed_and_trained_on(hand):
+    # The builders' registry is the one list: a builder defined and registered here (a prefix
+    # no other code knows) has its columns in the matrix, the model's feature list, the
+    # dictionary and the card's words. Before, columns of an unlisted prefix were built and
+    # silently dropped from the feature list.
+    from riskmodel.features._builder_base import BUILDERS, Builder, register_builder
+    from riskmodel.features._dictionary import FeatureDef, say_flag
+
+    class TwinBuilder(Builder):
+        prefix, table = "twin", "f_twin"
+        words = "whether the child is a twin"
+
+        def definitions(self):
+            return [FeatureDef("twin_any_all_flag", "1 if the child is a twin.", self.prefix,
+                               "all", "flag", say=say_flag("a twin", "not a twin"))]
+
+        def build(self, s):
+            s.run(f"CREATE TEMP TABLE {self.table} AS SELECT c.as_of, c.child_id, "
+                  "CAST(c.child_id = 'c1' AS INTEGER) AS twin_any_all_flag FROM cohort c")
+
+    register_builder(TwinBuilder)
+    try:
+        m = build_matrix(hand, [T1], outcome="escalation", extract_date=EXTRACT)
+        assert "twin_any_all_flag" in feature_columns(m)
+        assert feature_columns(m)[-1] == "twin_any_all_flag" == feature_columns(None)[-1]
+        assert m.set_index("child_id")["twin_any_all_flag"].to_dict()["c1"] == 1
+        fd = feature_dictionary()
+        assert fd["name"].iloc[-1] == "twin_any_all_flag"
+        assert describe_feature("twin_any_all_flag", 1) == "a twin"
+        from riskmodel.features import builder_words
+
+        assert builder_words()["twin"] == "whether the child is a twin"
+    finally:
+        BUILDERS.pop("twin")
+    assert "twin_any_all_flag" not in feature_columns(None)
+
+
+def test_words_come_from_the_models_own_spec_not_the_packaged_one():
+    # A workspace that counts a repeat contact within 6 months is told so in every reason.
+    from riskmodel.features import describer, lookup
+
+    spec = load_feature_spec().model_dump(mode="json")
+    spec["builders"]["contacts"]["repeat_within_months"] = 6
+    name = "contacts_repeat_12m_count"
+    assert "within 6 months" in describer(spec)(name, 2)
+    assert "within 6 months" in lookup(name, spec).description
+    assert "within 12 months" in describer(None)(name, 2)

@@ -31,7 +31,6 @@ from riskmodel.scoring import (
     AUDIT_NAME,
     SCORE_COLUMNS,
     ScoreOptions,
-    capacity_words,
     parse_selection,
     read_audit,
     score_cohort,
@@ -149,7 +148,7 @@ def test_every_child_is_scored_or_rejected_and_ranked_consistently(
         k = math.ceil(m * sel.value / 100) if sel.kind == "percent" else min(int(sel.value), m)
         flagged = s["rank_overall"] <= k
     assert s["in_capacity"].tolist() == flagged.tolist()
-    assert (s["capacity_rule"] == capacity_words(sel)).all()
+    assert (s["capacity_rule"] == sel.words()).all()
     # bands: cut-points on the score (this bare model has none: the cohort's mean score)
     cut = out.bands
     assert cut["source"] == FROM_COHORT and cut["high"] == pytest.approx(2 * cut["medium"])

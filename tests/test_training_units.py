@@ -80,8 +80,8 @@ def test_calibrated_models_learn_and_calibrate():
         assert roc_auc_score(yt, p) > 0.7
         assert expected_calibration_error(yt, p) < 0.04
     rule = RuleClassifier().fit(X, y)
-    flagged = (X.ace_total_all_count >= 4) | (X.contacts_total_12m_count >= 3)
-    assert rule.rate_flagged_ == pytest.approx(y[flagged].mean())
+    points = 3 * X.ace_total_all_count + 4 * X.contacts_total_12m_count
+    assert rule.points(X) == pytest.approx(points.to_numpy())
 
 
 @settings(max_examples=40, deadline=None)

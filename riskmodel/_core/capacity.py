@@ -1,8 +1,10 @@
-"""Capacity: how many children a panel can take, written as a panel says it.
+"""Capacity: how many children a panel can take, one value type (:class:`Capacity`).
 
 ``"10%"`` (the top tenth of the cohort), ``"500"`` (the top 500 children), ``"25/locality"``
-(the top 25 in each locality); for reasons also ``"all"`` and ``"none"``. One parser and one
-rule for who is within capacity, used by training, scoring, explanations and fairness.
+(the top 25 in each locality); for reasons also ``"all"`` and ``"none"``. One parser, one
+rule for who is within capacity and one way to say it, used by training, scoring,
+explanations, fairness, monitoring and the command line. The spec's keys (``top_percent``,
+``top_n_per_locality``) are read and written here and in the training spec's schema only.
 """
 
 from __future__ import annotations
@@ -21,14 +23,71 @@ _COUNT = re.compile(r"^(\d+)$")
 _PER_LOCALITY = re.compile(r"^(\d+)\s*(?:/|per)\s*locality$")
 
 
+#: The keys of a capacity in a training spec and a model's metadata (``capacity:``).
+PERCENT_KEY, PER_LOCALITY_KEY = "top_percent", "top_n_per_locality"
+
+
 @dataclass(frozen=True)
-class Selection:
-    """The top of the ranking: ``kind`` is percent, overall, per_locality, all or none."""
+class Capacity:
+    """How many children a panel can take: one value, compared by value.
+
+    ``kind`` is ``percent`` (the top ``value`` % of the cohort), ``overall`` (the top
+    ``value`` children), ``per_locality`` (the top ``value`` in each locality), or, for
+    reasons only, ``all`` and ``none``. It selects (:meth:`select`, :meth:`flags`), says
+    itself in words (:meth:`describe`, :meth:`words`, :meth:`option`) and reads and writes
+    the spec's keys (:meth:`from_spec`, :meth:`to_spec`); nothing else phrases a capacity.
+
+    Examples
+    --------
+    >>> Capacity.parse("10%") == Capacity.from_spec({"top_percent": 10})
+    True
+    >>> Capacity.parse("25/locality").words()
+    'top 25 in each locality'
+    >>> Capacity.parse(500).option()
+    '500'
+    """
 
     kind: str
     value: float = 0.0
 
+    @classmethod
+    def parse(cls, value: object, *, option: str = "--top", allow_all: bool = False) -> Capacity:
+        """Read a capacity as a panel writes it (see :func:`parse_selection`)."""
+        return parse_selection(value, option=option, allow_all=allow_all)
+
+    @classmethod
+    def from_spec(cls, capacity: object) -> Capacity:
+        """The capacity of a spec's or a model's ``capacity`` (a dict or a spec object).
+
+        Raises
+        ------
+        InputError
+            When it records no capacity.
+        """
+        if capacity is not None and not isinstance(capacity, dict):
+            capacity = capacity.model_dump() if hasattr(capacity, "model_dump") else vars(capacity)
+        capacity = capacity or {}
+        if capacity.get(PERCENT_KEY) is not None:
+            return cls("percent", float(capacity[PERCENT_KEY]))
+        if capacity.get(PER_LOCALITY_KEY) is not None:
+            return cls("per_locality", int(capacity[PER_LOCALITY_KEY]))
+        raise InputError("model: its metadata records no capacity; give one with --top")
+
+    def to_spec(self) -> dict:
+        """The spec's keys for this capacity (a percent or a number per locality)."""
+        if self.kind == "percent":
+            return {PERCENT_KEY: self.value, PER_LOCALITY_KEY: None}
+        if self.kind == "per_locality":
+            return {PERCENT_KEY: None, PER_LOCALITY_KEY: int(self.value)}
+        raise ValueError(f"a {self.kind} capacity has no training-spec form")
+
+    @property
+    def per_locality(self) -> bool:
+        """Whether every locality gets its own list (else one list for the whole cohort)."""
+        return self.kind == "per_locality"
+
     def describe(self) -> str:
+        """Short words: ``top 10%``, ``top 500``, ``top 25 per locality``."""
         if self.kind == "percent":
             return f"top {self.value:g}%"
         if self.kind == "overall":
@@ -36,6 +95,22 @@ class Selection:
         if self.kind == "per_locality":
             return f"top {int(self.value):,} per locality"
         return self.kind
+
+    def words(self) -> str:
+        """The rule as a panel says it, written in every scores row and the audit."""
+        if self.kind == "per_locality":
+            return f"top {int(self.value):,} in each locality"
+        if self.kind in ("percent", "overall"):
+            return f"{self.describe()} of the whole cohort"
+        return self.describe()
+
+    def option(self) -> str:
+        """The command-line form: ``10%``, ``500``, ``25/locality`` (:meth:`parse` reads it)."""
+        if self.kind == "percent":
+            return f"{self.value:g}%"
+        if self.kind == "per_locality":
+            return f"{int(self.value)}/locality"
+        return str(int(self.value)) if self.kind == "overall" else self.kind
 
     def size(self, n: int) -> int:
         """How many of ``n`` ranked children an overall selection holds."""
@@ -58,8 +133,18 @@ class Selection:
             return np.ones(len(rank), dtype=bool)
         return rank <= scale * self.size(n)
 
+    def select(self, frame: pd.DataFrame, *, score: str = "score",
+               by: str = "locality") -> np.ndarray:
+        """Who it takes from a frame of scores, at each as-of date if there are several."""
+        return selection_flags(frame, self, score=score, by=by)
 
-def parse_selection(value, *, option: str = "--top", allow_all: bool = False) -> Selection:
+
+#: The name scoring and fairness have used for a capacity.
+Selection = Capacity
+
+
+def parse_selection(value: object, *, option: str = "--top",
+                    allow_all: bool = False) -> Capacity:
     """Read a capacity or reasons option: ``"10%"``, ``"500"``, ``"25/locality"``.
 
     ``allow_all`` also accepts ``"all"`` and ``"none"`` (or 0), as ``--explain-top`` does.
@@ -95,14 +180,9 @@ def parse_selection(value, *, option: str = "--top", allow_all: bool = False) ->
     )
 
 
-def capacity_from_meta(capacity: dict | None) -> Selection:
+def capacity_from_meta(capacity: object) -> Capacity:
     """The capacity a model was trained and judged with (its training spec's ``capacity``)."""
-    capacity = capacity or {}
-    if capacity.get("top_percent") is not None:
-        return Selection("percent", float(capacity["top_percent"]))
-    if capacity.get("top_n_per_locality") is not None:
-        return Selection("per_locality", int(capacity["top_n_per_locality"]))
-    raise InputError("model: its metadata records no capacity; give one with --top")
+    return Capacity.from_spec(capacity)
 
 
 def top_k_flags(score, k: int) -> np.ndarray:
@@ -159,7 +239,7 @@ def capacity_flags(frame: pd.DataFrame, *, score: str = "score", top_percent: fl
     return flags
 
 
-def selection_flags(frame: pd.DataFrame, selection: Selection, *, score: str = "score",
+def selection_flags(frame: pd.DataFrame, selection: Capacity, *, score: str = "score",
                     by: str = "locality") -> np.ndarray:
     """Who a selection takes from a frame of scores, at each as-of date if there are several.
 
@@ -171,10 +251,8 @@ def selection_flags(frame: pd.DataFrame, selection: Selection, *, score: str = "
     >>> selection_flags(f, parse_selection("3")).tolist()
     [False, True, True, True]
     """
-    if selection.kind == "percent":
-        return capacity_flags(frame, score=score, top_percent=selection.value, by=by)
-    if selection.kind == "per_locality":
-        return capacity_flags(frame, score=score, top_n_per_locality=int(selection.value), by=by)
+    if selection.kind in ("percent", "per_locality"):
+        return capacity_flags(frame, score=score, by=by, **selection.to_spec())
     flags = np.zeros(len(frame), dtype=bool)
     groups = (frame.groupby("as_of", sort=False, dropna=False).indices
               if "as_of" in frame.columns else {None: np.arange(len(frame))})

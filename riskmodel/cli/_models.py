@@ -189,7 +189,7 @@ def score(
     lengths = [v["in_capacity"] for v in run.by_locality.values()]
     spread = (f"; lists by locality {min(lengths):,}-{max(lengths):,} children "
               "(--top N/locality gives every panel N)"
-              if lengths and r["capacity_rule"].endswith("whole cohort") else "")
+              if lengths and run.capacity is not None and not run.capacity.per_locality else "")
     each = "; ".join(f"{k} {v['rows_in']:,} in, {v['scored']:,} scored, {v['rejected']:,} "
                      f"rejected, {v['in_capacity']:,} within capacity"
                      for k, v in run.by_locality.items())

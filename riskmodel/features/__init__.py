@@ -7,7 +7,8 @@ locality and IMD decile from ``children_history``; a closure only once ``end_dat
 a label looks only at (*t*, *t* + horizon].
 """
 
-from riskmodel.features._describe import describe_feature, lookup
+from riskmodel.features._builders import builder_words
+from riskmodel.features._describe import describe_feature, describer, lookup
 from riskmodel.features._knowledge import knowledge_rules
 from riskmodel.features._labels import OUTCOMES, build_labels
 from riskmodel.features._matrix import (
@@ -19,7 +20,8 @@ from riskmodel.features._matrix import (
 from riskmodel.features._spec import FeatureSpec, load_feature_spec
 
 __all__ = [
-    "OUTCOMES", "FeatureSpec", "build_labels", "build_matrix", "describe_feature",
-    "feature_columns", "feature_dictionary", "knowledge_rules", "load_feature_spec", "lookup",
+    "OUTCOMES", "FeatureSpec", "build_labels", "build_matrix", "builder_words",
+    "describe_feature", "describer", "feature_columns", "feature_dictionary", "knowledge_rules",
+    "load_feature_spec", "lookup",
     "switched_off_features",
 ]

@@ -1,9 +1,18 @@
-"""The feature builders' base class, shared SQL helpers and plain words for vocabularies."""
+"""The feature builders' base class and registry, shared SQL helpers and vocabulary words.
+
+A builder is one class that declares everything about its features: its ``prefix``, its
+settings in the spec (``Config``), its features and their words (:meth:`Builder.definitions`),
+what its features describe (``words``, for the model card), the optional inputs they read
+(``needs``) and its query (:meth:`Builder.build`). Decorated with :func:`register_builder`, it
+is in :data:`BUILDERS`, and so in the spec, the matrix, the model's features, the feature
+dictionary and the card; nothing else lists builders.
+"""
 
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, TypeVar
 
 from riskmodel.data import (
     CONTACT_OUTCOMES,
@@ -20,7 +29,7 @@ from riskmodel.features._dictionary import (
     words,
 )
 from riskmodel.features._session import Session
-from riskmodel.features._spec import FeatureSpec
+from riskmodel.features._spec_parts import BuilderConfig
 from riskmodel.features._windows import window_phrase
 
 # Plain words for vocabulary values, for descriptions and per-child reasons.
@@ -71,22 +80,31 @@ def _with_missing_flag(d: FeatureDef, missing_words: str, present_words: str):
 
 
 class Builder:
-    """A feature builder: a prefix, its feature definitions and the query that makes them."""
+    """A feature builder: a prefix, its settings, its feature definitions and their query."""
 
     prefix = ""
     table = ""
+    #: What the builder's features describe, in plain words (the model card's table).
+    words = ""
+    #: The builder's settings under ``builders.<prefix>`` in the feature spec.
+    Config: type[BuilderConfig] = BuilderConfig
+    #: (pattern on a feature's name, the optional inputs it reads): first match wins; a
+    #: feature whose input the extract does not hold is switched off.
+    needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def tables(self) -> list[str]:
         """The temp tables :meth:`build` creates."""
         return [self.table]
 
-    def __init__(self, spec: FeatureSpec):
+    def __init__(self, spec: Any):
         self.spec = spec
 
     @property
-    def config(self):
-        return getattr(self.spec.builders, self.prefix)
+    def config(self) -> Any:
+        """This builder's settings in the spec (its defaults when the spec has none)."""
+        found = getattr(self.spec.builders, self.prefix, None)
+        return found if found is not None else self.Config()
 
     def definitions(self) -> list[FeatureDef]:
         raise NotImplementedError
@@ -122,3 +140,23 @@ def age_years_sql(dob: str, at: str) -> str:
     """SQL: whole years from ``dob`` to ``at`` (birthday-aware; negative before birth)."""
     return (f"(year({at}) - year({dob}) - CASE WHEN month({at}) * 100 + day({at}) < "
             f"month({dob}) * 100 + day({dob}) THEN 1 ELSE 0 END)")
+
+
+B = TypeVar("B", bound=type[Builder])
+
+#: Every builder, by prefix, in the order of the matrix's columns.
+BUILDERS: dict[str, type[Builder]] = {}
+
+
+def register_builder(builder: B) -> B:
+    """Add a builder to :data:`BUILDERS` (a class decorator, applied where it is defined).
+
+    Raises
+    ------
+    ValueError
+        Another builder has the same prefix.
+    """
+    if BUILDERS.get(builder.prefix, builder) is not builder:
+        raise ValueError(f"feature builder prefix {builder.prefix!r} is registered already")
+    BUILDERS[builder.prefix] = builder
+    return builder

@@ -12,25 +12,40 @@ from them (and from the validated window names) are written into the SQL.
 
 from __future__ import annotations
 
-from riskmodel.features._builder_base import Builder, age_years_sql
-from riskmodel.features._builders_context import ChildBuilder, DemandBuilder, FamilyBuilder
-from riskmodel.features._builders_records import AceBuilder, ContactsBuilder, EpisodesBuilder
+from typing import Any
+
+# isort: off
+# Importing a builder module registers its builders; the order here is the order of the
+# matrix's columns and of the feature dictionary. A new builder module is one more line.
+from riskmodel.features import _builders_records  # noqa: F401  (ace, contacts, episodes)
+from riskmodel.features import _builders_context  # noqa: F401  (family, demand, child)
+# isort: on
+from riskmodel.features._builder_base import BUILDERS, Builder, age_years_sql, register_builder
 from riskmodel.features._dictionary import FeatureDef
-from riskmodel.features._spec import FeatureSpec
 
-__all__ = ["BUILDERS", "Builder", "age_years_sql", "all_definitions", "enabled_builders"]
-
-
-BUILDERS: tuple[type[Builder], ...] = (
-    AceBuilder, ContactsBuilder, EpisodesBuilder, FamilyBuilder, DemandBuilder, ChildBuilder,
-)
+__all__ = [
+    "BUILDERS", "Builder", "age_years_sql", "all_definitions", "builder_words",
+    "enabled_builders", "register_builder",
+]
 
 
-def enabled_builders(spec: FeatureSpec) -> list[Builder]:
+def enabled_builders(spec: Any) -> list[Builder]:
     """The builders the spec switches on, in dictionary order."""
-    return [b(spec) for b in BUILDERS if getattr(spec.builders, b.prefix).enabled]
+    built = [b(spec) for b in BUILDERS.values()]
+    return [b for b in built if b.config.enabled]
 
 
-def all_definitions(spec: FeatureSpec) -> list[FeatureDef]:
+def builder_words() -> dict[str, str]:
+    """What each builder's features describe, by prefix (for the model card).
+
+    Examples
+    --------
+    >>> builder_words()["child"]
+    "the child's age"
+    """
+    return {prefix: b.words for prefix, b in BUILDERS.items()}
+
+
+def all_definitions(spec: Any) -> list[FeatureDef]:
     """Every feature the spec produces, in matrix column order."""
     return [d for b in enabled_builders(spec) for d in b.definitions()]

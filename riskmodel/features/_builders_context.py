@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from riskmodel.data import PROTECTED
 from riskmodel.features._builder_base import (
     PROTECTED_VALUES,
     Builder,
     _in,
     age_years_sql,
+    register_builder,
 )
 from riskmodel.features._dictionary import (
     FeatureDef,
@@ -19,13 +23,28 @@ from riskmodel.features._dictionary import (
 )
 from riskmodel.features._labels import ESCALATED
 from riskmodel.features._session import Params
+from riskmodel.features._spec_parts import BuilderConfig, Windows
 from riskmodel.features._windows import window_description, window_phrase
 
 
+class FamilySpec(BuilderConfig):
+    """Siblings (same family_id) known before t, their contacts and escalations."""
+
+    windows: Windows = ["12m", "all"]
+
+
+@register_builder
 class FamilyBuilder(Builder):
     """``family_*``: siblings known to services before t, their contacts and escalations."""
 
     prefix, table = "family", "f_family"
+    Config = FamilySpec
+    words = "siblings (same family) and their contacts and escalations"
+    needs = (
+        (r"^family_escalated_", ("children.family_id", "children_history.family_id",
+                                 "episodes.closure_reason")),
+        (r"^family_", ("children.family_id", "children_history.family_id")),
+    )
 
     def definitions(self):
         out = [FeatureDef(
@@ -99,10 +118,25 @@ class FamilyBuilder(Builder):
         )
 
 
+class DemandSpec(BuilderConfig):
+    """The locality's contact rate and step-up rate, and the child's IMD decile."""
+
+    windows: Windows = ["12m"]
+
+
+@register_builder
 class DemandBuilder(Builder):
     """``demand_*``: the locality's contact and step-up rates, and the child's IMD decile."""
 
     prefix, table = "demand", "f_demand"
+    Config = DemandSpec
+    words = "the locality's demand and the area's deprivation"
+    needs = (
+        (r"^demand_locality_.*_stepuprate", ("children.locality", "children_history.locality",
+                                             "episodes.closure_reason")),
+        (r"^demand_locality_", ("children.locality", "children_history.locality")),
+        (r"^demand_imd_", ("children.imd_decile", "children_history.imd_decile")),
+    )
 
     def definitions(self):
         out = []
@@ -191,10 +225,23 @@ class DemandBuilder(Builder):
         )
 
 
+class ChildSpec(BuilderConfig):
+    """Age at the as-of date; protected characteristics only when listed here."""
+
+    protected_features: list[Literal[PROTECTED]] = []  # type: ignore[valid-type]
+
+    def for_lookup(self, extra_window: str) -> ChildSpec:
+        return self.model_copy(update={"enabled": True, "protected_features": list(PROTECTED)})
+
+
+@register_builder
 class ChildBuilder(Builder):
     """``child_*``: age at t, unborn flag, and protected characteristics only if the spec asks."""
 
     prefix, table = "child", "f_child"
+    Config = ChildSpec
+    words = "the child's age"
+    needs = ((r"^child_(age|unborn)_", ("children.date_of_birth",)),)
 
     def definitions(self):
         out = self._imputed(

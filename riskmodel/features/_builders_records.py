@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from riskmodel.data import (
     ACE_FACTORS,
     CLOSURE_REASONS,
@@ -18,6 +20,7 @@ from riskmodel.features._builder_base import (
     _contact_groups,
     _in,
     _where,
+    register_builder,
 )
 from riskmodel.features._dictionary import (
     FeatureDef,
@@ -29,13 +32,24 @@ from riskmodel.features._dictionary import (
 )
 from riskmodel.features._labels import DISENGAGED
 from riskmodel.features._session import Params
+from riskmodel.features._spec_parts import BuilderConfig, Window, Windows
 from riskmodel.features._windows import window_description, window_phrase
 
 
+class AceSpec(BuilderConfig):
+    """ACE flags per factor, the count of distinct ACEs, its band and the toxic-trio count."""
+
+    windows: Windows = ["all"]
+
+
+@register_builder
 class AceBuilder(Builder):
     """``ace_*``: a flag per ACE factor, the count of distinct ACEs, its band, the toxic trio."""
 
     prefix, table = "ace", "f_ace"
+    Config = AceSpec
+    words = "adverse childhood experiences (ACEs) recorded"
+    needs = ((r"^ace_", ("ace_factors",)),)
 
     def definitions(self):
         out = []
@@ -93,10 +107,26 @@ class AceBuilder(Builder):
               f"FROM ({s.known('ace_factors')}) GROUP BY as_of, child_id", q)
 
 
+class ContactsSpec(BuilderConfig):
+    """Contacts by source, need, MASH RAG and outcome per window; repeats; days since last."""
+
+    windows: Windows = ["3m", "12m", "36m", "all"]
+    repeat_within_months: int = Field(12, ge=1, le=120)
+
+
+@register_builder
 class ContactsBuilder(Builder):
     """``contacts_*``: counts by source, need, MASH RAG and outcome; repeats; days since last."""
 
     prefix, table = "contacts", "f_contacts"
+    Config = ContactsSpec
+    words = "contacts with the front door, by source, need, RAG rating and outcome"
+    needs = (
+        (r"^contacts_source_", ("contacts.source",)),
+        (r"^contacts_need_", ("contacts.need",)),
+        (r"^contacts_mash_", ("contacts.mash_rag",)),
+        (r"^contacts_outcome_", ("contacts.outcome",)),
+    )
 
     def definitions(self):
         out = []
@@ -155,10 +185,30 @@ class ContactsBuilder(Builder):
         )
 
 
+class EpisodesSpec(BuilderConfig):
+    """Earlier early-help episodes and closures, social care, and the episode open at t."""
+
+    windows: Windows = ["12m", "36m", "all"]
+    current_contacts_window: Window = "12m"
+
+    def for_lookup(self, extra_window: str) -> EpisodesSpec:
+        wider = super().for_lookup(extra_window)
+        return wider.model_copy(update={"current_contacts_window": extra_window})
+
+
+@register_builder
 class EpisodesBuilder(Builder):
     """``episodes_*``: earlier episodes and closures, social care, and the episode open at t."""
 
     prefix, table = "episodes", "f_episodes"
+    Config = EpisodesSpec
+    words = "early-help and social-care episodes, including the one open at the as-of date"
+    needs = (
+        (r"^episodes_current_source_", ("contacts.source",)),
+        (r"^episodes_current_need_", ("contacts.need",)),
+        (r"^episodes_current_all_triage", ("episodes.triage_start",)),
+        (r"^episodes_(prior_disengaged|closed)_", ("episodes.closure_reason",)),
+    )
 
     @property
     def tables(self):

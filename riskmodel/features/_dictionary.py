@@ -19,7 +19,6 @@ from riskmodel.features._windows import WINDOW_PATTERN
 # Columns of the matrix that are not features (ids, label and carried characteristics).
 ID_COLUMNS = ("child_id", "family_id", "as_of", "label")
 CARRIED_COLUMNS = ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile")
-PREFIXES = ("ace", "contacts", "episodes", "family", "demand", "child")
 DICTIONARY_COLUMNS = (
     "name", "description", "builder", "window", "metric", "imputation", "missing_flag",
 )
@@ -116,22 +115,23 @@ def missing_flag_def(base: FeatureDef, *, missing_words: str, present_words: str
     )
 
 
-def parse_name(name: str) -> tuple[str, str, str, str]:
+def parse_name(name: str, prefixes: tuple[str, ...]) -> tuple[str, str, str, str]:
     """Split ``{prefix}_{group}_{window}_{metric}`` into its four parts.
 
     Groups and metrics may contain underscores; the window is the last token that looks
-    like a window (``3m``, ``12m``, ``all``).
+    like a window (``3m``, ``12m``, ``all``); the prefix is one of ``prefixes`` (the
+    builders').
     """
     parts = name.split("_")
     for i in range(len(parts) - 2, 0, -1):
         if WINDOW_PATTERN.match(parts[i]):
             prefix, group = parts[0], "_".join(parts[1:i])
-            if prefix in PREFIXES and group:
+            if prefix in prefixes and group:
                 return prefix, group, parts[i], "_".join(parts[i + 1:])
             break
     raise InputError(
         f"feature '{name}': not a feature name (expected prefix_group_window_metric, "
-        f"prefix one of {', '.join(PREFIXES)})"
+        f"prefix one of {', '.join(prefixes)})"
     )
 
 

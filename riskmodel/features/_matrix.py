@@ -13,7 +13,6 @@ from riskmodel.features._builders import age_years_sql, all_definitions, enabled
 from riskmodel.features._dictionary import (
     CARRIED_COLUMNS,
     ID_COLUMNS,
-    PREFIXES,
     definitions_frame,
 )
 from riskmodel.features._labels import add_labels, check_outcome
@@ -194,8 +193,7 @@ def feature_columns(matrix_or_spec) -> list[str]:
     """
     if isinstance(matrix_or_spec, pd.DataFrame):
         reserved = set(ID_COLUMNS) | set(CARRIED_COLUMNS)
-        return [c for c in matrix_or_spec.columns
-                if c not in reserved and str(c).split("_", 1)[0] in PREFIXES]
+        return [c for c in matrix_or_spec.columns if c not in reserved]
     if matrix_or_spec is None or isinstance(matrix_or_spec, (FeatureSpec, str, os.PathLike)):
         return [d.name for d in all_definitions(_resolve_spec(matrix_or_spec))]
     raise InputError(f"feature_columns: expected a matrix or a spec, got "

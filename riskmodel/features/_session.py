@@ -43,7 +43,7 @@ from riskmodel.data import (
     extract_date_of,
     history_holds,
 )
-from riskmodel.features._spec import KnowledgeSpec
+from riskmodel.features._spec_parts import KnowledgeSpec
 from riskmodel.features._windows import window_months
 
 _TYPES = {

@@ -1,7 +1,8 @@
 """Features switched off because the extract does not hold the input they read.
 
-Each feature reads some optional inputs (``riskmodel.data._inputs.INPUTS``): the ACE
-features read ``ace_factors``, the triage feature ``episodes.triage_start``, and so on. When
+Each feature reads some optional inputs (``riskmodel.data._inputs.INPUTS``; its builder's
+``needs`` say which): the ACE features read ``ace_factors``, the triage feature
+``episodes.triage_start``, and so on. When
 an extract holds none of an input, its features are left out of the matrix (a model is never
 trained on a column of imputed nothing) and the run says so once, as a warning; training
 records them in the model's metadata so the model card shows them.
@@ -11,32 +12,18 @@ from __future__ import annotations
 
 import re
 import warnings
+from functools import cache
 
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel.data import INPUTS, missing_inputs
+from riskmodel.features._builder_base import BUILDERS
 from riskmodel.features._dictionary import FeatureDef
 
-# (pattern on the feature's name, the inputs it reads), first match wins; every pattern is
-# tested against every feature of the full spec in tests/test_contract_optional.py.
-_RULES: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = tuple(
-    (re.compile(p), needs) for p, needs in (
-        (r"^ace_", ("ace_factors",)),
-        (r"^(contacts|episodes_current)_source_", ("contacts.source",)),
-        (r"^(contacts|episodes_current)_need_", ("contacts.need",)),
-        (r"^contacts_mash_", ("contacts.mash_rag",)),
-        (r"^contacts_outcome_", ("contacts.outcome",)),
-        (r"^episodes_current_all_triage", ("episodes.triage_start",)),
-        (r"^episodes_(prior_disengaged|closed)_", ("episodes.closure_reason",)),
-        (r"^family_escalated_", ("children.family_id", "children_history.family_id",
-                                 "episodes.closure_reason")),
-        (r"^family_", ("children.family_id", "children_history.family_id")),
-        (r"^demand_locality_.*_stepuprate", ("children.locality", "children_history.locality",
-                                             "episodes.closure_reason")),
-        (r"^demand_locality_", ("children.locality", "children_history.locality")),
-        (r"^demand_imd_", ("children.imd_decile", "children_history.imd_decile")),
-        (r"^child_(age|unborn)_", ("children.date_of_birth",)),
-    )
-)
+
+@cache
+def _rules(needs: tuple[tuple[str, tuple[str, ...]], ...],
+           ) -> tuple[tuple[re.Pattern, tuple[str, ...]], ...]:
+    return tuple((re.compile(p), inputs) for p, inputs in needs)
 
 
 def feature_needs(d: FeatureDef) -> tuple[str, ...]:
@@ -51,7 +38,8 @@ def feature_needs(d: FeatureDef) -> tuple[str, ...]:
     ()
     """
     name = d.flag_of or d.name
-    for pattern, needs in _RULES:
+    builder = BUILDERS.get(d.builder)
+    for pattern, needs in _rules(builder.needs) if builder is not None else ():
         if pattern.search(name):
             return needs
     return ()

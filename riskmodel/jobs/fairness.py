@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable
 from riskmodel.evaluation import (
@@ -161,7 +162,7 @@ def _capacity_rule(options: AuditOptions, frame: pd.DataFrame) -> dict:
     """The run's capacity as the rule, unless the options set one."""
     if options.threshold is not None or options.top is not None:
         return {}
-    cap = frame.attrs.get("capacity", {})
-    if cap.get("top_percent") is not None:
-        return {"top": f"{cap['top_percent']:g}%"}
+    cap = frame.attrs.get("capacity")
+    if cap and Capacity.from_spec(cap).kind == "percent":
+        return {"top": Capacity.from_spec(cap).option()}
     return {"threshold": frame.attrs.get("capacity_threshold")}

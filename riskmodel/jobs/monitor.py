@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from riskmodel._core.capacity import capacity_flags
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
@@ -73,8 +73,7 @@ class TrainingReference:
         X = self.rows[self.features]
         score = model.predict_proba(X)[:, 1]
         frame = self.rows[["as_of", "locality"]].assign(score=score)
-        flags = capacity_flags(frame, top_percent=capacity.get("top_percent"),
-                               top_n_per_locality=capacity.get("top_n_per_locality"))
+        flags = Capacity.from_spec(capacity).select(frame)
         bands = risk_bands(score, cuts_from_meta({"risk_bands": risk_bands_cuts}, score))
         sample = X.sample(min(len(X), IMPORTANCE_ROWS), random_state=seed)
         weights = importance_shares(feature_contributions(model, sample))
@@ -96,8 +95,8 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
     --------
     >>> ref = training_reference(tm.extract, tm.matrix, tm.features, outcome="escalation",
     ...                          horizon_months=6, test_dates=result.test_dates)  # doctest: +SKIP
-    >>> files["reference.json"] = ref.for_model(model, capacity={"top_percent": 10},
-    ...                                         risk_bands_cuts=None)  # doctest: +SKIP
+    >>> files["reference.json"] = ref.for_model(
+    ...     model, capacity=Capacity.parse("10%").to_spec(), risk_bands_cuts=None)  # doctest: +SKIP
     """
     if min_count is None:
         min_count = resolve_policy(None).min_count

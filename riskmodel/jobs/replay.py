@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import yaml
 
-from riskmodel._core.capacity import capacity_flags
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.store import get_run, read_text
@@ -62,7 +62,7 @@ def run_test_predictions(run_id: str, data) -> pd.DataFrame:
     pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
     out = with_characteristics(pred, labelled)
     out.attrs["capacity"] = spec.capacity.model_dump()
-    if spec.capacity.top_n_per_locality is not None:
-        flags = capacity_flags(out, top_n_per_locality=spec.capacity.top_n_per_locality)
+    if Capacity.from_spec(spec.capacity).per_locality:
+        flags = Capacity.from_spec(spec.capacity).select(out)
         out.attrs["capacity_threshold"] = float(out.loc[flags, "score"].min())
     return out

@@ -9,6 +9,7 @@ import warnings
 
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError, InputWarning
 from riskmodel._core.io import check_writable
@@ -148,7 +149,4 @@ def _workspace_capacity(outcome: str) -> str | None:
     ws = workspace()
     if ws is None or not (ws / "training" / f"{outcome}.yaml").is_file():
         return None
-    cap = load_training_spec(outcome=outcome).capacity
-    if cap.top_percent is not None:
-        return f"{cap.top_percent:g}%"
-    return f"{cap.top_n_per_locality}/locality"
+    return Capacity.from_spec(load_training_spec(outcome=outcome).capacity).option()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.workspace import specs_used
 from riskmodel.data import read_truth
@@ -142,13 +143,13 @@ def _record(res, spec: TrainingSpec, spec_text: str, features: list[str], featur
 def _audit_options(res, spec: TrainingSpec, **extra) -> AuditOptions:
     """The rule the candidate's capacity gives: its top percent, else the lowest score that
     was in per-locality capacity."""
-    cap = spec.capacity
+    cap = Capacity.from_spec(spec.capacity)
     threshold = None
-    if cap.top_percent is None:
+    if cap.per_locality:
         threshold = float(res.predictions.loc[res.predictions["flagged"], "score"].min())
     return AuditOptions(label="label", score="score", cluster="family_id",
                         random_state=spec.seed,
-                        top=f"{cap.top_percent:g}%" if cap.top_percent is not None else None,
+                        top=None if cap.per_locality else cap.option(),
                         threshold=threshold, **extra)
 
 

@@ -3,7 +3,7 @@
 :func:`top_reasons` turns contributions into words: the largest risk-raising contributions
 first, each phrased from the feature dictionary ("3 police contacts in the last 12 months —
 raises risk"). The sign of the contribution decides "raises" or "lowers"; the words only
-describe the child's value. For the simple rule the reason states the rule itself.
+describe the child's value.
 A caller may name values that (nearly) every child shares (``common``): a reason stating
 such a value tells a reader nothing about the child, so it is not shown.
 """
@@ -11,6 +11,7 @@ such a value tells a reader nothing about the child, so it is not shown.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,6 @@ from riskmodel.models._contributions import (
     BASE_VALUE,
     MIN_CONTRIBUTION,
     _base_model,
-    _design,
-    _kind,
     feature_contributions,
 )
 
@@ -31,9 +30,16 @@ RAISES = "raises risk"
 LOWERS = "lowers risk"
 
 
-def _default_describe() -> Callable[[str, object], str]:
-    """The feature dictionary's phrasing, falling back to ``name = value`` for other names."""
-    from riskmodel.features import describe_feature
+def _default_describe(model: Any = None) -> Callable[[str, object], str]:
+    """The feature dictionary's phrasing, falling back to ``name = value`` for other names.
+
+    The words are those of the feature spec recorded with the model (a loaded model's
+    ``meta["feature_spec"]``), the packaged spec's only for a model without one.
+    """
+    from riskmodel.features import describer
+
+    spec = (getattr(model, "meta", None) or {}).get("feature_spec")
+    describe_feature = describer(spec)
 
     def describe(name: str, value) -> str:
         try:
@@ -211,58 +217,28 @@ def _extremes(C: np.ndarray, k: int, *, largest: bool) -> np.ndarray:
     return np.take_along_axis(idx, order, axis=1)
 
 
-def _rule_reasons(base, A: np.ndarray, n: int, describe) -> np.ndarray:
-    """State the rule: which condition flagged the child, or that neither did."""
-    features = list(base.feature_names_in_)
-    phrase = _Phrases(describe)
-    jc = features.index(base.contacts_feature)
-    # An extract without ACE factors: the rule reads contacts alone.
-    ja = features.index(base.ace_feature) if base.ace_feature in features else None
-    contacts_rule = f"at least {phrase(base.contacts_feature, float(base.min_contacts))}"
-    rule = ("the rule flags " + (f"at least {phrase(base.ace_feature, float(base.min_aces))} "
-                                 f"or {contacts_rule}" if ja is not None else contacts_rule))
-    flags_high = base.rate_flagged_ >= base.rate_unflagged_
-    out = np.full((len(A), n), None, dtype=object)
-    for i in range(len(A)):
-        c = A[i, jc]
-        a = A[i, ja] if ja is not None else None
-        met = [(ja, a)] if a is not None and a >= base.min_aces else []
-        met += [(jc, c)] if c >= base.min_contacts else []
-        if met:
-            word = RAISES if flags_high else LOWERS
-            for r, (j, v) in enumerate(met[:n]):
-                out[i, r] = f"{phrase(features[j], v)} ({rule}) — {word}"
-        else:
-            word = LOWERS if flags_high else RAISES
-            below = (f"{phrase(features[ja], a)} and " if ja is not None else "") + \
-                phrase(features[jc], c)
-            out[i, 0] = f"{below}: below the rule ({rule}) — {word}"
-    return out
-
-
-def explain_rows(model, X, *, n: int = 3, method: str = "auto",
+def explain_rows(model: Any, X: Any, *, n: int = 3, method: str = "auto",
                  describe: Callable[[str, object], str] | None = None,
                  common: Mapping[str, float] | None = None,
                  left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """Plain-language reasons for each row's score: contributions, then words.
 
-    For LightGBM and logistic models this is :func:`top_reasons` of
-    :func:`feature_contributions`; for the simple rule the reason states the rule and
-    which of its conditions the child meets.
+    :func:`top_reasons` of :func:`feature_contributions`, for a model of any kind.
 
     Parameters
     ----------
     model : fitted model
-        As for :func:`feature_contributions`.
+        As for :func:`feature_contributions`; a loaded model's words are those of the
+        feature spec recorded with it.
     X : DataFrame or array
         The rows to explain (see :func:`feature_contributions`).
     n : int, default=3
-    method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
+    method : str, default="auto"
+        As for :func:`feature_contributions`.
     describe : callable, optional
         As for :func:`top_reasons`.
     common, left_out : optional
-        As for :func:`top_reasons` (the simple rule's reasons state the rule and ignore
-        them).
+        As for :func:`top_reasons`.
 
     Returns
     -------
@@ -277,18 +253,10 @@ def explain_rows(model, X, *, n: int = 3, method: str = "auto",
     >>> rule = RuleClassifier().fit(X, [1, 0])
     >>> say = lambda name, value: f"{value} {name.split('_')[0]}"
     >>> explain_rows(rule, X, n=1, describe=say)["reason_1"].tolist()
-    ['5 ace (the rule flags at least 4 ace or at least 3 contacts) — raises risk', \
-'0 ace and 1 contacts: below the rule (the rule flags at least 4 ace or at least 3 contacts) \
-— lowers risk']
+    ['5 ace — raises risk', '1 contacts — raises risk']
     """
     base = _base_model(model)
-    describe = describe or _default_describe()
-    if _kind(base) == "rule":
-        A = _design(base, X)
-        out = _rule_reasons(base, A, n, describe)
-        index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
-                             for r in range(n)}, index=index)
+    describe = describe or _default_describe(model)
     contributions = feature_contributions(base, X, method=method)
     return top_reasons(contributions, X, n=n, describe=describe, common=common,
                        left_out=left_out)

@@ -5,7 +5,7 @@ file, the rejected rows and an audit line. Reading an extract and loading a mode
 job of :func:`riskmodel.jobs.score`.
 """
 
-from riskmodel._core.capacity import Selection, parse_selection
+from riskmodel._core.capacity import Capacity, Selection, parse_selection
 from riskmodel.scoring._bands import (
     FROM_MODEL,
     BandCuts,
@@ -24,13 +24,12 @@ from riskmodel.scoring._score import (
     ScoredCohort,
     score_cohort,
 )
-from riskmodel.scoring._select import capacity_words
 from riskmodel.scoring._write import AUDIT_NAME, output_paths, read_audit
 
 __all__ = [
     "AUDIT_NAME", "BandCuts", "CHARACTERISTIC_COLUMNS", "COMMON_SHARE", "DEFAULT_CHUNK_SIZE",
-    "FROM_MODEL", "MIN_COHORT", "REJECTED_COLUMNS", "SCORE_COLUMNS", "ScoreOptions",
-    "ScoreRun", "ScoredCohort", "Selection", "band_cut_points", "capacity_words",
+    "FROM_MODEL", "MIN_COHORT", "REJECTED_COLUMNS", "SCORE_COLUMNS", "Capacity", "ScoreOptions",
+    "ScoreRun", "ScoredCohort", "Selection", "band_cut_points",
     "cuts_from_meta", "matrix_fingerprint", "output_paths", "parse_selection", "read_audit",
     "risk_bands", "score_cohort", "score_matrix",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.fingerprint import frame_fingerprint, sha256_file
 from riskmodel._core.io import atomic_path
 from riskmodel._core.version import __version__
@@ -49,6 +50,7 @@ class ScoreRun:
     record: dict
     by_locality: dict = field(default_factory=dict)
     localities: dict = field(default_factory=dict)
+    capacity: Capacity | None = None
 
 
 def matrix_fingerprint(matrix) -> str:
@@ -169,4 +171,5 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
         with contextlib.suppress(FileNotFoundError):
             old.unlink()
     return ScoreRun(scores=paths["scores"], rejected=paths["rejected"], audit=paths["audit"],
-                    counts=counts, record=record, by_locality=per_locality, localities=lists)
+                    counts=counts, record=record, by_locality=per_locality, localities=lists,
+                    capacity=scorer.capacity)

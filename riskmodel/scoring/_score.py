@@ -28,7 +28,6 @@ from riskmodel.scoring._options import DEFAULT_CHUNK_SIZE
 from riskmodel.scoring._select import (
     Selection,
     capacity_from_meta,
-    capacity_words,
     parse_selection,
     rank_rows,
     ventiles,
@@ -212,7 +211,7 @@ class CohortScorer:
         # Explaining holds several copies of a chunk (values, contributions, their ranking);
         # smaller chunks keep that small at no cost in speed (measured).
         for part, A in self.source.take(matrix_rows, min(self.chunk_size, EXPLAIN_CHUNK)):
-            words = explain_rows(self.model, A, n=N_REASONS, method=self.method,
+            words = explain_rows(self.loaded, A, n=N_REASONS, method=self.method,
                                  common=self.common, left_out=self.left_out)
             self.reasons[which[done:done + len(part)]] = words.to_numpy(dtype=object,
                                                                         na_value=None)
@@ -257,7 +256,7 @@ class CohortScorer:
 
     def capacity_rule(self) -> str:
         """The capacity rule in words, as written in every row and the audit."""
-        return capacity_words(self.capacity)
+        return self.capacity.words()
 
     def common_record(self) -> dict:
         """The values left out of reasons and the rule (for the audit)."""
@@ -355,7 +354,7 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
         in capacity.
     chunk_size : int, default=50_000
         Rows converted and scored at a time: bounds the extra memory.
-    method : {"auto", "vectorised", "lightgbm", "shap"}, default="auto"
+    method : str, default="auto"
         TreeSHAP route for LightGBM reasons (same values).
     with_characteristics : bool, default=False
         Also carry the protected characteristics the fairness policy audits

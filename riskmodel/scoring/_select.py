@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel._core.capacity import Selection, capacity_from_meta, parse_selection
+from riskmodel._core.capacity import Capacity, Selection, capacity_from_meta, parse_selection
 
-__all__ = ["Selection", "capacity_from_meta", "capacity_words", "parse_selection", "rank_rows",
+__all__ = ["Capacity", "Selection", "capacity_from_meta", "parse_selection", "rank_rows",
            "ventiles"]
 
 
@@ -60,28 +60,3 @@ def ventiles(rank: np.ndarray) -> np.ndarray:
     return (1 + (n - rank) * 20 // n).astype(np.int8)
 
 
-def capacity_words(capacity: Selection) -> str:
-    """The capacity rule as a panel would say it, written in every scores row and the audit.
-
-    Parameters
-    ----------
-    capacity : Selection
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> capacity_words(parse_selection("10%"))
-    'top 10% of the whole cohort'
-    >>> capacity_words(parse_selection("25/locality"))
-    'top 25 in each locality'
-    >>> capacity_words(parse_selection(500))
-    'top 500 of the whole cohort'
-    """
-    if capacity.kind == "per_locality":
-        return f"top {int(capacity.value):,} in each locality"
-    if capacity.kind in ("percent", "overall"):
-        return f"{capacity.describe()} of the whole cohort"
-    return capacity.describe()

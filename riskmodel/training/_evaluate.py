@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation import capacity_flags, evaluate_predictions
+from riskmodel.evaluation import evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import temporal_folds
@@ -117,8 +118,7 @@ def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
               holdout_dates=()) -> CandidateResult:
     cap = spec.capacity
     pred = pred.copy()
-    pred["flagged"] = capacity_flags(pred, score="score", top_percent=cap.top_percent,
-                                     top_n_per_locality=cap.top_n_per_locality)
+    pred["flagged"] = Capacity.from_spec(cap).select(pred, score="score")
     final = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else \
         pd.Series(True, index=pred.index)
     # spec decisions: flag: judged on the rows without help (ranked among all rows)

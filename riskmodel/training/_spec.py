@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from riskmodel._core import capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
@@ -67,9 +68,7 @@ class Capacity(_Strict):
         return self
 
     def describe(self) -> str:
-        if self.top_percent is not None:
-            return f"top {self.top_percent:g}%"
-        return f"top {self.top_n_per_locality} per locality"
+        return capacity.Capacity.from_spec(self).describe()
 
 
 class Candidate(_Strict):

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel.evaluation.card._document import Table
+from riskmodel.features import builder_words
+from riskmodel.models import KINDS
 
 MIN_COUNT = 5
 
@@ -26,19 +29,11 @@ OUTCOME_WORDS = {
                      "support plan (the open early-help episode closes as disengaged or "
                      "declined)",
 }
-KIND_WORDS = {
-    "lightgbm": "gradient-boosted decision trees (LightGBM)",
-    "logistic": "logistic regression on standardised features (L2-regularised)",
-    "rule": "a simple rule (flag a child with many ACEs or many recent contacts)",
-}
-PREFIX_WORDS = {
-    "ace": "adverse childhood experiences (ACEs) recorded",
-    "contacts": "contacts with the front door, by source, need, RAG rating and outcome",
-    "episodes": "early-help and social-care episodes, including the one open at the as-of date",
-    "family": "siblings (same family) and their contacts and escalations",
-    "demand": "the locality's demand and the area's deprivation",
-    "child": "the child's age",
-}
+def _kind_words(kind: str) -> str:
+    """What a model of this kind is, in the kind's own words (its name if not registered)."""
+    return KINDS[kind].words if kind in KINDS else kind
+
+
 METRIC_WORDS = {
     "base_rate": "share of children who had the outcome (base rate)",
     "auc": "ranking quality (AUC; 0.5 is chance)",
@@ -173,7 +168,7 @@ def capacity_words(cap: Mapping) -> str:
     Parameters
     ----------
     cap : mapping
-        The model's capacity: ``top_percent`` or ``top_n_per_locality``.
+        The model's capacity, in its spec form (:meth:`Capacity.to_spec`).
 
     Returns
     -------
@@ -181,14 +176,15 @@ def capacity_words(cap: Mapping) -> str:
 
     Examples
     --------
-    >>> capacity_words({"top_percent": 10})
+    >>> capacity_words(Capacity.parse("10%").to_spec())
     'the 10% of children open to early help with the highest scores at each as-of date'
     """
-    if cap.get("top_percent") is not None:
-        return (f"the {float(cap['top_percent']):g}% of children open to early help with the "
-                "highest scores at each as-of date")
-    return (f"the {int(cap['top_n_per_locality'])} children with the highest scores in each "
-            "locality at each as-of date")
+    c = Capacity.from_spec(cap)
+    if c.per_locality:
+        return (f"the {int(c.value)} children with the highest scores in each locality at "
+                "each as-of date")
+    return (f"the {c.value:g}% of children open to early help with the highest scores at "
+            "each as-of date")
 
 
 def outcome_words(meta: Mapping) -> str:
@@ -223,7 +219,8 @@ def feature_groups(features: list[str]) -> Table:
     for f in features:
         prefix = f.split("_", 1)[0]
         counts[prefix] = counts.get(prefix, 0) + 1
-    rows = [[PREFIX_WORDS.get(p, p), n] for p, n in counts.items()]
+    words = builder_words()
+    rows = [[words.get(p, p), n] for p, n in counts.items()]
     return Table(["what the features describe", "features"], rows,
                  note=f"{len(features)} features in all; each uses only what was recorded "
                       "before the as-of date. The full list is in features.json in the run.")
@@ -419,7 +416,7 @@ def model_words(facts: ModelFacts) -> str:
                 {})
     params = ", ".join(f"{k}={v}" for k, v in (cand.get("params") or {}).items())
     cal = spec_words(spec)["calibration"]
-    return (f"{KIND_WORDS.get(meta['kind'], meta['kind'])} (candidate '{meta['candidate']}'"
+    return (f"{_kind_words(meta['kind'])} (candidate '{meta['candidate']}'"
             f"{'; ' + params if params else ''}), its margin turned into a probability by "
             f"{cal} calibration fitted on cross-fitted, family-grouped predictions")
 

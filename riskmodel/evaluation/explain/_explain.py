@@ -28,21 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import write_text
 from riskmodel.evaluation._disclosure import DEFAULT_BASE, protect_counts, record_keys
 from riskmodel.features import describe_feature, lookup
-from riskmodel.models import BASE_VALUE, KINDS, feature_contributions
+from riskmodel.models import BASE_VALUE, KINDS, feature_contributions, kind_of
 
-METHOD_WORDS = {
-    "lightgbm": "TreeSHAP (path-dependent), computed by LightGBM; identical to shap's "
-                "TreeExplainer",
-    "logistic": "exact linear SHAP against the training mean: coefficient x (value - training "
-                "mean) / training standard deviation; identical to shap's LinearExplainer",
-    "rule": "exact Shapley values of the simple rule against a child who meets neither of "
-            "its conditions",
-}
-DEFAULT_CAPACITY = {"top_percent": 10.0, "top_n_per_locality": None}
+DEFAULT_CAPACITY = Capacity.parse("10%").to_spec()
 # Every value the report shows is shared by, or averaged over, at least this many children.
 MIN_SHARED = 10
 # Base value + contributions must equal the margin to this (log-odds) for every row explained.
@@ -65,7 +58,8 @@ def _kind(model) -> str:
     return kind
 
 
-def _descriptions(features: list[str], feature_dictionary) -> dict[str, str]:
+def _descriptions(features: list[str], feature_dictionary,
+                  spec: dict | None = None) -> dict[str, str]:
     """Plain words for each feature: the given dictionary, else the package's definitions."""
     given = {}
     if feature_dictionary is not None:
@@ -79,17 +73,17 @@ def _descriptions(features: list[str], feature_dictionary) -> dict[str, str]:
             out[f] = given[f]
             continue
         try:
-            out[f] = lookup(f).description
+            out[f] = lookup(f, spec).description
         except InputError:
             out[f] = f.replace("_", " ")
     return out
 
 
-def _describe_value(name: str, value) -> str:
+def _describe_value(name: str, value, spec: dict | None = None) -> str:
     v = None if value is None or not np.isfinite(value) else (
         int(value) if float(value).is_integer() else float(value))
     try:
-        return describe_feature(name, v)
+        return describe_feature(name, v, spec)
     except InputError:
         return f"{name} = {v}"
 
@@ -105,11 +99,10 @@ def capacity_rows(frame: pd.DataFrame, score: np.ndarray | list[float], *,
     --------
     >>> import pandas as pd
     >>> f = pd.DataFrame({"locality": ["a"] * 10})
-    >>> capacity_rows(f, [0.1 * i for i in range(10)], capacity={"top_percent": 30}).tolist()
+    >>> capacity_rows(f, [0.1 * i for i in range(10)],
+    ...               capacity=Capacity.parse("30%").to_spec()).tolist()
     [7, 8, 9]
     """
-    from riskmodel.evaluation._metrics import capacity_flags
-
     cap = dict(DEFAULT_CAPACITY if capacity is None else capacity)
     score = np.asarray(score, dtype=float)
     rows = np.arange(len(frame))
@@ -119,8 +112,7 @@ def capacity_rows(frame: pd.DataFrame, score: np.ndarray | list[float], *,
     sub["score"] = score[rows]
     if "locality" not in sub.columns:
         sub["locality"] = "all"
-    flags = capacity_flags(sub, score="score", top_percent=cap.get("top_percent"),
-                           top_n_per_locality=cap.get("top_n_per_locality"))
+    flags = Capacity.from_spec(cap).select(sub, score="score")
     return rows[np.asarray(flags, bool)]
 
 
@@ -182,6 +174,8 @@ class ModelExplanation:
     group_words: str = ""
     model_name: str = ""
     capacity: dict = field(default_factory=dict)
+    #: The feature spec recorded with the model: the words of its features.
+    feature_spec: dict | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -189,7 +183,7 @@ class ModelExplanation:
 
     @property
     def method(self) -> str:
-        return METHOD_WORDS[self.kind]
+        return kind_of(self.kind).method_words
 
     def additivity_error(self) -> float:
         """Largest ``|base value + sum of contributions - margin|`` over the rows."""
@@ -251,7 +245,8 @@ class ModelExplanation:
         x = self.data.iloc[i]
         return pd.DataFrame({
             "feature": [self.feature_names[j] for j in order],
-            "words": [_describe_value(self.feature_names[j], float(x.iloc[j])) for j in order],
+            "words": [_describe_value(self.feature_names[j], float(x.iloc[j]), self.feature_spec)
+                      for j in order],
             "value": [float(x.iloc[j]) for j in order],
             "contribution": [float(vals[j]) for j in order],
             "effect": ["raises risk" if vals[j] > 0 else "lowers risk" for j in order],
@@ -276,7 +271,8 @@ class ModelExplanation:
         words = []
         for j in order:
             v = shared_value(self.data.iloc[self.group, j])
-            words.append("varies" if v is None else _describe_value(self.feature_names[j], v))
+            words.append("varies" if v is None
+                         else _describe_value(self.feature_names[j], v, self.feature_spec))
         return pd.DataFrame({
             "feature": [self.feature_names[j] for j in order], "words": words,
             "contribution": [float(vals[j]) for j in order],
@@ -357,7 +353,8 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
     max_rows : int or None, default=2000
         Explain at most this many rows (a fixed random sample); None explains every row.
     capacity : dict, optional
-        ``top_percent`` or ``top_n_per_locality``; default: the model's, else the top 10%.
+        a capacity's spec form (:meth:`Capacity.to_spec`); default: the model's, else the
+        top 10%.
     random_state : int, default=0
     base : int, default=5
         The rounding base of published counts (the fairness policy's ``min_count``).
@@ -391,8 +388,9 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
     if capacity is None:
         capacity = (meta or {}).get("capacity") or DEFAULT_CAPACITY
     ex = _explanation(est, matrix, features, capacity, max_rows, random_state, base)
-    ex.descriptions, ex.kind, ex.model_name = (_descriptions(features, feature_dictionary),
-                                               kind, name)
+    spec = (meta or {}).get("feature_spec")
+    ex.descriptions = _descriptions(features, feature_dictionary, spec)
+    ex.kind, ex.model_name, ex.feature_spec = kind, name, spec
     error = ex.additivity_error()
     if not error <= ADDITIVITY_TOLERANCE:  # a bug, never a user error: refuse to report it
         raise RuntimeError(f"explain: contributions do not add up to the margin (largest "
@@ -530,9 +528,10 @@ def render_explanation(ex: ModelExplanation, *, title: str | None = None, top: i
 
 
 def _capacity_words(cap: dict) -> str:
-    if cap.get("top_percent") is not None:
-        return f"the top {float(cap['top_percent']):g}% of scores"
-    return f"the top {int(cap['top_n_per_locality'])} scores in each locality"
+    c = Capacity.from_spec(cap)
+    if c.per_locality:
+        return f"the top {int(c.value)} scores in each locality"
+    return f"the top {c.value:g}% of scores"
 
 
 def write_explanation_report(model, matrix: pd.DataFrame, out_path, *,
