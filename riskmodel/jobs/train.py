@@ -158,7 +158,11 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
     if bars is None:
         return
     for res in result.candidates:
-        pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+        # judged on the final period only (the selection dates chose the model)
+        pred = res.predictions
+        if result.holdout_dates:
+            pred = pred[pred["as_of"].isin(result.holdout_dates)]
+        pred = with_characteristics(pred.drop(columns=["flagged"]), matrix)
         chars = [c for c in bars.characteristics if c in pred.columns]
         if not chars:
             raise InputError(f"training spec: fairness: none of {bars.characteristics} is a "
@@ -244,7 +248,10 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     truth = read_truth(data, outcome=spec_obj.outcome, horizon_months=spec_obj.horizon_months)
     if truth is not None:
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
+    for line in tm.notes:
+        say(f"as-of schedule: {line}")
     result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
+    result.notes = tm.notes + result.notes
     _judge_fairness(result, matrix, spec_obj, say)
     result.fingerprint = tm.extract.fingerprint
     result.extra["matrix"] = matrix
@@ -284,6 +291,9 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             run.log_metrics({f"truth_{r.metric}": r.value
                              for r in result.truth.metrics.itertuples()})
         records = {}
+        # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
+        before_final = matrix[~matrix["as_of"].isin(result.holdout_dates)]
+        cuts = band_cut_points(before_final["label"])
         # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
         reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
                                        horizon_months=spec_obj.horizon_months,
@@ -292,7 +302,7 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
             say(f"fitting {res.name} on every labelled row…")
             res.model = fit_final(matrix, features, cand, spec_obj)
             record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
-                             common, band_cut_points(matrix["label"]),
+                             common, cuts,
                              result.extra["switched_off"], result.extra["knowledge"])
             record.files[REFERENCE] = reference.for_model(
                 res.model, capacity=spec_obj.capacity.model_dump(),

@@ -1,0 +1,77 @@
+"""How often the pass decision registers a model, on synthetic councils with known truth.
+
+For each council size and seed: generate a council, evaluate the packaged spec's candidates
+(no MLflow), and judge the chosen candidate twice on the same fit: with the packaged bars
+(below the truth) and with ``min_auc`` raised above what the truth reaches (default 0.80).
+Prints one line per council and the registration rate per size and bar.
+
+    python benchmarks/judging.py --children 6000 20000 50000 --seeds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def one_council(n: int, seed: int, outcome: str, high_bar: float, work: Path,
+                start: str | None) -> dict:
+    """Generate, evaluate and judge one council; return its figures."""
+    from riskmodel.data import generate_council, read_truth
+    from riskmodel.jobs import training_matrix
+    from riskmodel.training import evaluate_candidates, judge, load_training_spec
+
+    spec = load_training_spec(outcome=outcome)
+    extra = {"start": start} if start else {}
+    data = generate_council(n_children=n, seed=seed, out=work / f"c{n}_{seed}", **extra)
+    tm = training_matrix(data, spec)
+    truth = read_truth(data, outcome=outcome, horizon_months=spec.horizon_months)
+    truth["as_of"] = truth["as_of"].astype(tm.matrix["as_of"].dtype)
+    res = evaluate_candidates(tm.matrix, spec, features=tm.features, truth=truth)
+    chosen = next(r for r in res.candidates if r.name == res.chosen)
+    high = spec.model_copy(update={"thresholds": spec.thresholds.model_copy(
+        update={"min_auc": high_bar})})
+    passed_high, _ = judge(chosen.metrics, high)
+    m = chosen.metrics.set_index("metric")
+    t = res.truth.metrics.set_index("metric") if res.truth is not None else None
+    return {"n": n, "seed": seed, "chosen": chosen.name, "auc": m.loc["auc", "value"],
+            "auc_low": m.loc["auc", "low"], "truth_auc": t.loc["auc", "value"] if t is not None
+            else float("nan"), "oe": m.loc["observed_expected", "value"],
+            "slope": m.loc["calibration_slope", "value"],
+            "lift_low": m.loc["lift_at_capacity", "low"],
+            "passed": chosen.passed, "passed_high": passed_high,
+            "why": "; ".join(chosen.reasons)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, nargs="+", default=[6000, 20000, 50000])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=101)
+    parser.add_argument("--outcome", default="escalation")
+    parser.add_argument("--high-bar", type=float, default=0.80)
+    parser.add_argument("--start", default=None, help="first simulated day (synth --start)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="riskmodel-judging-"))
+    for n in args.children:
+        rows = []
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            t0 = time.perf_counter()
+            r = one_council(n, seed, args.outcome, args.high_bar, work, args.start)
+            rows.append(r)
+            print(f"{n:>7,} seed {seed}: {r['chosen']} AUC {r['auc']:.3f} (from "
+                  f"{r['auc_low']:.3f}), truth {r['truth_auc']:.3f}, O/E {r['oe']:.2f}, slope "
+                  f"{r['slope']:.2f}, lift from {r['lift_low']:.2f}: packaged bars "
+                  f"{'PASS' if r['passed'] else 'FAIL'}, min_auc {args.high_bar:g} "
+                  f"{'PASS' if r['passed_high'] else 'FAIL'} ({time.perf_counter() - t0:.0f}s)"
+                  + (f" [{r['why']}]" if r["why"] else ""), flush=True)
+        k = len(rows)
+        print(f"{n:>7,} children: packaged bars registered in {sum(r['passed'] for r in rows)}"
+              f" of {k}; min_auc {args.high_bar:g} in {sum(r['passed_high'] for r in rows)} "
+              f"of {k}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
