@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 #: Two-sided 95% percentile intervals: a ``min_`` bar is judged on the 2.5th percentile.
 LEVEL = 0.95
@@ -61,7 +62,7 @@ def _slope(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
     beta = np.array([0.0, 1.0])
     X = np.column_stack([np.ones_like(x), x])
     for _ in range(25):
-        mu = 1 / (1 + np.exp(-(X @ beta)))
+        mu = expit(X @ beta)
         grad = X.T @ (w * (y - mu))
         hess = (X * (w * mu * (1 - mu))[:, None]).T @ X
         try:
