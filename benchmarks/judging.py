@@ -41,6 +41,9 @@ def one_council(n: int, seed: int, outcome: str, high_bar: float, work: Path,
             else float("nan"), "oe": m.loc["observed_expected", "value"],
             "slope": m.loc["calibration_slope", "value"],
             "lift_low": m.loc["lift_at_capacity", "low"],
+            "truth_oe": t.loc["observed_expected", "value"] if t is not None else float("nan"),
+            "truth_slope": t.loc["calibration_slope", "value"] if t is not None
+            else float("nan"),
             "passed": chosen.passed, "passed_high": passed_high,
             "why": "; ".join(chosen.reasons)}
 
@@ -62,8 +65,9 @@ def main() -> None:
             r = one_council(n, seed, args.outcome, args.high_bar, work, args.start)
             rows.append(r)
             print(f"{n:>7,} seed {seed}: {r['chosen']} AUC {r['auc']:.3f} (from "
-                  f"{r['auc_low']:.3f}), truth {r['truth_auc']:.3f}, O/E {r['oe']:.2f}, slope "
-                  f"{r['slope']:.2f}, lift from {r['lift_low']:.2f}: packaged bars "
+                  f"{r['auc_low']:.3f}), truth {r['truth_auc']:.3f}, O/E {r['oe']:.2f} (truth "
+                  f"{r['truth_oe']:.2f}), slope {r['slope']:.2f} (truth {r['truth_slope']:.2f}),"
+                  f" lift from {r['lift_low']:.2f}: packaged bars "
                   f"{'PASS' if r['passed'] else 'FAIL'}, min_auc {args.high_bar:g} "
                   f"{'PASS' if r['passed_high'] else 'FAIL'} ({time.perf_counter() - t0:.0f}s)"
                   + (f" [{r['why']}]" if r["why"] else ""), flush=True)
