@@ -107,6 +107,19 @@ def test_registered_champion_loads_and_matches(trained):
         best.model.predict_proba(X)[:, 1])
 
 
+def test_thresholds_come_from_the_dates_before_the_final_period(trained):
+    """Risk-band cut-points from the training dates only; the final period prints its gap."""
+    loaded = load_model("models:/escalation@champion")
+    m = trained.extra["matrix"]
+    before = m[~m["as_of"].isin(trained.holdout_dates) & m["label"].notna()]
+    bands = loaded.meta["risk_bands"]
+    assert bands["n"] == len(before)
+    assert bands["base_rate"] == pytest.approx(before["label"].astype(float).mean())
+    plan = trained.plan
+    assert plan.final == trained.holdout_dates and plan.gap
+    assert plan.selection[-1] + pd.DateOffset(months=6) <= plan.final[0]
+
+
 def test_retrain_makes_a_challenger_and_promote_moves_the_champion(trained, council, test_spec):
     again = train(council, test_spec)
     assert again.registered["alias"] == "challenger"

@@ -84,8 +84,9 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
     the extract date, and when the episode closes as ``transferred`` or ``relocated`` inside
     the window with no outcome seen (the outcome is not observable after the child moves
-    away: censored, not 0; ``moved_away="zero"`` labels them 0). (Without closure reasons, as in Ofsted Annex A, ``disengagement`` is
-    0 throughout: :func:`build_matrix` refuses that outcome.)
+    away: censored, not 0; ``moved_away="zero"`` labels them 0). (Without closure reasons,
+    as in Ofsted Annex A, ``disengagement`` is 0 throughout: :func:`build_matrix` refuses
+    that outcome.)
 
     Parameters
     ----------

@@ -266,16 +266,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     say(plan.describe(spec.horizon_months))
     test_dates = [f[2] for f in folds]
     holdout, selection_dates = plan.final, plan.selection
-    results, weights = [], None
-    for cand in spec.candidates:
-        say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
-        pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
-        if weights is None:  # the same family resamples for every candidate: paired
-            rows = pred[(pred["as_of"].isin(holdout) if holdout else True) & _judged(pred)]
-            weights = family_weights(rows["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
-        results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout, weights))
-        say(f"evaluated {cand.name}")
-    _judge_all(results, spec, holdout, weights)
+    results, weights = _evaluate_all(labelled, features, spec, folds, holdout, say)
     # The choice: least regret on the selection dates; the final period never chooses.
     regrets = regret({r.name: r.per_date for r in results}, selection_dates, spec.select_by)
     for r in results:
@@ -296,6 +287,24 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
                        test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
                        holdout_dates=list(holdout), learning_curve=curve, notes=notes,
                        plan=plan)
+
+
+def _evaluate_all(labelled: pd.DataFrame, features: list[str], spec: TrainingSpec, folds,
+                  holdout: list, say) -> tuple[list[CandidateResult], np.ndarray]:
+    """Every candidate's out-of-time predictions and metrics, judged with the same family
+    resamples (paired)."""
+    results: list[CandidateResult] = []
+    weights = None
+    for cand in spec.candidates:
+        say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
+        pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
+        if weights is None:  # the same family resamples for every candidate: paired
+            rows = pred[(pred["as_of"].isin(holdout) if holdout else True) & _judged(pred)]
+            weights = family_weights(rows["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
+        results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout, weights))
+        say(f"evaluated {cand.name}")
+    _judge_all(results, spec, holdout, weights)
+    return results, weights
 
 
 def _truth(first: CandidateResult, truth: pd.DataFrame | None, spec: TrainingSpec, holdout,

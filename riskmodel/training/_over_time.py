@@ -90,6 +90,18 @@ def regret(per_date: dict[str, pd.DataFrame], dates, metric: str) -> pd.Series:
     return (table.max(axis=1).to_numpy()[:, None] - table).mean(axis=0)
 
 
+def _power(value: float, end: float, bar: float, date_part: float, side: str,
+           n_children: int, n_final_dates: int) -> str:
+    """The words of the power calculation for one bar the estimate clears."""
+    need = (abs(value - end) / abs(value - bar)) ** 2
+    return (f"; the interval (families resampled) narrows as one over the square root of the "
+            f"children: its {side} end would reach the bar with about {need:.1f}x the "
+            f"children (~{need * n_children:,.0f}) at this model's quality. The date-to-date "
+            f"part (a further half-width of {date_part:.3f} if the {n_final_dates} final dates "
+            "were resampled too) is not in the pass interval; more years of data add "
+            "training dates, not final dates")
+
+
 def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
                        n_final_dates: int) -> list[str]:
     """Plain words on each bar of the chosen candidate, one line per bar: met, or not met and
@@ -136,16 +148,10 @@ def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
                          "would meet it with this model: it needs a better model, or the bar "
                          "is above what this outcome allows")
             continue
-        need = (abs(value - end) / abs(value - bar)) ** 2
         date_part = (float(halves.loc[metric, "date_half_width"])
                      if metric in halves.index else float("nan"))
-        notes.append(
-            f"{head}; the interval (families resampled) narrows as one over the square root "
-            f"of the children: its {side.replace('from', 'low').replace('to', 'high')} end "
-            f"would reach the bar with about {need:.1f}x the children (~{need * n_children:,.0f}"
-            f") at this model's quality. The date-to-date part (a further half-width of "
-            f"{date_part:.3f} if the {n_final_dates} final dates were resampled too) is not "
-            "in the pass interval; more years of data add training dates, not final dates")
+        notes.append(head + _power(value, end, bar, date_part, "low" if kind == "min" else
+                                   "high", n_children, n_final_dates))
     if "auc_gain" in m.index and thresholds.get("beat"):
         g = m.loc["auc_gain"]
         state = "beats" if g["low"] > 0 else "does not beat"
