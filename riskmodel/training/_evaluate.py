@@ -303,6 +303,7 @@ def _evaluate_all(labelled: pd.DataFrame, features: list[str], spec: TrainingSpe
             weights = family_weights(rows["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
         results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout, weights))
         say(f"evaluated {cand.name}")
+    assert weights is not None  # the spec has at least one candidate
     _judge_all(results, spec, holdout, weights)
     return results, weights
 
