@@ -166,3 +166,37 @@ def test_moved_away_closures_are_censored_not_zero():
     zero = build_labels(tables, ["2023-06-01"], extract_date="2024-06-01",
                         moved_away="zero").set_index("child_id")
     assert zero.loc["c1", "escalation"] == 0
+
+
+def test_fairness_bars_are_judged_on_the_final_period_only():
+    """A candidate biased only on the selection dates passes: the bars look at the final
+    period (a selection-date bias would have failed it when all dates were pooled)."""
+    from riskmodel.jobs.train import _judge_fairness
+    from riskmodel.training import CandidateResult, TrainResult
+    from riskmodel.training._spec import FairnessBars
+
+    rng = np.random.default_rng(0)
+    n = 6000
+    eth = rng.choice(["white", "asian", "black"], n, p=[0.6, 0.25, 0.15])
+    risk = rng.beta(2, 6, n)
+    when = np.where(np.arange(n) < n // 2, pd.Timestamp("2023-01-01"),
+                    pd.Timestamp("2024-07-01"))
+    biased = (eth == "black") & (when == pd.Timestamp("2023-01-01"))
+    pred = pd.DataFrame({"child_id": [f"c{i}" for i in range(n)],
+                         "family_id": [f"f{i // 2}" for i in range(n)],
+                         "as_of": pd.to_datetime(when), "locality": "north",
+                         "label": (rng.uniform(size=n) < risk).astype(int),
+                         "score": np.clip(risk * np.where(biased, 3.0, 1.0), 0, 1)})
+    pred["flagged"] = pred.groupby("as_of")["score"].rank(method="first",
+                                                          ascending=False) <= n // 20
+    metrics = pd.DataFrame({"metric": ["auc"], "value": [0.7], "low": [0.68], "high": [0.72]})
+    spec = load_training_spec(outcome="escalation").model_copy(
+        update={"fairness": FairnessBars(characteristics=["ethnicity"])})
+    matrix = pred[["child_id", "as_of"]].assign(ethnicity=eth)
+    for final, expect in (([pd.Timestamp("2024-07-01")], True), ([], False)):
+        res = CandidateResult(name="c", kind="logistic", metrics=metrics, by_locality=None,
+                              predictions=pred, passed=True, reasons=[])
+        result = TrainResult(spec=spec, candidates=[res], truth=None, fingerprint="",
+                             test_dates=[], n_rows=n, holdout_dates=final)
+        _judge_fairness(result, matrix, spec, lambda msg: None)
+        assert res.passed is expect, res.reasons
