@@ -160,6 +160,21 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
         assert f"{run['auc']:.3f}" in line and f"{run['brier']:.3f}" in line
 
 
+def test_train_exits_3_when_nothing_is_registered(council, test_spec, tracking, capsys,
+                                                  tmp_path):
+    """For schedulers: a finished run that registers nothing exits 3 (not 0, 1 or 2)."""
+    import yaml
+
+    spec = yaml.safe_load(test_spec.read_text())
+    spec.update(candidates=spec["candidates"][:2], bootstrap=20,
+                thresholds={"min_auc": 0.99})  # no model reaches it
+    path = tmp_path / "unreachable.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    code, out, err = _run_cli(["train", "--data", str(council), "--spec", str(path)], capsys)
+    assert code == 3, err
+    assert "no candidate met every pass threshold: nothing registered" in out
+
+
 def test_bad_spec_and_missing_model_are_one_line_errors(council, tmp_path, tracking, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("outcome: escalation\nas_of: {start: 2020-01-01}\ncandidates: []\n"
