@@ -63,7 +63,7 @@ def plan_dates(dates, *, n_folds: int, holdout: int, horizon_months: int,
     >>> d = list(pd.date_range("2022-01-01", periods=12, freq="QS"))
     >>> p = plan_dates(d, n_folds=3, holdout=4, horizon_months=6)
     >>> [str(x.date()) for x in p.selection], [str(x.date()) for x in p.gap]
-    (['2023-04-01', '2023-07-01', '2023-10-01'], ['2024-01-01'])
+    (['2023-01-01', '2023-04-01', '2023-07-01'], ['2023-10-01'])
     """
     dates = sorted(pd.Timestamp(d) for d in dates)
     final = dates[len(dates) - holdout:] if holdout else []
