@@ -35,9 +35,8 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
 
     from riskmodel._core.errors import InputWarning
-    from riskmodel.data import simulate_council
+    from riskmodel.data import extract_date_of, first_record_date, simulate_council
     from riskmodel.data._contract import RECORDED_DATES
-    from riskmodel.data._dates import extract_date_of
     from riskmodel.features import build_matrix, feature_columns, load_feature_spec
     from riskmodel.features._spec import CurrentValues, KnowledgeSpec, LagDays
     from riskmodel.training import as_of_schedule, fit_final, load_training_spec
@@ -54,7 +53,8 @@ def main() -> None:
         lag_days=LagDays(mash_rag=0, outcome=0, episode_start=0, triage_start=0),
         current_values=CurrentValues(locality="current", imd_decile="current"))})
     extract = extract_date_of(recorded)
-    dates = as_of_schedule(spec, extract)
+    dates = as_of_schedule(spec, extract, records_start=first_record_date(recorded),
+                           longest_window_months=36)
     final = dates[-spec.splits.holdout:]
     lightgbm = next(c for c in spec.candidates if c.kind == "lightgbm")
     truth = council.truth[["child_id", "as_of", "p_escalation_6m"]].rename(

@@ -42,7 +42,7 @@ def main() -> None:
 
     from riskmodel.data import generate_council, read_truth
     from riskmodel.jobs import training_matrix
-    from riskmodel.training import as_of_schedule, fit_final, load_training_spec
+    from riskmodel.training import fit_final, load_training_spec
 
     work = Path(tempfile.mkdtemp(prefix="riskmodel-transfer-"))
     spec = load_training_spec(outcome=args.outcome)
@@ -53,7 +53,7 @@ def main() -> None:
     lightgbm = next(c for c in spec.candidates if c.kind == "lightgbm")
     model = fit_final(tm_a.matrix, tm_a.features, lightgbm, spec)
     tm_b = training_matrix(b, spec)
-    final_dates = as_of_schedule(spec, tm_b.extract.date)[-spec.splits.holdout:]
+    final_dates = sorted(tm_b.matrix["as_of"].unique())[-spec.splits.holdout:]
     rows = tm_b.matrix[tm_b.matrix["as_of"].isin(final_dates) & tm_b.matrix["label"].notna()]
     truth = read_truth(b, outcome=args.outcome, horizon_months=spec.horizon_months)
     truth["as_of"] = truth["as_of"].astype(rows["as_of"].dtype)

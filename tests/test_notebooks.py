@@ -114,11 +114,12 @@ def test_notebooks_run_on_a_small_council(notebook_env, council):
     import pandas as pd
 
     from riskmodel.data import read_extract_date
-    from riskmodel.training import as_of_schedule, load_training_spec
+    from riskmodel.jobs import training_schedule
+    from riskmodel.training import load_training_spec
 
     extract = read_extract_date(council)
     spec = load_training_spec(notebook_env["RISKMODEL_SPEC"])
-    dates = {str(d.date()) for d in as_of_schedule(spec, extract)}
+    dates = {str(d.date()) for d in training_schedule(council, spec)}
     dates |= {extract, pd.Timestamp.today().strftime("%Y-%m-%d")}
     children = pd.read_parquet(council / "children.parquet")
     for text in (profile, trained, review):

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from riskmodel.training._over_time import (
-    attainability,
     list_stability,
     per_date_metrics,
     regret,
+    what_it_would_take,
 )
 
 
@@ -33,8 +33,10 @@ def test_the_final_period_never_chooses(monkeypatch):
     spec = load_training_spec(outcome="escalation").model_copy(deep=True)
     spec.candidates = spec.candidates[1:]  # logistic, lightgbm
     spec.splits.n_folds, spec.splits.holdout = 3, 2
+    spec.as_of.recording_lag_days = 0
+    spec.thresholds.beat = None
     spec.bootstrap = 20
-    dates = pd.date_range("2021-01-01", periods=8, freq="QS")
+    dates = pd.date_range("2021-01-01", periods=9, freq="QS")
     rng = np.random.default_rng(0)
     rows = []
     for k, d in enumerate(dates):
@@ -91,19 +93,28 @@ def test_per_date_metrics_are_each_dates_own():
         assert got.loc[d, "auc"] == pytest.approx(roc_auc_score(part.label, part.score))
 
 
-def test_attainability_says_in_words_what_the_data_can_support():
-    m = pd.DataFrame({"metric": ["auc", "lift_at_capacity"], "value": [0.69, 2.6],
-                      "low": [0.675, 2.1], "high": [0.705, 3.1]})
-    curve = pd.DataFrame({"training_dates": [3, 6, 12], "auc": [0.65, 0.67, 0.69]})
-    notes = attainability(m, curve, {"min_auc": 0.70, "min_lift_at_capacity": 1.5,
-                                     "max_calibration_error": 0.05}, 20_000)
-    assert len(notes) == 2
-    assert notes[0].startswith("auc: the data cannot support the bar of 0.7 at this size")
-    assert "x the children" in notes[0]
+def test_what_it_would_take_is_a_power_calculation_with_families_and_dates_apart():
+    from types import SimpleNamespace
+
+    m = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "observed_expected"],
+                      "value": [0.737, 2.6, 0.95], "low": [0.695, 2.1, 0.85],
+                      "high": [0.779, 3.1, 1.05]})
+    halves = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "observed_expected"],
+                           "family_half_width": [0.042, 0.5, 0.1],
+                           "date_half_width": [0.040, 0.3, 0.05]})
+    chosen = SimpleNamespace(name="lightgbm", metrics=m, half_widths=halves)
+    notes = what_it_would_take(chosen, {"min_auc": 0.70, "min_lift_at_capacity": 1.5,
+                                        "max_observed_expected": 1.25, "beat": None},
+                               n_children=20_000, n_final_dates=4)
+    assert len(notes) == 3
+    # (0.042 / 0.037)^2 = 1.29x the children for the low end to reach the bar
+    assert notes[0].startswith("auc: the bar of 0.7 is not met: lightgbm 0.737")
+    assert "about 1.3x the children (~25,7" in notes[0]
+    assert "a further half-width of 0.040 if the 4 final dates were resampled" in notes[0]
     assert notes[1].startswith("lift_at_capacity: the bar of 1.5 is met")
-    near = attainability(m, curve, {"min_auc": 0.68}, 20_000)  # low end 0.675, gain 0.02
-    assert near[0].startswith("auc: the bar of 0.68 is not met at this size")
-    assert "within reach with about twice the training data" in near[0]
-    flat = pd.DataFrame({"training_dates": [3, 6, 12], "auc": [0.64, 0.65, 0.65]})
-    m2 = m.assign(value=[0.65, 2.6], low=[0.63, 2.1])
-    assert "no amount of data" in attainability(m2, flat, {"min_auc": 0.70}, 20_000)[0]
+    assert notes[2].startswith("observed_expected: the bar of 1.25 is met")
+    # an estimate at or below the bar: no council size would do
+    low = SimpleNamespace(name="lightgbm", metrics=m.assign(value=[0.69, 2.6, 0.95]),
+                          half_widths=halves)
+    assert "no council size would meet it" in what_it_would_take(
+        low, {"min_auc": 0.70}, n_children=20_000, n_final_dates=4)[0]

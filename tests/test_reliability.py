@@ -327,7 +327,7 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["spec.yaml: expected a mapping of keys to values at the top level"]),
     ("train", "as_of.start leaving no as-of dates"): (
         lambda c: _train(c, c.training_spec(lambda s: s["as_of"].update(start="2025-10-01"))),
-        ["training spec: as_of.start 2025-10-01 leaves no as-of date whose 6-month window "
+        ["key 'as_of.start': 2025-10-01 leaves no as-of date whose 6-month window "
          "closes by the data's last date 2025-12-31"]),
     ("train", "future-dated record"): (
         lambda c: _train(c, data=c.extract(_set("ace_factors", "recorded_date", 0,

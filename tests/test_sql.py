@@ -636,7 +636,7 @@ def test_train_logs_no_password_to_mlflow(loaded, test_spec, tmp_path, monkeypat
 
     spec = yaml.safe_load(test_spec.read_text())  # a quick one: two candidates, few dates
     spec.update(candidates=spec["candidates"][:2], bootstrap=20)
-    spec["as_of"]["start"] = "2023-01-01"
+    spec["as_of"]["start"] = "2022-07-01"  # a training date recorded before the first fold
     test_spec = tmp_path / "escalation.yaml"
     test_spec.write_text(yaml.safe_dump(spec))
 

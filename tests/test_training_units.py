@@ -134,20 +134,29 @@ def test_metrics_intervals_cover_and_family_bootstrap_is_wider():
 
 def test_judge_uses_the_conservative_end_of_each_interval():
     spec = load_training_spec(outcome="escalation")
-    good = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "calibration_error"],
-                         "value": [0.8, 3.0, 0.01], "low": [0.72, 2.5, 0.0],
-                         "high": [0.85, 3.5, 0.02]})
+    good = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "observed_expected",
+                                    "observed_expected_at_capacity", "calibration_slope",
+                                    "auc_gain"],
+                         "value": [0.8, 3.0, 1.0, 1.0, 1.0, 0.1],
+                         "low": [0.72, 2.5, 0.9, 0.9, 0.8, 0.05],
+                         "high": [0.85, 3.5, 1.1, 1.1, 1.2, 0.15]})
     assert judge(good, spec) == (True, [])
+    bar = spec.thresholds.min_auc
     # the point estimate passes but the interval reaches below the pre-set AUC bar
-    shaky = good.assign(low=[0.65, 2.5, 0.0])
+    shaky = good.assign(low=[bar - 0.01, 2.5, 0.9, 0.9, 0.8, 0.05])
     passed, why = judge(shaky, spec)
-    assert not passed and why[0].startswith("auc 0.800") and "below 0.7" in why[0]
-    miscal = good.assign(high=[0.85, 3.5, 0.08])
+    assert not passed and why[0].startswith("auc 0.800") and f"below {bar:g}" in why[0]
+    # scores too high: observed over expected's interval reaches above the bar
+    miscal = good.assign(high=[0.85, 3.5, 1.3, 1.1, 1.2, 0.15])
     assert not judge(miscal, spec)[0]
     # lift: flagged children twice as likely as average, on the interval's low end
-    weak = good.assign(low=[0.72, 1.8, 0.0])
+    weak = good.assign(low=[0.72, 1.8, 0.9, 0.9, 0.8, 0.05])
     passed, why = judge(weak, spec)
     assert not passed and why == ["lift_at_capacity 3.000 (95% interval from 1.800) below 2"]
+    # not better than the rule on the same rows
+    tie = good.assign(low=[0.72, 2.5, 0.9, 0.9, 0.8, -0.01])
+    passed, why = judge(tie, spec)
+    assert not passed and why[0].startswith("does not beat rule")
 
 
 def test_ece_known_values():

@@ -23,6 +23,9 @@ from riskmodel.cli._app import (
 
 # ---------------------------------------------------------------- training ------------------
 
+#: `riskmodel train`'s exit code when no candidate passed every bar (nothing registered).
+NOTHING_REGISTERED = 3
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help=DATA_HELP, parser=_data_source,
@@ -33,7 +36,10 @@ def train(
     outcome: Annotated[str, typer.Option(help="Outcome when no spec is given.")] = "escalation",
     register: Annotated[bool, typer.Option(help="Register the best passing candidate.")] = True,
 ):
-    """Train every candidate on temporal folds, log to MLflow, print the leaderboard."""
+    """Train every candidate on temporal folds, log to MLflow, print the leaderboard.
+
+    Exits 0 when a candidate passed every bar (registered as champion or challenger), 3 when
+    none did and nothing was registered (1 is an internal error, 2 bad input)."""
     from riskmodel.jobs import train as train_models
     from riskmodel.training import (
         leaderboard_table,
@@ -65,6 +71,8 @@ def train(
                   "(--no-register)")
     out.print(f"runs in the MLflow UI: {experiment_url(spec_obj.outcome)}", markup=False,
               highlight=False, soft_wrap=True)
+    if not passed:  # for schedulers: the run finished, but no model was good enough
+        sys.exit(NOTHING_REGISTERED)
 
 
 @app.command()

@@ -23,7 +23,7 @@ from riskmodel.data._contract import (
     TOXIC_TRIO,
     TRIAGE_LEVELS,
 )
-from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of
+from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of, first_record_date
 from riskmodel.data._decisions import DECISIONS, read_decisions, row_names
 from riskmodel.data._inputs import (
     INPUTS,
@@ -54,7 +54,7 @@ from riskmodel.data.synth import (
 )
 
 __all__ = [
-    "Mapping", "todo_path", "todo_text",
+    "Mapping", "first_record_date", "todo_path", "todo_text",
     "ACE_FACTORS", "CLOSURE_REASONS", "COLUMNS", "CONTACT_OUTCOMES", "CONTRACT_VERSION",
     "DATE_COLUMNS", "DECISIONS", "DISABILITY", "DatabaseSource", "EARLY_HELP_SERVICES",
     "ETHNICITY", "HISTORY_ATTRIBUTES", "INPUTS", "KNOWN_DATES", "MASH_RAG", "NEEDS",

@@ -22,6 +22,21 @@ def date_bounds(tables, columns) -> tuple[pd.Timestamp | None, pd.Timestamp | No
     return (min(lows) if lows else None, max(highs) if highs else None)
 
 
+def first_record_date(tables) -> pd.Timestamp | None:
+    """When the records start: the earliest recorded contact or ACE factor or episode start.
+
+    Examples
+    --------
+    >>> t = {"contacts": pd.DataFrame({"recorded_date": ["2021-04-03"]}),
+    ...      "ace_factors": pd.DataFrame({"recorded_date": [None]}),
+    ...      "episodes": pd.DataFrame({"start_date": ["2021-05-01"]})}
+    >>> first_record_date(t)
+    Timestamp('2021-04-03 00:00:00')
+    """
+    first, _ = date_bounds(tables, KNOWN_DATES)
+    return None if first is None else pd.Timestamp(first).normalize()
+
+
 def extract_date_of(tables) -> pd.Timestamp:
     """The latest event or recording date in the tables (the extract's effective date).
 

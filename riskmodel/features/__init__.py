@@ -18,10 +18,11 @@ from riskmodel.features._matrix import (
     switched_off_features,
 )
 from riskmodel.features._spec import FeatureSpec, load_feature_spec
+from riskmodel.features._windows import window_months
 
 __all__ = [
     "OUTCOMES", "FeatureSpec", "build_labels", "build_matrix", "builder_words",
     "describe_feature", "describer", "feature_columns", "feature_dictionary", "knowledge_rules",
     "load_feature_spec", "lookup",
-    "switched_off_features",
+    "switched_off_features", "window_months",
 ]

@@ -10,6 +10,10 @@ from riskmodel.features._session import Params, Session, finish_keys, open_sessi
 OUTCOMES = ("escalation", "disengagement")
 DISENGAGED = ("disengaged", "declined")
 ESCALATED = "escalated"
+#: Closures after which the council cannot see the outcome (the child's support continues
+#: elsewhere): a row whose early-help episode closes so inside the window, with no outcome
+#: seen, is censored (its label missing: left out of training and judging), not a 0.
+MOVED_AWAY = ("transferred", "relocated")
 
 
 def check_outcome(outcome: str) -> str:
@@ -19,10 +23,17 @@ def check_outcome(outcome: str) -> str:
     return outcome
 
 
-def add_labels(session: Session) -> None:
-    """Create the session's ``labels`` table: both outcomes over the horizon, per cohort row."""
+def add_labels(session: Session, *, moved_away: str = "censor") -> None:
+    """Create the session's ``labels`` table: both outcomes over the horizon, per cohort row.
+
+    ``moved_away``: ``censor`` (a row whose episode closes as transferred or relocated in the
+    window, with no outcome seen, has no label) or ``zero`` (labelled 0, as before).
+    """
+    if moved_away not in ("censor", "zero"):
+        raise ValueError(f"moved_away: expected 'censor' or 'zero', got {moved_away!r}")
     q = Params()
     window = "e.end_date > h.as_of AND e.end_date <= h.h_end"
+    censor = "FALSE" if moved_away == "zero" else "coalesce(k.moved, FALSE)"
     session.run(
         f"""
         CREATE TEMP TABLE labels AS
@@ -30,7 +41,9 @@ def add_labels(session: Session) -> None:
             SELECT h.as_of, e.child_id,
                    bool_or(e.closure_reason = {q(ESCALATED)}) AS escalated,
                    bool_or(e.closure_reason IN ({q(DISENGAGED[0])}, {q(DISENGAGED[1])}))
-                       AS disengaged
+                       AS disengaged,
+                   bool_or(e.closure_reason IN ({q(MOVED_AWAY[0])}, {q(MOVED_AWAY[1])}))
+                       AS moved
             FROM horizon h JOIN episodes e
               ON e.start_date < h.as_of AND {window}
             WHERE e.service IN (SELECT service FROM v_early_help)
@@ -42,11 +55,13 @@ def add_labels(session: Session) -> None:
             WHERE e.service IN (SELECT service FROM v_social_care)
         )
         SELECT c.as_of, c.child_id,
-               CASE WHEN h.h_end > {q(session.extract_date)} THEN NULL ELSE CAST(
-                   coalesce(k.escalated, FALSE) OR s.child_id IS NOT NULL AS INTEGER)
+               CASE WHEN h.h_end > {q(session.extract_date)} THEN NULL
+                    WHEN coalesce(k.escalated, FALSE) OR s.child_id IS NOT NULL THEN 1
+                    WHEN {censor} THEN NULL ELSE 0
                END AS escalation,
-               CASE WHEN h.h_end > {q(session.extract_date)} THEN NULL ELSE CAST(
-                   coalesce(k.disengaged, FALSE) AS INTEGER)
+               CASE WHEN h.h_end > {q(session.extract_date)} THEN NULL
+                    WHEN coalesce(k.disengaged, FALSE) THEN 1
+                    WHEN {censor} THEN NULL ELSE 0
                END AS disengagement
         FROM cohort c JOIN horizon h ON h.as_of = c.as_of
         LEFT JOIN closing k ON k.as_of = c.as_of AND k.child_id = c.child_id
@@ -57,7 +72,7 @@ def add_labels(session: Session) -> None:
 
 
 def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
-                 knowledge=None) -> pd.DataFrame:
+                 knowledge=None, moved_away: str = "censor") -> pd.DataFrame:
     """The cohort at each as-of date with both outcomes over the horizon.
 
     The cohort at *t* is every child with an early-help episode open at *t*
@@ -67,8 +82,11 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
     ``escalation`` is 1 if a social-care episode starts or an early-help episode open at *t*
     closes as ``escalated``; ``disengagement`` is 1 if an early-help episode open at *t*
     closes as ``disengaged`` or ``declined``. Both are ``<NA>`` when *t* + horizon is past
-    the extract date. (Without closure reasons, as in Ofsted Annex A, ``disengagement`` is
-    0 throughout: :func:`build_matrix` refuses that outcome.)
+    the extract date, and when the episode closes as ``transferred`` or ``relocated`` inside
+    the window with no outcome seen (the outcome is not observable after the child moves
+    away: censored, not 0; ``moved_away="zero"`` labels them 0). (Without closure reasons,
+    as in Ofsted Annex A, ``disengagement`` is 0 throughout: :func:`build_matrix` refuses
+    that outcome.)
 
     Parameters
     ----------
@@ -83,6 +101,8 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
     knowledge : KnowledgeSpec, optional
         The feature spec's ``knowledge`` section (when an episode's start is known); by
         default the packaged spec's.
+    moved_away : {"censor", "zero"}, default "censor"
+        What a transferred or relocated closure in the window (no outcome seen) gives.
 
     Returns
     -------
@@ -117,7 +137,7 @@ def build_labels(tables, as_of_dates, *, horizon_months=6, extract_date=None,
     """
     with open_session(tables, as_of_dates, horizon_months=horizon_months,
                       extract_date=extract_date, knowledge=knowledge) as s:
-        add_labels(s)
+        add_labels(s, moved_away=moved_away)
         df = s.run(
             "SELECT l.child_id, ch.family_id, l.as_of, l.escalation, l.disengagement "
             "FROM labels l LEFT JOIN children ch ON ch.child_id = l.child_id "

@@ -7,7 +7,7 @@ reviews of a run), :func:`add_decisions`/:func:`report_decisions` (the panels' d
 into the contract).
 """
 
-from riskmodel.jobs._extract import Extract, open_extract, training_matrix
+from riskmodel.jobs._extract import Extract, open_extract, training_matrix, training_schedule
 from riskmodel.jobs.card import model_card, read_fairness, write_model_card
 from riskmodel.jobs.decisions import add_decisions, report_decisions
 from riskmodel.jobs.demo import run_demo
@@ -23,5 +23,6 @@ __all__ = [
     "Extract", "MonitorRun", "add_decisions", "explain_extract", "fairness_report",
     "import_annex_a", "import_extract", "model_card", "monitor", "monitor_history",
     "open_extract", "read_fairness", "read_scores", "report_decisions", "run_demo",
-    "run_test_predictions", "score", "train", "training_matrix", "write_model_card",
+    "run_test_predictions", "score", "train", "training_matrix", "training_schedule",
+    "write_model_card",
 ]

@@ -14,8 +14,14 @@ import pandas as pd
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import tables_fingerprint
-from riskmodel.data import as_source, extract_date_of, load_tables, read_extract_date
-from riskmodel.features import build_matrix, feature_columns, load_feature_spec
+from riskmodel.data import (
+    as_source,
+    extract_date_of,
+    first_record_date,
+    load_tables,
+    read_extract_date,
+)
+from riskmodel.features import build_matrix, feature_columns, load_feature_spec, window_months
 from riskmodel.jobs._decisions_store import read_offers
 from riskmodel.training import apply_decisions, as_of_schedule
 
@@ -86,21 +92,33 @@ class TrainingMatrix:
     features: list[str]
     feature_spec: object
     decisions: dict | None = None
+    #: What the schedule had to do (e.g. start before the longest window is observed).
+    notes: list[str] = field(default_factory=list)
+
+
+def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.Timestamp]:
+    """The training spec's as-of dates on an extract: from its first record plus the feature
+    spec's longest window, to its last date whose outcome has been recorded (see
+    :func:`riskmodel.training.as_of_schedule`)."""
+    ex = data if isinstance(data, Extract) else open_extract(data)
+    fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
+    windows = [window_months(w) for w in fspec.windows()]
+    dates = as_of_schedule(spec, ex.date, records_start=first_record_date(ex.tables),
+                           longest_window_months=max(windows, default=None), notes=notes)
+    if not dates:
+        raise InputError(
+            f"{spec.source}: key 'as_of.start': {spec.as_of.start} leaves no as-of date whose "
+            f"{spec.horizon_months}-month window closes by the data's last date {ex.date.date()}"
+        )
+    return dates
 
 
 def training_matrix(data, spec) -> TrainingMatrix:
     """Load the extract and build the training spec's matrix over its as-of schedule."""
-
-
-
     ex = data if isinstance(data, Extract) else open_extract(data)
-    dates = as_of_schedule(spec, ex.date)
-    if not dates:
-        raise InputError(
-            f"training spec: as_of.start {spec.as_of.start} leaves no as-of date whose "
-            f"{spec.horizon_months}-month window closes by the data's last date {ex.date.date()}"
-        )
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
+    notes: list[str] = []
+    dates = training_schedule(ex, spec, notes=notes)
     matrix = ex.matrix(dates, outcome=spec.outcome, spec=fspec,
                        horizon_months=spec.horizon_months)
     features = feature_columns(matrix)
@@ -110,7 +128,7 @@ def training_matrix(data, spec) -> TrainingMatrix:
             matrix, read_offers(spec.decisions.source), spec.decisions.offered,
             horizon_months=spec.horizon_months)
     return TrainingMatrix(extract=ex, matrix=matrix, features=features, feature_spec=fspec,
-                          decisions=decisions)
+                          decisions=decisions, notes=notes)
 
 
 CARRIED = ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile")

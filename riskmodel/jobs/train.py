@@ -159,7 +159,11 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
     if bars is None:
         return
     for res in result.candidates:
-        pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+        # judged on the final period only (the selection dates chose the model)
+        pred = res.predictions
+        if result.holdout_dates:
+            pred = pred[pred["as_of"].isin(result.holdout_dates)]
+        pred = with_characteristics(pred.drop(columns=["flagged"]), matrix)
         chars = [c for c in bars.characteristics if c in pred.columns]
         if not chars:
             raise InputError(f"training spec: fairness: none of {bars.characteristics} is a "
@@ -194,6 +198,103 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None)
                                  title=f"How the {spec.outcome} model ({res.name}) scores")
         run.log_folder(fair_dir, "fairness", res.run_id)
         run.log_folder(explain_dir, "explain", res.run_id)
+
+
+def _log_overview(run: TrainingRun, result: TrainResult, spec_text: str) -> None:
+    """The parent run's files: the leaderboard and, over time, every candidate at every test
+    date, list stability, the learning curve and what the bars need (aggregates only)."""
+    run.log_file("leaderboard.csv", result.leaderboard().to_csv(index=False))
+    run.log_file("per_date.csv", result.per_date().to_csv(index=False))
+    chosen = next(r for r in result.candidates if r.name == result.chosen)
+    if chosen.stability is not None:
+        run.log_file("list_stability.csv", chosen.stability.to_csv(index=False))
+    if result.learning_curve is not None:
+        run.log_file("learning_curve.csv", result.learning_curve.to_csv(index=False))
+    if result.notes:
+        run.log_file("attainability.txt", "\n".join(result.notes) + "\n")
+    run.log_file("spec.yaml", spec_text)
+    if result.truth is not None:
+        run.log_metrics({f"truth_{r.metric}": r.value
+                         for r in result.truth.metrics.itertuples()})
+
+
+def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
+                    spec_text: str, common: RunTags, say) -> dict:
+    """Fit each candidate on every labelled row and log it as a nested run."""
+    matrix, features = tm.matrix, tm.features
+    records = {}
+    # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
+    cuts = band_cut_points(matrix.loc[~matrix["as_of"].isin(result.holdout_dates), "label"])
+    # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
+    reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
+                                   horizon_months=spec_obj.horizon_months,
+                                   test_dates=result.test_dates)
+    for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
+        say(f"fitting {res.name} on every labelled row…")
+        res.model = fit_final(matrix, features, cand, spec_obj)
+        record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
+                         common, cuts, result.extra["switched_off"], result.extra["knowledge"])
+        record.files[REFERENCE] = reference.for_model(
+            res.model, capacity=spec_obj.capacity.model_dump(),
+            risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)
+        rec = run.log_candidate(record)
+        res.run_id = rec.run_id
+        records[res.name] = rec
+        say(f"logged {res.name} to MLflow")
+    return records
+
+
+def _add_extras(result: TrainResult, tm, say) -> None:
+    """What the run logs and the model card shows beside the leaderboard."""
+    matrix = tm.matrix
+    result.fingerprint = tm.extract.fingerprint
+    result.extra["matrix"] = matrix
+    result.extra["features"] = tm.features
+    result.extra["feature_spec"] = tm.feature_spec.model_dump(mode="json")
+    # Inputs the extract lacks (no ACE factors, no triage, ...): their features were left
+    # out of the matrix; the model card says which.
+    result.extra["switched_off"] = switched_off_features(
+        tm.extract.tables, tm.feature_spec, before=matrix["as_of"].max())
+    result.extra["knowledge"] = knowledge_rules(tm.extract.tables, tm.feature_spec,
+                                                before=matrix["as_of"].max())
+    for line in result.extra["knowledge"]:
+        say(f"knowledge dates: {line}")
+
+
+def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text: str,
+                      register_best: bool, say) -> None:
+    """Log the training and its candidates to MLflow; register the best passing one."""
+    common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
+                     git_commit=_git_commit(),
+                     test_dates=[str(d.date()) for d in result.test_dates])
+    best = best_passing(result)
+    params = {"outcome": spec_obj.outcome, "n_rows": result.n_rows,
+              "n_features": len(tm.features), "n_candidates": len(result.candidates)}
+    with training_run(spec_obj.outcome, run_name=_run_name(spec_obj, spec_text, common),
+                      tags=replace(common, role="training"),
+                      params=params) as run:
+        result.parent_run_id = run.run_id
+        _log_overview(run, result, spec_text)
+        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say)
+        reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
+            "metric").loc[spec_obj.select_by, "value"])
+        say(f"writing the fairness and explanation reports for {reviewed.name}…")
+        _log_reviews(reviewed, tm.matrix, spec_obj, run, tables=tm.extract.tables)
+        say(f"logged the fairness and explanation reports for {reviewed.name}")
+        run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
+        if best is not None:
+            run.set_tags(RunTags(best=best.name))
+        if best is not None and register_best:
+            rec = records[best.name]
+            result.registered = register(
+                spec_obj.outcome, rec.model_uri, rec.checksum, rec.run_id,
+                description=_version_description(best, common),
+                model_description=MODEL_DESCRIPTION.format(outcome=spec_obj.outcome,
+                                                           horizon=spec_obj.horizon_months))
+            run.set_tags(RunTags(registered=f"{result.registered['name']} "
+                                            f"v{result.registered['version']}"))
+            say(f"registered {best.name} as {spec_obj.outcome} "
+                f"v{result.registered['version']} ({result.registered['alias']})")
 
 
 def train(data, spec=None, *, outcome: str = "escalation", register_best: bool = True,
@@ -245,80 +346,11 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
     truth = read_truth(data, outcome=spec_obj.outcome, horizon_months=spec_obj.horizon_months)
     if truth is not None:
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
+    for line in tm.notes:
+        say(f"as-of schedule: {line}")
     result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
+    result.notes = tm.notes + result.notes
     _judge_fairness(result, matrix, spec_obj, say)
-    result.fingerprint = tm.extract.fingerprint
-    result.extra["matrix"] = matrix
-    result.extra["features"] = features
-    result.extra["feature_spec"] = tm.feature_spec.model_dump(mode="json")
-    # Inputs the extract lacks (no ACE factors, no triage, ...): their features were left
-    # out of the matrix; the model card says which.
-    result.extra["switched_off"] = switched_off_features(
-        tm.extract.tables, tm.feature_spec, before=matrix["as_of"].max())
-    result.extra["knowledge"] = knowledge_rules(tm.extract.tables, tm.feature_spec,
-                                                before=matrix["as_of"].max())
-    for line in result.extra["knowledge"]:
-        say(f"knowledge dates: {line}")
-    common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
-                     git_commit=_git_commit(),
-                     test_dates=[str(d.date()) for d in result.test_dates])
-    best = best_passing(result)
-    params = {"outcome": spec_obj.outcome, "n_rows": result.n_rows,
-              "n_features": len(features), "n_candidates": len(result.candidates)}
-    with training_run(spec_obj.outcome, run_name=_run_name(spec_obj, spec_text, common),
-                      tags=replace(common, role="training"),
-                      params=params) as run:
-        result.parent_run_id = run.run_id
-        run.log_file("leaderboard.csv", result.leaderboard().to_csv(index=False))
-        # Over time: every candidate at every test date, list stability, the learning curve
-        # and what the bars need (aggregates only, no child-level rows).
-        run.log_file("per_date.csv", result.per_date().to_csv(index=False))
-        chosen = next(r for r in result.candidates if r.name == result.chosen)
-        if chosen.stability is not None:
-            run.log_file("list_stability.csv", chosen.stability.to_csv(index=False))
-        if result.learning_curve is not None:
-            run.log_file("learning_curve.csv", result.learning_curve.to_csv(index=False))
-        if result.notes:
-            run.log_file("attainability.txt", "\n".join(result.notes) + "\n")
-        run.log_file("spec.yaml", spec_text)
-        if result.truth is not None:
-            run.log_metrics({f"truth_{r.metric}": r.value
-                             for r in result.truth.metrics.itertuples()})
-        records = {}
-        # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
-        reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
-                                       horizon_months=spec_obj.horizon_months,
-                                       test_dates=result.test_dates)
-        for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
-            say(f"fitting {res.name} on every labelled row…")
-            res.model = fit_final(matrix, features, cand, spec_obj)
-            record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
-                             common, band_cut_points(matrix["label"]),
-                             result.extra["switched_off"], result.extra["knowledge"])
-            record.files[REFERENCE] = reference.for_model(
-                res.model, capacity=spec_obj.capacity.model_dump(),
-                risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)
-            rec = run.log_candidate(record)
-            res.run_id = rec.run_id
-            records[res.name] = rec
-            say(f"logged {res.name} to MLflow")
-        reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
-            "metric").loc[spec_obj.select_by, "value"])
-        say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, matrix, spec_obj, run, tables=tm.extract.tables)
-        say(f"logged the fairness and explanation reports for {reviewed.name}")
-        run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
-        if best is not None:
-            run.set_tags(RunTags(best=best.name))
-        if best is not None and register_best:
-            rec = records[best.name]
-            result.registered = register(
-                spec_obj.outcome, rec.model_uri, rec.checksum, rec.run_id,
-                description=_version_description(best, common),
-                model_description=MODEL_DESCRIPTION.format(outcome=spec_obj.outcome,
-                                                           horizon=spec_obj.horizon_months))
-            run.set_tags(RunTags(registered=f"{result.registered['name']} "
-                                            f"v{result.registered['version']}"))
-            say(f"registered {best.name} as {spec_obj.outcome} "
-                f"v{result.registered['version']} ({result.registered['alias']})")
+    _add_extras(result, tm, say)
+    _log_and_register(result, tm, spec_obj, spec_text, register_best, say)
     return result

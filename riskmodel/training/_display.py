@@ -109,6 +109,8 @@ def leaderboard_title(result) -> str:
 def over_time_lines(result) -> list[str]:
     """Plain lines on the choice, quality date to date, list stability and the bars."""
     lines = []
+    if getattr(result, "plan", None) is not None:
+        lines.append(result.plan.describe(result.spec.horizon_months))
     chosen = next((r for r in result.candidates if r.name == result.chosen), None)
     if chosen is None:
         return lines

@@ -16,12 +16,18 @@ from riskmodel._core.errors import InputError
 from riskmodel.evaluation import evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
-from riskmodel.training._folds import temporal_folds
+from riskmodel.training._folds import plan_dates, temporal_folds
+from riskmodel.training._judging import (
+    family_weights,
+    half_widths,
+    paired_auc_gain,
+    relative_calibration,
+)
 from riskmodel.training._over_time import (
-    attainability,
     list_stability,
     per_date_metrics,
     regret,
+    what_it_would_take,
 )
 from riskmodel.training._result import CandidateResult, TrainResult
 from riskmodel.training._spec import Candidate, TrainingSpec
@@ -45,21 +51,28 @@ def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed:
 
 
 def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
-    """PASS only if each interval's conservative end meets its pre-set threshold.
+    """PASS only if each interval's conservative end meets its pre-set threshold: a ``min_``
+    bar the low end, a ``max_`` bar the high end, and ``beat`` (a candidate to beat) the low
+    end of the paired AUC gain above 0.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from riskmodel.training import load_training_spec
-    >>> m = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "calibration_error"],
-    ...                   "value": [0.8, 3.0, 0.01], "low": [0.75, 2.4, 0.005],
-    ...                   "high": [0.85, 3.6, 0.02]})
+    >>> m = pd.DataFrame({"metric": ["auc", "lift_at_capacity", "observed_expected",
+    ...                              "observed_expected_at_capacity", "calibration_slope",
+    ...                              "auc_gain"],
+    ...                   "value": [0.8, 3.0, 1.0, 1.0, 1.0, 0.1],
+    ...                   "low": [0.75, 2.4, 0.9, 0.85, 0.9, 0.05],
+    ...                   "high": [0.85, 3.6, 1.1, 1.15, 1.1, 0.15]})
     >>> judge(m, load_training_spec(outcome="escalation"))
     (True, [])
     """
     m = metrics.set_index("metric")
     reasons = []
-    for key, bound in spec.thresholds.model_dump().items():
+    bars = spec.thresholds.model_dump()
+    beat = bars.pop("beat")
+    for key, bound in bars.items():
         if bound is None:
             continue
         kind, metric = key.split("_", 1)
@@ -68,6 +81,11 @@ def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
             reasons.append(f"{metric} {value:.3f} (95% interval from {low:.3f}) below {bound:g}")
         if kind == "max" and not (high <= bound):
             reasons.append(f"{metric} {value:.3f} (95% interval to {high:.3f}) above {bound:g}")
+    if beat is not None and "auc_gain" in m.index:
+        g = m.loc["auc_gain"]
+        if not (g["low"] > 0):
+            reasons.append(f"does not beat {beat}: AUC {g['value']:+.3f} against it on the same "
+                           f"rows (95% interval from {g['low']:+.3f})")
     return not reasons, reasons
 
 
@@ -114,39 +132,81 @@ def judge_fairness(findings: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, li
     return False, reasons, shown
 
 
-def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec,
-              holdout_dates=()) -> CandidateResult:
+def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec, holdout_dates=(),
+              weights: np.ndarray | None = None) -> CandidateResult:
+    """One candidate's metrics (not yet judged): the final period's with family-resampled
+    intervals and the relative calibration, the selection period's, per date and locality."""
     cap = spec.capacity
     pred = pred.copy()
     pred["flagged"] = Capacity.from_spec(cap).select(pred, score="score")
     final = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else \
         pd.Series(True, index=pred.index)
-    # spec decisions: flag: judged on the rows without help (ranked among all rows)
-    judged = pred[OFFERED_HELP].eq(0) if OFFERED_HELP in pred else True
+    judged = _judged(pred)
 
-    def pooled(rows: pd.Series) -> pd.DataFrame:
+    def pooled(rows: pd.Series, by_date: bool) -> pd.DataFrame:
         part = pred[rows]
-        # families and as-of dates resampled: the interval holds date-to-date variation
         return evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
-                                    groups=part["family_id"], dates=part["as_of"],
+                                    groups=part["family_id"],
+                                    dates=part["as_of"] if by_date else None,
                                     n_boot=spec.bootstrap, random_state=spec.seed)
 
-    metrics = pooled(final & judged)
-    selection = pooled(~final & judged) if len(holdout_dates) else metrics
+    # The pass decision: families resampled on the final period's fixed dates.
+    metrics = pooled(final & judged, False)
+    part = pred[final & judged]
+    if weights is None:
+        weights = family_weights(part["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
+    metrics = pd.concat([metrics, relative_calibration(part["label"], part["score"],
+                                                       part["flagged"], weights)],
+                        ignore_index=True)
+    halves = half_widths(metrics, pooled(final & judged, True))
+    selection = pooled(~final & judged, True) if len(holdout_dates) else metrics
+    return CandidateResult(name=name, kind=kind, metrics=metrics,
+                           by_locality=_by_locality(pred[final & judged], spec),
+                           predictions=pred, passed=True, reasons=[],
+                           selection_metrics=selection, per_date=per_date_metrics(pred),
+                           stability=list_stability(pred), half_widths=halves)
+
+
+def _judged(pred: pd.DataFrame) -> pd.Series:
+    """spec decisions: flag: judged on the rows without help (ranked among all rows)."""
+    if OFFERED_HELP in pred:
+        return pred[OFFERED_HELP].eq(0)
+    return pd.Series(True, index=pred.index)
+
+
+def _by_locality(rows: pd.DataFrame, spec: TrainingSpec) -> pd.DataFrame:
     loc_rows = []
-    for loc, part in pred[final & judged].groupby("locality", sort=True, observed=True):
+    for loc, part in rows.groupby("locality", sort=True, observed=True):
         lm = evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
                                   groups=part["family_id"], n_boot=max(20, spec.bootstrap // 4),
                                   random_state=spec.seed)
         lm.insert(0, "locality", loc)
         loc_rows.append(lm[lm.metric.isin(["base_rate", "precision_at_capacity",
                                            "recall_at_capacity"])])
-    by_loc = pd.concat(loc_rows, ignore_index=True) if loc_rows else pd.DataFrame()
-    passed, reasons = judge(metrics, spec) if kind != "truth" else (True, [])
-    return CandidateResult(name=name, kind=kind, metrics=metrics, by_locality=by_loc,
-                           predictions=pred, passed=passed, reasons=reasons,
-                           selection_metrics=selection, per_date=per_date_metrics(pred),
-                           stability=list_stability(pred))
+    return pd.concat(loc_rows, ignore_index=True) if loc_rows else pd.DataFrame()
+
+
+def _judge_all(results: list[CandidateResult], spec: TrainingSpec, holdout_dates,
+               weights: np.ndarray) -> None:
+    """Add each candidate's paired AUC gain over ``thresholds.beat`` and judge it."""
+    beat = spec.thresholds.beat
+    base = next((r for r in results if r.name == beat), None)
+
+    def final_rows(r: CandidateResult) -> pd.DataFrame:
+        pred = r.predictions
+        rows = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else True
+        return pred[rows & _judged(pred)]
+
+    for r in results:
+        if base is not None and r is not base:
+            mine, theirs = final_rows(r), final_rows(base)
+            gain = paired_auc_gain(mine["label"], mine["score"], theirs["score"], weights)
+            r.metrics = pd.concat([r.metrics, pd.DataFrame([{"metric": "auc_gain", **gain}])],
+                                  ignore_index=True)
+        r.passed, r.reasons = judge(r.metrics, spec)
+        if r is base:
+            r.passed = False
+            r.reasons = [*r.reasons, "the baseline to beat (thresholds.beat)"]
 
 
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
@@ -196,44 +256,73 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
         raise InputError("training: no rows with an observed label (check the as-of schedule)")
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
+    lag = spec.as_of.recording_lag_days
     folds = temporal_folds(labelled["as_of"], labelled["family_id"], n_folds=spec.splits.n_folds,
-                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout)
+                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
+                           lag_days=lag)
+    plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,
+                      holdout=spec.splits.holdout, horizon_months=spec.horizon_months,
+                      lag_days=lag)
+    say(plan.describe(spec.horizon_months))
     test_dates = [f[2] for f in folds]
-    holdout = test_dates[len(test_dates) - spec.splits.holdout:] if spec.splits.holdout else []
-    selection_dates = [d for d in test_dates if d not in holdout]
-    results = []
-    for cand in spec.candidates:
-        say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
-        pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
-        results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout))
-        say(f"evaluated {cand.name}")
+    holdout, selection_dates = plan.final, plan.selection
+    results, weights = _evaluate_all(labelled, features, spec, folds, holdout, say)
     # The choice: least regret on the selection dates; the final period never chooses.
     regrets = regret({r.name: r.per_date for r in results}, selection_dates, spec.select_by)
     for r in results:
         r.regret = float(regrets[r.name])
-    chosen = min(results, key=lambda r: (r.regret, -r.selection_metrics.set_index(
+    eligible = [r for r in results if r.name != spec.thresholds.beat] or results
+    chosen = min(eligible, key=lambda r: (r.regret, -r.selection_metrics.set_index(
         "metric").loc[spec.select_by, "value"]))
-    truth_result = None
-    if truth is not None:
-        base = results[0].predictions[["child_id", "family_id", "as_of", "label", "locality",
-                                       *[c for c in (OFFERED_HELP,)
-                                         if c in results[0].predictions]]]
-        joined = base.merge(truth, on=["child_id", "as_of"], how="left")
-        if joined["p_true"].notna().all():
-            joined = joined.rename(columns={"p_true": "score"})
-            truth_result = _evaluate("truth", "truth", joined, spec, holdout)
-        else:
-            say(f"truth covers {joined['p_true'].notna().mean():.0%} of test rows; not shown")
+    truth_result = _truth(results[0], truth, spec, holdout, weights, say)
     curve = None
     if holdout:
         say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
         cand = next(c for c in spec.candidates if c.name == chosen.name)
         curve = learning_curve(labelled, features, cand, spec, folds[-1])
-    notes = attainability(chosen.metrics, curve, spec.thresholds.model_dump(),
-                          labelled["child_id"].nunique())
+    notes = what_it_would_take(chosen, spec.thresholds.model_dump(),
+                               n_children=int(labelled["child_id"].nunique()),
+                               n_final_dates=len(holdout) or len(test_dates))
     return TrainResult(spec=spec, candidates=results, truth=truth_result, fingerprint="",
                        test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
-                       holdout_dates=list(holdout), learning_curve=curve, notes=notes)
+                       holdout_dates=list(holdout), learning_curve=curve, notes=notes,
+                       plan=plan)
+
+
+def _evaluate_all(labelled: pd.DataFrame, features: list[str], spec: TrainingSpec, folds,
+                  holdout: list, say) -> tuple[list[CandidateResult], np.ndarray]:
+    """Every candidate's out-of-time predictions and metrics, judged with the same family
+    resamples (paired)."""
+    results: list[CandidateResult] = []
+    weights = None
+    for cand in spec.candidates:
+        say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
+        pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
+        if weights is None:  # the same family resamples for every candidate: paired
+            rows = pred[(pred["as_of"].isin(holdout) if holdout else True) & _judged(pred)]
+            weights = family_weights(rows["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
+        results.append(_evaluate(cand.name, cand.kind, pred, spec, holdout, weights))
+        say(f"evaluated {cand.name}")
+    assert weights is not None  # the spec has at least one candidate
+    _judge_all(results, spec, holdout, weights)
+    return results, weights
+
+
+def _truth(first: CandidateResult, truth: pd.DataFrame | None, spec: TrainingSpec, holdout,
+           weights, say) -> CandidateResult | None:
+    """The true probabilities on the same test rows (synthetic councils), as a reference."""
+    if truth is None:
+        return None
+    base = first.predictions[["child_id", "family_id", "as_of", "label", "locality",
+                              *[c for c in (OFFERED_HELP,) if c in first.predictions]]]
+    joined = base.merge(truth, on=["child_id", "as_of"], how="left")
+    if not joined["p_true"].notna().all():
+        say(f"truth covers {joined['p_true'].notna().mean():.0%} of test rows; not shown")
+        return None
+    out = _evaluate("truth", "truth", joined.rename(columns={"p_true": "score"}), spec,
+                    holdout, weights)
+    out.reasons = []
+    return out
 
 
 def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candidate,

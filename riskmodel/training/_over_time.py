@@ -90,55 +90,71 @@ def regret(per_date: dict[str, pd.DataFrame], dates, metric: str) -> pd.Series:
     return (table.max(axis=1).to_numpy()[:, None] - table).mean(axis=0)
 
 
-def attainability(metrics: pd.DataFrame, curve: pd.DataFrame | None, thresholds: dict,
-                  n_children: int) -> list[str]:
-    """Plain words on whether each minimum bar can be met by any model at this size, one line
-    per bar.
+def _power(value: float, end: float, bar: float, date_part: float, side: str,
+           n_children: int, n_final_dates: int) -> str:
+    """The words of the power calculation for one bar the estimate clears."""
+    need = (abs(value - end) / abs(value - bar)) ** 2
+    return (f"; the interval (families resampled) narrows as one over the square root of the "
+            f"children: its {side} end would reach the bar with about {need:.1f}x the "
+            f"children (~{need * n_children:,.0f}) at this model's quality. The date-to-date "
+            f"part (a further half-width of {date_part:.3f} if the {n_final_dates} final dates "
+            "were resampled too) is not in the pass interval; more years of data add "
+            "training dates, not final dates")
 
-    The estimate: the chosen model's value, plus what one more doubling of the training data
-    added in the learning curve (from half to all of it), less the interval's half-width at
-    this size. A bar above that is one the data cannot support; the number of children it
-    would need follows from intervals narrowing as one over the square root of the children.
+
+def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
+                       n_final_dates: int) -> list[str]:
+    """Plain words on each bar of the chosen candidate, one line per bar: met, or not met and
+    what it would take, from a power calculation with the families' and the dates' parts of
+    the interval apart.
+
+    The pass interval resamples families on the final period's fixed dates; its half-width
+    narrows as one over the square root of the children, so a bar the estimate clears needs
+    ``(half-width / (estimate - bar))^2`` times the children. The dates' part (the further
+    half-width when the final dates are resampled too) narrows only with more final dates.
 
     Examples
     --------
-    >>> m = pd.DataFrame({"metric": ["auc"], "value": [0.69], "low": [0.67], "high": [0.71]})
-    >>> attainability(m, None, {"min_auc": 0.70}, 20000)[0][:44]
-    'auc: the data cannot support the bar of 0.7:'
+    >>> from types import SimpleNamespace
+    >>> m = pd.DataFrame({"metric": ["auc"], "value": [0.74], "low": [0.69], "high": [0.79]})
+    >>> h = pd.DataFrame({"metric": ["auc"], "family_half_width": [0.05],
+    ...                   "date_half_width": [0.03]})
+    >>> c = SimpleNamespace(name="lightgbm", metrics=m, half_widths=h)
+    >>> what_it_would_take(c, {"min_auc": 0.70}, n_children=20000, n_final_dates=4)[0][:62]
+    'auc: the bar of 0.7 is not met: lightgbm 0.740, 95% interval f'
     """
+    m = chosen.metrics.set_index("metric")
+    halves = (chosen.half_widths.set_index("metric") if chosen.half_widths is not None
+              else pd.DataFrame())
     notes = []
-    m = metrics.set_index("metric")
-    gain = 0.0
-    if curve is not None and len(curve) >= 2 and "auc" in curve:
-        gain = max(0.0, float(curve["auc"].iloc[-1] - curve["auc"].iloc[-2]))
     for key, bar in thresholds.items():
-        if bar is None or not key.startswith("min_"):
+        if bar is None or key == "beat":
             continue
-        metric = key[4:]
+        kind, metric = key.split("_", 1)
         if metric not in m.index or not np.isfinite(m.loc[metric, "value"]):
             continue
-        value, low = float(m.loc[metric, "value"]), float(m.loc[metric, "low"])
-        half = max(value - low, 1e-9)
-        best = value + (gain if metric == "auc" else 0.0)
-        if low >= bar:
-            notes.append(f"{metric}: the bar of {bar:g} is met (the chosen model {value:.3f}, "
-                         f"95% interval from {low:.3f})")
+        value = float(m.loc[metric, "value"])
+        end = float(m.loc[metric, "low" if kind == "min" else "high"])
+        met = end >= bar if kind == "min" else end <= bar
+        side = "from" if kind == "min" else "to"
+        if met:
+            notes.append(f"{metric}: the bar of {bar:g} is met ({chosen.name} {value:.3f}, 95% "
+                         f"interval {side} {end:.3f})")
             continue
-        if best - half >= bar:
-            notes.append(f"{metric}: the bar of {bar:g} is not met at this size (the chosen "
-                         f"model {value:.3f}, 95% interval from {low:.3f}) but is within reach "
-                         f"with about twice the training data (about {best:.3f}, interval "
-                         f"from about {best - half:.3f})")
+        head = (f"{metric}: the bar of {bar:g} is not met: {chosen.name} {value:.3f}, 95% "
+                f"interval {side} {end:.3f}")
+        if (value <= bar) if kind == "min" else (value >= bar):
+            notes.append(f"{head}; the estimate itself misses the bar, so no council size "
+                         "would meet it with this model: it needs a better model, or the bar "
+                         "is above what this outcome allows")
             continue
-        if best <= bar:
-            notes.append(f"{metric}: the data cannot support the bar of {bar:g}: the best "
-                         f"attainable is about {best:.3f} even with twice the training data, "
-                         "below the bar itself; no amount of data at this signal would meet it")
-        else:
-            need = (half / (best - bar)) ** 2
-            notes.append(f"{metric}: the data cannot support the bar of {bar:g} at this size: "
-                         f"the best attainable is about {best:.3f} with a 95% interval from "
-                         f"about {best - half:.3f}; the interval's low end would reach the bar "
-                         f"with about {need:.1f}x the children (~{need * n_children:,.0f}) "
-                         "or as many more years of as-of dates")
+        date_part = (float(halves.loc[metric, "date_half_width"])
+                     if metric in halves.index else float("nan"))
+        notes.append(head + _power(value, end, bar, date_part, "low" if kind == "min" else
+                                   "high", n_children, n_final_dates))
+    if "auc_gain" in m.index and thresholds.get("beat"):
+        g = m.loc["auc_gain"]
+        state = "beats" if g["low"] > 0 else "does not beat"
+        notes.append(f"{chosen.name} {state} {thresholds['beat']}: AUC {g['value']:+.3f} on the "
+                     f"same rows (95% interval {g['low']:+.3f} to {g['high']:+.3f})")
     return notes

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from riskmodel.models import CalibratedModel
+from riskmodel.training._folds import DatePlan
 from riskmodel.training._spec import TrainingSpec
 
 
@@ -32,6 +33,8 @@ class CandidateResult:
     #: Mean regret on the selection dates (0 = best on every date).
     regret: float = float("nan")
     fairness: dict = field(default_factory=dict)
+    #: Each final-period metric's interval half-width: the families' part and the dates' part.
+    half_widths: pd.DataFrame | None = None
 
 
 @dataclass
@@ -55,6 +58,8 @@ class TrainResult:
     learning_curve: pd.DataFrame | None = None
     #: Plain sentences: which bars this data cannot support, and what it would need.
     notes: list[str] = field(default_factory=list)
+    #: The as-of dates that chose the model, the gap after them, and the final period.
+    plan: DatePlan | None = None
 
     def leaderboard(self) -> pd.DataFrame:
         """One row per candidate (and the truth, when known) with intervals and PASS/FAIL."""

@@ -12,7 +12,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from riskmodel._core import capacity
@@ -28,11 +35,20 @@ class _Strict(BaseModel):
 
 
 class Schedule(_Strict):
-    """Quarterly (or other) as-of dates; ``end`` defaults to the last fully observed date."""
+    """Quarterly (or other) as-of dates, from the data unless the spec sets them.
 
-    start: dt.date
+    ``start`` defaults to the first date at which every feature window is observed (the
+    first record plus ``warm_up_months``, by default the feature spec's longest window), on
+    the calendar grid of ``every_months`` (1 January, April, July, October when quarterly).
+    ``end`` defaults to the last date whose outcome window, plus ``recording_lag_days`` for
+    the outcomes to be recorded, has closed by the extract date.
+    """
+
+    start: dt.date | None = None
     end: dt.date | None = None
     every_months: int = Field(3, ge=1, le=12)
+    warm_up_months: int | None = Field(None, ge=0, le=120)
+    recording_lag_days: int = Field(30, ge=0, le=365)
 
 
 class Splits(_Strict):
@@ -44,7 +60,7 @@ class Splits(_Strict):
     """
 
     n_folds: int = Field(3, ge=3, le=12)
-    holdout: int = Field(0, ge=0, le=8)
+    holdout: int = Field(4, ge=0, le=8)
 
 
 class Capacity(_Strict):
@@ -89,15 +105,29 @@ class Candidate(_Strict):
 
 
 class Thresholds(_Strict):
-    """Pass thresholds, judged on the conservative end of each 95% interval."""
+    """Pass thresholds, judged on the final period: a ``min_`` bar on the low end of the
+    metric's 95% interval, a ``max_`` bar on its high end (families resampled, see
+    docs/training.md). ``observed_expected`` is the observed rate over the mean predicted
+    probability (1 = calibrated; 0.67 = scores 1.5 times too high), overall and among the
+    children in capacity; ``calibration_slope`` is the slope of the outcome on the
+    score's log-odds (1 = the spread of the scores is right). ``beat`` names a candidate
+    (the simple rule) whose AUC on the same rows the candidate must exceed: the low end of
+    the paired interval of the difference above 0."""
 
-    min_auc: float = Field(0.7, ge=0, le=1)
+    min_auc: float | None = Field(0.7, ge=0, le=1)
     min_average_precision: float | None = Field(None, ge=0, le=1)
     min_precision_at_capacity: float | None = Field(None, ge=0, le=1)
     min_lift_at_capacity: float | None = Field(None, ge=0)
     min_recall_at_capacity: float | None = Field(None, ge=0, le=1)
-    max_calibration_error: float | None = Field(0.03, ge=0, le=1)
+    max_calibration_error: float | None = Field(None, ge=0, le=1)
     max_brier: float | None = Field(None, ge=0, le=1)
+    min_observed_expected: float | None = Field(None, gt=0)
+    max_observed_expected: float | None = Field(None, gt=0)
+    min_observed_expected_at_capacity: float | None = Field(None, gt=0)
+    max_observed_expected_at_capacity: float | None = Field(None, gt=0)
+    min_calibration_slope: float | None = Field(None)
+    max_calibration_slope: float | None = Field(None)
+    beat: str | None = None
 
 
 class FairnessBars(_Strict):
@@ -159,13 +189,25 @@ class TrainingSpec(_Strict):
     bootstrap: int = Field(200, ge=20, le=5000)
     seed: int = 0
 
+    #: The file the spec was read from (for errors that name it); "training spec" if none.
+    _source: str = PrivateAttr(default="training spec")
+
     @model_validator(mode="after")
     def _unique_names(self):
         names = [c.name for c in self.candidates]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"candidate names must be unique ({', '.join(sorted(dup))})")
+        beat = self.thresholds.beat
+        if beat is not None and beat not in names:
+            raise ValueError(f"thresholds.beat: {beat!r} is not a candidate "
+                             f"({', '.join(names)})")
         return self
+
+    @property
+    def source(self) -> str:
+        """Where the spec came from, for errors: its file, else ``training spec``."""
+        return self._source
 
 
 def packaged_training_spec(outcome: str) -> Path:
@@ -189,4 +231,6 @@ def load_training_spec(path: str | os.PathLike | None = None, *,
         if outcome not in OUTCOMES:
             raise InputError(f"--outcome: unknown outcome {outcome!r} ({', '.join(OUTCOMES)})")
         path = spec_file(f"training/{outcome}.yaml", packaged_training_spec(outcome))
-    return load_spec(Path(str(path)), TrainingSpec)
+    spec = load_spec(Path(str(path)), TrainingSpec)
+    spec._source = str(path)
+    return spec
