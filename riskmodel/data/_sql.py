@@ -274,11 +274,13 @@ def _connect(source: DatabaseSource) -> _Reader:
 
 # ---------------------------------------------------------------- errors --------------------
 
-def _chain(exc: BaseException):
-    seen = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error and those it wraps (the driver's, causes, contexts), each once."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
     return seen
 
 
@@ -391,8 +393,9 @@ def _read_error(source: DatabaseSource, src: TableSource, exc: BaseException, *,
 
 # ---------------------------------------------------------------- SQL -----------------------
 
-def _from(src: TableSource, dialect) -> str:
-    if src.query is not None:
+def _from(src: TableSource, dialect: Any) -> str:
+    """The relation, or the query as a subquery, to select ``FROM``."""
+    if src.name is None:  # a TableSource has a name or a query
         return f"({src.query}) AS t"
     q = dialect.identifier_preparer.quote
     return ".".join(q(p) for p in src.name) + " AS t"
