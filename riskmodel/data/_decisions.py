@@ -23,6 +23,7 @@ import codecs
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -196,21 +197,7 @@ def read_decisions(path: str | os.PathLike, *, mapping: dict | str | os.PathLike
     """
     p = Path(path)
     m = mapping if isinstance(mapping, dict) else load_mapping(mapping)
-    raw = _read_raw(p)
-    raw.columns = [str(c).strip() for c in raw.columns]
-    theirs = {v: k for k, v in m["columns"].items()}
-    for ours, col in m["columns"].items():
-        if col not in raw.columns and ours in REQUIRED:
-            raise InputError(f"{p}: column '{col}' (mapped to {ours}) missing "
-                             f"(columns found: {', '.join(raw.columns[:8])})")
-    raw = raw.rename(columns=theirs)
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if missing:
-        near = [c for c in raw.columns if c.lower().replace(" ", "_") == missing[0]]
-        hint = (f"; found '{near[0]}': names are lower-case without spaces, or map yours "
-                "with --mapping" if near else "; map your own names with --mapping")
-        raise InputError(f"{p}: column {missing[0]} missing (columns found: "
-                         f"{', '.join(raw.columns[:8])}){hint}")
+    raw = _ours(_read_raw(p), m, p)
     df = pd.DataFrame({"_row": range(2, len(raw) + 2)})
     df["child_id"] = raw["child_id"].astype(str).str.strip().to_numpy()
     if df.empty:
@@ -225,6 +212,34 @@ def read_decisions(path: str | os.PathLike, *, mapping: dict | str | os.PathLike
         first = raw["decision"][bad.to_numpy()].iloc[0]
         raise InputError(f"{p}: decision '{first}' is not one of {', '.join(DECISIONS)} in "
                          f"{row_names(df, bad)} (map your own words with --mapping)")
+    df["scoring_month"] = _months(raw, df, p)
+    df["reason"] = (raw["reason"].astype(str).str.strip().to_numpy() if "reason" in raw
+                    else "")
+    df["decision_date"] = _dates(raw, df, p)
+    return df[["child_id", "scoring_month", "decision", "reason", "decision_date", "_row"]]
+
+
+def _ours(raw: pd.DataFrame, m: dict[str, Any], p: Path) -> pd.DataFrame:
+    """The file's columns under our names; a required column missing is refused."""
+    raw.columns = [str(c).strip() for c in raw.columns]
+    theirs = {v: k for k, v in m["columns"].items()}
+    for ours, col in m["columns"].items():
+        if col not in raw.columns and ours in REQUIRED:
+            raise InputError(f"{p}: column '{col}' (mapped to {ours}) missing "
+                             f"(columns found: {', '.join(raw.columns[:8])})")
+    raw = raw.rename(columns=theirs)
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        near = [c for c in raw.columns if c.lower().replace(" ", "_") == missing[0]]
+        hint = (f"; found '{near[0]}': names are lower-case without spaces, or map yours "
+                "with --mapping" if near else "; map your own names with --mapping")
+        raise InputError(f"{p}: column {missing[0]} missing (columns found: "
+                         f"{', '.join(raw.columns[:8])}){hint}")
+    return raw
+
+
+def _months(raw: pd.DataFrame, df: pd.DataFrame, p: Path) -> list[str]:
+    """Each row's scoring month as ``YYYY-MM``; one that is not a month is refused."""
     month = raw["scoring_month"].astype(str).str.strip().to_numpy()
     parts = [_MONTH.match(v) for v in month]
     bad = pd.Series([x is None or not 1 <= int(x.group(2)) <= 12 for x in parts])
@@ -232,11 +247,7 @@ def read_decisions(path: str | os.PathLike, *, mapping: dict | str | os.PathLike
         first = month[bad.to_numpy()][0]
         raise InputError(f"{p}: scoring_month '{first}' is not a month YYYY-MM in "
                          f"{row_names(df, bad)}")
-    df["scoring_month"] = [f"{x.group(1)}-{x.group(2)}" for x in parts]
-    df["reason"] = (raw["reason"].astype(str).str.strip().to_numpy() if "reason" in raw
-                    else "")
-    df["decision_date"] = _dates(raw, df, p)
-    return df[["child_id", "scoring_month", "decision", "reason", "decision_date", "_row"]]
+    return [f"{x.group(1)}-{x.group(2)}" for x in parts if x is not None]
 
 
 def _dates(raw: pd.DataFrame, df: pd.DataFrame, p: Path) -> pd.Series:

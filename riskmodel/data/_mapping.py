@@ -39,7 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
-from riskmodel.data._codelists import COLUMN_TABLE, PRESETS, UnmappedValues, ValueMap
+from riskmodel.data._codelists import (
+    COLUMN_TABLE,
+    PRESETS,
+    Unmapped,
+    UnmappedValues,
+    ValueMap,
+)
 from riskmodel.data._contract import COLUMNS, DATE_COLUMNS, OPTIONAL_TABLES, TABLES
 from riskmodel.data._schemas import ALLOWED
 from riskmodel.data._tolerant import (
@@ -157,9 +163,9 @@ def load_mapping(path: str | os.PathLike | None) -> Mapping:
     specs = [(f"tables.{t}.values.{c}", t, c, v) for t, ts in m.tables.items()
              for c, v in ts.values.items()]
     specs += [(f"annex_a.values.{c}", COLUMN_TABLE[c], c, v) for c, v in m.annex_a.values.items()]
-    for where, table, col, spec in specs:
+    for where, table, col, vspec in specs:
         allowed = ALLOWED[(table, col)]
-        for raw, value in spec.map.items():
+        for raw, value in vspec.map.items():
             if value is not None and value not in allowed:
                 raise InputError(f"{path}: key '{where}.map': {raw!r} maps to {value!r}, not "
                                  f"one of {', '.join(allowed)}")
@@ -278,7 +284,7 @@ def _sources(path: Path) -> dict[str, object]:
     if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm"):
         return {name: rows for name, rows in read_workbook(path, "extract").items()}
     if path.is_dir():
-        found = {}
+        found: dict[str, object] = {}
         for p in sorted(path.iterdir()):
             if p.suffix.lower() in (".csv", ".parquet") and not p.name.startswith("."):
                 found.setdefault(p.stem, p)
@@ -315,7 +321,7 @@ def _find_column(df: pd.DataFrame, header: str) -> str | None:
 
 
 def _column(raw: pd.DataFrame, name: str, table: str, col: str, spec: TableSpec,
-            mapping: Mapping, notes: list[str], unmapped: list, out: MappedExtract
+            mapping: Mapping, notes: list[str], unmapped: list[Unmapped], out: MappedExtract
             ) -> pd.Series | None:
     """One contract column read from the council's table (None: an optional one absent)."""
     header = spec.columns.get(col, col)
@@ -373,7 +379,7 @@ def map_extract(path: str | os.PathLike, mapping: Mapping) -> MappedExtract:
         raise InputError(f"extract: {path} does not exist")
     sources = _sources(path)
     out = MappedExtract(tables={})
-    unmapped = []
+    unmapped: list[Unmapped] = []
     for table in TABLES:
         spec = mapping.tables.get(table, TableSpec())
         name, src = _pick_source(sources, spec.source or table, table, path.name)

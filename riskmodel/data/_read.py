@@ -204,18 +204,7 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
     if not path.exists():
         raise InputError(f"data: {path} does not exist")
     if path.is_file():
-        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            raise InputError(
-                f"data: {path} is an Excel workbook; bring it in first with riskmodel import "
-                "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
-                "sheet per table), then give the folder it writes")
-        if path.suffix.lower() in SUFFIXES:
-            ext = path.suffix.lower()
-            required = ", ".join(f"{t}{ext}" for t in TABLES if t not in OPTIONAL_TABLES)
-            optional = ", ".join(f"{t}{ext}" for t in OPTIONAL_TABLES)
-            raise InputError(f"data: {path} is a single table; give the folder holding "
-                             f"{required} (and {optional} where held)")
-        return _read_duckdb(path)
+        return _read_single_file(path)
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         p = _find(path, table)
@@ -225,6 +214,22 @@ def read_tables(path: str | os.PathLike, *, until=None) -> dict[str, pd.DataFram
             raise _missing_table(path, table)
         tables[table] = _read_file(p, table)
     return tables
+
+
+def _read_single_file(path: Path) -> dict[str, pd.DataFrame]:
+    """A DuckDB database file; a workbook or a single table is refused in one line."""
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        raise InputError(
+            f"data: {path} is an Excel workbook; bring it in first with riskmodel import "
+            "annex-a (Ofsted Annex A lists) or riskmodel import extract --mapping (a "
+            "sheet per table), then give the folder it writes")
+    if path.suffix.lower() in SUFFIXES:
+        ext = path.suffix.lower()
+        required = ", ".join(f"{t}{ext}" for t in TABLES if t not in OPTIONAL_TABLES)
+        optional = ", ".join(f"{t}{ext}" for t in OPTIONAL_TABLES)
+        raise InputError(f"data: {path} is a single table; give the folder holding "
+                         f"{required} (and {optional} where held)")
+    return _read_duckdb(path)
 
 
 def read_extract_date(path: str | os.PathLike) -> str | None:

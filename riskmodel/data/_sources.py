@@ -70,30 +70,27 @@ class TableEntry(BaseModel):
         return self
 
 
-with warnings.catch_warnings():
-    # The key is "schema", as in the URL; pydantic warns that it hides BaseModel.schema().
-    warnings.filterwarnings("ignore", message='Field name "schema"')
+class SourcesFile(BaseModel):
+    """The contents of a sources.yaml (see docs/sql.md)."""
 
-    class SourcesFile(BaseModel):
-        """The contents of a sources.yaml (see docs/sql.md)."""
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = None
+    # The key is "schema", as in the URL; the attribute is not, as BaseModel has a schema().
+    db_schema: str | None = Field(default=None, alias="schema")
+    extract_date: dt.date | None = None
+    reader: Literal["auto", "adbc", "sqlalchemy"] = "auto"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    # An optional table may be given as null: the council does not hold it.
+    tables: dict[Literal[TABLES],  # type: ignore[valid-type]
+                 TableEntry | None] = Field(default_factory=dict)
 
-        model_config = ConfigDict(extra="forbid")
-        url: str | None = None
-        schema: str | None = None
-        extract_date: dt.date | None = None
-        reader: Literal["auto", "adbc", "sqlalchemy"] = "auto"
-        parameters: dict[str, Any] = Field(default_factory=dict)
-        # An optional table may be given as null: the council does not hold it.
-        tables: dict[Literal[TABLES],  # type: ignore[valid-type]
-                     TableEntry | None] = Field(default_factory=dict)
-
-        @field_validator("tables", mode="before")
-        @classmethod
-        def _names(cls, value):
-            # "children: early_help.kids" is short for "children: {table: early_help.kids}".
-            if isinstance(value, dict):
-                return {k: {"table": v} if isinstance(v, str) else v for k, v in value.items()}
-            return value
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _names(cls, value):
+        # "children: early_help.kids" is short for "children: {table: early_help.kids}".
+        if isinstance(value, dict):
+            return {k: {"table": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
 
 @dataclass(frozen=True)
@@ -272,7 +269,7 @@ def _tables(schema: str | None, entries: dict, parameters: dict, where: str):
                 name = (schema, *name)
             out[table] = TableSource(table, name=name, mapped=mapped)
         else:
-            query = entry.query.strip().rstrip(";").strip()
+            query = (entry.query or "").strip().rstrip(";").strip()
             if not query:
                 raise InputError(f"{where}: tables.{table}.query is empty")
             out[table] = TableSource(table, query=query, parameters=tuple(params.items()))
@@ -300,7 +297,7 @@ def from_url(text: str, *, sources: SourcesFile | None = None,
         sources = _load_sources(path)
         origin = str(path)
     sources = sources or SourcesFile()
-    schema = own.get("schema", sources.schema)
+    schema = own.get("schema", sources.db_schema)
     reader = own.get("reader", sources.reader)
     if reader not in READERS:
         raise InputError(f"data: ?reader={reader} is not one of {', '.join(READERS)}")

@@ -274,11 +274,13 @@ def _connect(source: DatabaseSource) -> _Reader:
 
 # ---------------------------------------------------------------- errors --------------------
 
-def _chain(exc: BaseException):
-    seen = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error and those it wraps (the driver's, causes, contexts), each once."""
+    seen: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in seen:
+        seen.append(cur)
+        cur = getattr(cur, "orig", None) or cur.__cause__ or cur.__context__
     return seen
 
 
@@ -391,8 +393,9 @@ def _read_error(source: DatabaseSource, src: TableSource, exc: BaseException, *,
 
 # ---------------------------------------------------------------- SQL -----------------------
 
-def _from(src: TableSource, dialect) -> str:
-    if src.query is not None:
+def _from(src: TableSource, dialect: Any) -> str:
+    """The relation, or the query as a subquery, to select ``FROM``."""
+    if src.name is None:  # a TableSource has a name or a query
         return f"({src.query}) AS t"
     q = dialect.identifier_preparer.quote
     return ".".join(q(p) for p in src.name) + " AS t"
@@ -461,7 +464,7 @@ def _select(src: TableSource, present: list[str], dialect, until) -> tuple[str, 
 
 # ---------------------------------------------------------------- public --------------------
 
-def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFrame]:
+def read_database(source: DatabaseSource, *, until: Any = None) -> dict[str, pd.DataFrame]:
     """Read the raw contract tables from a database, as stored, without checking them.
 
     Parameters
@@ -501,31 +504,7 @@ def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFra
     started = time.perf_counter()
     reader = _connect(source)
     try:
-        plans = {}
-        for table in TABLES:  # look at every table before reading any
-            src = source.tables.get(table)
-            if src is None:
-                continue  # an optional table sources.yaml says the council does not hold
-            probe = f"SELECT * FROM {_from(src, reader.dialect)} WHERE 1 = 0"
-            try:
-                if _absent(reader, src):
-                    continue
-                present = reader.columns(probe, _bound(probe, src, {}, day))
-            except InputError:
-                raise
-            except Exception as exc:
-                raise _read_error(source, src, exc, probing=True, until=day) from None
-            plans[table] = _select(src, present, reader.dialect, day)
-        tables = {}
-        for table, (sql, params) in plans.items():
-            src = source.tables[table]
-            if not sql:
-                tables[table] = pd.DataFrame()
-                continue
-            try:
-                tables[table] = reader.frame(sql, params)
-            except Exception as exc:
-                raise _read_error(source, src, exc, probing=False, until=day) from None
+        tables = _read_planned(source, reader, _plan_reads(source, reader, day), day)
     finally:
         try:
             reader.close()
@@ -534,6 +513,44 @@ def read_database(source: DatabaseSource, *, until=None) -> dict[str, pd.DataFra
     rows = ", ".join(f"{t} {len(df):,}" for t, df in tables.items())
     log.info("read %s from %s with %s in %.1fs (rows: %s)", ", ".join(tables), source,
              reader.name, time.perf_counter() - started, rows)
+    return tables
+
+
+def _plan_reads(source: DatabaseSource, reader: _Reader, day: dt.date | None
+                ) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The query of each table, from a look at every table before reading any."""
+    plans = {}
+    for table in TABLES:
+        src = source.tables.get(table)
+        if src is None:
+            continue  # an optional table sources.yaml says the council does not hold
+        probe = f"SELECT * FROM {_from(src, reader.dialect)} WHERE 1 = 0"
+        try:
+            if _absent(reader, src):
+                continue
+            present = reader.columns(probe, _bound(probe, src, {}, day))
+        except InputError:
+            raise
+        except Exception as exc:
+            raise _read_error(source, src, exc, probing=True, until=day) from None
+        plans[table] = _select(src, present, reader.dialect, day)
+    return plans
+
+
+def _read_planned(source: DatabaseSource, reader: _Reader,
+                  plans: dict[str, tuple[str, dict[str, Any]]], day: dt.date | None
+                  ) -> dict[str, pd.DataFrame]:
+    """Run each planned query (a table with no contract column found reads as empty)."""
+    tables = {}
+    for table, (sql, params) in plans.items():
+        src = source.tables[table]
+        if not sql:
+            tables[table] = pd.DataFrame()
+            continue
+        try:
+            tables[table] = reader.frame(sql, params)
+        except Exception as exc:
+            raise _read_error(source, src, exc, probing=False, until=day) from None
     return tables
 
 

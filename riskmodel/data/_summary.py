@@ -55,24 +55,8 @@ def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:
     not held      ACE factors (the ace_factors table), ... are switched off
     """
     typed = coerce_tables(tables)
-    children, episodes = typed["children"], typed["episodes"]
-    # ace_factors is listed even when absent (0 rows says its features are off); history only
-    # when held, as most councils keep none.
-    shown = [t for t in TABLES if t != "children_history" or len(typed[t])]
-    width = max(len(f"{len(typed[t]):,}") for t in shown)
-    label = max(13, *(len(t) + 1 for t in shown))
-    rows = {t: f"{t:<{label}}{len(typed[t]):>{width + 2},} rows" for t in shown}
-
-    rows["children"] += (
-        f"  ({children['child_id'].nunique():,} children in "
-        f"{children['family_id'].nunique():,} families)"
-    )
-    open_ = episodes["end_date"].isna()
-    n_eh = int((open_ & episodes["service"].isin(EARLY_HELP_SERVICES)).sum())
-    n_sc = int((open_ & episodes["service"].isin(SOCIAL_CARE_SERVICES)).sum())
-    rows["episodes"] += f"  ({int(open_.sum()):,} open: {n_eh:,} early help, {n_sc:,} social care)"
-    lines = [rows[t] for t in shown]
-
+    lines = _row_lines(typed)
+    episodes = typed["episodes"]
     dates = pd.concat([
         typed[t][c] for t, cols in DATE_COLUMNS.items() for c in cols if c != "date_of_birth"
     ]).dropna()
@@ -86,6 +70,26 @@ def summarise_tables(tables: dict[str, pd.DataFrame]) -> str:
         lines.append(f"{'not held':<13} " + ", ".join(INPUTS[m][0] for m in missing)
                      + ": the features that need them are switched off")
     return "\n".join(lines)
+
+
+def _row_lines(typed: dict[str, pd.DataFrame]) -> list[str]:
+    """Rows per table, with children and families, and open episodes by kind."""
+    children, episodes = typed["children"], typed["episodes"]
+    # ace_factors is listed even when absent (0 rows says its features are off); history only
+    # when held, as most councils keep none.
+    shown = [t for t in TABLES if t != "children_history" or len(typed[t])]
+    width = max(len(f"{len(typed[t]):,}") for t in shown)
+    label = max(13, *(len(t) + 1 for t in shown))
+    rows = {t: f"{t:<{label}}{len(typed[t]):>{width + 2},} rows" for t in shown}
+    rows["children"] += (
+        f"  ({children['child_id'].nunique():,} children in "
+        f"{children['family_id'].nunique():,} families)"
+    )
+    open_ = episodes["end_date"].isna()
+    n_eh = int((open_ & episodes["service"].isin(EARLY_HELP_SERVICES)).sum())
+    n_sc = int((open_ & episodes["service"].isin(SOCIAL_CARE_SERVICES)).sum())
+    rows["episodes"] += f"  ({int(open_.sum()):,} open: {n_eh:,} early help, {n_sc:,} social care)"
+    return [rows[t] for t in shown]
 
 
 # ---------------------------------------------------------------- knowledge dates -----------

@@ -19,7 +19,9 @@ import datetime as dt
 import io
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -280,9 +282,27 @@ mapping.yaml (day-first for 31/03/2024, month-first for 03/31/2024, or a pattern
     n = len(values)
     rows = list(row_numbers) if row_numbers is not None else list(range(1, n + 1))
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    obj = values.astype(object).to_numpy()
-    text_at, texts = [], []
-    for i, v in enumerate(obj):
+    text_at, texts = _date_cells(values, out)
+    if not texts:
+        return out, None
+    codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
+    col = _TextColumn(uniques=list(uniques), where=where, codes=codes,
+                      positions=np.asarray(text_at), rows=rows, secret=secret)
+    read, note = _read_text(col, fmt)
+    out.iloc[col.positions] = read[codes]
+    bad = (out < pd.Timestamp("1900-01-01")) | (out >= pd.Timestamp("2200-01-01"))
+    if bad.any():
+        at = np.flatnonzero(bad.to_numpy())
+        shown = [] if secret else [str(values.iloc[i]) for i in at]
+        raise _fail(where, "date out of range (expected 1900-2200)", shown, at, rows)
+    return out, note
+
+
+def _date_cells(values: pd.Series, out: pd.Series) -> tuple[list[int], list[str]]:
+    """Fill ``out`` from date cells; give the positions and text of the text cells."""
+    text_at: list[int] = []
+    texts: list[str] = []
+    for i, v in enumerate(values.astype(object).to_numpy()):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
             continue
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)):
@@ -293,39 +313,41 @@ mapping.yaml (day-first for 31/03/2024, month-first for 03/31/2024, or a pattern
             continue
         text_at.append(i)
         texts.append(t)
-    if not texts:
-        return out, None
-    codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
-    positions = np.asarray(text_at)
-    read, note = _read_text(list(uniques), fmt=fmt, where=where, codes=codes,
-                            positions=positions, rows=rows, secret=secret)
-    out.iloc[positions] = read[codes]
-    bad = (out < pd.Timestamp("1900-01-01")) | (out >= pd.Timestamp("2200-01-01"))
-    if bad.any():
-        at = np.flatnonzero(bad.to_numpy())
-        shown = [] if secret else [str(values.iloc[i]) for i in at]
-        raise _fail(where, "date out of range (expected 1900-2200)", shown, at, rows)
-    return out, note
+    return text_at, texts
 
 
-def _read_text(uniques: list[str], *, fmt, where, codes, positions, rows, secret):
-    def fail(what, mask_unique, hint=""):
+@dataclass
+class _TextColumn:
+    """The distinct text dates of a column, and where each occurs, for messages."""
+
+    uniques: list[str]
+    where: str
+    codes: np.ndarray  # for each text cell, its index in ``uniques``
+    positions: np.ndarray  # for each text cell, its position in the column
+    rows: list[Any]
+    secret: bool
+
+    def fail(self, what: str, mask_unique: np.ndarray, hint: str = "") -> InputError:
+        """The one-line error for the distinct texts ``mask_unique`` picks."""
         idx = np.flatnonzero(mask_unique)
-        at = positions[np.isin(codes, idx)]
-        shown = [] if secret else [uniques[j] for j in idx]
-        err = _fail(where, what, shown, at, rows)
+        at = self.positions[np.isin(self.codes, idx)]
+        shown = [] if self.secret else [self.uniques[j] for j in idx]
+        err = _fail(self.where, what, shown, at, self.rows)
         return InputError(f"{err}{hint}")
 
-    u = pd.Series(uniques, dtype=object)
+
+def _read_text(col: _TextColumn, fmt: str | None) -> tuple[np.ndarray, str | None]:
+    """The distinct text dates read as ``fmt`` says, and a note on how they were read."""
+    u = pd.Series(col.uniques, dtype=object)
     serial = u.str.match(_SERIAL).to_numpy()
     if serial.any():
-        raise fail("a number, not a date,", serial,
-                   " (an Excel date serial number? format the column as a date and export "
-                   "again)")
+        raise col.fail("a number, not a date,", serial,
+                       " (an Excel date serial number? format the column as a date and export "
+                       "again)")
     if fmt not in (None, DAY_FIRST, MONTH_FIRST, ISO):  # a strptime pattern
         parsed = pd.to_datetime(u, format=fmt, errors="coerce")
         if parsed.isna().any():
-            raise fail(f"not a date in the format {fmt!r}", parsed.isna().to_numpy())
+            raise col.fail(f"not a date in the format {fmt!r}", parsed.isna().to_numpy())
         return parsed.to_numpy(dtype="datetime64[ns]"), fmt
     iso = u.str.match(_ISO_TEXT).to_numpy()
     num = u.str.extract(_NUMERIC)
@@ -333,71 +355,88 @@ def _read_text(uniques: list[str], *, fmt, where, codes, positions, rows, secret
     named = u.str.match(_NAMED).to_numpy()
     other = ~(iso | numeric | named)
     if other.any():
-        raise fail("unparseable date", other,
-                   "; expected dates such as 31/03/2024 or 2024-03-31")
+        raise col.fail("unparseable date", other,
+                       "; expected dates such as 31/03/2024 or 2024-03-31")
     a = pd.to_numeric(num[0]).to_numpy()
     b = pd.to_numeric(num[1]).to_numpy()
     year = num[2].fillna("").to_numpy()
     short = numeric & (np.char.str_len(year.astype(str)) == 2)
     if short.any():
-        raise fail("two-digit year in", short,
-                   "; export four-digit years (31/03/2024), or give the pattern ('%d/%m/%y') "
-                   "in date_format")
+        raise col.fail("two-digit year in", short,
+                       "; export four-digit years (31/03/2024), or give the pattern "
+                       "('%d/%m/%y') in date_format")
+    order, note = _numeric_order(col, fmt, numeric, a, b)
+    day, month = (a, b) if order != MONTH_FIRST else (b, a)
+    return _to_dates(col, iso, numeric, (year, month, day)), note
+
+
+def _numeric_order(col: _TextColumn, fmt: str | None, numeric: np.ndarray, a: np.ndarray,
+                   b: np.ndarray) -> tuple[str | None, str | None]:
+    """Whether ``nn/nn/yyyy`` dates are day-first or month-first, and the note saying so."""
     note = None
     order = fmt if fmt in (DAY_FIRST, MONTH_FIRST) else None
-    if numeric.any():
-        if fmt == ISO:
-            raise fail("not an ISO date (YYYY-MM-DD):", numeric, f"; {_HOW}")
-        day_only = numeric & (a > 12)
-        month_only = numeric & (b > 12)
-        if order is None:
-            if day_only.any() and month_only.any():
-                raise fail("dates written both day-first and month-first, such as",
+    if not numeric.any():
+        return order, note
+    if fmt == ISO:
+        raise col.fail("not an ISO date (YYYY-MM-DD):", numeric, f"; {_HOW}")
+    day_only = numeric & (a > 12)
+    month_only = numeric & (b > 12)
+    if order is None:
+        if day_only.any() and month_only.any():
+            raise col.fail("dates written both day-first and month-first, such as",
                            day_only | month_only, f"; {_HOW}")
-            if day_only.any() or month_only.any():
-                order = DAY_FIRST if day_only.any() else MONTH_FIRST
-                note = f"{order} (the column leaves no doubt)"
-            elif (numeric & (a != b)).any():
-                ex = numeric & (a != b)
-                first = int(np.flatnonzero(ex)[0])
-                d, m = int(a[first]), int(b[first])
-                names = [dt.date(2000, m, 1).strftime("%B"), dt.date(2000, d, 1).strftime("%B")]
-                what = (f"{uniques[first]!r} could be {d} {names[0]} or {m} {names[1]} "
-                        "(day-first or month-first)")
-                if secret:
-                    what = "dates could be day-first or month-first"
-                idx = np.flatnonzero(ex)
-                at = positions[np.isin(codes, idx)]
-                raise InputError(f"{where}: {what} in {len(at):,} row"
-                                 f"{'s' if len(at) != 1 else ''} (e.g. {_rows(at, rows)}); "
-                                 f"{_HOW}")
-            else:
-                order = DAY_FIRST
-        elif order == DAY_FIRST and month_only.any():
-            raise fail("not a day-first date:", month_only,
+        if day_only.any() or month_only.any():
+            order = DAY_FIRST if day_only.any() else MONTH_FIRST
+            note = f"{order} (the column leaves no doubt)"
+        elif (numeric & (a != b)).any():
+            raise _ambiguous(col, numeric & (a != b), a, b)
+        else:
+            order = DAY_FIRST
+    elif order == DAY_FIRST and month_only.any():
+        raise col.fail("not a day-first date:", month_only,
                        " (the month is over 12); if the column is month-first, set "
                        "date_format: month-first in mapping.yaml")
-        elif order == MONTH_FIRST and day_only.any():
-            raise fail("not a month-first date:", day_only,
+    elif order == MONTH_FIRST and day_only.any():
+        raise col.fail("not a month-first date:", day_only,
                        " (the month is over 12); if the column is day-first, set "
                        "date_format: day-first in mapping.yaml")
-        note = note or order
-    day, month = (a, b) if order != MONTH_FIRST else (b, a)
-    out = np.full(len(u), np.datetime64("NaT"), dtype="datetime64[ns]")
-    bad = np.zeros(len(u), dtype=bool)
-    for j, text in enumerate(uniques):
+    return order, note or order
+
+
+def _ambiguous(col: _TextColumn, ex: np.ndarray, a: np.ndarray, b: np.ndarray) -> InputError:
+    """The error for a column whose dates could be day-first or month-first."""
+    first = int(np.flatnonzero(ex)[0])
+    d, m = int(a[first]), int(b[first])
+    names = [dt.date(2000, m, 1).strftime("%B"), dt.date(2000, d, 1).strftime("%B")]
+    what = (f"{col.uniques[first]!r} could be {d} {names[0]} or {m} {names[1]} "
+            "(day-first or month-first)")
+    if col.secret:
+        what = "dates could be day-first or month-first"
+    at = col.positions[np.isin(col.codes, np.flatnonzero(ex))]
+    return InputError(f"{col.where}: {what} in {len(at):,} row"
+                      f"{'s' if len(at) != 1 else ''} (e.g. {_rows(at, col.rows)}); {_HOW}")
+
+
+def _to_dates(col: _TextColumn, iso: np.ndarray, numeric: np.ndarray,
+              ymd: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """Each distinct text as a date (ISO, numeric in the settled order, or named month)."""
+    year, month, day = ymd
+    out = np.full(len(col.uniques), np.datetime64("NaT"), dtype="datetime64[ns]")
+    bad = np.zeros(len(col.uniques), dtype=bool)
+    for j, text in enumerate(col.uniques):
         try:
-            if iso[j]:
-                m = _ISO_TEXT.match(text)
-                d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+            got: dt.date
+            iso_match = _ISO_TEXT.match(text) if iso[j] else None
+            if iso_match is not None:
+                got = dt.date(int(iso_match[1]), int(iso_match[2]), int(iso_match[3]))
             elif numeric[j]:
-                d = dt.date(int(year[j]), int(month[j]), int(day[j]))
+                got = dt.date(int(year[j]), int(month[j]), int(day[j]))
             else:
-                d = pd.to_datetime(text, dayfirst=True, errors="raise").date()
+                got = pd.to_datetime(text, dayfirst=True, errors="raise").date()
         except (ValueError, TypeError, OverflowError):
             bad[j] = True
             continue
-        out[j] = np.datetime64(d, "ns")
+        out[j] = np.datetime64(got, "ns")
     if bad.any():
-        raise fail("no such day", bad)
-    return out, note
+        raise col.fail("no such day", bad)
+    return out

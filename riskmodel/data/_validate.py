@@ -414,6 +414,17 @@ def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> li
 or empty (lower-case) (e.g. child_id C1)"
     """
     extract = _extract_date(extract_date)
+    norm, problems = _normalised(tables)
+    typed = {table: _typed(df, table) for table, df in norm.items()}
+    problems += _key_problems(typed)
+    problems += _history_problems(typed)
+    problems += _time_problems(typed, norm, extract)
+    return problems
+
+
+def _normalised(tables: dict[str, pd.DataFrame]
+                ) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Each table present, normalised; and the missing, empty and schema problems."""
     problems: list[str] = []
     norm: dict[str, pd.DataFrame] = {}
     for table in TABLES:
@@ -426,9 +437,4 @@ or empty (lower-case) (e.g. child_id C1)"
         if len(df) == 0 and table not in OPTIONAL_TABLES:
             problems.append(_line(table, None, "table is empty (0 rows)"))
         problems += _schema_problems(table, raw, df)
-    typed = {table: _typed(df, table) for table, df in norm.items()}
-    problems += _key_problems(typed)
-    problems += _history_problems(typed)
-    problems += _time_problems(typed, norm, extract)
-    return problems
-
+    return norm, problems

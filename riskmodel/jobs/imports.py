@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -216,22 +217,21 @@ def import_extract(source, out, *, mapping, extract_date=None) -> ImportResult:
         tail = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise InputError(f"{problems[0]}{tail} in the tables read from {Path(source).name}")
     missing = missing_inputs(tables)
-    report = {"source": Path(source).name, "extract_date": f"{day:%Y-%m-%d}",
-              "read": mapped.notes, "unmapped_sent_to_catch_all": mapped.catch_all,
-              "tables": {t: len(df) for t, df in tables.items()},
-              "inputs_missing": describe_missing(missing)}
-    md = [f"# Import report: {report['source']}", "", f"- extract date: {report['extract_date']}"]
+    stamp, rows = f"{day:%Y-%m-%d}", {t: len(df) for t, df in tables.items()}
+    report: dict[str, Any] = {
+        "source": Path(source).name, "extract_date": stamp, "read": mapped.notes,
+        "unmapped_sent_to_catch_all": mapped.catch_all, "tables": rows,
+        "inputs_missing": describe_missing(missing)}
+    md = [f"# Import report: {report['source']}", "", f"- extract date: {stamp}"]
     for t, notes in mapped.notes.items():
         md += [f"- {t}: {n}" for n in notes]
     for col, raw in mapped.catch_all.items():
         md.append(f"- {col}: sent to the catch-all by unmapped: other: "
                   + ", ".join(f"{v!r} {n:,}" for v, n in raw.items()))
-    md += ["", "## Tables written", ""] + [f"- {t}: {n:,} rows"
-                                           for t, n in report["tables"].items()]
+    md += ["", "## Tables written", ""] + [f"- {t}: {n:,} rows" for t, n in rows.items()]
     if missing:
         md += ["", "## Inputs the tables do not hold (their features are switched off)", ""]
         md += [f"- {line}" for line in report["inputs_missing"]]
-    _write(out, tables, _manifest(Path(source).name, "extract", report["extract_date"]),
-           "\n".join(md) + "\n", report)
-    return ImportResult(out=out, rows=report["tables"], extract_date=report["extract_date"],
-                        report=report)
+    _write(out, tables, _manifest(Path(source).name, "extract", stamp), "\n".join(md) + "\n",
+           report)
+    return ImportResult(out=out, rows=rows, extract_date=stamp, report=report)

@@ -10,7 +10,8 @@ knowledge dates and moves planted.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -100,57 +101,62 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _cat(parts, get) -> np.ndarray:
+_Part = tuple[int, int, dict[str, Any], dict[str, Any]]
+_Get = Callable[[int, int, dict[str, Any], dict[str, Any]], np.ndarray]
+
+
+def _cat(parts: list[_Part], get: _Get) -> np.ndarray:
+    """``get(child_offset, family_offset, sim, fin)`` of every chunk, concatenated."""
     return np.concatenate([get(co, fo, sim, fin) for co, fo, sim, fin in parts])
 
 
-def _assemble(parts, *, n_children: int, end: int, knowledge: bool = True) -> Assembled:
-    """Join the chunks into the contract tables, the truth and the detail.
+def _kn(parts: list[_Part], key: str) -> np.ndarray:
+    """A knowledge date array of every chunk, concatenated."""
+    return _cat(parts, lambda co, fo, sim, fin: fin["knowledge"][key])
 
-    Parameters
-    ----------
-    parts : list of tuple
-        ``(child_offset, family_offset, sim, fin)`` for each chunk, in order, where ``sim`` is
-        what :func:`~riskmodel.data.synth._simulate._simulate_chunk` returned and ``fin`` what
-        :func:`~riskmodel.data.synth._simulate._finish_chunk` returned.
-    n_children : int
-        Number of children in all chunks.
-    end : int
-        The extract date as a day number (later social-care episodes are dropped).
-    knowledge : bool
-        Add the knowledge dates and ``children_history`` (each ``fin`` then holds
-        ``knowledge``); the children's locality and IMD decile are as at the extract either way.
 
-    Returns
-    -------
-    Assembled
-    """
+class _Places(NamedTuple):
+    """Each child's family, locality and IMD decile as simulated and at the extract."""
+
+    fam: np.ndarray
+    loc0: np.ndarray
+    imd0: np.ndarray
+    move: np.ndarray
+    loc: np.ndarray
+    imd: np.ndarray
+
+
+def _places(parts: list[_Part]) -> _Places:
+    """Family, first and extract-date locality and IMD decile, and move day of each child."""
+    return _Places(
+        fam=_cat(parts, lambda co, fo, sim, fin: fo + sim["fam"]),
+        loc0=_cat(parts, lambda co, fo, sim, fin: sim["loc"][sim["fam"]]),
+        imd0=_cat(parts, lambda co, fo, sim, fin: sim["imd"][sim["fam"]]),
+        loc=_cat(parts, lambda co, fo, sim, fin: fin["moves"]["loc"][sim["fam"]]),
+        imd=_cat(parts, lambda co, fo, sim, fin: fin["moves"]["imd"][sim["fam"]]),
+        move=_cat(parts, lambda co, fo, sim, fin: fin["moves"]["day"][sim["fam"]]),
+    )
+
+
+def _children_table(parts: list[_Part], places: _Places, n_children: int) -> pa.Table:
+    """``children``: one row per child, locality and IMD decile as at the extract."""
     eth_names = tuple(P.ETHNICITY_WEIGHT)
-
-    def kn(key):
-        return _cat(parts, lambda co, fo, sim, fin: fin["knowledge"][key])
-    # children
-    fam = _cat(parts, lambda co, fo, sim, fin: fo + sim["fam"])
-    # locality and IMD decile: first as simulated, and as at the extract (after any move)
-    loc0 = _cat(parts, lambda co, fo, sim, fin: sim["loc"][sim["fam"]])
-    imd0 = _cat(parts, lambda co, fo, sim, fin: sim["imd"][sim["fam"]])
-    loc = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["loc"][sim["fam"]])
-    imd = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["imd"][sim["fam"]])
-    move = _cat(parts, lambda co, fo, sim, fin: fin["moves"]["day"][sim["fam"]])
-    children = pa.table({
+    return pa.table({
         "child_id": _ids("C", np.arange(1, n_children + 1), 7),
-        "family_id": _ids("F", fam + 1, 7),
+        "family_id": _ids("F", places.fam + 1, 7),
         "date_of_birth": _date_array(_cat(parts, lambda co, fo, sim, fin: sim["dob"])),
         "sex": _names(SEX, _cat(parts, lambda co, fo, sim, fin: sim["sex"])),
         "ethnicity": _names(eth_names, _cat(parts, lambda co, fo, sim, fin:
                                             sim["eth"][sim["fam"]])),
         "disability": _names(DISABILITY, _cat(parts, lambda co, fo, sim, fin: sim["dis"])),
-        "locality": _names(P.LOCALITIES, loc),
-        "imd_decile": pa.array(imd, type=pa.int64(), mask=imd == 0),
+        "locality": _names(P.LOCALITIES, places.loc),
+        "imd_decile": pa.array(places.imd, type=pa.int64(), mask=places.imd == 0),
     })
 
-    # contacts: genuine ones numbered first (same ids with or without referral bias)
-    def ct(key):
+
+def _contacts_table(parts: list[_Part], knowledge: bool) -> pa.Table:
+    """``contacts``: genuine ones numbered first (same ids with or without referral bias)."""
+    def ct(key: str) -> np.ndarray:
         return _cat(parts, lambda co, fo, sim, fin: fin["contacts"][key] + np.int32(co)
                     if key == "child" else fin["contacts"][key])
     c_child, c_cdate, spurious = ct("child").astype(np.int64), ct("cdate"), ct("spurious")
@@ -171,30 +177,39 @@ def _assemble(parts, *, n_children: int, end: int, knowledge: bool = True) -> As
     })
     if knowledge:
         contacts = contacts.append_column(
-            "mash_rag_recorded_date", _date_array(np.where(rag == 3, 0, kn("rag_rec")[o]),
+            "mash_rag_recorded_date", _date_array(np.where(rag == 3, 0, _kn(parts, "rag_rec")[o]),
                                                   rag == 3))
-        contacts = contacts.append_column("outcome_recorded_date", _date_array(kn("out_rec")[o]))
+        contacts = contacts.append_column("outcome_recorded_date",
+                                          _date_array(_kn(parts, "out_rec")[o]))
+    return contacts
 
-    # ace factors
+
+def _aces_table(parts: list[_Part]) -> pa.Table:
+    """``ace_factors``: the ACE records known at the extract date."""
     a_child = _cat(parts, lambda co, fo, sim, fin: co + fin["aces"]["child"])
     a_factor = _cat(parts, lambda co, fo, sim, fin: fin["aces"]["factor"])
     a_date = _cat(parts, lambda co, fo, sim, fin: fin["aces"]["rdate"])
     o = np.lexsort((a_factor, a_date, a_child))
-    aces = pa.table({
+    return pa.table({
         "child_id": _ids("C", a_child[o] + 1, 7),
         "factor": _names(ACE_FACTORS, a_factor[o]),
         "recorded_date": _date_array(a_date[o]),
     })
 
-    # episodes: early help, then social care (dropping those after the extract date)
-    def eh(key):
-        return _cat(parts, lambda co, fo, sim, fin: sim["eh"][key] + (co if key == "child"
-                                                                      else 0))
 
-    def sc(key):
-        return _cat(parts, lambda co, fo, sim, fin: sim["sc"][key] + (co if key == "child"
-                                                                      else 0))
-    n_eh = len(eh("child"))
+def _episode(parts: list[_Part], kind: str, key: str) -> np.ndarray:
+    """One column of the ``eh`` or ``sc`` episodes of every chunk (child ids offset)."""
+    return _cat(parts, lambda co, fo, sim, fin: sim[kind][key] + (co if key == "child" else 0))
+
+
+def _episodes_table(parts: list[_Part], end: int, knowledge: bool
+                    ) -> tuple[pa.Table, np.ndarray]:
+    """``episodes``: early help, then social care before the extract; and episode numbers."""
+    def eh(key: str) -> np.ndarray:
+        return _episode(parts, "eh", key)
+
+    def sc(key: str) -> np.ndarray:
+        return _episode(parts, "sc", key)
     cause, dur = eh("cause"), eh("duration")
     eh_reason = np.choose(cause, [0, 1, 2, 4, 5])  # CLOSURE_REASONS order
     eh_reason = np.where((cause == 2) & (dur < P.DECLINED_WITHIN_DAYS), 3, eh_reason)
@@ -224,16 +239,20 @@ def _assemble(parts, *, n_children: int, end: int, knowledge: bool = True) -> As
         "triage_end": _names(TRIAGE_LEVELS, np.where(is_open, -1, ep_tri_e)[o]),
     })
     if knowledge:
-        ep_rec = np.concatenate([kn("eh_rec"), kn("sc_rec")[sc_keep]])
-        ep_tri = np.concatenate([kn("eh_tri"), kn("sc_tri")[sc_keep]])
+        ep_rec = np.concatenate([_kn(parts, "eh_rec"), _kn(parts, "sc_rec")[sc_keep]])
+        ep_tri = np.concatenate([_kn(parts, "eh_tri"), _kn(parts, "sc_tri")[sc_keep]])
         episodes = episodes.append_column("start_recorded_date", _date_array(ep_rec[o]))
         episodes = episodes.append_column("triage_start_recorded_date", _date_array(ep_tri[o]))
+    return episodes, ep_number
 
-    # truth (and detail for checks)
-    def tr(key):
+
+def _truth_tables(parts: list[_Part], ep_number: np.ndarray) -> tuple[pa.Table, pd.DataFrame]:
+    """The truth (child, as-of date, probabilities) and its detail for checks."""
+    def tr(key: str) -> np.ndarray:
         return _cat(parts, lambda co, fo, sim, fin: fin["truth"][key] + (co if key == "child"
                                                                          else 0))
     eh_off = np.cumsum([0] + [len(sim["eh"]["child"]) for _co, _fo, sim, _fin in parts])
+    n_eh = int(eh_off[-1])
     t_episode = np.concatenate([eh_off[i] + fin["truth"]["episode"]
                                 for i, (_co, _fo, _sim, fin) in enumerate(parts)])
     t_child, t_asof = tr("child"), tr("as_of")
@@ -247,21 +266,51 @@ def _assemble(parts, *, n_children: int, end: int, knowledge: bool = True) -> As
     for key in sorted(parts[0][3]["truth"]):
         if key[:2] in ("p_", "q_", "y_"):
             detail[key] = tr(key)[o]
+    return truth, detail
 
-    arrow = {"children": children, "contacts": contacts, "ace_factors": aces,
+
+def _assemble(parts: list[_Part], *, n_children: int, end: int, knowledge: bool = True
+              ) -> Assembled:
+    """Join the chunks into the contract tables, the truth and the detail.
+
+    Parameters
+    ----------
+    parts : list of tuple
+        ``(child_offset, family_offset, sim, fin)`` for each chunk, in order, where ``sim`` is
+        what :func:`~riskmodel.data.synth._simulate._simulate_chunk` returned and ``fin`` what
+        :func:`~riskmodel.data.synth._simulate._finish_chunk` returned.
+    n_children : int
+        Number of children in all chunks.
+    end : int
+        The extract date as a day number (later social-care episodes are dropped).
+    knowledge : bool
+        Add the knowledge dates and ``children_history`` (each ``fin`` then holds
+        ``knowledge``); the children's locality and IMD decile are as at the extract either way.
+
+    Returns
+    -------
+    Assembled
+    """
+    places = _places(parts)
+    episodes, ep_number = _episodes_table(parts, end, knowledge)
+    truth, detail = _truth_tables(parts, ep_number)
+    arrow = {"children": _children_table(parts, places, n_children),
+             "contacts": _contacts_table(parts, knowledge), "ace_factors": _aces_table(parts),
              "episodes": episodes}
     if knowledge:
-        arrow["children_history"] = _history(kn("first"), fam, loc0, imd0, move, loc, imd)
+        arrow["children_history"] = _history(_kn(parts, "first"), places)
     tables = {k: _to_pandas(v) for k, v in arrow.items()}
     xe = np.concatenate([sim["eh"]["xe"] for _co, _fo, sim, _fin in parts])
     xd = np.concatenate([sim["eh"]["xd"] for _co, _fo, sim, _fin in parts])
     return Assembled(tables=tables, truth=_to_pandas(truth), detail=detail,
-                     arrow=dict(arrow, truth=truth), n_families=int(fam.max()) + 1, xe=xe, xd=xd,
-                     plants=_plants(parts, arrow))
+                     arrow=dict(arrow, truth=truth), n_families=int(places.fam.max()) + 1,
+                     xe=xe, xd=xd, plants=_plants(parts, arrow))
 
 
-def _history(first, fam, loc0, imd0, move, loc, imd) -> pa.Table:
+def _history(first: np.ndarray, places: _Places) -> pa.Table:
     """``children_history``: each child's first record, and the move for families that moved."""
+    fam, loc0, imd0, move, loc, imd = (places.fam, places.loc0, places.imd0, places.move,
+                                       places.loc, places.imd)
     n = len(first)
     moved = np.flatnonzero(move < _INF)
     child = np.concatenate([np.arange(n), moved])

@@ -15,6 +15,9 @@ chunk; :mod:`riskmodel.data.synth._assemble` joins the chunks.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 from scipy.special import ndtr
 
@@ -69,17 +72,96 @@ def _population(n_children: int, seed: int) -> np.ndarray:
     return sizes[sizes > 0]
 
 
-def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: int) -> dict:
-    """Simulate one chunk of whole families; indices are local to the chunk."""
-    rp = _rng(seed, 1, chunk, _STREAM_POP)
-    rc = _rng(seed, 1, chunk, _STREAM_CONTACTS)
-    rng_ep = _rng(seed, 1, chunk, _STREAM_EPISODES)
+
+@dataclass
+class _Families:
+    """Fixed traits of a chunk's families, and which family each child belongs to."""
+
+    sizes: np.ndarray
+    fam: np.ndarray
+    fam_first: np.ndarray
+    loc: np.ndarray
+    eth: np.ndarray
+    lat_f: np.ndarray
+    imd: np.ndarray
+    dob: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of children in the chunk."""
+        return len(self.fam)
+
+    @property
+    def nf(self) -> int:
+        """Number of families in the chunk."""
+        return len(self.sizes)
+
+
+@dataclass
+class _Population(_Families):
+    """The families' traits plus each child's sex, disability, latent need and ACEs."""
+
+    sex: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    dis: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    latent: np.ndarray = field(default_factory=lambda: np.empty(0))
+    ace: np.ndarray = field(default_factory=lambda: np.empty((0, 0), bool))
+
+
+@dataclass
+class _Events:
+    """Contacts of one origin (household or child events) before the front door."""
+
+    child: np.ndarray
+    date: np.ndarray
+    need: np.ndarray
+    source: np.ndarray
+    u: np.ndarray
+
+
+@dataclass
+class _Contacts:
+    """Recorded contacts sorted by child and date, with their front-door decision."""
+
+    child: np.ndarray
+    cdate: np.ndarray
+    rdate: np.ndarray
+    need: np.ndarray
+    source: np.ndarray
+    conv: np.ndarray  # 0 none, 1 early help, 2 social care
+    eh_delay: np.ndarray
+    sc_delay: np.ndarray
+
+
+@dataclass
+class _ChainIndex:
+    """Lookups the episode chain needs: converting contacts and 12-month contact counts."""
+
+    keyc: np.ndarray
+    next_conv: np.ndarray
+    keyr: np.ndarray
+    cum: dict[str, np.ndarray]
+    trio: list[int]
+
+
+@dataclass
+class _ChainState:
+    """What changes while the episodes of a chunk are chained one after another."""
+
+    free: np.ndarray
+    prior_dis: np.ndarray
+    reloc: np.ndarray
+    trigger: np.ndarray
+    ace_rec: np.ndarray
+    eh_rows: list[dict[str, Any]] = field(default_factory=list)
+    sc_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _families(rp: np.random.Generator, sizes: np.ndarray, start: int, end: int) -> _Families:
+    """Locality, ethnicity, latent need, deprivation and birth dates of each family."""
     nf, n = len(sizes), int(sizes.sum())
     fam = np.repeat(np.arange(nf), sizes)
     fam_first = np.cumsum(sizes) - sizes
     rank = np.arange(n) - fam_first[fam]
-
-    # ---- families: locality, ethnicity, latent need, deprivation, household ACEs, birth dates
     loc = rp.choice(len(P.LOCALITIES), nf, p=np.asarray(P.LOCALITY_WEIGHT))
     eth_names = tuple(P.ETHNICITY_WEIGHT)
     eth = rp.choice(len(eth_names), nf, p=np.asarray(list(P.ETHNICITY_WEIGHT.values())))
@@ -94,35 +176,48 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     lo, hi = start - int(17.5 * _YEAR), end - 30
     anchor = lo + np.floor(rp.random(nf) * np.maximum(hi - lo - span, 1)).astype(np.int64)
     dob = anchor[fam] + offset
+    return _Families(sizes=sizes, fam=fam, fam_first=fam_first, loc=loc, eth=eth, lat_f=lat_f,
+                     imd=imd, dob=dob)
 
-    # ---- children: sex, disability, latent need, ACEs
+
+def _children(rp: np.random.Generator, f: _Families) -> _Population:
+    """Sex, disability, latent need and ACEs of each child (household ACEs shared)."""
+    n, nf, fam = f.n, f.nf, f.fam
     sex = rp.choice(len(SEX), n, p=_weights(P.SEX_WEIGHT, SEX))
     dis = rp.choice(len(DISABILITY), n, p=_weights(P.DISABILITY_WEIGHT, DISABILITY))
-    latent = 0.75 * lat_f[fam] + np.sqrt(1 - 0.75**2) * rp.standard_normal(n)
+    latent = 0.75 * f.lat_f[fam] + np.sqrt(1 - 0.75**2) * rp.standard_normal(n)
     ace = np.zeros((n, len(ACE_FACTORS)), dtype=bool)
-    for kf, f in enumerate(ACE_FACTORS):
-        slope = P.ACE_LATENT_SLOPE * P.ACE_SLOPE_SCALE.get(f, 1.0)
-        if f in P.HOUSEHOLD_ACES:
-            p = _sigmoid(P.ACE_INTERCEPT[f] + slope * lat_f)
+    for kf, factor in enumerate(ACE_FACTORS):
+        slope = P.ACE_LATENT_SLOPE * P.ACE_SLOPE_SCALE.get(factor, 1.0)
+        if factor in P.HOUSEHOLD_ACES:
+            p = _sigmoid(P.ACE_INTERCEPT[factor] + slope * f.lat_f)
             ace[:, kf] = (rp.random(nf) < p)[fam]
         else:
-            p = _sigmoid(P.ACE_INTERCEPT[f] + slope * latent)
+            p = _sigmoid(P.ACE_INTERCEPT[factor] + slope * latent)
             ace[:, kf] = rp.random(n) < p
-    n_ace = ace.sum(axis=1)
-    hh_cols = [ACE_FACTORS.index(f) for f in P.HOUSEHOLD_ACES]
-    n_ace_f = ace[fam_first][:, hh_cols].sum(axis=1)
-    fam_any = np.maximum.reduceat(ace, fam_first, axis=0)  # any child of the family
-    demand = np.asarray(P.LOCALITY_DEMAND)[loc]
+    return _Population(**vars(f), sex=sex, dis=dis, latent=latent, ace=ace)
 
-    # ---- household events
-    first_dob = dob[fam_first]
-    last_dob = dob[fam_first + sizes - 1]
-    w0 = np.maximum(start, first_dob - _PREBIRTH)
-    w1 = np.minimum(end, last_dob + _ADULT - 1)
+
+def _source_weights() -> np.ndarray:
+    """Referrer weights given each need (rows: NEEDS, columns: SOURCES)."""
+    return np.array([_weights(P.SOURCE_GIVEN_NEED.get(x, {"other": 1.0}), SOURCES)
+                     for x in NEEDS])
+
+
+def _household_events(rc: np.random.Generator, pop: _Population, start: int, end: int
+                      ) -> _Events:
+    """Household events, each reaching every child of the family present on its date."""
+    sizes, fam_first, dob = pop.sizes, pop.fam_first, pop.dob
+    hh_cols = [ACE_FACTORS.index(f) for f in P.HOUSEHOLD_ACES]
+    n_ace_f = pop.ace[fam_first][:, hh_cols].sum(axis=1)
+    fam_any = np.maximum.reduceat(pop.ace, fam_first, axis=0)  # any child of the family
+    demand = np.asarray(P.LOCALITY_DEMAND)[pop.loc]
+    w0 = np.maximum(start, dob[fam_first] - _PREBIRTH)
+    w1 = np.minimum(end, dob[fam_first + sizes - 1] + _ADULT - 1)
     rate = (P.HOUSEHOLD_RATE / _YEAR * demand
-            * np.exp(P.RATE_LATENT * lat_f + P.RATE_ACE * n_ace_f))
+            * np.exp(P.RATE_LATENT * pop.lat_f + P.RATE_ACE * n_ace_f))
     n_ev = rc.poisson(rate * np.maximum(w1 - w0 + 1, 0))
-    ev_fam = np.repeat(np.arange(nf), n_ev)
+    ev_fam = np.repeat(np.arange(pop.nf), n_ev)
     ev_date = w0[ev_fam] + np.floor(rc.random(len(ev_fam)) * (w1 - w0 + 1)[ev_fam]).astype(np.int64)
     need_w = np.tile(_weights(P.NEED_WEIGHT, P.HOUSEHOLD_NEEDS), (len(ev_fam), 1))
     for col, hh_need in enumerate(P.HOUSEHOLD_NEEDS):
@@ -130,9 +225,7 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
             has = fam_any[ev_fam, ACE_FACTORS.index(P.NEED_ACE[hh_need])]
             need_w[:, col] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
     ev_need = np.asarray([NEEDS.index(x) for x in P.HOUSEHOLD_NEEDS])[_pick(rc, need_w)]
-    src_w = np.array([_weights(P.SOURCE_GIVEN_NEED.get(x, {"other": 1.0}), SOURCES)
-                      for x in NEEDS])
-    ev_src = _pick(rc, src_w[ev_need])  # one event, one referrer, for every child it reaches
+    ev_src = _pick(rc, _source_weights()[ev_need])  # one event, one referrer, for every child
     ev_u = rc.random(len(ev_fam))
     # reach every child of the family present at the event
     reach = sizes[ev_fam]
@@ -141,10 +234,14 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
                                                                          reach))
     hc_date = ev_date[rep]
     present = (hc_date >= dob[hc_child] - _PREBIRTH) & (hc_date < dob[hc_child] + _ADULT)
-    hc_child, hc_date, rep = hc_child[present], hc_date[present], rep[present]
-    hc_need, hc_src, hc_u = ev_need[rep], ev_src[rep], ev_u[rep]
+    rep = rep[present]
+    return _Events(child=hc_child[present], date=hc_date[present], need=ev_need[rep],
+                   source=ev_src[rep], u=ev_u[rep])
 
-    # ---- child events, by age band
+
+def _age_band_windows(dob: np.ndarray, start: int, end: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each child's days in each age band inside the window: child, first day, length, band."""
     bounds = [0, 5, 8, 12, 16]
     cb_parts: tuple[list, list, list, list] = ([], [], [], [])
     for b, (a0, a1) in enumerate(zip(bounds, bounds[1:] + [None], strict=True), start=1):
@@ -156,30 +253,41 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
                                         np.full(ok.sum(), b)), strict=True):
             part.append(got)
     cb_child, cb_lo, cb_len, cb_band = (np.concatenate(part) for part in cb_parts)
-    dis_mult = _weights(P.DISABILITY_RATE, DISABILITY)[dis]
-    rate_c = (P.CHILD_RATE / _YEAR * demand[fam] * dis_mult
-              * np.exp(P.RATE_LATENT * latent + P.RATE_ACE * n_ace))
+    return cb_child, cb_lo, cb_len, cb_band
+
+
+def _child_events(rc: np.random.Generator, pop: _Population, start: int, end: int) -> _Events:
+    """Events of one child, at an age-banded rate, with needs allowed at the child's age."""
+    cb_child, cb_lo, cb_len, cb_band = _age_band_windows(pop.dob, start, end)
+    dis_mult = _weights(P.DISABILITY_RATE, DISABILITY)[pop.dis]
+    demand = np.asarray(P.LOCALITY_DEMAND)[pop.loc]
+    rate_c = (P.CHILD_RATE / _YEAR * demand[pop.fam] * dis_mult
+              * np.exp(P.RATE_LATENT * pop.latent + P.RATE_ACE * pop.ace.sum(axis=1)))
     n_cev = rc.poisson(rate_c[cb_child] * np.asarray(P.CHILD_RATE_AGE)[cb_band] * cb_len)
     seg = np.repeat(np.arange(len(cb_child)), n_cev)
     cc_child = cb_child[seg]
     cc_date = cb_lo[seg] + np.floor(rc.random(len(seg)) * cb_len[seg]).astype(np.int64)
-    cc_age = _age_years(dob[cc_child], cc_date)
+    cc_age = _age_years(pop.dob[cc_child], cc_date)
     need_w = np.tile(_weights(P.NEED_WEIGHT, P.CHILD_NEEDS), (len(seg), 1))
     for col, c_need in enumerate(P.CHILD_NEEDS):
         need_w[:, col] *= cc_age >= P.NEED_MIN_AGE[c_need]
         if c_need in P.NEED_ACE:
-            has = ace[cc_child, ACE_FACTORS.index(P.NEED_ACE[c_need])]
+            has = pop.ace[cc_child, ACE_FACTORS.index(P.NEED_ACE[c_need])]
             need_w[:, col] *= np.where(has, np.exp(P.NEED_ACE_LOGMULT), 1.0)
     cc_need = np.asarray([NEEDS.index(x) for x in P.CHILD_NEEDS])[_pick(rc, need_w)]
-    cc_src = _pick(rc, src_w[cc_need])
+    cc_src = _pick(rc, _source_weights()[cc_need])
     cc_u = rc.random(len(seg))
+    return _Events(child=cc_child, date=cc_date, need=cc_need, source=cc_src, u=cc_u)
 
-    # ---- all contacts: source, recording lag, front-door decision
-    child = np.concatenate([hc_child, cc_child])
-    cdate = np.concatenate([hc_date, cc_date])
-    need = np.concatenate([hc_need, cc_need])
-    source = np.concatenate([hc_src, cc_src])
-    u = np.concatenate([hc_u, cc_u])
+
+def _front_door(rc: np.random.Generator, pop: _Population, hh: _Events, cc: _Events,
+                end: int) -> _Contacts:
+    """Recording lag and front-door decision of every contact; keep those recorded by ``end``."""
+    child = np.concatenate([hh.child, cc.child])
+    cdate = np.concatenate([hh.date, cc.date])
+    need = np.concatenate([hh.need, cc.need])
+    source = np.concatenate([hh.source, cc.source])
+    u = np.concatenate([hh.u, cc.u])
     m = len(child)
     lag = rc.choice(np.array([0, 1, 2, 3, 5, 8]), m, p=[0.4, 0.25, 0.12, 0.08, 0.1, 0.05])
     long = rc.random(m) < P.LONG_LAG_SHARE
@@ -187,7 +295,7 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     rdate = cdate + lag
     eh_delay = rc.integers(P.EH_START_DELAY[0], P.EH_START_DELAY[1] + 1, m)
     sc_delay = rc.integers(P.SC_START_DELAY[0], P.SC_START_DELAY[1] + 1, m)
-    band = _age_band(dob[child], cdate)
+    band = _age_band(pop.dob[child], cdate)
     p_eh = (_weights(P.EH_SOURCE, SOURCES)[source]
             * np.array([P.EH_NEED.get(x, 1.0) for x in NEEDS])[need]
             * np.asarray(P.EH_AGE)[band])
@@ -197,112 +305,132 @@ def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: i
     keep = rdate <= end  # not yet recorded at the extract date: not in the extract
     order = np.lexsort((np.arange(m), cdate, child))
     order = order[keep[order]]
-    child, cdate, rdate, need, source = child[order], cdate[order], rdate[order], need[order], \
-        source[order]
-    conv, eh_delay, sc_delay = conv[order], eh_delay[order], sc_delay[order]
-    m = len(child)
-    ncont = np.bincount(child, minlength=n)
-    coff = np.concatenate([[0], np.cumsum(ncont)])
+    return _Contacts(child=child[order], cdate=cdate[order], rdate=rdate[order],
+                     need=need[order], source=source[order], conv=conv[order],
+                     eh_delay=eh_delay[order], sc_delay=sc_delay[order])
 
-    # ---- ACE disclosure at the k-th contact (k geometric), else at an early-help assessment
+
+def _disclose_aces(rc: np.random.Generator, ace: np.ndarray, ct: _Contacts) -> np.ndarray:
+    """Record date of each ACE: at the k-th contact (k geometric), else never (yet)."""
+    n = len(ace)
+    ncont = np.bincount(ct.child, minlength=n)
+    coff = np.concatenate([[0], np.cumsum(ncont)])
     ci, fi = np.nonzero(ace)
     k_th = rc.geometric(P.ACE_DISCLOSE_P, len(ci))
     told = k_th <= ncont[ci]
     ace_rec = np.full((n, len(ACE_FACTORS)), _INF, dtype=np.int64)
-    ace_rec[ci[told], fi[told]] = rdate[coff[ci[told]] + k_th[told] - 1]
+    ace_rec[ci[told], fi[told]] = ct.rdate[coff[ci[told]] + k_th[told] - 1]
+    return ace_rec
 
-    # ---- the chain of episodes
-    keyc = child.astype(np.int64) * _BIG + cdate
-    idx = np.where(conv > 0, np.arange(m), m)
+
+def _chain_index(ct: _Contacts) -> _ChainIndex:
+    """The next converting contact after each contact, and running counts by record date."""
+    m = len(ct.child)
+    keyc = ct.child.astype(np.int64) * _BIG + ct.cdate
+    idx = np.where(ct.conv > 0, np.arange(m), m)
     next_conv = np.append(np.minimum.accumulate(idx[::-1])[::-1], m)
-    ordr = np.lexsort((rdate, child))
-    keyr = child[ordr].astype(np.int64) * _BIG + rdate[ordr]
+    ordr = np.lexsort((ct.rdate, ct.child))
+    keyr = ct.child[ordr].astype(np.int64) * _BIG + ct.rdate[ordr]
     counts = {
-        "police": source == SOURCES.index("police"),
-        "school": source == SOURCES.index("school"),
-        "neglect": need == NEEDS.index("neglect"),
-        "domestic_abuse": need == NEEDS.index("domestic_abuse"),
-        "substance_misuse": need == NEEDS.index("substance_misuse"),
+        "police": ct.source == SOURCES.index("police"),
+        "school": ct.source == SOURCES.index("school"),
+        "neglect": ct.need == NEEDS.index("neglect"),
+        "domestic_abuse": ct.need == NEEDS.index("domestic_abuse"),
+        "substance_misuse": ct.need == NEEDS.index("substance_misuse"),
     }
     cum = {k: np.concatenate([[0], np.cumsum(v[ordr])]) for k, v in counts.items()}
     trio = [ACE_FACTORS.index(f) for f in TOXIC_TRIO]
-    loc_c = loc[fam]
-    imd_c = imd[fam]
+    return _ChainIndex(keyc=keyc, next_conv=next_conv, keyr=keyr, cum=cum, trio=trio)
 
-    free = np.full(n, start, dtype=np.int64)
-    prior_dis = np.zeros(n, dtype=np.int64)
-    reloc = np.full(n, _INF, dtype=np.int64)
-    trigger = np.zeros(m, dtype=np.int8)
-    eh_rows: list[dict] = []
-    sc_rows: list[dict] = []
+
+def _start_early_help(rng_ep: np.random.Generator, pop: _Population, ix: _ChainIndex,
+                      state: _ChainState, c: np.ndarray, s: np.ndarray,
+                      contact: np.ndarray) -> None:
+    """Early-help episodes of children ``c`` from ``s``, and any escalation to social care."""
+    row = _early_help(rng_ep, c, s, ix.cum, ix.keyr, state.ace_rec, pop.ace, ix.trio,
+                      state.prior_dis, pop.dob, pop.loc[pop.fam], pop.imd[pop.fam], pop.latent)
+    row["contact"] = contact
+    state.eh_rows.append(row)
+    cause, end_d = row["cause"], row["end"]
+    state.prior_dis[c] += cause == 2
+    lag = rng_ep.integers(14, 43, len(c))  # the assessment records any ACE not yet told
+    state.ace_rec[c] = np.where(pop.ace[c] & (state.ace_rec[c] > (s + lag)[:, None]),
+                                (s + lag)[:, None], state.ace_rec[c])
+    state.free[c] = end_d + P.LOCKOUT_DAYS
+    gone = cause == 4
+    state.reloc[c[gone]] = end_d[gone]
+    state.free[c[gone]] = _INF
+    esc = cause == 1
+    if esc.any():
+        ce = c[esc]
+        sc_start = end_d[esc] + rng_ep.integers(0, 2, len(ce))
+        svc = rng_ep.choice(3, len(ce), p=_weights(P.SC_SERVICE_ON_ESCALATION, _SERVICES_SC))
+        state.sc_rows.append(_social_care(rng_ep, ce, sc_start, svc, np.full(len(ce), -1)))
+        state.free[ce] = state.sc_rows[-1]["end"] + 1
+
+
+def _episode_chain(rng_ep: np.random.Generator, pop: _Population, ct: _Contacts,
+                   ace_rec: np.ndarray, start: int, end: int) -> _ChainState:
+    """Each child's episodes in turn, each from the first converting contact once free."""
+    ix = _chain_index(ct)
+    n, m = pop.n, len(ct.child)
+    state = _ChainState(free=np.full(n, start, dtype=np.int64),
+                        prior_dis=np.zeros(n, dtype=np.int64),
+                        reloc=np.full(n, _INF, dtype=np.int64),
+                        trigger=np.zeros(m, dtype=np.int8), ace_rec=ace_rec)
     act = np.arange(n)
     while act.size:
-        j0 = np.searchsorted(keyc, act * _BIG + free[act])
-        j = next_conv[j0]
+        j = ix.next_conv[np.searchsorted(ix.keyc, act * _BIG + state.free[act])]
         live = j < m
-        live[live] &= child[j[live]] == act[live]
+        live[live] &= ct.child[j[live]] == act[live]
         act, j = act[live], j[live]
-        kind = conv[j]
-        st = np.where(kind == 1, rdate[j] + eh_delay[j], rdate[j] + sc_delay[j])
+        kind = ct.conv[j]
+        st = np.where(kind == 1, ct.rdate[j] + ct.eh_delay[j], ct.rdate[j] + ct.sc_delay[j])
         ok = st <= end
         act, j, kind, st = act[ok], j[ok], kind[ok], st[ok]
         if not act.size:
             break
-        trigger[j] = kind
+        state.trigger[j] = kind
         e = kind == 1
         if e.any():
-            c, s = act[e], st[e]
-            row = _early_help(rng_ep, c, s, cum, keyr, ace_rec, ace, trio, prior_dis, dob, loc_c,
-                              imd_c, latent)
-            row["contact"] = j[e]
-            eh_rows.append(row)
-            cause, end_d = row["cause"], row["end"]
-            prior_dis[c] += cause == 2
-            lag = rng_ep.integers(14, 43, len(c))
-            rec = np.where(ace[c] & (ace_rec[c] > (s + lag)[:, None]), (s + lag)[:, None],
-                           ace_rec[c])
-            ace_rec[c] = rec
-            free[c] = end_d + P.LOCKOUT_DAYS
-            gone = cause == 4
-            reloc[c[gone]] = end_d[gone]
-            free[c[gone]] = _INF
-            esc = cause == 1
-            if esc.any():
-                ce = c[esc]
-                sc_start = end_d[esc] + rng_ep.integers(0, 2, len(ce))
-                svc = rng_ep.choice(3, len(ce),
-                                    p=_weights(P.SC_SERVICE_ON_ESCALATION, _SERVICES_SC))
-                sc_rows.append(_social_care(rng_ep, ce, sc_start, svc, np.full(len(ce), -1)))
-                free[ce] = sc_rows[-1]["end"] + 1
+            _start_early_help(rng_ep, pop, ix, state, act[e], st[e], j[e])
         s_ = kind == 2
         if s_.any():
             c, s = act[s_], st[s_]
             svc = rng_ep.choice(3, len(c), p=_weights(P.SC_SERVICE_DIRECT, _SERVICES_SC))
-            sc_rows.append(_social_care(rng_ep, c, s, svc, j[s_]))
-            free[c] = sc_rows[-1]["end"] + 1
-        act = act[free[act] <= end]
+            state.sc_rows.append(_social_care(rng_ep, c, s, svc, j[s_]))
+            state.free[c] = state.sc_rows[-1]["end"] + 1
+        act = act[state.free[act] <= end]
+    return state
 
-    eh = _stack(eh_rows, _EH_KEYS)
-    sc = _stack(sc_rows, _SC_KEYS)
+
+def _simulate_chunk(sizes: np.ndarray, chunk: int, seed: int, start: int, end: int
+                    ) -> dict[str, Any]:
+    """Simulate one chunk of whole families; indices are local to the chunk."""
+    rp = _rng(seed, 1, chunk, _STREAM_POP)
+    rc = _rng(seed, 1, chunk, _STREAM_CONTACTS)
+    rng_ep = _rng(seed, 1, chunk, _STREAM_EPISODES)
+    pop = _children(rp, _families(rp, sizes, start, end))
+    hh = _household_events(rc, pop, start, end)
+    cc = _child_events(rc, pop, start, end)
+    ct = _front_door(rc, pop, hh, cc, end)
+    ace_rec = _disclose_aces(rc, pop.ace, ct)
+    state = _episode_chain(rng_ep, pop, ct, ace_rec, start, end)
     return dict(
-        n=n, nf=nf, fam=fam, dob=dob, sex=sex, dis=dis, loc=loc, eth=eth, imd=imd,
-        latent=latent, ace=ace, ace_rec=ace_rec, reloc=reloc,
-        contacts=dict(child=child, cdate=cdate, rdate=rdate, need=need, source=source,
-                      conv=conv, trigger=trigger),
-        eh=eh, sc=sc,
+        n=pop.n, nf=pop.nf, fam=pop.fam, dob=pop.dob, sex=pop.sex, dis=pop.dis, loc=pop.loc,
+        eth=pop.eth, imd=pop.imd, latent=pop.latent, ace=pop.ace, ace_rec=state.ace_rec,
+        reloc=state.reloc,
+        contacts=dict(child=ct.child, cdate=ct.cdate, rdate=ct.rdate, need=ct.need,
+                      source=ct.source, conv=ct.conv, trigger=state.trigger),
+        eh=_stack(state.eh_rows, _EH_KEYS), sc=_stack(state.sc_rows, _SC_KEYS),
     )
 
 
 # --------------------------------------------------------------------------- finishing -------
 
-def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
-                  quarters: np.ndarray, biases: tuple[_Bias, ...]) -> dict:
-    """Contact outcomes and MASH ratings, relocation, the extract cut, truth rows, bias."""
-    ro = _rng(seed, 1, chunk, 3)
-    ct, eh, sc = sim["contacts"], sim["eh"], sim["sc"]
-    reloc = sim["reloc"]
-
-    # which episode (if any) a contact falls inside
+def _inside_kind(ct: dict[str, np.ndarray], eh: dict[str, np.ndarray],
+                 sc: dict[str, np.ndarray]) -> np.ndarray:
+    """The kind of episode (0 none, 1 early help, 2 social care) each contact falls inside."""
     ep_child = np.concatenate([eh["child"], sc["child"]])
     ep_start = np.concatenate([eh["start"], sc["start"]])
     ep_end = np.concatenate([eh["end"], sc["end"]])
@@ -316,7 +444,13 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
         ii = o[np.maximum(i, 0)]
         inside = (i >= 0) & (ep_child[ii] == ct["child"]) & (ct["cdate"] <= ep_end[ii])
         inside_kind = np.where(inside, ep_kind[ii], 0)
+    return inside_kind
 
+
+def _outcome_and_rag(ro: np.random.Generator, ct: dict[str, np.ndarray],
+                     sc: dict[str, np.ndarray], inside_kind: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Each contact's outcome and MASH RAG rating (0 red, 1 amber, 2 green, 3 empty)."""
     m = len(ct["child"])
     trig = ct["trigger"]
     nfa, sign, to_eh, to_sc = (CONTACT_OUTCOMES.index(x) for x in
@@ -324,7 +458,6 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
     outcome = np.where(ro.random(m) < 0.55, nfa, sign)
     outcome = np.where(inside_kind == 1, sign, np.where(inside_kind == 2, to_sc, outcome))
     outcome = np.where(trig == 1, to_eh, np.where(trig == 2, to_sc, outcome))
-    # MASH RAG: 0 red, 1 amber, 2 green, 3 empty
     r = ro.random(m)
     rag = np.where(outcome == nfa, np.where(r < 0.25, 2, 3), np.where(r < 0.55, 2, 3))
     rag = np.where(inside_kind == 2, np.where(r < 0.5, 1, 3), rag)
@@ -333,18 +466,12 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
     sc_direct = sc["contact"] >= 0
     sc_rag = np.where(sc["service"][sc_direct] == 0, 1, 0)  # cin: amber; cp/lac: red
     rag[sc["contact"][sc_direct]] = sc_rag
+    return outcome, rag
 
-    keep = ct["cdate"] <= reloc[ct["child"]]
-    trig_start = trigger_starts(ct, eh, sc)[keep]  # for the knowledge dates (no draw)
-    contacts = {k: v[keep] for k, v in ct.items()}
-    contacts["outcome"], contacts["rag"] = outcome[keep], rag[keep]
-    contacts["spurious"] = np.zeros(keep.sum(), dtype=bool)
 
-    # ACE records known at the extract date
-    ci, fi = np.nonzero(sim["ace_rec"] <= np.minimum(end, reloc)[:, None])
-    aces = dict(child=ci, factor=fi, rdate=sim["ace_rec"][ci, fi])
-
-    # truth rows: every quarterly date t with the episode open at t (start < t <= raw end)
+def _truth_rows(eh: dict[str, np.ndarray], quarters: np.ndarray, end: int
+                ) -> dict[str, np.ndarray]:
+    """Every quarterly date t with the episode open at t (start < t <= raw end), with truth."""
     top = np.minimum(eh["raw"], end)
     lo = np.searchsorted(quarters, eh["start"], side="right")
     hi = np.searchsorted(quarters, top, side="right")
@@ -364,17 +491,38 @@ def _finish_chunk(sim: dict, chunk: int, seed: int, start: int, end: int,
             truth[f"p_{name}_{months}m"] = eh["pi"][rep, k] * close
             truth[f"q_{name}_{months}m"] = eh["pi0"][rep, k] * close0
             truth[f"y_{name}_{months}m"] = (within & (eh["cause"][rep] == k)).astype(np.int8)
+    return {k: (v.astype(np.int8) if k.startswith("y_") else v) for k, v in truth.items()}
 
+
+def _compact(contacts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Contacts in the small dtypes assembling needs (a million children hold 16M contacts)."""
+    small = {"child": np.int32, "cdate": np.int32, "rdate": np.int32, "need": np.int8,
+             "source": np.int8, "outcome": np.int8, "rag": np.int8}
+    return {k: contacts[k].astype(t) for k, t in small.items()} | {
+        "spurious": contacts["spurious"]}
+
+
+def _finish_chunk(sim: dict[str, Any], chunk: int, seed: int, start: int, end: int,
+                  quarters: np.ndarray, biases: tuple[_Bias, ...]) -> dict[str, Any]:
+    """Contact outcomes and MASH ratings, relocation, the extract cut, truth rows, bias."""
+    ro = _rng(seed, 1, chunk, 3)
+    ct, eh, sc = sim["contacts"], sim["eh"], sim["sc"]
+    reloc = sim["reloc"]
+    outcome, rag = _outcome_and_rag(ro, ct, sc, _inside_kind(ct, eh, sc))
+    keep = ct["cdate"] <= reloc[ct["child"]]
+    trig_start = trigger_starts(ct, eh, sc)[keep]  # for the knowledge dates (no draw)
+    contacts = {k: v[keep] for k, v in ct.items()}
+    contacts["outcome"], contacts["rag"] = outcome[keep], rag[keep]
+    contacts["spurious"] = np.zeros(keep.sum(), dtype=bool)
+    # ACE records known at the extract date
+    ci, fi = np.nonzero(sim["ace_rec"] <= np.minimum(end, reloc)[:, None])
+    aces = dict(child=ci, factor=fi, rdate=sim["ace_rec"][ci, fi])
+    truth = _truth_rows(eh, quarters, end)
     # planted referral bias: spurious police and school contacts from their own stream
     for b, bias in enumerate(biases):
         contacts = _add_bias(contacts, sim, bias, _rng(seed, 1, chunk, _STREAM_BIAS, b),
                              start, end)
-    # keep only what assembling needs, compactly (a million children hold 16M contacts)
+    # keep only what assembling needs
     for key in ("contacts", "ace", "ace_rec", "latent"):
         sim.pop(key)
-    small = {"child": np.int32, "cdate": np.int32, "rdate": np.int32, "need": np.int8,
-             "source": np.int8, "outcome": np.int8, "rag": np.int8}
-    contacts = {k: contacts[k].astype(t) for k, t in small.items()} | {
-        "spurious": contacts["spurious"]}
-    truth = {k: (v.astype(np.int8) if k.startswith("y_") else v) for k, v in truth.items()}
-    return dict(contacts=contacts, aces=aces, truth=truth, trigger_start=trig_start)
+    return dict(contacts=_compact(contacts), aces=aces, truth=truth, trigger_start=trig_start)
