@@ -147,7 +147,11 @@ def main(argv: list[str] | None = None) -> None:
     _warned.clear()
     reset_specs()
     try:
-        app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        code = app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        if code == 130:  # typer turns Ctrl-C into exit code 130 and returns it
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
         # Once, at the end of a run that worked: the spec files it read (full paths).
         for path in specs_used():
             console.print(f"spec: {path}", markup=False, highlight=False, soft_wrap=True)
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        console.print("interrupted")
+        # A scheduler must not read Ctrl-C (or SIGINT) as success: 130, one line.
+        console.print("interrupted", markup=False, highlight=False)
         sys.exit(130)
     except Exception as exc:
         if _is_click(exc, "Abort"):

@@ -145,17 +145,57 @@ class TrainingRun:
 @contextlib.contextmanager
 def training_run(outcome: str, *, run_name: str, tags: RunTags,
                  params: dict) -> Iterator[TrainingRun]:
-    """Open the parent run of a training; it is FINISHED only if the block completes."""
+    """Open the parent run of a training; it is FINISHED only if the block completes.
+
+    An error marks it FAILED; Ctrl-C (``KeyboardInterrupt``) marks it and every candidate run
+    under it KILLED, so no run of an interrupted training reads as finished.
+    """
     import mlflow
 
     configure()
     exp = experiment_id(outcome)
-    with tempfile.TemporaryDirectory() as tmp, call(
-        "starting the run", mlflow.start_run, run_name=run_name, experiment_id=exp,
-    ) as parent:
-        mlflow.set_tags(tags.to_mlflow())
-        mlflow.log_params(params)
-        yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        parent = call("starting the run", mlflow.start_run, run_name=run_name,
+                      experiment_id=exp)
+        try:
+            mlflow.set_tags(tags.to_mlflow())
+            mlflow.log_params(params)
+            yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
+        except KeyboardInterrupt:
+            _kill_training(parent.info.run_id, exp)
+            raise
+        except BaseException:
+            _end_active_runs("FAILED")
+            raise
+        _end_active_runs("FINISHED")
+
+
+def _end_active_runs(status: str) -> None:
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run(status)
+
+
+def _kill_training(run_id: str, exp: str) -> None:
+    """Mark an interrupted training's parent run and its candidate runs KILLED."""
+    import signal
+    import threading
+
+    import mlflow
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:  # a second Ctrl-C must not leave the runs half-marked
+        _end_active_runs("KILLED")
+        c = client()
+        nested = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                      filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+        for child in ([] if nested.empty else list(nested["run_id"])) + [run_id]:
+            call("marking the run killed", c.set_terminated, child, "KILLED")
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
