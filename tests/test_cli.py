@@ -56,6 +56,45 @@ def test_the_installed_typer_and_click_give_the_same_exits():
     assert done.returncode == 2 and done.stderr.startswith("error: Missing argument"), done
 
 
+# setuptools' editable install finds the package this way (this repository's copy here): a
+# finder after the path, so a folder named riskmodel/ in the current folder is met first.
+_EDITABLE = """
+import importlib.machinery as m, runpy, sys
+class Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "riskmodel":
+            return m.PathFinder.find_spec(name, [{repo!r}])
+        if name.rpartition(".")[0] == "riskmodel":
+            return m.PathFinder.find_spec(name, [{package!r}])
+sys.meta_path.insert(sys.meta_path.index(m.PathFinder) + 1, Finder)
+sys.path.insert(0, "")
+sys.argv[0] = "riskmodel"
+runpy.run_module("riskmodel", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("args,exit_code,says", [
+    (["--version"], 0, f"riskmodel {__version__}"),
+    (["score", "--data", "nowhere", "--out", "s.csv"], 2, "error: "),
+])
+def test_python_m_riskmodel_works_from_the_folder_holding_a_clone(args, exit_code, says,
+                                                                   tmp_path):
+    import os
+    from pathlib import Path
+
+    import riskmodel
+
+    package = Path(riskmodel.__file__).resolve().parent
+    (tmp_path / "riskmodel").symlink_to(package.parent)  # the clone, in the current folder
+    boot = _EDITABLE.format(repo=str(package.parent), package=str(package))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", boot, *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == exit_code, done.stderr
+    assert (done.stdout + done.stderr).startswith(says), done.stderr
+
+
 def test_an_unknown_outcome_names_the_known_ones(capsys):
     code, _, err = _cli(["train", "--data", "x", "--outcome", "disengagment"], capsys)
     assert code == 2
