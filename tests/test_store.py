@@ -68,3 +68,29 @@ def test_a_changed_artefact_fails_its_checksum(trained):
     finally:
         path.write_bytes(original)
     load_model("models:/escalation@champion")
+
+
+@pytest.mark.parametrize("command", [
+    ["score", "--data", "{council}", "--out", "scores.csv"],
+    ["compare"],
+    ["monitor", "--history"],
+    ["promote"],
+    ["card", "--out", "card"],
+])
+def test_a_command_where_no_store_is_creates_none_and_says_so(command, council, tmp_path,
+                                                               monkeypatch, capsys):
+    from riskmodel.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    try:
+        main([a.format(council=council) for a in command])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith(("  [", "spec: "))]
+    assert len(lines) == 1 and lines[0].startswith("error: no model store here: "), err
+    assert str(tmp_path / "models" / "mlflow.db") in lines[0] and "train one" not in err
+    assert list(tmp_path.iterdir()) == [], "the command left something behind"

@@ -7,6 +7,7 @@ promote) and the pyfunc flavour. Three failures are told apart, each a one-line 
 
 from riskmodel.store._client import (
     ChecksumMismatch,
+    NoStoreHere,
     NotInStore,
     StoreUnreachable,
     configure,
@@ -39,7 +40,8 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
-    "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
+    "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere", "NotInStore",
+    "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
     "experiment_url",
     "download", "get_run", "last_training", "load_model", "log_monitoring",

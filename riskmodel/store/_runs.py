@@ -152,7 +152,7 @@ def training_run(outcome: str, *, run_name: str, tags: RunTags,
     """
     import mlflow
 
-    configure()
+    configure(create=True)
     exp = experiment_id(outcome)
     with tempfile.TemporaryDirectory() as tmp:
         parent = call("starting the run", mlflow.start_run, run_name=run_name,
