@@ -131,6 +131,7 @@ def read_only(tmp_path):
      "--out", "{ro}/sub/explain.html"],
     ["synth", "--children", "50", "--out", "{ro}/council"],
     ["demo", "--children", "50", "--out", "{ro}/demo"],
+    ["card", "--out", "{ro}/card"],
 ])
 def test_a_read_only_output_fails_before_any_work(command, read_only, council, capsys):
     args = [a.format(council=council, ro=read_only) for a in command]
@@ -253,3 +254,124 @@ def test_in_a_workspace_the_spec_capacity_sets_who_is_within_capacity(trained, c
         assert f"spec: {spec.resolve()}" in err  # the run names the spec it used
         counts[pct] = int(pd.read_csv(out)["in_capacity"].sum())
     assert counts[30] > 2 * counts[10] > 0
+
+
+def _in_a_terminal(args: list[str], columns: int) -> tuple[int, str]:
+    """Run the command in a pseudo-terminal ``columns`` wide; (exit code, what it showed)."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "50"}
+    proc = subprocess.Popen([sys.executable, "-m", "riskmodel", *args], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the command closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return proc.returncode, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+@pytest.mark.parametrize("columns", [100, 120])
+def test_compare_shows_every_metric_on_a_100_column_terminal(trained, columns):
+    from riskmodel.store import compare_runs
+
+    code, shown = _in_a_terminal(["compare"], columns)
+    assert code == 0, shown
+    lines = shown.splitlines()
+    assert max(len(ln) for ln in lines) <= columns, shown
+    assert "…" not in shown and "widen" not in shown, shown
+    for heading in ("AUC", "Brier", "calib.", "recall"):
+        assert heading in shown, shown
+    for _, run in compare_runs("escalation").iterrows():
+        row = next(ln for ln in lines if ln.strip().startswith(run["run_id"][:8] + " ")
+                   and f" {run['candidate']} " in ln)
+        for metric in ("auc", "brier", "recall_at_capacity"):
+            assert f"{run[metric]:.3f}" in row, (metric, row)
+        assert run["run_id"] in shown.replace("\n", "").replace(" ", ""), shown
+
+
+def test_compare_diff_takes_the_ids_it_prints_and_shows_the_metrics(trained, capsys):
+    from riskmodel.store import compare_runs
+
+    runs = compare_runs("escalation")
+    first, second = runs.iloc[0], runs.iloc[1]
+    code, out, err = _cli(["compare", "--diff", first["run_id"][:8], second["run_id"][:8]],
+                          capsys)
+    assert code == 0, err
+    auc = next(ln for ln in out.splitlines() if ln.startswith("test auc: "))
+    assert f"{first['auc']:.3f}" in auc and f"{second['auc']:.3f}" in auc, auc
+    assert f"{second['auc'] - first['auc']:+.3f}" in auc, auc
+    code, _, err = _cli(["compare", "--diff", "0000000f", second["run_id"][:8]], capsys)
+    assert code == 2 and err.startswith("error: run: no MLflow run whose id starts with"), err
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a small file system filled to the last byte (a tmpfs; root only)."""
+    import os
+
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k",
+                                            "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (root only)")
+    try:
+        with open(disk / "filler", "wb") as fh:
+            while True:
+                fh.write(b"x" * 4096)
+                fh.flush()
+    except OSError:
+        pass
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_card_onto_a_full_disk_is_one_error_line(trained, full_disk, capsys):
+    code, out, err = _cli(["card", "--out", full_disk / "card"], capsys)
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith(("  [", "spec: "))]
+    assert len(lines) == 1 and lines[0].startswith("error: --out: cannot write to "), err
+    assert "no space" in lines[0], err
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "--data", "{tmp}", "--out", "s.csv", "--as-of", "2024-13-01"],
+    ["build", "--data", "{tmp}", "--outcome", "escalation", "--out", "m.parquet",
+     "--as-of", "2024-01-01", "--as-of", "01/02/2024"],
+    ["monitor", "--data", "{tmp}", "--out", "o", "--as-of", "yesterday"],
+])
+def test_a_bad_as_of_is_refused_before_the_extract_and_heavy_libraries(args, tmp_path):
+    # In a fresh interpreter: which libraries the refusal needed.
+    code = ("import sys\nfrom riskmodel.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as exc:\n    print(exc.code)\n"
+            "print(sorted(m for m in ('mlflow', 'sklearn', 'lightgbm', 'riskmodel.data', "
+            "'riskmodel.store') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, *[a.format(tmp=tmp_path) for a in args]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.stdout.split("\n")[:2] == ["2", "[]"], (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: --as-of: ") and done.stderr.count("\n") == 1
+
+
+def test_a_workspace_from_the_environment_is_named_as_such(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RISKMODEL_WORKSPACE", str(tmp_path / "nowhere"))
+    code, _, err = _cli(["features"], capsys)
+    assert code == 2 and err.startswith("error: RISKMODEL_WORKSPACE: "), err
+    monkeypatch.delenv("RISKMODEL_WORKSPACE")
+    code, _, err = _cli(["--workspace", tmp_path / "nowhere", "features"], capsys)
+    assert code == 2 and err.startswith("error: --workspace: "), err

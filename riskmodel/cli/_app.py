@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from riskmodel._core.errors import InputError, InputWarning
-from riskmodel._core.workspace import reset_specs, specs_used
+from riskmodel._core.workspace import ENV, reset_specs, specs_used
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -36,6 +36,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True,
@@ -49,18 +50,24 @@ def _root(
         Path | None,
         typer.Option(help="The council's workspace (riskmodel init writes one). Default: the "
                      "current folder or the first above it that is one, else the packaged "
-                     "specs.", envvar="RISKMODEL_WORKSPACE"),
+                     "specs.", envvar=ENV),
     ] = None,
 ) -> None:
     """Predictive risk models for children's early help services."""
     import logging
 
     from riskmodel._core.workspace import use_workspace
-    from riskmodel.store import set_verbose
 
-    use_workspace(workspace)
-    set_verbose(verbose)
-    if verbose:
+    try:
+        use_workspace(workspace)
+    except InputError as exc:
+        if ctx.get_parameter_source("workspace").name == "ENVIRONMENT":  # say where it came from
+            raise InputError(str(exc).replace("--workspace:", f"{ENV}:", 1)) from None
+        raise
+    if verbose:  # quiet is the store's default: importing it (and MLflow) can wait
+        from riskmodel.store import set_verbose
+
+        set_verbose(verbose)
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("riskmodel").setLevel(logging.INFO)
 
@@ -96,6 +103,16 @@ def _steps(title: str):
             bar.update(task, description=f"{title}: {msg}")
 
         yield step
+
+
+def _as_of(value: str | list[str] | None) -> str | list[str] | None:
+    """``--as-of`` checked as soon as it is parsed (the option is eager), so a mistyped date
+    is refused in a second, before the extract is read and the heavy libraries load."""
+    from riskmodel._core.dates import parse_date
+
+    for one in [value] if isinstance(value, str) else value or []:
+        parse_date(one, "--as-of")
+    return value
 
 
 def _data_source(value: str):

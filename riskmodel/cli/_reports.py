@@ -11,6 +11,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
+    _as_of,
     _data_source,
     _steps,
     app,
@@ -120,7 +121,8 @@ def explain(
         "explain.html"),
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Explain the children open at this date (ISO). "
+        typer.Option("--as-of", callback=_as_of, is_eager=True,
+                     help="Explain the children open at this date (ISO). "
                      "Default: the extract date."),
     ] = None,
     max_rows: Annotated[int, typer.Option(help="Explain at most this many children.")] = 2000,
@@ -150,9 +152,11 @@ def card(
     ] = None,
 ):
     """Model card and ATRS transparency record (Markdown, HTML, JSON) from MLflow."""
+    from riskmodel._core.io import check_writable
     from riskmodel.jobs import model_card, write_model_card
     from riskmodel.jobs.card import card_summary
 
+    check_writable(out_dir, folder=True)  # before the work, as score and explain do
     mc = model_card(model, fairness=fairness, answers=answers)
     paths = write_model_card(mc, out_dir, answers=answers)  # never overwrites the answers
     out.print(card_summary(mc, paths, out_dir), markup=False, highlight=False, soft_wrap=True)

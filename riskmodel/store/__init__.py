@@ -26,11 +26,13 @@ from riskmodel.store._models import (
 )
 from riskmodel.store._monitoring import log_monitoring, monitoring_history
 from riskmodel.store._runs import (
+    LEAD_METRICS,
     CandidateRecord,
     RunInfo,
     TrainingRun,
     compare_runs,
     download,
+    full_run_id,
     get_run,
     last_training,
     read_csv,
@@ -40,11 +42,11 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
-    "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere", "NotInStore",
-    "RunInfo", "RunTags",
+    "LEAD_METRICS", "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere",
+    "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
     "experiment_url",
-    "download", "get_run", "last_training", "load_model", "log_monitoring",
+    "download", "full_run_id", "get_run", "last_training", "load_model", "log_monitoring",
     "monitoring_history", "promote", "read_csv", "read_text",
     "register",
     "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",

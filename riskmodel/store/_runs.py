@@ -23,6 +23,7 @@ from riskmodel.store._client import (
     call,
     client,
     configure,
+    embedded_store,
     experiment_id,
     experiment_name,
 )
@@ -209,8 +210,38 @@ class RunInfo:
     parent_id: str | None
 
 
+def full_run_id(run_id: str) -> str:
+    """A run id as given, or the one run whose id starts with it (the 8 characters
+    ``riskmodel compare`` prints); a prefix no run or several runs have is an input error.
+
+    Examples
+    --------
+    >>> full_run_id("3f1c2a9b")  # doctest: +SKIP
+    '3f1c2a9b0d6e4c1f9a7b5e3d2c1b0a98'
+    """
+    import re
+
+    import mlflow
+
+    if re.fullmatch(r"[0-9a-f]{32}", run_id) or not re.fullmatch(r"[0-9a-f]{4,31}", run_id):
+        return run_id
+    configure()
+    runs = call("searching runs", mlflow.search_runs, search_all_experiments=True,
+                output_format="list", max_results=50_000)
+    found = sorted({r.info.run_id for r in runs if r.info.run_id.startswith(run_id)})
+    if not found:
+        raise NotInStore(f"run: no MLflow run whose id starts with '{run_id}' in the "
+                         "tracking store (riskmodel compare lists them)")
+    if len(found) > 1:
+        raise InputError(f"run: '{run_id}' starts {len(found)} run ids "
+                         f"({', '.join(f[:12] for f in found[:5])}); give more of it")
+    return found[0]
+
+
 def get_run(run_id: str) -> RunInfo:
-    """Read a run; a run that does not exist is :class:`NotInStore`."""
+    """Read a run (its id, or the first 8 or more characters of it); a run that does not
+    exist is :class:`NotInStore`."""
+    run_id = full_run_id(run_id)
     run = call("reading the run", client().get_run, run_id,
                missing=f"run: no MLflow run '{run_id}' in the tracking store")
     return RunInfo(run_id=run_id, tags=RunTags.from_mlflow(run.data.tags),
@@ -219,9 +250,12 @@ def get_run(run_id: str) -> RunInfo:
 
 
 def last_training(outcome: str) -> RunInfo | None:
-    """The newest finished training (parent) run of an outcome, or None."""
+    """The newest finished training (parent) run of an outcome, or None (also where no
+    store exists yet: a first training)."""
     import mlflow
 
+    if (db := embedded_store()) is not None and not db.is_file():
+        return None
     exp = experiment_id(outcome, create=False)
     if exp is None:
         return None
@@ -325,4 +359,5 @@ def experiment_of(outcome: str) -> str:
 
 
 __all__ = ["CandidateRecord", "InputError", "RunInfo", "TrainingRun", "compare_runs",
-           "download", "get_run", "last_training", "read_csv", "read_text", "training_run"]
+           "download", "full_run_id", "get_run", "last_training", "read_csv", "read_text",
+           "training_run"]
