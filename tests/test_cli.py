@@ -375,3 +375,40 @@ def test_a_workspace_from_the_environment_is_named_as_such(tmp_path, monkeypatch
     monkeypatch.delenv("RISKMODEL_WORKSPACE")
     code, _, err = _cli(["--workspace", tmp_path / "nowhere", "features"], capsys)
     assert code == 2 and err.startswith("error: --workspace: "), err
+
+
+def test_explain_writes_html_under_an_html_name_only(tmp_path, capsys):
+    code, _, err = _cli(["explain", "--data", tmp_path, "--out", tmp_path / "explain.pdf"],
+                        capsys)
+    assert code == 2 and err.startswith("error: --out: explain writes an HTML report"), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cards_own_command_updates_the_card_it_is_in(trained, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _cli(["card", "--out", "card"], capsys)
+    assert code == 0, err
+    html = (tmp_path / "card" / "model_card.html").read_text()
+    assert "riskmodel card --answers council_answers.yaml" in html  # the banner's command
+    (tmp_path / "card" / "model_card.html").unlink()
+    monkeypatch.chdir(tmp_path / "card")  # run as the banner says, where the answers are
+    code, _, err = _cli(["card", "--answers", "council_answers.yaml"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "card" / "model_card.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card"]  # no new model-card/
+
+
+def test_a_job_that_fails_says_one_line_not_its_step_first(capsys):
+    from riskmodel._core.errors import InputError
+    from riskmodel.cli._app import _steps
+
+    with pytest.raises(InputError), _steps("training") as step:
+        step("reading the extract…")
+        raise InputError("data: nowhere does not exist")
+    assert capsys.readouterr().err == ""
+    with _steps("training") as step:
+        step("reading the extract…")
+        step("built the matrix")
+    assert [ln.split("] ")[1] for ln in capsys.readouterr().err.splitlines()] == [
+        "reading the extract…", "built the matrix"]

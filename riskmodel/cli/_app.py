@@ -89,20 +89,31 @@ def _print_table(table) -> None:
 @contextlib.contextmanager
 def _steps(title: str):
     """A ``progress`` callback for a long job: one line per step on stderr (a scheduler's log),
-    and a spinner with the elapsed time in a terminal."""
+    and a spinner with the elapsed time in a terminal.
+
+    A step's line is printed once the next step begins (or the job ends), so a job that fails
+    prints its one ``error:`` line, not the step it failed in and then the error.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"{title}…", total=None)
         started = time.perf_counter()
+        held: list[str] = []
+
+        def say_held() -> None:
+            for line in held:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            held.clear()
 
         def step(msg: str) -> None:
-            bar.console.print(f"  [{time.perf_counter() - started:5.0f}s] {msg}", markup=False,
-                              highlight=False)
+            say_held()
+            held.append(f"  [{time.perf_counter() - started:5.0f}s] {msg}")
             bar.update(task, description=f"{title}: {msg}")
 
         yield step
+        say_held()
 
 
 def _as_of(value: str | list[str] | None) -> str | list[str] | None:

@@ -139,8 +139,9 @@ def card(
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
     ] = "models:/escalation@champion",
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
-        "model-card"),
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write into. Default: the folder of --answers (the card "
+        "being answered, updated in place), else model-card.")] = None,
     fairness: Annotated[
         Path | None,
         typer.Option(help="Fairness results (folder or fairness.json from riskmodel fairness). "
@@ -156,6 +157,8 @@ def card(
     from riskmodel.jobs import model_card, write_model_card
     from riskmodel.jobs.card import card_summary
 
+    if out_dir is None:  # `riskmodel card --answers card/council_answers.yaml` updates card/
+        out_dir = answers.parent if answers is not None else Path("model-card")
     check_writable(out_dir, folder=True)  # before the work, as score and explain do
     mc = model_card(model, fairness=fairness, answers=answers)
     paths = write_model_card(mc, out_dir, answers=answers)  # never overwrites the answers
