@@ -412,3 +412,18 @@ def test_a_job_that_fails_says_one_line_not_its_step_first(capsys):
         step("built the matrix")
     assert [ln.split("] ")[1] for ln in capsys.readouterr().err.splitlines()] == [
         "reading the extract…", "built the matrix"]
+
+
+def test_a_second_score_onto_the_same_output_is_refused_while_the_first_writes(
+        trained, council, tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "scores.csv"
+    with open(tmp_path / ".scores.csv.lock", "a") as held:  # a first run, writing now
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = _cli(["score", "--data", council, "--out", out], capsys)
+        assert code == 2 and err.startswith("error: --out: another riskmodel score is "
+                                            "writing"), err
+        assert not out.exists()
+    code, _, err = _cli(["score", "--data", council, "--out", out], capsys)  # once it is done
+    assert code == 0 and out.is_file(), err

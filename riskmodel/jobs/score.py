@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 
@@ -69,6 +72,41 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     for path in paths.values():
         check_writable(path)
     options = (options or ScoreOptions()).check()
+    with _one_writer(paths["scores"]):
+        return _score(data, model_uri, as_of, out=out, options=options,
+                      extract_date=extract_date, started=started, timings=timings)
+
+
+@contextlib.contextmanager
+def _one_writer(path: Path) -> Iterator[None]:
+    """Hold ``.<name>.lock`` beside the scores file while a run writes it: a second run onto
+    the same output is refused with one line, never left to overwrite the first silently.
+
+    The lock is the operating system's (``flock``): a run that is killed releases it, so a
+    stale lock never blocks the next month. The empty lock file stays, hidden.
+    """
+    import fcntl
+
+    if not path.parent.is_dir():  # a folder this run makes: nobody else writes there yet
+        yield
+        return
+    lock = path.with_name(f".{path.name}.lock")
+    with open(lock, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"--out: another riskmodel score is writing {path} now (it holds "
+                             f"{lock.name}); wait for it to finish or choose another --out"
+                             ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: ScoreOptions,
+           extract_date, started: float, timings: dict[str, float]) -> ScoreRun:
+    """:func:`score` once its options are checked and its output is its own."""
     t0 = time.perf_counter()
     loaded = load_model(model_uri)
     timings["load_model"] = time.perf_counter() - t0
