@@ -427,3 +427,18 @@ def test_a_second_score_onto_the_same_output_is_refused_while_the_first_writes(
         assert not out.exists()
     code, _, err = _cli(["score", "--data", council, "--out", out], capsys)  # once it is done
     assert code == 0 and out.is_file(), err
+
+
+def test_a_column_that_nearly_matches_the_contract_is_named_with_its_match(council, tmp_path,
+                                                                           capsys):
+    import shutil
+
+    import pandas as pd
+
+    copy = tmp_path / "council"
+    shutil.copytree(council, copy)
+    children = pd.read_parquet(copy / "children.parquet")
+    children.rename(columns={"date_of_birth": "DOB"}).to_parquet(copy / "children.parquet")
+    code, _, err = _cli(["validate", copy], capsys)
+    assert code == 0, err
+    assert "warning: children: unknown column DOB — did you mean date_of_birth?" in err, err
