@@ -94,3 +94,25 @@ def test_a_command_where_no_store_is_creates_none_and_says_so(command, council, 
     assert len(lines) == 1 and lines[0].startswith("error: no model store here: "), err
     assert str(tmp_path / "models" / "mlflow.db") in lines[0] and "train one" not in err
     assert list(tmp_path.iterdir()) == [], "the command left something behind"
+
+
+def test_the_printed_link_opens_the_candidates_best_first(trained):
+    import urllib.parse
+
+    import mlflow
+
+    from riskmodel.store import compare_runs, experiment_link, experiment_url
+
+    url = experiment_url("escalation")
+    assert url is not None and "/#/experiments/" in url
+    query = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    assert query["workflowType"] == "machine_learning"
+    exp = url.split("/#/experiments/")[1].split("/")[0]
+    # the filter is MLflow's own search syntax and finds the candidates, no parent run
+    found = mlflow.search_runs(experiment_ids=[exp], filter_string=query["searchFilter"])
+    assert set(compare_runs("escalation", max_runs=1000)["run_id"]) <= set(found["run_id"])
+    assert found["tags.mlflow.parentRunId"].notna().all()  # candidates, never a parent
+    key = query["orderByKey"].replace("`", "")
+    assert key in found.columns and found[key].notna().all() and query["orderByAsc"] == "false"
+    link = experiment_link("escalation")
+    assert link.startswith(url) and "test_auc, test_average_precision" in link

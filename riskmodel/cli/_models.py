@@ -53,7 +53,7 @@ def train(
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
     for line in over_time_lines(result):
         out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    from riskmodel.store import experiment_url
+    from riskmodel.store import experiment_link
 
     passed = [c.name for c in result.candidates if c.passed]
     if result.registered:
@@ -64,7 +64,7 @@ def train(
     else:
         out.print(f"{', '.join(passed)} met every pass threshold; not registered "
                   "(--no-register)")
-    out.print(f"runs in the MLflow UI: {experiment_url(spec_obj.outcome)}", markup=False,
+    out.print(f"runs in the MLflow UI: {experiment_link(spec_obj.outcome)}", markup=False,
               highlight=False, soft_wrap=True)
 
 

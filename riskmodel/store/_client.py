@@ -194,16 +194,45 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
                 artifact_location=location, tags=dict([EXPERIMENT_KIND]))
 
 
+# What the printed link opens: the candidate runs only (not their collapsed parents), best
+# test AUC first. MLflow's runs page reads searchFilter, orderByKey and orderByAsc from its
+# URL; the columns shown are the viewer's own choice (kept in the browser), so the link's
+# text names the metric columns to add.
+CANDIDATE_FILTER = "tags.`riskmodel.candidate` != '' and attributes.status = 'FINISHED'"
+CANDIDATE_ORDER = "metrics.`test_auc`"
+CANDIDATE_COLUMNS = ("test_auc", "test_average_precision", "test_brier",
+                     "test_calibration_error", "test_precision_at_capacity",
+                     "test_recall_at_capacity")
+
+
 def experiment_url(outcome: str, *, ui: str | None = None) -> str | None:
-    """Where a person opens an outcome's runs in the MLflow UI (the runs, not GenAI traces).
+    """Where a person opens an outcome's candidate runs side by side in the MLflow UI: the
+    model-training view (not GenAI traces), filtered to the candidates, best AUC first.
 
     ``ui`` is the UI's address; default: the tracking server itself when it is one
     (``http(s)://``), else ``http://127.0.0.1:5000`` (``mlflow ui``'s default).
+
+    Examples
+    --------
+    >>> experiment_url("escalation")  # doctest: +SKIP
+    'http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning&searchFilter=...'
     """
+    from urllib.parse import urlencode
+
     exp = experiment_id(outcome, create=False)
     if exp is None:
         return None
     uri = tracking_uri()
     base = ui or (uri.rstrip("/") if uri.startswith(("http://", "https://"))
                   else "http://127.0.0.1:5000")
-    return f"{base}/#/experiments/{exp}/runs?workflowType=machine_learning"
+    query = urlencode({"workflowType": "machine_learning", "searchFilter": CANDIDATE_FILTER,
+                       "orderByKey": CANDIDATE_ORDER, "orderByAsc": "false"})
+    return f"{base}/#/experiments/{exp}/runs?{query}"
+
+
+def experiment_link(outcome: str) -> str | None:
+    """:func:`experiment_url` with the metric columns to show beside it, for printing."""
+    url = experiment_url(outcome)
+    if url is None:
+        return None
+    return f"{url} (in Columns, add {', '.join(CANDIDATE_COLUMNS)})"
