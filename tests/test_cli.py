@@ -442,3 +442,30 @@ def test_a_column_that_nearly_matches_the_contract_is_named_with_its_match(counc
     code, _, err = _cli(["validate", copy], capsys)
     assert code == 0, err
     assert "warning: children: unknown column DOB — did you mean date_of_birth?" in err, err
+
+
+def test_every_open_child_is_scored_or_named_in_the_rejected_file(trained, council, tmp_path,
+                                                                  capsys):
+    import json
+
+    import pandas as pd
+
+    from riskmodel.data._contract import EARLY_HELP_SERVICES
+
+    day = json.loads((council / "manifest.json").read_text())["extract_date"]
+    out = tmp_path / "scores.csv"
+    code, _, err = _cli(["score", "--data", council, "--out", out, "--as-of", day], capsys)
+    assert code == 0, err
+    ep = pd.read_parquet(council / "episodes.parquet")
+    when = pd.Timestamp(day)
+    start, end = pd.to_datetime(ep["start_date"]), pd.to_datetime(ep["end_date"])
+    open_now = set(ep.loc[ep["service"].isin(EARLY_HELP_SERVICES) & (start < when)
+                          & (end.isna() | (end >= when)), "child_id"].astype(str))
+    scored = set(pd.read_csv(out, dtype={"child_id": str})["child_id"])
+    rejected = pd.read_csv(tmp_path / "scores.rejected.csv", dtype={"child_id": str})
+    waiting = rejected[rejected["reason"].str.startswith("early-help episode not yet known")]
+    assert len(waiting), "the council has no child whose episode is not yet known: no test"
+    assert open_now == scored | set(rejected["child_id"]), "an open child is neither scored " \
+                                                           "nor named"
+    assert not set(waiting["child_id"]) & scored
+    assert f"{len(waiting):,} children with an early-help episode open" in err

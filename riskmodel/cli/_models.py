@@ -223,8 +223,9 @@ def score(
     if run.localities:
         first = next(iter(run.localities.values()))
         say(f"by locality: {len(run.localities)} files beside it, e.g. {first.name}")
-    if c["rejected"]:
-        why = "; ".join(f"{k}: {v}" for k, v in r["rejected_reasons"].items())
+    if c["rejected"] or r.get("not_scored"):  # and the open children not in the matrix
+        why = "; ".join(f"{k}: {v}" for k, v in {**r["rejected_reasons"],
+                                                 **r.get("not_scored", {})}.items())
         say(f"rejected: {run.rejected} ({why})")
     say(f"audit: {run.audit}")
     b = r["risk_bands"]

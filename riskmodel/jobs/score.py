@@ -140,15 +140,17 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
-    waiting = _not_yet_known(ex.tables, when, matrix)
-    if waiting:
-        lag = fspec.knowledge.lag_days.episode_start
+    lag = fspec.knowledge.lag_days.episode_start
+    waiting = _not_yet_known(ex.tables, when, matrix, lag)
+    if len(waiting):
+        n = len(waiting)
         warnings.warn(InputWarning(
-            f"{waiting:,} child{'ren' if waiting > 1 else ''} with an early-help episode open on "
-            f"{when.date()} {'are' if waiting > 1 else 'is'} not scored this month: the episode "
+            f"{n:,} child{'ren' if n > 1 else ''} with an early-help episode open on "
+            f"{when.date()} {'are' if n > 1 else 'is'} not scored this month: the episode "
             f"was not yet known then (entered on or after that day, or without "
             f"episodes.start_recorded_date begun less than {lag} days before; the feature "
-            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md)"), stacklevel=2)
+            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md); "
+            f"listed in {output_paths(out)['rejected'].name}"), stacklevel=2)
     if options.top is None:
         options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
     t0 = time.perf_counter()
@@ -156,7 +158,7 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
     timings["fingerprint"] = time.perf_counter() - t0
     run = score_matrix(
         matrix, loaded, out=out, options=options, data_fingerprint=fingerprint,
-        started=started, timings=timings,
+        started=started, timings=timings, not_scored=waiting,
         audit={"model_uri": model_uri, "extract_date": str(extract.date()),
                "specs": [str(p) for p in specs_used()]},
     )
@@ -169,14 +171,22 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
     return run
 
 
-def _not_yet_known(tables, when, matrix) -> int:
-    """Children open to early help at ``when`` whose episode was not yet known (not scored)."""
+def _not_yet_known(tables, when, matrix, lag_days: int) -> pd.DataFrame:
+    """Children open to early help at ``when`` whose episode was not yet known (not scored):
+    ``child_id``, ``locality`` and the ``reason`` the rejected file gives."""
     ep = tables["episodes"]
     start, end = pd.to_datetime(ep["start_date"]), pd.to_datetime(ep["end_date"])
     open_now = (ep["service"].isin(EARLY_HELP_SERVICES).fillna(False) & (start < when)
                 & (end.isna() | (end >= when)))
     opened = set(ep.loc[open_now, "child_id"].astype(str))
-    return len(opened - set(matrix["child_id"].astype(str)))
+    waiting = sorted(opened - set(matrix["child_id"].astype(str)))
+    children = tables["children"].assign(child_id=lambda d: d["child_id"].astype(str))
+    where = children.drop_duplicates("child_id").set_index("child_id")["locality"]
+    return pd.DataFrame({
+        "child_id": waiting, "locality": [where.get(c) for c in waiting],
+        "reason": f"early-help episode not yet known on {when.date()} (entered on or after "
+                  f"that day, or begun less than {lag_days} days before with no "
+                  "start_recorded_date; knowledge.lag_days.episode_start)"})
 
 
 def _workspace_capacity(outcome: str) -> str | None:
