@@ -419,14 +419,16 @@ def test_a_second_score_onto_the_same_output_is_refused_while_the_first_writes(
     import fcntl
 
     out = tmp_path / "scores.csv"
-    with open(tmp_path / ".scores.csv.lock", "a") as held:  # a first run, writing now
+    with open(tmp_path / ".tmp-lock.scores.csv", "a") as held:  # a first run, writing now
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         code, _, err = _cli(["score", "--data", council, "--out", out], capsys)
         assert code == 2 and err.startswith("error: --out: another riskmodel score is "
                                             "writing"), err
         assert not out.exists()
-    code, _, err = _cli(["score", "--data", council, "--out", out], capsys)  # once it is done
+        (tmp_path / ".tmp-lock.scores.csv").unlink()  # the first run ends
+    code, _, err = _cli(["score", "--data", council, "--out", out], capsys)
     assert code == 0 and out.is_file(), err
+    assert not list(tmp_path.glob(".tmp-*")), "the lock was left behind"
 
 
 def test_a_column_that_nearly_matches_the_contract_is_named_with_its_match(council, tmp_path,

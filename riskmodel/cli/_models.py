@@ -213,7 +213,11 @@ def score(
 
     options = ScoreOptions(top=top, explain_top=explain_top, chunk_size=chunk_size,
                            by_locality=by_locality, with_characteristics=with_characteristics)
-    run = score_extract(data, model, as_of, out=out_path, options=options)
+    _print_score_run(score_extract(data, model, as_of, out=out_path, options=options))
+
+
+def _print_score_run(run) -> None:
+    """What ``riskmodel score`` prints: the files, the bands, a table by locality, one OK line."""
     c, r = run.counts, run.record
 
     def say(text: str) -> None:

@@ -79,29 +79,41 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
 
 @contextlib.contextmanager
 def _one_writer(path: Path) -> Iterator[None]:
-    """Hold ``.<name>.lock`` beside the scores file while a run writes it: a second run onto
-    the same output is refused with one line, never left to overwrite the first silently.
+    """Hold ``.tmp-lock.<name>`` beside the scores file while a run writes it: a second run
+    onto the same output is refused with one line, never left to overwrite the first silently.
 
     The lock is the operating system's (``flock``): a run that is killed releases it, so a
-    stale lock never blocks the next month. The empty lock file stays, hidden.
+    stale lock file never blocks the next month (the next run removes it). A run removes its
+    lock file as it finishes, while still holding it; a run that locked a file so removed
+    (its inode is no longer the name's) tries again on the new one.
     """
     import fcntl
 
     if not path.parent.is_dir():  # a folder this run makes: nobody else writes there yet
         yield
         return
-    lock = path.with_name(f".{path.name}.lock")
-    with open(lock, "a") as fh:
+    lock = path.with_name(f".tmp-lock.{path.name}")
+    while True:
+        fh = open(lock, "a")  # noqa: SIM115 (held open for the whole run)
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise InputError(f"--out: another riskmodel score is writing {path} now (it holds "
-                             f"{lock.name}); wait for it to finish or choose another --out"
-                             ) from None
+            fh.close()
+            raise InputError(f"--out: another riskmodel score is writing {path} now (it "
+                             f"holds {lock.name}); wait for it to finish or choose another "
+                             "--out") from None
         try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            if os.stat(lock).st_ino == os.fstat(fh.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        fh.close()  # removed by the run that held it just now: lock the new file
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        fh.close()
 
 
 def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: ScoreOptions,
@@ -142,15 +154,7 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
         )
     lag = fspec.knowledge.lag_days.episode_start
     waiting = _not_yet_known(ex.tables, when, matrix, lag)
-    if len(waiting):
-        n = len(waiting)
-        warnings.warn(InputWarning(
-            f"{n:,} child{'ren' if n > 1 else ''} with an early-help episode open on "
-            f"{when.date()} {'are' if n > 1 else 'is'} not scored this month: the episode "
-            f"was not yet known then (entered on or after that day, or without "
-            f"episodes.start_recorded_date begun less than {lag} days before; the feature "
-            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md); "
-            f"listed in {output_paths(out)['rejected'].name}"), stacklevel=2)
+    _warn_waiting(len(waiting), when, lag, output_paths(out)["rejected"].name)
     if options.top is None:
         options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
     t0 = time.perf_counter()
@@ -169,6 +173,18 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
             f"was registered before they were stored); its bands use the {bands['source']} "
             f"({bands['rule']}); retrain to store them"), stacklevel=2)
     return run
+
+
+def _warn_waiting(n: int, when, lag: int, rejected: str) -> None:
+    """Say how many open children wait for their episode to be known (named in the file)."""
+    if n:
+        warnings.warn(InputWarning(
+            f"{n:,} child{'ren' if n > 1 else ''} with an early-help episode open on "
+            f"{when.date()} {'are' if n > 1 else 'is'} not scored this month: the episode "
+            f"was not yet known then (entered on or after that day, or without "
+            f"episodes.start_recorded_date begun less than {lag} days before; the feature "
+            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md); "
+            f"listed in {rejected}"), stacklevel=3)
 
 
 def _not_yet_known(tables, when, matrix, lag_days: int) -> pd.DataFrame:
