@@ -61,7 +61,8 @@ def _root(
     try:
         use_workspace(workspace)
     except InputError as exc:
-        if ctx.get_parameter_source("workspace").name == "ENVIRONMENT":  # say where it came from
+        source = ctx.get_parameter_source("workspace")
+        if source is not None and source.name == "ENVIRONMENT":  # say where it came from
             raise InputError(str(exc).replace("--workspace:", f"{ENV}:", 1)) from None
         raise
     if verbose:  # quiet is the store's default: importing it (and MLflow) can wait
@@ -195,13 +196,14 @@ def main(argv: list[str] | None = None) -> None:
             console.print("aborted")
             sys.exit(130)
         if _is_click(exc, "NoArgsIsHelpError"):
-            exc.show()  # bare `riskmodel` or a command with nothing: its help, as a usage error
+            exc.show()  # type: ignore[attr-defined]  # bare `riskmodel` or a command with nothing: its help, as a usage error
             sys.exit(2)
         if _is_click(exc, "ClickException"):
             # Usage errors (a missing option, an unknown one, a bad value): click's own
             # message on one line, exit 2 as click does.
             console.print(_usage_line(exc), markup=False, highlight=False, soft_wrap=True)
-            sys.exit(exc.exit_code if exc.exit_code not in (0, 1) else 2)
+            code = getattr(exc, "exit_code", 2)
+            sys.exit(code if code not in (0, 1) else 2)
         if os.environ.get("RISKMODEL_DEBUG"):  # a bug, not a user error: one line unless asked
             raise
         console.print(

@@ -241,7 +241,7 @@ def _print_score_run(run) -> None:
         say("reasons leave out what at least 75% of the children share, e.g. "
             + "; ".join(f"\"{w}\" ({s:.0%} of the children; {n:,} reasons left out)"
                         for n, s, w in left[:3] if n) + " (all in the audit)")
-    rows = [("locality", "in", "scored", "rejected", "within capacity")]
+    rows: list[tuple[str, ...]] = [("locality", "in", "scored", "rejected", "within capacity")]
     rows += [(k, *(f"{v[x]:,}" for x in ("rows_in", "scored", "rejected", "in_capacity")))
              for k, v in run.by_locality.items()]
     rows.append(("all", *(f"{c[x]:,}" for x in ("rows_in", "scored", "rejected",

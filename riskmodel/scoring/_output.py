@@ -161,7 +161,7 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
             "counts": counts,
             "by_locality": per_locality,
             "rejected_reasons": scorer.rejected_reasons(),
-            "not_scored": ({} if not n_named else
+            "not_scored": ({} if not_scored is None or not n_named else
                            not_scored["reason"].value_counts().sort_index().to_dict()),
             "with_characteristics": bool(options.with_characteristics),
             "outputs": {"scores": paths["scores"].name, "rejected": paths["rejected"].name,

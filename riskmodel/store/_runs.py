@@ -155,6 +155,7 @@ def training_run(outcome: str, *, run_name: str, tags: RunTags,
 
     configure(create=True)
     exp = experiment_id(outcome)
+    assert exp is not None  # created when missing
     with tempfile.TemporaryDirectory() as tmp:
         parent = call("starting the run", mlflow.start_run, run_name=run_name,
                       experiment_id=exp)
