@@ -153,7 +153,7 @@ def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: Scor
             "score with the model that matches"
         )
     lag = fspec.knowledge.lag_days.episode_start
-    waiting = _not_yet_known(ex.tables, when, matrix, lag)
+    waiting = _waiting_children(ex.tables, when, matrix, lag)
     _warn_waiting(len(waiting), when, lag, output_paths(out)["rejected"].name)
     if options.top is None:
         options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
@@ -187,7 +187,12 @@ def _warn_waiting(n: int, when, lag: int, rejected: str) -> None:
             f"listed in {rejected}"), stacklevel=3)
 
 
-def _not_yet_known(tables, when, matrix, lag_days: int) -> pd.DataFrame:
+def _not_yet_known(tables, when, matrix) -> int:
+    """How many children open to early help at ``when`` wait for their episode to be known."""
+    return len(_waiting_children(tables, when, matrix, 0))
+
+
+def _waiting_children(tables, when, matrix, lag_days: int) -> pd.DataFrame:
     """Children open to early help at ``when`` whose episode was not yet known (not scored):
     ``child_id``, ``locality`` and the ``reason`` the rejected file gives."""
     ep = tables["episodes"]
