@@ -12,6 +12,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
+    _as_of,
     _data_source,
     app,
     console,
@@ -184,7 +185,8 @@ def build(
                                                 metavar=DATA_METAVAR)],
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
     as_of: Annotated[
-        list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
+        list[str], typer.Option("--as-of", callback=_as_of, is_eager=True,
+                     help="As-of date (ISO); repeat for several.")
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Matrix file (.parquet or .csv).")],
     spec: Annotated[

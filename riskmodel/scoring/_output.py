@@ -63,7 +63,8 @@ def matrix_fingerprint(matrix) -> str:
 def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
                  options: ScoreOptions | None = None, data_fingerprint: str | None = None,
                  audit: dict | None = None, started: float | None = None,
-                 timings: dict | None = None) -> ScoreRun:
+                 timings: dict | None = None, not_scored: pd.DataFrame | None = None
+                 ) -> ScoreRun:
     """Score a built matrix and write the scores, the rejected rows and an audit line.
 
     Parameters
@@ -90,6 +91,11 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
         default: when this function began.
     timings : dict, optional
         Seconds of earlier steps of the job, recorded in the audit's ``timings``.
+    not_scored : DataFrame, optional
+        Children open at the date who are not in the matrix (``child_id``, ``locality``,
+        ``reason``; e.g. an episode not yet known then): listed in the rejected file with
+        their reason, so every open child is scored or named; counted in the audit's
+        ``not_scored`` (by reason), apart from ``counts``, which are the matrix's.
 
     Returns
     -------
@@ -125,10 +131,12 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
                      for name, path in lists.items()}
         tmp_rejected = stack.enter_context(atomic_path(paths["rejected"], private=True))
         tmp_scores = stack.enter_context(atomic_path(paths["scores"], private=True))
-        n_rejected = stream_batches([scorer.rejected_batch()], REJECTED_SCHEMA, tmp_rejected,
-                                    suffix=suffix, sheet="rejected")
+        named = _named_batches(not_scored, as_of.iloc[0] if len(as_of) else None)
+        n_rejected = stream_batches([scorer.rejected_batch(), *named], REJECTED_SCHEMA,
+                                    tmp_rejected, suffix=suffix, sheet="rejected")
         n_scored = stream_batches(scorer.batches(), scorer.schema, tmp_scores, suffix=suffix)
-        if (n_scored, n_rejected) != (counts["scored"], counts["rejected"]):
+        n_named = sum(b.num_rows for b in named)
+        if (n_scored, n_rejected) != (counts["scored"], counts["rejected"] + n_named):
             raise AssertionError(f"wrote {n_scored} + {n_rejected} rows for {counts}")
         if lists:
             written = stream_split(scorer.batches(), scorer.schema, "locality", tmp_lists,
@@ -155,6 +163,8 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
             "counts": counts,
             "by_locality": per_locality,
             "rejected_reasons": scorer.rejected_reasons(),
+            "not_scored": ({} if not_scored is None or not n_named else
+                           not_scored["reason"].value_counts().sort_index().to_dict()),
             "with_characteristics": bool(options.with_characteristics),
             "outputs": {"scores": paths["scores"].name, "rejected": paths["rejected"].name,
                         "scores_sha256": sha256_file(tmp_scores),
@@ -173,3 +183,19 @@ def score_matrix(matrix, loaded_model, *, out: str | os.PathLike,
     return ScoreRun(scores=paths["scores"], rejected=paths["rejected"], audit=paths["audit"],
                     counts=counts, record=record, by_locality=per_locality, localities=lists,
                     capacity=scorer.capacity)
+
+
+def _named_batches(named: pd.DataFrame | None, as_of) -> list:
+    """Open children not in the matrix, as rows of the rejected file (with their reason)."""
+    import pyarrow as pa
+
+    if named is None or not len(named):
+        return []
+    day = None if as_of is None else pd.Timestamp(as_of).date()
+    return [pa.RecordBatch.from_arrays([
+        pa.array(named["child_id"].astype(str).tolist(), type=pa.string()),
+        pa.array([None if pd.isna(v) else str(v) for v in named["locality"]],
+                 type=pa.string()),
+        pa.array([day] * len(named), type=pa.date32()),
+        pa.array(named["reason"].astype(str).tolist(), type=pa.string()),
+    ], schema=REJECTED_SCHEMA)]
