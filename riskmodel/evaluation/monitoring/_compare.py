@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.evaluation._disclosure import is_small, small_text
 from riskmodel.evaluation.monitoring._buckets import (
     MAX_BINS,
     band,
@@ -25,6 +24,7 @@ from riskmodel.evaluation.monitoring._buckets import (
     ks_binned,
     psi,
 )
+from riskmodel.evaluation.monitoring._publish import is_small, shown_count, small_text
 from riskmodel.evaluation.monitoring._reference import (
     MIX,
     hidden_rows,
@@ -47,13 +47,6 @@ def describe(feature: str) -> str:
         return lookup(feature).description
     except Exception:  # a feature no builder makes (a hand-made matrix): its name
         return feature
-
-
-def shown_count(value, min_count: int):
-    """A count as published: ``"<5"`` when small (the value itself is never kept)."""
-    if value is None:
-        return small_text(min_count)
-    return small_text(min_count) if is_small([value], min_count)[0] else int(value)
 
 
 def _hidden_text(count, min_count: int) -> str:

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.evaluation._disclosure import is_small, suppress
 from riskmodel.evaluation._metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
+from riskmodel.evaluation.monitoring._publish import is_small, suppress
 
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
 WORDS = {"auc": "AUC", "calibration_error": "calibration error",

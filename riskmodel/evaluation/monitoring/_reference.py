@@ -14,39 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation._disclosure import is_small, suppress
 from riskmodel.evaluation.monitoring._buckets import MAX_BINS, category_buckets, numeric_buckets
+from riskmodel.evaluation.monitoring._publish import hidden_rows, is_small, kept
 
 VERSION = 1
 #: The characteristics whose mix is compared (and by which capacity shares are shown).
 MIX = ("locality", "age_band", "sex", "ethnicity", "disability", "imd_quintile")
 #: Feature name endings that hold a category (a new value is reported as such).
 CATEGORY_ENDINGS = ("_triage", "_band")
-
-
-def _kept(count, min_count: int):
-    """A count, or None when it is small (1 to ``min_count - 1``)."""
-    return None if is_small([count], min_count)[0] else int(count)
-
-
-def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np.ndarray:
-    """Rows of a table of counts that may not be published: a count from 1 to
-    ``min_count - 1``, or one that the published total and the other rows would reveal
-    (:func:`riskmodel.evaluation._disclosure.suppress`, column by column).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"n": [3, 9, 8]})
-    >>> hidden_rows(t, {"n": 20}).tolist()
-    [True, False, True]
-    """
-    hidden = np.zeros(len(counts), bool)
-    for col, total in totals.items():
-        shown = suppress(counts[[col]], count=col, rates=(), total=float(total),
-                         min_count=min_count)
-        hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
-    return hidden
 
 
 def safe_mean(x: np.ndarray, min_count: int = 5):
@@ -114,7 +89,7 @@ def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
         x = rows[f].to_numpy(dtype=float)
         entry: dict = {"kind": "area" if f in area else "numeric",
                        "mean": safe_mean(x, min_count),
-                       "missing": _kept(int(missing_share(rows, f).sum()), min_count),
+                       "missing": kept(int(missing_share(rows, f).sum()), min_count),
                        "importance": float((importance or {}).get(f, 0.0))}
         if f not in area:
             entry.update(numeric_buckets(x, min_count=min_count))
