@@ -6,7 +6,12 @@
 
 from riskmodel.evaluation.fairness._audit import fairness_audit
 from riskmodel.evaluation.fairness._options import AuditOptions
-from riskmodel.evaluation.fairness._policy import FairnessPolicy, load_fairness_policy
+from riskmodel.evaluation.fairness._policy import (
+    FairnessPolicy,
+    MonitoringThresholds,
+    load_fairness_policy,
+    resolve_policy,
+)
 from riskmodel.evaluation.fairness._referrals import (
     ReferralAudit,
     add_referrals,
@@ -15,6 +20,6 @@ from riskmodel.evaluation.fairness._referrals import (
 from riskmodel.evaluation.fairness._report import write_fairness_report
 from riskmodel.evaluation.fairness._result import FairnessAudit
 
-__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "ReferralAudit", "add_referrals",
-           "fairness_audit", "load_fairness_policy", "referral_disproportionality",
-           "write_fairness_report"]
+__all__ = ["AuditOptions", "FairnessAudit", "FairnessPolicy", "MonitoringThresholds",
+           "ReferralAudit", "add_referrals", "fairness_audit", "load_fairness_policy",
+           "referral_disproportionality", "resolve_policy", "write_fairness_report"]

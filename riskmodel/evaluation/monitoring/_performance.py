@@ -43,42 +43,87 @@ def _promised(promise, metric):
     return None
 
 
-def judge(metrics: dict, promise, bars, *, outcome_ratio: float) -> list[str]:
-    """What falls short of the promise, in words (empty when nothing does).
+#: How far each measure may move, and which way is worse: (policy bar, kind).
+_BARS = {"auc": ("auc_drop", "drop"), "calibration_error": ("calibration_error_rise", "rise"),
+         "precision_at_capacity": ("precision_drop", "share"),
+         "recall_at_capacity": ("recall_drop", "share"),
+         "observed_over_expected": (None, "log")}
+#: Power at which the smallest detectable change is given (8 times in 10).
+Z_POWER = float(stats.norm.isf(0.2))
+
+
+def _se(m: dict) -> float:
+    """A standard error from a 95% interval (0 when there is none)."""
+    lo, hi = m.get("low"), m.get("high")
+    if lo is None or hi is None or not np.isfinite(lo) or not np.isfinite(hi):
+        return 0.0
+    return float(hi - lo) / 3.92
+
+
+def _change(metric: str, m: dict, p: dict | None, bars, outcome_ratio: float):
+    """(change in the worse direction, its standard error, the bar) or None."""
+    bar_key, kind = _BARS[metric]
+    v, se = m["value"], _se(m)
+    if kind == "log":
+        return abs(math.log(v)) if v > 0 else math.inf, se / max(v, 1e-12), \
+            math.log(outcome_ratio)
+    if p is None or not np.isfinite(p.get("value", math.nan)):
+        return None
+    w, se_p = p["value"], _se(p)
+    bar = getattr(bars, bar_key)
+    if kind == "drop":
+        return w - v, math.hypot(se, se_p), bar
+    if kind == "rise":
+        return v - w, math.hypot(se, se_p), bar
+    if w <= 0:
+        return None
+    return 1 - v / w, math.hypot(se / w, se_p * v / w ** 2), bar
+
+
+def judge(metrics: dict, promise, bars, *, outcome_ratio: float, alpha: float = 0.001,
+          against: str = "the promised") -> list[dict]:
+    """Each measure against the promise (or a reference estimate): size and significance.
+
+    A measure falls ``short`` when it moved the worse way by at least the policy's bar and
+    that is unlikely by chance (one-sided normal test at ``alpha`` with the standard errors
+    of both figures read off their 95% intervals; two-sided for outcomes observed over
+    expected, whose promise is 1). ``smallest`` is the change this much data would show 8
+    times in 10: the bar, or more when the intervals are wide.
 
     Examples
     --------
-    >>> from riskmodel.evaluation.fairness._policy import PerformanceBars
-    >>> judge({"auc": {"value": 0.6, "low": 0.55, "high": 0.66}},
-    ...       [{"metric": "auc", "value": 0.78, "low": 0.74, "high": 0.81}],
-    ...       PerformanceBars(), outcome_ratio=1.5)
-    ['AUC 0.600 (0.550-0.660) against the promised 0.780: more than 0.05 below it']
+    >>> from riskmodel.evaluation.fairness import MonitoringThresholds
+    >>> bars = MonitoringThresholds().performance
+    >>> out = judge({"auc": {"value": 0.6, "low": 0.55, "high": 0.65}},
+    ...             [{"metric": "auc", "value": 0.78, "low": 0.74, "high": 0.81}],
+    ...             bars, outcome_ratio=1.5)
+    >>> out[0]["short"], round(float(out[0]["smallest"]), 3)
+    (True, 0.122)
+    >>> out[0]["text"]
+    'AUC 0.600 (0.550-0.650) against the promised 0.780: 0.180 worse (p = 5e-06)'
     """
     out = []
     for metric, m in metrics.items():
-        if m is None or m.get("hidden") or not np.isfinite(m.get("value", math.nan)):
-            continue
-        text = f"{WORDS.get(metric, metric)} {m['value']:.3f} ({m['low']:.3f}-{m['high']:.3f})"
-        if metric == "observed_over_expected":
-            if m["low"] > outcome_ratio or m["high"] < 1 / outcome_ratio:
-                out.append(f"{text}: the scores no longer match how often the outcome happens")
+        if metric not in _BARS or m is None or m.get("hidden") or not np.isfinite(
+                m.get("value", math.nan)):
             continue
         p = _promised(promise, metric)
-        if p is None or not np.isfinite(p.get("value", math.nan)):
+        got = _change(metric, m, p, bars, outcome_ratio)
+        if got is None:
             continue
-        v = p["value"]
-        fail = {
-            "auc": m["high"] < v - bars.auc_drop,
-            "calibration_error": m["low"] > v + bars.calibration_error_rise,
-            "precision_at_capacity": m["high"] < v * (1 - bars.precision_drop),
-            "recall_at_capacity": m["high"] < v * (1 - bars.recall_drop),
-        }.get(metric, False)
-        if fail:
-            bar = {"auc": f"more than {bars.auc_drop:g} below it",
-                   "calibration_error": f"more than {bars.calibration_error_rise:g} above it",
-                   "precision_at_capacity": f"more than {bars.precision_drop:.0%} below it",
-                   "recall_at_capacity": f"more than {bars.recall_drop:.0%} below it"}[metric]
-            out.append(f"{text} against the promised {v:.3f}: {bar}")
+        change, se, bar = got
+        two = _BARS[metric][1] == "log"
+        pv = float((2 if two else 1) * stats.norm.sf(change / se)) if se > 0 else \
+            float(change > 0)
+        z = stats.norm.isf(alpha / (2 if two else 1))
+        short = bool(change >= bar and pv < alpha)
+        text = f"{WORDS.get(metric, metric)} {m['value']:.3f} ({m['low']:.3f}-{m['high']:.3f})"
+        text += "" if two else f" against {against} {p['value']:.3f}"
+        text += (f": {change:.3f} worse (p = {pv:.1g})" if short and not two else
+                 ": the scores no longer match how often the outcome happens" if short else "")
+        out.append({"metric": metric, "value": m["value"], "change": change, "p": pv,
+                    "bar": bar, "smallest": float(max(bar, (z + Z_POWER) * se)), "short": short,
+                    "text": text})
     return out
 
 
@@ -214,7 +259,7 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
 
 
 def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, thresholds=None,
-                   ) -> dict:
+                   alpha: float | None = None) -> dict:
     """Outcomes in the first month(s) after a list against what its scores lead one to expect.
 
     The expected number is the sum of the scores (outcomes expected within the horizon)
@@ -242,7 +287,8 @@ def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, threshold
     share = p.sum() / (p.sum() + ref_h)
     test = stats.binomtest(int(events), int(events + ref), share)
     out["p"] = float(test.pvalue)
-    if thresholds is not None and out["p"] < thresholds.p_value and (
+    level = alpha if alpha is not None else getattr(thresholds, "p_value", 0.0)
+    if thresholds is not None and out["p"] < level and (
             out["ratio"] >= thresholds.outcome_ratio
             or out["ratio"] <= 1 / thresholds.outcome_ratio):
         out["level"] = "retrain"
