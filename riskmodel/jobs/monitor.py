@@ -12,6 +12,7 @@ outcome window has closed (realised performance, by group too), writes ``report.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,7 +207,7 @@ def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Time
 
 
 def _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t, tolerance,
-                     min_count, alpha) -> dict:
+                     min_count, alpha, reference) -> dict:
     """Realised performance pooled over the last matured months (a rolling window).
 
     The outcomes are those known on ``when`` (labels built with ``when`` as the extract
@@ -229,8 +230,11 @@ def _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t, 
     frame = pd.concat(parts, ignore_index=True).rename(
         columns={"label": "y", "score": "p", "in_capacity": "flag"})
     key = str(dates[-1].date())
+    fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
+                                                                   [""])]
     return {key: {
         "first": str(dates[0].date()), "months": [str(d.date()) for d in dates],
+        "in_reference_year": fitted,
         "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
                             n_boot=t.bootstrap, min_count=min_count),
         "groups": by_group(frame, characteristics, tolerance=tolerance, min_count=min_count,
@@ -353,7 +357,13 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count,
                    alpha["alpha"])
     matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
-                               tolerance, min_count, alpha)
+                               tolerance, min_count, alpha, reference)
+    for key, r in matured.items():
+        if r["in_reference_year"]:
+            notes.append(f"realised: {len(r['in_reference_year'])} of the lists of "
+                         f"{r['first']} to {key} fall in the training reference's year; the "
+                         "final model was fitted on its dates' children, so those lists read "
+                         "better than new ones will")
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=min_count)
@@ -434,20 +444,40 @@ def performance_lines(summary: dict) -> list[str]:
     Examples
     --------
     >>> performance_lines({"realised": {}, "estimate": {"checks": [{"short": False,
-    ...     "text": "AUC 0.741 (0.70-0.78) against x 0.745", "smallest": 0.06}]}})
-    ['  estimate: AUC 0.741 (0.70-0.78) against x 0.745: ok (the smallest drop it can show: 0.060)']
+    ...     "metric": "auc", "text": "AUC 0.741 (0.70-0.78)", "smallest": 0.06}]}})
+    ['  estimate: AUC 0.741 (0.70-0.78): ok (the smallest drop it can show: 0.060)']
     """
     lines = []
     for key, r in summary.get("realised", {}).items():
         for c in r.get("checks", []):
             if not c["short"]:
                 lines.append(f"  realised, lists of {r.get('first', key)} to {key}: {c['text']}"
-                             f": ok (the smallest drop it can show: {c['smallest']:.3f})")
+                             f": ok ({smallest_text(c)})")
     for c in summary.get("estimate", {}).get("checks", []):
         if not c["short"]:
-            lines.append(f"  estimate: {c['text']}: ok (the smallest drop it can show: "
-                         f"{c['smallest']:.3f})")
+            lines.append(f"  estimate: {c['text']}: ok ({smallest_text(c)})")
     return lines
+
+
+def smallest_text(check: dict) -> str:
+    """The smallest change a check can show, in words.
+
+    Examples
+    --------
+    >>> smallest_text({"metric": "auc", "smallest": 0.06})
+    'the smallest drop it can show: 0.060'
+    >>> smallest_text({"metric": "recall_at_capacity", "smallest": 1.3})
+    'this much data cannot show any drop of recall at capacity'
+    """
+    m, v = check["metric"], check["smallest"]
+    if m in ("precision_at_capacity", "recall_at_capacity"):
+        if v >= 1:
+            return f"this much data cannot show any drop of {m.replace('_', ' ')}"
+        return f"the smallest drop it can show: {v:.0%} of the promise"
+    if m == "observed_over_expected":
+        return f"the smallest change it can show: {math.exp(v):.2f} times either way"
+    word = "rise" if m == "calibration_error" else "drop"
+    return f"the smallest {word} it can show: {v:.3f}"
 
 
 def history_text(model_uri: str = "models:/escalation@champion") -> str:
