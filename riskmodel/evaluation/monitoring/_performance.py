@@ -185,7 +185,8 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
         for m in metrics:
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
-    elif is_small([hits], min_count)[0]:
+    elif is_small([hits, int(y.sum()) - hits, int(f.sum()) - hits], min_count).any():
+        # precision and recall would reveal the hits, the missed or the false positives
         for m in ("precision_at_capacity", "recall_at_capacity"):
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
     positives = int(y.sum())
