@@ -28,6 +28,7 @@ from riskmodel.evaluation._metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
 from riskmodel.evaluation.monitoring._publish import is_small, suppress
 
+EVERYONE = -1  # the reference "everyone": the whole cohort, as the fairness report's default
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
 WORDS = {"auc": "AUC", "calibration_error": "calibration error",
          "precision_at_capacity": "precision at capacity",
@@ -320,7 +321,8 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     frame : DataFrame
         ``y``, ``p``, ``flag``, ``family_id`` and a column per characteristic.
     characteristics : dict
-        Column -> reference group (``"largest"`` or a group's name).
+        Column -> reference group, as the fairness policy names it: ``"everyone"`` (the
+        whole cohort, the policy's default), ``"largest"`` or a group's name.
     p_value : float, default=0.001
         A ratio is ``outside`` only when it lies beyond the tolerance by more than chance
         allows at this level, Bonferroni-corrected over every ratio compared (the spread
@@ -367,7 +369,9 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
                              min_count=min_count)
             hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
         visible = np.flatnonzero(~hidden)
-        if ref_choice in names and not hidden[list(names).index(ref_choice)]:
+        if ref_choice == "everyone":  # the fairness policy's default: the whole cohort
+            ref = EVERYONE
+        elif ref_choice in names and not hidden[list(names).index(ref_choice)]:
             ref = list(names).index(ref_choice)
         elif len(visible):
             ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
@@ -376,9 +380,9 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
         tables.append((col, g, names, counts, hidden, ref))
     # one set of family resamples for every group of every characteristic
     sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
-            for i in range(len(names)) if not hidden[i]]
-    drawn = bootstrap_sets(y, p, f, codes, [np.flatnonzero(tables[t][1] == i) for t, i in sets],
-                           n_boot=n_boot, seed=seed, calibration=False)
+            for i in range(len(names)) if not hidden[i]] + [(-1, EVERYONE)]
+    rows = [np.flatnonzero(tables[t][1] == i) for t, i in sets[:-1]] + [np.arange(len(y))]
+    drawn = bootstrap_sets(y, p, f, codes, rows, n_boot=n_boot, seed=seed, calibration=False)
     draws = dict(zip(sets, drawn, strict=True))
     out = []
     for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
@@ -397,12 +401,14 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
             r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
                          draws=draws[(t, i)])
             row["metrics"] = r["metrics"]
-            if ref is not None and i != ref and enough[i] and enough[ref]:
-                mine, theirs = draws[(t, i)], draws[(t, ref)]
+            everyone = ref == EVERYONE
+            ref_enough = y.sum() >= min_count if everyone else ref is not None and enough[ref]
+            if ref is not None and i != ref and enough[i] and ref_enough:
+                mine, theirs = draws[(t, i)], draws[(-1, EVERYONE) if everyone else (t, ref)]
                 for key, measure in (("missed_ratio", "recall_at_capacity"),
                                      ("oe_ratio", "observed_over_expected")):
                     a_, b_ = r["metrics"][measure]["value"], draws_point(
-                        y, p, f, g == ref, measure)
+                        y, p, f, np.ones(len(y), bool) if everyone else g == ref, measure)
                     if key == "missed_ratio":
                         a_, b_ = 1 - a_, 1 - b_
                         ratio_draws = (1 - mine[measure]) / (1 - theirs[measure])
@@ -418,7 +424,8 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
                                 "sd_log": float(np.std(np.log(d))),
                                 "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
             groups.append(row)
-        out.append({"characteristic": col, "reference": None if ref is None else names[ref],
+        out.append({"characteristic": col, "reference": None if ref is None else
+                    "everyone" if ref == EVERYONE else names[ref],
                     "groups": groups})
     ratios = [g[k] for ch in out for g in ch["groups"] for k in ("missed_ratio", "oe_ratio")
               if g.get(k)]
