@@ -352,33 +352,9 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     f = frame["flag"].to_numpy(bool).astype(float)
     codes = pd.factorize(frame["family_id"].to_numpy(), sort=False)[0] \
         if "family_id" in frame.columns else np.arange(len(frame))
-    tables = []  # per characteristic: its groups, which are hidden, the reference
-    for col, ref_choice in characteristics.items():
-        if col not in frame.columns:
-            continue
-        keys = frame[col].astype(object).fillna("not recorded").astype(str)
-        g, names = pd.factorize(keys, sort=True)
-        counts = pd.DataFrame({"group": names,
-                               "children": np.bincount(g, minlength=len(names)),
-                               "positives": np.bincount(g, weights=y, minlength=len(names)),
-                               "flagged": np.bincount(g, weights=f, minlength=len(names)),
-                               "hits": np.bincount(g, weights=y * f, minlength=len(names))})
-        hidden = np.zeros(len(names), bool)
-        for c in ("children", "positives", "flagged", "hits"):
-            shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
-                             min_count=min_count)
-            hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
-        visible = np.flatnonzero(~hidden)
-        if ref_choice == "everyone":  # the fairness policy's default: the whole cohort
-            ref = EVERYONE
-        elif ref_choice in names and not hidden[list(names).index(ref_choice)]:
-            ref = list(names).index(ref_choice)
-        elif len(visible):
-            ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
-        else:
-            ref = None
-        tables.append((col, g, names, counts, hidden, ref))
-    # one set of family resamples for every group of every characteristic
+    tables = [_group_table(frame, col, ref_choice, y, f, min_count)
+              for col, ref_choice in characteristics.items() if col in frame.columns]
+    # one set of family resamples for every group of every characteristic, and everyone
     sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
             for i in range(len(names)) if not hidden[i]] + [(-1, EVERYONE)]
     rows = [np.flatnonzero(tables[t][1] == i) for t, i in sets[:-1]] + [np.arange(len(y))]
@@ -387,6 +363,9 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     out = []
     for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
         enough = counts["positives"].to_numpy() >= min_count  # outcomes enough to compare
+        everyone = ref == EVERYONE
+        ref_mask = np.ones(len(y), bool) if everyone else g == ref
+        ref_enough = y.sum() >= min_count if everyone else ref is not None and enough[ref]
         groups = []
         for i, name in enumerate(names):
             row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i])}
@@ -401,32 +380,18 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
             r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
                          draws=draws[(t, i)])
             row["metrics"] = r["metrics"]
-            everyone = ref == EVERYONE
-            ref_enough = y.sum() >= min_count if everyone else ref is not None and enough[ref]
             if ref is not None and i != ref and enough[i] and ref_enough:
-                mine, theirs = draws[(t, i)], draws[(-1, EVERYONE) if everyone else (t, ref)]
+                theirs = draws[(-1, EVERYONE) if everyone else (t, ref)]
                 for key, measure in (("missed_ratio", "recall_at_capacity"),
                                      ("oe_ratio", "observed_over_expected")):
-                    a_, b_ = r["metrics"][measure]["value"], draws_point(
-                        y, p, f, np.ones(len(y), bool) if everyone else g == ref, measure)
-                    if key == "missed_ratio":
-                        a_, b_ = 1 - a_, 1 - b_
-                        ratio_draws = (1 - mine[measure]) / (1 - theirs[measure])
-                    else:
-                        ratio_draws = mine[measure] / theirs[measure]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        value = a_ / b_ if b_ else math.nan
-                    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
-                    if not np.isfinite(value) or value <= 0 or len(d) < 10:
-                        continue
-                    lo, hi = np.quantile(d, [0.025, 0.975])
-                    row[key] = {"value": float(value), "low": float(lo), "high": float(hi),
-                                "sd_log": float(np.std(np.log(d))),
-                                "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+                    got = _ratio(key, r["metrics"][measure]["value"],
+                                 draws_point(y, p, f, ref_mask, measure),
+                                 draws[(t, i)][measure], theirs[measure], tolerance)
+                    if got:
+                        row[key] = got
             groups.append(row)
         out.append({"characteristic": col, "reference": None if ref is None else
-                    "everyone" if ref == EVERYONE else names[ref],
-                    "groups": groups})
+                    "everyone" if everyone else names[ref], "groups": groups})
     ratios = [g[k] for ch in out for g in ch["groups"] for k in ("missed_ratio", "oe_ratio")
               if g.get(k)]
     z = stats.norm.isf(p_value / (2 * max(len(ratios), 1)))
@@ -435,3 +400,53 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
                      math.log(tolerance[0]) - math.log(r["value"]))
         r["outside"] = bool(r["outside"] and beyond > z * max(r["sd_log"], 1e-12))
     return out
+
+
+def _group_table(frame: pd.DataFrame, col: str, ref_choice: str, y: np.ndarray, f: np.ndarray,
+                 min_count: int) -> tuple:
+    """A characteristic's groups, their counts, which are hidden (children, outcomes,
+    flagged, hits, missed or false positives of 1-4, or revealed by the totals) and the
+    reference (a group's index, :data:`EVERYONE`, or None)."""
+    keys = frame[col].astype(object).fillna("not recorded").astype(str)
+    g, names = pd.factorize(keys, sort=True)
+    k = len(names)
+    counts = pd.DataFrame({"group": names, "children": np.bincount(g, minlength=k),
+                           "positives": np.bincount(g, weights=y, minlength=k),
+                           "flagged": np.bincount(g, weights=f, minlength=k),
+                           "hits": np.bincount(g, weights=y * f, minlength=k)})
+    counts["missed"] = counts["positives"] - counts["hits"]
+    counts["false_positives"] = counts["flagged"] - counts["hits"]
+    hidden = np.zeros(k, bool)
+    for c in ("children", "positives", "flagged", "hits", "missed", "false_positives"):
+        shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
+                         min_count=min_count)
+        hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
+    visible = np.flatnonzero(~hidden)
+    if ref_choice == "everyone":  # the fairness policy's default: the whole cohort
+        ref = EVERYONE
+    elif ref_choice in names and not hidden[list(names).index(ref_choice)]:
+        ref = list(names).index(ref_choice)
+    elif len(visible):
+        ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
+    else:
+        ref = None
+    return col, g, names, counts, hidden, ref
+
+
+def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
+           their_draws: np.ndarray, tolerance) -> dict | None:
+    """A group's missed share (``missed_ratio``, from recall) or observed over expected
+    (``oe_ratio``) as a ratio to the reference's, with its resampled interval."""
+    if key == "missed_ratio":
+        mine, theirs = 1 - mine, 1 - theirs
+        mine_draws, their_draws = 1 - mine_draws, 1 - their_draws
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = mine / theirs if theirs else math.nan
+        ratio_draws = mine_draws / their_draws
+    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
+    if not np.isfinite(value) or value <= 0 or len(d) < 10:
+        return None
+    lo, hi = np.quantile(d, [0.025, 0.975])
+    return {"value": float(value), "low": float(lo), "high": float(hi),
+            "sd_log": float(np.std(np.log(d))),
+            "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
