@@ -6,8 +6,8 @@ false alarms over a year on unchanged councils.
     python3 benchmarks/monitor.py --false-alarms --councils 9 --children 3000
 
 ``--false-alarms``: for each of ``--councils`` synthetic councils (seeds 1, 2, ...; nothing
-planted) a model is trained on the council itself (the tests' relaxed spec, one LightGBM
-candidate) and ``riskmodel monitor`` runs at every first of the month after its reference
+planted) a model is trained on the council itself (the tests' relaxed spec: logistic and
+LightGBM) and ``riskmodel monitor`` runs at every first of the month after its reference
 year up to the extract (2025-05-01 to 2025-12-01: 8 runs), each run seeing the history of
 the earlier ones. Every verdict other than ``ok`` is a false alarm; the rate per council-year
 is compared with the policy's ``monitoring.alarms_per_year``.
@@ -64,7 +64,7 @@ def resample(rows: pd.DataFrame, n: int, rng) -> pd.DataFrame:
 
 
 def _relaxed_spec(path: Path) -> Path:
-    """The packaged escalation spec as tests/conftest.py relaxes it, one LightGBM candidate."""
+    """The packaged escalation spec relaxed as tests/conftest.py does (logistic, LightGBM)."""
     from importlib import resources
 
     import yaml
@@ -72,9 +72,12 @@ def _relaxed_spec(path: Path) -> Path:
     spec = yaml.safe_load(
         (resources.files("riskmodel.training") / "specs" / "escalation.yaml").read_text())
     spec["bootstrap"] = 40
-    spec["thresholds"] = {"min_auc": 0.55, "max_calibration_error": 0.2}
+    # a 3,000-child council has wide intervals: bars any working model meets (the point
+    # here is the monitoring of whatever model the council registers)
+    spec["thresholds"] = {"min_auc": 0.5, "max_calibration_error": 0.3,
+                          "min_lift_at_capacity": 1.0}
     spec["candidates"][2]["params"]["n_estimators"] = 120
-    spec["candidates"] = [spec["candidates"][2]]
+    spec["candidates"] = spec["candidates"][1:]
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 

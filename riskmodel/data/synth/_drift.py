@@ -21,6 +21,18 @@ Three kinds, each from its own random stream, applied to every chunk after it is
   social care after; the child's later episodes are dropped; the truth of every window that
   reaches past DATE is recomputed piecewise with the new hazard.
 
+- ``season:MONTH[:SHARE[:SOURCE]]``: every year, from the start (so the training years hold
+  it too), SHARE (default 0.7) of the contacts from SOURCE (default ``school``) made in MONTH
+  are not recorded, drawn from those that led to no episode: no episode, hazard or truth
+  changes, only what the front door recorded (schools closed in August).
+- ``decay:DATE[:SHARE]``: from DATE each escalation, with chance SHARE (default 0.5), is moved
+  to another child chosen at random among those open to early help at that moment: that
+  child's episode closes as escalated then (the social care moves with it), the first closes
+  without escalating at the same time, and both children's later episodes are dropped. No
+  contact or ACE changes: a loss of signal in the outcomes alone. The truth's outcomes
+  (``y_``) follow exactly; its probabilities stay what the records give, so after DATE they
+  no longer describe the outcomes (that is the point).
+
 Nothing before DATE changes for any child already in the council (the copies of
 ``population`` bring their earlier contacts, so locality-wide rates before DATE include
 them). The manifest's ``drift`` lists what was planted.
