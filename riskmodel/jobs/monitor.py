@@ -145,7 +145,9 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
     contacts = contact_volumes(c, kids, dates, months=EARLY_MONTHS, min_count=min_count)
     by_month = {f"{d.month:02d}": contact_volumes(c, kids, [d], months=EARLY_MONTHS,
                                                   min_count=min_count) for d in dates}
-    source = (f"{what} ({dates[0].date()} to {dates[-1].date()}; {len(rows):,} child-dates)")
+    size = rounded(len(rows))
+    source = (f"{what} ({dates[0].date()} to {dates[-1].date()}; about "
+              f"{size:,} child-dates)" if isinstance(size, int) else f"{what}")
     return TrainingReference(rows=rows, features=list(features), early=early,
                              contacts=contacts, source=source, min_count=min_count,
                              contacts_by_month=by_month)
@@ -261,6 +263,27 @@ def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count, alpha
     return out
 
 
+def _framed(summary: dict, when, loaded, model_uri: str, reference: dict, pol,
+            started: float) -> dict:
+    """The month's summary with what it is of: the model, the reference, the promise, the
+    policy (the reference's size rounded: no exact count of child-dates is published)."""
+    meta = loaded.meta
+    fairness_file = next((str(p) for p in reversed(specs_used())
+                          if p.name == "fairness.yaml"), "the packaged policy")
+    return {"as_of": str(when.date()),
+            "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
+                      "version": loaded.version, "run_id": loaded.run_id,
+                      "outcome": meta["outcome"], "horizon_months": int(meta["horizon_months"])},
+            **summary,
+            "reference": {"source": reference.get("source"), "as_of": reference.get("as_of"),
+                          "min_count": reference.get("min_count"),
+                          "n": rounded(reference.get("n") or 0)},
+            "promise": meta.get("test_metrics") or [],
+            "thresholds": pol.monitoring.model_dump(),
+            "tolerance": [pol.tolerance.low, pol.tolerance.high],
+            "policy": fairness_file, "seconds": time.perf_counter() - started}
+
+
 def _caveats(ex, meta: dict) -> list[str]:
     """What the verdict is judged at and what it cannot see, in words."""
     notes = []
@@ -358,12 +381,10 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
                    alpha["alpha"])
     matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
                                tolerance, min_count, alpha, reference)
-    for key, r in matured.items():
-        if r["in_reference_year"]:
-            notes.append(f"realised: {len(r['in_reference_year'])} of the lists of "
-                         f"{r['first']} to {key} fall in the training reference's year; the "
-                         "final model was fitted on its dates' children, so those lists read "
-                         "better than new ones will")
+    notes += [f"realised: {len(r['in_reference_year'])} of the lists of {r['first']} to {k} "
+              "fall in the training reference's year; the final model was fitted on its "
+              "dates' children, so those lists read better than new ones will"
+              for k, r in matured.items() if r["in_reference_year"]]
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=min_count)
@@ -371,20 +392,7 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
                            contacts=contacts, last=earlier[-1] if earlier else None,
                            early=early, realised=matured, promise=meta.get("test_metrics"),
                            alpha=alpha, notes=notes)
-    fairness_file = next((str(p) for p in reversed(specs_used())
-                          if p.name == "fairness.yaml"), "the packaged policy")
-    summary = {"as_of": str(when.date()),
-               "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
-                         "version": loaded.version, "run_id": loaded.run_id,
-                         "outcome": meta["outcome"], "horizon_months": horizon},
-               **summary,
-               "reference": {"source": reference.get("source"),
-                             "as_of": reference.get("as_of"),
-                             "min_count": reference.get("min_count"),
-                             "n": rounded(reference.get("n") or 0)},
-               "promise": meta.get("test_metrics") or [],
-               "thresholds": t.model_dump(), "tolerance": list(tolerance),
-               "policy": fairness_file, "seconds": time.perf_counter() - started}
+    summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
     out.mkdir(parents=True, exist_ok=True)
     paths = {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
