@@ -208,8 +208,9 @@ def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Time
     return [last - pd.DateOffset(months=k) for k in range(window - 1, -1, -1)]
 
 
-def _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t, tolerance,
-                     min_count, alpha, reference) -> dict:
+def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
+                     characteristics: dict, t, tolerance, min_count: int, alpha: dict,
+                     reference: dict) -> dict:
     """Realised performance pooled over the last matured months (a rolling window).
 
     The outcomes are those known on ``when`` (labels built with ``when`` as the extract
@@ -245,7 +246,8 @@ def _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t, 
     }}
 
 
-def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count, alpha) -> dict:
+def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
+           reference: dict, t, min_count: int, alpha: float) -> dict:
     """Outcomes in the month after last month's list against what its scores expected."""
     before = _month(when, EARLY_MONTHS)
     matrix = ex.matrix([before], outcome=loaded.meta["outcome"], spec=fspec,
@@ -263,7 +265,7 @@ def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count, alpha
     return out
 
 
-def _framed(summary: dict, when, loaded, model_uri: str, reference: dict, pol,
+def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference: dict, pol,
             started: float) -> dict:
     """The month's summary with what it is of: the model, the reference, the promise, the
     policy (the reference's size rounded: no exact count of child-dates is published)."""

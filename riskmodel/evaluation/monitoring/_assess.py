@@ -107,7 +107,9 @@ def reference_estimate(reference: dict, month: str | None) -> list[dict]:
     return rows
 
 
-def _drift_reasons(reference, rows, scored, t, alpha, month, contacts, last, tolerance):
+def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, t, alpha: float,
+                   month: str | None, contacts: dict | None, last: dict,
+                   tolerance) -> tuple[list[dict], dict]:
     reasons: list[dict] = []
     cohort = cohort_size(reference, len(rows), (last.get("cohort") or {}).get("now"), t,
                          month=month)
@@ -141,7 +143,9 @@ def _drift_reasons(reference, rows, scored, t, alpha, month, contacts, last, tol
                      "scores": scores}
 
 
-def _performance_reasons(reference, scored, t, alpha, month, realised, promise, seed):
+def _performance_reasons(reference: dict, scored: pd.DataFrame, t, alpha: float,
+                         month: str | None, realised: dict | None, promise,
+                         seed: int) -> tuple[list[dict], dict]:
     reasons: list[dict] = []
     est = estimate(scored["score"].to_numpy(float), scored["in_capacity"].to_numpy(bool),
                    n_sim=t.bootstrap, seed=seed)

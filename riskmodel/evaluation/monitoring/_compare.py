@@ -263,7 +263,8 @@ def _pooled_n(reference: dict) -> int:
     return reference.get("families_distinct") or reference.get("families") or reference["n"]
 
 
-def _share_rows(ref_by: dict, cur_by: dict, n_ref: float, n_cur: float, min_count: int):
+def _share_rows(ref_by: dict, cur_by: dict, n_ref: float, n_cur: float,
+                min_count: int) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
     """Values, reference and current counts and the reference's design effect per value."""
     values = [v for v in ref_by if ref_by[v].get("share") is not None]
     r = np.array([ref_by[v]["share"] for v in values]) * n_ref

@@ -61,7 +61,8 @@ def _se(m: dict) -> float:
     return float(hi - lo) / 3.92
 
 
-def _change(metric: str, m: dict, p: dict | None, bars, outcome_ratio: float):
+def _change(metric: str, m: dict, p: dict | None, bars,
+            outcome_ratio: float) -> tuple[float, float, float] | None:
     """(change in the worse direction, its standard error, the bar) or None."""
     bar_key, kind = _BARS[metric]
     v, se = m["value"], _se(m)
