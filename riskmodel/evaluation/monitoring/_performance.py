@@ -102,7 +102,7 @@ def judge(metrics: dict, promise, bars, *, outcome_ratio: float, alpha: float = 
     >>> out[0]["short"], round(float(out[0]["smallest"]), 3)
     (True, 0.122)
     >>> out[0]["text"]
-    'AUC 0.600 (0.550-0.650) against the promised 0.780: 0.180 worse (p = 5e-06)'
+    'AUC 0.600 (0.550-0.650) against the promised 0.780: 0.180 worse (p = 4e-09)'
     """
     out = []
     for metric, m in metrics.items():
