@@ -165,9 +165,12 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
                 row["new_values"] = [[float(v), shown_count(int(c), reference["min_count"])]
                                      for v, c in zip(vals, counts, strict=True)
                                      if float(v) not in seen]
-                if row["new_values"]:
+                many = [float(v) for v, c in zip(vals, counts, strict=True)
+                        if float(v) not in seen and c >= max(reference["min_count"],
+                                                             0.01 * len(x))]
+                if many:  # a value never seen counts when it is not rare
                     reasons.append(("watch", "values never seen in training: " + ", ".join(
-                        f"{v:g}" for v, _ in row["new_values"])))
+                        f"{v:g}" for v in many)))
         miss = missing_share(rows, f)
         now = float(miss.mean()) if len(miss) else 0.0
         ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
@@ -213,10 +216,12 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,
         level, why = "", ""
         if band(value, t.psi.watch, t.psi.act) != "stable" and p < alpha:
             level, why = "watch", f"PSI {value:.2f}, p = {p:.1g}"
-        if new:
+        # a value never seen counts when it is not rare (a new locality, not one child)
+        many = sorted(v for v, c in new.items() if c >= max(min_count, 0.01 * len(values)))
+        if many:
             level = "watch"
             why = "; ".join(filter(None, [why, "values never seen in training: "
-                                          + ", ".join(sorted(new))]))
+                                          + ", ".join(many)]))
         total_ref = ref.sum()
         counts = pd.DataFrame({"n": [*cur.tolist(), *new.values()]})
         hide = hidden_rows(counts, {"n": len(values)}, min_count=min_count)
@@ -224,7 +229,7 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,
                  for c, h in zip(counts["n"], hide, strict=True)]
         groups = [{"group": " / ".join(g), "reference": float(r / total_ref),
                    "now": c if isinstance(c, str) else float(c / max(len(values), 1))}
-                  for g, r, c in zip(e["groups"], ref, shown, strict=True)]
+                  for g, r, c in zip(e["groups"], ref, shown[:len(cur)], strict=True)]
         out.append({"characteristic": col, "psi": value, "p": p, "level": level, "why": why,
                     "groups": groups,
                     "new_values": dict(zip(new, shown[len(cur):], strict=True))})
