@@ -107,7 +107,9 @@ def false_alarms(councils: int, children: int, first_seed: int = 1) -> None:
                     alarms.append((seed, s["as_of"], s["verdict"],
                                    [r["text"][:120] for r in s["reasons"]]))
                 print(f"seed {seed} {s['as_of']}: {s['verdict']} "
-                      f"({s['alpha']['tests']} tests at {s['alpha']['alpha']:.2g})", flush=True)
+                      f"({s['alpha']['tests']} tests at {s['alpha']['alpha']:.2g})"
+                      + "".join(f"\n    {r['section']}: {r['text'][:160]}" for r in s["reasons"]),
+                      flush=True)
         years = runs / 12
         print(f"\n{len(alarms)} false alarms in {runs} monthly runs ({years:.1f} council-years): "
               f"{len(alarms) / max(years, 1e-9):.2f} a year (policy: at most "
