@@ -67,7 +67,8 @@ def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
 
     The policy's ``alarms_per_year`` over 12 runs is the run's chance of a false alarm at
     most; it is split evenly (Bonferroni) over the run's tests: two per feature that can
-    raise a level (its distribution, its missing share), one per characteristic of the mix,
+    raise a level (its distribution, its missing share; a locality-wide rate's mean: one),
+    one per characteristic of the mix,
     one per contacts characteristic, the scores, one per capacity group, the realised (5),
     estimated (3) and early (1) performance, and two ratios per fairness group. No test
     counts above ``p_value``.
@@ -82,13 +83,16 @@ def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
     (17, 0.001)
     """
     t = thresholds
-    feats = [f for f, e in reference["features"].items()
-             if e["kind"] != "area" and e.get("importance", 0.0) >= t.min_importance]
+    weighty = {f: e for f, e in reference["features"].items()
+               if e.get("importance", 0.0) >= t.min_importance}
+    feats = [f for f, e in weighty.items() if e["kind"] != "area"]
+    areas = len(weighty) - len(feats)  # a locality-wide rate: one test of its mean
     mix = reference.get("mix", {})
     fairness = 2 * sum(max(len(mix.get(c, {}).get("groups", [])) - 1, 0)
                        for c in characteristics)
     capacity = sum(len(v) for v in reference["scores"].get("capacity", {}).values())
-    n = 2 * len(feats) + len(mix) + 2 + 1 + capacity + 5 + len(ESTIMATED) + 1 + fairness
+    n = (2 * len(feats) + areas + len(mix) + 2 + 1 + capacity + 5 + len(ESTIMATED) + 1
+         + fairness)
     per_run = t.alarms_per_year / 12
     return {"per_run": per_run, "tests": n, "alpha": min(t.p_value, per_run / n),
             "fairness_tests": fairness}

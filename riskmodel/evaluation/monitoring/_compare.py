@@ -78,6 +78,28 @@ def month_counts(counts, pooled, total: float) -> np.ndarray:
     return out
 
 
+def _area_p(reference: dict, feature: str, now: float) -> float:
+    """How unlikely this month's mean of a locality-wide rate is, against the spread of the
+    reference months' means (t with the months less one degrees of freedom); 0 when the
+    reference holds no monthly means (an older reference: the size bar alone).
+
+    Examples
+    --------
+    >>> ref = {"months": {f"{m:02d}": {"means": {"r": 0.10 + 0.01 * (m % 3)}}
+    ...                   for m in range(1, 13)}}
+    >>> round(_area_p(ref, "r", 0.11), 2), _area_p(ref, "r", 0.2) < 1e-4
+    (1.0, True)
+    """
+    means = [m.get("means", {}).get(feature) for m in (reference.get("months") or {}).values()]
+    means = np.array([v for v in means if v is not None], float)
+    if len(means) < 3:
+        return 0.0
+    sd = float(means.std(ddof=1)) * math.sqrt(1 + 1 / len(means))
+    if sd <= 0:
+        return 0.0 if now != means.mean() else 1.0
+    return float(2 * stats.t.sf(abs(now - means.mean()) / sd, len(means) - 1))
+
+
 def _two_proportions(k1, n1, k2, n2) -> float:
     """Two-sided p-value that two shares are equal (normal approximation)."""
     if min(n1, n2) <= 0:
@@ -136,9 +158,10 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
             row["test"] = "mean change (one value per locality)"
             if ref_mean and now is not None:
                 row["statistic"] = now / ref_mean - 1
-                if abs(row["statistic"]) >= t.area_change:
+                row["p"] = _area_p(reference, f, now)
+                if abs(row["statistic"]) >= t.area_change and row["p"] < alpha:
                     reasons.append(("watch", f"locality-wide mean moved by "
-                                             f"{row['statistic']:+.0%}"))
+                                             f"{row['statistic']:+.0%} (p = {row['p']:.1g})"))
         else:
             cur = count_numeric(x, e["edges"])
             row["counts"] = [int(c) for c in cur]

@@ -183,6 +183,8 @@ def month_entries(rows: pd.DataFrame, features: dict, score, flags, scores: dict
                                            min_count)
                          for f, e in features.items() if e["kind"] != "area"},
             "scores": _hidden_counts(count_numeric(score[mask], scores["edges"]), min_count),
+            "means": {f: safe_mean(part[f].to_numpy(float), min_count)
+                      for f, e in features.items() if e["kind"] == "area"},
             "estimate": {k: est[k] for k in ("auc", "precision_at_capacity",
                                              "recall_at_capacity")},
         }
