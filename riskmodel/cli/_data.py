@@ -51,8 +51,10 @@ def synth(
     drift: Annotated[
         list[str] | None,
         typer.Option(help="Plant a change from a date (repeatable): recording:DATE[:FACTOR"
-                     "[:SOURCE]], population:DATE[:FACTOR] or risk:DATE[:FACTOR], e.g. "
-                     "risk:2025-06-01:3 (docs/monitoring.md)."),
+                     "[:SOURCE]], population:DATE[:FACTOR], risk:DATE[:FACTOR], "
+                     "decay:DATE[:SHARE] (escalations moved to other open children) or "
+                     "season:MONTH[:SHARE[:SOURCE]] (every year), e.g. risk:2025-06-01:3, "
+                     "season:8:0.7:school (docs/monitoring.md)."),
     ] = None,
     fmt: Annotated[
         str,
