@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
+from riskmodel.evaluation.metrics import capacity_flags, evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import temporal_folds

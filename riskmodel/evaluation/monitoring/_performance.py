@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from riskmodel.evaluation._disclosure import is_small, suppress
-from riskmodel.evaluation._metrics import evaluate_predictions
+from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
 
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
