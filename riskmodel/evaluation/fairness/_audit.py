@@ -3,9 +3,10 @@
 For each characteristic in the policy (and each intersection), per group: how many, how many
 went on to need help, how many were flagged, the rates built on them (with exact intervals),
 AUC and calibration (with bootstrap intervals); then each group against its reference (the
-whole cohort by default) as *findings*: a ratio with an honest interval, a direction
-(disadvantaged or advantaged) and a status (flag, watch, within, or not enough to judge), with
-the false-flag rate controlled across all comparisons (see ``_findings``).
+rest of the cohort, everyone not in the group, by default) as *findings*: a ratio with an
+honest interval, a direction (disadvantaged or advantaged) and a status (flag, watch, within,
+or not enough to judge), with the false-flag rate controlled across all comparisons (see
+``_findings``).
 
 Disclosure control: every published count is rounded by its cell key (``_disclosure``) and
 every published rate is a ratio of two published counts, so no report, and no pair of reports
@@ -20,7 +21,7 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts, rounding_note
 from riskmodel.evaluation._profile import profile_sections, rounded_profile_table
-from riskmodel.evaluation.fairness._bootstrap import bootstrap_weights, resample_measures
+from riskmodel.evaluation.fairness._bootstrap import group_scores
 from riskmodel.evaluation.fairness._groups import (
     GroupTable,
     build_tables,
@@ -35,7 +36,7 @@ from riskmodel.evaluation.fairness._inputs import (
     require_column,
     score_values,
 )
-from riskmodel.evaluation.fairness._measures import Prepared, group_measures
+from riskmodel.evaluation.fairness._measures import MEASURES
 from riskmodel.evaluation.fairness._mitigation import (
     MitigatedFlags,
     mitigation_flags,
@@ -92,8 +93,8 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     >>> audit = fairness_audit(f, options)
     >>> audit.groups.query("group == 'female'")["n"].item() > 150
     True
-    >>> audit.findings.status.iloc[0]
-    'within'
+    >>> audit.findings.reference.iloc[0]  # each group against everyone not in it
+    'everyone else'
     """
     if not isinstance(options, AuditOptions):
         raise TypeError(f"fairness_audit: expected AuditOptions, got {type(options).__name__}")
@@ -160,21 +161,14 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
         choose_reference(t, chars, refs, pub.n[t.rows], resolved, notes, source,
                          pol.judging.min_children)
 
-    # --- AUC and calibration (not counts): point estimates and bootstrap ---------------------
-    preps = {t.key: Prepared(t.codes, len(t.groups), y, s) for t in tables}
-    prep_all = Prepared(np.zeros(n, np.int64), 1, y, s)
-    point = {t.key: group_measures(y, f, s, preps[t.key], None, probabilities) for t in tables}
-    point["__all__"] = group_measures(y, f, s, prep_all, None, probabilities)[0]
+    # --- AUC and calibration (not counts): point estimates and bootstrap (metrics kernel) ---
     conf = pol.bootstrap.confidence
-    boot: dict = {}
-    boot_all = None
-    if o.bootstrap:
-        n_boot = pol.bootstrap.n
-        weights = bootstrap_weights(n, n_boot, o.random_state,
-                                    None if o.cluster is None else data[o.cluster].astype(str))
-        boot, boot_all = resample_measures(tables, preps, prep_all, y, f, s, weights, n_boot,
-                                           probabilities)
-        boot["__all__"] = boot_all
+    point, boot = group_scores(
+        tables, y, f, s, probabilities=probabilities,
+        n_boot=pol.bootstrap.n if o.bootstrap else 0, random_state=o.random_state,
+        clusters=None if o.cluster is None else data[o.cluster].astype(str),
+        rest=any(MEASURES[m].score and not MEASURES[m].against_one for m in pol.metrics))
+    boot_all = boot.get("__all__")
 
     groups = groups_table(tables, pub, point, point["__all__"], boot, boot_all, conf, base,
                           probabilities)

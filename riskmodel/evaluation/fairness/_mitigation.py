@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation.fairness._groups import GroupTable
+from riskmodel.evaluation.fairness._measures import MEASURES, MITIGATION_MEASURES, Counts
 from riskmodel.evaluation.fairness._policy import Mitigation
 
 
@@ -152,9 +153,9 @@ def mitigation_tables(mit: MitigatedFlags, pub, min_children: int):
     rows = [("all", 0, None)] + [(g, t.rows[i], i) for i, g in enumerate(t.groups)]
     for g, row, i in rows:
         rec = {"characteristic": t.key, "group": g, "n": int(pub.n[row])}
-        for m in ("selection_rate", "false_negative_rate", "false_positive_rate", "precision"):
+        for m in MITIGATION_MEASURES:
             for when, after in (("before", False), ("after", True)):
-                k, d = pub.rate(m, row, after=after)
+                k, d = MEASURES[m].rate(Counts.published(pub, row, after=after))
                 rec[f"{m}_{when}"] = float(k / d) if d > 0 else np.nan
         rec["n_flagged_before"] = int(pub.flag[row])
         rec["n_flagged_after"] = int(pub.flag2[row])

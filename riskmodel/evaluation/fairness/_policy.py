@@ -18,24 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
+from riskmodel.evaluation.fairness._measures import DEFAULT_LEAD, MEASURES, POLICY_MEASURES
 
 PACKAGED_POLICY = "fairness.yaml"
 
-# Measures a policy can lead with, in the words the report uses for them.
+# Measures a policy can lead with (the registry's), in the words the report uses for them.
 METRIC_NAMES: dict[str, str] = {
-    "false_negative_rate": "missed (false negative rate)",
-    "selection_rate": "flagged (selection rate)",
-    "false_positive_rate": "false positives (false positive rate)",
-    "precision": "precision (flagged who had the outcome)",
-    "calibration": "calibration (observed over predicted)",
-    "true_positive_rate": "found (true positive rate, recall)",
-    "base_rate": "base rate (had the outcome)",
-    "auc": "AUC (ranking quality)",
-}
-Metric = Literal[
-    "false_negative_rate", "selection_rate", "false_positive_rate", "precision", "calibration",
-    "true_positive_rate", "base_rate", "auc",
-]
+    name: f"{MEASURES[name].short.lower()} ({name.replace('_', ' ')})" for name in POLICY_MEASURES}
+Metric = Literal[POLICY_MEASURES]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
@@ -149,10 +139,7 @@ class FairnessPolicy(_Strict):
     protection: int = Field(3, ge=0, le=99)
     judging: Judging = Judging()
     bootstrap: Bootstrap = Bootstrap()
-    metrics: list[Metric] = [
-        "false_negative_rate", "selection_rate", "false_positive_rate", "precision",
-        "calibration",
-    ]
+    metrics: list[Metric] = list(DEFAULT_LEAD)
     mitigation: Mitigation = Mitigation()
     monitoring: MonitoringThresholds = MonitoringThresholds()
 

@@ -78,7 +78,7 @@ def fairlearn_weights(n: int, n_boot: int, random_state: int,
 
     Examples
     --------
-    >>> [w.sum() for w in fairlearn_weights(5, 2, 0)]
+    >>> [float(w.sum()) for w in fairlearn_weights(5, 2, 0)]
     [5.0, 5.0]
     """
     seeds = np.random.default_rng(int(random_state)).integers(

@@ -79,7 +79,7 @@ class ScoreCurve:
                 out["brier"] = np.where(tot > 0, np.sum(Wd * self.d2, axis=1) / tot, np.nan)
             if "observed_over_expected" in only:
                 expected = np.cumsum(Wd * self.p, axis=1)[:, -1].astype(float)
-                out["observed_over_expected"] = pos / expected
+                out["observed_over_expected"] = np.where(expected > 0, pos / expected, np.nan)
             prec = np.where(flagged > 0, hits / flagged, np.nan)
             out["precision_at_capacity"] = prec
             out["recall_at_capacity"] = np.where(pos > 0, hits / pos, np.nan)
