@@ -101,7 +101,7 @@ def percentile_interval(samples: np.ndarray, confidence: float = 0.95
     Examples
     --------
     >>> lo, hi = percentile_interval(np.arange(101.0)[:, None], 0.9)
-    >>> float(lo[0]), float(hi[0])
+    >>> round(float(lo[0]), 6), round(float(hi[0]), 6)
     (5.0, 95.0)
     """
     q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
