@@ -11,8 +11,9 @@ in ``docs/architecture.md`` (``false_discovery_rate`` was added that way).
 
 Examples
 --------
->>> c = Counts(n=np.array([100.0]), pos=np.array([20.0]), flag=np.array([10.0]),
-...            tp=np.array([6.0]))
+>>> c = Counts(children=np.array([100.0]), needed_help=np.array([20.0]),
+...            did_not_need_help=np.array([80.0]), flagged=np.array([10.0]),
+...            hits=np.array([6.0]), missed=np.array([14.0]), false_positives=np.array([4.0]))
 >>> k, d = MEASURES["false_discovery_rate"].rate(c)
 >>> float(k[0] / d[0])
 0.4
@@ -20,44 +21,60 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+CELLS = ("children", "needed_help", "did_not_need_help", "flagged", "hits", "missed",
+         "false_positives")
+
 
 @dataclass(frozen=True)
 class Counts:
-    """A confusion table's counts per row (arrays): children, who had the outcome, flagged,
-    and both (flagged and had the outcome)."""
+    """The cells of a confusion table per row (arrays), in the disclosure module's words:
+    children, who needed help or did not, who were flagged, and hits, missed and false
+    positives."""
 
-    n: np.ndarray
-    pos: np.ndarray
-    flag: np.ndarray
-    tp: np.ndarray
+    children: np.ndarray
+    needed_help: np.ndarray
+    did_not_need_help: np.ndarray
+    flagged: np.ndarray
+    hits: np.ndarray
+    missed: np.ndarray
+    false_positives: np.ndarray
 
     @classmethod
     def published(cls, pub, row=slice(None), *, after: bool = False) -> Counts:
-        """The published (rounded) counts of ``row`` (after a mitigation, with ``after``)."""
-        return cls(pub.n[row], pub.pos[row], (pub.flag2 if after else pub.flag)[row],
-                   (pub.tp2 if after else pub.tp)[row])
+        """The published (protected) cells of ``row`` (after a mitigation, with ``after``).
+
+        A cell the published counts do not hold on their own is the difference of two that
+        they do (missed = needed help - hits)."""
+        def cell(name: str):
+            v = getattr(pub, name + ("2" if after and name in ("flag", "tp", "miss", "fp")
+                                     else ""), None)
+            return None if v is None else np.asarray(v, float)[row]
+
+        n, pos, flag, tp = cell("n"), cell("pos"), cell("flag"), cell("tp")
+        neg, miss, fp = cell("neg"), cell("miss"), cell("fp")
+        return cls(n, pos, n - pos if neg is None else neg, flag, tp,
+                   pos - tp if miss is None else miss, flag - tp if fp is None else fp)
 
     def rest(self, row) -> Counts:
-        """Everyone but ``row``: the counts of row 0 (everyone) less those of ``row``."""
-        return Counts(*(np.maximum(np.asarray(getattr(self, a)[0], float)
-                                   - np.asarray(getattr(self, a)[row], float), 0)
-                        for a in ("n", "pos", "flag", "tp")))
+        """Everyone but ``row``: each cell of row 0 (everyone) less the group's."""
+        return Counts(*(np.maximum(np.asarray(getattr(self, a), float)[0]
+                                   - np.asarray(getattr(self, a), float)[row], 0)
+                        for a in CELLS))
 
 
 @dataclass(frozen=True)
 class Measure:
     """One fairness measure (see the module's notes).
 
-    ``parts`` gives (numerator, denominator) from :class:`Counts` for a rate; ``score`` names
-    the metrics kernel's measure of the scores otherwise. ``harm`` is +1 when a higher value
-    disadvantages the group. ``heading``, ``explain`` and ``clause`` are formatted with the
-    report's words: ``{s}``/``{S}`` the subjects, ``{pos}``/``{neg}`` the outcome, ``{grp}`` the
-    group, ``{ref}`` its reference, ``{r}`` the ratio, ``{src}`` a contact source.
+    ``parts`` names the (numerator, denominator) cells of :class:`Counts` for a rate; ``score``
+    names the metrics kernel's measure of the scores otherwise. ``harm`` is +1 when a higher
+    value disadvantages the group. ``heading``, ``explain`` and ``clause`` are formatted with
+    the report's words: ``{s}``/``{S}`` the subjects, ``{pos}``/``{neg}`` the outcome, ``{grp}``
+    the group, ``{ref}`` its reference, ``{r}`` the ratio, ``{src}`` a contact source.
     """
 
     name: str
@@ -67,7 +84,7 @@ class Measure:
     explain: str
     clause: str
     review: str
-    parts: Callable[[Counts], tuple] | None = None
+    parts: tuple[str, str] | None = None
     score: str | None = None
     digits: int = 2
     lead: int = 0              # position among the policy's default lead measures (0: not)
@@ -80,7 +97,7 @@ class Measure:
 
     def rate(self, counts: Counts) -> tuple[np.ndarray, np.ndarray]:
         """(numerator, denominator) of the rate, clipped so no part exceeds its whole."""
-        k, d = self.parts(counts)
+        k, d = (getattr(counts, c) for c in self.parts)
         d = np.maximum(np.asarray(d, float), 0)
         return np.clip(np.asarray(k, float), 0, d), d
 
@@ -89,36 +106,36 @@ _REGISTRY = (
     Measure("base_rate", 1, "Base rate", "Share who {pos}",
             "The share of {s} in the group who {pos}.",
             "{S} in {grp} {pos} {r} times as often as {ref}", "needing help more often",
-            parts=lambda c: (c.pos, c.n)),
+            parts=("needed_help", "children")),
     Measure("selection_rate", 1, "Flagged", "Share flagged",
             "The share of {s} in the group the rule flagged.",
             "{S} in {grp} were flagged {r} times as often as {ref}", "flagged more often",
-            parts=lambda c: (c.flag, c.n), lead=2, in_mitigation=True),
+            parts=("flagged", "children"), lead=2, in_mitigation=True),
     Measure("true_positive_rate", -1, "Found", "Found (of those who {pos})",
             "Of the {s} who {pos}, the share the rule flagged (recall).",
             "{S} in {grp} who {pos} were found {r} times as often as {ref}", "found less often",
-            parts=lambda c: (c.tp, c.pos), in_groups_table=False),
+            parts=("hits", "needed_help"), in_groups_table=False),
     Measure("false_negative_rate", 1, "Missed", "Missed (of those who {pos})",
             "Of the {s} who {pos}, the share the rule did not flag (missed). Early help is an "
             "offer of support, so this is the harm the policy equalises first.",
             "{S} in {grp} who {pos} were missed {r} times as often as {ref}",
-            "missed more often", parts=lambda c: (c.pos - c.tp, c.pos), lead=1,
+            "missed more often", parts=("missed", "needed_help"), lead=1,
             in_mitigation=True),
     Measure("false_positive_rate", 1, "False positives", "Flagged (of those who {neg})",
             "Of the {s} who {neg}, the share the rule flagged anyway.",
             "{S} in {grp} who {neg} were flagged {r} times as often as {ref}",
-            "flagged without need more often", parts=lambda c: (c.flag - c.tp, c.n - c.pos),
+            "flagged without need more often", parts=("false_positives", "did_not_need_help"),
             lead=3, in_mitigation=True),
     Measure("precision", -1, "Precision", "Precision (flagged who {pos})",
             "Of the {s} flagged, the share who {pos}.",
             "Of the {s} flagged in {grp}, the share who {pos} was {r} times that of {ref}",
-            "lower precision", parts=lambda c: (c.tp, c.flag), lead=4, in_mitigation=True),
+            "lower precision", parts=("hits", "flagged"), lead=4, in_mitigation=True),
     Measure("false_discovery_rate", 1, "Flagged without need",
             "Flagged who {neg} (of those flagged)",
             "Of the {s} flagged, the share who {neg} (1 - precision).",
             "Of the {s} flagged in {grp}, the share who {neg} was {r} times that of {ref}",
             "flagged without need more often (of those flagged)",
-            parts=lambda c: (c.flag - c.tp, c.flag), in_groups_table=False),
+            parts=("false_positives", "flagged"), in_groups_table=False),
     Measure("auc", -1, "AUC", "Ranking quality (AUC)",
             "How well the score ranks {s} who {pos} above those who did not, within the group "
             "(0.5 = no better than chance, 1 = perfect).",
