@@ -37,6 +37,8 @@ from scipy import special, stats
 
 from riskmodel.evaluation.fairness._measures import HARM
 
+# The reference of a group compared with the rest of the cohort (everyone not in it).
+REST = "everyone else"
 STATUS_ORDER = {"flag": 0, "watch": 1, "within": 2, "insufficient": 3}
 FINDING_COLUMNS = ["characteristic", "group", "measure", "ratio", "low", "high", "direction",
                    "status"]

@@ -25,7 +25,12 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts
 from riskmodel.evaluation._profile import categories
-from riskmodel.evaluation.fairness._findings import judge, normal_comparison
+from riskmodel.evaluation.fairness._findings import (
+    REST,
+    judge,
+    mark_counterparts,
+    normal_comparison,
+)
 from riskmodel.evaluation.fairness._policy import resolve_policy
 from riskmodel.evaluation.fairness._summary import findings_records
 
@@ -66,10 +71,10 @@ class ReferralAudit:
         return {
             "intro": (f"Contacts from {st['start']} to {st['end']} about the "
                       f"{st['population']:,} {st['subjects']} the council serves, by group, "
-                      "against everyone. Over-referral shows as a group referred more often "
+                      "each group against everyone not in it. Over-referral shows as a group referred more often "
                       "whose contacts lead to early help or social care less often."),
             "reading": ("A rate is contacts per 1,000 children a year; a ratio compares a "
-                        "group's rate with everyone's. These figures describe who reaches the "
+                        "group's rate with everyone else's. These figures describe who reaches the "
                         "front door, which the model's labels inherit; they say nothing about "
                         "why."),
             "findings": shown, "tables": tables, "sources": st["sources"], "per": "1,000",
@@ -186,12 +191,6 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
         return np.bincount(fam[mask], weights=values[mask], minlength=nf)
 
     everyone = np.ones(len(kids), bool)
-    ref_stats = {}
-    for src in ["all sources"] + sources:
-        ref_stats[src] = _ratio_se(fam_sum(per_source[src].astype(float), everyone),
-                                   fam_sum(years, everyone))
-    ref_help = _ratio_se(fam_sum(helped_child.astype(float), everyone),
-                         fam_sum(per_source["all sources"].astype(float), everyone))
     n_all = int(round_counts([len(kids)], [int(child_keys.sum() % 2**31)], base)[0])
     groups = [("all", "everyone", "all", everyone)]
     for c in chars:
@@ -202,6 +201,9 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
         on = mask[child]
         h_num, h_se = _ratio_se(fam_sum(helped_child.astype(float), mask),
                                 fam_sum(per_source["all sources"].astype(float), mask))
+        rest = ~mask  # #27: a group against everyone not in it, not everyone (who include it)
+        rest_help = _ratio_se(fam_sum(helped_child.astype(float), rest),
+                              fam_sum(per_source["all sources"].astype(float), rest))
         for src in ["all sources"] + sources:
             sel = on if src == "all sources" else on & (sources_all == src)
             c_pub = int(round_counts([sel.sum()], cell_keys(sel[None, :], contact_keys),
@@ -221,31 +223,33 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
                 continue
             r, se = _ratio_se(fam_sum(per_source[src].astype(float), mask),
                               fam_sum(years, mask))
-            r0, se0 = ref_stats[src]
+            r0, se0 = _ratio_se(fam_sum(per_source[src].astype(float), rest),
+                                fam_sum(years, rest))
             ratio, lo, hi, p = normal_comparison(np.log(r / r0) if r > 0 and r0 > 0 else np.nan,
                                                  np.hypot(se, se0), confidence=pol.bootstrap
                                                  .confidence, tolerance=tol)
             comps.append({"characteristic": key, "label": label, "kind": "characteristic",
                           "group": g, "measure": "contact_rate", "source": src,
-                          "reference": "everyone", "value": rec["rate_per_1000"],
+                          "reference": REST, "value": rec["rate_per_1000"],
                           "reference_value": np.nan, "ratio": ratio, "low": lo, "high": hi,
-                          "p_value": p, "n": n_pub, "n0": n_all})
+                          "p_value": p, "n": n_pub, "n0": n_all - n_pub})
         ratio, lo, hi, p = normal_comparison(
-            np.log(h_num / ref_help[0]) if h_num > 0 and ref_help[0] > 0 else np.nan,
-            np.hypot(h_se, ref_help[1]), confidence=pol.bootstrap.confidence, tolerance=tol)
+            np.log(h_num / rest_help[0]) if h_num > 0 and rest_help[0] > 0 else np.nan,
+            np.hypot(h_se, rest_help[1]), confidence=pol.bootstrap.confidence, tolerance=tol)
         if key != "all":
             comps.append({"characteristic": key, "label": label, "kind": "characteristic",
                           "group": g, "measure": "stepped_up", "source": "all sources",
-                          "reference": "everyone", "value": np.nan, "reference_value": np.nan,
+                          "reference": REST, "value": np.nan, "reference_value": np.nan,
                           "ratio": ratio, "low": lo, "high": hi, "p_value": p, "n": n_pub,
-                          "n0": n_all})
+                          "n0": n_all - n_pub})
     rates = pd.DataFrame(rows)
     all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
     comp = pd.DataFrame(comps)
     comp["reference_value"] = comp["source"].map(all_rates).where(
         comp["measure"] == "contact_rate")
-    judged = judge(comp, tolerance=tol, false_discovery_rate=pol.judging.false_discovery_rate,
-                   min_children=pol.judging.min_children)
+    judged = mark_counterparts(judge(comp, tolerance=tol,
+                                     false_discovery_rate=pol.judging.false_discovery_rate,
+                                     min_children=pol.judging.min_children), REST)
     settings = {"start": str(start.date()), "end": str(end.date()), "population": n_all,
                 "subjects": subjects, "sources": sources, "min_count": base,
                 "characteristics": chars}
@@ -267,7 +271,7 @@ def over_referral(findings: pd.DataFrame) -> list[str]:
     both = sorted(set(zip(more.label, more.group, strict=True))
                   & set(zip(less.label, less.group, strict=True)))
     return [f"Over-referral: {str(lab).replace('_', ' ')} \u2018{str(g).replace('_', ' ')}\u2019 "
-            "is referred clearly more often than everyone, but fewer of its contacts lead to "
+            "is referred clearly more often than everyone else, but fewer of its contacts lead to "
             "early help or social care. Ask the referring agencies why." for lab, g in both]
 
 

@@ -19,6 +19,7 @@ from scipy import stats
 
 from riskmodel.evaluation.fairness._bootstrap import quantiles
 from riskmodel.evaluation.fairness._findings import (
+    REST,
     binomial_comparisons,
     judge,
     mark_counterparts,
@@ -33,8 +34,6 @@ from riskmodel.evaluation.fairness._measures import (
 )
 
 TOO_FEW = "too few to show"
-# The reference of a group compared with the rest of the cohort (everyone not in it).
-REST = "everyone else"
 # AUC and calibration are shown for a group with at least this many (published) children
 # who had the outcome, and as many who did not.
 MIN_FOR_SCORES = 20
