@@ -233,5 +233,5 @@ def calibration_slope(y_true, y_prob, *, sample_weight=None) -> float:
     if len(np.unique(y)) < 2:
         return float("nan")
     x = np.log(p / (1 - p))[:, None]
-    fit = LogisticRegression(penalty=None, max_iter=1000).fit(x, y, sample_weight=sample_weight)
+    fit = LogisticRegression(C=np.inf, max_iter=1000).fit(x, y, sample_weight=sample_weight)
     return float(fit.coef_[0, 0])
