@@ -94,6 +94,7 @@ class Measure:
     against_one: bool = False     # compared with 1 (predicted), not with a reference group
     policy: bool = True           # a policy may lead with it
     referral: bool = False        # a front-door measure (computed by the referral audit)
+    equalise: str | None = None   # a mitigation can equalise it: fairlearn's constraint
 
     def rate(self, counts: Counts) -> tuple[np.ndarray, np.ndarray]:
         """(numerator, denominator) of the rate, clipped so no part exceeds its whole."""
@@ -110,7 +111,8 @@ _REGISTRY = (
     Measure("selection_rate", 1, "Flagged", "Share flagged",
             "The share of {s} in the group the rule flagged.",
             "{S} in {grp} were flagged {r} times as often as {ref}", "flagged more often",
-            parts=("flagged", "children"), lead=2, in_mitigation=True),
+            parts=("flagged", "children"), lead=2, in_mitigation=True,
+            equalise="demographic_parity"),
     Measure("true_positive_rate", -1, "Found", "Found (of those who {pos})",
             "Of the {s} who {pos}, the share the rule flagged (recall).",
             "{S} in {grp} who {pos} were found {r} times as often as {ref}", "found less often",
@@ -120,7 +122,7 @@ _REGISTRY = (
             "offer of support, so this is the harm the policy equalises first.",
             "{S} in {grp} who {pos} were missed {r} times as often as {ref}",
             "missed more often", parts=("missed", "needed_help"), lead=1,
-            in_mitigation=True),
+            in_mitigation=True, equalise="true_positive_rate_parity"),
     Measure("false_positive_rate", 1, "False positives", "Flagged (of those who {neg})",
             "Of the {s} who {neg}, the share the rule flagged anyway.",
             "{S} in {grp} who {neg} were flagged {r} times as often as {ref}",
@@ -169,6 +171,7 @@ SCORE_MEASURES = tuple(m.name for m in _REGISTRY if m.score is not None)
 POLICY_MEASURES = tuple(m.name for m in _REGISTRY if m.policy)
 DEFAULT_LEAD = tuple(m.name for m in sorted(_REGISTRY, key=lambda m: m.lead) if m.lead)
 MITIGATION_MEASURES = tuple(m.name for m in _REGISTRY if m.in_mitigation)
+EQUALISABLE = tuple(m.name for m in sorted(_REGISTRY, key=lambda m: m.lead) if m.equalise)
 HARM = {m.name: m.harm for m in _REGISTRY}
 
 

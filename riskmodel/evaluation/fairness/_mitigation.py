@@ -59,10 +59,11 @@ def _folds(codes, y, random_state):
 
 
 def _group_thresholds(s, y, f, codes, n_groups, equalise):
-    """One threshold per group so each group's recall (or selection rate) matches the whole's."""
+    """One threshold per group so each group's recall (or selection rate) matches the whole's:
+    the flagged share among those the equalised measure counts (who needed help, or all)."""
     pos = y.sum()
-    target = (f[y == 1].mean() if pos else np.nan) if equalise == "false_negative_rate" \
-        else f.mean()
+    among_positives = MEASURES[equalise].parts[1] == "needed_help"
+    target = (f[y == 1].mean() if pos else np.nan) if among_positives else f.mean()
     flagged_scores = s[f == 1]
     fallback = flagged_scores.min() if len(flagged_scores) else np.inf
     out = np.full(n_groups, fallback, dtype=float)
@@ -71,7 +72,7 @@ def _group_thresholds(s, y, f, codes, n_groups, equalise):
         if not len(idx):
             continue
         order = idx[np.lexsort((idx, -s[idx]))]
-        if equalise == "false_negative_rate":
+        if among_positives:
             yg = y[order]
             if yg.sum() == 0 or not np.isfinite(target):
                 continue
@@ -101,8 +102,7 @@ def mitigation_flags(y, f, s, tables: list[GroupTable], m: Mitigation,
     else:
         from fairlearn.postprocessing import ThresholdOptimizer
 
-        constraint = ("true_positive_rate_parity" if m.equalise == "false_negative_rate"
-                      else "demographic_parity")
+        constraint = MEASURES[m.equalise].equalise
 
         def fitted(rows):
             opt = ThresholdOptimizer(estimator=_score_passthrough(), constraints=constraint,

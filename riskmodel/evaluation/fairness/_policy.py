@@ -18,7 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
-from riskmodel.evaluation.fairness._measures import DEFAULT_LEAD, MEASURES, POLICY_MEASURES
+from riskmodel.evaluation.fairness._measures import (
+    DEFAULT_LEAD,
+    EQUALISABLE,
+    MEASURES,
+    POLICY_MEASURES,
+)
 
 PACKAGED_POLICY = "fairness.yaml"
 
@@ -74,7 +79,7 @@ class Mitigation(_Strict):
 
     method: Literal["group_thresholds", "threshold_optimizer"] = "group_thresholds"
     characteristic: str | None = None
-    equalise: Literal["false_negative_rate", "selection_rate"] = "false_negative_rate"
+    equalise: Literal[EQUALISABLE] = EQUALISABLE[0]  # type: ignore[valid-type]
     objective: Literal["balanced_accuracy_score", "accuracy_score"] = "balanced_accuracy_score"
 
 

@@ -71,10 +71,12 @@ class ReferralAudit:
         return {
             "intro": (f"Contacts from {st['start']} to {st['end']} about the "
                       f"{st['population']:,} {st['subjects']} the council serves, by group, "
-                      "each group against everyone not in it. Over-referral shows as a group referred more often "
-                      "whose contacts lead to early help or social care less often."),
+                      "each group against everyone not in it. Over-referral shows as a group "
+                      "referred more often whose contacts lead to early help or social care "
+                      "less often."),
             "reading": ("A rate is contacts per 1,000 children a year; a ratio compares a "
-                        "group's rate with everyone else's. These figures describe who reaches the "
+                        "group's rate with everyone else's. These figures describe who "
+                        "reaches the "
                         "front door, which the model's labels inherit; they say nothing about "
                         "why."),
             "findings": shown, "tables": tables, "sources": st["sources"], "per": "1,000",
