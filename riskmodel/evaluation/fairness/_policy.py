@@ -133,8 +133,8 @@ class FairnessPolicy(_Strict):
     --------
     >>> from riskmodel.evaluation import load_fairness_policy
     >>> policy = load_fairness_policy()
-    >>> policy.metrics[0], policy.tolerance.low, policy.min_count
-    ('false_negative_rate', 0.8, 5)
+    >>> policy.metrics[0] == DEFAULT_LEAD[0], policy.tolerance.low, policy.min_count
+    (True, 0.8, 5)
     """
 
     characteristics: dict[str, Characteristic | None]

@@ -68,14 +68,15 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
 
     Examples
     --------
-    >>> row = {"measure": "false_negative_rate", "label": "ethnicity", "group": "black",
-    ...        "reference": "everyone", "ratio": 1.9, "low": 1.4, "high": 2.6,
+    >>> row = {"measure": "selection_rate", "label": "ethnicity", "group": "black",
+    ...        "reference": "everyone else", "ratio": 1.9, "low": 1.4, "high": 2.6,
     ...        "status": "flag", "direction": "disadvantaged"}
-    >>> text = finding_sentence(row, {"s": "children", "pos": "needed help", "neg": "did not"})
-    >>> text[40:105]
-    'who needed help were missed 1.90 times as often as children overa'
-    >>> text[-59:]
-    '1.40\u20132.60): a disparity against them, clear enough to flag.'
+    >>> import textwrap
+    >>> words = {"s": "children", "pos": "needed help", "neg": "did not"}
+    >>> print(textwrap.fill(finding_sentence(row, words), 80))
+    Children in the ethnicity group ‘black’ were flagged 1.90 times as often as
+    other children (95% interval 1.40–2.60): a disparity against them, clear enough
+    to flag.
     """
     s = words["s"]
     grp = f"the {_words(row['label'])} group \u2018{_words(row['group'])}\u2019"
