@@ -46,11 +46,12 @@ from riskmodel.evaluation.fairness._report import write_fairness_report
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
 from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS, finding_sentence
 
-__all__ = ["DEFAULT_LEAD", "FINDINGS_COLUMNS", "HARM", "MEASURES", "POLICY_MEASURES", "RATE_MEASURES", "SCORE_MEASURES",
-           "STATUS_ORDER", "AuditOptions", "Characteristic", "Counts", "FairnessAudit",
-           "FairnessPolicy", "GroupTable", "Measure", "MonitoringThresholds", "PerformanceBars",
-           "ReferralAudit", "add_referrals", "benjamini_hochberg", "binomial_comparisons",
-           "build_tables", "fairness_audit", "finding_sentence", "headings", "jsonable", "judge",
-           "load_fairness_policy", "normal_comparison", "rate_interval",
-           "referral_disproportionality", "resolve_policy", "table_records",
-           "write_fairness_report"]
+__all__ = [
+    "DEFAULT_LEAD", "FINDINGS_COLUMNS", "HARM", "MEASURES", "POLICY_MEASURES", "RATE_MEASURES",
+    "SCORE_MEASURES", "STATUS_ORDER", "AuditOptions", "Characteristic", "Counts",
+    "FairnessAudit", "FairnessPolicy", "GroupTable", "Measure", "MonitoringThresholds",
+    "PerformanceBars", "ReferralAudit", "add_referrals", "benjamini_hochberg",
+    "binomial_comparisons", "build_tables", "fairness_audit", "finding_sentence", "headings",
+    "jsonable", "judge", "load_fairness_policy", "normal_comparison", "rate_interval",
+    "referral_disproportionality", "resolve_policy", "table_records", "write_fairness_report",
+]
