@@ -44,12 +44,13 @@ class ScoreCurve:
     """
 
     def __init__(self, y: np.ndarray, p: np.ndarray, flags: np.ndarray | None = None, *,
-                 rows: np.ndarray | None = None, dtype: type = np.float64) -> None:
+                 rows: np.ndarray | None = None, dtype: type = np.float64,
+                 n_bins: int = N_BINS) -> None:
         y = np.asarray(y, float)
         p = np.asarray(p, float)
         f = np.zeros_like(y) if flags is None else np.asarray(flags, float)
         rows = np.arange(len(y)) if rows is None else np.asarray(rows)
-        self.dtype = dtype
+        self.dtype, self.n_bins = dtype, n_bins
         self.desc = rows[np.argsort(-p[rows], kind="stable")]
         self.asc = rows[np.argsort(p[rows], kind="stable")]
         ps = p[self.desc]
@@ -91,18 +92,19 @@ class ScoreCurve:
 
     def _calibration_error(self, W: np.ndarray) -> np.ndarray:
         """Calibration error over equal-weight bins in ascending score order, per row."""
+        nb = self.n_bins
         Wa = np.take(W, self.asc, axis=1).astype(float)
         r = len(Wa)
         cum = np.cumsum(Wa, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            bins = np.minimum((cum - Wa / 2) / cum[:, -1:] * N_BINS, N_BINS - 1)
+            bins = np.minimum((cum - Wa / 2) / cum[:, -1:] * nb, nb - 1)
         bins = np.nan_to_num(bins, nan=0).astype(np.int64)
-        key = (bins + N_BINS * np.arange(r)[:, None]).ravel()
-        wt = np.bincount(key, weights=Wa.ravel(), minlength=r * N_BINS).reshape(r, N_BINS)
+        key = (bins + nb * np.arange(r)[:, None]).ravel()
+        wt = np.bincount(key, weights=Wa.ravel(), minlength=r * nb).reshape(r, nb)
         py = np.bincount(key, weights=(Wa * self.p_asc).ravel(),
-                         minlength=r * N_BINS).reshape(r, N_BINS)
+                         minlength=r * nb).reshape(r, nb)
         yy = np.bincount(key, weights=(Wa * self.y_asc).ravel(),
-                         minlength=r * N_BINS).reshape(r, N_BINS)
+                         minlength=r * nb).reshape(r, nb)
         out = np.full(r, np.nan)
         for i in range(r):
             keep = wt[i] > 0
@@ -132,12 +134,13 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.array([np.sum(row) for row in a], dtype=float)
 
 
-def _one(name: str, y, p, flags=None, sample_weight=None) -> float:
+def _one(name: str, y, p, flags=None, sample_weight=None, n_bins: int = N_BINS) -> float:
     y = np.asarray(y, float)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     if len(y) == 0:
         return float("nan")
-    return float(ScoreCurve(y, p, flags).measures(w[None], only=(name,))[name][0])
+    curve = ScoreCurve(y, p, flags, n_bins=n_bins)
+    return float(curve.measures(w[None], only=(name,))[name][0])
 
 
 def auc(y_true, y_score, *, sample_weight=None) -> float:
@@ -175,16 +178,14 @@ def brier(y_true, y_prob, *, sample_weight=None) -> float:
 
 def expected_calibration_error(y_true, y_prob, *, n_bins: int = N_BINS,
                                sample_weight=None) -> float:
-    """Calibration error over ten equal-weight bins of the predicted probability.
+    """Calibration error over ``n_bins`` equal-weight bins of the predicted probability.
 
     Examples
     --------
     >>> expected_calibration_error([0, 1, 0, 1], [0.0, 1.0, 0.0, 1.0])
     0.0
     """
-    if n_bins != N_BINS:
-        raise ValueError(f"expected n_bins={N_BINS}: the bins are the kernel's tenths")
-    return _one("calibration_error", y_true, y_prob, sample_weight=sample_weight)
+    return _one("calibration_error", y_true, y_prob, sample_weight=sample_weight, n_bins=n_bins)
 
 
 def observed_over_expected(y_true, y_prob, *, sample_weight=None) -> float:
