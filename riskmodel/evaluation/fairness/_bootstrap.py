@@ -3,8 +3,12 @@ resamples for every table (fairlearn's draws, so the intervals can be checked ag
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterable, Iterator
 
+import numpy as np
+import pandas as pd
+
+from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._measures import MEASURES, SCORE_MEASURES
 from riskmodel.evaluation.metrics import ScoreCurve, fairlearn_weights, percentile_interval
 
@@ -17,7 +21,7 @@ def quantiles(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.nd
     return percentile_interval(samples, confidence)
 
 
-def _blocks(weights, block: int = BLOCK):
+def _blocks(weights: Iterable[np.ndarray], block: int = BLOCK) -> Iterator[np.ndarray]:
     rows: list[np.ndarray] = []
     for w in weights:
         rows.append(w)
@@ -28,8 +32,9 @@ def _blocks(weights, block: int = BLOCK):
         yield np.vstack(rows)
 
 
-def group_scores(tables, y, f, s, *, probabilities: bool, n_boot: int = 0,
-                 random_state: int = 0, clusters=None, rest: bool = False
+def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.ndarray, *,
+                 probabilities: bool, n_boot: int = 0, random_state: int = 0,
+                 clusters: pd.Series | None = None, rest: bool = False
                  ) -> tuple[dict, dict]:
     """The score measures (:data:`SCORE_MEASURES`) of everyone and of every group.
 
@@ -69,7 +74,8 @@ def group_scores(tables, y, f, s, *, probabilities: bool, n_boot: int = 0,
     return point, boot
 
 
-def _assemble(keys, values, shape, *, squeeze: bool) -> dict:
+def _assemble(keys: list[tuple[str, int]], values: list[np.ndarray], shape: dict[str, int], *,
+              squeeze: bool) -> dict:
     """Per-set arrays (resamples x measures) as tables of groups."""
     out: dict = {}
     for (key, i), v in zip(keys, values, strict=True):

@@ -22,9 +22,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+RowIndex = int | slice | np.ndarray
 CELLS = ("children", "needed_help", "did_not_need_help", "flagged", "hits", "missed",
          "false_positives")
 
@@ -44,12 +46,13 @@ class Counts:
     false_positives: np.ndarray
 
     @classmethod
-    def published(cls, pub, row=slice(None), *, after: bool = False) -> Counts:
+    def published(cls, pub: Any, row: RowIndex = slice(None), *, after: bool = False
+                  ) -> Counts:
         """The published (protected) cells of ``row`` (after a mitigation, with ``after``).
 
         A cell the published counts do not hold on their own is the difference of two that
         they do (missed = needed help - hits)."""
-        def cell(name: str):
+        def cell(name: str) -> np.ndarray | None:
             v = getattr(pub, name + ("2" if after and name in ("flag", "tp", "miss", "fp")
                                      else ""), None)
             return None if v is None else np.asarray(v, float)[row]
@@ -59,7 +62,7 @@ class Counts:
         return cls(n, pos, n - pos if neg is None else neg, flag, tp,
                    pos - tp if miss is None else miss, flag - tp if fp is None else fp)
 
-    def rest(self, row) -> Counts:
+    def rest(self, row: RowIndex) -> Counts:
         """Everyone but ``row``: each cell of row 0 (everyone) less the group's."""
         return Counts(*(np.maximum(np.asarray(getattr(self, a), float)[0]
                                    - np.asarray(getattr(self, a), float)[row], 0)

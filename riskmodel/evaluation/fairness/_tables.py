@@ -13,6 +13,8 @@ would show as about x1.3, and girls as "advantaged" by it.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -26,12 +28,14 @@ from riskmodel.evaluation.fairness._findings import (
     normal_comparison,
     rate_interval,
 )
+from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._measures import (
     MEASURES,
     RATE_MEASURES,
     SCORE_MEASURES,
     Counts,
 )
+from riskmodel.evaluation.fairness._policy import FairnessPolicy
 
 TOO_FEW = "too few to show"
 # AUC and calibration are shown for a group with at least this many (published) children
@@ -39,15 +43,16 @@ TOO_FEW = "too few to show"
 MIN_FOR_SCORES = 20
 
 
-def _round(v, digits):
+def _round(v: float, digits: int) -> float:
     return float(np.round(v, digits)) if np.isfinite(v) else np.nan
 
 
-def _score_ok(pub, row) -> bool:
+def _score_ok(pub: Any, row: int) -> bool:
     return pub.pos[row] >= MIN_FOR_SCORES and pub.n[row] - pub.pos[row] >= MIN_FOR_SCORES
 
 
-def _group_record(pub, row, values, lo, hi, *, conf: float, base: int,
+def _group_record(pub: Any, row: int, values: np.ndarray, lo: np.ndarray, hi: np.ndarray, *,
+                  conf: float, base: int,
                   probabilities: bool) -> dict:
     """One row of the groups table: published counts and every measure with its interval."""
     rec = {"n": int(pub.n[row]), "n_positive": int(pub.pos[row]),
@@ -70,8 +75,9 @@ def _group_record(pub, row, values, lo, hi, *, conf: float, base: int,
     return rec
 
 
-def groups_table(tables, pub, point, overall_point, boot, boot_all, conf, base,
-                 probabilities) -> pd.DataFrame:
+def groups_table(tables: list[GroupTable], pub: Any, point: dict, overall_point: np.ndarray,
+                 boot: dict, boot_all: np.ndarray | None, conf: float, base: int,
+                 probabilities: bool) -> pd.DataFrame:
     """Everyone, then each group: published counts and every measure with its interval."""
     kw = {"conf": conf, "base": base, "probabilities": probabilities}
     lo_all, hi_all = _intervals(boot_all, conf, len(SCORE_MEASURES))
@@ -88,13 +94,14 @@ def groups_table(tables, pub, point, overall_point, boot, boot_all, conf, base,
     return pd.DataFrame(records)
 
 
-def _intervals(samples, conf, shape):
+def _intervals(samples: np.ndarray | None, conf: float, shape: int | tuple[int, int]
+               ) -> tuple[np.ndarray, np.ndarray]:
     if samples is None:
         return np.full(shape, np.nan), np.full(shape, np.nan)
     return quantiles(samples, conf)
 
 
-def _reference_counts(pub, t, i) -> tuple[Counts, str, int]:
+def _reference_counts(pub: Any, t: GroupTable, i: int) -> tuple[Counts, str, int]:
     """The counts a group is compared with, its name and the rounding spread of each count:
     the named reference group's, or the rest of the cohort (everyone less the group: two
     rounded counts, so twice the spread)."""
@@ -104,7 +111,8 @@ def _reference_counts(pub, t, i) -> tuple[Counts, str, int]:
     return whole.rest(t.rows[i]), REST, 2
 
 
-def _rate_record(rec, m, pub, row, t, i, base) -> dict:
+def _rate_record(rec: dict, m: str, pub: Any, row: int, t: GroupTable, i: int, base: int
+                 ) -> dict:
     """A rate comparison's counts (``k``, ``n`` and the reference's ``k0``, ``n0``)."""
     ref, ref_name, spread = _reference_counts(pub, t, i)
     k, n = MEASURES[m].rate(Counts.published(pub, row))
@@ -119,8 +127,9 @@ def _rate_record(rec, m, pub, row, t, i, base) -> dict:
     return rec
 
 
-def comparisons(tables, pub, point, boot, conf, pol, probabilities, *, seed: int,
-                base: int) -> pd.DataFrame:
+def comparisons(tables: list[GroupTable], pub: Any, point: dict, boot: dict, conf: float,
+                pol: FairnessPolicy, probabilities: bool, *, seed: int, base: int
+                ) -> pd.DataFrame:
     """Every group against its reference for the policy's measures, judged (see _findings)."""
     tol = pol.tolerance
     binom, other = [], []
@@ -149,14 +158,16 @@ def comparisons(tables, pub, point, boot, conf, pol, probabilities, *, seed: int
               min_children=pol.judging.min_children), REST)
 
 
-def _score_reference(t, i, j, point, boot):
+def _score_reference(t: GroupTable, i: int, j: int, point: dict, boot: dict
+                     ) -> tuple[float, np.ndarray | None]:
     """The reference's score measure (point, resamples): the named group's or the rest's."""
     key = t.key if t.reference is not None else f"{t.key}\0rest"
     at = t.reference if t.reference is not None else i
     return point[key][at, j], (boot[key][:, at, j] if boot else None)
 
 
-def _score_comparison(rec, t, i, m, pub, point, boot, conf, tol):
+def _score_comparison(rec: dict, t: GroupTable, i: int, m: str, pub: Any, point: dict,
+                      boot: dict, conf: float, tol: Any) -> dict:
     """AUC against the reference's, or calibration against 1, from the bootstrap."""
     j = SCORE_MEASURES.index(m)
     row = t.rows[i]
@@ -192,7 +203,8 @@ def _score_comparison(rec, t, i, m, pub, point, boot, conf, tol):
     return rec
 
 
-def ratios_table(comp: pd.DataFrame, tables, pub, pol, probabilities) -> pd.DataFrame:
+def ratios_table(comp: pd.DataFrame, tables: list[GroupTable], pub: Any, pol: FairnessPolicy,
+                 probabilities: bool) -> pd.DataFrame:
     """The comparisons as the ratios table (with a row per reference group), table order."""
     cols = ["characteristic", "label", "kind", "group", "metric", "reference", "value",
             "reference_value", "ratio", "ratio_low", "ratio_high", "p_value", "status",

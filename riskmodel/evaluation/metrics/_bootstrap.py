@@ -17,13 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from riskmodel.evaluation.metrics._scores import CURVE_MEASURES, ScoreCurve
 
 BLOCK = 16
 
 
-def cluster_codes(groups, n: int) -> np.ndarray:
+def cluster_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     """Each row's cluster index (factorised ``groups``; each row its own without).
 
     Examples
@@ -68,7 +69,7 @@ def resample_weights(codes: np.ndarray, n_boot: int, seed: int, *,
 
 
 def fairlearn_weights(n: int, n_boot: int, random_state: int,
-                      clusters=None) -> Iterator[np.ndarray]:
+                      clusters: ArrayLike | None = None) -> Iterator[np.ndarray]:
     """Row weights of each resample, drawn as fairlearn's ``MetricFrame`` draws them.
 
     fairlearn seeds one ``RandomState`` per resample from ``default_rng(random_state)`` and
@@ -112,8 +113,10 @@ def percentile_interval(samples: np.ndarray, confidence: float = 0.95
     return lo, hi
 
 
-def bootstrap_sets(y, p, flags, codes, sets, *, n_boot: int, seed: int = 0,
-                   measures: tuple[str, ...] = CURVE_MEASURES, date_codes=None,
+def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike,
+                   sets: list[np.ndarray], *, n_boot: int, seed: int = 0,
+                   measures: tuple[str, ...] = CURVE_MEASURES,
+                   date_codes: np.ndarray | None = None,
                    dtype: type = np.float32) -> list[dict[str, np.ndarray]]:
     """Each measure over the same ``n_boot`` family resamples, for each set of rows (aligned:
     position ``i`` of every array is resample ``i``; a measure a resample cannot give is NaN).
@@ -149,7 +152,8 @@ def bootstrap_sets(y, p, flags, codes, sets, *, n_boot: int, seed: int = 0,
             for d in draws]
 
 
-def bootstrap(y, p, flags, codes, *, n_boot: int, seed: int = 0,
+def bootstrap(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike, *, n_boot: int,
+              seed: int = 0,
               measures: tuple[str, ...] = CURVE_MEASURES) -> dict[str, np.ndarray]:
     """Each measure over ``n_boot`` family resamples of all rows (non-finite ones dropped).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from riskmodel.evaluation.metrics._bootstrap import cluster_codes, resample_weights
 from riskmodel.evaluation.metrics._scores import ScoreCurve
@@ -15,8 +16,9 @@ METRICS = (
 )
 
 
-def evaluate_predictions(y_true, y_prob, *, flags, groups=None, dates=None, n_boot: int = 200,
-                         random_state: int = 0) -> pd.DataFrame:
+def evaluate_predictions(y_true: ArrayLike, y_prob: ArrayLike, *, flags: ArrayLike,
+                         groups: ArrayLike | None = None, dates: ArrayLike | None = None,
+                         n_boot: int = 200, random_state: int = 0) -> pd.DataFrame:
     """All quality metrics with family-clustered bootstrap 95% intervals.
 
     With ``dates``, each resample also draws the as-of dates with replacement, so the interval

@@ -20,6 +20,7 @@ is the same computation with one row of weights; the scalar functions below are 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 CURVE_MEASURES = (
     "base_rate", "auc", "average_precision", "brier", "calibration_error",
@@ -134,7 +135,8 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.array([np.sum(row) for row in a], dtype=float)
 
 
-def _one(name: str, y, p, flags=None, sample_weight=None, n_bins: int = N_BINS) -> float:
+def _one(name: str, y: ArrayLike, p: ArrayLike, flags: ArrayLike | None = None,
+         sample_weight: ArrayLike | None = None, n_bins: int = N_BINS) -> float:
     y = np.asarray(y, float)
     w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
     if len(y) == 0:
@@ -143,7 +145,8 @@ def _one(name: str, y, p, flags=None, sample_weight=None, n_bins: int = N_BINS) 
     return float(curve.measures(w[None], only=(name,))[name][0])
 
 
-def auc(y_true, y_score, *, sample_weight=None) -> float:
+def auc(y_true: ArrayLike, y_score: ArrayLike, *, sample_weight: ArrayLike | None = None
+        ) -> float:
     """Area under the ROC curve (NaN unless both outcomes occur).
 
     Examples
@@ -154,7 +157,8 @@ def auc(y_true, y_score, *, sample_weight=None) -> float:
     return _one("auc", y_true, y_score, sample_weight=sample_weight)
 
 
-def average_precision(y_true, y_score, *, sample_weight=None) -> float:
+def average_precision(y_true: ArrayLike, y_score: ArrayLike, *,
+                      sample_weight: ArrayLike | None = None) -> float:
     """Average precision: recall gained at each threshold times the precision there.
 
     Examples
@@ -165,7 +169,8 @@ def average_precision(y_true, y_score, *, sample_weight=None) -> float:
     return _one("average_precision", y_true, y_score, sample_weight=sample_weight)
 
 
-def brier(y_true, y_prob, *, sample_weight=None) -> float:
+def brier(y_true: ArrayLike, y_prob: ArrayLike, *, sample_weight: ArrayLike | None = None
+          ) -> float:
     """The Brier score: the weighted mean squared gap between probability and outcome.
 
     Examples
@@ -176,8 +181,8 @@ def brier(y_true, y_prob, *, sample_weight=None) -> float:
     return _one("brier", y_true, y_prob, sample_weight=sample_weight)
 
 
-def expected_calibration_error(y_true, y_prob, *, n_bins: int = N_BINS,
-                               sample_weight=None) -> float:
+def expected_calibration_error(y_true: ArrayLike, y_prob: ArrayLike, *, n_bins: int = N_BINS,
+                               sample_weight: ArrayLike | None = None) -> float:
     """Calibration error over ``n_bins`` equal-weight bins of the predicted probability.
 
     Examples
@@ -188,7 +193,8 @@ def expected_calibration_error(y_true, y_prob, *, n_bins: int = N_BINS,
     return _one("calibration_error", y_true, y_prob, sample_weight=sample_weight, n_bins=n_bins)
 
 
-def observed_over_expected(y_true, y_prob, *, sample_weight=None) -> float:
+def observed_over_expected(y_true: ArrayLike, y_prob: ArrayLike, *,
+                           sample_weight: ArrayLike | None = None) -> float:
     """Outcomes observed over the sum of predicted probabilities (1 = right on average).
 
     Examples
@@ -199,7 +205,8 @@ def observed_over_expected(y_true, y_prob, *, sample_weight=None) -> float:
     return _one("observed_over_expected", y_true, y_prob, sample_weight=sample_weight)
 
 
-def at_capacity(y_true, flags, *, y_score=None, sample_weight=None) -> dict[str, float]:
+def at_capacity(y_true: ArrayLike, flags: ArrayLike, *, y_score: ArrayLike | None = None,
+                sample_weight: ArrayLike | None = None) -> dict[str, float]:
     """Precision, recall and lift of the children flagged (capacity), and the base rate.
 
     Examples
@@ -215,7 +222,8 @@ def at_capacity(y_true, flags, *, y_score=None, sample_weight=None) -> dict[str,
     return {m: float(v[0]) for m, v in got.items()}
 
 
-def calibration_slope(y_true, y_prob, *, sample_weight=None) -> float:
+def calibration_slope(y_true: ArrayLike, y_prob: ArrayLike, *,
+                      sample_weight: ArrayLike | None = None) -> float:
     """The slope of a logistic regression of the outcome on the logit of the probability.
 
     1 = the probabilities spread as much as the outcomes do; below 1 = too extreme.

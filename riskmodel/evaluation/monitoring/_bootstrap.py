@@ -4,6 +4,7 @@ the measures a month is judged on, in single precision over blocks of family res
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from riskmodel.evaluation.metrics import bootstrap_sets as _kernel_sets
 
@@ -11,7 +12,8 @@ MEASURES = ("base_rate", "auc", "calibration_error", "precision_at_capacity",
             "recall_at_capacity", "observed_over_expected")
 
 
-def bootstrap_sets(y, p, flags, codes, sets, *, n_boot: int, seed: int = 0,
+def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike,
+                   sets: list[np.ndarray], *, n_boot: int, seed: int = 0,
                    calibration: bool = True) -> list[dict[str, np.ndarray]]:
     """The kernel's :func:`~riskmodel.evaluation.metrics.bootstrap_sets` of monitoring's
     measures; ``calibration=False`` leaves the calibration error out (NaN): the slowest
@@ -33,7 +35,8 @@ def bootstrap_sets(y, p, flags, codes, sets, *, n_boot: int, seed: int = 0,
     return out
 
 
-def bootstrap(y, p, flags, codes, *, n_boot: int, seed: int = 0) -> dict[str, np.ndarray]:
+def bootstrap(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike, *, n_boot: int,
+              seed: int = 0) -> dict[str, np.ndarray]:
     """Each of monitoring's measures over ``n_boot`` family resamples (non-finite dropped).
 
     Examples
