@@ -43,7 +43,7 @@ def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.n
     *same* resamples. With ``rest``, also the rest of the cohort beside each group of a table
     compared with everyone else (key ``"<table>\\0rest"``).
     """
-    kernel = tuple(MEASURES[m].score for m in SCORE_MEASURES)
+    kernel = tuple(str(MEASURES[m].score) for m in SCORE_MEASURES)
     wanted = kernel if probabilities else tuple(
         k for m, k in zip(SCORE_MEASURES, kernel, strict=True) if not MEASURES[m].probabilities)
     keys = [("__all__", 0)] + [(t.key, i) for t in tables for i in range(len(t.groups))]

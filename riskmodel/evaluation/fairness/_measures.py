@@ -52,15 +52,15 @@ class Counts:
 
         A cell the published counts do not hold on their own is the difference of two that
         they do (missed = needed help - hits)."""
-        def cell(name: str) -> np.ndarray | None:
+        def cell(name: str, otherwise: tuple[str, str] | None = None) -> np.ndarray:
             v = getattr(pub, name + ("2" if after and name in ("flag", "tp", "miss", "fp")
                                      else ""), None)
-            return None if v is None else np.asarray(v, float)[row]
+            if v is None and otherwise is not None:
+                return cell(otherwise[0]) - cell(otherwise[1])
+            return np.asarray(v, float)[row]
 
-        n, pos, flag, tp = cell("n"), cell("pos"), cell("flag"), cell("tp")
-        neg, miss, fp = cell("neg"), cell("miss"), cell("fp")
-        return cls(n, pos, n - pos if neg is None else neg, flag, tp,
-                   pos - tp if miss is None else miss, flag - tp if fp is None else fp)
+        return cls(cell("n"), cell("pos"), cell("neg", ("n", "pos")), cell("flag"), cell("tp"),
+                   cell("miss", ("pos", "tp")), cell("fp", ("flag", "tp")))
 
     def rest(self, row: RowIndex) -> Counts:
         """Everyone but ``row``: each cell of row 0 (everyone) less the group's."""
@@ -101,6 +101,8 @@ class Measure:
 
     def rate(self, counts: Counts) -> tuple[np.ndarray, np.ndarray]:
         """(numerator, denominator) of the rate, clipped so no part exceeds its whole."""
+        if self.parts is None:
+            raise ValueError(f"{self.name} is not a rate of two counts")
         k, d = (getattr(counts, c) for c in self.parts)
         d = np.maximum(np.asarray(d, float), 0)
         return np.clip(np.asarray(k, float), 0, d), d

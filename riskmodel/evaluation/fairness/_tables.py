@@ -55,7 +55,7 @@ def _group_record(pub: Any, row: int, values: np.ndarray, lo: np.ndarray, hi: np
                   conf: float, base: int,
                   probabilities: bool) -> dict:
     """One row of the groups table: published counts and every measure with its interval."""
-    rec = {"n": int(pub.n[row]), "n_positive": int(pub.pos[row]),
+    rec: dict[str, Any] = {"n": int(pub.n[row]), "n_positive": int(pub.pos[row]),
            "n_flagged": int(pub.flag[row])}
     counts = Counts.published(pub, row)
     for m in RATE_MEASURES:
@@ -65,6 +65,7 @@ def _group_record(pub: Any, row: int, values: np.ndarray, lo: np.ndarray, hi: np
         rec[m + "_low"], rec[m + "_high"] = float(low), float(high)
     for j, m in enumerate(SCORE_MEASURES):
         digits = MEASURES[m].digits
+        vals: tuple[Any, Any, Any]
         if not probabilities and MEASURES[m].probabilities:
             vals = (np.nan, np.nan, np.nan)
         elif not _score_ok(pub, row):
@@ -79,18 +80,19 @@ def groups_table(tables: list[GroupTable], pub: Any, point: dict, overall_point:
                  boot: dict, boot_all: np.ndarray | None, conf: float, base: int,
                  probabilities: bool) -> pd.DataFrame:
     """Everyone, then each group: published counts and every measure with its interval."""
-    kw = {"conf": conf, "base": base, "probabilities": probabilities}
     lo_all, hi_all = _intervals(boot_all, conf, len(SCORE_MEASURES))
     records = [{"characteristic": "all", "label": "everyone", "kind": "all", "group": "all",
                 "reference": False,
-                **_group_record(pub, 0, overall_point, lo_all, hi_all, **kw)}]
+                **_group_record(pub, 0, overall_point, lo_all, hi_all, conf=conf,
+                                base=base, probabilities=probabilities)}]
     for t in tables:
         lo, hi = _intervals(boot.get(t.key), conf, (len(t.groups), len(SCORE_MEASURES)))
         for i, g in enumerate(t.groups):
             records.append({"characteristic": t.key, "label": t.label, "kind": t.kind,
                             "group": g, "reference": i == t.reference,
                             **_group_record(pub, t.rows[i], point[t.key][i], lo[i], hi[i],
-                                            **kw)})
+                                            conf=conf, base=base,
+                                            probabilities=probabilities)})
     return pd.DataFrame(records)
 
 

@@ -165,6 +165,7 @@ def bootstrap(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike, *,
     >>> len(b["auc"]), bool(0.6 < np.median(b["auc"]) < 0.9)
     (50, True)
     """
-    draws = bootstrap_sets(y, p, flags, codes, [np.arange(len(y))], n_boot=n_boot,
+    draws = bootstrap_sets(y, p, flags, codes, [np.arange(np.asarray(y).shape[0])],
+                           n_boot=n_boot,
                            seed=seed, measures=measures)[0]
     return {m: v[np.isfinite(v)] for m, v in draws.items()}

@@ -44,12 +44,12 @@ class ScoreCurve:
     (1.0, 1.0)
     """
 
-    def __init__(self, y: np.ndarray, p: np.ndarray, flags: np.ndarray | None = None, *,
-                 rows: np.ndarray | None = None, dtype: type = np.float64,
+    def __init__(self, y: ArrayLike, p: ArrayLike, flags: ArrayLike | None = None, *,
+                 rows: ArrayLike | None = None, dtype: type = np.float64,
                  n_bins: int = N_BINS) -> None:
-        y = np.asarray(y, float)
-        p = np.asarray(p, float)
-        f = np.zeros_like(y) if flags is None else np.asarray(flags, float)
+        y = np.asarray(y, dtype=float)
+        p = np.asarray(p, dtype=float)
+        f: np.ndarray = np.zeros_like(y) if flags is None else np.asarray(flags, dtype=float)
         rows = np.arange(len(y)) if rows is None else np.asarray(rows)
         self.dtype, self.n_bins = dtype, n_bins
         self.desc = rows[np.argsort(-p[rows], kind="stable")]
@@ -57,8 +57,9 @@ class ScoreCurve:
         ps = p[self.desc]
         # last position of each run of tied scores: ROC/PR points sit only there
         self.ends = np.flatnonzero(np.r_[ps[1:] != ps[:-1], True])
-        self.y, self.p = y[self.desc].astype(dtype), ps.astype(dtype)
-        self.f = f[self.desc].astype(dtype)
+        self.y: np.ndarray = y[self.desc].astype(dtype)
+        self.p: np.ndarray = ps.astype(dtype)
+        self.f: np.ndarray = f[self.desc].astype(dtype)
         self.yf = self.y * self.f
         self.d2 = ((ps - y[self.desc]) ** 2).astype(dtype)
         self.y_asc, self.p_asc = y[self.asc], p[self.asc]
@@ -67,7 +68,7 @@ class ScoreCurve:
                  ) -> dict[str, np.ndarray]:
         """Each measure (in ``only``) for each row of weights ``W`` (resamples x all rows)."""
         W = np.atleast_2d(np.asarray(W))
-        Wd = np.take(W, self.desc, axis=1).astype(self.dtype, copy=False)
+        Wd: np.ndarray = np.take(W, self.desc, axis=1).astype(self.dtype, copy=False)
         tp = np.cumsum(Wd * self.y, axis=1)
         cw = np.cumsum(Wd, axis=1)
         tot, pos = cw[:, -1].astype(float), tp[:, -1].astype(float)

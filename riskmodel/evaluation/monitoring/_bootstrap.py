@@ -47,5 +47,6 @@ def bootstrap(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike, *,
     >>> len(b["auc"]), bool(0.6 < np.median(b["auc"]) < 0.9)
     (50, True)
     """
-    draws = bootstrap_sets(y, p, flags, codes, [np.arange(len(y))], n_boot=n_boot, seed=seed)[0]
+    rows = np.arange(np.asarray(y).shape[0])
+    draws = bootstrap_sets(y, p, flags, codes, [rows], n_boot=n_boot, seed=seed)[0]
     return {m: v[np.isfinite(v)] for m, v in draws.items()}
