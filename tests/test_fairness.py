@@ -19,7 +19,7 @@ from riskmodel.evaluation import (
     load_fairness_policy,
     write_fairness_report,
 )
-from riskmodel.evaluation._metrics import expected_calibration_error
+from riskmodel.evaluation.metrics import expected_calibration_error
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -105,22 +105,78 @@ def test_compas_error_rates_equal_an_independent_computation(tmp_path, rule):
         assert r["false_negative_rate"].round(4).tolist() == [0.2799, 0.4772]
 
 
+def _fairlearn_frame(df: pd.DataFrame):
+    """fairlearn's MetricFrame of every rate measure, with fairlearn's and scikit-learn's own
+    functions (nothing of riskmodel's)."""
+    from fairlearn.metrics import (
+        MetricFrame,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import precision_score
+
+    fns = {
+        "base_rate": lambda yt, yp: float(np.mean(yt)),
+        "selection_rate": lambda yt, yp: selection_rate(yt, yp, pos_label=1),
+        "true_positive_rate": lambda yt, yp: true_positive_rate(yt, yp, pos_label=1),
+        "false_negative_rate": lambda yt, yp: false_negative_rate(yt, yp, pos_label=1),
+        "false_positive_rate": lambda yt, yp: false_positive_rate(yt, yp, pos_label=1),
+        "precision": lambda yt, yp: precision_score(yt, yp, zero_division=np.nan),
+        "false_discovery_rate": lambda yt, yp: 1 - precision_score(yt, yp,
+                                                                   zero_division=np.nan),
+    }
+    return MetricFrame(metrics=fns, y_true=df.two_year_recid.to_numpy(),
+                       y_pred=(df.decile_score >= 5).astype(int).to_numpy(),
+                       sensitive_features=df.race)
+
+
 def test_rates_equal_fairlearns_metricframe_when_counts_are_exact():
-    from riskmodel.evaluation.fairness._measures import FAIRLEARN_MEASURES, fairlearn_frame
+    """Every rate measure of the registry (false_discovery_rate included) against fairlearn's
+    MetricFrame on the same rows."""
+    from riskmodel.evaluation.fairness import RATE_MEASURES
 
     df = compas()
     audit = fairness_audit(df, AuditOptions(
         label="two_year_recid", score="decile_score", threshold=5, sensitive="race",
         bootstrap=False, policy=one_char_policy("race", min_count=1)))
-    groups = sorted(df.race.unique())
-    codes = df.race.map({g: i for i, g in enumerate(groups)}).to_numpy()
-    mf = fairlearn_frame(codes, df.two_year_recid.to_numpy(), (df.decile_score >= 5).to_numpy())
+    mf = _fairlearn_frame(df)
+    assert set(RATE_MEASURES) == set(mf.by_group.columns)
     ours = audit.groups.query("characteristic == 'race'").set_index("group")
-    for i, g in enumerate(groups):
-        for m in FAIRLEARN_MEASURES:
-            theirs = float(mf.by_group.loc[i, m])
-            if np.isfinite(ours.loc[g, m]):
-                assert ours.loc[g, m] == pytest.approx(theirs, abs=1e-12), (g, m)
+    for g in mf.by_group.index:
+        for m in RATE_MEASURES:
+            theirs = float(mf.by_group.loc[g, m])
+            assert ours.loc[g, m] == pytest.approx(theirs, abs=1e-12, nan_ok=True), (g, m)
+
+
+def test_a_policy_can_lead_with_false_discovery_rate_and_it_is_judged():
+    """The measure added as one registry entry reaches the policy, the findings (with its
+    sentence and direction of harm) and the report, with no other change."""
+    from riskmodel.evaluation.fairness._report import render_fairness_html
+
+    df = compas()
+    audit = fairness_audit(df, AuditOptions(
+        label="two_year_recid", score="decile_score", threshold=5, sensitive="race",
+        bootstrap=False, policy=one_char_policy("race", min_count=1,
+                                                metrics=["false_discovery_rate"])))
+    f = audit.findings.set_index("group")
+    mf = _fairlearn_frame(df).by_group["false_discovery_rate"]
+    rest = df[df.race != "Caucasian"]
+    rest_fdr = float(1 - ((rest.decile_score >= 5) & (rest.two_year_recid == 1)).sum()
+                     / (rest.decile_score >= 5).sum())
+    assert f.loc["Caucasian", "value"] == pytest.approx(mf["Caucasian"], abs=1e-12)
+    assert f.loc["Caucasian", "reference_value"] == pytest.approx(rest_fdr, abs=1e-12)
+    assert (f.measure == "false_discovery_rate").all()
+    for g, r in f.iterrows():  # a higher share wrongly flagged harms the group
+        assert r["ratio"] == pytest.approx(r["value"] / r["reference_value"], rel=1e-9)
+        assert r["direction"] == ("disadvantaged" if r["ratio"] > 1 else
+                                  "advantaged" if r["direction"] == "advantaged"
+                                  else "counterpart"), g
+    assert "the share who did not" in f.loc["Caucasian", "sentence"]
+    html = render_fairness_html(audit, title="t", profile=audit.profile, charts=False)
+    neg = audit.settings["negative_words"]  # its words, from the registry
+    assert f"Flagged who {neg} (of those flagged)" in html and "Flagged without need" in html
 
 
 def test_compas_rounded_counts_are_near_the_truth_and_rates_are_their_ratios():
@@ -154,8 +210,10 @@ def test_findings_say_who_by_how_much_how_sure_against_whom(tmp_path):
     assert findings and all({"characteristic", "group", "measure", "ratio", "low", "high",
                              "direction", "status"} <= set(f) for f in findings)
     assert {f["status"] for f in findings} <= {"flag", "watch", "within", "insufficient"}
-    assert {f["direction"] for f in findings} <= {"disadvantaged", "advantaged", "neither"}
-    assert {f["reference"] for f in findings} == {"everyone"}
+    assert {f["direction"] for f in findings} <= {"disadvantaged", "advantaged", "neither",
+                                                  "counterpart"}
+    # each group against everyone not in it (#27), not against everyone, who include it
+    assert {f["reference"] for f in findings} == {"everyone else"}
     # ranked: flags first, those against a group before those in its favour
     order = [(f["status"] != "flag", f["direction"] != "disadvantaged") for f in findings]
     assert order[: sum(f["status"] == "flag" for f in findings)] == sorted(
@@ -235,7 +293,7 @@ def test_only_the_group_with_a_real_disparity_is_flagged(planted_audit):
     assert set(flagged.group) == {"e"}
     assert "false_negative_rate" in set(flagged.metric)
     fnr = r.query("group == 'e' and metric == 'false_negative_rate'").iloc[0]
-    assert fnr.ratio_low > 1.25 and fnr.reference == "everyone"
+    assert fnr.ratio_low > 1.25 and fnr.reference == "everyone else"
     assert fnr.direction == "disadvantaged"
     # Unbiased groups, even small ones (d: about 400 children), stay unflagged.
     assert not r[r.group.isin(list("bcd"))].flagged.any()

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def test_report_renders_in_chromium_with_verdict_and_only_rounded_counts(report,
     for sentence in audit.summary:
         assert sentence in text, sentence
     assert audit.summary[0].startswith("Verdict:")
-    assert re.search(r"who reoffended were missed \d+\.\d\d times as often as people overall",
+    assert re.search(r"who reoffended were missed \d+\.\d\d times as often as other people",
                      text)
     # Every count on the page is a multiple of 5 (rounded by its cell key).
     counts = [c for row in page.rows for cls, c in row if "count" in cls.split()]
@@ -132,6 +133,25 @@ def test_report_renders_in_chromium_with_verdict_and_only_rounded_counts(report,
     # Words for readers: no names_with_underscores, no log-odds.
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)
     assert "log-odds" not in text.lower() and "log odds" not in text.lower()
+
+
+def test_in_their_favour_has_its_own_badge_and_is_in_the_legend(report):
+    """#26 item 5: a flag in a group's favour is not drawn as a disparity against it."""
+    from riskmodel.evaluation.fairness._report import render_fairness_html
+
+    _, audit, _ = report
+    f = audit.findings.copy()
+    f.loc[0, ["status", "direction"]] = ["flag", "advantaged"]
+    f.loc[1, ["status", "direction"]] = ["flag", "disadvantaged"]
+    html = render_fairness_html(replace(audit, findings=f), title="t", profile=audit.profile,
+                                charts=False)
+    badges = re.findall(r'<span class="status ([a-z]+)">([^<]*)</span>', html)
+    favour = {cls for cls, words in badges if "in their favour" in words}
+    against = {cls for cls, words in badges if "disadvantaged" in words}
+    assert favour and against and not favour & against, badges
+    legend = html[html.index("How to read the findings"):html.index("</div>",
+                                                                      html.index("How to read"))]
+    assert "in their favour" in legend and "Other side of a flag" in legend
 
 
 MEASURE_SCRIPT = """<script>

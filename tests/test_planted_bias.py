@@ -89,3 +89,60 @@ def test_fairness_cli_reviews_a_training_run(trained, council, tmp_path, capsys)
     assert [s.split("] ", 1)[1].split()[0] for s in steps] == ["rebuilding", "auditing",
                                                               "comparing", "writing"], \
         captured.err
+
+
+# ------------------------------------------------ large groups (#27): boys, half the cohort ---
+
+@pytest.fixture(scope="module")
+def boys(tmp_path_factory):
+    """x2 referral bias against boys, on the smallest council that shows it (3,000)."""
+    data = generate_council(n_children=3000, seed=11, out=tmp_path_factory.mktemp("boys"),
+                            referral_bias=["sex=male:2.0"])
+    tables = open_extract(data).tables
+    return referral_disproportionality(tables["children"], tables["contacts"]).findings
+
+
+def test_a_bias_against_half_the_cohort_is_flagged_against_the_rest(boys):
+    """Against everyone (half of whom are boys) x2 showed as about x1.33, only "watch"."""
+    sex = boys[boys.characteristic == "sex"]
+    male = sex[(sex.group == "male") & (sex.measure == "contact_rate")].set_index("source")
+    for src in ("police", "school"):
+        assert male.loc[src, "reference"] == "everyone else"
+        assert male.loc[src, "status"] == "flag", male.to_string()
+        assert male.loc[src, "direction"] == "disadvantaged"
+        assert 1.6 < male.loc[src, "ratio"] < 2.5 and male.loc[src, "low"] > 1.25
+
+
+def test_the_other_half_is_not_called_advantaged_by_it(boys):
+    girls = boys[(boys.characteristic == "sex") & (boys.group == "female")]
+    called = girls[girls.status.isin(["flag", "watch"])]  # what the report puts in words
+    assert len(called) and not (called.direction == "advantaged").any(), called.to_string()
+    mirrored = girls[girls.status == "flag"]
+    assert len(mirrored) and (mirrored.direction == "counterpart").all()
+    assert all("other side of a disparity" in s for s in mirrored.sentence)
+
+
+def test_model_findings_compare_a_large_group_with_the_rest():
+    """The model audit too: twice the misses for boys (half the cohort) is flagged, at the
+    size of the bias, and girls are its counterpart, not "advantaged"."""
+    import numpy as np
+    import pandas as pd
+
+    from riskmodel.evaluation import AuditOptions, fairness_audit
+
+    rng = np.random.default_rng(2)
+    n = 6000
+    sex = rng.choice(["female", "male"], n)
+    y = (rng.uniform(size=n) < 0.3).astype(int)
+    miss = np.where(sex == "male", 0.5, 0.25)  # boys who need help are missed twice as often
+    found = (y == 1) & (rng.uniform(size=n) > miss)
+    score = np.where(found, 0.9, rng.uniform(0, 0.6, n))
+    frame = pd.DataFrame({"sex": sex, "label": y, "score": score})
+    audit = fairness_audit(frame, AuditOptions(
+        label="label", score="score", threshold=0.8, sensitive="sex", bootstrap=False,
+        policy={"characteristics": {"sex": None}, "intersections": [],
+                "metrics": ["false_negative_rate"]}))
+    f = audit.findings.set_index("group")
+    assert f.loc["male", "reference"] == "everyone else"
+    assert f.loc["male", "status"] == "flag" and 1.7 < f.loc["male", "ratio"] < 2.3
+    assert f.loc["female", "direction"] == "counterpart"

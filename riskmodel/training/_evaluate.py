@@ -13,7 +13,7 @@ import pandas as pd
 
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
-from riskmodel.evaluation import evaluate_predictions
+from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import plan_dates, temporal_folds

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from riskmodel.evaluation import evaluate_predictions
+from riskmodel.evaluation.metrics import evaluate_predictions
 
 PER_DATE = ("base_rate", "auc", "average_precision", "precision_at_capacity",
             "lift_at_capacity", "calibration_error")

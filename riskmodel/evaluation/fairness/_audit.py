@@ -3,9 +3,10 @@
 For each characteristic in the policy (and each intersection), per group: how many, how many
 went on to need help, how many were flagged, the rates built on them (with exact intervals),
 AUC and calibration (with bootstrap intervals); then each group against its reference (the
-whole cohort by default) as *findings*: a ratio with an honest interval, a direction
-(disadvantaged or advantaged) and a status (flag, watch, within, or not enough to judge), with
-the false-flag rate controlled across all comparisons (see ``_findings``).
+rest of the cohort, everyone not in the group, by default) as *findings*: a ratio with an
+honest interval, a direction (disadvantaged or advantaged) and a status (flag, watch, within,
+or not enough to judge), with the false-flag rate controlled across all comparisons (see
+``_findings``).
 
 Disclosure control: every published count is rounded by its cell key (``_disclosure``) and
 every published rate is a ratio of two published counts, so no report, and no pair of reports
@@ -14,13 +15,15 @@ of the same children (two thresholds; before and after mitigation), pins down a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts, rounding_note
 from riskmodel.evaluation._profile import profile_sections, rounded_profile_table
-from riskmodel.evaluation.fairness._bootstrap import bootstrap_weights, resample_measures
+from riskmodel.evaluation.fairness._bootstrap import group_scores
 from riskmodel.evaluation.fairness._groups import (
     GroupTable,
     build_tables,
@@ -35,7 +38,7 @@ from riskmodel.evaluation.fairness._inputs import (
     require_column,
     score_values,
 )
-from riskmodel.evaluation.fairness._measures import Prepared, group_measures
+from riskmodel.evaluation.fairness._measures import MEASURES
 from riskmodel.evaluation.fairness._mitigation import (
     MitigatedFlags,
     mitigation_flags,
@@ -92,18 +95,81 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     >>> audit = fairness_audit(f, options)
     >>> audit.groups.query("group == 'female'")["n"].item() > 150
     True
-    >>> audit.findings.status.iloc[0]
-    'within'
+    >>> audit.findings.reference.iloc[0]  # each group against everyone not in it
+    'everyone else'
     """
     if not isinstance(options, AuditOptions):
         raise TypeError(f"fairness_audit: expected AuditOptions, got {type(options).__name__}")
     o = options
+    pol = resolve_policy(o.policy)
+    r = _audited_rows(frame, o, pol)
+    tables = build_tables(r.data, r.chars, r.combos, pol)
+    sections = profile_sections(
+        r.data, columns=profile_column_names(r.chars, o.profile_columns, r.data), top_needs=5)
+    masks, profile_start = _published_rows(len(r.data), tables, sections)
+    keys = r.keys_all[r.keep]
+    mit = None
+    if o.mitigate:
+        mit = mitigation_flags(r.y, r.f, r.s, tables, pol.mitigation, o.random_state)
+    pub = publish_counts(masks, r.y, r.f, keys, pol.min_count,
+                         after=None if mit is None else mit.after)
+    notes = _references(tables, r.chars, o, pub, pol)
+
+    # --- AUC and calibration (not counts): point estimates and bootstrap (metrics kernel) ---
+    conf, base = pol.bootstrap.confidence, pol.min_count
+    point, boot = group_scores(
+        tables, r.y, r.f, r.s, probabilities=r.probabilities,
+        n_boot=pol.bootstrap.n if o.bootstrap else 0, random_state=o.random_state,
+        clusters=None if o.cluster is None else r.data[o.cluster].astype(str),
+        rest=any(MEASURES[m].score and not MEASURES[m].against_one for m in pol.metrics))
+    groups = groups_table(tables, pub, point, point["__all__"], boot, boot.get("__all__"),
+                          conf, base, r.probabilities)
+    comp = comparisons(tables, pub, point, boot, conf, pol, r.probabilities,
+                       seed=o.random_state, base=base)
+    mitigation = thresholds = None
+    if mit is not None:
+        mitigation, thresholds = mitigation_tables(mit, pub, pol.judging.min_children)
+    unlabelled = round_counts([int((~r.keep).sum())],
+                              cell_keys(np.ones((1, int((~r.keep).sum())), bool),
+                                        r.keys_all[~r.keep]), base)[0]
+    settings = _settings(o, pol, tables, pub, rule=r.rule, n_unlabelled=int(unlabelled),
+                         probabilities=r.probabilities, mit=mit)
+    audit = FairnessAudit(
+        groups=groups, ratios=ratios_table(comp, tables, pub, pol, r.probabilities),
+        rri=rri_table(tables, pub), summary=[], settings=settings,
+        profile=rounded_profile_table(
+            sections, np.concatenate([pub.n[:1], pub.n[profile_start:]])),
+        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=notes,
+        findings=findings_records(comp, settings),
+        flags_after=None if mit is None else mit.after,
+    )
+    audit.summary = summary_sentences(audit)
+    return audit
+
+
+@dataclass
+class _Rows:
+    """The audited rows (those with a known outcome) and what the audit needs of them."""
+
+    data: pd.DataFrame
+    keep: np.ndarray
+    y: np.ndarray
+    f: np.ndarray
+    s: np.ndarray
+    rule: str
+    chars: dict
+    combos: list
+    keys_all: np.ndarray
+    probabilities: bool
+
+
+def _audited_rows(frame: pd.DataFrame, o: AuditOptions, pol: FairnessPolicy) -> _Rows:
+    """Check the options and the table, and keep the rows whose outcome is known."""
     source = o.source
     if (o.threshold is None) == (o.top is None):
         raise InputError("fairness: give exactly one of --threshold or --top")
     if o.top is not None:
         parse_top(o.top)
-    pol = resolve_policy(o.policy)
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"{source}: expected a table (DataFrame), got {type(frame).__name__}")
     require_column(frame, o.label, "label", source)
@@ -116,40 +182,32 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     all_flags, rule = flag_scores(frame, all_scores, threshold=o.threshold, top=o.top)
     y_all = label_values(frame, o.label, source)
     keep = ~np.isnan(y_all)
-    n_unlabelled = int((~keep).sum())
-    data = frame.loc[keep].reset_index(drop=True)
-    y = y_all[keep].astype(np.int64)
-    f = all_flags[keep].astype(np.int64)
-    s = all_scores[keep]
-    n = len(data)
-    if n == 0:
+    if not keep.any():
         raise InputError(f"{source}: column {o.label!r} is empty in every row; nothing to audit")
-    probabilities = bool(np.all((s >= 0) & (s <= 1)))
-    base = pol.min_count
+    s = all_scores[keep]
+    return _Rows(data=frame.loc[keep].reset_index(drop=True), keep=keep,
+                 y=y_all[keep].astype(np.int64), f=all_flags[keep].astype(np.int64), s=s,
+                 rule=rule, chars=chars, combos=combos,
+                 keys_all=record_keys(record_identity(frame, o.record_id)),
+                 probabilities=bool(np.all((s >= 0) & (s <= 1))))
 
-    tables = build_tables(data, chars, combos, pol)
-    sections = profile_sections(
-        data, columns=profile_column_names(chars, o.profile_columns, data), top_needs=5)
 
-    # --- published rows: everyone, each group of each table, each profile category ---------
+def _published_rows(n: int, tables: list[GroupTable], sections) -> tuple[np.ndarray, int]:
+    """The rows a report publishes (everyone, each group of each table, each profile
+    category) as masks over the audited children, and where the profile's rows start."""
     masks = [np.ones(n, bool)]
     for t in tables:
         t.rows = np.arange(len(masks), len(masks) + len(t.groups))
         masks += [t.codes == i for i in range(len(t.groups))]
     profile_start = len(masks)
     masks += [m for sec in sections for _, m in sec.items]
-    masks = np.vstack(masks)
-    ids = record_identity(frame, o.record_id)
-    keys_all = record_keys(ids)
-    keys = keys_all[keep]
+    return np.vstack(masks), profile_start
 
-    mit = None
-    if o.mitigate:
-        mit = mitigation_flags(y, f, s, tables, pol.mitigation, o.random_state)
-    pub = publish_counts(masks, y, f, keys, base, after=None if mit is None else mit.after)
 
-    # --- references ---------------------------------------------------------------------------
-    notes = []
+def _references(tables: list[GroupTable], chars: dict, o: AuditOptions, pub,
+                pol: FairnessPolicy) -> list[str]:
+    """Set each table's reference (the option's, else the policy's); returns the notes."""
+    notes: list[str] = []
     refs = dict(o.references or {})
     unknown = [k for k in refs if k not in chars]
     if unknown:
@@ -157,50 +215,9 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
                          f"({', '.join(chars)})")
     resolved: dict[str, str] = {}
     for t in tables:
-        choose_reference(t, chars, refs, pub.n[t.rows], resolved, notes, source,
+        choose_reference(t, chars, refs, pub.n[t.rows], resolved, notes, o.source,
                          pol.judging.min_children)
-
-    # --- AUC and calibration (not counts): point estimates and bootstrap ---------------------
-    preps = {t.key: Prepared(t.codes, len(t.groups), y, s) for t in tables}
-    prep_all = Prepared(np.zeros(n, np.int64), 1, y, s)
-    point = {t.key: group_measures(y, f, s, preps[t.key], None, probabilities) for t in tables}
-    point["__all__"] = group_measures(y, f, s, prep_all, None, probabilities)[0]
-    conf = pol.bootstrap.confidence
-    boot: dict = {}
-    boot_all = None
-    if o.bootstrap:
-        n_boot = pol.bootstrap.n
-        weights = bootstrap_weights(n, n_boot, o.random_state,
-                                    None if o.cluster is None else data[o.cluster].astype(str))
-        boot, boot_all = resample_measures(tables, preps, prep_all, y, f, s, weights, n_boot,
-                                           probabilities)
-        boot["__all__"] = boot_all
-
-    groups = groups_table(tables, pub, point, point["__all__"], boot, boot_all, conf, base,
-                          probabilities)
-    comp = comparisons(tables, pub, point, boot, conf, pol, probabilities,
-                       seed=o.random_state, base=base)
-    ratios = ratios_table(comp, tables, pub, pol, probabilities)
-    rri = rri_table(tables, pub)
-    prof = rounded_profile_table(
-        sections, np.concatenate([pub.n[:1], pub.n[profile_start:]]))
-
-    mitigation = thresholds = None
-    if mit is not None:
-        mitigation, thresholds = mitigation_tables(mit, pub, pol.judging.min_children)
-
-    unlabelled = round_counts([n_unlabelled], cell_keys(np.ones((1, int((~keep).sum())), bool),
-                                                        keys_all[~keep]), base)[0]
-    settings = _settings(o, pol, tables, pub, rule=rule, n_unlabelled=int(unlabelled),
-                         probabilities=probabilities, mit=mit)
-    audit = FairnessAudit(
-        groups=groups, ratios=ratios, rri=rri, profile=prof, summary=[], settings=settings,
-        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=notes,
-        findings=findings_records(comp, settings),
-        flags_after=None if mit is None else mit.after,
-    )
-    audit.summary = summary_sentences(audit)
-    return audit
+    return notes
 
 
 def record_identity(frame: pd.DataFrame, record_id=None) -> pd.Series:

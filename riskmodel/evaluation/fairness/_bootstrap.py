@@ -1,59 +1,93 @@
-"""The bootstrap: fairlearn's resamples as row weights, and percentile intervals."""
+"""AUC and calibration of every group, from the metrics kernel: point values and the same
+resamples for every table (fairlearn's draws, so the intervals can be checked against it)."""
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.fairness._measures import MEASURES, Prepared, group_measures
+from riskmodel.evaluation.fairness._groups import GroupTable
+from riskmodel.evaluation.fairness._measures import MEASURES, SCORE_MEASURES
+from riskmodel.evaluation.metrics import ScoreCurve, fairlearn_weights, percentile_interval
 
-
-def bootstrap_weights(n: int, n_boot: int, random_state: int, clusters=None):
-    """Row weights of each resample, as fairlearn's MetricFrame draws them.
-
-    fairlearn seeds one ``RandomState`` per resample from ``default_rng(random_state)`` and
-    resamples rows with ``DataFrame.sample(frac=1, replace=True)``; the same draws here give
-    the same resampled rows. With ``clusters`` (family ids), whole clusters are drawn.
-    """
-    seeds = np.random.default_rng(int(random_state)).integers(
-        low=0, high=np.iinfo(np.uint32).max, size=n_boot, dtype=np.uint32)
-    if clusters is None:
-        for seed in seeds:
-            idx = np.random.RandomState(seed).choice(n, size=n, replace=True)
-            yield np.bincount(idx, minlength=n).astype(float)
-    else:
-        codes, uniq = pd.factorize(pd.Series(clusters), use_na_sentinel=False)
-        k = len(uniq)
-        for seed in seeds:
-            idx = np.random.RandomState(seed).choice(k, size=k, replace=True)
-            yield np.bincount(idx, minlength=k).astype(float)[codes]
+__all__ = ["SCORE_MEASURES", "group_scores", "quantiles"]
+BLOCK = 16
 
 
 def quantiles(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of each column over the resamples (rows); infinite values and
-    resamples where a measure is not defined are left out."""
-    q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        samples = np.where(np.isinf(samples), np.nan, samples)
-        lo, hi = np.nanquantile(samples, q, axis=0)
-    return lo, hi
+    """The kernel's percentile interval of each column over the resamples (rows)."""
+    return percentile_interval(samples, confidence)
 
 
-def resample_measures(tables, preps: dict[str, Prepared], prep_all: Prepared, y, f, s, weights,
-                      n_boot: int, probabilities: bool):
-    """Every measure on every resample, for each table and for everyone.
+def _blocks(weights: Iterable[np.ndarray], block: int = BLOCK) -> Iterator[np.ndarray]:
+    rows: list[np.ndarray] = []
+    for w in weights:
+        rows.append(w)
+        if len(rows) == block:
+            yield np.vstack(rows)
+            rows = []
+    if rows:
+        yield np.vstack(rows)
 
-    ``weights`` yields each resample's row weights (:func:`bootstrap_weights`), so every table
-    is measured on the *same* resamples. Returns ``boot`` (by table key: resamples x groups x
-    measures) and ``boot_all`` (resamples x measures).
+
+def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.ndarray, *,
+                 probabilities: bool, n_boot: int = 0, random_state: int = 0,
+                 clusters: pd.Series | None = None, rest: bool = False
+                 ) -> tuple[dict, dict]:
+    """The score measures (:data:`SCORE_MEASURES`) of everyone and of every group.
+
+    Returns ``point`` (by table key: groups x measures; ``"__all__"``: measures) and ``boot``
+    (the same with resamples first; empty without ``n_boot``), every table measured on the
+    *same* resamples. With ``rest``, also the rest of the cohort beside each group of a table
+    compared with everyone else (key ``"<table>\\0rest"``).
     """
-    boot = {t.key: np.empty((n_boot, len(t.groups), len(MEASURES))) for t in tables}
-    boot_all = np.empty((n_boot, len(MEASURES)))
-    for b, w in enumerate(weights):
-        boot_all[b] = group_measures(y, f, s, prep_all, w, probabilities)[0]
-        for t in tables:
-            boot[t.key][b] = group_measures(y, f, s, preps[t.key], w, probabilities)
-    return boot, boot_all
+    kernel = tuple(str(MEASURES[m].score) for m in SCORE_MEASURES)
+    wanted = kernel if probabilities else tuple(
+        k for m, k in zip(SCORE_MEASURES, kernel, strict=True) if not MEASURES[m].probabilities)
+    keys = [("__all__", 0)] + [(t.key, i) for t in tables for i in range(len(t.groups))]
+    rows = [np.arange(len(y))] + [np.flatnonzero(t.codes == i)
+                                  for t in tables for i in range(len(t.groups))]
+    shape = {t.key: len(t.groups) for t in tables}
+    for t in tables if rest else ():
+        if t.reference is None:
+            keys += [(f"{t.key}\0rest", i) for i in range(len(t.groups))]
+            rows += [np.flatnonzero(t.codes != i) for i in range(len(t.groups))]
+            shape[f"{t.key}\0rest"] = len(t.groups)
+    curves = [ScoreCurve(y, s, f, rows=r) for r in rows]
+
+    def measure(W: np.ndarray) -> list[np.ndarray]:
+        out = []
+        for c in curves:
+            got = c.measures(W, only=wanted)
+            out.append(np.stack([got.get(k, np.full(len(W), np.nan)) for k in kernel], axis=1))
+        return out
+
+    point = _assemble(keys, measure(np.ones((1, len(y)))), shape, squeeze=True)
+    boot: dict = {}
+    if n_boot:
+        draws = [measure(W) for W in _blocks(fairlearn_weights(len(y), n_boot, random_state,
+                                                               clusters))]
+        stacked = [np.concatenate([d[j] for d in draws]) for j in range(len(curves))]
+        boot = _assemble(keys, stacked, shape, squeeze=False)
+    return point, boot
+
+
+def _assemble(keys: list[tuple[str, int]], values: list[np.ndarray], shape: dict[str, int], *,
+              squeeze: bool) -> dict:
+    """Per-set arrays (resamples x measures) as tables of groups."""
+    out: dict = {}
+    for (key, i), v in zip(keys, values, strict=True):
+        if key == "__all__":
+            out[key] = v[0] if squeeze else v
+            continue
+        if key not in out:
+            n = v.shape[0]
+            out[key] = np.empty((shape[key], v.shape[1]) if squeeze
+                                else (n, shape[key], v.shape[1]))
+        if squeeze:
+            out[key][i] = v[0]
+        else:
+            out[key][:, i] = v
+    return out

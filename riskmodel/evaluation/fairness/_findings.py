@@ -2,11 +2,11 @@
 control across the many comparisons of a report.
 
 A rate of a group (``k`` of ``n`` published, rounded counts) is compared with the reference's
-(the whole cohort by default) as a ratio. Its interval is Bayesian: each rate has a Jeffreys
-posterior, Beta(k + 1/2, n - k + 1/2), widened for the rounding of the published counts (the
-true count may lie up to ``base - 1`` either side), and the ratio's interval is read off draws
-of the two rates. With no events the interval starts at 0 and still has a width; it is never a
-single point.
+(by default the rest of the cohort: everyone not in the group) as a ratio. Its interval is
+Bayesian: each rate has a Jeffreys posterior, Beta(k + 1/2, n - k + 1/2), widened for the
+rounding of the published counts (the true count may lie up to ``base - 1`` either side), and
+the ratio's interval is read off draws of the two rates. With no events the interval starts at
+0 and still has a width; it is never a single point.
 
 Each comparison also gets a *p-value* for "the ratio lies inside the tolerance": the
 posterior chance that it does, doubled (two sides). The Benjamini-Hochberg procedure over all
@@ -35,12 +35,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-# Which way is harm: +1 when a higher rate disadvantages the group, -1 when a lower one does.
-HARM = {
-    "false_negative_rate": 1, "selection_rate": 1, "false_positive_rate": 1,
-    "precision": -1, "calibration": 1, "true_positive_rate": -1, "base_rate": 1, "auc": -1,
-    "contact_rate": 1, "stepped_up": -1,
-}
+from riskmodel.evaluation.fairness._measures import HARM
+
+# The reference of a group compared with the rest of the cohort (everyone not in it).
+REST = "everyone else"
 STATUS_ORDER = {"flag": 0, "watch": 1, "within": 2, "insufficient": 3}
 FINDING_COLUMNS = ["characteristic", "group", "measure", "ratio", "low", "high", "direction",
                    "status"]
@@ -91,7 +89,9 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
     """Ratio, interval and p-value of each group's rate over its reference's.
 
     ``rows`` holds ``k``, ``n`` (the group's published numerator and denominator) and
-    ``k0``, ``n0`` (the reference's). Adds ``ratio``, ``low``, ``high`` and ``p_value``.
+    ``k0``, ``n0`` (the reference's); an optional ``base0`` is the reference's rounding base
+    when it differs (the rest of the cohort is the difference of two rounded counts). Adds
+    ``ratio``, ``low``, ``high`` and ``p_value``.
     """
     out = rows.copy()
     ratio, low, high, pval = [], [], [], []
@@ -103,7 +103,8 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
             continue
         rng = np.random.default_rng([int(seed), i])
         p1 = _posterior_rates(k, n, base, rng, draws)
-        p0 = _posterior_rates(k0, n0, base, rng, draws)
+        base0 = float(getattr(r, "base0", base))
+        p0 = _posterior_rates(k0, n0, int(base0) if np.isfinite(base0) else base, rng, draws)
         with np.errstate(divide="ignore", invalid="ignore"):
             s = p1 / p0
         est = (k / n) / (k0 / n0) if k0 > 0 else (np.inf if k > 0 else np.nan)
@@ -205,3 +206,31 @@ def judge(comparisons: pd.DataFrame, *, tolerance, false_discovery_rate: float,
     c = c.sort_values(["_s", "_d", "_near", "_size"], kind="stable")
     c["rank"] = np.arange(1, len(c) + 1)
     return c.drop(columns=["_s", "_d", "_near", "_size"]).reset_index(drop=True)
+
+
+def mark_counterparts(c: pd.DataFrame, rest: str) -> pd.DataFrame:
+    """A difference in a group's favour against the rest of the cohort, where another group of
+    the same characteristic is flagged as disadvantaged on the same measure, is that flag seen
+    from the other side (with two groups, exactly its reciprocal): its direction becomes
+    ``counterpart`` rather than ``advantaged``, and it ranks after the flags it mirrors.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"characteristic": ["sex", "sex"], "measure": ["auc", "auc"],
+    ...                   "group": ["male", "female"], "reference": ["rest", "rest"],
+    ...                   "status": ["flag", "flag"],
+    ...                   "direction": ["disadvantaged", "advantaged"]})
+    >>> mark_counterparts(c, "rest").direction.tolist()
+    ['disadvantaged', 'counterpart']
+    """
+    if c.empty:
+        return c
+    c = c.copy()
+    bad = c[(c.status == "flag") & (c.direction == "disadvantaged")]
+    against = set(zip(bad.characteristic, bad.measure, strict=True))
+    mirror = ((c.direction == "advantaged") & c.status.isin(["flag", "watch"])
+              & (c.reference == rest)
+              & pd.Series([(a, m) in against for a, m in zip(c.characteristic, c.measure,
+                                                              strict=True)], index=c.index))
+    c.loc[mirror, "direction"] = "counterpart"
+    return c

@@ -138,10 +138,10 @@ def choose_reference(t: GroupTable, chars, refs, published_n, resolved, notes, s
                             else "set by the policy")
     if wanted != "everyone" and sizes[t.groups.index(wanted)] < min_children:
         notes.append(f"The reference group {wanted!r} for {t.label} has too few to compare "
-                     f"with, so everyone is the reference instead.")
+                     f"with, so each group is compared with everyone not in it instead.")
         wanted = "everyone"
     if wanted == "everyone":
-        t.reference, t.reference_note = None, "everyone audited"
+        t.reference, t.reference_note = None, "each group against everyone not in it"
     else:
         t.reference = t.groups.index(wanted)
     if t.kind == "characteristic" and t.reference is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation.fairness._groups import GroupTable
+from riskmodel.evaluation.fairness._measures import MEASURES, MITIGATION_MEASURES, Counts
 from riskmodel.evaluation.fairness._policy import Mitigation
 
 
@@ -58,10 +59,11 @@ def _folds(codes, y, random_state):
 
 
 def _group_thresholds(s, y, f, codes, n_groups, equalise):
-    """One threshold per group so each group's recall (or selection rate) matches the whole's."""
+    """One threshold per group so each group's recall (or selection rate) matches the whole's:
+    the flagged share among those the equalised measure counts (who needed help, or all)."""
     pos = y.sum()
-    target = (f[y == 1].mean() if pos else np.nan) if equalise == "false_negative_rate" \
-        else f.mean()
+    among_positives = MEASURES[equalise].parts[1] == "needed_help"
+    target = (f[y == 1].mean() if pos else np.nan) if among_positives else f.mean()
     flagged_scores = s[f == 1]
     fallback = flagged_scores.min() if len(flagged_scores) else np.inf
     out = np.full(n_groups, fallback, dtype=float)
@@ -70,7 +72,7 @@ def _group_thresholds(s, y, f, codes, n_groups, equalise):
         if not len(idx):
             continue
         order = idx[np.lexsort((idx, -s[idx]))]
-        if equalise == "false_negative_rate":
+        if among_positives:
             yg = y[order]
             if yg.sum() == 0 or not np.isfinite(target):
                 continue
@@ -100,8 +102,7 @@ def mitigation_flags(y, f, s, tables: list[GroupTable], m: Mitigation,
     else:
         from fairlearn.postprocessing import ThresholdOptimizer
 
-        constraint = ("true_positive_rate_parity" if m.equalise == "false_negative_rate"
-                      else "demographic_parity")
+        constraint = MEASURES[m.equalise].equalise
 
         def fitted(rows):
             opt = ThresholdOptimizer(estimator=_score_passthrough(), constraints=constraint,
@@ -152,9 +153,9 @@ def mitigation_tables(mit: MitigatedFlags, pub, min_children: int):
     rows = [("all", 0, None)] + [(g, t.rows[i], i) for i, g in enumerate(t.groups)]
     for g, row, i in rows:
         rec = {"characteristic": t.key, "group": g, "n": int(pub.n[row])}
-        for m in ("selection_rate", "false_negative_rate", "false_positive_rate", "precision"):
+        for m in MITIGATION_MEASURES:
             for when, after in (("before", False), ("after", True)):
-                k, d = pub.rate(m, row, after=after)
+                k, d = MEASURES[m].rate(Counts.published(pub, row, after=after))
                 rec[f"{m}_{when}"] = float(k / d) if d > 0 else np.nan
         rec["n_flagged_before"] = int(pub.flag[row])
         rec["n_flagged_after"] = int(pub.flag2[row])

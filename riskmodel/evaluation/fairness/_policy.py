@@ -18,24 +18,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
+from riskmodel.evaluation.fairness._measures import (
+    DEFAULT_LEAD,
+    EQUALISABLE,
+    MEASURES,
+    POLICY_MEASURES,
+)
 
 PACKAGED_POLICY = "fairness.yaml"
 
-# Measures a policy can lead with, in the words the report uses for them.
+# Measures a policy can lead with (the registry's), in the words the report uses for them.
 METRIC_NAMES: dict[str, str] = {
-    "false_negative_rate": "missed (false negative rate)",
-    "selection_rate": "flagged (selection rate)",
-    "false_positive_rate": "false positives (false positive rate)",
-    "precision": "precision (flagged who had the outcome)",
-    "calibration": "calibration (observed over predicted)",
-    "true_positive_rate": "found (true positive rate, recall)",
-    "base_rate": "base rate (had the outcome)",
-    "auc": "AUC (ranking quality)",
-}
-Metric = Literal[
-    "false_negative_rate", "selection_rate", "false_positive_rate", "precision", "calibration",
-    "true_positive_rate", "base_rate", "auc",
-]
+    name: f"{MEASURES[name].short.lower()} ({name.replace('_', ' ')})" for name in POLICY_MEASURES}
+Metric = Literal[POLICY_MEASURES]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
@@ -84,7 +79,7 @@ class Mitigation(_Strict):
 
     method: Literal["group_thresholds", "threshold_optimizer"] = "group_thresholds"
     characteristic: str | None = None
-    equalise: Literal["false_negative_rate", "selection_rate"] = "false_negative_rate"
+    equalise: Literal[EQUALISABLE] = EQUALISABLE[0]  # type: ignore[valid-type]
     objective: Literal["balanced_accuracy_score", "accuracy_score"] = "balanced_accuracy_score"
 
 
@@ -140,8 +135,8 @@ class FairnessPolicy(_Strict):
     --------
     >>> from riskmodel.evaluation import load_fairness_policy
     >>> policy = load_fairness_policy()
-    >>> policy.metrics[0], policy.tolerance.low, policy.min_count
-    ('false_negative_rate', 0.8, 5)
+    >>> policy.metrics[0] == DEFAULT_LEAD[0], policy.tolerance.low, policy.min_count
+    (True, 0.8, 5)
     """
 
     characteristics: dict[str, Characteristic | None]
@@ -151,10 +146,7 @@ class FairnessPolicy(_Strict):
     protection: int = Field(3, ge=0, le=99)
     judging: Judging = Judging()
     bootstrap: Bootstrap = Bootstrap()
-    metrics: list[Metric] = [
-        "false_negative_rate", "selection_rate", "false_positive_rate", "precision",
-        "calibration",
-    ]
+    metrics: list[Metric] = list(DEFAULT_LEAD)
     mitigation: Mitigation = Mitigation()
     monitoring: MonitoringThresholds = MonitoringThresholds()
 

@@ -25,7 +25,12 @@ import pandas as pd
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import protect_counts, published_rate, record_keys
 from riskmodel.evaluation._profile import categories
-from riskmodel.evaluation.fairness._findings import judge, normal_comparison
+from riskmodel.evaluation.fairness._findings import (
+    REST,
+    judge,
+    mark_counterparts,
+    normal_comparison,
+)
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._summary import findings_records
 
@@ -68,10 +73,12 @@ class ReferralAudit:
         return {
             "intro": (f"Contacts from {st['start']} to {st['end']} about the "
                       f"{st['population']:,} {st['subjects']} the council serves, by group, "
-                      "against everyone. Over-referral shows as a group referred more often "
-                      "whose contacts lead to early help or social care less often."),
+                      "each group against everyone not in it. Over-referral shows as a group "
+                      "referred more often whose contacts lead to early help or social care "
+                      "less often."),
             "reading": ("A rate is contacts per 1,000 children a year; a ratio compares a "
-                        "group's rate with everyone's. These figures describe who reaches the "
+                        "group's rate with everyone else's. These figures describe who "
+                        "reaches the "
                         "front door, which the model's labels inherit; they say nothing about "
                         "why."),
             "findings": shown, "tables": tables, "sources": st["sources"], "per": "1,000",
@@ -152,7 +159,7 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     for key, label, g, pub in published:
         rows += _rate_rows(fd, key, label, g, pub)
         if key != "all":
-            comps += _comparisons(fd, key, label, g, pub, ref, deff, pol)
+            comps += _comparisons(fd, key, label, g, pub, _rest(ref, pub), deff, pol)
     settings = {"start": str(start.date()), "end": str(end.date()),
                 "population": int(ref["children"]), "subjects": subjects,
                 "sources": fd.sources, "min_count": fd.base, "characteristics": chars,
@@ -160,15 +167,22 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     return _audit(pd.DataFrame(rows), pd.DataFrame(comps), settings, pol)
 
 
+def _rest(everyone: dict, pub: dict) -> dict:
+    """The rest of the cohort (everyone not in the group): everyone's published figures less
+    the group's, so a large group is not compared with a reference that half holds it."""
+    return {"children": max(everyone["children"] - pub["children"], 0),
+            "years": max(everyone["years"] - pub["years"], 0.0),
+            "contacts": {s: max(c - pub["contacts"][s], 0)
+                         for s, c in everyone["contacts"].items()},
+            "helped": max(everyone["helped"] - pub["helped"], 0)}
+
+
 def _audit(rates: pd.DataFrame, comp: pd.DataFrame, settings: dict,
            pol: FairnessPolicy) -> ReferralAudit:
     """The comparisons judged (one family for the front door) and put into words."""
-    all_rates = rates[rates.characteristic == "all"].set_index("source")["rate_per_1000"]
-    comp["reference_value"] = comp["source"].map(all_rates).where(
-        comp["measure"] == "contact_rate")
-    judged = judge(comp, tolerance=pol.tolerance,
-                   false_discovery_rate=pol.judging.false_discovery_rate,
-                   min_children=pol.judging.min_children)
+    judged = mark_counterparts(judge(comp, tolerance=pol.tolerance,
+                                     false_discovery_rate=pol.judging.false_discovery_rate,
+                                     min_children=pol.judging.min_children), REST)
     words = {"subjects": settings["subjects"], "positive_words": "", "negative_words": "",
              "bootstrap": {"confidence": pol.bootstrap.confidence}}
     return ReferralAudit(rates=rates, findings=findings_records(judged, words),
@@ -294,13 +308,14 @@ def _design_effects(fd: _FrontDoor) -> dict[str, float]:
     return {k: round(max(1.0, float(v)), 1) if np.isfinite(v) else 1.0 for k, v in out.items()}
 
 
-def _log_var(k: float, n: float | None, deff: float, base: int) -> float:
+def _log_var(k: float, n: float | None, deff: float, base: int, roundings: int = 1) -> float:
     """Variance of the log of a published count's rate (Poisson when ``n`` is None, else a
-    share of ``n``), times the design effect, plus the rounding's (uniform, base**2 / 12)."""
+    share of ``n``), times the design effect, plus the rounding's (uniform, base**2 / 12, once
+    per rounded count the figure is made of: twice for the rest of the cohort)."""
     if k <= 0:
         return np.nan
     sampling = 1 / k - (0 if n is None or n <= 0 else 1 / n)
-    return deff * sampling + (base ** 2 / 12) / k ** 2 * (base > 1)
+    return deff * sampling + roundings * (base ** 2 / 12) / k ** 2 * (base > 1)
 
 
 def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: dict,
@@ -310,22 +325,24 @@ def _comparisons(fd: _FrontDoor, key: str, label: str, g: str, pub: dict, ref: d
     conf, tol = pol.bootstrap.confidence, pol.tolerance
     base = fd.base
     common = {"characteristic": key, "label": label, "kind": "characteristic", "group": g,
-              "reference": "everyone", "reference_value": np.nan, "n": pub["children"],
+              "reference": REST, "reference_value": np.nan, "n": pub["children"],
               "n0": ref["children"]}
     out = []
     for src, c in pub["contacts"].items():
         c0 = ref["contacts"][src]
         r, r0 = float(published_rate(c, pub["years"])), float(published_rate(c0, ref["years"]))
-        var = _log_var(c, None, deff[src], base) + _log_var(c0, None, deff[src], base)
+        var = _log_var(c, None, deff[src], base) + _log_var(c0, None, deff[src], base, 2)
         ratio, lo, hi, p = normal_comparison(
             np.log(r / r0) if r > 0 and r0 > 0 else np.nan, np.sqrt(var),
             confidence=conf, tolerance=tol)
         out.append({**common, "measure": "contact_rate", "source": src,
                     "value": round(1000 * r, 1) if np.isfinite(r) else np.nan,
+                    "reference_value": round(1000 * r0, 1) if np.isfinite(r0) else np.nan,
                     "ratio": ratio, "low": lo, "high": hi, "p_value": p})
     h, c, h0, c0 = pub["helped"], pub["contacts"][ALL], ref["helped"], ref["contacts"][ALL]
     s, s0 = float(published_rate(h, c)), float(published_rate(h0, c0))
-    var = _log_var(h, c, deff[STEPPED_UP], base) + _log_var(h0, c0, deff[STEPPED_UP], base)
+    var = (_log_var(h, c, deff[STEPPED_UP], base)
+           + _log_var(h0, c0, deff[STEPPED_UP], base, 2))
     ratio, lo, hi, p = normal_comparison(np.log(s / s0) if s > 0 and s0 > 0 else np.nan,
                                          np.sqrt(var), confidence=conf, tolerance=tol)
     out.append({**common, "measure": STEPPED_UP, "source": ALL, "value": np.nan,
@@ -345,7 +362,7 @@ def over_referral(findings: pd.DataFrame) -> list[str]:
     both = sorted(set(zip(more.label, more.group, strict=True))
                   & set(zip(less.label, less.group, strict=True)))
     return [f"Over-referral: {str(lab).replace('_', ' ')} \u2018{str(g).replace('_', ' ')}\u2019 "
-            "is referred clearly more often than everyone, but fewer of its contacts lead to "
+            "is referred clearly more often than everyone else, but fewer of its contacts lead to "
             "early help or social care. Ask the referring agencies why." for lab, g in both]
 
 

@@ -9,6 +9,12 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.io import write_table, write_text
+from riskmodel.evaluation.fairness._measures import (
+    MEASURES,
+    MITIGATION_MEASURES,
+    group_columns,
+    headings,
+)
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
 from riskmodel.evaluation.fairness._summary import source_words, what_to_do
 
@@ -76,49 +82,6 @@ def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairne
 
 # ------------------------------------------------------------------ the HTML report ----------
 
-_EXPLAIN = {
-    "base_rate": "The share of {s} in the group who {pos}.",
-    "selection_rate": "The share of {s} in the group the rule flagged.",
-    "false_negative_rate": "Of the {s} who {pos}, the share the rule did not flag (missed). "
-                           "Early help is an offer of support, so this is the harm the policy "
-                           "equalises first.",
-    "true_positive_rate": "Of the {s} who {pos}, the share the rule flagged (recall).",
-    "false_positive_rate": "Of the {s} who {neg}, the share the rule flagged anyway.",
-    "precision": "Of the {s} flagged, the share who {pos}.",
-    "auc": "How well the score ranks {s} who {pos} above those who did not, within the group "
-           "(0.5 = no better than chance, 1 = perfect).",
-    "calibration": "The number who {pos} divided by the number the scores predicted "
-                   "(1 = the scores are right on average for the group; above 1 = they "
-                   "under-predict).",
-    "calibration_error": "The average gap between predicted and observed rates across ten "
-                         "score bands within the group.",
-}
-
-
-_SHORT = {
-    "contact_rate": "Referred (contacts per child)", "stepped_up": "Contacts that led to help",
-    "false_negative_rate": "Missed", "selection_rate": "Flagged",
-    "false_positive_rate": "False positives", "precision": "Precision",
-    "calibration": "Observed / predicted", "true_positive_rate": "Found",
-    "base_rate": "Base rate", "auc": "AUC",
-}
-
-
-def _names(pos: str, neg: str) -> dict[str, str]:
-    """Column headings for the measures, in the report's words."""
-    return {
-        "false_negative_rate": f"Missed (of those who {pos})",
-        "selection_rate": "Flagged",
-        "false_positive_rate": f"Flagged (of those who {neg})",
-        "precision": f"Precision (flagged who {pos})",
-        "calibration": "Observed / predicted",
-        "calibration_error": "Calibration error",
-        "true_positive_rate": f"Found (of those who {pos})",
-        "base_rate": f"Share who {pos}",
-        "auc": "AUC",
-    }
-
-
 def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str],
            tol) -> str | None:
     """Each group's ratio to its reference with its interval, one panel per measure (PNG)."""
@@ -171,7 +134,8 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
                            else [""] * len(groups), fontsize=8)
         ax.set_ylim(len(groups) - 0.5, -0.5)
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(_SHORT[m] if m == "calibration" else f"{_SHORT[m]} (ratio)", fontsize=9)
+        short = MEASURES[m].short
+        ax.set_title(short if MEASURES[m].against_one else f"{short} (ratio)", fontsize=9)
     fig.subplots_adjust(wspace=0.08)
     return figure_png(fig)
 
@@ -184,7 +148,8 @@ def render_fairness_html(audit: FairnessAudit, *, title: str, profile: pd.DataFr
     st = audit.settings
     words = {"s": st["subjects"], "pos": st["positive_words"], "neg": st["negative_words"]}
     pol = audit.policy
-    metrics = [m for m in pol.metrics if st["scores_are_probabilities"] or m != "calibration"]
+    probabilities = st["scores_are_probabilities"]
+    metrics = [m for m in pol.metrics if probabilities or not MEASURES[m].probabilities]
     sections = []
     for key, rows in profile.groupby("section", sort=False):
         sections.append({"name": key, "note": rows["note"].iloc[0] if "note" in rows else "",
@@ -199,15 +164,20 @@ def render_fairness_html(audit: FairnessAudit, *, title: str, profile: pd.DataFr
             "chart": (_chart(key, list(g.group), audit.ratios, metrics, pol.tolerance)
                       if charts else None),
         })
-    explain = {m: text.format(**words) for m, text in _EXPLAIN.items()}
-    names = _names(words["pos"], words["neg"])
+    shown = [m for m in MEASURES.values() if not m.referral
+             and (m.in_groups_table or m.name in metrics or m.in_mitigation)
+             and (probabilities or not m.probabilities)]
+    explain = {m.name: m.explain.format(**words) for m in shown}
+    names = headings(words["pos"], words["neg"])
     findings = audit.findings.to_dict("records") if len(audit.findings) else []
     referrals = audit.referrals.context() if audit.referrals is not None else None
     return render(
         "fairness.html.j2", title=title, audit=audit, settings=st, policy=pol,
         summary=audit.summary, notes=audit.notes, profile_sections=sections, tables=tables,
         overall=audit.groups.iloc[0].to_dict(), metrics=metrics, explain=explain,
-        names=names, short=_SHORT, words=words, todo=what_to_do(audit),
+        names=names, short={k: m.short for k, m in MEASURES.items()}, words=words,
+        columns=group_columns(probabilities),
+        mitigation_measures=[MEASURES[m] for m in MITIGATION_MEASURES], todo=what_to_do(audit),
         source_words=source_words,
         findings=[f for f in findings if f["status"] in ("flag", "watch")],
         other_findings=[f for f in findings if f["status"] not in ("flag", "watch")],

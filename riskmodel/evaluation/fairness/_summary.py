@@ -5,29 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel.evaluation.fairness._measures import MEASURES
 from riskmodel.evaluation.fairness._result import FairnessAudit
 
-# One clause per measure: the group's rate against the reference's, in the report's words.
-_CLAUSE = {
-    "false_negative_rate": "{S} in {grp} who {pos} were missed {r} times as often as {ref}",
-    "true_positive_rate": "{S} in {grp} who {pos} were found {r} times as often as {ref}",
-    "selection_rate": "{S} in {grp} were flagged {r} times as often as {ref}",
-    "false_positive_rate": "{S} in {grp} who {neg} were flagged {r} times as often as {ref}",
-    "precision": "Of the {s} flagged in {grp}, the share who {pos} was {r} times that of {ref}",
-    "base_rate": "{S} in {grp} {pos} {r} times as often as {ref}",
-    "auc": "The score ranked {s} in {grp} {r} times as well (AUC) as {ref}",
-    "calibration": "For {s} in {grp}, the number who {pos} was {r} times the number the "
-                   "scores predicted",
-    "contact_rate": "{S} in {grp} were the subject of contacts {src}{r} times as often as {ref}",
-    "stepped_up": "Contacts {src}about {s} in {grp} led to early help or social care {r} "
-                  "times as often as {ref}",
-}
 _VERDICT = {
     "flag": {"disadvantaged": "a disparity against them, clear enough to flag",
              "advantaged": "a difference in their favour, clear enough to flag",
+             "counterpart": "the other side of a disparity found against another group of "
+                            "this characteristic (read that finding), not a finding of its own",
              "neither": "clear enough to flag"},
-    "watch": "outside the tolerance but not clear enough to flag once the number of "
-             "comparisons is counted: worth watching",
+    "watch": {"counterpart": "the other side of a disparity found against another group of "
+                             "this characteristic (read that finding), not a finding of its own",
+              "other": "outside the tolerance but not clear enough to flag once the number of "
+                       "comparisons is counted: worth watching"},
     "within": "within the policy's tolerance",
     "insufficient": "not enough {s} to judge",
 }
@@ -58,27 +48,42 @@ def _fmt(v) -> str:
     return f"{v:.2f}"
 
 
+def reference_words(reference: str, subjects: str) -> str:
+    """Whom a group is compared with, in words.
+
+    Examples
+    --------
+    >>> reference_words("everyone else", "children")
+    'other children'
+    """
+    if reference == "everyone":
+        return f"{subjects} overall"
+    if reference == "everyone else":
+        return f"other {subjects}"
+    return f"those in \u2018{_words(reference)}\u2019"
+
+
 def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
     """One finding in plain words: who, by how much, how sure, against whom, the verdict.
 
     Examples
     --------
-    >>> row = {"measure": "false_negative_rate", "label": "ethnicity", "group": "black",
-    ...        "reference": "everyone", "ratio": 1.9, "low": 1.4, "high": 2.6,
+    >>> row = {"measure": "selection_rate", "label": "ethnicity", "group": "black",
+    ...        "reference": "everyone else", "ratio": 1.9, "low": 1.4, "high": 2.6,
     ...        "status": "flag", "direction": "disadvantaged"}
-    >>> text = finding_sentence(row, {"s": "children", "pos": "needed help", "neg": "did not"})
-    >>> text[40:105]
-    'who needed help were missed 1.90 times as often as children overa'
-    >>> text[-59:]
-    '1.40\u20132.60): a disparity against them, clear enough to flag.'
+    >>> import textwrap
+    >>> words = {"s": "children", "pos": "needed help", "neg": "did not"}
+    >>> print(textwrap.fill(finding_sentence(row, words), 80))
+    Children in the ethnicity group ‘black’ were flagged 1.90 times as often as
+    other children (95% interval 1.40–2.60): a disparity against them, clear enough
+    to flag.
     """
     s = words["s"]
     grp = f"the {_words(row['label'])} group \u2018{_words(row['group'])}\u2019"
-    ref = (f"{s} overall" if row["reference"] == "everyone"
-           else f"those in \u2018{_words(row['reference'])}\u2019")
+    ref = reference_words(row["reference"], s)
     src = row.get("source") or ""
     src = f"from {source_words(src)} " if src and src != "all sources" else ""
-    text = _CLAUSE[row["measure"]].format(
+    text = MEASURES[row["measure"]].clause.format(
         S=s[:1].upper() + s[1:], s=s, grp=grp, ref=ref, pos=words["pos"], neg=words["neg"],
         r=_fmt(row["ratio"]), src=src)
     need = row.get("need_ratio")
@@ -88,7 +93,9 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
                  else "")
     status = row["status"]
     verdict = _VERDICT[status]
-    verdict = verdict[row.get("direction", "neither")] if isinstance(verdict, dict) else verdict
+    if isinstance(verdict, dict):
+        direction = row.get("direction", "neither")
+        verdict = verdict.get(direction, verdict.get("other", verdict.get("neither")))
     verdict = verdict.format(s=s)
     if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
         return f"{text}: {verdict}."
@@ -154,11 +161,12 @@ def summary_sentences(audit: FairnessAudit) -> list[str]:
         f"{st['n_positive']:,}{share(overall['base_rate'])} {st['positive_words']}.")
     if f is not None and len(f):
         # one sentence per group: its first (most important) flag
-        lead = f[f.status == "flag"].drop_duplicates(["characteristic", "group"]).head(8)
+        own = f[f.direction != "counterpart"]
+        lead = own[own.status == "flag"].drop_duplicates(["characteristic", "group"]).head(8)
         out += list(lead.sentence)
-        watch = f[f.status == "watch"].head(max(0, 3 - len(lead)) if len(lead) else 3)
+        watch = own[own.status == "watch"].head(max(0, 3 - len(lead)) if len(lead) else 3)
         out += list(watch.sentence)
-        more = int((f.status == "flag").sum()) - len(lead)
+        more = int((own.status == "flag").sum()) - len(lead)
         if more > 0:
             out.append(f"\u2026and {more} more flagged finding{'s' if more != 1 else ''} "
                        "(other measures or sources for these groups, or other groups) in the "
@@ -179,7 +187,7 @@ def what_to_do(audit: FairnessAudit) -> list[str]:
     steps = []
     flags = f[(f.status == "flag") & (f.direction == "disadvantaged")] if len(f) else f
     for g, part in (flags.groupby(["label", "group"], sort=False) if len(flags) else []):
-        measures = ", ".join(dict.fromkeys(part.measure.map(_MEASURE_WORDS)))
+        measures = ", ".join(dict.fromkeys(part.measure.map(lambda m: MEASURES[m].review)))
         steps.append(f"Review how {subj} in the {_words(g[0])} group \u2018{_words(g[1])}\u2019 "
                      f"are treated "
                      f"({measures}): look at their cases with practitioners, check the "
@@ -197,12 +205,3 @@ def what_to_do(audit: FairnessAudit) -> list[str]:
     steps.append("Any change to thresholds by group is a policy decision for the council, "
                  "with legal advice, not something the model decides.")
     return steps
-
-
-_MEASURE_WORDS = {
-    "false_negative_rate": "missed more often", "selection_rate": "flagged more often",
-    "false_positive_rate": "flagged without need more often", "precision": "lower precision",
-    "calibration": "needs under-estimated", "true_positive_rate": "found less often",
-    "base_rate": "needing help more often", "auc": "ranked less well",
-    "contact_rate": "referred more often", "stepped_up": "referrals leading to help less often",
-}

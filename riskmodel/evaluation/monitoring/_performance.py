@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.evaluation._metrics import evaluate_predictions
+from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
 from riskmodel.evaluation.monitoring._publish import is_small, suppress
 
