@@ -204,7 +204,9 @@ def test_independent_workbook_imports_validates_trains_and_scores(
         warnings.simplefilter("ignore")
         tm = training_matrix(extract, load_training_spec(test_spec))
     labelled = tm.matrix[tm.matrix["label"].notna()]
-    assert labelled["label"].sum() >= 50 and labelled["label"].mean() < 0.5
+    # the schedule starts once the longest feature window is observed, so a small workbook
+    # has a few as-of dates: the starts of social care still make dozens of labels
+    assert labelled["label"].sum() >= 25 and labelled["label"].mean() < 0.5
     assert not any(f.startswith("episodes_current_all_triage") for f in tm.features)
 
 
