@@ -233,7 +233,7 @@ def capacity_flags(frame: pd.DataFrame, *, score: str = "score", top_percent: fl
         groups = {None: np.arange(len(frame))}
     for idx in groups.values():
         k = top_n_per_locality if top_n_per_locality is not None else int(
-            np.ceil(len(idx) * top_percent / 100.0)
+            np.ceil(len(idx) * float(top_percent or 0.0) / 100.0)
         )
         flags[idx[top_k_flags(frame[score].to_numpy()[idx], k)]] = True
     return flags

@@ -102,9 +102,9 @@ def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.
     :func:`riskmodel.training.as_of_schedule`)."""
     ex = data if isinstance(data, Extract) else open_extract(data)
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
-    windows = [window_months(w) for w in fspec.windows()]
+    bounded = [m for m in (window_months(w) for w in fspec.windows()) if m is not None]
     dates = as_of_schedule(spec, ex.date, records_start=first_record_date(ex.tables),
-                           longest_window_months=max(windows, default=None), notes=notes)
+                           longest_window_months=max(bounded, default=None), notes=notes)
     if not dates:
         raise InputError(
             f"{spec.source}: key 'as_of.start': {spec.as_of.start} leaves no as-of date whose "

@@ -72,6 +72,7 @@ def gather_facts(model, *, fairness=None) -> ModelFacts:
     parent = get_run(run.parent_id) if run.parent_id else None
     leaderboard = read_csv(run.parent_id, "leaderboard.csv") if run.parent_id else None
     by_loc = read_csv(loaded.run_id, "metrics_by_locality.csv")
+    fair: dict | None
     if fairness is not None:
         fair, source = read_fairness(fairness), "the fairness report given"
     else:

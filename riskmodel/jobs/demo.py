@@ -94,7 +94,10 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
                       f"{row.reason_1}", highlight=False)
 
     # The training run logged the fairness review of the registered candidate.
-    best_run = best_passing(result).run_id
+    best = best_passing(result)
+    if best is None or best.run_id is None:  # scoring above needed a champion: not reached
+        raise RuntimeError("the demo's training registered no model")
+    best_run = best.run_id
     fairness = out_dir / "fairness"
     with tempfile.TemporaryDirectory() as tmp:
         local = download(best_run, "fairness", tmp)

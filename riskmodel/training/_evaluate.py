@@ -272,8 +272,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     for r in results:
         r.regret = float(regrets[r.name])
     eligible = [r for r in results if r.name != spec.thresholds.beat] or results
-    chosen = min(eligible, key=lambda r: (r.regret, -r.selection_metrics.set_index(
-        "metric").loc[spec.select_by, "value"]))
+    chosen = min(eligible, key=lambda r: (r.regret, -_selection_value(r, spec.select_by)))
     truth_result = _truth(results[0], truth, spec, holdout, weights, say)
     curve = None
     if holdout:
@@ -346,6 +345,13 @@ def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candida
         rows.append({"share_of_dates": share, "training_dates": len(keep_dates),
                      "training_rows": len(rows_), "auc": float(m["auc"])})
     return pd.DataFrame(rows)
+
+
+def _selection_value(r: CandidateResult, metric: str) -> float:
+    """A candidate's value of the choosing metric on the selection dates (NaN without them)."""
+    if r.selection_metrics is None:
+        return float("nan")
+    return float(r.selection_metrics.set_index("metric").loc[metric, "value"])
 
 
 def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,

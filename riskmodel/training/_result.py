@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ class TrainResult:
         rows = []
         for r in self.candidates + ([self.truth] if self.truth is not None else []):
             m = r.metrics.set_index("metric")
-            row = {"candidate": r.name, "kind": r.kind}
+            row: dict[str, Any] = {"candidate": r.name, "kind": r.kind}
             for metric in m.index:
                 row[metric] = m.loc[metric, "value"]
                 row[f"{metric}_low"] = m.loc[metric, "low"]

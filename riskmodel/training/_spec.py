@@ -26,6 +26,7 @@ from riskmodel._core import capacity
 from riskmodel._core.errors import InputError
 from riskmodel._core.spec import load_spec
 from riskmodel._core.workspace import spec_file
+from riskmodel.evaluation.fairness import DEFAULT_LEAD, RATE_MEASURES
 from riskmodel.features import OUTCOMES
 from riskmodel.models import KINDS
 
@@ -138,11 +139,20 @@ class FairnessBars(_Strict):
 
     characteristics: list[str] = Field(default_factory=lambda: ["ethnicity", "sex",
                                                                 "disability"], min_length=1)
-    measures: list[Literal["false_negative_rate", "selection_rate", "false_positive_rate",
-                           "precision", "true_positive_rate"]] = Field(
-        default_factory=lambda: ["false_negative_rate", "selection_rate",
-                                 "false_positive_rate"], min_length=1)
+    # Rate measures of the fairness registry; by default its first three lead rates.
+    measures: list[str] = Field(
+        default_factory=lambda: [m for m in DEFAULT_LEAD if m in RATE_MEASURES][:3],
+        min_length=1)
     max_flags: int = Field(0, ge=0)
+
+    @field_validator("measures")
+    @classmethod
+    def _known_measures(cls, v: list[str]) -> list[str]:
+        unknown = [m for m in v if m not in RATE_MEASURES]
+        if unknown:
+            raise ValueError(f"unknown measure {unknown[0]!r}: expected one of "
+                             f"{', '.join(RATE_MEASURES)}")
+        return v
 
 
 class DecisionsChoice(_Strict):

@@ -94,12 +94,16 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
     ``ratio``, ``low``, ``high`` and ``p_value``.
     """
     out = rows.copy()
-    ratio, low, high, pval = [], [], [], []
+    ratio: list[float] = []
+    low: list[float] = []
+    high: list[float] = []
+    pval: list[float] = []
     a = (1 - confidence) / 2
     for i, r in enumerate(rows.itertuples(index=False)):
         k, n, k0, n0 = (float(r.k), float(r.n), float(r.k0), float(r.n0))
         if not (n > 0 and n0 > 0):
-            ratio.append(np.nan), low.append(np.nan), high.append(np.nan), pval.append(np.nan)
+            for out in (ratio, low, high, pval):
+                out.append(np.nan)
             continue
         rng = np.random.default_rng([int(seed), i])
         p1 = _posterior_rates(k, n, base, rng, draws)
@@ -113,7 +117,8 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
         # the interval always holds the published estimate (with no events, from 0)
         if np.isfinite(est):
             lo, hi = min(lo, est), max(hi, est)
-        low.append(float(lo)), high.append(float(hi))
+        low.append(float(lo))
+        high.append(float(hi))
         below, above = np.mean(s < tolerance.low), np.mean(s > tolerance.high)
         # the chance that the ratio is not beyond the tolerance on the side it points to
         side = above if np.nan_to_num(est, nan=1.0) >= 1 else below

@@ -26,7 +26,8 @@ class GroupTable:
     members: tuple[str, ...]
     codes: np.ndarray         # group index of every audited child
     groups: list[str]
-    rows: np.ndarray = None   # plan row of each group
+    # plan row of each group: set when the tables are planned, before any use
+    rows: np.ndarray = None  # type: ignore[assignment]
     reference: int | None = None
     reference_note: str = ""
 

@@ -98,7 +98,7 @@ def mitigation_flags(y, f, s, tables: list[GroupTable], m: Mitigation,
             th = _group_thresholds(s[fit], y[fit], f[fit], codes[fit], g, m.equalise)
             after[apply] = (s[apply] >= th[codes[apply]]).astype(np.int64)
         thresholds = _group_thresholds(s, y, f, codes, g, m.equalise)
-        described = [None if not np.isfinite(t) else float(t) for t in thresholds]
+        described: list = [None if not np.isfinite(t) else float(t) for t in thresholds]
     else:
         from fairlearn.postprocessing import ThresholdOptimizer
 
@@ -149,8 +149,10 @@ def mitigation_tables(mit: MitigatedFlags, pub, min_children: int):
     rate is a ratio of two of them.
     """
     t = mit.table
-    records, th_records = [], []
-    rows = [("all", 0, None)] + [(g, t.rows[i], i) for i, g in enumerate(t.groups)]
+    records: list[dict] = []
+    th_records: list[dict] = []
+    rows: list[tuple[str, int, int | None]] = [("all", 0, None)] + [
+        (g, int(t.rows[i]), i) for i, g in enumerate(t.groups)]
     for g, row, i in rows:
         rec = {"characteristic": t.key, "group": g, "n": int(pub.n[row])}
         for m in MITIGATION_MEASURES:

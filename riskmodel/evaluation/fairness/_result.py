@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,7 @@ class FairnessAudit:
     thresholds: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
-    referrals: object | None = None
+    referrals: Any = None  # a ReferralAudit (typed loosely: _referrals imports this module)
     flags_after: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -92,11 +94,11 @@ def finding_sentence(row, words: dict, confidence: float = 0.95) -> str:
                  f"need is not by itself a disparity)" if abs(np.log(max(need, 1e-9))) > 0.1
                  else "")
     status = row["status"]
-    verdict = _VERDICT[status]
-    if isinstance(verdict, dict):
+    said: Any = _VERDICT[status]
+    if isinstance(said, dict):
         direction = row.get("direction", "neither")
-        verdict = verdict.get(direction, verdict.get("other", verdict.get("neither")))
-    verdict = verdict.format(s=s)
+        said = said.get(direction, said.get("other", said.get("neither")))
+    verdict = str(said).format(s=s)
     if status == "insufficient" or not np.isfinite(float(row.get("low", np.nan))):
         return f"{text}: {verdict}."
     ci = f"{round(100 * confidence):d}% interval {_fmt(row['low'])}\u2013{_fmt(row['high'])}"

@@ -90,8 +90,8 @@ def _area_p(reference: dict, feature: str, now: float) -> float:
     >>> round(_area_p(ref, "r", 0.11), 2), _area_p(ref, "r", 0.2) < 1e-4
     (1.0, True)
     """
-    means = [m.get("means", {}).get(feature) for m in (reference.get("months") or {}).values()]
-    means = np.array([v for v in means if v is not None], float)
+    found = [m.get("means", {}).get(feature) for m in (reference.get("months") or {}).values()]
+    means = np.array([v for v in found if v is not None], float)
     if len(means) < 3:
         return 0.0
     sd = float(means.std(ddof=1)) * math.sqrt(1 + 1 / len(means))

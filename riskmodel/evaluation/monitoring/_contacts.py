@@ -11,6 +11,8 @@ child-level row being kept.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -68,9 +70,9 @@ def contact_volumes(contacts: pd.DataFrame, families: pd.DataFrame, dates, *, mo
     k = int(cluster.max()) + 1 if len(cluster) else 0
     total_c = np.bincount(cluster, minlength=k).astype(float)
     total = float(total_c.sum())
-    out = {"months": int(months), "contacts": int(total), "by": {}}
+    out: dict[str, Any] = {"months": int(months), "contacts": int(total), "by": {}}
     for col in BY:
-        table = {}
+        table: dict[str, dict] = {}
         for value, rows in pd.Series(cluster).groupby(c[col].astype(str).to_numpy()):
             y = np.bincount(rows.to_numpy(), minlength=k).astype(float)
             n = float(y.sum())

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ def _change(metric: str, m: dict, p: dict | None, bars,
     if p is None or not np.isfinite(p.get("value", math.nan)):
         return None
     w, se_p = p["value"], _se(p)
-    bar = getattr(bars, bar_key)
+    bar = getattr(bars, str(bar_key))
     if kind == "drop":
         return w - v, math.hypot(se, se_p), bar
     if kind == "rise":
@@ -242,7 +243,7 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
         "base_rate": float(p.mean()),
     }
     rng = np.random.default_rng(seed)
-    draws = {k: [] for k in point}
+    draws: dict[str, list[float]] = {k: [] for k in point}
     fs = f[order]
     for _ in range(n_sim):
         y = (rng.random(len(ps)) < ps).astype(float)
@@ -254,7 +255,7 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
         draws["precision_at_capacity"].append(hits / max(fs.sum(), 1))
         draws["recall_at_capacity"].append(hits / pos)
         draws["base_rate"].append(pos / len(y))
-    out = {"estimate": True, "n": int(len(p))}
+    out: dict[str, Any] = {"estimate": True, "n": int(len(p))}
     for k, v in point.items():
         lo, hi = (np.quantile(draws[k], [0.025, 0.975]) if draws[k] else (math.nan, math.nan))
         out[k] = {"value": v, "low": float(lo), "high": float(hi)}
@@ -419,7 +420,7 @@ def _group_table(frame: pd.DataFrame, col: str, ref_choice: str, y: np.ndarray, 
     counts["false_positives"] = counts["flagged"] - counts["hits"]
     hidden = np.zeros(k, bool)
     for c in ("children", "positives", "flagged", "hits", "missed", "false_positives"):
-        shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
+        shown = suppress(counts[["group", c]], count=c, total=int(counts[c].sum()),
                          min_count=min_count)
         hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
     visible = np.flatnonzero(~hidden)

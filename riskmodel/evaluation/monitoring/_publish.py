@@ -68,7 +68,7 @@ def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np
     """
     hidden = np.zeros(len(counts), bool)
     for col, total in totals.items():
-        shown = suppress(counts[[col]], count=col, rates=(), total=float(total),
+        shown = suppress(counts[[col]], count=col, rates=(), total=int(round(float(total))),
                          min_count=min_count)
         hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
     return hidden

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ def _num(value) -> float:
 
 
 def _metric(summary: dict, *path) -> float:
-    node = summary
+    node: Any = summary
     for key in path:
         if not isinstance(node, dict):
             return math.nan
@@ -188,7 +189,7 @@ def write_monitoring_report(summary: dict, history: list[dict], path: str | Path
                                          "precision at capacity")),
         ("bands", _chart_bands(history)),
     ]
-    realised_all = {}
+    realised_all: dict = {}
     for h in history:
         realised_all.update(h.get("realised") or {})
     inputs = pd.DataFrame(summary.get("inputs") or [])
