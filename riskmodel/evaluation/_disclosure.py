@@ -76,7 +76,8 @@ class _Span:
         with_row[row] = True
         return self.rank(with_row) == self.rank(vis)
 
-    def breakers(self, row: int, visible: np.ndarray, priority: np.ndarray):
+    def breakers(self, row: int, visible: np.ndarray, priority: np.ndarray
+                 ) -> int | None:
         """Rows whose hiding stops ``row`` being derivable: the cheapest single row, else the
         cheaper row of the cheapest pair, else the cheapest row that takes part in one way of
         writing ``row`` (hiding it removes that way; the caller tries again).
@@ -167,25 +168,30 @@ def plan_suppression(
     if c.ndim == 1:
         c = c[:, None]
     n_rows = m.shape[0]
-    sensitive = is_small(c, min_count).any(axis=1)
+    sensitive = np.asarray(is_small(c, min_count).any(axis=1), dtype=bool)
     pub = np.ones(n_rows, bool) if published is None else np.asarray(published, bool).copy()
     hide = np.zeros(n_rows, bool) if hidden is None else np.asarray(hidden, bool).copy()
     hide |= sensitive | ~pub
     if priority is None:
         priority = c.sum(axis=1)
-    order = np.lexsort((np.arange(n_rows), np.asarray(priority, float)))
-    span = _Span(m)
+    _hide_until_safe(_Span(m), sensitive, hide, np.asarray(priority, float))
+    return hide & pub, sensitive
+
+
+def _hide_until_safe(span: _Span, sensitive: np.ndarray, hide: np.ndarray,
+                     priority: np.ndarray) -> None:
+    """Hide more rows (in place) until no sensitive row is derivable from the visible ones."""
+    order = np.lexsort((np.arange(len(hide)), priority))
     while True:
         visible = ~hide
-        exposed = [r for r in np.flatnonzero(sensitive) if span.derivable(r, visible)]
+        exposed = [int(r) for r in np.flatnonzero(sensitive) if span.derivable(int(r), visible)]
         if not exposed:
-            break
+            return
         r = exposed[0]
         choice = span.breakers(r, visible, priority)
         if choice is None:  # not reached while r is derivable; kept as a safe last resort
-            choice = next(i for i in order if visible[i] and i != r)
+            choice = next(int(i) for i in order if visible[i] and i != r)
         hide[choice] = True
-    return hide & pub, sensitive
 
 
 def plan_with_complements(
@@ -277,40 +283,56 @@ def suppress(
         return out
     keys = [by] if isinstance(by, str) else list(by or [])
     counts = pd.to_numeric(out[count]).to_numpy(dtype=float)
-    hidden = np.zeros(len(out), bool)
-    sensitive = np.zeros(len(out), bool)
+    hidden, sensitive = np.zeros(len(out), bool), np.zeros(len(out), bool)
     forced = np.zeros(len(out), bool) if hide is None else np.asarray(hide, bool)
     sections = out.groupby(keys, sort=False).indices if keys else {None: np.arange(len(out))}
     for key, idx in sections.items():
-        key1 = key[0] if isinstance(key, tuple) and len(key) == 1 else key
-        size = counts[idx].sum()
-        if isinstance(total, Mapping):
-            size = float(total.get(key1, size))
-        elif total is not None:
-            size = float(total)
-        rest = size - counts[idx].sum()
-        k = len(idx)
-        # Rows: the section's rows, their complements (the total minus the row), the
-        # remainder (children in none of them; an unknown only when there are some) and the
-        # published total. Complements and the remainder are never published rows, but a
-        # small one must not be derivable.
-        part = np.eye(k, k + 1, dtype=np.int8)
-        rest_row = np.zeros((1, k + 1), dtype=np.int8)
-        rest_row[0, k] = 1
-        m = np.vstack([part, 1 - part, rest_row, np.ones((1, k + 1), dtype=np.int8)])
-        if rest <= 0:
-            m = m[:, :k]
-        c = np.concatenate([counts[idx], size - counts[idx], [rest, size]])
-        pub = np.zeros(2 * k + 2, bool)
-        pub[:k] = True
-        pub[-1] = True
-        h, s = plan_suppression(
-            m, c, min_count=min_count,
-            hidden=np.concatenate([forced[idx], np.ones(k + 1, bool), [False]]),
-            published=pub, priority=np.concatenate([c[:k], np.full(k + 2, np.inf)]),
-        )
-        hidden[idx] = h[:k]
-        sensitive[idx] = s[:k]
+        size = _section_size(counts[idx], key, total)
+        hidden[idx], sensitive[idx] = _plan_section(counts[idx], size, forced[idx], min_count)
+    return _mark_hidden(out, hidden, sensitive, count=count, rates=rates, min_count=min_count)
+
+
+def _section_size(counts: np.ndarray, key: object, total: int | Mapping | None) -> float:
+    """The published size of one section of :func:`suppress`: given, else its rows' sum."""
+    key1 = key[0] if isinstance(key, tuple) and len(key) == 1 else key
+    size = float(counts.sum())
+    if isinstance(total, Mapping):
+        return float(total.get(key1, size))
+    if total is not None:
+        return float(total)
+    return size
+
+
+def _plan_section(counts: np.ndarray, size: float, forced: np.ndarray, min_count: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(hidden, sensitive) for the rows of one section of ``size`` children."""
+    rest = size - counts.sum()
+    k = len(counts)
+    # Rows: the section's rows, their complements (the total minus the row), the
+    # remainder (children in none of them; an unknown only when there are some) and the
+    # published total. Complements and the remainder are never published rows, but a
+    # small one must not be derivable.
+    part = np.eye(k, k + 1, dtype=np.int8)
+    rest_row = np.zeros((1, k + 1), dtype=np.int8)
+    rest_row[0, k] = 1
+    m = np.vstack([part, 1 - part, rest_row, np.ones((1, k + 1), dtype=np.int8)])
+    if rest <= 0:
+        m = m[:, :k]
+    c = np.concatenate([counts, size - counts, [rest, size]])
+    pub = np.zeros(2 * k + 2, bool)
+    pub[:k] = True
+    pub[-1] = True
+    h, s = plan_suppression(
+        m, c, min_count=min_count,
+        hidden=np.concatenate([forced, np.ones(k + 1, bool), [False]]),
+        published=pub, priority=np.concatenate([c[:k], np.full(k + 2, np.inf)]),
+    )
+    return h[:k], s[:k]
+
+
+def _mark_hidden(out: pd.DataFrame, hidden: np.ndarray, sensitive: np.ndarray, *, count: str,
+                 rates: Sequence[str], min_count: int) -> pd.DataFrame:
+    """``out`` with hidden counts as ``"<5"`` or ``"suppressed"`` and their rates hidden."""
     shown = out[count].astype(object)
     shown[hidden & sensitive] = small_text(min_count)
     shown[hidden & ~sensitive] = SUPPRESSED

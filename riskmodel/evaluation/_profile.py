@@ -189,8 +189,7 @@ def cohort_profile(matrix: pd.DataFrame, *, min_count: int = 5, columns=None,
     """
     sections = profile_sections(matrix, columns=columns, top_needs=top_needs)
     n = len(matrix)
-    masks = [np.ones(n, bool)] + [mask for sec in sections for _, mask in sec.items]
-    masks = np.vstack(masks)
+    masks = np.vstack([np.ones(n, bool)] + [mask for sec in sections for _, mask in sec.items])
     counts = masks.sum(axis=1)
     hidden, sensitive = plan_with_complements(masks, counts, min_count=min_count)
     return profile_table(sections, counts, hidden, sensitive, n, min_count=min_count)

@@ -199,7 +199,8 @@ def outcome_words(meta: Mapping) -> str:
     -------
     str
     """
-    words = OUTCOME_WORDS.get(meta.get("outcome"), str(meta.get("outcome")))
+    outcome = str(meta.get("outcome"))
+    words = OUTCOME_WORDS.get(outcome, outcome)
     return f"{words}, within {int(meta['horizon_months'])} months after the as-of date"
 
 
@@ -284,7 +285,7 @@ def inputs_words(features: list[str]) -> str:
 COUNT_RATES = ("base_rate", "precision_at_capacity", "recall_at_capacity")
 
 
-def published_rows(facts: ModelFacts | object, which: str = "test") -> int:
+def published_rows(facts: ModelFacts, which: str = "test") -> int:
     """The number of test (or training) rows as the documents publish it: protected by
     :func:`~riskmodel.evaluation._disclosure.protect_total` (0 when not recorded).
 
@@ -412,8 +413,8 @@ def model_words(facts: ModelFacts) -> str:
     """
     meta = facts.meta
     spec = meta.get("spec") or {}
-    cand = next((c for c in spec.get("candidates", []) if c.get("name") == meta["candidate"]),
-                {})
+    cand: Mapping = next(
+        (c for c in spec.get("candidates", []) if c.get("name") == meta["candidate"]), {})
     params = ", ".join(f"{k}={v}" for k, v in (cand.get("params") or {}).items())
     cal = spec_words(spec)["calibration"]
     return (f"{_kind_words(meta['kind'])} (candidate '{meta['candidate']}'"
@@ -489,7 +490,8 @@ def software_words() -> str:
 
     try:
         version = metadata.version("riskmodel")
-        lic = metadata.metadata("riskmodel").get("License") or "MIT"
+        md = metadata.metadata("riskmodel")
+        lic = (md["License"] if "License" in md else None) or "MIT"
     except metadata.PackageNotFoundError:
         from riskmodel._core.version import __version__ as version
         lic = "MIT"

@@ -119,7 +119,14 @@ def fairness_characteristics(fair: Mapping) -> list[str]:
             for k, c in chars.items()]
 
 
-def fairness_tables(fair: Mapping) -> tuple[object, object, list[str]]:
+# The card's fairness results: the groups' results (summary sentences, then a table, or a
+# sentence saying there are none), the intersections (a table or a sentence), the findings.
+FairnessResults = tuple[list[Table | str] | str, Table | str, list[str]]
+FAIRNESS_COLUMNS = ["characteristic", "group", "reference", "measure", "group's rate", "ratio",
+                    "ratio 95% low", "ratio 95% high", "status"]
+
+
+def fairness_tables(fair: Mapping) -> FairnessResults:
     """The card's view of a fairness report: by group, intersections, and findings.
 
     Only published figures are used: the report's tables are suppressed already, and its
@@ -137,39 +144,52 @@ def fairness_tables(fair: Mapping) -> tuple[object, object, list[str]]:
     settings = fair.get("settings") or {}
     lead = list(settings.get("metrics") or ["false_negative_rate", "selection_rate"])[:2]
     ratios = pd.DataFrame((fair.get("tables") or {}).get("ratios") or [])
+    note = _ratios_note(settings)
+    by_group = _ratios_table(ratios, lead, note, intersections=False)
+    inter_table = _ratios_table(ratios, lead, note, intersections=True)
+    summary = [str(x) for x in (fair.get("summary") or []) if str(x).strip()]
+    by_group_value: list[Table | str] | str = summary + ([by_group] if by_group is not None
+                                                         else [])
+    if not by_group_value:
+        by_group_value = "The fairness report holds no published group results."
+    inter: Table | str = inter_table if inter_table is not None else (
+        "The fairness report audited no intersections (or published none of them).")
+    return by_group_value, inter, _fairness_findings(ratios)
+
+
+def _ratios_note(settings: Mapping) -> str:
+    """The note under a table of fairness ratios: interval, tolerance, rule and hiding."""
     tol = settings.get("tolerance") or {}
     rule = settings.get("rule", "the capacity rule")
-    note = (f"Ratio of each group's rate to its reference group's, with its "
+    return (f"Ratio of each group's rate to its reference group's, with its "
             f"{round(100 * float((settings.get('bootstrap') or {}).get('confidence', 0.95)))}% "
             f"interval; tolerance {tol.get('low', 0.8)}-{tol.get('high', 1.25)}; flagged by "
             f"'{rule}'. 'suppressed' or '<{settings.get('min_count', MIN_COUNT)}': hidden in "
             "the fairness report to protect small numbers.")
-    columns = ["characteristic", "group", "reference", "measure", "group's rate", "ratio",
-               "ratio 95% low", "ratio 95% high", "status"]
 
-    def table(kind_mask) -> Table | None:
-        if ratios.empty:
-            return None
-        part = ratios[kind_mask(ratios) & ratios["metric"].isin(lead)]
-        hidden = int((part["status"] == "suppressed").sum())
-        part = part[part["status"] != "suppressed"]
-        rows = [[_fair_cell(r["label"]), _fair_cell(r["group"]), _fair_cell(r["reference"]),
-                 FAIRNESS_METRIC_WORDS.get(r["metric"], r["metric"]), _fair_cell(r["value"]),
-                 _fair_cell(r["ratio"]), _fair_cell(r["ratio_low"]), _fair_cell(r["ratio_high"]),
-                 _fair_cell(r["status"])] for _, r in part.iterrows()]
-        more = (f" Not shown: {hidden} comparison{'s' if hidden != 1 else ''} that the "
-                "fairness report suppressed." if hidden else "")
-        return Table(columns, rows, note=note + more) if rows else None
 
-    by_group = table(lambda d: d["kind"] != "intersection")
-    inter = table(lambda d: d["kind"] == "intersection")
-    summary = [str(x) for x in (fair.get("summary") or []) if str(x).strip()]
-    by_group_value = summary + ([by_group] if by_group is not None else [])
-    if not by_group_value:
-        by_group_value = "The fairness report holds no published group results."
-    if inter is None:
-        inter = "The fairness report audited no intersections (or published none of them)."
-    findings = []
+def _ratios_table(ratios: pd.DataFrame, lead: list[str], note: str, *, intersections: bool
+                  ) -> Table | None:
+    """The published ratios of groups (or intersections) for the lead measures, or None."""
+    if ratios.empty:
+        return None
+    kind = (ratios["kind"] == "intersection") == intersections
+    part = ratios[kind & ratios["metric"].isin(lead)]
+    hidden = int((part["status"] == "suppressed").sum())
+    part = part[part["status"] != "suppressed"]
+    rows: list[list] = [
+        [_fair_cell(r["label"]), _fair_cell(r["group"]), _fair_cell(r["reference"]),
+         FAIRNESS_METRIC_WORDS.get(r["metric"], r["metric"]), _fair_cell(r["value"]),
+         _fair_cell(r["ratio"]), _fair_cell(r["ratio_low"]), _fair_cell(r["ratio_high"]),
+         _fair_cell(r["status"])] for _, r in part.iterrows()]
+    more = (f" Not shown: {hidden} comparison{'s' if hidden != 1 else ''} that the "
+            "fairness report suppressed." if hidden else "")
+    return Table(list(FAIRNESS_COLUMNS), rows, note=note + more) if rows else None
+
+
+def _fairness_findings(ratios: pd.DataFrame) -> list[str]:
+    """One sentence per flagged comparison of the fairness report."""
+    findings: list[str] = []
     if not ratios.empty:
         out = ratios[ratios.get("flagged", False).astype(bool)]
         for _, r in out.iterrows():
@@ -179,10 +199,10 @@ def fairness_tables(fair: Mapping) -> tuple[object, object, list[str]]:
                 f"{_fair_cell(r['ratio'], digits=2)} times that of '{r['reference']}' "
                 f"(interval {_fair_cell(r['ratio_low'], digits=2)} to "
                 f"{_fair_cell(r['ratio_high'], digits=2)})")
-    return by_group_value, inter, findings
+    return findings
 
 
-def fairness_summary(facts: ModelFacts) -> tuple[object, object, list[str]]:
+def fairness_summary(facts: ModelFacts) -> FairnessResults:
     """The fairness results the documents show, or why there are none.
 
     Parameters

@@ -5,8 +5,12 @@ Every field is filled from the model's facts or says :data:`FOR_COUNCIL`, never 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import pandas as pd
+
 from riskmodel.data import INPUTS
-from riskmodel.evaluation.card._document import FOR_COUNCIL, Document, Section
+from riskmodel.evaluation.card._document import FOR_COUNCIL, Document, Section, Table
 from riskmodel.evaluation.card._facts import (
     METRIC_WORDS,
     MIN_COUNT,
@@ -31,7 +35,7 @@ from riskmodel.evaluation.card._facts import (
 from riskmodel.evaluation.card._groups import fairness_summary, groups_words, locality_table
 
 
-def switched_off_words(meta) -> str | list[str]:
+def switched_off_words(meta: Mapping) -> str | list[str]:
     """What the training extract lacked and which features were switched off for it."""
     if "switched_off" not in meta:
         return "Not recorded in the training run."
@@ -43,7 +47,7 @@ def switched_off_words(meta) -> str | list[str]:
             f"{', ...' if len(v) > 3 else ''})" for k, v in off.items()]
 
 
-def knowledge_words(meta) -> str | list[str]:
+def knowledge_words(meta: Mapping) -> str | list[str]:
     """When values filled in or changed later were taken as known, as training recorded it."""
     if not meta.get("knowledge"):
         return "Not recorded in the training run."
@@ -68,8 +72,26 @@ def card_document(facts: ModelFacts) -> Document:
     features = list(meta.get("features") or [])
     by_group, intersections, flagged = fairness_summary(facts)
     n_test = published_rows(facts)
-    sections = []
+    sections = [
+        _model_details(facts, meta),
+        _intended_use(meta),
+        _factors(facts, features),
+        _metrics(facts, meta, sw),
+        _evaluation_data(facts, sw, n_test),
+        _training_data(facts, meta, sw),
+        _quantitative_analyses(facts, meta, m, by_group, intersections),
+        _ethical_considerations(facts, flagged),
+        _caveats(facts, meta, m),
+    ]
+    return Document(
+        key="model_card", title=f"Model card: {facts.name} version {facts.version}",
+        subtitle="Sections after Mitchell et al. (2019), Model Cards for Model Reporting. "
+                 f"Fields marked '{FOR_COUNCIL}' hold what only the council can know.",
+        about=about_model(facts), sections=sections)
 
+
+def _model_details(facts: ModelFacts, meta: dict) -> Section:
+    """The model card's model details: name, outcome, type, provenance, owner."""
     s = Section("model_details", "Model details")
     s.add("name", "Registered model", f"{facts.name} version {facts.version}"
           + (f" ({', '.join(facts.aliases)})" if facts.aliases else ""))
@@ -84,8 +106,11 @@ def card_document(facts: ModelFacts) -> Document:
           "the council and team that trained and own this model")
     s.add("contact", "Contact for questions", FOR_COUNCIL, "a team mailbox, not a person's name")
     s.add("licence", "Licence of the model and its outputs", FOR_COUNCIL)
-    sections.append(s)
+    return s
 
+
+def _intended_use(meta: dict) -> Section:
+    """The model card's intended use: primary use and users, uses out of scope."""
     s = Section("intended_use", "Intended use")
     s.add("primary_use", "Primary intended use",
           f"To rank the children open to early help at an as-of date by their estimated "
@@ -106,8 +131,11 @@ def card_document(facts: ModelFacts) -> Document:
           "re-evaluation.")
     s.add("deployment", "How the council uses the list", FOR_COUNCIL,
           "who sees the list, what an offer of support involves, what happens next")
-    sections.append(s)
+    return s
 
+
+def _factors(facts: ModelFacts, features: list[str]) -> Section:
+    """The model card's factors: the groups evaluated and the model's inputs."""
     s = Section("factors", "Factors")
     s.add("groups", "Groups the evaluation covers",
           groups_words(facts))
@@ -117,8 +145,11 @@ def card_document(facts: ModelFacts) -> Document:
           "From the council's case-management extract (children, contacts, ACE factors, "
           "episodes). A feature at as-of date t uses only records whose recorded date is "
           "before t, so what a practitioner could not have known at t never enters a score.")
-    sections.append(s)
+    return s
 
+
+def _metrics(facts: ModelFacts, meta: dict, sw: dict[str, str]) -> Section:
+    """The model card's metrics: measures, decision and pass thresholds, uncertainty."""
     s = Section("metrics", "Metrics")
     s.add("measures", "Performance measures",
           "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in METRIC_WORDS.items()) + ".")
@@ -132,8 +163,11 @@ def card_document(facts: ModelFacts) -> Document:
     s.add("uncertainty", "Uncertainty",
           f"95% intervals from a bootstrap of {sw['bootstrap']} resamples of families "
           "(siblings share outcomes, so families, not children, are resampled).")
-    sections.append(s)
+    return s
 
+
+def _evaluation_data(facts: ModelFacts, sw: dict[str, str], n_test: int) -> Section:
+    """The model card's evaluation data: test dates, size and method."""
     s = Section("evaluation_data", "Evaluation data")
     s.add("dates", "Test dates", tested_dates(facts))
     s.add("size", "Size", f"about {n_test:,} child-date rows (children open to early help at the "
@@ -142,8 +176,11 @@ def card_document(facts: ModelFacts) -> Document:
           f"Rolling origin over the last {sw['folds']} as-of dates: each test date is scored "
           "by a model trained only on earlier dates whose outcome windows had closed, "
           "leaving out every family that appears on the test date.")
-    sections.append(s)
+    return s
 
+
+def _training_data(facts: ModelFacts, meta: dict, sw: dict[str, str]) -> Section:
+    """The model card's training data: dates, size, source and missing inputs."""
     s = Section("training_data", "Training data")
     s.add("schedule", "As-of dates", upper_first(sw["schedule"]))
     s.add("size", "Size", f"about {published_rows(facts, 'training'):,} child-date rows "
@@ -158,8 +195,13 @@ def card_document(facts: ModelFacts) -> Document:
     s.add("inputs_missing", "Inputs the extract did not hold", switched_off_words(meta))
     s.add("knowledge_dates", "When values filled in or changed later were known",
           knowledge_words(meta))
-    sections.append(s)
+    return s
 
+
+def _quantitative_analyses(facts: ModelFacts, meta: dict, m: pd.DataFrame,
+                           by_group: list[Table | str] | str,
+                           intersections: Table | str) -> Section:
+    """The model card's quantitative analyses: overall, at capacity, by group."""
     s = Section("quantitative_analyses", "Quantitative analyses")
     s.add("overall", "Overall (test dates)", metrics_table(facts))
     s.add("at_capacity", "At capacity", lift_words(m, meta.get("capacity") or {}))
@@ -168,8 +210,11 @@ def card_document(facts: ModelFacts) -> Document:
     s.add("by_locality", "By locality", locality_table(facts.by_locality))
     s.add("by_group", "By group (fairness)", by_group)
     s.add("intersectional", "Intersectional", intersections)
-    sections.append(s)
+    return s
 
+
+def _ethical_considerations(facts: ModelFacts, flagged: list[str]) -> Section:
+    """The model card's ethical considerations: data, disproportionality, harms."""
     s = Section("ethical_considerations", "Ethical considerations")
     s.add("sensitive_data", "Sensitive data",
           "The model reads records of adverse childhood experiences, domestic abuse, mental "
@@ -187,8 +232,11 @@ def card_document(facts: ModelFacts) -> Document:
           "scores can carry forward unequal referral and recording across groups.")
     s.add("impact_assessments", "Impact assessments (DPIA, equality impact assessment)",
           FOR_COUNCIL, "dates and outcomes of the council's assessments")
-    sections.append(s)
+    return s
 
+
+def _caveats(facts: ModelFacts, meta: dict, m: pd.DataFrame) -> Section:
+    """The model card's caveats and recommendations."""
     s = Section("caveats", "Caveats and recommendations")
     caveats = [lift_words(m, meta.get("capacity") or {})]
     if is_synthetic(facts):
@@ -203,10 +251,4 @@ def card_document(facts: ModelFacts) -> Document:
                    "show what drove the score, not what caused the child's needs.")
     s.add("caveats", "Caveats", caveats)
     s.add("review", "Review date and reviewer", FOR_COUNCIL)
-    sections.append(s)
-
-    return Document(
-        key="model_card", title=f"Model card: {facts.name} version {facts.version}",
-        subtitle="Sections after Mitchell et al. (2019), Model Cards for Model Reporting. "
-                 f"Fields marked '{FOR_COUNCIL}' hold what only the council can know.",
-        about=about_model(facts), sections=sections)
+    return s

@@ -6,6 +6,8 @@ facts; what only the council can know says :data:`FOR_COUNCIL`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from riskmodel.evaluation.card._document import FOR_COUNCIL, Document, Section, Table
@@ -51,8 +53,25 @@ def record_document(facts: ModelFacts) -> Document:
     by_group, _, flagged = fairness_summary(facts)
     n_test = published_rows(facts)
     n_dates = len(facts.tags.get("test_dates") or [])
-    sections = []
+    sections = [
+        _tier_1(facts, meta, cap),
+        _owner_and_responsibility(),
+        _description_and_rationale(facts, meta, m, features, cap),
+        _decision_making_process(n_test, n_dates),
+        _technical_specification_and_data(facts, sw, features, n_test),
+        _risks_mitigations_and_impact_assessments(facts, m, by_group, flagged),
+    ]
+    return Document(
+        key="atrs_record",
+        title=f"Algorithmic transparency record: {facts.name} version {facts.version}",
+        subtitle="In the shape of the UK Algorithmic Transparency Recording Standard (tier 1 "
+                 f"and tier 2). Fields marked '{FOR_COUNCIL}' hold what only the council can "
+                 "know.",
+        about=about_model(facts), sections=sections)
 
+
+def _tier_1(facts: ModelFacts, meta: dict, cap: Mapping) -> Section:
+    """The record's tier 1: a summary for the public."""
     s = Section("tier_1", "Tier 1: summary")
     s.add("name", "Name", f"Early help {meta['outcome']} risk model ({facts.name} version "
                           f"{facts.version})")
@@ -69,8 +88,11 @@ def record_document(facts: ModelFacts) -> Document:
     s.add("function", "Function", "Children's services: early help and children's social care")
     s.add("phase", "Phase", FOR_COUNCIL, "pre-deployment, pilot, production or retired")
     s.add("region", "Geographic region", FOR_COUNCIL)
-    sections.append(s)
+    return s
 
+
+def _owner_and_responsibility() -> Section:
+    """The record's tier 2 owner and responsibility."""
     s = Section("owner_and_responsibility", "Tier 2: owner and responsibility")
     s.add("organisation", "Organisation", FOR_COUNCIL)
     s.add("team", "Team", FOR_COUNCIL)
@@ -79,8 +101,13 @@ def record_document(facts: ModelFacts) -> Document:
           "supplier, Companies House number, role and terms of access to data, or 'none'")
     s.add("software", "Software used", software_words()
           + "; trained, evaluated and registered with MLflow")
-    sections.append(s)
+    return s
 
+
+def _description_and_rationale(
+    facts: ModelFacts, meta: dict, m: pd.DataFrame, features: list[str], cap: Mapping,
+) -> Section:
+    """The record's tier 2 description and rationale."""
     s = Section("description_and_rationale", "Tier 2: description and rationale")
     s.add("detailed_description", "Detailed description",
           f"{upper_first(model_words(facts))}. It reads {len(features)} features built from "
@@ -97,8 +124,11 @@ def record_document(facts: ModelFacts) -> Document:
     s.add("previous_process", "Previous process", FOR_COUNCIL,
           "how children were identified for extra support before this tool")
     s.add("alternatives_considered", "Alternatives considered", leaderboard_table(facts))
-    sections.append(s)
+    return s
 
+
+def _decision_making_process(n_test: int, n_dates: int) -> Section:
+    """The record's tier 2 decision-making process."""
     s = Section("decision_making_process", "Tier 2: decision-making process")
     s.add("process_integration", "Process integration", FOR_COUNCIL,
           "where the list enters the early-help workflow and who acts on it")
@@ -116,8 +146,13 @@ def record_document(facts: ModelFacts) -> Document:
     s.add("required_training", "Required training", FOR_COUNCIL)
     s.add("appeals_and_review", "Appeals and review", FOR_COUNCIL,
           "how a family can ask what was recorded and challenge it")
-    sections.append(s)
+    return s
 
+
+def _technical_specification_and_data(
+    facts: ModelFacts, sw: dict[str, str], features: list[str], n_test: int,
+) -> Section:
+    """The record's tier 2 technical specification and data."""
     s = Section("technical_specification_and_data", "Tier 2: technical specification and data")
     s.add("system_architecture", "System architecture",
           "A Python package (riskmodel) reads the extract, builds as-of-date features, trains "
@@ -157,26 +192,24 @@ def record_document(facts: ModelFacts) -> Document:
     s.add("data_sharing", "Data sharing agreements", FOR_COUNCIL)
     s.add("data_access_and_storage", "Data access and storage", FOR_COUNCIL,
           "who can see the extract, the scores and the model store, and for how long")
-    sections.append(s)
+    return s
 
+
+def _risks_mitigations_and_impact_assessments(
+    facts: ModelFacts, m: pd.DataFrame, by_group: list[Table | str] | str, flagged: list[str],
+) -> Section:
+    """The record's tier 2 risks, mitigations and impact assessments."""
     s = Section("risks_mitigations_and_impact_assessments",
                 "Tier 2: risks, mitigations and impact assessments")
     s.add("impact_assessments", "Impact assessments", FOR_COUNCIL,
           "DPIA and equality impact assessment: dates, outcomes, where published")
     s.add("risks", "Risks and mitigations", _risks_table(facts, m, flagged))
     s.add("fairness_results", "Fairness results by group", by_group)
-    sections.append(s)
-
-    return Document(
-        key="atrs_record",
-        title=f"Algorithmic transparency record: {facts.name} version {facts.version}",
-        subtitle="In the shape of the UK Algorithmic Transparency Recording Standard (tier 1 "
-                 f"and tier 2). Fields marked '{FOR_COUNCIL}' hold what only the council can "
-                 "know.",
-        about=about_model(facts), sections=sections)
+    return s
 
 
 def _risks_table(facts: ModelFacts, m: pd.DataFrame, flagged: list[str]) -> Table:
+    """The record's risks: each with the evidence from this model and its mitigation."""
     rows = [
         ["Children who need help are missed",
          f"Recall at capacity {interval_words(m, 'recall_at_capacity', percent=True)}",

@@ -42,23 +42,24 @@ MIN_SHARED = 10
 ADDITIVITY_TOLERANCE = 1e-6
 
 
-def _unwrap(model):
+def _unwrap(model: Any) -> tuple[Any, dict | None, str]:
     """(scoring model, meta or None, a name for the report) from a LoadedModel or estimator."""
     if hasattr(model, "meta") and hasattr(model, "model"):
         return model.model, model.meta, f"{model.name} version {model.version}"
     return model, None, type(getattr(model, "base_", model)).__name__
 
 
-def _kind(model) -> str:
+def _kind(model: Any) -> str:
+    """The model kind of a riskmodel candidate (or its calibrated wrapper); else an input error."""
     base = getattr(model, "base_", model)
     kind = getattr(base, "kind", None)
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InputError(f"explain: cannot explain a {type(base).__name__}; expected a "
                          "riskmodel candidate model")
     return kind
 
 
-def _descriptions(features: list[str], feature_dictionary,
+def _descriptions(features: list[str], feature_dictionary: pd.DataFrame | None,
                   spec: dict | None = None) -> dict[str, str]:
     """Plain words for each feature: the given dictionary, else the package's definitions."""
     given = {}
@@ -334,8 +335,20 @@ def _explanation(est, matrix: pd.DataFrame, features: list[str], capacity: dict,
     return ex
 
 
-def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
-                  max_rows: int | None = 2000, capacity=None,
+def _check_matrix(matrix: pd.DataFrame, features: list[str]) -> None:
+    """Refuse (an input error) a matrix without every model feature or without rows."""
+    missing = [f for f in features if f not in matrix.columns]
+    if missing:
+        raise InputError(f"matrix: feature column {', '.join(missing[:3])} missing (the model "
+                         "needs every feature it was trained on)")
+    if matrix.empty:
+        raise InputError("matrix: no rows to explain (is anyone open to early help at the "
+                         "as-of date?)")
+
+
+def explain_model(model: object, matrix: pd.DataFrame, *,
+                  feature_dictionary: pd.DataFrame | None = None,
+                  max_rows: int | None = 2000, capacity: dict | None = None,
                   random_state: int = 0, base: int = DEFAULT_BASE) -> ModelExplanation:
     """Explain a model on the rows of a feature matrix.
 
@@ -378,13 +391,7 @@ def explain_model(model, matrix: pd.DataFrame, *, feature_dictionary=None,
     est, meta, name = _unwrap(model)
     kind = _kind(est)
     features = list(est.feature_names_in_)
-    missing = [f for f in features if f not in matrix.columns]
-    if missing:
-        raise InputError(f"matrix: feature column {', '.join(missing[:3])} missing (the model "
-                         "needs every feature it was trained on)")
-    if matrix.empty:
-        raise InputError("matrix: no rows to explain (is anyone open to early help at the "
-                         "as-of date?)")
+    _check_matrix(matrix, features)
     if capacity is None:
         capacity = (meta or {}).get("capacity") or DEFAULT_CAPACITY
     ex = _explanation(est, matrix, features, capacity, max_rows, random_state, base)
