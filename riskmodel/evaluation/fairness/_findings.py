@@ -102,8 +102,8 @@ def binomial_comparisons(rows: pd.DataFrame, *, base: int, confidence: float, to
     for i, r in enumerate(rows.itertuples(index=False)):
         k, n, k0, n0 = (float(r.k), float(r.n), float(r.k0), float(r.n0))
         if not (n > 0 and n0 > 0):
-            for out in (ratio, low, high, pval):
-                out.append(np.nan)
+            for column in (ratio, low, high, pval):
+                column.append(np.nan)
             continue
         rng = np.random.default_rng([int(seed), i])
         p1 = _posterior_rates(k, n, base, rng, draws)
