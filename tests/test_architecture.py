@@ -89,6 +89,21 @@ def test_the_layers_contract_covers_every_subpackage():
     assert subpackages | {"riskmodel.cli"} == named
 
 
+def test_every_evaluation_subpackage_is_in_a_contract_and_the_picture():
+    """A new part of evaluation/ is placed among the others (a contract) and drawn in
+    docs/architecture.md, so the picture and the checks cannot fall behind the code."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    named = set()
+    for c in config["contracts"]:
+        for key in ("modules", "layers", "source_modules", "forbidden_modules"):
+            named |= {part.strip() for item in c.get(key, []) for part in item.split("|")}
+    parts = {p.name for p in (PACKAGE / "evaluation").iterdir()
+             if p.is_dir() and (p / "__init__.py").exists()}
+    assert {p for p in parts if f"riskmodel.evaluation.{p}" not in named} == set()
+    picture = (REPO / "docs" / "architecture.md").read_text()
+    assert {p for p in parts if f"{p}/" not in picture} == set()
+
+
 def test_lint_imports_passes():
     lint = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True)
