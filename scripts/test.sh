@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need (the package with its dev extra, Debian's headless
 # chromium for the HTML report checks and PostgreSQL for the database tests), then check
-# style (ruff) and the layers (import-linter), and run the whole test suite (pytest).
+# style (ruff), the layers (import-linter) and the types (mypy), and run the whole test
+# suite (pytest). The quick lane while working: bash scripts/test.sh -m "not slow".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -24,4 +25,5 @@ python3 -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 python3 -m ruff check .
 # The layers of docs/architecture.md (contracts in pyproject.toml).
 "$(dirname "$(python3 -c 'import sys; print(sys.executable)')")/lint-imports"
-exec python3 -m pytest -n 2 "$@"
+python3 -m mypy
+exec python3 -m pytest -n 2 --durations=15 "$@"
