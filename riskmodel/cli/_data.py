@@ -67,6 +67,16 @@ def synth(
                      "(moves between localities); --no-knowledge-dates: a council that "
                      "records none (the children table still as at the extract)."),
     ] = True,
+    help_effect: Annotated[
+        float | None,
+        typer.Option(help="Plant monthly lists and help of known effect: an offered child's "
+                     "chance of escalating in the next 6 months times FACTOR (0.5: help "
+                     "halves it; 1.0: help does nothing). Writes scores/ and decisions "
+                     "(docs/impact.md).", metavar="FACTOR"),
+    ] = None,
+    help_start: Annotated[
+        str, typer.Option(help="With --help-effect: the first monthly list (ISO date).")
+    ] = "2023-01-01",
 ):
     """Generate a synthetic council with known truth (contract tables, truth, manifest)."""
     from riskmodel.data import generate_council
@@ -80,6 +90,15 @@ def synth(
     )
     what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
     out.print(f"synthetic council: {children:,} children written {what}to {path}")
+    if help_effect is not None:
+        from riskmodel.jobs import plant_listed_help
+
+        if fmt != "native":
+            raise InputError("--help-effect: only with --format native")
+        rec = plant_listed_help(path, help_effect, start=help_start, seed=seed)
+        out.print(f"help planted: {rec['lists']} monthly lists from {rec['start']}, "
+                  f"{rec['children_offered']:,} children offered help, risk x{help_effect}; "
+                  f"true local risk ratio at the cut-off {rec['local_risk_ratio']}")
 
 
 import_app = typer.Typer(

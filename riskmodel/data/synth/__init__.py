@@ -7,10 +7,10 @@ from riskmodel.data.synth._council import (
     simulate_council,
     write_council,
 )
-from riskmodel.data.synth._decisions import synth_decisions
+from riskmodel.data.synth._decisions import plant_help, synth_decisions
 from riskmodel.data.synth._truth import read_truth
 
 __all__ = [
-    "SyntheticCouncil", "calibration_table", "generate_council", "read_truth",
+    "SyntheticCouncil", "calibration_table", "generate_council", "plant_help", "read_truth",
     "simulate_council", "synth_decisions", "write_council",
 ]
