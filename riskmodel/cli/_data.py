@@ -83,6 +83,9 @@ def synth(
 
     if fmt not in ("native", "annex-a"):
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
+    if help_effect is not None and not 0 <= help_effect <= 1:
+        raise InputError(f"--help-effect: must be from 0 to 1 (the risk multiplier of help), "
+                         f"got {help_effect}")
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
         referral_bias=referral_bias or None, drift=drift or None, fmt=fmt,
