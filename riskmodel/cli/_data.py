@@ -76,7 +76,7 @@ def synth(
     ] = None,
     help_start: Annotated[
         str, typer.Option(help="With --help-effect: the first monthly list (ISO date).")
-    ] = "2023-01-01",
+    ] = "2021-01-01",
 ):
     """Generate a synthetic council with known truth (contract tables, truth, manifest)."""
     from riskmodel.data import generate_council

@@ -46,8 +46,8 @@ def list_dates(start, extract_date: pd.Timestamp) -> list[pd.Timestamp]:
 
     Examples
     --------
-    >>> [str(d.date()) for d in list_dates("2025-01-01", pd.Timestamp("2025-08-15"))]
-    ['2025-01-01', '2025-02-01']
+    >>> [str(d.date()) for d in list_dates("2025-01-01", pd.Timestamp("2025-09-15"))]
+    ['2025-01-01', '2025-02-01', '2025-03-01']
     """
     first = pd.Timestamp(start).to_period("M").to_timestamp()
     last = extract_date - pd.DateOffset(months=HORIZON)
@@ -60,8 +60,10 @@ def list_dates(start, extract_date: pd.Timestamp) -> list[pd.Timestamp]:
 
 def _scored(ex: Extract, dates: list[pd.Timestamp]) -> pd.DataFrame:
     """The cohort at each list date, scored by a logistic model fitted before the lists."""
-    train_dates = list(pd.date_range(dates[0] - pd.DateOffset(months=30),
-                                     dates[0] - pd.DateOffset(months=HORIZON), freq="QS"))
+    first = pd.to_datetime(ex.tables["episodes"]["start_date"]).min() + pd.DateOffset(months=3)
+    train_dates = [d for d in pd.date_range(dates[0] - pd.DateOffset(months=24),
+                                            dates[0] - pd.DateOffset(months=HORIZON),
+                                            freq="QS") if d > first]
     train = ex.matrix(train_dates, outcome="escalation")
     train = train[train["label"].notna()]
     if train.empty or train["label"].nunique() < 2:
@@ -83,6 +85,7 @@ def _lists(cohort: pd.DataFrame, share: float, seed: int) -> tuple[list, pd.Data
         s["rank_overall"] = np.arange(1, len(s) + 1)
         s["in_capacity"] = s["rank_overall"] <= cap
         recent = {c for c, d in last.items() if d > when - pd.DateOffset(months=HORIZON)}
+        s["recent"] = s["child_id"].isin(recent)
         d = synth_decisions(s, seed=seed, previously_offered=recent)
         d["as_of"] = when
         d["listed"] = d["child_id"].isin(set(s.loc[s["in_capacity"], "child_id"]))
@@ -104,11 +107,12 @@ def true_local_effect(lists: list, decided: pd.DataFrame, y0: pd.DataFrame,
     other offer reaches its window: a child offered in the last 6 months is not offered
     again), so ``local_risk_ratio`` (offered children) is the risk with help over the risk
     without it; ``local_risk_ratio_listed`` is the same over every listed child near the
-    cut-off (offered or not: the effect of being listed).
+    cut-off and not offered help in the 6 months before (offered or not: the effect of being
+    listed, on the children ``riskmodel impact`` judges it on by default).
     """
     t = pd.concat(lists, ignore_index=True)
     cap = t.groupby("as_of")["in_capacity"].transform("sum")
-    near = t["in_capacity"] & (t["rank_overall"] > (1 - NEAR) * cap)
+    near = t["in_capacity"] & (t["rank_overall"] > (1 - NEAR) * cap) & ~t["recent"]
     t = t[near][["child_id", "as_of"]]
     off = decided.loc[decided["decision"] == "offered", ["child_id", "as_of"]].assign(o=True)
     t = t.merge(off, on=["child_id", "as_of"], how="left").fillna({"o": False})
@@ -173,7 +177,7 @@ def _write_episodes(folder: Path, episodes: pd.DataFrame) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
-def plant_listed_help(folder, factor: float, *, start="2023-01-01", share: float = 0.10,
+def plant_listed_help(folder, factor: float, *, start="2021-01-01", share: float = 0.10,
                       seed: int = 0) -> dict:
     """Monthly lists, panel decisions and help with a known effect, in a synthetic council.
 

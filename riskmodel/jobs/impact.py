@@ -50,8 +50,12 @@ def find_scores(data) -> list[Path]:
     return found
 
 
-def _month_rows(p: Path) -> pd.DataFrame:
-    """One list: distance from its cut-off, listed, offered (decision ``offered``)."""
+RUNNING = ("score", "rank")
+
+
+def _month_rows(p: Path, running: str = "score") -> pd.DataFrame:
+    """One list: distance from its cut-off (in score, or in rank as a share of the month's
+    cohort), listed, offered (decision ``offered``)."""
     s = read_scores_table(p)
     if "score" not in s.columns:
         raise InputError(f"--scores: {p.name} has no score column")
@@ -63,7 +67,11 @@ def _month_rows(p: Path) -> pd.DataFrame:
         raise InputError(f"--scores: {p.name} has no cut-off (every child, or none, listed)")
     score = s["score"].to_numpy(float)
     cut = (score[listed].min() + score[~listed].max()) / 2
-    x = score - cut
+    if running == "rank":
+        order = pd.Series(-score).rank(method="first").to_numpy()
+        x = (listed.sum() + 0.5 - order) / len(score)
+    else:
+        x = score - cut
     x = np.where(listed, np.maximum(x, 1e-12), np.minimum(x, 0.0))  # ties: their list's side
     stored, _ = read_stored(stored_path(p))
     if stored is None:
@@ -97,12 +105,14 @@ def _inputs(t: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     return t.drop(columns="score")
 
 
-def impact_inputs(data, scores=None) -> tuple[pd.DataFrame, list[dict]]:
+def impact_inputs(data, scores=None, running: str = "score") -> tuple[pd.DataFrame, list[dict]]:
     """The child-months of every list with their outcome, family and inputs."""
+    if running not in RUNNING:
+        raise InputError(f"--running: expected score or rank, got {running!r}")
     ex = open_extract(data)
     paths = [Path(p) for p in ([scores] if isinstance(scores, str | os.PathLike)
                                else (scores or []))] or find_scores(data)
-    parts = [_month_rows(p) for p in paths]
+    parts = [_month_rows(p, running) for p in paths]
     months = [str(part["month"].iloc[0]) for part in parts]
     if len(set(months)) != len(months):
         raise InputError("--scores: each month's list may be given once")
@@ -115,11 +125,24 @@ def impact_inputs(data, scores=None) -> tuple[pd.DataFrame, list[dict]]:
                 how="left")
     t["family_id"] = t["family_id"].astype(str).where(t["family_id"].notna(), t["child_id"])
     t["y"] = pd.to_numeric(t.pop("escalation"), errors="coerce")
+    t["helped_before"] = _helped_before(t)
     lists = [{"scores": p.name, "month": m} for p, m in zip(paths, months, strict=True)]
     return _inputs(t, ex.tables["children"]), lists
 
 
-def report_impact(data, out_dir, *, scores=None, policy=None, title: str = DEFAULT_TITLE
+def _helped_before(t: pd.DataFrame, months: int = 6) -> np.ndarray:
+    """Child-months whose child was offered help for a list of the ``months`` before: their
+    help began before this list, whichever side of the cut-off they are."""
+    off = t.loc[t["offered"], ["child_id", "as_of"]].rename(columns={"as_of": "offer"})
+    m = t[["child_id", "as_of"]].reset_index().merge(off, on="child_id")
+    hit = (m["offer"] < m["as_of"]) & (m["offer"] >= m["as_of"] - pd.DateOffset(months=months))
+    out = np.zeros(len(t), bool)
+    out[m.loc[hit, "index"].unique()] = True
+    return out
+
+
+def report_impact(data, out_dir, *, scores=None, policy=None, running: str = "score",
+                  all_children: bool = False, title: str = DEFAULT_TITLE
                   ) -> tuple[ImpactReport, dict]:
     """Write the impact report (``report.html``, ``summary.json``) for a council's lists.
 
@@ -133,6 +156,13 @@ def report_impact(data, out_dir, *, scores=None, policy=None, title: str = DEFAU
         file under ``<data>/scores/``.
     policy : path, optional
         The fairness policy whose ``min_count`` rounds every count.
+    running : {"score", "rank"}
+        The distance from each month's cut-off: in score (the default), or in rank as a
+        share of the month's cohort.
+    all_children : bool
+        Judge every child-month; by default a child offered help for a list of the 6 months
+        before is left out of that month (their help had begun: listing them again decides
+        nothing), which sharpens the comparison.
     title : str
 
     Returns
@@ -146,10 +176,11 @@ def report_impact(data, out_dir, *, scores=None, policy=None, title: str = DEFAU
     ['html', 'json']
     """
     check_writable(out_dir, folder=True)
-    t, lists = impact_inputs(data, scores)
+    t, lists = impact_inputs(data, scores, running)
     if t["y"].notna().sum() < 200:
         raise InputError("impact: fewer than 200 child-months with a known outcome (the "
                          "6-month horizon has not passed for enough lists)")
     pol = load_fairness_policy(policy)
-    report = impact_report(t, lists=lists, min_count=int(pol.min_count))
+    report = impact_report(t, lists=lists, min_count=int(pol.min_count), running=running,
+                           exclude_helped=not all_children)
     return report, write_impact_report(report, out_dir, title=title)

@@ -51,9 +51,11 @@ def bandwidth(x: np.ndarray, y: np.ndarray, cluster: np.ndarray,
     return ik_bandwidth(x, y), "Imbens-Kalyanaraman"
 
 
-def _log_ratio(num: callable, den: callable):
+def _ratio(num, den, log: bool):
     def fn(t: np.ndarray) -> float:
         a, b = num(t), den(t)
+        if not log:
+            return float(a / b) if b != 0 else np.nan
         return float(np.log(a / b)) if a > 0 and b > 0 else np.nan
     return fn
 
@@ -74,15 +76,25 @@ def _row(of: str, scale: str, fn, fit1, fit2, log: bool) -> dict:
             "families": fit1.clusters}
 
 
+def _ratio_row(of: str, num, den, fit1, fit2) -> dict:
+    """A risk ratio with its interval on the log scale; where an estimated rate is not
+    above 0 (a fuzzy ratio's parts are jumps, and can be), on the ratio scale instead."""
+    row = _row(of, "risk_ratio", _ratio(num, den, True), fit1, fit2, True)
+    if row["estimate"] is None:
+        row = _row(of, "risk_ratio", _ratio(num, den, False), fit1, fit2, False)
+        if row["low"] is not None:
+            row["low"] = max(row["low"], 0.0)
+    return row
+
+
 def sharp_effects(t: pd.DataFrame, h: float) -> list[dict]:
     """The effect of being listed, on both scales, at bandwidth ``h``."""
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
     y = t[["y"]].to_numpy(float)
     f1, f2 = local_fit(x, y, fam, h, 1), local_fit(x, y, fam, h, 2)
     rd = lambda th: th[0] - th[1]  # noqa: E731
-    rr = _log_ratio(lambda th: th[0], lambda th: th[1])
     return [_row("listed", "risk_difference", rd, f1, f2, False),
-            _row("listed", "risk_ratio", rr, f1, f2, True)]
+            _ratio_row("listed", lambda th: th[0], lambda th: th[1], f1, f2)]
 
 
 def fuzzy_effects(t: pd.DataFrame, h: float) -> list[dict]:
@@ -93,9 +105,8 @@ def fuzzy_effects(t: pd.DataFrame, h: float) -> list[dict]:
     f1, f2 = local_fit(x, cols, fam, h, 1), local_fit(x, cols, fam, h, 2)
     # theta: above (y, d, yd, y(1-d)) then below (same)
     rd = lambda th: (th[0] - th[4]) / (th[1] - th[5])  # noqa: E731
-    rr = _log_ratio(lambda th: th[2] - th[6], lambda th: th[7] - th[3])
     return [_row("offered", "risk_difference", rd, f1, f2, False),
-            _row("offered", "risk_ratio", rr, f1, f2, True)]
+            _ratio_row("offered", lambda th: th[2] - th[6], lambda th: th[7] - th[3], f1, f2)]
 
 
 def first_stage(t: pd.DataFrame, h: float) -> dict:

@@ -112,7 +112,15 @@ def _sentences(effects: list[dict], first: dict, settle: dict, months: int) -> l
     return out
 
 
-def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5) -> ImpactReport:
+RUNNING_WORDS = {
+    "score": "score minus the month's cut-off score (midway between the last child listed "
+             "and the first not listed)",
+    "rank": "places from the month's cut-off, as a share of the month's children (above 0: "
+            "listed)"}
+
+
+def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
+                  running: str = "score", exclude_helped: bool = True) -> ImpactReport:
     """The regression discontinuity at each month's capacity cut-off.
 
     Parameters
@@ -126,6 +134,10 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5) -> 
         The lists (scores file, month), for the settings.
     min_count : int
         The disclosure control's rounding base (the fairness policy's ``min_count``).
+    running : {"score", "rank"}
+        What ``x`` measures (for the report's words).
+    exclude_helped : bool
+        Leave out child-months marked ``helped_before`` (help begun for an earlier list).
 
     Returns
     -------
@@ -143,7 +155,9 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5) -> 
     ('offered', 'risk_ratio', True)
     """
     count = _counter(t, min_count)
-    known = t[t["y"].notna()].reset_index(drop=True)
+    judged = ~t["helped_before"].to_numpy(bool) if exclude_helped and "helped_before" in t \
+        else np.ones(len(t), bool)
+    known = t[judged & t["y"].notna().to_numpy()].reset_index(drop=True)
     rd = rd_effects(known)
     months = int(known["month"].nunique())
     rr = next(e for e in rd["effects"] if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
@@ -154,13 +168,13 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5) -> 
     counts = {"child_months": count(np.ones(len(t), bool)),
               "child_months_with_outcome": count(t["y"].notna().to_numpy()),
               "listed": count(t["listed"].to_numpy(bool)),
-              "offered": count(t["offered"].to_numpy(bool)), "months": months}
+              "offered": count(t["offered"].to_numpy(bool)),
+              "left_out_helped_before": count(~judged), "months": months}
     settings = {"lists": lists, "months": sorted({str(m) for m in t["month"]}),
                 "bandwidths": rd["bandwidths"], "min_count": min_count,
                 "disclosure": {"method": "cell-key rounding" if min_count > 1 else "none",
                                "base": min_count, "note": rounding_note(min_count)},
-                "running_variable": "score minus the month's cut-off score (midway between "
-                                    "the last child listed and the first not listed)",
+                "running_variable": RUNNING_WORDS[running],
                 "interval": "robust bias-corrected 95% (local quadratic at the same "
                             "bandwidth), family-clustered"}
     summary = _sentences(effects, rd["first_stage"], settle, months)
