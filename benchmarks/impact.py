@@ -17,6 +17,12 @@ import time
 from pathlib import Path
 
 
+def _holds(e: dict, value: float) -> bool | None:
+    if e["low"] is None:
+        return None
+    return bool(e["low"] <= value <= e["high"])
+
+
 def one(children: int, seed: int, factor: float, work: Path) -> dict:
     from riskmodel.data import generate_council
     from riskmodel.jobs import plant_listed_help, report_impact
@@ -32,11 +38,10 @@ def one(children: int, seed: int, factor: float, work: Path) -> dict:
             "true_listed": truth["local_risk_ratio_listed"],
             "offered": [off["estimate"], off["low"], off["high"]],
             "listed": [lis["estimate"], lis["low"], lis["high"]],
-            "offered_holds_truth": bool(off["low"] <= truth["local_risk_ratio"] <= off["high"]),
-            "listed_holds_truth": bool(lis["low"] <= truth["local_risk_ratio_listed"]
-                                       <= lis["high"]),
-            "offered_below_1": bool(off["high"] < 1), "offered_holds_1":
-                bool(off["low"] <= 1 <= off["high"]),
+            "offered_holds_truth": _holds(off, truth["local_risk_ratio"]),
+            "listed_holds_truth": _holds(lis, truth["local_risk_ratio_listed"]),
+            "offered_below_1": off["high"] is not None and off["high"] < 1,
+            "offered_holds_1": _holds(off, 1.0),
             "first_stage": report.first_stage["estimate"], "months": report.counts["months"],
             "density_p": report.density["p_value"]}
 

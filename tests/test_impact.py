@@ -122,3 +122,54 @@ def test_bad_input_is_one_error_line(tmp_path):
                           "--out", str(tmp_path / "c"), "--help-effect", "1.5"],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "error: --help-effect" in run.stderr
+
+
+def test_report_opens_in_chromium_with_its_tables(tmp_path):
+    from test_fairness_report import chromium
+
+    r = impact_report(_frame(6000, 0.5, 6), lists=[{"month": "2024-01"}], min_count=5)
+    paths = write_impact_report(r, tmp_path)
+    dom, console = chromium(paths["html"], tmp_path)
+    assert not [c for c in console if "error" in c.lower()], console
+    for needle in ('id="effects-table"', 'id="balance-table"', 'id="density"',
+                   "What this means", "What it does not mean", r.summary[0][:40]):
+        assert needle in dom
+    assert "<script" not in dom and "http" not in dom.split("<body")[1].split("</footer>")[0]
+
+
+CHILDREN = 40_000
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Two councils, help halving the risk and help doing nothing, with their reports."""
+    from riskmodel.data import generate_council
+    from riskmodel.jobs import plant_listed_help, report_impact
+
+    out = {}
+    for factor in (0.5, 1.0):
+        folder = generate_council(CHILDREN, seed=1, out=tmp_path_factory.mktemp(f"c{factor}"))
+        truth = plant_listed_help(folder, factor, seed=1)
+        report, _ = report_impact(folder, tmp_path_factory.mktemp(f"r{factor}"))
+        out[factor] = (truth, {(e["of"], e["scale"]): e for e in report.effects}, report)
+    return out
+
+
+@pytest.mark.slow
+def test_halved_risk_is_found_and_holds_the_true_local_effect(planted):
+    truth, effects, report = planted[0.5]
+    rr = effects[("offered", "risk_ratio")]
+    assert rr["low"] <= truth["local_risk_ratio"] <= rr["high"], (truth, rr)
+    assert rr["high"] < 1, rr
+    assert report.density["p_value"] > 0.01
+    listed = effects[("listed", "risk_ratio")]
+    assert listed["low"] <= truth["local_risk_ratio_listed"] <= listed["high"]
+
+
+@pytest.mark.slow
+def test_help_that_does_nothing_is_not_found(planted):
+    truth, effects, _ = planted[1.0]
+    assert truth["local_risk_ratio"] == 1.0 and truth["closures_changed"] == 0
+    for of in ("listed", "offered"):
+        rr = effects[(of, "risk_ratio")]
+        assert rr["low"] <= 1 <= rr["high"], rr
