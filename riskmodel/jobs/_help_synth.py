@@ -78,7 +78,9 @@ def _scored(ex: Extract, dates: list[pd.Timestamp]) -> pd.DataFrame:
 
 def _lists(cohort: pd.DataFrame, share: float, seed: int) -> tuple[list, pd.DataFrame]:
     """Each month's list and its synthetic decisions (previous offers: already supported)."""
-    lists, decided, last = [], [], {}
+    lists: list[pd.DataFrame] = []
+    decided: list[pd.DataFrame] = []
+    last: dict[str, pd.Timestamp] = {}
     for when, s in cohort.groupby("as_of", sort=True):
         s = s.sort_values(["score", "child_id"], ascending=[False, True]).reset_index(drop=True)
         cap = int(np.ceil(share * len(s)))

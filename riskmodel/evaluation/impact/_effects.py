@@ -17,11 +17,12 @@ The intervals of the ratios are computed on the log scale.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.impact._estimate import Z95, delta, ik_bandwidth, local_fit
+from riskmodel.evaluation.impact._estimate import Z95, Fit, delta, ik_bandwidth, local_fit
 
 
 def bandwidth(x: np.ndarray, y: np.ndarray, cluster: np.ndarray,
@@ -51,7 +52,8 @@ def bandwidth(x: np.ndarray, y: np.ndarray, cluster: np.ndarray,
     return ik_bandwidth(x, y), "Imbens-Kalyanaraman"
 
 
-def _ratio(num, den, log: bool):
+def _ratio(num: Callable[[np.ndarray], float], den: Callable[[np.ndarray], float],
+           log: bool) -> Callable[[np.ndarray], float]:
     def fn(t: np.ndarray) -> float:
         a, b = num(t), den(t)
         if not log:
@@ -60,7 +62,8 @@ def _ratio(num, den, log: bool):
     return fn
 
 
-def _row(of: str, scale: str, fn, fit1, fit2, log: bool) -> dict:
+def _row(of: str, scale: str, fn: Callable[[np.ndarray], float], fit1: Fit, fit2: Fit,
+         log: bool) -> dict:
     t1 = np.concatenate([fit1.above, fit1.below])
     t2 = np.concatenate([fit2.above, fit2.below])
     est, _ = delta(fn, t1, fit1.cov)
@@ -76,7 +79,8 @@ def _row(of: str, scale: str, fn, fit1, fit2, log: bool) -> dict:
             "families": fit1.clusters}
 
 
-def _ratio_row(of: str, num, den, fit1, fit2) -> dict:
+def _ratio_row(of: str, num: Callable[[np.ndarray], float],
+               den: Callable[[np.ndarray], float], fit1: Fit, fit2: Fit) -> dict:
     """A risk ratio with its interval on the log scale; where an estimated rate is not
     above 0 (a fuzzy ratio's parts are jumps, and can be), on the ratio scale instead."""
     row = _row(of, "risk_ratio", _ratio(num, den, True), fit1, fit2, True)

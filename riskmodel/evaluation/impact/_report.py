@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def months_to_settle(se_log_rr: float | None, months: int, target: float = TARGE
             "target_risk_ratio": target, "se_log_rr": se_log_rr}
 
 
-def _counter(t: pd.DataFrame, base: int):
+def _counter(t: pd.DataFrame, base: int) -> Callable[[np.ndarray], int]:
     keys = record_keys((t["child_id"].astype(str) + "|" + t["month"].astype(str)).to_numpy())
 
     def count(mask: np.ndarray) -> int:
@@ -72,7 +73,8 @@ def _counter(t: pd.DataFrame, base: int):
     return count
 
 
-def _rounded_effects(effects: list[dict], t: pd.DataFrame, count) -> list[dict]:
+def _rounded_effects(effects: list[dict], t: pd.DataFrame,
+                     count: Callable[[np.ndarray], int]) -> list[dict]:
     x = t["x"].to_numpy(float)
     out = []
     for e in effects:
