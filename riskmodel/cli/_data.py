@@ -83,9 +83,9 @@ def synth(
 
     if fmt not in ("native", "annex-a"):
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
-    if help_effect is not None and not 0 <= help_effect <= 1:
+    if help_effect is not None and (fmt != "native" or not 0 <= help_effect <= 1):
         raise InputError(f"--help-effect: must be from 0 to 1 (the risk multiplier of help), "
-                         f"got {help_effect}")
+                         f"with --format native; got {help_effect} ({fmt})")
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
         referral_bias=referral_bias or None, drift=drift or None, fmt=fmt,
@@ -94,14 +94,17 @@ def synth(
     what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
     out.print(f"synthetic council: {children:,} children written {what}to {path}")
     if help_effect is not None:
-        from riskmodel.jobs import plant_listed_help
+        _plant_help(path, help_effect, help_start, seed)
 
-        if fmt != "native":
-            raise InputError("--help-effect: only with --format native")
-        rec = plant_listed_help(path, help_effect, start=help_start, seed=seed)
-        out.print(f"help planted: {rec['lists']} monthly lists from {rec['start']}, "
-                  f"{rec['children_offered']:,} children offered help, risk x{help_effect}; "
-                  f"true local risk ratio at the cut-off {rec['local_risk_ratio']}")
+
+def _plant_help(path: Path, factor: float, start: str, seed: int) -> None:
+    """``synth --help-effect``: monthly lists, decisions and help of known effect."""
+    from riskmodel.jobs import plant_listed_help
+
+    rec = plant_listed_help(path, factor, start=start, seed=seed)
+    out.print(f"help planted: {rec['lists']} monthly lists from {rec['start']}, "
+              f"{rec['children_offered']:,} children offered help, risk x{factor}; "
+              f"true local risk ratio at the cut-off {rec['local_risk_ratio']}")
 
 
 import_app = typer.Typer(

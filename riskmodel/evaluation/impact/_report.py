@@ -121,6 +121,17 @@ RUNNING_WORDS = {
             "listed)"}
 
 
+def _settings(lists: list[dict], t: pd.DataFrame, bandwidths: dict, min_count: int,
+              running: str) -> dict:
+    return {"lists": lists, "months": sorted({str(m) for m in t["month"]}),
+            "bandwidths": bandwidths, "min_count": min_count,
+            "disclosure": {"method": "cell-key rounding" if min_count > 1 else "none",
+                           "base": min_count, "note": rounding_note(min_count)},
+            "running_variable": RUNNING_WORDS[running],
+            "interval": "robust bias-corrected 95% (local quadratic at the same bandwidth), "
+                        "family-clustered"}
+
+
 def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
                   running: str = "score", exclude_helped: bool = True) -> ImpactReport:
     """The regression discontinuity at each month's capacity cut-off.
@@ -172,13 +183,7 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
               "listed": count(t["listed"].to_numpy(bool)),
               "offered": count(t["offered"].to_numpy(bool)),
               "left_out_helped_before": count(~judged), "months": months}
-    settings = {"lists": lists, "months": sorted({str(m) for m in t["month"]}),
-                "bandwidths": rd["bandwidths"], "min_count": min_count,
-                "disclosure": {"method": "cell-key rounding" if min_count > 1 else "none",
-                               "base": min_count, "note": rounding_note(min_count)},
-                "running_variable": RUNNING_WORDS[running],
-                "interval": "robust bias-corrected 95% (local quadratic at the same "
-                            "bandwidth), family-clustered"}
+    settings = _settings(lists, t, rd["bandwidths"], min_count, running)
     summary = _sentences(effects, rd["first_stage"], settle, months)
     return ImpactReport(summary=summary, effects=effects, first_stage=rd["first_stage"],
                         density=density_test(t["x"].to_numpy(float)), balance=bal,
