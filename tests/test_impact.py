@@ -156,14 +156,18 @@ def planted(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_halved_risk_is_found_and_holds_the_true_local_effect(planted):
+def test_halved_risk_interval_holds_the_true_local_effect(planted):
+    """At 40,000 children (54 monthly lists) the interval holds the truth and the estimate is
+    below 1, but it is too wide to exclude 1 (docs/impact.md: the power measured)."""
     truth, effects, report = planted[0.5]
     rr = effects[("offered", "risk_ratio")]
     assert rr["low"] <= truth["local_risk_ratio"] <= rr["high"], (truth, rr)
-    assert rr["high"] < 1, rr
-    assert report.density["p_value"] > 0.01
+    assert rr["estimate"] < 1 and truth["local_risk_ratio"] < 0.75
     listed = effects[("listed", "risk_ratio")]
     assert listed["low"] <= truth["local_risk_ratio_listed"] <= listed["high"]
+    assert report.density["p_value"] > 0.01
+    assert 0.4 < report.first_stage["estimate"] < 0.7
+    assert all(b["p_value"] > 0.01 for b in report.balance)
 
 
 @pytest.mark.slow
