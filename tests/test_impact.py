@@ -101,6 +101,8 @@ def test_report_counts_are_rounded_and_json_has_effects(tmp_path):
                           "n_above"}
         assert e["n_below"] % 5 == 0 and e["n_above"] % 5 == 0
     assert all(v % 5 == 0 for k, v in s["counts"].items() if k != "months")
+    for row in [s["first_stage"], *s["balance"]]:  # estimates only: no unrounded counts
+        assert not {"n_below", "n_above", "families"} & set(row)
     assert "near each month's cut-off" in s["means"] and "not the effect of the model" in \
         s["not_means"]
     assert "child_id" not in paths["html"].read_text()

@@ -87,6 +87,14 @@ def _rounded_effects(effects: list[dict], t: pd.DataFrame,
     return out
 
 
+_UNROUNDED = ("n_below", "n_above", "families")
+
+
+def _no_counts(row: dict) -> dict:
+    """A row of estimates without its (unrounded) counts of children."""
+    return {k: v for k, v in row.items() if k not in _UNROUNDED}
+
+
 def _sentences(effects: list[dict], first: dict, settle: dict, months: int) -> list[str]:
     by = {(e["of"], e["scale"]): e for e in effects}
     out = []
@@ -185,8 +193,10 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
               "left_out_helped_before": count(~judged), "months": months}
     settings = _settings(lists, t, rd["bandwidths"], min_count, running)
     summary = _sentences(effects, rd["first_stage"], settle, months)
-    return ImpactReport(summary=summary, effects=effects, first_stage=rd["first_stage"],
-                        density=density_test(t["x"].to_numpy(float)), balance=bal,
+    return ImpactReport(summary=summary, effects=effects,
+                        first_stage=_no_counts(rd["first_stage"]),
+                        density=density_test(t["x"].to_numpy(float)),
+                        balance=[_no_counts(b) for b in bal],
                         counts=counts, settle=settle, settings=settings)
 
 
