@@ -20,6 +20,7 @@ from riskmodel.evaluation.impact import (
     impact_report,
     local_fit,
     months_to_settle,
+    rbc_fit,
     rd_effects,
     triangular,
     write_impact_report,
@@ -67,6 +68,13 @@ def test_estimate_and_robust_interval_match_rdrobust():
     # rho = 1: the bias-corrected estimate is the local-quadratic one, with its variance
     assert f2.above[0] - f2.below[0] == pytest.approx(float(np.asarray(r.coef)[2, 0]), abs=1e-8)
     se = np.sqrt(f2.cov[0, 0] + f2.cov[1, 1] - 2 * f2.cov[0, 1])
+    assert se == pytest.approx(float(np.asarray(r.se)[2, 0]), rel=0.01)
+    # a pilot bandwidth wider than the main one, as rdbwselect chooses
+    b = 0.8
+    r = rdrobust(y, x, c=0, h=h, b=b, vce="hc0")
+    f = rbc_fit(x, y[:, None], np.arange(len(x)), h, b)
+    assert f.above[0] - f.below[0] == pytest.approx(float(np.asarray(r.coef)[1, 0]), abs=1e-8)
+    se = np.sqrt(f.cov[0, 0] + f.cov[1, 1] - 2 * f.cov[0, 1])
     assert se == pytest.approx(float(np.asarray(r.se)[2, 0]), rel=0.01)
 
 

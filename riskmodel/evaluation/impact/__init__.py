@@ -16,7 +16,7 @@ from riskmodel.evaluation.impact._effects import (
     rd_effects,
     sharp_effects,
 )
-from riskmodel.evaluation.impact._estimate import ik_bandwidth, local_fit, triangular
+from riskmodel.evaluation.impact._estimate import ik_bandwidth, local_fit, rbc_fit, triangular
 from riskmodel.evaluation.impact._report import (
     BALANCE_INPUTS,
     DEFAULT_TITLE,
@@ -29,5 +29,6 @@ from riskmodel.evaluation.impact._report import (
 __all__ = [
     "BALANCE_INPUTS", "DEFAULT_TITLE", "ImpactReport", "balance", "bandwidth",
     "density_test", "fuzzy_effects", "ik_bandwidth", "impact_report", "local_fit",
-    "months_to_settle", "rd_effects", "sharp_effects", "triangular", "write_impact_report",
+    "months_to_settle", "rbc_fit", "rd_effects", "sharp_effects", "triangular",
+    "write_impact_report",
 ]

@@ -22,20 +22,28 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.impact._estimate import Z95, Fit, delta, ik_bandwidth, local_fit
+from riskmodel.evaluation.impact._estimate import (
+    Z95,
+    Fit,
+    delta,
+    ik_bandwidth,
+    local_fit,
+    rbc_fit,
+)
 
 
 def bandwidth(x: np.ndarray, y: np.ndarray, cluster: np.ndarray,
-              fuzzy: np.ndarray | None = None) -> tuple[float, str]:
-    """The MSE-optimal bandwidth (``rdrobust.rdbwselect``, ``mserd``, family-clustered),
-    else the Imbens-Kalyanaraman one when rdbwselect fails on the data.
+              fuzzy: np.ndarray | None = None) -> tuple[float, float, str]:
+    """The MSE-optimal bandwidth ``h`` and pilot bandwidth ``b`` for the bias correction
+    (``rdrobust.rdbwselect``, ``mserd``, family-clustered), else the Imbens-Kalyanaraman
+    bandwidth for both when rdbwselect fails on the data.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0); x = rng.uniform(-1, 1, 2000)
     >>> y = (rng.uniform(size=2000) < 0.3 - 0.1 * (x > 0)).astype(float)
-    >>> h, how = bandwidth(x, y, np.arange(2000) // 2)
-    >>> 0 < h <= 1, how
+    >>> h, b, how = bandwidth(x, y, np.arange(2000) // 2)
+    >>> 0 < h <= b, how
     (True, 'rdrobust mserd')
     """
     try:
@@ -44,12 +52,13 @@ def bandwidth(x: np.ndarray, y: np.ndarray, cluster: np.ndarray,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bw = rdbwselect(y, x, c=0, fuzzy=fuzzy, cluster=cluster, bwselect="mserd")
-        h = float(np.asarray(bw.bws)[0, 0])
-        if np.isfinite(h) and h > 0:
-            return h, "rdrobust mserd"
+        h, b = float(np.asarray(bw.bws)[0, 0]), float(np.asarray(bw.bws)[0, 2])
+        if np.isfinite(h) and np.isfinite(b) and h > 0 and b > 0:
+            return h, b, "rdrobust mserd"
     except Exception:  # noqa: BLE001 - a degenerate sample: the IK bandwidth instead
         pass
-    return ik_bandwidth(x, y), "Imbens-Kalyanaraman"
+    h = ik_bandwidth(x, y)
+    return h, h, "Imbens-Kalyanaraman"
 
 
 def _ratio(num: Callable[[np.ndarray], float], den: Callable[[np.ndarray], float],
@@ -91,33 +100,34 @@ def _ratio_row(of: str, num: Callable[[np.ndarray], float],
     return row
 
 
-def sharp_effects(t: pd.DataFrame, h: float) -> list[dict]:
-    """The effect of being listed, on both scales, at bandwidth ``h``."""
+def sharp_effects(t: pd.DataFrame, h: float, b: float) -> list[dict]:
+    """The effect of being listed, on both scales, at bandwidth ``h`` (pilot ``b``)."""
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
     y = t[["y"]].to_numpy(float)
-    f1, f2 = local_fit(x, y, fam, h, 1), local_fit(x, y, fam, h, 2)
+    f1, f2 = local_fit(x, y, fam, h, 1), rbc_fit(x, y, fam, h, b)
     rd = lambda th: th[0] - th[1]  # noqa: E731
     return [_row("listed", "risk_difference", rd, f1, f2, False),
             _ratio_row("listed", lambda th: th[0], lambda th: th[1], f1, f2)]
 
 
-def fuzzy_effects(t: pd.DataFrame, h: float) -> list[dict]:
-    """The effect of being offered help (listed -> offered), on both scales, at ``h``."""
+def fuzzy_effects(t: pd.DataFrame, h: float, b: float) -> list[dict]:
+    """The effect of being offered help (listed -> offered), on both scales, at ``h``
+    (pilot ``b``)."""
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
     y, d = t["y"].to_numpy(float), t["offered"].to_numpy(float)
     cols = np.column_stack([y, d, y * d, y * (1 - d)])
-    f1, f2 = local_fit(x, cols, fam, h, 1), local_fit(x, cols, fam, h, 2)
+    f1, f2 = local_fit(x, cols, fam, h, 1), rbc_fit(x, cols, fam, h, b)
     # theta: above (y, d, yd, y(1-d)) then below (same)
     rd = lambda th: (th[0] - th[4]) / (th[1] - th[5])  # noqa: E731
     return [_row("offered", "risk_difference", rd, f1, f2, False),
             _ratio_row("offered", lambda th: th[2] - th[6], lambda th: th[7] - th[3], f1, f2)]
 
 
-def first_stage(t: pd.DataFrame, h: float) -> dict:
+def first_stage(t: pd.DataFrame, h: float, b: float) -> dict:
     """The jump in the share offered help at the cut-off (local linear, robust interval)."""
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
     d = t[["offered"]].to_numpy(float)
-    f1, f2 = local_fit(x, d, fam, h, 1), local_fit(x, d, fam, h, 2)
+    f1, f2 = local_fit(x, d, fam, h, 1), rbc_fit(x, d, fam, h, b)
     row = _row("offered_share", "difference", lambda th: th[0] - th[1], f1, f2, False)
     row["above"], row["below"] = float(f1.above[0]), float(f1.below[0])
     return row
@@ -151,17 +161,17 @@ def rd_effects(t: pd.DataFrame) -> dict:
     """
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
     y, d = t["y"].to_numpy(float), t["offered"].to_numpy(float)
-    h_sharp, how = bandwidth(x, y, fam)
-    h_fuzzy, how_f = bandwidth(x, y, fam, fuzzy=d)
-    effects = sharp_effects(t, h_sharp) + fuzzy_effects(t, h_fuzzy)
-    return {"effects": effects, "first_stage": first_stage(t, h_fuzzy),
-            "bandwidths": {"listed": h_sharp, "offered": h_fuzzy, "method": how,
-                           "method_offered": how_f}}
+    h_s, b_s, how = bandwidth(x, y, fam)
+    h_f, b_f, how_f = bandwidth(x, y, fam, fuzzy=d)
+    effects = sharp_effects(t, h_s, b_s) + fuzzy_effects(t, h_f, b_f)
+    return {"effects": effects, "first_stage": first_stage(t, h_f, b_f),
+            "bandwidths": {"listed": h_s, "listed_pilot": b_s, "offered": h_f,
+                           "offered_pilot": b_f, "method": how, "method_offered": how_f}}
 
 
-def balance(t: pd.DataFrame, columns: list[str], h: float) -> list[dict]:
+def balance(t: pd.DataFrame, columns: list[str], h: float, b: float) -> list[dict]:
     """The jump at the cut-off of each input (should be none): local linear at ``h``,
-    robust interval and p-value."""
+    robust interval (pilot ``b``) and p-value."""
     from math import erfc, sqrt
 
     x, fam = t["x"].to_numpy(float), t["family_id"].to_numpy()
@@ -172,7 +182,7 @@ def balance(t: pd.DataFrame, columns: list[str], h: float) -> list[dict]:
         if ok.sum() < 50 or np.nanstd(v) == 0:
             continue
         f1 = local_fit(x[ok], v[ok, None], fam[ok], h, 1)
-        f2 = local_fit(x[ok], v[ok, None], fam[ok], h, 2)
+        f2 = rbc_fit(x[ok], v[ok, None], fam[ok], h, b)
         row = _row("input", "difference", lambda th: th[0] - th[1], f1, f2, False)
         z = (f2.above[0] - f2.below[0]) / row["se_robust"] if row["se_robust"] else 0.0
         row.update({"input": c, "below_mean": float(f1.below[0]),

@@ -136,8 +136,8 @@ def _settings(lists: list[dict], t: pd.DataFrame, bandwidths: dict, min_count: i
             "disclosure": {"method": "cell-key rounding" if min_count > 1 else "none",
                            "base": min_count, "note": rounding_note(min_count)},
             "running_variable": RUNNING_WORDS[running],
-            "interval": "robust bias-corrected 95% (local quadratic at the same bandwidth), "
-                        "family-clustered"}
+            "interval": "robust bias-corrected 95% (the bias from a local quadratic at the "
+                        "pilot bandwidth), family-clustered"}
 
 
 def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
@@ -184,7 +184,7 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
     rr = next(e for e in rd["effects"] if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
     settle = months_to_settle(rr["se_robust"], months)
     cols = [c for c in BALANCE_INPUTS if c in known.columns]
-    bal = balance(known, cols, rd["bandwidths"]["listed"])
+    bal = balance(known, cols, rd["bandwidths"]["listed"], rd["bandwidths"]["listed_pilot"])
     effects = _rounded_effects(rd["effects"], known, _counter(known, min_count))
     counts = {"child_months": count(np.ones(len(t), bool)),
               "child_months_with_outcome": count(t["y"].notna().to_numpy()),
