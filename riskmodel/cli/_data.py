@@ -70,12 +70,25 @@ def synth(
                      "(moves between localities); --no-knowledge-dates: a council that "
                      "records none (the children table still as at the extract)."),
     ] = True,
+    help_effect: Annotated[
+        float | None,
+        typer.Option(help="Plant monthly lists and help of known effect: an offered child's "
+                     "chance of escalating in the next 6 months times FACTOR (0.5: help "
+                     "halves it; 1.0: help does nothing). Writes scores/ and decisions "
+                     "(docs/impact.md).", metavar="FACTOR"),
+    ] = None,
+    help_start: Annotated[
+        str, typer.Option(help="With --help-effect: the first monthly list (ISO date).")
+    ] = "2021-01-01",
 ):
     """Generate a synthetic council with known truth (contract tables, truth, manifest)."""
     from riskmodel.data import generate_council
 
     if fmt not in ("native", "annex-a"):
         raise InputError(f"--format: expected native or annex-a, got {fmt!r}")
+    if help_effect is not None and (fmt != "native" or not 0 <= help_effect <= 1):
+        raise InputError(f"--help-effect: must be from 0 to 1 (the risk multiplier of help), "
+                         f"with --format native; got {help_effect} ({fmt})")
     path = generate_council(
         n_children=children, seed=seed, out=out_dir, start=start, end=end,
         referral_bias=referral_bias or None, drift=drift or None, fmt=fmt,
@@ -83,6 +96,18 @@ def synth(
     )
     what = "as an Ofsted Annex A workbook " if fmt == "annex-a" else ""
     out.print(f"synthetic council: {children:,} children written {what}to {path}")
+    if help_effect is not None:
+        _plant_help(path, help_effect, help_start, seed)
+
+
+def _plant_help(path: Path, factor: float, start: str, seed: int) -> None:
+    """``synth --help-effect``: monthly lists, decisions and help of known effect."""
+    from riskmodel.jobs import plant_listed_help
+
+    rec = plant_listed_help(path, factor, start=start, seed=seed)
+    out.print(f"help planted: {rec['lists']} monthly lists from {rec['start']}, "
+              f"{rec['children_offered']:,} children offered help, risk x{factor}; "
+              f"true local risk ratio at the cut-off {rec['local_risk_ratio']}")
 
 
 import_app = typer.Typer(

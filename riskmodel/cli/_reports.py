@@ -165,3 +165,36 @@ def card(
     out.print(card_summary(mc, paths, out_dir), markup=False, highlight=False, soft_wrap=True)
 
 
+
+
+@app.command()
+def impact(
+    data: Annotated[Path, typer.Option(help="The council's extract folder (outcomes, families; "
+                                       "its scores/ folder is searched for lists).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
+        "impact-report"),
+    scores: Annotated[
+        list[Path] | None,
+        typer.Option(help="Monthly scores files with decisions recorded (repeatable); default "
+                     "every list under DATA/scores/."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="Fairness policy (its min_count rounds every count).")
+    ] = None,
+    running: Annotated[
+        str, typer.Option(help="Distance from each month's cut-off: score, or rank (places "
+                          "as a share of the month's children).")
+    ] = "score",
+    all_children: Annotated[
+        bool, typer.Option(help="Keep child-months of children offered help for a list of "
+                           "the 6 months before (left out by default).")
+    ] = False,
+):
+    """Did the lists help? The effect of being listed and of help, at the capacity cut-off."""
+    from riskmodel.jobs import report_impact
+
+    report, paths = report_impact(data, out_dir, scores=scores or None, policy=policy,
+                                  running=running, all_children=all_children)
+    for line in report.summary:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"impact report: {paths['html']}", markup=False, highlight=False, soft_wrap=True)

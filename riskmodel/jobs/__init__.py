@@ -3,6 +3,7 @@
 Each command of the CLI calls one job: :func:`train`, :func:`score`, :func:`explain_extract`,
 :func:`model_card`/:func:`write_model_card`, :func:`run_test_predictions` (for fairness
 reviews of a run), :func:`add_decisions`/:func:`report_decisions` (the panels' decisions),
+:func:`report_impact` (did the lists help?),
 :func:`run_demo`, and :func:`import_annex_a`/:func:`import_extract` (a council's own data
 into the contract).
 """
@@ -13,6 +14,7 @@ from riskmodel.jobs.decisions import add_decisions, report_decisions
 from riskmodel.jobs.demo import run_demo
 from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.fairness import fairness_report, read_scores
+from riskmodel.jobs.impact import plant_listed_help, report_impact
 from riskmodel.jobs.imports import import_annex_a, import_extract
 from riskmodel.jobs.monitor import MonitorRun, monitor, monitor_history
 from riskmodel.jobs.replay import run_test_predictions
@@ -23,6 +25,6 @@ __all__ = [
     "Extract", "MonitorRun", "add_decisions", "explain_extract", "fairness_report",
     "import_annex_a", "import_extract", "model_card", "monitor", "monitor_history",
     "open_extract", "read_fairness", "read_scores", "report_decisions", "run_demo",
-    "run_test_predictions", "score", "train", "training_matrix", "training_schedule",
-    "write_model_card",
+    "plant_listed_help", "report_impact", "run_test_predictions", "score", "train",
+    "training_matrix", "training_schedule", "write_model_card",
 ]

@@ -12,7 +12,12 @@ decisions do not depend on any characteristic, and the report must flag nothing.
 with probability ``effect``, kept from escalating in the horizon after each offer (an
 escalated early-help closure becomes ``needs_met`` and a social-care episode starting then is
 removed), so the chance of escalation within the horizon after an offer is exactly
-``1 - effect`` times what it was. Training choices are measured against this known truth.
+``1 - effect`` times what it was. Training choices are measured against this known truth,
+and so is ``riskmodel impact``: ``riskmodel synth --help-effect FACTOR``
+(:func:`riskmodel.jobs.plant_listed_help`) plants help with ``effect = 1 - FACTOR``, so an
+offered child's risk of escalating within the horizon is ``FACTOR`` times what it was (a
+risk ratio; not a hazard ratio, which would give a slightly smaller risk reduction where
+escalation is common).
 """
 
 from __future__ import annotations

@@ -1,0 +1,189 @@
+"""Did the lists help? The regression discontinuity at the capacity cut-off (issue 30).
+
+Fast: the estimator against a hand computation (a plain weighted least-squares fit in numpy)
+and against rdrobust; intervals that hold a planted effect on simulated child-months; the
+months-to-settle arithmetic; bad input. Slow: a synthetic council with help planted
+(``riskmodel synth --help-effect``), whose report must hold the true local effect.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.evaluation.impact import (
+    impact_report,
+    local_fit,
+    months_to_settle,
+    rbc_fit,
+    rd_effects,
+    triangular,
+    write_impact_report,
+)
+
+
+def _frame(n: int, factor: float, seed: int, take: float = 0.7) -> pd.DataFrame:
+    """Child-months: risk rising with x, listed above 0, offered with chance ``take`` when
+    listed (1% added below), an offer multiplying the risk by ``factor``; families of 2."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, n)
+    base = 0.25 + 0.1 * x + 0.05 * x ** 2
+    off = np.where(x > 0, rng.uniform(size=n) < take, rng.uniform(size=n) < 0.01)
+    y = (rng.uniform(size=n) < base * np.where(off, factor, 1.0)).astype(float)
+    return pd.DataFrame({"child_id": np.arange(n).astype(str), "family_id": np.arange(n) // 2,
+                         "month": "2024-01", "x": x, "listed": x > 0, "offered": off, "y": y})
+
+
+def test_local_linear_matches_a_hand_fit():
+    t = _frame(3000, 0.5, 1)
+    h = 0.4
+    fit = local_fit(t["x"].to_numpy(), t[["y"]].to_numpy(), t["family_id"].to_numpy(), h, 1)
+    hand = []
+    for side in (t["x"] > 0, t["x"] <= 0):
+        s = t[side & (t["x"].abs() < h)]
+        w = triangular(s["x"].to_numpy(), h)
+        X = np.column_stack([np.ones(len(s)), s["x"]])
+        beta = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * s["y"].to_numpy()))
+        hand.append(beta[0])
+    assert fit.above[0] == pytest.approx(hand[0], abs=1e-10)
+    assert fit.below[0] == pytest.approx(hand[1], abs=1e-10)
+    assert fit.n_above == int(((t["x"] > 0) & (t["x"] < h)).sum())
+
+
+def test_estimate_and_robust_interval_match_rdrobust():
+    rdrobust = pytest.importorskip("rdrobust").rdrobust
+    t = _frame(4000, 0.5, 2)
+    x, y = t["x"].to_numpy(), t["y"].to_numpy()
+    h = 0.5
+    r = rdrobust(y, x, c=0, h=h, b=h, vce="hc0")
+    f1 = local_fit(x, y[:, None], np.arange(len(x)), h, 1)
+    f2 = local_fit(x, y[:, None], np.arange(len(x)), h, 2)
+    conventional = float(np.asarray(r.coef)[0, 0])
+    assert f1.above[0] - f1.below[0] == pytest.approx(conventional, abs=1e-8)
+    # rho = 1: the bias-corrected estimate is the local-quadratic one, with its variance
+    assert f2.above[0] - f2.below[0] == pytest.approx(float(np.asarray(r.coef)[2, 0]), abs=1e-8)
+    se = np.sqrt(f2.cov[0, 0] + f2.cov[1, 1] - 2 * f2.cov[0, 1])
+    assert se == pytest.approx(float(np.asarray(r.se)[2, 0]), rel=0.01)
+    # a pilot bandwidth wider than the main one, as rdbwselect chooses
+    b = 0.8
+    r = rdrobust(y, x, c=0, h=h, b=b, vce="hc0")
+    f = rbc_fit(x, y[:, None], np.arange(len(x)), h, b)
+    assert f.above[0] - f.below[0] == pytest.approx(float(np.asarray(r.coef)[1, 0]), abs=1e-8)
+    se = np.sqrt(f.cov[0, 0] + f.cov[1, 1] - 2 * f.cov[0, 1])
+    assert se == pytest.approx(float(np.asarray(r.se)[2, 0]), rel=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("factor", [0.5, 1.0])
+def test_intervals_hold_the_planted_effect(factor):
+    holds_rr, holds_1 = 0, 0
+    for seed in range(4):
+        effects = {(e["of"], e["scale"]): e for e in rd_effects(
+            _frame(20000, factor, seed, take=0.8))["effects"]}
+        rr = effects[("offered", "risk_ratio")]
+        holds_rr += rr["low"] <= factor <= rr["high"]
+        holds_1 += rr["low"] <= 1 <= rr["high"]
+        rd = effects[("offered", "risk_difference")]
+        assert rd["low"] < rd["high"] and rd["n_above"] > 0 and rd["n_below"] > 0
+    assert holds_rr >= 3
+    if factor == 1.0:
+        assert holds_1 >= 3
+    else:
+        assert holds_1 <= 1  # a halved risk is found
+
+
+def test_report_counts_are_rounded_and_json_has_effects(tmp_path):
+    t = _frame(6000, 0.5, 5)
+    r = impact_report(t, lists=[{"scores": "s.parquet", "month": "2024-01"}], min_count=5)
+    paths = write_impact_report(r, tmp_path)
+    s = json.loads(paths["json"].read_text())
+    assert {e["scale"] for e in s["effects"]} == {"risk_ratio", "risk_difference"}
+    assert {e["of"] for e in s["effects"]} == {"listed", "offered"}
+    for e in s["effects"]:
+        assert set(e) >= {"of", "scale", "estimate", "low", "high", "bandwidth", "n_below",
+                          "n_above"}
+        assert e["n_below"] % 5 == 0 and e["n_above"] % 5 == 0
+    assert all(v % 5 == 0 for k, v in s["counts"].items() if k != "months")
+    for row in [s["first_stage"], *s["balance"]]:  # estimates only: no unrounded counts
+        assert not {"n_below", "n_above", "families"} & set(row)
+    assert "near each month's cut-off" in s["means"] and "not the effect of the model" in \
+        s["not_means"]
+    assert "child_id" not in paths["html"].read_text()
+
+
+def test_months_to_settle_scales_with_the_variance():
+    a, b = months_to_settle(0.2, 12), months_to_settle(0.1, 12)
+    assert a["months_needed"] == pytest.approx(4 * b["months_needed"], rel=0.05)
+    assert months_to_settle(0.01, 12)["more_months"] == 0
+
+
+def test_bad_input_is_one_error_line(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "riskmodel", "impact", "--data",
+                          str(tmp_path / "none"), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().startswith("error:")
+    run = subprocess.run([sys.executable, "-m", "riskmodel", "synth", "--children", "300",
+                          "--out", str(tmp_path / "c"), "--help-effect", "1.5"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "error: --help-effect" in run.stderr
+
+
+def test_report_opens_in_chromium_with_its_tables(tmp_path):
+    from test_fairness_report import chromium
+
+    r = impact_report(_frame(6000, 0.5, 6), lists=[{"month": "2024-01"}], min_count=5)
+    paths = write_impact_report(r, tmp_path)
+    dom, console = chromium(paths["html"], tmp_path)
+    assert not [c for c in console if "error" in c.lower()], console
+    for needle in ('id="effects-table"', 'id="balance-table"', 'id="density"',
+                   "What this means", "What it does not mean", r.summary[0][:40]):
+        assert needle in dom
+    assert "<script" not in dom and "http" not in dom.split("<body")[1].split("</footer>")[0]
+
+
+CHILDREN = 40_000
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    """Two councils, help halving the risk and help doing nothing, with their reports."""
+    from riskmodel.data import generate_council
+    from riskmodel.jobs import plant_listed_help, report_impact
+
+    out = {}
+    for factor in (0.5, 1.0):
+        folder = generate_council(CHILDREN, seed=1, out=tmp_path_factory.mktemp(f"c{factor}"))
+        truth = plant_listed_help(folder, factor, seed=1)
+        report, _ = report_impact(folder, tmp_path_factory.mktemp(f"r{factor}"))
+        out[factor] = (truth, {(e["of"], e["scale"]): e for e in report.effects}, report)
+    return out
+
+
+@pytest.mark.slow
+def test_halved_risk_interval_holds_the_true_local_effect(planted):
+    """At 40,000 children (54 monthly lists) the interval holds the truth and the estimate is
+    below 1, but it is too wide to exclude 1 (docs/impact.md: the power measured)."""
+    truth, effects, report = planted[0.5]
+    rr = effects[("offered", "risk_ratio")]
+    assert rr["low"] <= truth["local_risk_ratio"] <= rr["high"], (truth, rr)
+    assert rr["estimate"] < 1 and truth["local_risk_ratio"] < 0.75
+    listed = effects[("listed", "risk_ratio")]
+    assert listed["low"] <= truth["local_risk_ratio_listed"] <= listed["high"]
+    assert report.density["p_value"] > 0.01
+    assert 0.4 < report.first_stage["estimate"] < 0.7
+    assert all(b["p_value"] > 0.01 for b in report.balance)
+
+
+@pytest.mark.slow
+def test_help_that_does_nothing_is_not_found(planted):
+    truth, effects, _ = planted[1.0]
+    assert truth["local_risk_ratio"] == 1.0 and truth["closures_changed"] == 0
+    for of in ("listed", "offered"):
+        rr = effects[(of, "risk_ratio")]
+        assert rr["low"] <= 1 <= rr["high"], rr
