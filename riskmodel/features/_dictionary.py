@@ -47,9 +47,12 @@ class FeatureDef:
     missing_key: str | None = None
     missing_flag: str | None = None
     flag_of: str | None = None
-    say: Callable[[float], str] = field(default=None, repr=False, compare=False)
+    say: Callable[[float], str] | None = field(default=None, repr=False, compare=False)
 
-    def describe(self, value) -> str:
+    def describe(self, value: float) -> str:
+        """The child's value in plain words (the builder's phrase)."""
+        if self.say is None:  # a builder bug, never a user error
+            raise TypeError(f"feature {self.name} has no phrase ('say')")
         return self.say(value)
 
 

@@ -159,7 +159,7 @@ class CohortScorer:
         rejected = np.zeros(n, dtype=bool)
         rejected[list(reasons)] = True
         self.reject_rows = np.flatnonzero(rejected)
-        self.reject_reasons = ["; ".join(reasons[i]) for i in self.reject_rows]
+        self.reject_reasons = ["; ".join(reasons[int(i)]) for i in self.reject_rows]
         self.rows = np.flatnonzero(~rejected)
         self.margin, self.score = margin[self.rows], score[self.rows]
 
