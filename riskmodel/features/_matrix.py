@@ -89,15 +89,14 @@ def build_matrix(tables: Tables, as_of_dates: AsOfDates, *, outcome: str,
     Raises
     ------
     InputError
-        For an unknown outcome, one the tables cannot label (disengagement without closure
-        reasons), or an as-of date after the extract date or not after the first record.
+        For an unknown outcome or one the tables cannot label (disengagement without closure
+        reasons); an as-of date after the extract date or not after the first record.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskmodel.features import build_matrix, feature_columns
-    >>> def one(**row): return pd.DataFrame({k: [v] for k, v in row.items()})
-    >>> d = pd.Timestamp
+    >>> from riskmodel.features import build_matrix
+    >>> d, one = pd.Timestamp, lambda **row: pd.DataFrame({k: [v] for k, v in row.items()})
     >>> tables = {"children": one(child_id="c1", family_id="f1", date_of_birth=d("2015-05-01"),
     ...     sex="female", ethnicity="white", disability="none", locality="north",
     ...     imd_decile=3), "contacts": one(contact_id="k1", child_id="c1",
@@ -113,16 +112,20 @@ def build_matrix(tables: Tables, as_of_dates: AsOfDates, *, outcome: str,
     >>> m.loc[0, ["label", "age_band", "contacts_source_police_12m_count",
     ...           "episodes_current_all_daysopen"]].astype(str).tolist()
     ['1', '8-11', '1', '120']
-    >>> len(feature_columns(m)) > 100
-    True
     """
+    outcome, tables = _checked_inputs(outcome, tables)
+    df = _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
+                   extract_date)
+    return _with_matrix_types(finish_keys(df))
+
+
+def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
+    """The outcome checked, and the tables completed and checked able to label it."""
     outcome = check_outcome(outcome)
-    resolved = _resolve_spec(spec)
     if isinstance(tables, dict):
         tables = complete_tables(tables)
         check_outcome_inputs(outcome, tables)
-    df = _assemble(tables, as_of_dates, outcome, resolved, horizon_months, extract_date)
-    return _with_matrix_types(finish_keys(df))
+    return outcome, tables
 
 
 def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: FeatureSpec,

@@ -73,22 +73,20 @@ def top_reasons(contributions: pd.DataFrame, X: pd.DataFrame | np.ndarray, *, n:
                 left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """The ``n`` strongest reasons per row, in plain words.
 
-    Reasons are the largest positive (risk-raising) contributions, strongest first, each
-    phrased "<the child's value in words> — raises risk"; only when fewer than ``n`` features
-    raise the risk are the strongest risk-lowering ones added ("— lowers risk"). Features
-    with no contribution are never reasons. The sign decides; the words describe the value.
-    An imputed value (its ``<name>_missing`` flag is 1) is described by the flag, and a
-    reason repeating an earlier one's words is skipped. A feature whose value for the row is
-    its ``common`` value (or, when imputed, whose flag's is) is never a reason: the next
-    strongest takes its place; the contributions themselves are not changed.
+    The largest positive contributions, strongest first, as "<the child's value in words>
+    — raises risk"; only when fewer than ``n`` features raise the risk are the strongest
+    risk-lowering ones added ("— lowers risk"). A feature with no contribution is never a
+    reason; the sign decides, the words describe the value. An imputed value (its
+    ``<name>_missing`` flag is 1) is worded by the flag; a reason repeating earlier words is
+    skipped. A feature at its ``common`` value (or, when imputed, whose flag is) is never a
+    reason: the next strongest takes its place (the contributions are not changed).
 
     Parameters
     ----------
     contributions : DataFrame
         From :func:`feature_contributions` (a ``base_value`` column is ignored).
     X : DataFrame or array
-        The same rows' feature values (the contributions' feature columns, or an array in
-        that order), used for the words.
+        The same rows' feature values (those columns, or an array in that order): the words.
     n : int, default=3
     describe : callable, optional
         ``describe(name, value) -> str``; default: the feature dictionary's
