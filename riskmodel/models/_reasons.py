@@ -101,8 +101,7 @@ def top_reasons(contributions: pd.DataFrame, X: pd.DataFrame | np.ndarray, *, n:
     Returns
     -------
     DataFrame
-        Columns ``reason_1`` … ``reason_n`` (string; missing when a row has fewer
-        reasons), with the contributions' index.
+        ``reason_1`` … ``reason_n`` (string; missing when fewer), the contributions' index.
 
     Examples
     --------

@@ -105,9 +105,8 @@ def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
     counts, per_locality = _checked_counts(scorer, paths["scores"])
     lists, stale = _locality_lists(paths["scores"], per_locality, options.by_locality)
     t_write = time.perf_counter()
-    # Every file is written to a hidden temporary first; the renames happen together when
-    # the blocks exit (scores, rejected rows, locality lists, then the audit line that says
-    # the run finished). Files with child ids are private to the owner; the audit holds none.
+    # Each file goes to a hidden temporary, renamed together as the blocks exit: scores,
+    # rejected rows, lists, then the audit line (the run finished). Child-id files are private.
     with contextlib.ExitStack() as stack:
         tmp_audit = stack.enter_context(atomic_path(paths["audit"]))
         tmp_scores = _write_tables(stack, scorer, paths, lists, per_locality)
