@@ -1,7 +1,16 @@
-"""Time of monitoring one month of 100,000 open children (``riskmodel monitor``'s work).
+"""Time of monitoring one month of 100,000 open children (``riskmodel monitor``'s work), and
+false alarms over a year on unchanged councils.
 
     python3 benchmarks/monitor.py                    # 100,000 children, 200 resamples
     python3 benchmarks/monitor.py --children 250000
+    python3 benchmarks/monitor.py --false-alarms --councils 9 --children 3000
+
+``--false-alarms``: for each of ``--councils`` synthetic councils (seeds 1, 2, ...; nothing
+planted) a model is trained on the council itself (the tests' relaxed spec: logistic and
+LightGBM) and ``riskmodel monitor`` runs at every first of the month after its reference
+year up to the extract (2025-05-01 to 2025-12-01: 8 runs), each run seeing the history of
+the earlier ones. Every verdict other than ``ok`` is a false alarm; the rate per council-year
+is compared with the policy's ``monitoring.alarms_per_year``.
 
 A 20,000-child synthetic council gives real feature matrices (210 features): its last four
 quarterly dates are the reference, a later date the month. Both are resampled to the size
@@ -54,8 +63,66 @@ def resample(rows: pd.DataFrame, n: int, rng) -> pd.DataFrame:
     return out
 
 
+def _relaxed_spec(path: Path) -> Path:
+    """The packaged escalation spec relaxed as tests/conftest.py does (logistic, LightGBM)."""
+    from importlib import resources
+
+    import yaml
+
+    spec = yaml.safe_load(
+        (resources.files("riskmodel.training") / "specs" / "escalation.yaml").read_text())
+    spec["bootstrap"] = 40
+    # a 3,000-child council has wide intervals: bars any working model meets (the point
+    # here is the monitoring of whatever model the council registers)
+    spec["thresholds"] = {"min_auc": 0.3, "max_calibration_error": 0.5,
+                          "min_lift_at_capacity": 1.0}
+    spec["candidates"][2]["params"]["n_estimators"] = 120
+    spec["candidates"] = spec["candidates"][1:]
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def false_alarms(councils: int, children: int, first_seed: int = 1) -> None:
+    """Train on each unchanged council, monitor every month after its reference year."""
+    import os
+
+    from riskmodel.jobs import monitor, train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
+        spec = _relaxed_spec(Path(tmp) / "escalation.yaml")
+        runs, alarms = 0, []
+        for seed in range(first_seed, first_seed + councils):
+            data = generate_council(children, seed=seed, out=Path(tmp) / f"c{seed}")
+            result = train(data, spec)
+            if result.registered is None:
+                print(f"seed {seed}: no candidate passed; skipped", flush=True)
+                continue
+            uri = f"models:/escalation/{result.registered['version']}"
+            for m in range(5, 13):
+                run = monitor(data, uri, f"2025-{m:02d}-01", out=Path(tmp) / f"m{seed}-{m}")
+                runs += 1
+                s = run.summary
+                if s["verdict"] != "ok":
+                    alarms.append((seed, s["as_of"], s["verdict"],
+                                   [r["text"][:120] for r in s["reasons"]]))
+                print(f"seed {seed} {s['as_of']}: {s['verdict']} "
+                      f"({s['alpha']['tests']} tests at {s['alpha']['alpha']:.2g})"
+                      + "".join(f"\n    {r['section']}: {r['text'][:160]}" for r in s["reasons"]),
+                      flush=True)
+        years = runs / 12
+        print(f"\n{len(alarms)} false alarms in {runs} monthly runs ({years:.1f} council-years): "
+              f"{len(alarms) / max(years, 1e-9):.2f} a year (policy: at most "
+              f"{load_fairness_policy().monitoring.alarms_per_year:g})")
+        for a in alarms:
+            print("  ", *a)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--false-alarms", action="store_true",
+                    help="Count false alarms on unchanged councils instead of timing.")
+    ap.add_argument("--councils", type=int, default=9)
     ap.add_argument("--children", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--contact-copies", type=int, default=60,
@@ -63,6 +130,9 @@ def main() -> None:
                          "month is the size of a council with that many children open "
                          "(60: about 200,000 contacts in the month, 18 million in all).")
     args = ap.parse_args()
+    if args.false_alarms:
+        false_alarms(args.councils, args.children, args.seed)
+        return
     rng = np.random.default_rng(args.seed)
     policy = load_fairness_policy()
     t = policy.monitoring

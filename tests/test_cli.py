@@ -56,6 +56,45 @@ def test_the_installed_typer_and_click_give_the_same_exits():
     assert done.returncode == 2 and done.stderr.startswith("error: Missing argument"), done
 
 
+# setuptools' editable install finds the package this way (this repository's copy here): a
+# finder after the path, so a folder named riskmodel/ in the current folder is met first.
+_EDITABLE = """
+import importlib.machinery as m, runpy, sys
+class Finder:
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "riskmodel":
+            return m.PathFinder.find_spec(name, [{repo!r}])
+        if name.rpartition(".")[0] == "riskmodel":
+            return m.PathFinder.find_spec(name, [{package!r}])
+sys.meta_path.insert(sys.meta_path.index(m.PathFinder) + 1, Finder)
+sys.path.insert(0, "")
+sys.argv[0] = "riskmodel"
+runpy.run_module("riskmodel", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("args,exit_code,says", [
+    (["--version"], 0, f"riskmodel {__version__}"),
+    (["score", "--data", "nowhere", "--out", "s.csv"], 2, "error: "),
+])
+def test_python_m_riskmodel_works_from_the_folder_holding_a_clone(args, exit_code, says,
+                                                                   tmp_path):
+    import os
+    from pathlib import Path
+
+    import riskmodel
+
+    package = Path(riskmodel.__file__).resolve().parent
+    (tmp_path / "riskmodel").symlink_to(package.parent)  # the clone, in the current folder
+    boot = _EDITABLE.format(repo=str(package.parent), package=str(package))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", boot, *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == exit_code, done.stderr
+    assert (done.stdout + done.stderr).startswith(says), done.stderr
+
+
 def test_an_unknown_outcome_names_the_known_ones(capsys):
     code, _, err = _cli(["train", "--data", "x", "--outcome", "disengagment"], capsys)
     assert code == 2
@@ -92,6 +131,7 @@ def read_only(tmp_path):
      "--out", "{ro}/sub/explain.html"],
     ["synth", "--children", "50", "--out", "{ro}/council"],
     ["demo", "--children", "50", "--out", "{ro}/demo"],
+    ["card", "--out", "{ro}/card"],
 ])
 def test_a_read_only_output_fails_before_any_work(command, read_only, council, capsys):
     args = [a.format(council=council, ro=read_only) for a in command]
@@ -214,3 +254,220 @@ def test_in_a_workspace_the_spec_capacity_sets_who_is_within_capacity(trained, c
         assert f"spec: {spec.resolve()}" in err  # the run names the spec it used
         counts[pct] = int(pd.read_csv(out)["in_capacity"].sum())
     assert counts[30] > 2 * counts[10] > 0
+
+
+def _in_a_terminal(args: list[str], columns: int) -> tuple[int, str]:
+    """Run the command in a pseudo-terminal ``columns`` wide; (exit code, what it showed)."""
+    import fcntl
+    import os
+    import pty
+    import re
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "50"}
+    proc = subprocess.Popen([sys.executable, "-m", "riskmodel", *args], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the command closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(master)
+    text = b"".join(chunks).decode().replace("\r\n", "\n")
+    return proc.returncode, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+@pytest.mark.parametrize("columns", [100, 120])
+def test_compare_shows_every_metric_on_a_100_column_terminal(trained, columns):
+    from riskmodel.store import compare_runs
+
+    code, shown = _in_a_terminal(["compare"], columns)
+    assert code == 0, shown
+    lines = shown.splitlines()
+    assert max(len(ln) for ln in lines) <= columns, shown
+    assert "…" not in shown and "widen" not in shown, shown
+    for heading in ("AUC", "Brier", "calib.", "recall"):
+        assert heading in shown, shown
+    for _, run in compare_runs("escalation").iterrows():
+        row = next(ln for ln in lines if ln.strip().startswith(run["run_id"][:8] + " ")
+                   and f" {run['candidate']} " in ln)
+        for metric in ("auc", "brier", "recall_at_capacity"):
+            assert f"{run[metric]:.3f}" in row, (metric, row)
+        assert run["run_id"] in shown.replace("\n", "").replace(" ", ""), shown
+
+
+def test_compare_diff_takes_the_ids_it_prints_and_shows_the_metrics(trained, capsys):
+    from riskmodel.store import compare_runs
+
+    runs = compare_runs("escalation")
+    first, second = runs.iloc[0], runs.iloc[1]
+    code, out, err = _cli(["compare", "--diff", first["run_id"][:8], second["run_id"][:8]],
+                          capsys)
+    assert code == 0, err
+    auc = next(ln for ln in out.splitlines() if ln.startswith("test auc: "))
+    assert f"{first['auc']:.3f}" in auc and f"{second['auc']:.3f}" in auc, auc
+    assert f"{second['auc'] - first['auc']:+.3f}" in auc, auc
+    code, _, err = _cli(["compare", "--diff", "0000000f", second["run_id"][:8]], capsys)
+    assert code == 2 and err.startswith("error: run: no MLflow run whose id starts with"), err
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A folder on a small file system filled to the last byte (a tmpfs; root only)."""
+    import os
+
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k",
+                                            "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (root only)")
+    try:
+        with open(disk / "filler", "wb") as fh:
+            while True:
+                fh.write(b"x" * 4096)
+                fh.flush()
+    except OSError:
+        pass
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_card_onto_a_full_disk_is_one_error_line(trained, full_disk, capsys):
+    code, out, err = _cli(["card", "--out", full_disk / "card"], capsys)
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith(("  [", "spec: "))]
+    assert len(lines) == 1 and lines[0].startswith("error: --out: cannot write to "), err
+    assert "no space" in lines[0], err
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "--data", "{tmp}", "--out", "s.csv", "--as-of", "2024-13-01"],
+    ["build", "--data", "{tmp}", "--outcome", "escalation", "--out", "m.parquet",
+     "--as-of", "2024-01-01", "--as-of", "01/02/2024"],
+    ["monitor", "--data", "{tmp}", "--out", "o", "--as-of", "yesterday"],
+])
+def test_a_bad_as_of_is_refused_before_the_extract_and_heavy_libraries(args, tmp_path):
+    # In a fresh interpreter: which libraries the refusal needed.
+    code = ("import sys\nfrom riskmodel.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as exc:\n    print(exc.code)\n"
+            "print(sorted(m for m in ('mlflow', 'sklearn', 'lightgbm', 'riskmodel.data', "
+            "'riskmodel.store') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, *[a.format(tmp=tmp_path) for a in args]],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.stdout.split("\n")[:2] == ["2", "[]"], (done.stdout, done.stderr)
+    assert done.stderr.startswith("error: --as-of: ") and done.stderr.count("\n") == 1
+
+
+def test_a_workspace_from_the_environment_is_named_as_such(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RISKMODEL_WORKSPACE", str(tmp_path / "nowhere"))
+    code, _, err = _cli(["features"], capsys)
+    assert code == 2 and err.startswith("error: RISKMODEL_WORKSPACE: "), err
+    monkeypatch.delenv("RISKMODEL_WORKSPACE")
+    code, _, err = _cli(["--workspace", tmp_path / "nowhere", "features"], capsys)
+    assert code == 2 and err.startswith("error: --workspace: "), err
+
+
+def test_explain_writes_html_under_an_html_name_only(tmp_path, capsys):
+    code, _, err = _cli(["explain", "--data", tmp_path, "--out", tmp_path / "explain.pdf"],
+                        capsys)
+    assert code == 2 and err.startswith("error: --out: explain writes an HTML report"), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cards_own_command_updates_the_card_it_is_in(trained, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _cli(["card", "--out", "card"], capsys)
+    assert code == 0, err
+    html = (tmp_path / "card" / "model_card.html").read_text()
+    assert "riskmodel card --answers council_answers.yaml" in html  # the banner's command
+    (tmp_path / "card" / "model_card.html").unlink()
+    monkeypatch.chdir(tmp_path / "card")  # run as the banner says, where the answers are
+    code, _, err = _cli(["card", "--answers", "council_answers.yaml"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "card" / "model_card.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card"]  # no new model-card/
+
+
+def test_a_job_that_fails_says_one_line_not_its_step_first(capsys):
+    from riskmodel._core.errors import InputError
+    from riskmodel.cli._app import _steps
+
+    with pytest.raises(InputError), _steps("training") as step:
+        step("reading the extract…")
+        raise InputError("data: nowhere does not exist")
+    assert capsys.readouterr().err == ""
+    with _steps("training") as step:
+        step("reading the extract…")
+        step("built the matrix")
+    assert [ln.split("] ")[1] for ln in capsys.readouterr().err.splitlines()] == [
+        "reading the extract…", "built the matrix"]
+
+
+def test_a_second_score_onto_the_same_output_is_refused_while_the_first_writes(
+        trained, council, tmp_path, capsys):
+    import fcntl
+
+    out = tmp_path / "scores.csv"
+    with open(tmp_path / ".tmp-lock.scores.csv", "a") as held:  # a first run, writing now
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = _cli(["score", "--data", council, "--out", out], capsys)
+        assert code == 2 and err.startswith("error: --out: another riskmodel score is "
+                                            "writing"), err
+        assert not out.exists()
+        (tmp_path / ".tmp-lock.scores.csv").unlink()  # the first run ends
+    code, _, err = _cli(["score", "--data", council, "--out", out], capsys)
+    assert code == 0 and out.is_file(), err
+    assert not list(tmp_path.glob(".tmp-*")), "the lock was left behind"
+
+
+def test_a_column_that_nearly_matches_the_contract_is_named_with_its_match(council, tmp_path,
+                                                                           capsys):
+    import shutil
+
+    import pandas as pd
+
+    copy = tmp_path / "council"
+    shutil.copytree(council, copy)
+    children = pd.read_parquet(copy / "children.parquet")
+    children.rename(columns={"date_of_birth": "DOB"}).to_parquet(copy / "children.parquet")
+    code, _, err = _cli(["validate", copy], capsys)
+    assert code == 0, err
+    assert "warning: children: unknown column DOB — did you mean date_of_birth?" in err, err
+
+
+def test_every_open_child_is_scored_or_named_in_the_rejected_file(trained, council, tmp_path,
+                                                                  capsys):
+    import json
+
+    import pandas as pd
+
+    from riskmodel.data._contract import EARLY_HELP_SERVICES
+
+    day = json.loads((council / "manifest.json").read_text())["extract_date"]
+    out = tmp_path / "scores.csv"
+    code, _, err = _cli(["score", "--data", council, "--out", out, "--as-of", day], capsys)
+    assert code == 0, err
+    ep = pd.read_parquet(council / "episodes.parquet")
+    when = pd.Timestamp(day)
+    start, end = pd.to_datetime(ep["start_date"]), pd.to_datetime(ep["end_date"])
+    open_now = set(ep.loc[ep["service"].isin(EARLY_HELP_SERVICES) & (start < when)
+                          & (end.isna() | (end >= when)), "child_id"].astype(str))
+    scored = set(pd.read_csv(out, dtype={"child_id": str})["child_id"])
+    rejected = pd.read_csv(tmp_path / "scores.rejected.csv", dtype={"child_id": str})
+    waiting = rejected[rejected["reason"].str.startswith("early-help episode not yet known")]
+    assert len(waiting), "the council has no child whose episode is not yet known: no test"
+    assert open_now == scored | set(rejected["child_id"]), "an open child is neither scored " \
+                                                           "nor named"
+    assert not set(waiting["child_id"]) & scored
+    assert f"{len(waiting):,} children with an early-help episode open" in err

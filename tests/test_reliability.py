@@ -728,6 +728,85 @@ def test_killed_train_leaves_the_champion_and_hides_its_runs(
     assert len(set(compare_runs("escalation", max_runs=1000)["run_id"]) - listed) == 2
 
 
+# ---------------------------------------------------------------- Ctrl-C --------------------
+
+
+def _interrupt(cmd: list, *, when: Callable[[], bool], log: Path,
+               limit: float = 600) -> subprocess.CompletedProcess | None:
+    """Start ``cmd`` as a terminal would (SIGINT not ignored); send the process group SIGINT
+    (Ctrl-C) once ``when()`` is true. None if it finished first."""
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [str(a) for a in cmd], env={**os.environ}, stdout=fh, stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    start = time.monotonic()
+    while proc.poll() is None and not when():
+        if time.monotonic() - start > limit:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"{cmd[3]} neither finished nor reached its interrupt point")
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        return None
+    os.killpg(proc.pid, signal.SIGINT)
+    err = proc.communicate(timeout=120)[1].decode()
+    return subprocess.CompletedProcess(cmd, proc.returncode, "", err)
+
+
+def _was_interrupted(done: subprocess.CompletedProcess | None, what: str) -> None:
+    assert done is not None, f"{what} finished before the interrupt point"
+    assert done.returncode == 130, (what, done.returncode, done.stderr)
+    said = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert said[-1] == "interrupted", (what, done.stderr)  # after what it said before Ctrl-C
+    assert "Traceback" not in done.stderr and "error" not in done.stderr, (what, done.stderr)
+
+
+def test_ctrl_c_during_synth_exits_130_and_writes_no_council(tmp_path):
+    out = tmp_path / "council"
+    done = _interrupt([*RISKMODEL, "synth", "--children", "20000", "--out", out],
+                      when=lambda: _new_tmp(tmp_path, set()), log=tmp_path / "s.log")
+    _was_interrupted(done, "synth")
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_ctrl_c_during_score_exits_130_and_writes_no_scores(trained, council, tmp_path):
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    done = _interrupt([*RISKMODEL, "score", "--data", council, "--out",
+                       scores / "scores.parquet"],
+                      when=lambda: _new_tmp(scores, set()), log=tmp_path / "score.log")
+    _was_interrupted(done, "score")
+    assert _visible(scores) == {}, "an interrupted score left a scores file"
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_train_exits_130_and_marks_its_runs_killed(
+        trained, small_council, test_spec, tmp_path):
+    spec = yaml.safe_load(test_spec.read_text())
+    spec["as_of"]["start"] = "2022-01-01"
+    spec["candidates"] = [c for c in spec["candidates"] if c["kind"] != "lightgbm"]
+    spec["bootstrap"] = 20
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(yaml.safe_dump(spec, sort_keys=False))
+    db = _store_db()
+    champion = _champion(db)
+    before = {r[0] for r in _query(db, "select run_uuid from runs")}
+
+    def logged_a_candidate() -> bool:
+        try:
+            return _query(db, "select count(*) from runs")[0][0] >= len(before) + 2
+        except sqlite3.OperationalError:  # locked by the writer for a moment
+            return False
+
+    done = _interrupt([*RISKMODEL, "train", "--data", small_council, "--spec", fast],
+                      when=logged_a_candidate, log=tmp_path / "train.log")
+    _was_interrupted(done, "train")
+    new = {r[0]: r[1] for r in _query(db, "select run_uuid, status from runs")
+           if r[0] not in before}
+    assert len(new) >= 2 and set(new.values()) == {"KILLED"}, new
+    assert _champion(db) == champion
+
+
 # ---------------------------------------------------------------- MLflow faults -------------
 
 

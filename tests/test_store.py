@@ -68,3 +68,51 @@ def test_a_changed_artefact_fails_its_checksum(trained):
     finally:
         path.write_bytes(original)
     load_model("models:/escalation@champion")
+
+
+@pytest.mark.parametrize("command", [
+    ["score", "--data", "{council}", "--out", "scores.csv"],
+    ["compare"],
+    ["monitor", "--history"],
+    ["promote"],
+    ["card", "--out", "card"],
+])
+def test_a_command_where_no_store_is_creates_none_and_says_so(command, council, tmp_path,
+                                                               monkeypatch, capsys):
+    from riskmodel.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    try:
+        main([a.format(council=council) for a in command])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if not ln.startswith(("  [", "spec: "))]
+    assert len(lines) == 1 and lines[0].startswith("error: no model store here: "), err
+    assert str(tmp_path / "models" / "mlflow.db") in lines[0] and "train one" not in err
+    assert list(tmp_path.iterdir()) == [], "the command left something behind"
+
+
+def test_the_printed_link_opens_the_candidates_best_first(trained):
+    import urllib.parse
+
+    import mlflow
+
+    from riskmodel.store import compare_runs, experiment_link, experiment_url
+
+    url = experiment_url("escalation")
+    assert url is not None and "/#/experiments/" in url
+    query = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    assert query["workflowType"] == "machine_learning"
+    exp = url.split("/#/experiments/")[1].split("/")[0]
+    # the filter is MLflow's own search syntax and finds the candidates, no parent run
+    found = mlflow.search_runs(experiment_ids=[exp], filter_string=query["searchFilter"])
+    assert set(compare_runs("escalation", max_runs=1000)["run_id"]) <= set(found["run_id"])
+    assert found["tags.mlflow.parentRunId"].notna().all()  # candidates, never a parent
+    key = query["orderByKey"].replace("`", "")
+    assert key in found.columns and found[key].notna().all() and query["orderByAsc"] == "false"
+    link = experiment_link("escalation")
+    assert link.startswith(url) and "test_auc, test_average_precision" in link

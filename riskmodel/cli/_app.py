@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from riskmodel._core.errors import InputError, InputWarning
-from riskmodel._core.workspace import reset_specs, specs_used
+from riskmodel._core.workspace import ENV, reset_specs, specs_used
 
 app = typer.Typer(
     help="Predictive risk models for children's early help services.",
@@ -36,6 +36,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True,
@@ -49,18 +50,25 @@ def _root(
         Path | None,
         typer.Option(help="The council's workspace (riskmodel init writes one). Default: the "
                      "current folder or the first above it that is one, else the packaged "
-                     "specs.", envvar="RISKMODEL_WORKSPACE"),
+                     "specs.", envvar=ENV),
     ] = None,
 ) -> None:
     """Predictive risk models for children's early help services."""
     import logging
 
     from riskmodel._core.workspace import use_workspace
-    from riskmodel.store import set_verbose
 
-    use_workspace(workspace)
-    set_verbose(verbose)
-    if verbose:
+    try:
+        use_workspace(workspace)
+    except InputError as exc:
+        source = ctx.get_parameter_source("workspace")
+        if source is not None and source.name == "ENVIRONMENT":  # say where it came from
+            raise InputError(str(exc).replace("--workspace:", f"{ENV}:", 1)) from None
+        raise
+    if verbose:  # quiet is the store's default: importing it (and MLflow) can wait
+        from riskmodel.store import set_verbose
+
+        set_verbose(verbose)
         logging.basicConfig(format="%(name)s: %(message)s")
         logging.getLogger("riskmodel").setLevel(logging.INFO)
 
@@ -82,20 +90,41 @@ def _print_table(table) -> None:
 @contextlib.contextmanager
 def _steps(title: str):
     """A ``progress`` callback for a long job: one line per step on stderr (a scheduler's log),
-    and a spinner with the elapsed time in a terminal."""
+    and a spinner with the elapsed time in a terminal.
+
+    A step's line is printed once the next step begins (or the job ends), so a job that fails
+    prints its one ``error:`` line, not the step it failed in and then the error.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"{title}…", total=None)
         started = time.perf_counter()
+        held: list[str] = []
+
+        def say_held() -> None:
+            for line in held:
+                bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+            held.clear()
 
         def step(msg: str) -> None:
-            bar.console.print(f"  [{time.perf_counter() - started:5.0f}s] {msg}", markup=False,
-                              highlight=False)
+            say_held()
+            held.append(f"  [{time.perf_counter() - started:5.0f}s] {msg}")
             bar.update(task, description=f"{title}: {msg}")
 
         yield step
+        say_held()
+
+
+def _as_of(value: str | list[str] | None) -> str | list[str] | None:
+    """``--as-of`` checked as soon as it is parsed (the option is eager), so a mistyped date
+    is refused in a second, before the extract is read and the heavy libraries load."""
+    from riskmodel._core.dates import parse_date
+
+    for one in [value] if isinstance(value, str) else value or []:
+        parse_date(one, "--as-of")
+    return value
 
 
 def _data_source(value: str):
@@ -147,7 +176,11 @@ def main(argv: list[str] | None = None) -> None:
     _warned.clear()
     reset_specs()
     try:
-        app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        code = app(args=argv, standalone_mode=False, prog_name="riskmodel")
+        if code == 130:  # typer turns Ctrl-C into exit code 130 and returns it
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
         # Once, at the end of a run that worked: the spec files it read (full paths).
         for path in specs_used():
             console.print(f"spec: {path}", markup=False, highlight=False, soft_wrap=True)
@@ -155,20 +188,22 @@ def main(argv: list[str] | None = None) -> None:
         console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
-        console.print("interrupted")
+        # A scheduler must not read Ctrl-C (or SIGINT) as success: 130, one line.
+        console.print("interrupted", markup=False, highlight=False)
         sys.exit(130)
     except Exception as exc:
         if _is_click(exc, "Abort"):
             console.print("aborted")
             sys.exit(130)
         if _is_click(exc, "NoArgsIsHelpError"):
-            exc.show()  # bare `riskmodel` or a command with nothing: its help, as a usage error
+            exc.show()  # type: ignore[attr-defined]  # bare `riskmodel` or a command with nothing: its help, as a usage error
             sys.exit(2)
         if _is_click(exc, "ClickException"):
             # Usage errors (a missing option, an unknown one, a bad value): click's own
             # message on one line, exit 2 as click does.
             console.print(_usage_line(exc), markup=False, highlight=False, soft_wrap=True)
-            sys.exit(exc.exit_code if exc.exit_code not in (0, 1) else 2)
+            code = getattr(exc, "exit_code", 2)
+            sys.exit(code if code not in (0, 1) else 2)
         if os.environ.get("RISKMODEL_DEBUG"):  # a bug, not a user error: one line unless asked
             raise
         console.print(

@@ -12,6 +12,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
+    _as_of,
     _data_source,
     app,
     console,
@@ -50,8 +51,10 @@ def synth(
     drift: Annotated[
         list[str] | None,
         typer.Option(help="Plant a change from a date (repeatable): recording:DATE[:FACTOR"
-                     "[:SOURCE]], population:DATE[:FACTOR] or risk:DATE[:FACTOR], e.g. "
-                     "risk:2025-06-01:3 (docs/monitoring.md)."),
+                     "[:SOURCE]], population:DATE[:FACTOR], risk:DATE[:FACTOR], "
+                     "decay:DATE[:SHARE] (escalations moved to other open children) or "
+                     "season:MONTH[:SHARE[:SOURCE]] (every year), e.g. risk:2025-06-01:3, "
+                     "season:8:0.7:school (docs/monitoring.md)."),
     ] = None,
     fmt: Annotated[
         str,
@@ -184,7 +187,8 @@ def build(
                                                 metavar=DATA_METAVAR)],
     outcome: Annotated[str, typer.Option(help="escalation or disengagement.")],
     as_of: Annotated[
-        list[str], typer.Option("--as-of", help="As-of date (ISO); repeat for several.")
+        list[str], typer.Option("--as-of", callback=_as_of, is_eager=True,
+                     help="As-of date (ISO); repeat for several.")
     ],
     out_path: Annotated[Path, typer.Option("--out", help="Matrix file (.parquet or .csv).")],
     spec: Annotated[

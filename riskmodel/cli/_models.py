@@ -13,6 +13,7 @@ from riskmodel._core.workspace import specs_used
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
+    _as_of,
     _data_source,
     _print_table,
     _steps,
@@ -58,7 +59,7 @@ def train(
             out.print(f"  {c.name} FAIL: {'; '.join(c.reasons)}", markup=False, highlight=False)
     for line in over_time_lines(result):
         out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
-    from riskmodel.store import experiment_url
+    from riskmodel.store import experiment_link
 
     passed = [c.name for c in result.candidates if c.passed]
     if result.registered:
@@ -69,7 +70,7 @@ def train(
     else:
         out.print(f"{', '.join(passed)} met every pass threshold; not registered "
                   "(--no-register)")
-    out.print(f"runs in the MLflow UI: {experiment_url(spec_obj.outcome)}", markup=False,
+    out.print(f"runs in the MLflow UI: {experiment_link(spec_obj.outcome)}", markup=False,
               highlight=False, soft_wrap=True)
     if not passed:  # for schedulers: the run finished, but no model was good enough
         sys.exit(NOTHING_REGISTERED)
@@ -81,23 +82,80 @@ def compare(
     last: Annotated[int, typer.Option(help="How many candidate runs to show.")] = 20,
     diff: Annotated[
         tuple[str, str] | None,
-        typer.Option(help="Show how two runs differ (spec, parameters, data): RUN_ID RUN_ID."),
+        typer.Option(help="Show how two runs differ (spec, parameters, data) and their test "
+                     "metrics: RUN RUN (the ids, or the 8 characters compare prints)."),
     ] = None,
 ):
     """Show the training runs of an outcome side by side (with run ids), or diff two runs."""
     if diff is not None:
         from riskmodel.jobs.compare import diff_runs
 
-        lines = diff_runs(*diff)
-        out.print("\n".join(lines) if lines else
-                  f"runs {diff[0][:8]} and {diff[1][:8]} have the same spec, data and code",
-                  markup=False, highlight=False, soft_wrap=True)
+        out.print("\n".join(diff_runs(*diff)), markup=False, highlight=False, soft_wrap=True)
         return
     from riskmodel.store import compare_runs
-    from riskmodel.training import compare_table
 
     runs = compare_runs(outcome, max_runs=last)
-    _print_table(compare_table(runs, title=f"{outcome}: candidate runs, newest first"))
+    out.print(_compare_metrics(runs, title=f"{outcome}: candidate runs, newest first; test "
+                               "metrics with 95% intervals"))
+    for line in _compare_details(runs, width=out.width):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+# The lead metrics compare shows, with their column headings (two short lines each).
+_SHOWN = (("auc", "AUC"), ("average_precision", "avg\nprec."), ("brier", "Brier"),
+          ("calibration_error", "calib.\nerror"), ("precision_at_capacity", "prec.\n@cap"),
+          ("recall_at_capacity", "recall\n@cap"))
+
+
+def _with_interval(row, metric: str) -> str:
+    """0.712 over its interval .69-.73 (dim), or a dash when the run has no such metric."""
+    import math
+
+    def short(x: float) -> str:
+        text = f"{x:.2f}"
+        return text[1:] if text.startswith("0.") else text
+
+    value, low, high = row[metric], row[f"{metric}_low"], row[f"{metric}_high"]
+    if value is None or math.isnan(value):
+        return "–"
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return f"{value:.3f}"
+    return f"{value:.3f}\n[dim]{short(low)}–{short(high)}[/]"
+
+
+def _compare_metrics(runs, *, title: str):
+    """The runs' metrics side by side, narrow enough for an 80- to 100-column terminal: the
+    run's first 8 characters (what compare --diff and fairness --run take), candidate, result
+    and the lead metrics; the rest of each run is in the lines below it."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, show_edge=False,
+                  title=title, title_justify="left")
+    for col in ("run", "candidate", "result"):
+        table.add_column(col, no_wrap=True)
+    for _, label in _SHOWN:
+        table.add_column(label, justify="right", no_wrap=True)
+    for _, row in runs.iterrows():
+        table.add_row(row["run_id"][:8], str(row["candidate"]), str(row["result"]),
+                      *[_with_interval(row, m) for m, _ in _SHOWN])
+    return table
+
+
+def _compare_details(runs, *, width: int) -> list[str]:
+    """Per run, wrapped to the terminal: when it started, its data, registration, capacity
+    and parameters (the full run id for MLflow's search box)."""
+    import textwrap
+
+    lines = []
+    for _, row in runs.iterrows():
+        facts = [f"started {row['started']}", f"data {row['data_fingerprint']}",
+                 f"registered {row['registered']}" if row["registered"] else "not registered",
+                 f"capacity {row['capacity'] or '–'}", f"parameters {row['params'] or '–'}",
+                 f"run id {row['run_id']}"]
+        lines += textwrap.wrap(f"{row['run_id'][:8]}  " + "; ".join(facts),
+                               width=max(width, 40), subsequent_indent=" " * 10)
+    return lines
 
 
 @app.command()
@@ -131,7 +189,8 @@ def score(
     ] = "models:/escalation@champion",
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Score the children open at this date (ISO). "
+        typer.Option("--as-of", callback=_as_of, is_eager=True,
+                     help="Score the children open at this date (ISO). "
                      "Default: the extract date."),
     ] = None,
     top: Annotated[
@@ -162,7 +221,11 @@ def score(
 
     options = ScoreOptions(top=top, explain_top=explain_top, chunk_size=chunk_size,
                            by_locality=by_locality, with_characteristics=with_characteristics)
-    run = score_extract(data, model, as_of, out=out_path, options=options)
+    _print_score_run(score_extract(data, model, as_of, out=out_path, options=options))
+
+
+def _print_score_run(run) -> None:
+    """What ``riskmodel score`` prints: the files, the bands, a table by locality, one OK line."""
     c, r = run.counts, run.record
 
     def say(text: str) -> None:
@@ -172,8 +235,9 @@ def score(
     if run.localities:
         first = next(iter(run.localities.values()))
         say(f"by locality: {len(run.localities)} files beside it, e.g. {first.name}")
-    if c["rejected"]:
-        why = "; ".join(f"{k}: {v}" for k, v in r["rejected_reasons"].items())
+    if c["rejected"] or r.get("not_scored"):  # and the open children not in the matrix
+        why = "; ".join(f"{k}: {v}" for k, v in {**r["rejected_reasons"],
+                                                 **r.get("not_scored", {})}.items())
         say(f"rejected: {run.rejected} ({why})")
     say(f"audit: {run.audit}")
     b = r["risk_bands"]
@@ -185,7 +249,7 @@ def score(
         say("reasons leave out what at least 75% of the children share, e.g. "
             + "; ".join(f"\"{w}\" ({s:.0%} of the children; {n:,} reasons left out)"
                         for n, s, w in left[:3] if n) + " (all in the audit)")
-    rows = [("locality", "in", "scored", "rejected", "within capacity")]
+    rows: list[tuple[str, ...]] = [("locality", "in", "scored", "rejected", "within capacity")]
     rows += [(k, *(f"{v[x]:,}" for x in ("rows_in", "scored", "rejected", "in_capacity")))
              for k, v in run.by_locality.items()]
     rows.append(("all", *(f"{c[x]:,}" for x in ("rows_in", "scored", "rejected",
@@ -233,8 +297,8 @@ def monitor(
                                               metavar=DATA_METAVAR)] = None,
     model: Annotated[str, typer.Option(help="Registered model.")] = "models:/escalation@champion",
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="The month: children open at this date (ISO). Default: the extract "
-        "date.")] = None,
+        "--as-of", callback=_as_of, is_eager=True,
+        help="The month: children open at this date (ISO). Default: the extract date.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for report.html and "
                                                  "summary.json.")] = None,
     history: Annotated[bool, typer.Option("--history", help="Print every month monitored "

@@ -11,6 +11,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.cli._app import (
     DATA_HELP,
     DATA_METAVAR,
+    _as_of,
     _data_source,
     _steps,
     app,
@@ -120,7 +121,8 @@ def explain(
         "explain.html"),
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Explain the children open at this date (ISO). "
+        typer.Option("--as-of", callback=_as_of, is_eager=True,
+                     help="Explain the children open at this date (ISO). "
                      "Default: the extract date."),
     ] = None,
     max_rows: Annotated[int, typer.Option(help="Explain at most this many children.")] = 2000,
@@ -137,8 +139,9 @@ def card(
     model: Annotated[
         str, typer.Option(help="Registered model, e.g. models:/escalation@champion.")
     ] = "models:/escalation@champion",
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path(
-        "model-card"),
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Folder to write into. Default: the folder of --answers (the card "
+        "being answered, updated in place), else model-card.")] = None,
     fairness: Annotated[
         Path | None,
         typer.Option(help="Fairness results (folder or fairness.json from riskmodel fairness). "
@@ -150,9 +153,13 @@ def card(
     ] = None,
 ):
     """Model card and ATRS transparency record (Markdown, HTML, JSON) from MLflow."""
+    from riskmodel._core.io import check_writable
     from riskmodel.jobs import model_card, write_model_card
     from riskmodel.jobs.card import card_summary
 
+    if out_dir is None:  # `riskmodel card --answers card/council_answers.yaml` updates card/
+        out_dir = answers.parent if answers is not None else Path("model-card")
+    check_writable(out_dir, folder=True)  # before the work, as score and explain do
     mc = model_card(model, fairness=fairness, answers=answers)
     paths = write_model_card(mc, out_dir, answers=answers)  # never overwrites the answers
     out.print(card_summary(mc, paths, out_dir), markup=False, highlight=False, soft_wrap=True)

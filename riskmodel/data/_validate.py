@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from riskmodel._core.dates import parse_date
 from riskmodel.data._contract import (
+    COLUMNS,
     DATE_COLUMNS,
     EARLY_HELP_SERVICES,
     OPTIONAL_TABLES,
@@ -191,6 +192,48 @@ def _translate(table: str, cases: pd.DataFrame, raw: pd.DataFrame, df: pd.DataFr
             what = f"failed check {check} in {_rows(n)}"
         lines.append(_line(table, column, what, df, positions))
     return lines
+
+
+def near_miss(name: str, known: tuple[str, ...]) -> str | None:
+    """The contract column an unknown column name most likely meant, or None.
+
+    Examples
+    --------
+    >>> near_miss("DOB", ("child_id", "date_of_birth"))
+    'date_of_birth'
+    >>> near_miss("Date of Birth", ("child_id", "date_of_birth"))
+    'date_of_birth'
+    >>> near_miss("notes", ("child_id", "date_of_birth")) is None
+    True
+    """
+    import difflib
+
+    text = re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+    if not text:
+        return None
+    if text in known:  # the name itself, or it written another way ("Date of Birth")
+        return text if text != name else None
+    initials = {"".join(part[0] for part in k.split("_") if part): k for k in known}
+    if text.replace("_", "") in initials and len(text.replace("_", "")) > 1:
+        return initials[text.replace("_", "")]
+    close = difflib.get_close_matches(text, known, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _warn_near_misses(table: str, raw: pd.DataFrame) -> None:
+    """A column the contract does not know but nearly matches one the table lacks (``DOB``
+    for ``date_of_birth``) is said, not ignored silently."""
+    import warnings
+
+    from riskmodel._core.errors import InputWarning
+
+    known = COLUMNS[table]
+    present = {str(c) for c in raw.columns}
+    for col in map(str, raw.columns):
+        meant = near_miss(col, tuple(k for k in known if k not in present))
+        if col not in known and meant is not None:
+            warnings.warn(InputWarning(f"{table}: unknown column {col} — did you mean {meant}? "
+                                       "(it is ignored until renamed)"), stacklevel=3)
 
 
 def _schema_problems(table: str, raw: pd.DataFrame, df: pd.DataFrame) -> list[str]:
@@ -437,4 +480,5 @@ def _normalised(tables: dict[str, pd.DataFrame]
         if len(df) == 0 and table not in OPTIONAL_TABLES:
             problems.append(_line(table, None, "table is empty (0 rows)"))
         problems += _schema_problems(table, raw, df)
+        _warn_near_misses(table, raw)
     return norm, problems

@@ -189,9 +189,13 @@ def write_model_card(model="models:/escalation@champion", out_dir="model-card", 
         if _same_file(out / name, keep):
             raise InputError(f"{keep}: the answers file is where the card writes {name}; "
                              "move it or write the card to another --out folder")
-    out.mkdir(parents=True, exist_ok=True)
-    written = {name: write_text(text, out / name) for name, text in files.items()}
-    written.update(_write_answers_template(council_answers_template(mc), out, keep))
+    try:  # a read-only folder or a full disk: one line, as for every other output
+        out.mkdir(parents=True, exist_ok=True)
+        written = {name: write_text(text, out / name) for name, text in files.items()}
+        written.update(_write_answers_template(council_answers_template(mc), out, keep))
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise InputError(f"--out: cannot write to {out} ({reason})") from None
     return written
 
 

@@ -1,10 +1,11 @@
-"""``riskmodel compare --diff``: how two training runs differ (spec, parameters, data)."""
+"""``riskmodel compare --diff``: how two training runs differ (spec, parameters, data) and
+how their test metrics compare."""
 
 from __future__ import annotations
 
 import yaml
 
-from riskmodel.store import get_run, read_text
+from riskmodel.store import LEAD_METRICS, RunInfo, get_run, read_text
 from riskmodel.training import diff_lines
 
 
@@ -24,10 +25,9 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
     return {prefix[:-1]: value}
 
 
-def run_facts(run_id: str) -> dict[str, object]:
+def run_facts(run: RunInfo) -> dict[str, object]:
     """What defines a run: its spec (flattened), candidate, data and capacity."""
-    run = get_run(run_id)
-    text = read_text(run_id, "spec.yaml")
+    text = read_text(run.run_id, "spec.yaml")
     facts = flatten(yaml.safe_load(text) or {}, "spec.") if text else {}
     facts.update({"candidate": run.tags.candidate or "(training run)",
                   "data fingerprint": run.tags.data_fingerprint[:12],
@@ -35,13 +35,48 @@ def run_facts(run_id: str) -> dict[str, object]:
     return facts
 
 
-def diff_runs(first: str, second: str) -> list[str]:
-    """One line per difference between two runs; empty when they were set up alike.
+def metric_lines(first: RunInfo, second: RunInfo) -> list[str]:
+    """The lead test metrics of two runs side by side, with the change and both intervals.
 
     Examples
     --------
-    >>> for line in diff_runs("3f1c…", "9ab2…"):  # doctest: +SKIP
-    ...     print(line)
-    spec.capacity.top_percent: 10.0 (3f1c…) -> 5.0 (9ab2…)
+    >>> metric_lines(get_run("3f1c2a9b"), get_run("9ab2c4d1"))  # doctest: +SKIP
+    ['test auc: 0.712 [0.690-0.733] (3f1c2a9b) -> 0.705 [0.683-0.727] (9ab2c4d1), -0.007']
     """
-    return diff_lines(run_facts(first), run_facts(second), names=(first[:8], second[:8]))
+    def shown(run: RunInfo, metric: str) -> str:
+        m = run.metrics
+        value = m.get(f"test_{metric}")
+        if value is None:
+            return "(absent)"
+        low, high = m.get(f"test_{metric}_low"), m.get(f"test_{metric}_high")
+        return f"{value:.3f}" + (f" [{low:.3f}-{high:.3f}]" if low is not None
+                                 and high is not None else "")
+
+    lines = []
+    for metric in LEAD_METRICS:
+        a, b = (r.metrics.get(f"test_{metric}") for r in (first, second))
+        if a is None and b is None:
+            continue
+        change = f", {b - a:+.3f}" if a is not None and b is not None else ""
+        lines.append(f"test {metric}: {shown(first, metric)} ({first.run_id[:8]}) -> "
+                     f"{shown(second, metric)} ({second.run_id[:8]}){change}")
+    return lines
+
+
+def diff_runs(first: str, second: str) -> list[str]:
+    """One line per difference in set-up between two runs (empty when set up alike), then
+    their test metrics side by side. A run is its id or its first 8 or more characters.
+
+    Examples
+    --------
+    >>> for line in diff_runs("3f1c2a9b", "9ab2c4d1"):  # doctest: +SKIP
+    ...     print(line)
+    spec.capacity.top_percent: 10.0 (3f1c2a9b) -> 5.0 (9ab2c4d1)
+    test auc: 0.712 [0.690-0.733] (3f1c2a9b) -> 0.705 [0.683-0.727] (9ab2c4d1), -0.007
+    """
+    one, two = get_run(first), get_run(second)
+    names = (one.run_id[:8], two.run_id[:8])
+    setup = diff_lines(run_facts(one), run_facts(two), names=names)
+    metrics = metric_lines(one, two)
+    return (setup or [f"runs {names[0]} and {names[1]} have the same spec, data and code"]) \
+        + metrics

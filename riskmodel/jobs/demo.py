@@ -22,7 +22,7 @@ from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.monitor import monitor
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
-from riskmodel.store import download, experiment_url, tracking_uri
+from riskmodel.store import download, experiment_link, tracking_uri
 from riskmodel.training import best_passing, leaderboard_table, leaderboard_title, over_time_lines
 
 
@@ -126,7 +126,7 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
                        ("this month's scores (insight hub; holds child ids)", written["scores"])):
         console.print(f"  {what}: {path}", highlight=False, soft_wrap=True)
     console.print(f"  MLflow runs: mlflow ui --backend-store-uri {tracking_uri()}, then "
-                  f"{experiment_url('escalation')}", highlight=False, soft_wrap=True)
+                  f"{experiment_link('escalation')}", highlight=False, soft_wrap=True)
     console.print("\n[bold]Next[/]: score the council at an earlier month with capacity per "
                   "locality, then compare the candidate runs:", highlight=False)
     earlier = (as_of - pd.DateOffset(months=1)).date()

@@ -38,6 +38,9 @@ def explain_extract(model, data, out_path, *, as_of=None, max_rows: int | None =
     >>> explain_extract("models:/escalation@champion", "council", "explain.html",
     ...                 as_of="2025-10-01")  # doctest: +SKIP
     """
+    if Path(out_path).suffix.lower() not in (".html", ".htm"):  # never HTML under another name
+        raise InputError(f"--out: explain writes an HTML report; name it .html, not "
+                         f"{Path(out_path).name}")
     check_writable(out_path)
     loaded = load_model(model) if isinstance(model, str) else model
     ex = open_extract(data)

@@ -12,6 +12,7 @@ outcome window has closed (realised performance, by group too), writes ``report.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,11 @@ from riskmodel.evaluation.monitoring import (
     early_outcomes,
     importance_shares,
     realised,
+    rounded,
+    run_alpha,
     write_monitoring_report,
 )
-from riskmodel.features import FeatureSpec, build_labels
+from riskmodel.features import FeatureSpec, build_labels, build_matrix
 from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.score import _workspace_capacity
 from riskmodel.models import feature_contributions
@@ -66,6 +69,7 @@ class TrainingReference:
     contacts: dict
     source: str
     min_count: int
+    contacts_by_month: dict = field(default_factory=dict)
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
@@ -79,29 +83,53 @@ class TrainingReference:
         weights = importance_shares(feature_contributions(model, sample))
         ref = build_reference(self.rows, self.features, score=score, flags=flags, bands=bands,
                               importance=weights, early=self.early, contacts=self.contacts,
+                              contacts_by_month=self.contacts_by_month,
                               min_count=self.min_count, source=self.source)
         return json.dumps(ref, indent=1).encode()
 
 
+def reference_dates(test_dates, months: int = 12) -> list[pd.Timestamp]:
+    """The monthly reference dates: the ``months`` first-of-months ending at the last test
+    date (every calendar month once, so a month is compared with the same month there).
+
+    Examples
+    --------
+    >>> [str(d.date()) for d in reference_dates(["2024-09-01", "2025-06-01"], 3)]
+    ['2025-04-01', '2025-05-01', '2025-06-01']
+    """
+    last = max(pd.Timestamp(d) for d in test_dates).to_period("M").to_timestamp()
+    return [last - pd.DateOffset(months=k) for k in range(months - 1, -1, -1)]
+
+
 def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, outcome: str,
-                       horizon_months: int, test_dates, min_count: int | None = None
-                       ) -> TrainingReference:
+                       horizon_months: int, test_dates, min_count: int | None = None,
+                       spec=None) -> TrainingReference:
     """The model-free part of the reference, from a training run's matrix.
 
-    The rows are those of the test dates (the children the model's promise was measured
-    on); how soon outcomes come is measured on every labelled row.
+    The rows are the children open on each first of the month of the year ending at the last
+    test date (the period the model's promise was measured in, every calendar month once),
+    built with the model's feature ``spec``; without one, the rows of the test dates. How
+    soon outcomes come is measured on every labelled row.
 
     Examples
     --------
     >>> ref = training_reference(tm.extract, tm.matrix, tm.features, outcome="escalation",
-    ...                          horizon_months=6, test_dates=result.test_dates)  # doctest: +SKIP
+    ...                          horizon_months=6, test_dates=result.test_dates,
+    ...                          spec=tm.feature_spec)  # doctest: +SKIP
     >>> files["reference.json"] = ref.for_model(
     ...     model, capacity=Capacity.parse("10%").to_spec(), risk_bands_cuts=None)  # doctest: +SKIP
     """
     if min_count is None:
         min_count = resolve_policy(None).min_count
-    dates = sorted(pd.Timestamp(d) for d in test_dates)
-    rows = matrix[matrix["as_of"].isin(dates)].reset_index(drop=True)
+    if spec is not None:
+        dates = reference_dates(test_dates)
+        rows = extract.matrix(dates, outcome=outcome, spec=spec, horizon_months=horizon_months)
+        rows = rows.reset_index(drop=True)
+        what = "the 12 months ending at the last out-of-time test date"
+    else:
+        dates = sorted(pd.Timestamp(d) for d in test_dates)
+        rows = matrix[matrix["as_of"].isin(dates)].reset_index(drop=True)
+        what = f"the {len(dates)} out-of-time test dates of training"
     labelled = matrix[matrix["label"].notna()]
     early: dict = {"months": EARLY_MONTHS, "horizon_months": int(horizon_months)}
     if len(labelled):
@@ -112,12 +140,16 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
             first[["child_id", "as_of", outcome]], on=["child_id", "as_of"], how="left")
         early.update(events=int(both[outcome].fillna(0).sum()),
                      events_horizon=int(both["label"].sum()), rows=int(len(both)))
-    contacts = contact_volumes(extract.tables["contacts"], extract.tables["children"], dates,
-                               months=EARLY_MONTHS, min_count=min_count)
-    source = (f"the {len(dates)} out-of-time test dates of training "
-              f"({', '.join(str(d.date()) for d in dates)}; {len(rows):,} child-dates)")
+    c, kids = extract.tables["contacts"], extract.tables["children"]
+    contacts = contact_volumes(c, kids, dates, months=EARLY_MONTHS, min_count=min_count)
+    by_month = {f"{d.month:02d}": contact_volumes(c, kids, [d], months=EARLY_MONTHS,
+                                                  min_count=min_count) for d in dates}
+    size = rounded(len(rows))
+    source = (f"{what} ({dates[0].date()} to {dates[-1].date()}; about "
+              f"{size:,} child-dates)" if isinstance(size, int) else f"{what}")
     return TrainingReference(rows=rows, features=list(features), early=early,
-                             contacts=contacts, source=source, min_count=min_count)
+                             contacts=contacts, source=source, min_count=min_count,
+                             contacts_by_month=by_month)
 
 
 # --------------------------------------------------------------------------- each month ----
@@ -162,36 +194,59 @@ def _month(date: pd.Timestamp, months: int) -> pd.Timestamp:
     return (date - pd.DateOffset(months=months)).normalize()
 
 
-def _realised_months(ex, loaded, fspec, history, when, horizon, top, characteristics, t,
-                     tolerance, min_count) -> dict:
-    """Realised performance of every earlier list whose window has closed (computed once)."""
-    done = {m for h in history if h["as_of"] != str(when.date())
-            for m in (h.get("realised") or {})}
-    due = sorted({pd.Timestamp(h["as_of"]) for h in history}
-                 - {pd.Timestamp(m) for m in done})
-    due = [m for m in due if m + pd.DateOffset(months=horizon) <= when]
-    if not due:
-        return {}
-    matrix = ex.matrix(due, outcome=loaded.meta["outcome"], spec=fspec,
-                       horizon_months=horizon)
-    out = {}
-    for m in due:
-        month = matrix[(matrix["as_of"] == m) & matrix["label"].notna()]
+def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Timestamp]:
+    """The last ``window`` monthly list dates whose outcome window has closed by ``when``
+    (a list of date m matures at m + horizon, the rule training labels by).
+
+    Examples
+    --------
+    >>> [str(d.date()) for d in matured_dates(pd.Timestamp("2025-12-01"), 6, 3)]
+    ['2025-04-01', '2025-05-01', '2025-06-01']
+    """
+    last = (when - pd.DateOffset(months=horizon)).to_period("M").to_timestamp()
+    return [last - pd.DateOffset(months=k) for k in range(window - 1, -1, -1)]
+
+
+def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
+                     characteristics: dict, t, tolerance, min_count: int, alpha: dict,
+                     reference: dict) -> dict:
+    """Realised performance pooled over the last matured months (a rolling window).
+
+    The outcomes are those known on ``when`` (labels built with ``when`` as the extract
+    date, as training builds them), so a run never reads what happened after its date.
+    """
+    dates = matured_dates(when, horizon, t.window_months)
+    matrix = build_matrix(ex.tables, dates, outcome=loaded.meta["outcome"], spec=fspec,
+                          horizon_months=horizon, extract_date=when)
+    matrix = matrix[matrix["label"].notna()]
+    parts = []
+    for m in dates:
+        month = matrix[matrix["as_of"] == m]
         if not len(month):
             continue
         s = _scored(month.drop(columns=["label"]), loaded, top)
-        s = s.merge(month[["child_id", "label"]].astype({"child_id": str}), on="child_id")
-        frame = s.rename(columns={"label": "y", "score": "p", "in_capacity": "flag"})
-        out[str(m.date())] = {
-            "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
-                                n_boot=t.bootstrap, min_count=min_count),
-            "groups": by_group(frame, characteristics, tolerance=tolerance,
-                               min_count=min_count, n_boot=t.bootstrap, p_value=t.p_value),
-        }
-    return out
+        parts.append(s.merge(month[["child_id", "label"]].astype({"child_id": str}),
+                             on="child_id"))
+    if not parts:
+        return {}
+    frame = pd.concat(parts, ignore_index=True).rename(
+        columns={"label": "y", "score": "p", "in_capacity": "flag"})
+    key = str(dates[-1].date())
+    fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
+                                                                   [""])]
+    return {key: {
+        "first": str(dates[0].date()), "months": [str(d.date()) for d in dates],
+        "in_reference_year": fitted,
+        "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
+                            n_boot=t.bootstrap, min_count=min_count),
+        "groups": by_group(frame, characteristics, tolerance=tolerance, min_count=min_count,
+                           n_boot=t.bootstrap,
+                           p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
+    }}
 
 
-def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count) -> dict:
+def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
+           reference: dict, t, min_count: int, alpha: float) -> dict:
     """Outcomes in the month after last month's list against what its scores expected."""
     before = _month(when, EARLY_MONTHS)
     matrix = ex.matrix([before], outcome=loaded.meta["outcome"], spec=fspec,
@@ -204,9 +259,48 @@ def _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count) -> di
     events = int(first[first["child_id"].astype(str).isin(set(s["child_id"]))][
         loaded.meta["outcome"]].fillna(0).sum())
     out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
-                         min_count=min_count, thresholds=t)
+                         min_count=min_count, thresholds=t, alpha=alpha)
     out["list_of"] = str(before.date())
     return out
+
+
+def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference: dict, pol,
+            started: float) -> dict:
+    """The month's summary with what it is of: the model, the reference, the promise, the
+    policy (the reference's size rounded: no exact count of child-dates is published)."""
+    meta = loaded.meta
+    fairness_file = next((str(p) for p in reversed(specs_used())
+                          if p.name == "fairness.yaml"), "the packaged policy")
+    return {"as_of": str(when.date()),
+            "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
+                      "version": loaded.version, "run_id": loaded.run_id,
+                      "outcome": meta["outcome"], "horizon_months": int(meta["horizon_months"])},
+            **summary,
+            "reference": {"source": reference.get("source"), "as_of": reference.get("as_of"),
+                          "min_count": reference.get("min_count"),
+                          "n": rounded(reference.get("n") or 0)},
+            "promise": meta.get("test_metrics") or [],
+            "thresholds": pol.monitoring.model_dump(),
+            "tolerance": [pol.tolerance.low, pol.tolerance.high],
+            "policy": fairness_file, "seconds": time.perf_counter() - started}
+
+
+def _caveats(ex, meta: dict) -> list[str]:
+    """What the verdict is judged at and what it cannot see, in words."""
+    notes = []
+    cap = meta.get("capacity") or {}
+    model_cap = (f"{cap['top_percent']:g}%" if cap.get("top_percent") is not None
+                 else f"{cap.get('top_n_per_locality')}/locality")
+    workspace_cap = _workspace_capacity(meta["outcome"])
+    if workspace_cap is not None and workspace_cap != model_cap:
+        notes.append(f"capacity: judged at {model_cap}, the capacity the model card's promise "
+                     f"was measured at; the workspace now lists {workspace_cap}")
+    if "decisions" in ex.tables:
+        notes.append("offers of help: the extract records decisions, which monitoring does not "
+                     "take into account: help that works lowers the outcomes observed among "
+                     "the children offered it, so realised performance and observed over "
+                     "expected read low where the list led to help")
+    return notes
 
 
 def _headline(summary: dict) -> dict:
@@ -277,32 +371,29 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     if not len(matrix):
         raise InputError(f"data: no child has an early-help episode open on {when.date()}; "
                          "nothing to monitor")
-    top = _workspace_capacity(meta["outcome"])
+    notes = _caveats(ex, meta)
+    top = None  # the capacity the promise was measured at (the model's)
     scored = _scored(matrix, loaded, top)
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
     earlier = [h for h in history if h["as_of"] < str(when.date())]
-    say("looking back at last month's list and every matured one…")
-    early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count)
-    matured = _realised_months(ex, loaded, fspec, earlier, when, horizon, top,
-                               characteristics, t, tolerance, min_count)
+    alpha = run_alpha(reference, t, characteristics=list(characteristics))
+    say("looking back at last month's list and the matured months…")
+    early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count,
+                   alpha["alpha"])
+    matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
+                               tolerance, min_count, alpha, reference)
+    notes += [f"realised: {len(r['in_reference_year'])} of the lists of {r['first']} to {k} "
+              "fall in the training reference's year; the final model was fitted on its "
+              "dates' children, so those lists read better than new ones will"
+              for k, r in matured.items() if r["in_reference_year"]]
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=min_count)
     summary = assess_month(reference, matrix, scored, thresholds=t, tolerance=tolerance,
                            contacts=contacts, last=earlier[-1] if earlier else None,
-                           early=early, realised=matured, promise=meta.get("test_metrics"))
-    fairness_file = next((str(p) for p in reversed(specs_used())
-                          if p.name == "fairness.yaml"), "the packaged policy")
-    summary = {"as_of": str(when.date()),
-               "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
-                         "version": loaded.version, "run_id": loaded.run_id,
-                         "outcome": meta["outcome"], "horizon_months": horizon},
-               **summary,
-               "reference": {k: reference.get(k) for k in ("source", "as_of", "n",
-                                                            "min_count")},
-               "promise": meta.get("test_metrics") or [],
-               "thresholds": t.model_dump(), "tolerance": list(tolerance),
-               "policy": fairness_file, "seconds": time.perf_counter() - started}
+                           early=early, realised=matured, promise=meta.get("test_metrics"),
+                           alpha=alpha, notes=notes)
+    summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
     out.mkdir(parents=True, exist_ok=True)
     paths = {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
@@ -343,13 +434,59 @@ def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
     lines = [f"verdict: {s['verdict']}"]
     lines += [f"  {'retrain recommended' if r['level'] == 'retrain' else r['level']} "
               f"({r['section']}): {r['text']}" for r in s["reasons"]]
+    lines += performance_lines(s)
+    lines += [f"  note: {n}" for n in s.get("notes", [])]
     lines += [f"report: {run.paths['html']}", f"summary: {run.paths['summary']}"]
-    real = ", ".join(s["realised"]) or "none matured this month"
+    real = ", ".join(f"{r.get('first', k)} to {k}" for k, r in s["realised"].items()) \
+        or "none matured"
     lines.append(f"OK monitored {s['model']['name']} v{s['model']['version']} at {s['as_of']} "
                  f"in {s['seconds']:.1f}s: {s['cohort']['now']:,} children open; verdict "
                  f"{s['verdict']} ({len(s['reasons'])} reasons); realised performance: {real}"
                  + ("; history in MLflow" if record else ""))
     return "\n".join(lines)
+
+
+def performance_lines(summary: dict) -> list[str]:
+    """Each realised measure (pooled over the matured months) and each estimate, with the
+    smallest change it can show beside every one that is within its bar.
+
+    Examples
+    --------
+    >>> performance_lines({"realised": {}, "estimate": {"checks": [{"short": False,
+    ...     "metric": "auc", "text": "AUC 0.741 (0.70-0.78)", "smallest": 0.06}]}})
+    ['  estimate: AUC 0.741 (0.70-0.78): ok (the smallest drop it can show: 0.060)']
+    """
+    lines = []
+    for key, r in summary.get("realised", {}).items():
+        for c in r.get("checks", []):
+            if not c["short"]:
+                lines.append(f"  realised, lists of {r.get('first', key)} to {key}: {c['text']}"
+                             f": ok ({smallest_text(c)})")
+    for c in summary.get("estimate", {}).get("checks", []):
+        if not c["short"]:
+            lines.append(f"  estimate: {c['text']}: ok ({smallest_text(c)})")
+    return lines
+
+
+def smallest_text(check: dict) -> str:
+    """The smallest change a check can show, in words.
+
+    Examples
+    --------
+    >>> smallest_text({"metric": "auc", "smallest": 0.06})
+    'the smallest drop it can show: 0.060'
+    >>> smallest_text({"metric": "recall_at_capacity", "smallest": 1.3})
+    'this much data cannot show any drop of recall at capacity'
+    """
+    m, v = check["metric"], check["smallest"]
+    if m in ("precision_at_capacity", "recall_at_capacity"):
+        if v >= 1:
+            return f"this much data cannot show any drop of {m.replace('_', ' ')}"
+        return f"the smallest drop it can show: {v:.0%} of the promise"
+    if m == "observed_over_expected":
+        return f"the smallest change it can show: {math.exp(v):.2f} times either way"
+    word = "rise" if m == "calibration_error" else "drop"
+    return f"the smallest {word} it can show: {v:.3f}"
 
 
 def history_text(model_uri: str = "models:/escalation@champion") -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 
@@ -68,6 +71,53 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     for path in paths.values():
         check_writable(path)
     options = (options or ScoreOptions()).check()
+    with _one_writer(paths["scores"]):
+        return _score(data, model_uri, as_of, out=out, options=options,
+                      extract_date=extract_date, started=started, timings=timings)
+
+
+@contextlib.contextmanager
+def _one_writer(path: Path) -> Iterator[None]:
+    """Hold ``.tmp-lock.<name>`` beside the scores file while a run writes it: a second run
+    onto the same output is refused with one line, never left to overwrite the first silently.
+
+    The lock is the operating system's (``flock``): a run that is killed releases it, so a
+    stale lock file never blocks the next month (the next run removes it). A run removes its
+    lock file as it finishes, while still holding it; a run that locked a file so removed
+    (its inode is no longer the name's) tries again on the new one.
+    """
+    import fcntl
+
+    if not path.parent.is_dir():  # a folder this run makes: nobody else writes there yet
+        yield
+        return
+    lock = path.with_name(f".tmp-lock.{path.name}")
+    while True:
+        fh = open(lock, "a")  # noqa: SIM115 (held open for the whole run)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise InputError(f"--out: another riskmodel score is writing {path} now (it "
+                             f"holds {lock.name}); wait for it to finish or choose another "
+                             "--out") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fh.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        fh.close()  # removed by the run that held it just now: lock the new file
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        fh.close()
+
+
+def _score(data, model_uri: str, as_of, *, out: str | os.PathLike, options: ScoreOptions,
+           extract_date, started: float, timings: dict[str, float]) -> ScoreRun:
+    """:func:`score` once its options are checked and its output is its own."""
     t0 = time.perf_counter()
     loaded = load_model(model_uri)
     timings["load_model"] = time.perf_counter() - t0
@@ -101,15 +151,9 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
             f"does not give: {', '.join(missing[:3])}{more}; retrain it on this extract or "
             "score with the model that matches"
         )
-    waiting = _not_yet_known(ex.tables, when, matrix)
-    if waiting:
-        lag = fspec.knowledge.lag_days.episode_start
-        warnings.warn(InputWarning(
-            f"{waiting:,} child{'ren' if waiting > 1 else ''} with an early-help episode open on "
-            f"{when.date()} {'are' if waiting > 1 else 'is'} not scored this month: the episode "
-            f"was not yet known then (entered on or after that day, or without "
-            f"episodes.start_recorded_date begun less than {lag} days before; the feature "
-            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md)"), stacklevel=2)
+    lag = fspec.knowledge.lag_days.episode_start
+    waiting = _waiting_children(ex.tables, when, matrix, lag)
+    _warn_waiting(len(waiting), when, lag, output_paths(out)["rejected"].name)
     if options.top is None:
         options = dataclasses.replace(options, top=_workspace_capacity(meta["outcome"]))
     t0 = time.perf_counter()
@@ -117,7 +161,7 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     timings["fingerprint"] = time.perf_counter() - t0
     run = score_matrix(
         matrix, loaded, out=out, options=options, data_fingerprint=fingerprint,
-        started=started, timings=timings,
+        started=started, timings=timings, not_scored=waiting,
         audit={"model_uri": model_uri, "extract_date": str(extract.date()),
                "specs": [str(p) for p in specs_used()]},
     )
@@ -130,14 +174,39 @@ def score(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     return run
 
 
+def _warn_waiting(n: int, when, lag: int, rejected: str) -> None:
+    """Say how many open children wait for their episode to be known (named in the file)."""
+    if n:
+        warnings.warn(InputWarning(
+            f"{n:,} child{'ren' if n > 1 else ''} with an early-help episode open on "
+            f"{when.date()} {'are' if n > 1 else 'is'} not scored this month: the episode "
+            f"was not yet known then (entered on or after that day, or without "
+            f"episodes.start_recorded_date begun less than {lag} days before; the feature "
+            "spec's knowledge.lag_days.episode_start, docs/knowledge-dates.md); "
+            f"listed in {rejected}"), stacklevel=3)
+
+
 def _not_yet_known(tables, when, matrix) -> int:
-    """Children open to early help at ``when`` whose episode was not yet known (not scored)."""
+    """How many children open to early help at ``when`` wait for their episode to be known."""
+    return len(_waiting_children(tables, when, matrix, 0))
+
+
+def _waiting_children(tables, when, matrix, lag_days: int) -> pd.DataFrame:
+    """Children open to early help at ``when`` whose episode was not yet known (not scored):
+    ``child_id``, ``locality`` and the ``reason`` the rejected file gives."""
     ep = tables["episodes"]
     start, end = pd.to_datetime(ep["start_date"]), pd.to_datetime(ep["end_date"])
     open_now = (ep["service"].isin(EARLY_HELP_SERVICES).fillna(False) & (start < when)
                 & (end.isna() | (end >= when)))
     opened = set(ep.loc[open_now, "child_id"].astype(str))
-    return len(opened - set(matrix["child_id"].astype(str)))
+    waiting = sorted(opened - set(matrix["child_id"].astype(str)))
+    children = tables["children"].assign(child_id=lambda d: d["child_id"].astype(str))
+    where = children.drop_duplicates("child_id").set_index("child_id")["locality"]
+    return pd.DataFrame({
+        "child_id": waiting, "locality": [where.get(c) for c in waiting],
+        "reason": f"early-help episode not yet known on {when.date()} (entered on or after "
+                  f"that day, or begun less than {lag_days} days before with no "
+                  "start_recorded_date; knowledge.lag_days.episode_start)"})
 
 
 def _workspace_capacity(outcome: str) -> str | None:

@@ -228,7 +228,7 @@ def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: Trainin
     # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
     reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
                                    horizon_months=spec_obj.horizon_months,
-                                   test_dates=result.test_dates)
+                                   test_dates=result.test_dates, spec=tm.feature_spec)
     for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
         say(f"fitting {res.name} on every labelled row…")
         res.model = fit_final(matrix, features, cand, spec_obj)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.fingerprint import frame_fingerprint, sha256_file
@@ -64,7 +65,8 @@ def matrix_fingerprint(matrix: pd.DataFrame | str | os.PathLike) -> str:
 def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
                  out: str | os.PathLike, options: ScoreOptions | None = None,
                  data_fingerprint: str | None = None, audit: dict | None = None,
-                 started: float | None = None, timings: dict | None = None) -> ScoreRun:
+                 started: float | None = None, timings: dict | None = None,
+                 not_scored: pd.DataFrame | None = None) -> ScoreRun:
     """Score a built matrix and write the scores, the rejected rows and an audit line.
 
     Parameters
@@ -73,9 +75,8 @@ def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
         As for :func:`score_cohort`.
     loaded_model : LoadedModel
     out : path
-        ``scores.parquet``, ``scores.csv`` (UTF-8 with a byte-order mark, for Excel) or
-        ``scores.xlsx``. Beside it go ``<name>.rejected.<suffix>`` (rows that could not be
-        scored, with the reason) and ``scoring-audit.jsonl``.
+        ``scores.parquet``, ``scores.csv`` (UTF-8 with a BOM, for Excel) or ``scores.xlsx``;
+        beside it ``<name>.rejected.<suffix>`` (rows not scored, why) and ``scoring-audit.jsonl``.
     options : ScoreOptions, optional
         Capacity, who gets reasons, chunk size, one CSV per locality (``by_locality``: each
         locality's children in rank order, as ``<name>.locality-<locality>.csv``, private;
@@ -89,6 +90,10 @@ def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
         loading the model and building the features too); default: when this one began.
     timings : dict, optional
         Seconds of earlier steps of the job, recorded in the audit's ``timings``.
+    not_scored : DataFrame, optional
+        Children open at the date but not in the matrix (``child_id``, ``locality``,
+        ``reason``; e.g. an episode not yet known then): named in the rejected file, so every
+        open child is scored or named; counted by reason in the audit's ``not_scored``.
 
     Returns
     -------
@@ -96,24 +101,20 @@ def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
     """
     t0 = time.perf_counter() if started is None else started
     options = (options or ScoreOptions()).check()
-    paths = output_paths(out)
-    remove_stale_temporaries(paths.values())
+    paths = _fresh_paths(out)
     t_score = time.perf_counter()
-    scorer = CohortScorer(matrix, loaded_model, top=options.top, explain_top=options.explain_top,
-                          chunk_size=options.chunk_size,
-                          with_characteristics=options.with_characteristics)
+    scorer = _scorer(matrix, loaded_model, options)
     counts, per_locality = _checked_counts(scorer, paths["scores"])
     lists, stale = _locality_lists(paths["scores"], per_locality, options.by_locality)
     t_write = time.perf_counter()
-    # Each file goes to a hidden temporary, renamed together as the blocks exit: scores,
-    # rejected rows, lists, then the audit line (the run finished). Child-id files are private.
+    # Hidden temporaries, renamed together as the blocks exit, the audit line (run finished) last.
     with contextlib.ExitStack() as stack:
         tmp_audit = stack.enter_context(atomic_path(paths["audit"]))
-        tmp_scores = _write_tables(stack, scorer, paths, lists, per_locality)
+        tmp_scores = _write_tables(stack, scorer, paths, lists, per_locality, not_scored)
         record = _audit_record(scorer, loaded_model, options, paths, lists, {
             "data_fingerprint": data_fingerprint or matrix_fingerprint(matrix),
             "scores_sha256": sha256_file(tmp_scores), "counts": counts,
-            "by_locality": per_locality}, audit)
+            "by_locality": per_locality, "not_scored": _by_reason(not_scored)}, audit)
         _write_audit(tmp_audit, paths["audit"], record, t0, {
             **(timings or {}), **scorer.timings,
             "score": t_write - t_score, "write": time.perf_counter() - t_write})
@@ -121,6 +122,21 @@ def score_matrix(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any, *,
     return ScoreRun(scores=paths["scores"], rejected=paths["rejected"], audit=paths["audit"],
                     counts=counts, record=record, by_locality=per_locality, localities=lists,
                     capacity=scorer.capacity)
+
+
+def _fresh_paths(out: str | os.PathLike) -> dict[str, Path]:
+    """The output paths, once temporaries a killed earlier run left beside them are removed."""
+    paths = output_paths(out)
+    remove_stale_temporaries(paths.values())
+    return paths
+
+
+def _scorer(matrix: pd.DataFrame | str | os.PathLike, loaded_model: Any,
+            options: ScoreOptions) -> CohortScorer:
+    """The cohort scored with the options' capacity, reasons, chunk size and characteristics."""
+    return CohortScorer(matrix, loaded_model, top=options.top, explain_top=options.explain_top,
+                        chunk_size=options.chunk_size,
+                        with_characteristics=options.with_characteristics)
 
 
 def _write_audit(tmp: Path, path: Path, record: dict, t0: float,
@@ -158,18 +174,22 @@ def _locality_lists(scores: Path, per_locality: dict,
 
 
 def _write_tables(stack: contextlib.ExitStack, scorer: CohortScorer, paths: dict[str, Path],
-                  lists: dict[str, Path], per_locality: dict) -> Path:
+                  lists: dict[str, Path], per_locality: dict,
+                  not_scored: pd.DataFrame | None) -> Path:
     """Write locality lists, rejected rows and scores to temporaries; the scores' temporary."""
     counts = scorer.counts
     suffix = paths["scores"].suffix
+    # Files with child ids are private to the owner; the audit (written after) holds none.
     tmp_lists = {name: stack.enter_context(atomic_path(path, private=True))
                  for name, path in lists.items()}
     tmp_rejected = stack.enter_context(atomic_path(paths["rejected"], private=True))
     tmp_scores = stack.enter_context(atomic_path(paths["scores"], private=True))
-    n_rejected = stream_batches([scorer.rejected_batch()], REJECTED_SCHEMA, tmp_rejected,
-                                suffix=suffix, sheet="rejected")
+    named = _named_batches(not_scored, _first_as_of(scorer))
+    n_rejected = stream_batches([scorer.rejected_batch(), *named], REJECTED_SCHEMA,
+                                tmp_rejected, suffix=suffix, sheet="rejected")
     n_scored = stream_batches(scorer.batches(), scorer.schema, tmp_scores, suffix=suffix)
-    if (n_scored, n_rejected) != (counts["scored"], counts["rejected"]):
+    n_named = sum(b.num_rows for b in named)
+    if (n_scored, n_rejected) != (counts["scored"], counts["rejected"] + n_named):
         raise AssertionError(f"wrote {n_scored} + {n_rejected} rows for {counts}")
     if lists:
         written = stream_split(scorer.batches(), scorer.schema, "locality", tmp_lists,
@@ -184,7 +204,7 @@ def _audit_record(scorer: CohortScorer, loaded_model: Any, options: ScoreOptions
                   audit: dict | None) -> dict:
     """The audit line (but its timings): model, options, ``facts`` and outputs; never ids."""
     meta = getattr(loaded_model, "meta", None) or {}
-    as_of = scorer.as_of.to_pandas().dropna()
+    as_of = _first_as_of(scorer)
     return {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "riskmodel_version": __version__,
@@ -195,7 +215,7 @@ def _audit_record(scorer: CohortScorer, loaded_model: Any, options: ScoreOptions
                   "trained_on_fingerprint": meta.get("data_fingerprint")},
         "outcome": meta.get("outcome"),
         "horizon_months": meta.get("horizon_months"),
-        "as_of": str(as_of.iloc[0].date()) if len(as_of) else None,
+        "as_of": None if as_of is None else str(as_of.date()),
         "data_fingerprint": facts["data_fingerprint"],
         "capacity": scorer.capacity.describe(),
         "capacity_rule": scorer.capacity_rule(),
@@ -205,9 +225,37 @@ def _audit_record(scorer: CohortScorer, loaded_model: Any, options: ScoreOptions
         "counts": facts["counts"],
         "by_locality": facts["by_locality"],
         "rejected_reasons": scorer.rejected_reasons(),
+        "not_scored": facts["not_scored"],
         "with_characteristics": bool(options.with_characteristics),
         "outputs": {"scores": paths["scores"].name, "rejected": paths["rejected"].name,
                     "scores_sha256": facts["scores_sha256"],
                     "by_locality": sorted(p.name for p in lists.values())},
         **(audit or {}),
     }
+
+
+def _first_as_of(scorer: CohortScorer) -> Any:
+    """The cohort's as-of date (a Timestamp), or None when no row has one."""
+    as_of = scorer.as_of.to_pandas().dropna()
+    return as_of.iloc[0] if len(as_of) else None
+
+
+def _by_reason(named: pd.DataFrame | None) -> dict:
+    """How many open children the matrix left out, by reason (for the audit; no ids)."""
+    if named is None or not len(named):
+        return {}
+    return named["reason"].value_counts().sort_index().to_dict()
+
+
+def _named_batches(named: pd.DataFrame | None, as_of: Any) -> list[pa.RecordBatch]:
+    """Open children not in the matrix, as rows of the rejected file (with their reason)."""
+    if named is None or not len(named):
+        return []
+    day = None if as_of is None else pd.Timestamp(as_of).date()
+    return [pa.RecordBatch.from_arrays([
+        pa.array(named["child_id"].astype(str).tolist(), type=pa.string()),
+        pa.array([None if pd.isna(v) else str(v) for v in named["locality"]],
+                 type=pa.string()),
+        pa.array([day] * len(named), type=pa.date32()),
+        pa.array(named["reason"].astype(str).tolist(), type=pa.string()),
+    ], schema=REJECTED_SCHEMA)]

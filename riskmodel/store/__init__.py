@@ -7,9 +7,11 @@ promote) and the pyfunc flavour. Three failures are told apart, each a one-line 
 
 from riskmodel.store._client import (
     ChecksumMismatch,
+    NoStoreHere,
     NotInStore,
     StoreUnreachable,
     configure,
+    experiment_link,
     experiment_url,
     set_verbose,
     tracking_uri,
@@ -25,11 +27,13 @@ from riskmodel.store._models import (
 )
 from riskmodel.store._monitoring import log_monitoring, monitoring_history
 from riskmodel.store._runs import (
+    LEAD_METRICS,
     CandidateRecord,
     RunInfo,
     TrainingRun,
     compare_runs,
     download,
+    full_run_id,
     get_run,
     last_training,
     read_csv,
@@ -39,10 +43,11 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
-    "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NotInStore", "RunInfo", "RunTags",
+    "LEAD_METRICS", "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere",
+    "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
-    "experiment_url",
-    "download", "get_run", "last_training", "load_model", "log_monitoring",
+    "experiment_link", "experiment_url",
+    "download", "full_run_id", "get_run", "last_training", "load_model", "log_monitoring",
     "monitoring_history", "promote", "read_csv", "read_text",
     "register",
     "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",

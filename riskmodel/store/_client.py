@@ -24,6 +24,10 @@ class NotInStore(InputError):
     """A run, registered model, version or alias that the tracking store does not hold."""
 
 
+class NoStoreHere(NotInStore):
+    """The embedded store (``models/mlflow.db`` under the current folder) does not exist."""
+
+
 class ChecksumMismatch(InputError):
     """A stored model artefact whose SHA-256 differs from the one recorded at registration."""
 
@@ -76,8 +80,19 @@ def tracking_uri() -> str:
     return f"sqlite:///{(Path.cwd() / 'models' / 'mlflow.db').as_posix()}"
 
 
-def configure() -> str:
-    """Point MLflow at the store, failing fast (seconds, not minutes) if a server is down."""
+def embedded_store() -> Path | None:
+    """The embedded store's database file, or None when ``MLFLOW_TRACKING_URI`` names
+    another store (a server, or a database URI that is not sqlite)."""
+    uri = tracking_uri()
+    return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+
+
+def configure(*, create: bool = False) -> str:
+    """Point MLflow at the store, failing fast (seconds, not minutes) if a server is down.
+
+    Only a training makes a new embedded store (``create=True``); any other command run
+    where there is none is :class:`NoStoreHere`, and leaves no ``models/`` behind.
+    """
     import mlflow
 
     # An unreachable server must fail within seconds, not after MLflow's long retries.
@@ -86,8 +101,13 @@ def configure() -> str:
     # MLflow's download bar would add noise to stderr, where errors go.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db = embedded_store()
+    if db is not None and not db.is_file():
+        if not create:
+            raise NoStoreHere(
+                f"no model store here: {db} does not exist (run the command in the folder "
+                "where the models were trained, or set MLFLOW_TRACKING_URI)")
+        db.parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     _quiet()
@@ -157,7 +177,7 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
     """The experiment for an outcome (``riskmodel-<outcome>``), created on first use."""
     import mlflow
 
-    uri = configure()
+    uri = configure(create=create)
     name = experiment_name(outcome)
     exp = call("looking up the experiment", mlflow.get_experiment_by_name, name)
     if exp is not None:
@@ -174,16 +194,45 @@ def experiment_id(outcome: str, *, create: bool = True) -> str | None:
                 artifact_location=location, tags=dict([EXPERIMENT_KIND]))
 
 
+# What the printed link opens: the candidate runs only (not their collapsed parents), best
+# test AUC first. MLflow's runs page reads searchFilter, orderByKey and orderByAsc from its
+# URL; the columns shown are the viewer's own choice (kept in the browser), so the link's
+# text names the metric columns to add.
+CANDIDATE_FILTER = "tags.`riskmodel.candidate` != '' and attributes.status = 'FINISHED'"
+CANDIDATE_ORDER = "metrics.`test_auc`"
+CANDIDATE_COLUMNS = ("test_auc", "test_average_precision", "test_brier",
+                     "test_calibration_error", "test_precision_at_capacity",
+                     "test_recall_at_capacity")
+
+
 def experiment_url(outcome: str, *, ui: str | None = None) -> str | None:
-    """Where a person opens an outcome's runs in the MLflow UI (the runs, not GenAI traces).
+    """Where a person opens an outcome's candidate runs side by side in the MLflow UI: the
+    model-training view (not GenAI traces), filtered to the candidates, best AUC first.
 
     ``ui`` is the UI's address; default: the tracking server itself when it is one
     (``http(s)://``), else ``http://127.0.0.1:5000`` (``mlflow ui``'s default).
+
+    Examples
+    --------
+    >>> experiment_url("escalation")  # doctest: +SKIP
+    'http://127.0.0.1:5000/#/experiments/1/runs?workflowType=machine_learning&searchFilter=...'
     """
+    from urllib.parse import urlencode
+
     exp = experiment_id(outcome, create=False)
     if exp is None:
         return None
     uri = tracking_uri()
     base = ui or (uri.rstrip("/") if uri.startswith(("http://", "https://"))
                   else "http://127.0.0.1:5000")
-    return f"{base}/#/experiments/{exp}/runs?workflowType=machine_learning"
+    query = urlencode({"workflowType": "machine_learning", "searchFilter": CANDIDATE_FILTER,
+                       "orderByKey": CANDIDATE_ORDER, "orderByAsc": "false"})
+    return f"{base}/#/experiments/{exp}/runs?{query}"
+
+
+def experiment_link(outcome: str) -> str | None:
+    """:func:`experiment_url` with the metric columns to show beside it, for printing."""
+    url = experiment_url(outcome)
+    if url is None:
+        return None
+    return f"{url} (in Columns, add {', '.join(CANDIDATE_COLUMNS)})"

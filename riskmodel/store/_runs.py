@@ -23,6 +23,7 @@ from riskmodel.store._client import (
     call,
     client,
     configure,
+    embedded_store,
     experiment_id,
     experiment_name,
 )
@@ -145,17 +146,58 @@ class TrainingRun:
 @contextlib.contextmanager
 def training_run(outcome: str, *, run_name: str, tags: RunTags,
                  params: dict) -> Iterator[TrainingRun]:
-    """Open the parent run of a training; it is FINISHED only if the block completes."""
+    """Open the parent run of a training; it is FINISHED only if the block completes.
+
+    An error marks it FAILED; Ctrl-C (``KeyboardInterrupt``) marks it and every candidate run
+    under it KILLED, so no run of an interrupted training reads as finished.
+    """
     import mlflow
 
-    configure()
+    configure(create=True)
     exp = experiment_id(outcome)
-    with tempfile.TemporaryDirectory() as tmp, call(
-        "starting the run", mlflow.start_run, run_name=run_name, experiment_id=exp,
-    ) as parent:
-        mlflow.set_tags(tags.to_mlflow())
-        mlflow.log_params(params)
-        yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
+    assert exp is not None  # created when missing
+    with tempfile.TemporaryDirectory() as tmp:
+        parent = call("starting the run", mlflow.start_run, run_name=run_name,
+                      experiment_id=exp)
+        try:
+            mlflow.set_tags(tags.to_mlflow())
+            mlflow.log_params(params)
+            yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
+        except KeyboardInterrupt:
+            _kill_training(parent.info.run_id, exp)
+            raise
+        except BaseException:
+            _end_active_runs("FAILED")
+            raise
+        _end_active_runs("FINISHED")
+
+
+def _end_active_runs(status: str) -> None:
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run(status)
+
+
+def _kill_training(run_id: str, exp: str) -> None:
+    """Mark an interrupted training's parent run and its candidate runs KILLED."""
+    import signal
+    import threading
+
+    import mlflow
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:  # a second Ctrl-C must not leave the runs half-marked
+        _end_active_runs("KILLED")
+        c = client()
+        nested = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
+                      filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+        for child in ([] if nested.empty else list(nested["run_id"])) + [run_id]:
+            call("marking the run killed", c.set_terminated, child, "KILLED")
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
@@ -169,8 +211,38 @@ class RunInfo:
     parent_id: str | None
 
 
+def full_run_id(run_id: str) -> str:
+    """A run id as given, or the one run whose id starts with it (the 8 characters
+    ``riskmodel compare`` prints); a prefix no run or several runs have is an input error.
+
+    Examples
+    --------
+    >>> full_run_id("3f1c2a9b")  # doctest: +SKIP
+    '3f1c2a9b0d6e4c1f9a7b5e3d2c1b0a98'
+    """
+    import re
+
+    import mlflow
+
+    if re.fullmatch(r"[0-9a-f]{32}", run_id) or not re.fullmatch(r"[0-9a-f]{4,31}", run_id):
+        return run_id
+    configure()
+    runs = call("searching runs", mlflow.search_runs, search_all_experiments=True,
+                output_format="list", max_results=50_000)
+    found = sorted({r.info.run_id for r in runs if r.info.run_id.startswith(run_id)})
+    if not found:
+        raise NotInStore(f"run: no MLflow run whose id starts with '{run_id}' in the "
+                         "tracking store (riskmodel compare lists them)")
+    if len(found) > 1:
+        raise InputError(f"run: '{run_id}' starts {len(found)} run ids "
+                         f"({', '.join(f[:12] for f in found[:5])}); give more of it")
+    return found[0]
+
+
 def get_run(run_id: str) -> RunInfo:
-    """Read a run; a run that does not exist is :class:`NotInStore`."""
+    """Read a run (its id, or the first 8 or more characters of it); a run that does not
+    exist is :class:`NotInStore`."""
+    run_id = full_run_id(run_id)
     run = call("reading the run", client().get_run, run_id,
                missing=f"run: no MLflow run '{run_id}' in the tracking store")
     return RunInfo(run_id=run_id, tags=RunTags.from_mlflow(run.data.tags),
@@ -179,9 +251,12 @@ def get_run(run_id: str) -> RunInfo:
 
 
 def last_training(outcome: str) -> RunInfo | None:
-    """The newest finished training (parent) run of an outcome, or None."""
+    """The newest finished training (parent) run of an outcome, or None (also where no
+    store exists yet: a first training)."""
     import mlflow
 
+    if (db := embedded_store()) is not None and not db.is_file():
+        return None
     exp = experiment_id(outcome, create=False)
     if exp is None:
         return None
@@ -285,4 +360,5 @@ def experiment_of(outcome: str) -> str:
 
 
 __all__ = ["CandidateRecord", "InputError", "RunInfo", "TrainingRun", "compare_runs",
-           "download", "get_run", "last_training", "read_csv", "read_text", "training_run"]
+           "download", "full_run_id", "get_run", "last_training", "read_csv", "read_text",
+           "training_run"]

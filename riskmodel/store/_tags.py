@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 
 class Tag(StrEnum):
@@ -57,7 +58,7 @@ class RunTags:
 
     @classmethod
     def from_mlflow(cls, tags: dict) -> RunTags:
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = tags.get(Tag[f.name.upper()].value, "")
             sep = {"test_dates": ",", "spec_files": ";"}.get(f.name)

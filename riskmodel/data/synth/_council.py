@@ -95,7 +95,9 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
         Planted changes from a date, ``KIND:DATE[:FACTOR]`` (``recording`` may add
         ``:SOURCE``): ``recording:2025-06-01`` (police contacts recorded twice),
         ``population:2025-06-01`` (adolescents arrive), ``risk:2025-06-01:3`` (escalation
-        hazard x3); see ``riskmodel.data.synth._drift``. Off by default.
+        hazard x3), ``decay:2025-01-01:0.6`` (60% of escalations moved to other open
+        children) or, every year, ``season:8:0.7:school`` (70% of August's school contacts
+        unrecorded); see ``riskmodel.data.synth._drift``. Off by default.
     knowledge_dates : bool
         Record when late-filled values became known (the default): contacts'
         ``mash_rag_recorded_date`` and ``outcome_recorded_date``, episodes'

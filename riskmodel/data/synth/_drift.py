@@ -21,6 +21,18 @@ Three kinds, each from its own random stream, applied to every chunk after it is
   social care after; the child's later episodes are dropped; the truth of every window that
   reaches past DATE is recomputed piecewise with the new hazard.
 
+- ``season:MONTH[:SHARE[:SOURCE]]``: every year, from the start (so the training years hold
+  it too), SHARE (default 0.7) of the contacts from SOURCE (default ``school``) made in MONTH
+  are not recorded, drawn from those that led to no episode: no episode, hazard or truth
+  changes, only what the front door recorded (schools closed in August).
+- ``decay:DATE[:SHARE]``: from DATE each escalation, with chance SHARE (default 0.5), is moved
+  to another child chosen at random among those open to early help at that moment: that
+  child's episode closes as escalated then (the social care moves with it), the first closes
+  without escalating at the same time, and both children's later episodes are dropped. No
+  contact or ACE changes: a loss of signal in the outcomes alone. The truth's outcomes
+  (``y_``) follow exactly; its probabilities stay what the records give, so after DATE they
+  no longer describe the outcomes (that is the point).
+
 Nothing before DATE changes for any child already in the council (the copies of
 ``population`` bring their earlier contacts, so locality-wide rates before DATE include
 them). The manifest's ``drift`` lists what was planted.
@@ -47,7 +59,7 @@ from riskmodel.data.synth._dates import (
 from riskmodel.data.synth._draws import _pick, _rng, _weights
 from riskmodel.data.synth._episodes import _SERVICES_SC, _social_care
 
-KINDS = ("recording", "population", "risk")
+KINDS = ("recording", "population", "risk", "season", "decay")
 _STREAM_DRIFT = 11
 _ADOLESCENT = (12, 17)
 
@@ -60,6 +72,7 @@ class Drift:
     day: int
     factor: float = 2.0
     source: str = "police"
+    month: int = 0
 
     @property
     def date(self) -> str:
@@ -75,15 +88,60 @@ class Drift:
                           f"{self.factor - 1:g} for each, and start early help that day",
             "risk": f"from {self.date} the escalation hazard of every open early-help episode "
                     f"is {self.factor:g} times what its record gives",
+            "season": f"every year (from the start) {self.factor:.0%} of the contacts from "
+                      f"{self.source} made in month {self.month} are not recorded (those that "
+                      "led to no episode); no hazard changes",
+            "decay": f"from {self.date} {self.factor:.0%} of the escalations are moved, each to "
+                     "another child open to early help at that moment; inputs unchanged, the "
+                     "truth's probabilities no longer describe the outcomes after the date",
         }[self.kind]
         out = {"kind": self.kind, "from": self.date, "factor": self.factor, "what": words}
-        if self.kind == "recording":
+        if self.kind in ("recording", "season"):
             out["source"] = self.source
+        if self.kind == "season":
+            out.update({"from": None, "month": self.month, "share": self.factor})
+        if self.kind == "decay":
+            out["share"] = self.factor
         return out
+
+
+def _share(text: str, value: str) -> float:
+    try:
+        share = float(value)
+    except ValueError:
+        share = float("nan")
+    if not np.isfinite(share) or not 0.0 < share <= 1.0:
+        raise InputError(f"--drift: '{text}': the share must be a number above 0, at most 1")
+    return share
+
+
+def _source(text: str, source: str) -> str:
+    if source not in SOURCES:
+        raise InputError(f"--drift: '{text}': no contact source '{source}' (one of "
+                         f"{', '.join(SOURCES)})")
+    return source
+
+
+def _parse_season(text: str, parts: list[str]) -> Drift:
+    """``season:MONTH[:SHARE[:SOURCE]]``: every year, SHARE of SOURCE's contacts of MONTH go
+    unrecorded (default 0.7 of school contacts)."""
+    try:
+        month = int(parts[1])
+    except ValueError:
+        month = 0
+    if not 1 <= month <= 12:
+        raise InputError(f"--drift: '{text}': season needs a month from 1 to 12, e.g. "
+                         "season:8:0.7:school")
+    share = _share(text, parts[2]) if len(parts) > 2 and parts[2] else 0.7
+    source = _source(text, parts[3] if len(parts) > 3 else "school")
+    return Drift("season", 0, share, source, month)
 
 
 def parse_drift(specs, *, start: int, end: int) -> tuple[Drift, ...]:
     """Parse ``kind:DATE[:FACTOR[:SOURCE]]`` strings; raise InputError naming the option.
+
+    ``season:MONTH[:SHARE[:SOURCE]]`` (every year) and ``decay:DATE[:SHARE]`` take a share
+    from 0 to 1 (defaults 0.7 of school contacts, and 0.5) rather than a factor.
 
     Examples
     --------
@@ -94,49 +152,61 @@ def parse_drift(specs, *, start: int, end: int) -> tuple[Drift, ...]:
 its record gives']
     >>> parse_drift("recording:2025-06-01:2:school", start=s, end=e)[0].source
     'school'
+    >>> [(d.kind, d.month, d.factor) for d in parse_drift(["season:8:0.7", "decay:2025-01-01:0.6"],
+    ...                                                   start=s, end=e)]
+    [('season', 8, 0.7), ('decay', 0, 0.6)]
     """
     if specs is None:
         return ()
     if isinstance(specs, str):
         specs = [specs]
     out = []
+    most = {"recording": 4, "season": 4}
     for spec in specs:
         text = str(spec).strip()
         parts = [p.strip() for p in text.split(":")]
-        if len(parts) < 2 or parts[0] not in KINDS or len(parts) > (4 if parts[0] ==
-                                                                    "recording" else 3):
+        if len(parts) < 2 or parts[0] not in KINDS or len(parts) > most.get(parts[0], 3):
             raise InputError(
                 f"--drift: '{text}' is not KIND:DATE[:FACTOR] with KIND one of "
-                f"{', '.join(KINDS)} (recording may add :SOURCE), e.g. risk:2025-06-01:2")
+                f"{', '.join(KINDS)} (recording may add :SOURCE; season is "
+                "season:MONTH[:SHARE[:SOURCE]]), e.g. risk:2025-06-01:2")
+        if parts[0] == "season":
+            out.append(_parse_season(text, parts))
+            continue
         day = _day(parts[1], "drift")
         if not start < day <= end:
             raise InputError(f"--drift: '{text}': the date must fall after the start and on or "
                              "before the extract date")
+        if parts[0] == "decay":
+            out.append(Drift("decay", day, _share(text, parts[2]) if len(parts) > 2
+                             and parts[2] else 0.5))
+            continue
         try:
             factor = float(parts[2]) if len(parts) > 2 and parts[2] else 2.0
         except ValueError:
             factor = float("nan")
         if not np.isfinite(factor) or factor < 1.0 or factor > 20.0:
             raise InputError(f"--drift: '{text}': factor must be a number from 1 to 20")
-        source = parts[3] if len(parts) > 3 else "police"
-        if source not in SOURCES:
-            raise InputError(f"--drift: '{text}': no contact source '{source}' (one of "
-                             f"{', '.join(SOURCES)})")
+        source = _source(text, parts[3] if len(parts) > 3 else "police")
         out.append(Drift(parts[0], day, factor, source))
     return tuple(out)
 
 
 def apply_drift(sim: dict, fin: dict, drifts: tuple[Drift, ...], *, chunk: int, seed: int,
                 end: int, quarters: np.ndarray) -> None:
-    """Plant every change in one simulated chunk (in place): population, then risk, then
-    recording, so that a later change also reaches what an earlier one added."""
-    order = {"population": 0, "risk": 1, "recording": 2}
+    """Plant every change in one simulated chunk (in place): population, then risk, decay,
+    recording and season, so that a later change also reaches what an earlier one added."""
+    order = {"population": 0, "risk": 1, "decay": 2, "recording": 3, "season": 4}
     for i, d in sorted(enumerate(drifts), key=lambda x: order[x[1].kind]):
         rng = _rng(seed, 1, chunk, _STREAM_DRIFT, i)
         if d.kind == "population":
             _population(sim, fin, d, rng, end, quarters)
         elif d.kind == "risk":
             _risk(sim, fin, d, rng, end, quarters)
+        elif d.kind == "decay":
+            _decay(sim, fin, d, rng, end)
+        elif d.kind == "season":
+            _season(fin, d, rng)
         else:
             _recording(sim, fin, d, rng, end)
 
@@ -346,3 +416,86 @@ def _risk(sim: dict, fin: dict, d: Drift, rng, end: int, quarters: np.ndarray) -
     redo = np.flatnonzero((_add_months(truth["as_of"], 12) > d.day)
                           | fired[truth["episode"]])
     _set_truth(truth, eh, redo, drift=d)
+
+
+def _season(fin: dict, d: Drift, rng) -> None:
+    """Every year, ``d.factor`` of the month's contacts from ``d.source`` go unrecorded (drawn
+    from those that led to no episode, so no episode, hazard or truth changes)."""
+    ct, trig = fin["contacts"], fin["trigger_start"]
+    n = len(ct["child"])
+    led = np.zeros(n, dtype=bool)
+    led[:len(trig)] = trig < _INF
+    month = _dates(ct["cdate"].astype(np.int64)).astype("datetime64[M]").astype(np.int64) % 12
+    theirs = (ct["source"] == SOURCES.index(d.source)) & (month + 1 == d.month)
+    free = theirs & ~led
+    share = min(1.0, d.factor * theirs.sum() / max(int(free.sum()), 1))
+    keep = ~(free & (rng.random(n) < share))
+    for key in ct:
+        ct[key] = ct[key][keep]
+    fin["trigger_start"] = trig[keep[:len(trig)]]
+
+
+def _decay_pairs(eh: dict, sc: dict, d: Drift, rng, end: int) -> list[tuple[int, int, int]]:
+    """(escalated episode, episode that takes its escalation, the social-care row to move):
+    each escalation from the date, with chance ``d.factor``, goes to a child chosen at random
+    among those open to early help at that moment (no child twice)."""
+    esc = np.flatnonzero((eh["cause"] == 1) & (eh["raw"] >= d.day) & (eh["raw"] < end))
+    esc = esc[np.argsort(eh["raw"][esc], kind="stable")]
+    moved = esc[rng.random(len(esc)) < d.factor]
+    touched: set[int] = set()
+    pairs = []
+    for a in moved:
+        t, ca = int(eh["raw"][a]), int(eh["child"][a])
+        after = np.flatnonzero((sc["child"] == ca) & (sc["start"] >= eh["end"][a])
+                               & (sc["start"] <= eh["end"][a] + 1))
+        if ca in touched or not len(after):
+            continue
+        open_ = np.flatnonzero((eh["start"] < t) & (eh["raw"] > t) & (eh["cause"] != 1))
+        open_ = open_[~np.isin(eh["child"][open_], list(touched | {ca}))]
+        if not len(open_):
+            continue
+        b = int(open_[rng.integers(len(open_))])
+        touched |= {ca, int(eh["child"][b])}
+        pairs.append((int(a), b, int(after[0])))
+    return pairs
+
+
+def _decay(sim: dict, fin: dict, d: Drift, rng, end: int) -> None:
+    """Move escalations to other children open at the moment (see :func:`_decay_pairs`); the
+    two children's later episodes are dropped and the truth's outcomes (``y_``) follow."""
+    eh, sc, truth = sim["eh"], sim["sc"], fin["truth"]
+    pairs = _decay_pairs(eh, sc, d, rng, end)
+    if not pairs:
+        return
+    cutoff = np.full(sim["n"], _INF, dtype=np.int64)
+    moved = np.zeros(len(eh["child"]), dtype=bool)
+    for a, b, r in pairs:
+        sc["child"][r] = eh["child"][b]
+        eh["raw"][b], eh["end"][b] = eh["raw"][a], eh["end"][a]
+        eh["duration"][b] = float(eh["raw"][a] - eh["start"][b])
+        eh["cause"][b], eh["triage_end"][b] = 1, 3
+        eh["cause"][a] = 0
+        eh["triage_end"][a] = max(int(eh["triage"][a]) - int(rng.random() < 0.7), 0)
+        cutoff[eh["child"][a]] = cutoff[eh["child"][b]] = eh["end"][a]
+        moved[[a, b]] = True
+    keep_sc = sc["start"] <= cutoff[sc["child"]] + 1
+    for key in sc:
+        sc[key] = sc[key][keep_sc]
+    keep_eh = eh["start"] <= cutoff[eh["child"]]
+    new_index = np.cumsum(keep_eh) - 1
+    rows = keep_eh[truth["episode"]]
+    for key in truth:
+        truth[key] = truth[key][rows]
+    truth["episode"] = new_index[truth["episode"]]
+    moved = moved[keep_eh]
+    for key in eh:
+        eh[key] = eh[key][keep_eh]
+    rows = truth["as_of"] <= eh["raw"][truth["episode"]]  # rows only while open
+    for key in truth:
+        truth[key] = truth[key][rows]
+    redo = np.flatnonzero(moved[truth["episode"]])
+    ep, t = truth["episode"][redo], truth["as_of"][redo]
+    for months in (6, 12):
+        within = eh["raw"][ep] <= _add_months(t, months) - 1
+        for name, k in (("escalation", 1), ("disengagement", 2)):
+            truth[f"y_{name}_{months}m"][redo] = (within & (eh["cause"][ep] == k)).astype(np.int8)

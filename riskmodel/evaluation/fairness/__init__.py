@@ -16,6 +16,7 @@ from riskmodel.evaluation.fairness._options import AuditOptions
 from riskmodel.evaluation.fairness._policy import (
     Characteristic,
     FairnessPolicy,
+    MonitoringThresholds,
     load_fairness_policy,
     resolve_policy,
 )
@@ -30,7 +31,8 @@ from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS
 
 __all__ = [
     "AuditOptions", "Characteristic", "FINDINGS_COLUMNS", "FairnessAudit", "FairnessPolicy",
-    "ReferralAudit", "STATUS_ORDER", "add_referrals", "binomial_comparisons", "build_tables",
-    "fairness_audit", "jsonable", "judge", "load_fairness_policy", "rate_interval",
-    "referral_disproportionality", "resolve_policy", "table_records", "write_fairness_report",
+    "MonitoringThresholds", "ReferralAudit", "STATUS_ORDER", "add_referrals",
+    "binomial_comparisons", "build_tables", "fairness_audit", "jsonable", "judge",
+    "load_fairness_policy", "rate_interval", "referral_disproportionality", "resolve_policy",
+    "table_records", "write_fairness_report",
 ]

@@ -129,6 +129,8 @@ class MonitoringThresholds(_Strict):
     outcome_ratio: float = Field(1.5, gt=1)
     performance: PerformanceBars = PerformanceBars()
     bootstrap: int = Field(200, ge=20, le=5000)
+    alarms_per_year: float = Field(0.5, gt=0, le=12)
+    window_months: int = Field(6, ge=1, le=24)
 
 
 class FairnessPolicy(_Strict):

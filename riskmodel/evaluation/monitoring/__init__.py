@@ -8,7 +8,7 @@ and the HTML report (:func:`write_monitoring_report`). ``riskmodel monitor``
 numpy and scipy: see docs/monitoring.md for why not evidently or NannyML.
 """
 
-from riskmodel.evaluation.monitoring._assess import VERDICTS, assess_month, verdict_of
+from riskmodel.evaluation.monitoring._assess import VERDICTS, assess_month, run_alpha, verdict_of
 from riskmodel.evaluation.monitoring._buckets import chi_square, ks_binned, psi
 from riskmodel.evaluation.monitoring._contacts import contact_volumes
 from riskmodel.evaluation.monitoring._performance import (
@@ -17,11 +17,12 @@ from riskmodel.evaluation.monitoring._performance import (
     estimate,
     realised,
 )
+from riskmodel.evaluation.monitoring._publish import rounded
 from riskmodel.evaluation.monitoring._reference import build_reference, importance_shares
 from riskmodel.evaluation.monitoring._report import history_table, write_monitoring_report
 
 __all__ = [
-    "VERDICTS", "assess_month", "build_reference", "by_group", "chi_square",
+    "VERDICTS", "assess_month", "build_reference", "run_alpha", "by_group", "chi_square",
     "contact_volumes", "early_outcomes", "estimate", "history_table", "importance_shares",
-    "ks_binned", "psi", "realised", "verdict_of", "write_monitoring_report",
+    "ks_binned", "psi", "realised", "rounded", "verdict_of", "write_monitoring_report",
 ]

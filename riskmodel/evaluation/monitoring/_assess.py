@@ -22,6 +22,8 @@ from riskmodel.evaluation.monitoring._compare import (
 )
 from riskmodel.evaluation.monitoring._performance import estimate, judge
 
+ESTIMATED = ("auc", "precision_at_capacity", "recall_at_capacity")
+
 VERDICTS = ("ok", "watch", "retrain recommended")
 _RANK = {"": 0, "listed": 0, "watch": 1, "retrain": 2}
 SECTIONS = {"performance": "realised performance", "early": "early outcomes",
@@ -60,10 +62,129 @@ def _clean(value):
     return value
 
 
+def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
+    """The level of every test in one monthly run.
+
+    The policy's ``alarms_per_year`` over 12 runs is the run's chance of a false alarm at
+    most; it is split evenly (Bonferroni) over the run's tests: two per feature that can
+    raise a level (its distribution, its missing share; a locality-wide rate's mean: one),
+    one per characteristic of the mix,
+    one per contacts characteristic, the scores, one per capacity group, the realised (5),
+    estimated (3) and early (1) performance, and two ratios per fairness group. No test
+    counts above ``p_value``.
+
+    Examples
+    --------
+    >>> from riskmodel.evaluation.fairness import MonitoringThresholds
+    >>> ref = {"features": {"a": {"kind": "numeric", "importance": 0.5}},
+    ...        "mix": {"sex": {"groups": [["f"], ["m"]]}}, "scores": {"capacity": {}}}
+    >>> a = run_alpha(ref, MonitoringThresholds(), characteristics=["sex"])
+    >>> a["tests"], round(a["alpha"], 6)
+    (17, 0.001)
+    """
+    t = thresholds
+    weighty = {f: e for f, e in reference["features"].items()
+               if e.get("importance", 0.0) >= t.min_importance}
+    feats = [f for f, e in weighty.items() if e["kind"] != "area"]
+    areas = len(weighty) - len(feats)  # a locality-wide rate: one test of its mean
+    mix = reference.get("mix", {})
+    fairness = 2 * sum(max(len(mix.get(c, {}).get("groups", [])) - 1, 0)
+                       for c in characteristics)
+    capacity = sum(len(v) for v in reference["scores"].get("capacity", {}).values())
+    n = (2 * len(feats) + areas + len(mix) + 2 + 1 + capacity + 5 + len(ESTIMATED) + 1
+         + fairness)
+    per_run = t.alarms_per_year / 12
+    return {"per_run": per_run, "tests": n, "alpha": min(t.p_value, per_run / n),
+            "fairness_tests": fairness}
+
+
+def reference_estimate(reference: dict, month: str | None) -> list[dict]:
+    """The CBPE estimate on the reference: the same calendar month, else the months' mean."""
+    months = reference.get("months") or {}
+    picked = [months[month]] if month in months else list(months.values())
+    rows = []
+    for k in ESTIMATED:
+        got = [m["estimate"][k] for m in picked if m.get("estimate", {}).get(k)]
+        if got:
+            rows.append({"metric": k, **{f: float(np.mean([g[f] for g in got]))
+                                         for f in ("value", "low", "high")}})
+    return rows
+
+
+def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, t, alpha: float,
+                   month: str | None, contacts: dict | None, last: dict,
+                   tolerance) -> tuple[list[dict], dict]:
+    reasons: list[dict] = []
+    cohort = cohort_size(reference, len(rows), (last.get("cohort") or {}).get("now"), t,
+                         month=month)
+    if cohort["level"]:
+        reasons.append(_reason("watch", "cohort", cohort["why"]))
+    inputs = input_drift(reference, rows, t, alpha=alpha, month=month)
+    for r in inputs[inputs["level"].isin(["watch", "retrain"])].itertuples():
+        reasons.append(_reason(r.level, "inputs", f"{r.words} ({r.feature}): {r.why}",
+                               [r.feature]))
+    mix = mix_drift(reference, rows, t, alpha=alpha)
+    for m in mix:
+        if m["level"]:
+            reasons.append(_reason("watch", "cohort", f"the children's "
+                                   f"{m['characteristic'].replace('_', ' ')}: {m['why']}"))
+    volumes = contacts_drift(reference, contacts, list(reference["features"]), t,
+                             alpha=alpha, month=month) if contacts else []
+    for c in volumes:
+        if c["level"]:
+            reasons.append(_reason("watch", "contacts", c["why"] + (
+                "; the model reads them in " + ", ".join(c["features"]) if c["features"]
+                else ""), c["features"]))
+    scores = score_drift(reference, scored["score"].to_numpy(float), scored["risk_band"],
+                         scored["in_capacity"].to_numpy(bool), scored, t, tolerance=tolerance,
+                         last=last.get("scores"), alpha=alpha, month=month)
+    if scores["level"]:
+        reasons.append(_reason(scores["level"], "scores", scores["why"]))
+    for c in scores["capacity"]:
+        if c["level"]:
+            reasons.append(_reason("watch", "fairness", c["why"]))
+    return reasons, {"cohort": cohort, "inputs": inputs, "mix": mix, "contacts": volumes,
+                     "scores": scores}
+
+
+def _performance_reasons(reference: dict, scored: pd.DataFrame, t, alpha: float,
+                         month: str | None, realised: dict | None, promise,
+                         seed: int) -> tuple[list[dict], dict]:
+    reasons: list[dict] = []
+    est = estimate(scored["score"].to_numpy(float), scored["in_capacity"].to_numpy(bool),
+                   n_sim=t.bootstrap, seed=seed)
+    est["reference"] = reference_estimate(reference, month)
+    est["checks"] = judge({k: est[k] for k in ESTIMATED}, est["reference"], t.performance,
+                          outcome_ratio=t.outcome_ratio, alpha=alpha,
+                          against="the reference period's estimate")
+    est["short"] = [c["text"] for c in est["checks"] if c["short"]]
+    for text in est["short"]:
+        reasons.append(_reason("watch", "estimate", f"estimate for this month's list: {text}"))
+    for key, r in sorted((realised or {}).items()):
+        span = f"the lists of {r.get('first', key)} to {key}"
+        r["checks"] = judge(r["overall"]["metrics"], promise, t.performance,
+                            outcome_ratio=t.outcome_ratio, alpha=alpha)
+        r["short"] = [c["text"] for c in r["checks"] if c["short"]]
+        for text in r["short"]:
+            reasons.append(_reason("retrain", "performance", f"{span}: {text}"))
+        for ch in r.get("groups", []):
+            for g in ch["groups"]:
+                for k, words in (("missed_ratio", "missed"),
+                                 ("oe_ratio", "had the outcome, for their scores,")):
+                    m = g.get(k)
+                    if m and m["outside"]:
+                        reasons.append(_reason(
+                            "watch", "fairness",
+                            f"{span}: {ch['characteristic'].replace('_', ' ')} "
+                            f"{g['group']} {words} {m['value']:.2f} times as often as "
+                            f"{ch['reference']} ({m['low']:.2f}-{m['high']:.2f})"))
+    return reasons, est
+
+
 def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, thresholds,
                  tolerance=(0.8, 1.25), contacts: dict | None = None, last: dict | None = None,
                  early: dict | None = None, realised: dict | None = None, promise=None,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, alpha: dict | None = None, notes=()) -> dict:
     """Compare one month with the reference and last month, and give the verdict.
 
     Parameters
@@ -89,6 +210,14 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
         Matured month (ISO date) -> ``{"overall": realised(...), "groups": by_group(...)}``.
     promise : list of dict, optional
         The model's test metrics (``metric``, ``value``, ``low``, ``high``).
+    alpha : dict, optional
+        :func:`run_alpha` (default: computed from the reference and thresholds).
+    notes : list of str, optional
+        Caveats to publish with the verdict (the capacity judged at, offers of help).
+
+    Every test of the run counts at ``alpha["alpha"]``: the policy's ``alarms_per_year``
+    over 12 monthly runs, split evenly over the run's tests (Bonferroni). A month is compared
+    with the same calendar month of the reference where it has one.
 
     Returns
     -------
@@ -100,7 +229,7 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskmodel.evaluation.fairness._policy import MonitoringThresholds
+    >>> from riskmodel.evaluation.fairness import MonitoringThresholds
     >>> from riskmodel.evaluation.monitoring import build_reference
     >>> def month(seed, n=2000):
     ...     rng = np.random.default_rng(seed)
@@ -121,66 +250,25 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     ('retrain recommended', ['age'])
     """
     t = thresholds
-    reasons: list[dict] = []
     last = last or {}
-    cohort = cohort_size(reference, len(rows), (last.get("cohort") or {}).get("now"), t)
-    if cohort["level"]:
-        reasons.append(_reason("watch", "cohort", cohort["why"]))
-    inputs = input_drift(reference, rows, t)
-    for r in inputs[inputs["level"].isin(["watch", "retrain"])].itertuples():
-        reasons.append(_reason(r.level, "inputs", f"{r.words} ({r.feature}): {r.why}",
-                               [r.feature]))
-    mix = mix_drift(reference, rows, t)
-    for m in mix:
-        if m["level"]:
-            reasons.append(_reason("watch", "cohort", f"the children's "
-                                   f"{m['characteristic'].replace('_', ' ')}: {m['why']}"))
-    features = list(reference["features"])
-    volumes = contacts_drift(reference, contacts or {}, features, t) if contacts else []
-    for c in volumes:
-        if c["level"]:
-            reasons.append(_reason("watch", "contacts", c["why"] + (
-                "; the model reads them in " + ", ".join(c["features"]) if c["features"]
-                else ""), c["features"]))
-    scores = score_drift(reference, scored["score"].to_numpy(float), scored["risk_band"],
-                         scored["in_capacity"].to_numpy(bool), scored, t, tolerance=tolerance,
-                         last=last.get("scores"))
-    if scores["level"]:
-        reasons.append(_reason(scores["level"], "scores", scores["why"]))
-    for c in scores["capacity"]:
-        if c["level"]:
-            reasons.append(_reason("watch", "fairness", c["why"]))
+    alpha = alpha or run_alpha(reference, t)
+    dates = pd.to_datetime(rows["as_of"]) if "as_of" in rows.columns and len(rows) else None
+    month = None if dates is None else f"{dates.iloc[0].month:02d}"
+    reasons, drift = _drift_reasons(reference, rows, scored, t, alpha["alpha"], month,
+                                    contacts, last, tolerance)
     if early and early.get("level"):
         reasons.append(_reason(early["level"], "early", early["why"]))
-    est = estimate(scored["score"].to_numpy(float), scored["in_capacity"].to_numpy(bool),
-                   n_sim=t.bootstrap, seed=seed)
-    est["short"] = judge({k: v for k, v in est.items() if k in ("auc", "precision_at_capacity",
-                                                                 "recall_at_capacity")},
-                         promise, t.performance, outcome_ratio=t.outcome_ratio)
-    for text in est["short"]:
-        reasons.append(_reason("watch", "estimate", f"estimate for this month's list: {text}"))
-    for month, r in sorted((realised or {}).items()):
-        r["short"] = judge(r["overall"]["metrics"], promise, t.performance,
-                           outcome_ratio=t.outcome_ratio)
-        for text in r["short"]:
-            reasons.append(_reason("retrain", "performance", f"the list of {month}: {text}"))
-        for ch in r.get("groups", []):
-            for g in ch["groups"]:
-                for key, words in (("missed_ratio", "missed"),
-                                   ("oe_ratio", "had the outcome, for their scores,")):
-                    m = g.get(key)
-                    if m and m["outside"]:
-                        reasons.append(_reason(
-                            "watch", "fairness",
-                            f"the list of {month}: {ch['characteristic'].replace('_', ' ')} "
-                            f"{g['group']} {words} {m['value']:.2f} times as often as "
-                            f"{ch['reference']} ({m['low']:.2f}-{m['high']:.2f})"))
+    more, est = _performance_reasons(reference, scored, t, alpha["alpha"], month, realised,
+                                     promise, seed)
+    reasons += more
     reasons.sort(key=lambda r: -_RANK[r["level"]])
-    kept = inputs.drop(columns=["counts"])
+    inputs = drift["inputs"]
     return _clean({
-        "verdict": verdict_of(reasons), "reasons": reasons, "cohort": cohort,
-        "inputs": kept.to_dict(orient="records"), "mix": mix, "contacts": volumes,
-        "scores": scores, "early": early or {}, "estimate": est, "realised": realised or {},
+        "verdict": verdict_of(reasons), "reasons": reasons, "cohort": drift["cohort"],
+        "inputs": inputs.drop(columns=["counts"]).to_dict(orient="records"),
+        "mix": drift["mix"], "contacts": drift["contacts"], "scores": drift["scores"],
+        "early": early or {}, "estimate": est, "realised": realised or {},
+        "alpha": alpha, "month_compared": month, "notes": list(notes),
         "moved": {"watch": int((inputs["band"] == "watch").sum()),
                   "act": int((inputs["band"] == "act").sum()),
                   "counted": int(inputs["level"].isin(["watch", "retrain"]).sum())},

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from riskmodel.evaluation._disclosure import is_small
+from riskmodel.evaluation.monitoring._publish import is_small
 
 MAX_BINS = 10
 SMOOTH = 0.5  # added to every bucket before the PSI's logarithm (an empty bucket is not -inf)

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.evaluation._disclosure import is_small, small_text
 from riskmodel.evaluation.monitoring._buckets import (
     MAX_BINS,
     band,
@@ -25,6 +24,7 @@ from riskmodel.evaluation.monitoring._buckets import (
     ks_binned,
     psi,
 )
+from riskmodel.evaluation.monitoring._publish import is_small, shown_count, small_text
 from riskmodel.evaluation.monitoring._reference import (
     MIX,
     hidden_rows,
@@ -49,13 +49,6 @@ def describe(feature: str) -> str:
         return feature
 
 
-def shown_count(value, min_count: int):
-    """A count as published: ``"<5"`` when small (the value itself is never kept)."""
-    if value is None:
-        return small_text(min_count)
-    return small_text(min_count) if is_small([value], min_count)[0] else int(value)
-
-
 def _hidden_text(count, min_count: int) -> str:
     return small_text(min_count) if is_small([count], min_count)[0] else "suppressed"
 
@@ -63,6 +56,48 @@ def _hidden_text(count, min_count: int) -> str:
 def _as_counts(counts, min_count: int) -> np.ndarray:
     """Stored counts with the hidden ones (None) taken as half the smallest shown count."""
     return np.asarray([min_count / 2 if c is None else c for c in counts], float)
+
+
+def month_counts(counts, pooled, total: float) -> np.ndarray:
+    """A reference month's bucket counts with the hidden ones (None) filled in: the month's
+    total less the shown counts, shared among the hidden buckets as the pooled reference
+    shares them (a hidden bucket may be large: hidden so a small one cannot be worked out).
+
+    Examples
+    --------
+    >>> month_counts([None, 174, 95, 95, None], [20, 2098, 1100, 1145, 906], 440).round(1)
+    array([  1.6, 174. ,  95. ,  95. ,  74.4])
+    """
+    pooled = np.asarray(pooled, float)
+    hidden = np.array([c is None for c in counts])
+    out = np.array([0.0 if c is None else c for c in counts], float)
+    rest = max(float(total) - out.sum(), 0.0)
+    if hidden.any():
+        weight = pooled[hidden] + 1e-9
+        out[hidden] = rest * weight / weight.sum()
+    return out
+
+
+def _area_p(reference: dict, feature: str, now: float) -> float:
+    """How unlikely this month's mean of a locality-wide rate is, against the spread of the
+    reference months' means (t with the months less one degrees of freedom); 0 when the
+    reference holds no monthly means (an older reference: the size bar alone).
+
+    Examples
+    --------
+    >>> ref = {"months": {f"{m:02d}": {"means": {"r": 0.10 + 0.01 * (m % 3)}}
+    ...                   for m in range(1, 13)}}
+    >>> round(_area_p(ref, "r", 0.11), 2), _area_p(ref, "r", 0.2) < 1e-4
+    (1.0, True)
+    """
+    means = [m.get("means", {}).get(feature) for m in (reference.get("months") or {}).values()]
+    means = np.array([v for v in means if v is not None], float)
+    if len(means) < 3:
+        return 0.0
+    sd = float(means.std(ddof=1)) * math.sqrt(1 + 1 / len(means))
+    if sd <= 0:
+        return 0.0 if now != means.mean() else 1.0
+    return float(2 * stats.t.sf(abs(now - means.mean()) / sd, len(means) - 1))
 
 
 def _two_proportions(k1, n1, k2, n2) -> float:
@@ -81,8 +116,13 @@ def _families(rows: pd.DataFrame) -> int:
         rows.columns else int(rows["family_id"].nunique())
 
 
-def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame:
+def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float | None = None,
+                month: str | None = None) -> pd.DataFrame:
     """Every feature of the reference compared with this month's children.
+
+    Each feature's distribution is compared with the same calendar month of the reference
+    (``month``, ``"08"``) when the reference has one, else with the pooled reference; a test
+    counts at ``alpha`` (default ``p_value`` over the features tested).
 
     Returns
     -------
@@ -95,9 +135,11 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
     """
     t = thresholds
     entries = reference["features"]
-    n_ref, n_cur = reference.get("families") or reference["n"], _families(rows)
+    n_cur = _families(rows)
     tested = [f for f, e in entries.items() if e["kind"] != "area" and f in rows.columns]
-    alpha = t.p_value / max(len(tested), 1)
+    if alpha is None:
+        alpha = t.p_value / max(len(tested), 1)
+    me = _month_entry(reference, month)
     importance = {f: e.get("importance", 0.0) for f, e in entries.items()}
     out = []
     for f, e in entries.items():
@@ -116,13 +158,18 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
             row["test"] = "mean change (one value per locality)"
             if ref_mean and now is not None:
                 row["statistic"] = now / ref_mean - 1
-                if abs(row["statistic"]) >= t.area_change:
+                row["p"] = _area_p(reference, f, now)
+                if abs(row["statistic"]) >= t.area_change and row["p"] < alpha:
                     reasons.append(("watch", f"locality-wide mean moved by "
-                                             f"{row['statistic']:+.0%}"))
+                                             f"{row['statistic']:+.0%} (p = {row['p']:.1g})"))
         else:
             cur = count_numeric(x, e["edges"])
             row["counts"] = [int(c) for c in cur]
-            ref = np.asarray(e["counts"], float)
+            if me and f in me["features"]:
+                ref = month_counts(me["features"][f], e["counts"], me["n"])
+                n_ref = me["families"]
+            else:
+                ref, n_ref = np.asarray(e["counts"], float), _pooled_n(reference)
             row["psi"] = psi(ref, cur)
             row["band"] = band(row["psi"], t.psi.watch, t.psi.act)
             if e.get("distinct", 0) > MAX_BINS:
@@ -141,9 +188,12 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
                 row["new_values"] = [[float(v), shown_count(int(c), reference["min_count"])]
                                      for v, c in zip(vals, counts, strict=True)
                                      if float(v) not in seen]
-                if row["new_values"]:
+                many = [float(v) for v, c in zip(vals, counts, strict=True)
+                        if float(v) not in seen and c >= max(reference["min_count"],
+                                                             0.01 * len(x))]
+                if many:  # a value never seen counts when it is not rare
                     reasons.append(("watch", "values never seen in training: " + ", ".join(
-                        f"{v:g}" for v, _ in row["new_values"])))
+                        f"{v:g}" for v in many)))
         miss = missing_share(rows, f)
         now = float(miss.mean()) if len(miss) else 0.0
         ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
@@ -151,9 +201,10 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
         # a share of 1 to 4 children is not published (it is the count over the cohort)
         row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
         row["missing_reference"] = None if e.get("missing") is None else before
+        n_pool = _pooled_n(reference)
         if now - before >= t.missing_rise and _two_proportions(
                 miss.sum() * n_cur / max(len(miss), 1), n_cur,
-                ref_missing * n_ref / reference["n"], n_ref) < alpha:
+                ref_missing * n_pool / reference["n"], n_pool) < alpha:
             reasons.append(("watch", f"missing for {now:.0%} of children, {before:.0%} at "
                                      "training"))
         if reasons:
@@ -167,13 +218,15 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds) -> pd.DataFrame
     return table.reset_index(drop=True)
 
 
-def mix_drift(reference: dict, rows: pd.DataFrame, thresholds) -> list[dict]:
+def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,
+              alpha: float | None = None) -> list[dict]:
     """The cohort's mix (locality, age band, sex, ethnicity, ...) against the reference."""
     t = thresholds
     mix = reference.get("mix", {})
     cols = [c for c in MIX if c in mix and c in rows.columns]
-    alpha = t.p_value / max(len(cols), 1)
-    n_ref, n_cur = reference.get("families") or reference["n"], _families(rows)
+    if alpha is None:
+        alpha = t.p_value / max(len(cols), 1)
+    n_ref, n_cur = _pooled_n(reference), _families(rows)
     min_count = reference["min_count"]
     out = []
     for col in cols:
@@ -186,10 +239,12 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds) -> list[dict]:
         level, why = "", ""
         if band(value, t.psi.watch, t.psi.act) != "stable" and p < alpha:
             level, why = "watch", f"PSI {value:.2f}, p = {p:.1g}"
-        if new:
+        # a value never seen counts when it is not rare (a new locality, not one child)
+        many = sorted(v for v, c in new.items() if c >= max(min_count, 0.01 * len(values)))
+        if many:
             level = "watch"
             why = "; ".join(filter(None, [why, "values never seen in training: "
-                                          + ", ".join(sorted(new))]))
+                                          + ", ".join(many)]))
         total_ref = ref.sum()
         counts = pd.DataFrame({"n": [*cur.tolist(), *new.values()]})
         hide = hidden_rows(counts, {"n": len(values)}, min_count=min_count)
@@ -197,17 +252,20 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds) -> list[dict]:
                  for c, h in zip(counts["n"], hide, strict=True)]
         groups = [{"group": " / ".join(g), "reference": float(r / total_ref),
                    "now": c if isinstance(c, str) else float(c / max(len(values), 1))}
-                  for g, r, c in zip(e["groups"], ref, shown, strict=True)]
+                  for g, r, c in zip(e["groups"], ref, shown[:len(cur)], strict=True)]
         out.append({"characteristic": col, "psi": value, "p": p, "level": level, "why": why,
                     "groups": groups,
                     "new_values": dict(zip(new, shown[len(cur):], strict=True))})
     return out
 
 
-def cohort_size(reference: dict, n: int, last: int | None, thresholds) -> dict:
-    """Children open now against the reference's mean and last month."""
+def cohort_size(reference: dict, n: int, last: int | None, thresholds, *,
+                month: str | None = None) -> dict:
+    """Children open now against the same calendar month of the reference (else its mean)
+    and last month."""
     t = thresholds.cohort_change
-    ref = reference["cohort_size"]["mean"]
+    me = _month_entry(reference, month)
+    ref = me["n"] if me else reference["cohort_size"]["mean"]
     out = {"now": int(n), "reference": ref, "last_month": last,
            "change_reference": n / ref - 1 if ref else math.nan,
            "change_last_month": (n / last - 1) if last else None, "level": "", "why": ""}
@@ -223,57 +281,102 @@ def cohort_size(reference: dict, n: int, last: int | None, thresholds) -> dict:
     return out
 
 
-def contacts_drift(reference: dict, current: dict, features, thresholds) -> list[dict]:
-    """Each source's and need's share of the contacts recorded in the month before the date."""
+def _month_entry(reference: dict, month: str | None) -> dict | None:
+    """The reference's entry for the same calendar month (None: compare with the pool)."""
+    return (reference.get("months") or {}).get(month) if month else None
+
+
+def _pooled_n(reference: dict) -> int:
+    """Families in the pooled reference (each once: the 12 months share most children)."""
+    return reference.get("families_distinct") or reference.get("families") or reference["n"]
+
+
+def _share_rows(ref_by: dict, cur_by: dict, n_ref: float, n_cur: float,
+                min_count: int) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """Values, reference and current counts and the reference's design effect per value."""
+    values = [v for v in ref_by if ref_by[v].get("share") is not None]
+    r = np.array([ref_by[v]["share"] for v in values]) * n_ref
+    c = np.array([(cur_by.get(v) or {"share": 0.0}).get("share") for v in values], object)
+    c = np.array([min_count / 2 / max(n_cur, 1) if x is None else x for x in c], float) * n_cur
+    share = r / max(n_ref, 1)
+    binom = n_ref * share * (1 - share)
+    deff = np.array([ref_by[v]["var"] for v in values]) / np.maximum(binom, 1e-9)
+    return values, r, c, np.maximum(deff, 1.0)
+
+
+def contacts_drift(reference: dict, current: dict, features, thresholds, *,
+                   alpha: float | None = None, month: str | None = None) -> list[dict]:
+    """Each source's and need's share of the contacts recorded in the month before the date.
+
+    Compared with the same calendar month of the reference when it has one. One test per
+    characteristic (source, need): a chi-square on the shares, divided by the mean design
+    effect of family clustering (Rao-Scott); a value is named only when that test passes
+    ``alpha``, its own standardised change does too, and its share moved past
+    ``contacts_ratio`` (a value other than the biggest mover judged among the contacts
+    other than that mover, so shares that move only because the others fell are not named).
+    """
     t = thresholds
-    ref_by = (reference.get("contacts") or {}).get("by", {})
-    cur_by = current.get("by", {})
-    n_ref = (reference.get("contacts") or {}).get("contacts") or 0
-    n_cur = current.get("contacts") or 0
-    pairs = [(col, v) for col in ref_by for v in ref_by[col]
-             if ref_by[col][v].get("share") is not None]
-    alpha = t.p_value / max(len(pairs), 1)
+    ref_all = (reference.get("contacts_by_month") or {}).get(month) or reference.get(
+        "contacts") or {}
+    cur_by, n_cur = current.get("by", {}), current.get("contacts") or 0
+    n_ref = ref_all.get("contacts") or 0
+    if alpha is None:
+        alpha = t.p_value / 2
     out = []
-    for col, v in pairs:
-        r = ref_by[col][v]
-        c = cur_by.get(col, {}).get(v) or {"contacts": 0, "share": 0.0, "var": 0.0}
-        if c.get("share") is None or not n_cur or not n_ref:
-            continue  # a small count this month: not compared (and not shown)
-        ratio = c["share"] / r["share"]
-        # Under no change this month's share spreads as the reference's does, for its total
-        # (family-clustered); a month with none of a rare value has no spread of its own.
-        per_contact = r["var"] / n_ref
-        se = math.sqrt(per_contact * (1 / n_cur + 1 / n_ref)) if per_contact > 0 else 0.0
-        p = float(2 * stats.norm.sf(abs(c["share"] - r["share"]) / se)) if se > 0 else 1.0
-        reads = [f for f in features if f"_{col}_{v}_" in f]
-        row = {"by": col, "value": v, "share_reference": r["share"], "share_now": c["share"],
-               "ratio": ratio, "p": p, "features": reads, "level": "", "why": ""}
-        if (ratio >= t.contacts_ratio or ratio <= 1 / t.contacts_ratio) and p < alpha:
-            what = (f"contacts from {v.replace('_', ' ')}" if col == "source"
-                    else f"contacts about {v.replace('_', ' ')}")
-            row["level"] = "watch"
-            row["why"] = (f"{what}: {c['share']:.1%} of the contacts recorded in the last month, "
-                          f"{r['share']:.1%} at training ({ratio:.1f} times)")
-        out.append(row)
+    for col, ref_by in (ref_all.get("by") or {}).items():
+        values, r, c, deff = _share_rows(ref_by, cur_by.get(col, {}), n_ref, n_cur,
+                                         reference["min_count"])
+        if len(values) < 2 or not n_cur or not n_ref:
+            continue
+        stat, _ = chi_square(r, c)
+        stat /= float(deff.mean())
+        p = float(stats.chi2.sf(stat, len(values) - 1))
+        rs, cs = r / r.sum(), c / c.sum()
+        se = np.sqrt(rs * (1 - rs) * deff * (1 / r.sum() + 1 / c.sum()))
+        z = np.abs(cs - rs) / np.maximum(se, 1e-12)
+        top = int(np.argmax(z))
+        ratio = cs / np.maximum(rs, 1e-12)
+        adj = (cs / max(1 - cs[top], 1e-12)) / np.maximum(rs / max(1 - rs[top], 1e-12), 1e-12)
+        moved = np.where(np.arange(len(values)) == top, ratio, adj)
+        z_bar = stats.norm.isf(alpha / 2)
+        for i, v in enumerate(values):
+            reads = [f for f in features if f"_{col}_{v}_" in f]
+            row = {"by": col, "value": v, "share_reference": float(rs[i]),
+                   "share_now": float(cs[i]), "ratio": float(ratio[i]), "p": p,
+                   "features": reads, "level": "", "why": ""}
+            if p < alpha and z[i] >= z_bar and (moved[i] >= t.contacts_ratio
+                                                or moved[i] <= 1 / t.contacts_ratio):
+                what = (f"contacts from {v.replace('_', ' ')}" if col == "source"
+                        else f"contacts about {v.replace('_', ' ')}")
+                row["level"] = "watch"
+                row["why"] = (f"{what}: {cs[i]:.1%} of the contacts recorded in the last "
+                              f"month, {rs[i]:.1%} in the reference ({ratio[i]:.1f} times)")
+            out.append(row)
     return sorted(out, key=lambda r: -abs(math.log(max(r["ratio"], 1e-9))))
 
 
 def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thresholds, *,
-                tolerance=(0.8, 1.25), last: dict | None = None) -> dict:
-    """Scores, bands and who is within capacity against the reference and last month."""
+                tolerance=(0.8, 1.25), last: dict | None = None, alpha: float | None = None,
+                month: str | None = None) -> dict:
+    """Scores, bands and who is within capacity against the reference (the same calendar
+    month's scores when it has them) and last month."""
     t = thresholds
+    alpha = t.p_value if alpha is None else alpha
     s = reference["scores"]
     min_count = reference["min_count"]
-    n_ref, n_cur = reference.get("families") or reference["n"], _families(groups)
+    n_ref, n_cur = _pooled_n(reference), _families(groups)
     cur = count_numeric(score, s["edges"])
     ref = np.asarray(s["counts"], float)
+    me = _month_entry(reference, month)
+    if me and me.get("scores"):
+        ref, n_ref = month_counts(me["scores"], s["counts"], me["n"]), me["families"]
     hide = hidden_rows(pd.DataFrame({"n": cur}), {"n": len(score)}, min_count=min_count)
     out = {"psi": psi(ref, cur), "mean_reference": s["mean"], "mean_now": float(np.mean(score)),
            "counts": [None if h else int(c) for c, h in zip(cur, hide, strict=True)],
            "level": "", "why": ""}
     out["band"] = band(out["psi"], t.psi.watch, t.psi.act)
     out["ks"], out["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
-    if out["band"] != "stable" and out["p"] < t.p_value:
+    if out["band"] != "stable" and out["p"] < alpha:
         out["level"] = "retrain" if out["band"] == "act" else "watch"
         out["why"] = (f"scores moved: PSI {out['psi']:.2f} ({out['band']}); mean "
                       f"{out['mean_reference']:.3f} at training, {out['mean_now']:.3f} now")
@@ -293,13 +396,14 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     out["band_counts"] = {b: _hidden_text(now[i], min_count) if hide[i] else int(now[i])
                           for i, b in enumerate(names)}
     stat, out["bands_p"] = chi_square(ref_b, now, n_ref=n_ref, n_cur=n_cur)
-    out["capacity"] = _capacity_drift(s.get("capacity", {}), groups, flags, t, tolerance,
-                                      min_count, (last or {}).get("capacity"))
+    scale = (_pooled_n(reference) / reference["n"], n_cur / max(len(score), 1))  # to families
+    out["capacity"] = _capacity_drift(s.get("capacity", {}), groups, flags, alpha, tolerance,
+                                      min_count, (last or {}).get("capacity"), scale)
     return out
 
 
-def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_count,
-                    last) -> list[dict]:
+def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, alpha, tolerance, min_count,
+                    last, scale=(1.0, 1.0)) -> list[dict]:
     flags = np.asarray(flags, bool)
     rows = []
     for col, table in ref.items():
@@ -319,7 +423,6 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_co
                          "k_r": k_r,
                          "reference": None if hidden or not n_r else k_r / n_r,
                          "now": None if hidden or not n else k / n, "hidden": hidden})
-    alpha = t.p_value / max(sum(not r["hidden"] for r in rows), 1)
     out = []
     for r in rows:
         item = {"characteristic": r["characteristic"], "group": r["group"],
@@ -330,7 +433,8 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, t, tolerance, min_co
                 item["last_month"] = prev.get("now")
         if not r["hidden"] and r["reference"] and r["now"] is not None:
             ratio = r["now"] / r["reference"]
-            p = _two_proportions(r["k"], r["n"], r["k_r"], r["n_r"])
+            p = _two_proportions(r["k"] * scale[1], r["n"] * scale[1], r["k_r"] * scale[0],
+                                 r["n_r"] * scale[0])
             if (ratio < tolerance[0] or ratio > tolerance[1]) and p < alpha:
                 item["level"] = "watch"
                 item["why"] = (f"{r['characteristic'].replace('_', ' ')} {r['group']}: "

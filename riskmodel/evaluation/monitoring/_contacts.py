@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation._disclosure import is_small
+from riskmodel.evaluation.monitoring._publish import is_small
 
 BY = ("source", "need")
 

@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from riskmodel.evaluation._disclosure import is_small, suppress
 from riskmodel.evaluation._metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
+from riskmodel.evaluation.monitoring._publish import is_small, suppress
 
+EVERYONE = -1  # the reference "everyone": the whole cohort, as the fairness report's default
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
 WORDS = {"auc": "AUC", "calibration_error": "calibration error",
          "precision_at_capacity": "precision at capacity",
@@ -43,42 +44,88 @@ def _promised(promise, metric):
     return None
 
 
-def judge(metrics: dict, promise, bars, *, outcome_ratio: float) -> list[str]:
-    """What falls short of the promise, in words (empty when nothing does).
+#: How far each measure may move, and which way is worse: (policy bar, kind).
+_BARS = {"auc": ("auc_drop", "drop"), "calibration_error": ("calibration_error_rise", "rise"),
+         "precision_at_capacity": ("precision_drop", "share"),
+         "recall_at_capacity": ("recall_drop", "share"),
+         "observed_over_expected": (None, "log")}
+#: Power at which the smallest detectable change is given (8 times in 10).
+Z_POWER = float(stats.norm.isf(0.2))
+
+
+def _se(m: dict) -> float:
+    """A standard error from a 95% interval (0 when there is none)."""
+    lo, hi = m.get("low"), m.get("high")
+    if lo is None or hi is None or not np.isfinite(lo) or not np.isfinite(hi):
+        return 0.0
+    return float(hi - lo) / 3.92
+
+
+def _change(metric: str, m: dict, p: dict | None, bars,
+            outcome_ratio: float) -> tuple[float, float, float] | None:
+    """(change in the worse direction, its standard error, the bar) or None."""
+    bar_key, kind = _BARS[metric]
+    v, se = m["value"], _se(m)
+    if kind == "log":
+        return abs(math.log(v)) if v > 0 else math.inf, se / max(v, 1e-12), \
+            math.log(outcome_ratio)
+    if p is None or not np.isfinite(p.get("value", math.nan)):
+        return None
+    w, se_p = p["value"], _se(p)
+    bar = getattr(bars, bar_key)
+    if kind == "drop":
+        return w - v, math.hypot(se, se_p), bar
+    if kind == "rise":
+        return v - w, math.hypot(se, se_p), bar
+    if w <= 0:
+        return None
+    return 1 - v / w, math.hypot(se / w, se_p * v / w ** 2), bar
+
+
+def judge(metrics: dict, promise, bars, *, outcome_ratio: float, alpha: float = 0.001,
+          against: str = "the promised") -> list[dict]:
+    """Each measure against the promise (or a reference estimate): size and significance.
+
+    A measure falls ``short`` when it moved the worse way by at least the policy's bar and
+    that is unlikely by chance (one-sided normal test at ``alpha`` with the standard errors
+    of both figures read off their 95% intervals; two-sided for outcomes observed over
+    expected, whose promise is 1). ``smallest`` is the change this much data would show 8
+    times in 10: the bar, or more when the intervals are wide.
 
     Examples
     --------
-    >>> from riskmodel.evaluation.fairness._policy import PerformanceBars
-    >>> judge({"auc": {"value": 0.6, "low": 0.55, "high": 0.66}},
-    ...       [{"metric": "auc", "value": 0.78, "low": 0.74, "high": 0.81}],
-    ...       PerformanceBars(), outcome_ratio=1.5)
-    ['AUC 0.600 (0.550-0.660) against the promised 0.780: more than 0.05 below it']
+    >>> from riskmodel.evaluation.fairness import MonitoringThresholds
+    >>> bars = MonitoringThresholds().performance
+    >>> out = judge({"auc": {"value": 0.6, "low": 0.55, "high": 0.65}},
+    ...             [{"metric": "auc", "value": 0.78, "low": 0.74, "high": 0.81}],
+    ...             bars, outcome_ratio=1.5)
+    >>> out[0]["short"], round(float(out[0]["smallest"]), 3)
+    (True, 0.122)
+    >>> out[0]["text"]
+    'AUC 0.600 (0.550-0.650) against the promised 0.780: 0.180 worse (p = 4e-09)'
     """
     out = []
     for metric, m in metrics.items():
-        if m is None or m.get("hidden") or not np.isfinite(m.get("value", math.nan)):
-            continue
-        text = f"{WORDS.get(metric, metric)} {m['value']:.3f} ({m['low']:.3f}-{m['high']:.3f})"
-        if metric == "observed_over_expected":
-            if m["low"] > outcome_ratio or m["high"] < 1 / outcome_ratio:
-                out.append(f"{text}: the scores no longer match how often the outcome happens")
+        if metric not in _BARS or m is None or m.get("hidden") or not np.isfinite(
+                m.get("value", math.nan)):
             continue
         p = _promised(promise, metric)
-        if p is None or not np.isfinite(p.get("value", math.nan)):
+        got = _change(metric, m, p, bars, outcome_ratio)
+        if got is None:
             continue
-        v = p["value"]
-        fail = {
-            "auc": m["high"] < v - bars.auc_drop,
-            "calibration_error": m["low"] > v + bars.calibration_error_rise,
-            "precision_at_capacity": m["high"] < v * (1 - bars.precision_drop),
-            "recall_at_capacity": m["high"] < v * (1 - bars.recall_drop),
-        }.get(metric, False)
-        if fail:
-            bar = {"auc": f"more than {bars.auc_drop:g} below it",
-                   "calibration_error": f"more than {bars.calibration_error_rise:g} above it",
-                   "precision_at_capacity": f"more than {bars.precision_drop:.0%} below it",
-                   "recall_at_capacity": f"more than {bars.recall_drop:.0%} below it"}[metric]
-            out.append(f"{text} against the promised {v:.3f}: {bar}")
+        change, se, bar = got
+        two = _BARS[metric][1] == "log"
+        pv = float((2 if two else 1) * stats.norm.sf(change / se)) if se > 0 else \
+            float(change > 0)
+        z = stats.norm.isf(alpha / (2 if two else 1))
+        short = bool(change >= bar and pv < alpha)
+        text = f"{WORDS.get(metric, metric)} {m['value']:.3f} ({m['low']:.3f}-{m['high']:.3f})"
+        text += "" if two else f" against {against} {p['value']:.3f}"
+        text += (f": {change:.3f} worse (p = {pv:.1g})" if short and not two else
+                 ": the scores no longer match how often the outcome happens" if short else "")
+        out.append({"metric": metric, "value": m["value"], "change": change, "p": pv,
+                    "bar": bar, "smallest": float(max(bar, (z + Z_POWER) * se)), "short": short,
+                    "text": text})
     return out
 
 
@@ -140,7 +187,8 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
         for m in metrics:
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
-    elif is_small([hits], min_count)[0]:
+    elif is_small([hits, int(y.sum()) - hits, int(f.sum()) - hits], min_count).any():
+        # precision and recall would reveal the hits, the missed or the false positives
         for m in ("precision_at_capacity", "recall_at_capacity"):
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
     positives = int(y.sum())
@@ -214,7 +262,7 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
 
 
 def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, thresholds=None,
-                   ) -> dict:
+                   alpha: float | None = None) -> dict:
     """Outcomes in the first month(s) after a list against what its scores lead one to expect.
 
     The expected number is the sum of the scores (outcomes expected within the horizon)
@@ -242,7 +290,8 @@ def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, threshold
     share = p.sum() / (p.sum() + ref_h)
     test = stats.binomtest(int(events), int(events + ref), share)
     out["p"] = float(test.pvalue)
-    if thresholds is not None and out["p"] < thresholds.p_value and (
+    level = alpha if alpha is not None else getattr(thresholds, "p_value", 0.0)
+    if thresholds is not None and out["p"] < level and (
             out["ratio"] >= thresholds.outcome_ratio
             or out["ratio"] <= 1 / thresholds.outcome_ratio):
         out["level"] = "retrain"
@@ -273,7 +322,8 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     frame : DataFrame
         ``y``, ``p``, ``flag``, ``family_id`` and a column per characteristic.
     characteristics : dict
-        Column -> reference group (``"largest"`` or a group's name).
+        Column -> reference group, as the fairness policy names it: ``"everyone"`` (the
+        whole cohort, the policy's default), ``"largest"`` or a group's name.
     p_value : float, default=0.001
         A ratio is ``outside`` only when it lies beyond the tolerance by more than chance
         allows at this level, Bonferroni-corrected over every ratio compared (the spread
@@ -303,39 +353,20 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     f = frame["flag"].to_numpy(bool).astype(float)
     codes = pd.factorize(frame["family_id"].to_numpy(), sort=False)[0] \
         if "family_id" in frame.columns else np.arange(len(frame))
-    tables = []  # per characteristic: its groups, which are hidden, the reference
-    for col, ref_choice in characteristics.items():
-        if col not in frame.columns:
-            continue
-        keys = frame[col].astype(object).fillna("not recorded").astype(str)
-        g, names = pd.factorize(keys, sort=True)
-        counts = pd.DataFrame({"group": names,
-                               "children": np.bincount(g, minlength=len(names)),
-                               "positives": np.bincount(g, weights=y, minlength=len(names)),
-                               "flagged": np.bincount(g, weights=f, minlength=len(names)),
-                               "hits": np.bincount(g, weights=y * f, minlength=len(names))})
-        hidden = np.zeros(len(names), bool)
-        for c in ("children", "positives", "flagged", "hits"):
-            shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
-                             min_count=min_count)
-            hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
-        visible = np.flatnonzero(~hidden)
-        if ref_choice in names and not hidden[list(names).index(ref_choice)]:
-            ref = list(names).index(ref_choice)
-        elif len(visible):
-            ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
-        else:
-            ref = None
-        tables.append((col, g, names, counts, hidden, ref))
-    # one set of family resamples for every group of every characteristic
+    tables = [_group_table(frame, col, ref_choice, y, f, min_count)
+              for col, ref_choice in characteristics.items() if col in frame.columns]
+    # one set of family resamples for every group of every characteristic, and everyone
     sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
-            for i in range(len(names)) if not hidden[i]]
-    drawn = bootstrap_sets(y, p, f, codes, [np.flatnonzero(tables[t][1] == i) for t, i in sets],
-                           n_boot=n_boot, seed=seed, calibration=False)
+            for i in range(len(names)) if not hidden[i]] + [(-1, EVERYONE)]
+    rows = [np.flatnonzero(tables[t][1] == i) for t, i in sets[:-1]] + [np.arange(len(y))]
+    drawn = bootstrap_sets(y, p, f, codes, rows, n_boot=n_boot, seed=seed, calibration=False)
     draws = dict(zip(sets, drawn, strict=True))
     out = []
     for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
         enough = counts["positives"].to_numpy() >= min_count  # outcomes enough to compare
+        everyone = ref == EVERYONE
+        ref_mask = np.ones(len(y), bool) if everyone else g == ref
+        ref_enough = y.sum() >= min_count if everyone else ref is not None and enough[ref]
         groups = []
         for i, name in enumerate(names):
             row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i])}
@@ -350,29 +381,18 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
             r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
                          draws=draws[(t, i)])
             row["metrics"] = r["metrics"]
-            if ref is not None and i != ref and enough[i] and enough[ref]:
-                mine, theirs = draws[(t, i)], draws[(t, ref)]
+            if ref is not None and i != ref and enough[i] and ref_enough:
+                theirs = draws[(-1, EVERYONE) if everyone else (t, ref)]
                 for key, measure in (("missed_ratio", "recall_at_capacity"),
                                      ("oe_ratio", "observed_over_expected")):
-                    a_, b_ = r["metrics"][measure]["value"], draws_point(
-                        y, p, f, g == ref, measure)
-                    if key == "missed_ratio":
-                        a_, b_ = 1 - a_, 1 - b_
-                        ratio_draws = (1 - mine[measure]) / (1 - theirs[measure])
-                    else:
-                        ratio_draws = mine[measure] / theirs[measure]
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        value = a_ / b_ if b_ else math.nan
-                    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
-                    if not np.isfinite(value) or value <= 0 or len(d) < 10:
-                        continue
-                    lo, hi = np.quantile(d, [0.025, 0.975])
-                    row[key] = {"value": float(value), "low": float(lo), "high": float(hi),
-                                "sd_log": float(np.std(np.log(d))),
-                                "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+                    got = _ratio(key, r["metrics"][measure]["value"],
+                                 draws_point(y, p, f, ref_mask, measure),
+                                 draws[(t, i)][measure], theirs[measure], tolerance)
+                    if got:
+                        row[key] = got
             groups.append(row)
-        out.append({"characteristic": col, "reference": None if ref is None else names[ref],
-                    "groups": groups})
+        out.append({"characteristic": col, "reference": None if ref is None else
+                    "everyone" if everyone else names[ref], "groups": groups})
     ratios = [g[k] for ch in out for g in ch["groups"] for k in ("missed_ratio", "oe_ratio")
               if g.get(k)]
     z = stats.norm.isf(p_value / (2 * max(len(ratios), 1)))
@@ -381,3 +401,53 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
                      math.log(tolerance[0]) - math.log(r["value"]))
         r["outside"] = bool(r["outside"] and beyond > z * max(r["sd_log"], 1e-12))
     return out
+
+
+def _group_table(frame: pd.DataFrame, col: str, ref_choice: str, y: np.ndarray, f: np.ndarray,
+                 min_count: int) -> tuple:
+    """A characteristic's groups, their counts, which are hidden (children, outcomes,
+    flagged, hits, missed or false positives of 1-4, or revealed by the totals) and the
+    reference (a group's index, :data:`EVERYONE`, or None)."""
+    keys = frame[col].astype(object).fillna("not recorded").astype(str)
+    g, names = pd.factorize(keys, sort=True)
+    k = len(names)
+    counts = pd.DataFrame({"group": names, "children": np.bincount(g, minlength=k),
+                           "positives": np.bincount(g, weights=y, minlength=k),
+                           "flagged": np.bincount(g, weights=f, minlength=k),
+                           "hits": np.bincount(g, weights=y * f, minlength=k)})
+    counts["missed"] = counts["positives"] - counts["hits"]
+    counts["false_positives"] = counts["flagged"] - counts["hits"]
+    hidden = np.zeros(k, bool)
+    for c in ("children", "positives", "flagged", "hits", "missed", "false_positives"):
+        shown = suppress(counts[["group", c]], count=c, total=float(counts[c].sum()),
+                         min_count=min_count)
+        hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
+    visible = np.flatnonzero(~hidden)
+    if ref_choice == "everyone":  # the fairness policy's default: the whole cohort
+        ref = EVERYONE
+    elif ref_choice in names and not hidden[list(names).index(ref_choice)]:
+        ref = list(names).index(ref_choice)
+    elif len(visible):
+        ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
+    else:
+        ref = None
+    return col, g, names, counts, hidden, ref
+
+
+def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
+           their_draws: np.ndarray, tolerance) -> dict | None:
+    """A group's missed share (``missed_ratio``, from recall) or observed over expected
+    (``oe_ratio``) as a ratio to the reference's, with its resampled interval."""
+    if key == "missed_ratio":
+        mine, theirs = 1 - mine, 1 - theirs
+        mine_draws, their_draws = 1 - mine_draws, 1 - their_draws
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = mine / theirs if theirs else math.nan
+        ratio_draws = mine_draws / their_draws
+    d = ratio_draws[np.isfinite(ratio_draws) & (ratio_draws > 0)]
+    if not np.isfinite(value) or value <= 0 or len(d) < 10:
+        return None
+    lo, hi = np.quantile(d, [0.025, 0.975])
+    return {"value": float(value), "low": float(lo), "high": float(hi),
+            "sd_log": float(np.std(np.log(d))),
+            "outside": bool(lo > tolerance[1] or hi < tolerance[0])}

@@ -14,39 +14,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation._disclosure import is_small, suppress
-from riskmodel.evaluation.monitoring._buckets import MAX_BINS, category_buckets, numeric_buckets
+from riskmodel.evaluation.monitoring._buckets import (
+    MAX_BINS,
+    category_buckets,
+    count_numeric,
+    numeric_buckets,
+)
+from riskmodel.evaluation.monitoring._publish import hidden_rows, is_small, kept
 
-VERSION = 1
+VERSION = 2
 #: The characteristics whose mix is compared (and by which capacity shares are shown).
 MIX = ("locality", "age_band", "sex", "ethnicity", "disability", "imd_quintile")
 #: Feature name endings that hold a category (a new value is reported as such).
 CATEGORY_ENDINGS = ("_triage", "_band")
-
-
-def _kept(count, min_count: int):
-    """A count, or None when it is small (1 to ``min_count - 1``)."""
-    return None if is_small([count], min_count)[0] else int(count)
-
-
-def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np.ndarray:
-    """Rows of a table of counts that may not be published: a count from 1 to
-    ``min_count - 1``, or one that the published total and the other rows would reveal
-    (:func:`riskmodel.evaluation._disclosure.suppress`, column by column).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"n": [3, 9, 8]})
-    >>> hidden_rows(t, {"n": 20}).tolist()
-    [True, False, True]
-    """
-    hidden = np.zeros(len(counts), bool)
-    for col, total in totals.items():
-        shown = suppress(counts[[col]], count=col, rates=(), total=float(total),
-                         min_count=min_count)
-        hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
-    return hidden
 
 
 def safe_mean(x: np.ndarray, min_count: int = 5):
@@ -114,7 +94,7 @@ def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
         x = rows[f].to_numpy(dtype=float)
         entry: dict = {"kind": "area" if f in area else "numeric",
                        "mean": safe_mean(x, min_count),
-                       "missing": _kept(int(missing_share(rows, f).sum()), min_count),
+                       "missing": kept(int(missing_share(rows, f).sum()), min_count),
                        "importance": float((importance or {}).get(f, 0.0))}
         if f not in area:
             entry.update(numeric_buckets(x, min_count=min_count))
@@ -159,6 +139,58 @@ def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
     return out
 
 
+def _hidden_counts(counts, min_count: int) -> list:
+    """Counts with those that may not be published (small, or revealed by the total) None."""
+    counts = np.asarray(counts, float)
+    hide = hidden_rows(pd.DataFrame({"n": counts}), {"n": counts.sum()}, min_count=min_count)
+    return [None if h else int(c) for c, h in zip(counts, hide, strict=True)]
+
+
+def month_entries(rows: pd.DataFrame, features: dict, score, flags, scores: dict, *,
+                  min_count: int = 5, n_sim: int = 200) -> dict:
+    """Each calendar month's own distributions (``"01"`` to ``"12"``), in the pooled buckets.
+
+    A month is compared with the same calendar month of the reference, so a pattern the model
+    trained on every year (school contacts falling in August) is not read as drift. Per
+    month: its date, children and families, each feature's and the scores' counts in the
+    pooled reference's buckets (a count that may not be published is None) and the CBPE
+    estimate of its list (:func:`~riskmodel.evaluation.monitoring.estimate`).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rows = pd.DataFrame({"as_of": pd.to_datetime(["2025-01-01"] * 50 + ["2025-02-01"] * 50),
+    ...                      "family_id": np.arange(100), "x": np.arange(100.0) % 10})
+    >>> f = {"x": {"kind": "numeric", **numeric_buckets(rows["x"].to_numpy())}}
+    >>> s = np.linspace(0.01, 0.5, 100)
+    >>> m = month_entries(rows, f, s, s > 0.45, numeric_buckets(s), n_sim=20)
+    >>> sorted(m), m["01"]["n"], sum(m["01"]["features"]["x"])
+    (['01', '02'], 50, 50)
+    """
+    from riskmodel.evaluation.monitoring._performance import estimate
+
+    out = {}
+    dates = pd.to_datetime(rows["as_of"])
+    score, flags = np.asarray(score, float), np.asarray(flags, bool)
+    for date in sorted(dates.unique()):
+        mask = (dates == date).to_numpy()
+        part = rows.loc[mask]
+        est = estimate(score[mask], flags[mask], n_sim=n_sim)
+        out[f"{pd.Timestamp(date).month:02d}"] = {
+            "as_of": str(pd.Timestamp(date).date()), "n": int(mask.sum()),
+            "families": int(part["family_id"].nunique()),
+            "features": {f: _hidden_counts(count_numeric(part[f].to_numpy(float), e["edges"]),
+                                           min_count)
+                         for f, e in features.items() if e["kind"] != "area"},
+            "scores": _hidden_counts(count_numeric(score[mask], scores["edges"]), min_count),
+            "means": {f: safe_mean(part[f].to_numpy(float), min_count)
+                      for f, e in features.items() if e["kind"] == "area"},
+            "estimate": {k: est[k] for k in ("auc", "precision_at_capacity",
+                                             "recall_at_capacity")},
+        }
+    return out
+
+
 def importance_shares(contributions: pd.DataFrame) -> dict:
     """Each feature's share of the model's weight: its mean absolute contribution over the
     rows, divided by the sum over features (``base_value`` left out).
@@ -176,7 +208,8 @@ def importance_shares(contributions: pd.DataFrame) -> dict:
 
 
 def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, importance=None,
-                    early=None, contacts=None, min_count: int = 5, source: str = "") -> dict:
+                    early=None, contacts=None, contacts_by_month=None, min_count: int = 5,
+                    source: str = "") -> dict:
     """The reference distributions of a model, from the rows of its reference dates.
 
     Parameters
@@ -194,6 +227,8 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
         (within the horizon) over the labelled training rows, and ``horizon_months``.
     contacts : dict, optional
         From :func:`~riskmodel.evaluation.monitoring.contact_volumes`.
+    contacts_by_month : dict, optional
+        Calendar month (``"08"``) -> the contacts of the month before that reference date.
     min_count : int, default=5
     source : str
         Where the rows came from, in words.
@@ -225,6 +260,8 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     hide = hidden_rows(t, {"n": len(bands)}, min_count=min_count)
     band_counts = {b: (None if h else int(n)) for b, n, h in zip(names, t["n"], hide,
                                                                  strict=True)}
+    entries = feature_entries(rows, features, min_count=min_count, importance=importance)
+    scores = numeric_buckets(score, min_count=min_count)
     return {
         "version": VERSION,
         "source": source,
@@ -232,14 +269,16 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
         "min_count": int(min_count),
         "n": int(len(rows)),
         "families": int(rows.groupby(["as_of", "family_id"], observed=True).ngroups),
+        "families_distinct": int(rows["family_id"].nunique()),
         "cohort_size": {"mean": float(sizes.mean()), "min": int(sizes.min()),
                         "max": int(sizes.max())},
-        "features": feature_entries(rows, features, min_count=min_count,
-                                    importance=importance),
+        "features": entries,
         "mix": mix_entries(rows, min_count=min_count),
-        "scores": {**numeric_buckets(score, min_count=min_count),
+        "months": month_entries(rows, entries, score, flags, scores, min_count=min_count),
+        "scores": {**scores,
                    "mean": float(score.mean()), "bands": band_counts,
                    "capacity": capacity_shares(rows, flags, min_count=min_count)},
         "early": early or {},
         "contacts": contacts or {},
+        "contacts_by_month": contacts_by_month or {},
     }
