@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -47,9 +48,12 @@ class FeatureDef:
     missing_key: str | None = None
     missing_flag: str | None = None
     flag_of: str | None = None
-    say: Callable[[float], str] = field(default=None, repr=False, compare=False)
+    say: Callable[[Any], str] | None = field(default=None, repr=False, compare=False)
 
-    def describe(self, value) -> str:
+    def describe(self, value: object) -> str:
+        """The child's value in plain words (the builder's phrase)."""
+        if self.say is None:  # a builder bug, never a user error
+            raise TypeError(f"feature {self.name} has no phrase ('say')")
         return self.say(value)
 
 

@@ -2,26 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Iterable, Mapping
+from typing import TypeAlias
 
 import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel.data import complete_tables
-from riskmodel.features._builders import age_years_sql, all_definitions, enabled_builders
+from riskmodel.features._builders import (
+    Builder,
+    age_years_sql,
+    all_definitions,
+    enabled_builders,
+)
 from riskmodel.features._dictionary import (
     CARRIED_COLUMNS,
     ID_COLUMNS,
+    FeatureDef,
     definitions_frame,
 )
 from riskmodel.features._labels import add_labels, check_outcome
-from riskmodel.features._session import Params, finish_keys, open_session
+from riskmodel.features._session import Params, Session, finish_keys, open_session
 from riskmodel.features._spec import FeatureSpec, load_feature_spec
 from riskmodel.features._switches import check_outcome_inputs, drop_switched_off, switched_off
 
+Tables: TypeAlias = Mapping[str, pd.DataFrame]
+DateLike: TypeAlias = str | dt.date | pd.Timestamp
+AsOfDates: TypeAlias = DateLike | Iterable[DateLike]
+SpecLike: TypeAlias = FeatureSpec | str | os.PathLike | None
 
-def _resolve_spec(spec) -> FeatureSpec:
+
+def _resolve_spec(spec: SpecLike) -> FeatureSpec:
+    """The spec itself, the spec at a path, or the packaged one for None."""
     if spec is None:
         return load_feature_spec()
     if isinstance(spec, FeatureSpec):
@@ -33,6 +48,7 @@ def _resolve_spec(spec) -> FeatureSpec:
 
 
 def _age_band_sql(dob: str, at: str) -> str:
+    """SQL for the age band at ``at`` of a child born on ``dob`` ('unborn' before birth)."""
     years = age_years_sql(dob, at)
     return (
         f"CASE WHEN {dob} IS NULL THEN NULL WHEN {dob} > {at} THEN 'unborn' "
@@ -41,8 +57,9 @@ def _age_band_sql(dob: str, at: str) -> str:
     )
 
 
-def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
-                 extract_date=None) -> pd.DataFrame:
+def build_matrix(tables: Tables, as_of_dates: AsOfDates, *, outcome: str,
+                 spec: SpecLike = None, horizon_months: int = 6,
+                 extract_date: DateLike | None = None) -> pd.DataFrame:
     """One row per child in the cohort and as-of date: ids, label, carried columns, features.
 
     Parameters
@@ -58,64 +75,62 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
     horizon_months : int, default 6
         Months after *t* in which the outcome counts.
     extract_date : date, optional
-        The extract's date; by default the latest date in the tables. Labels whose
-        window runs past it are ``<NA>``.
+        The extract's date (default: the latest date in the tables); labels whose window
+        runs past it are ``<NA>``.
 
     Returns
     -------
     DataFrame
         ``child_id``, ``family_id``, ``as_of``, ``label`` (Int64), the carried columns
-        ``locality``, ``ethnicity``, ``sex``, ``disability``, ``age_band``, ``imd_quintile``,
-        then the features in dictionary order; sorted by ``as_of`` and ``child_id``.
-
-    Features whose optional input the tables do not hold (no ACE factors, no triage
-    levels, ...; see ``docs/input-contract.md``) are left out, with one warning naming the
-    inputs.
+        (``locality`` … ``imd_quintile``), then the features in dictionary order, sorted by
+        ``as_of`` and ``child_id``. Features whose optional input the tables do not hold
+        (``docs/input-contract.md``) are left out, with one warning naming the inputs.
 
     Raises
     ------
     InputError
-        For an unknown outcome, an outcome the tables cannot label (disengagement without
-        closure reasons), or an as-of date after the extract date or not after the first
-        record.
+        For an unknown outcome or one the tables cannot label (disengagement without closure
+        reasons); an as-of date after the extract date or not after the first record.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from riskmodel.features import build_matrix, feature_columns
-    >>> d = pd.to_datetime
-    >>> tables = {
-    ...     "children": pd.DataFrame({"child_id": ["c1"], "family_id": ["f1"],
-    ...         "date_of_birth": d(["2015-05-01"]), "sex": ["female"], "ethnicity": ["white"],
-    ...         "disability": ["none"], "locality": ["north"],
-    ...         "imd_decile": pd.array([3], dtype="Int64")}),
-    ...     "contacts": pd.DataFrame({"contact_id": ["k1"], "child_id": ["c1"],
-    ...         "contact_date": d(["2023-01-10"]), "recorded_date": d(["2023-01-12"]),
-    ...         "source": ["police"], "need": ["domestic_abuse"], "mash_rag": ["amber"],
-    ...         "outcome": ["early_help"]}),
-    ...     "ace_factors": pd.DataFrame({"child_id": ["c1"], "factor": ["domestic_abuse"],
-    ...         "recorded_date": d(["2023-02-01"])}),
-    ...     "episodes": pd.DataFrame({"episode_id": ["e1"], "child_id": ["c1"],
-    ...         "service": ["early_help_pathway"], "start_date": d(["2023-02-01"]),
-    ...         "end_date": d(["2023-09-01"]), "closure_reason": ["escalated"],
-    ...         "triage_start": ["yellow"], "triage_end": ["orange"]}),
-    ... }
+    >>> from riskmodel.features import build_matrix
+    >>> d, one = pd.Timestamp, lambda **row: pd.DataFrame({k: [v] for k, v in row.items()})
+    >>> tables = {"children": one(child_id="c1", family_id="f1", date_of_birth=d("2015-05-01"),
+    ...     sex="female", ethnicity="white", disability="none", locality="north",
+    ...     imd_decile=3), "contacts": one(contact_id="k1", child_id="c1",
+    ...     contact_date=d("2023-01-10"), recorded_date=d("2023-01-12"), source="police",
+    ...     need="domestic_abuse", mash_rag="amber", outcome="early_help"),
+    ...     "ace_factors": one(child_id="c1", factor="domestic_abuse",
+    ...                        recorded_date=d("2023-02-01")),
+    ...     "episodes": one(episode_id="e1", child_id="c1", service="early_help_pathway",
+    ...         start_date=d("2023-02-01"), end_date=d("2023-09-01"),
+    ...         closure_reason="escalated", triage_start="yellow", triage_end="orange")}
     >>> m = build_matrix(tables, ["2023-06-01"], outcome="escalation",
     ...                  extract_date="2024-01-01")
-    >>> print(m.loc[0, ["label", "age_band", "contacts_source_police_12m_count",
-    ...                 "episodes_current_all_daysopen"]].to_string())
-    label                                  1
-    age_band                            8-11
-    contacts_source_police_12m_count       1
-    episodes_current_all_daysopen        120
-    >>> len(feature_columns(m)) > 100
-    True
+    >>> m.loc[0, ["label", "age_band", "contacts_source_police_12m_count",
+    ...           "episodes_current_all_daysopen"]].astype(str).tolist()
+    ['1', '8-11', '1', '120']
     """
+    outcome, tables = _checked_inputs(outcome, tables)
+    df = _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
+                   extract_date)
+    return _with_matrix_types(finish_keys(df))
+
+
+def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
+    """The outcome checked, and the tables completed and checked able to label it."""
     outcome = check_outcome(outcome)
-    spec = _resolve_spec(spec)
     if isinstance(tables, dict):
         tables = complete_tables(tables)
         check_outcome_inputs(outcome, tables)
+    return outcome, tables
+
+
+def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: FeatureSpec,
+              horizon_months: int, extract_date: DateLike | None) -> pd.DataFrame:
+    """Label the cohort, run the enabled builders and join their tables, one row a child."""
     builders = enabled_builders(spec)
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date,
@@ -126,15 +141,24 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
         defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
                                  before=last_as_of(as_of_dates), knowledge=spec.knowledge)
         add_labels(s)
-        where: dict[str, str] = {}
-        for b in builders:
-            b.build(s)
-            for t in b.tables:
-                for col in s.con.table(t).columns:
-                    where.setdefault(col, t)
-        df = s.run(*_assembly_sql(defs, where, outcome, spec, [t for b in builders
-                                                              for t in b.tables])).df()
-    df = finish_keys(df)
+        where = _run_builders(s, builders)
+        built = [t for b in builders for t in b.tables]
+        return s.run(*_assembly_sql(defs, where, outcome, spec, built)).df()
+
+
+def _run_builders(s: Session, builders: list[Builder]) -> dict[str, str]:
+    """Build each builder's tables; map every column to the first table that holds it."""
+    where: dict[str, str] = {}
+    for b in builders:
+        b.build(s)
+        for t in b.tables:
+            for col in s.con.table(t).columns:
+                where.setdefault(col, t)
+    return where
+
+
+def _with_matrix_types(df: pd.DataFrame) -> pd.DataFrame:
+    """The matrix's column types: Int64 label and IMD quintile, string characteristics."""
     df["label"] = df["label"].astype("Int64")
     df["imd_quintile"] = df["imd_quintile"].astype("Int64")
     for col in CARRIED_COLUMNS[:-1]:
@@ -142,7 +166,9 @@ def build_matrix(tables, as_of_dates, *, outcome, spec=None, horizon_months=6,
     return df
 
 
-def _assembly_sql(defs, where, outcome, spec, tables):
+def _assembly_sql(defs: list[FeatureDef], where: dict[str, str], outcome: str,
+                  spec: FeatureSpec, tables: list[str]) -> tuple[str, Params]:
+    """The query joining cohort, labels, children and the builders' tables, with params."""
     q = Params()
     cols = [
         "c.child_id", "ch.family_id", "c.as_of", f"l.{outcome} AS label",

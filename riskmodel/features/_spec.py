@@ -51,7 +51,7 @@ class FeatureSpec(_Strict):
 
     name: str
     description: str = ""
-    builders: BuildersSpec = BuildersSpec()  # type: ignore[valid-type]
+    builders: BuildersSpec = BuildersSpec()
     imputation: ImputationSpec = ImputationSpec()
     knowledge: KnowledgeSpec = KnowledgeSpec()
 
@@ -62,7 +62,8 @@ class FeatureSpec(_Strict):
             part = builder(self).config
             if part.enabled:
                 found.update(getattr(part, "windows", ()))
-        return sorted((w for w in found if w != "all"), key=window_months)
+        # every window but "all" covers a whole number of months
+        return sorted((w for w in found if w != "all"), key=lambda w: window_months(w) or 0)
 
 
 def packaged_spec_path() -> Path:

@@ -7,7 +7,7 @@ value is known. ``features/_spec.py`` assembles them into the :class:`FeatureSpe
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -54,7 +54,7 @@ class BuilderConfig(_Strict):
 
     enabled: bool = True
 
-    def for_lookup(self, extra_window: str) -> BuilderConfig:
+    def for_lookup(self, extra_window: str) -> Self:
         """These settings switched on and widened to make every name a spec could (plus
         ``extra_window``), for looking a feature's words up."""
         update: dict = {"enabled": True}
@@ -80,13 +80,17 @@ class Imputation(_Strict):
 
     def fill(self) -> float:
         """The fill value for rules that have one (zero, constant)."""
-        return 0.0 if self.rule == "zero" else float(self.value)
+        if self.rule == "zero":
+            return 0.0
+        if self.value is None:  # 'council' has no single fill value
+            raise ValueError(f"rule '{self.rule}' has no fill value")
+        return float(self.value)
 
     def text(self) -> str:
         if self.rule == "zero":
             return "zero: 0 when missing"
-        if self.rule == "constant":
-            v = self.value
+        v = self.value
+        if self.rule == "constant" and v is not None:  # the validator makes it a number
             return f"constant: {int(v) if float(v).is_integer() else v} when missing"
         return "council: the council-wide value at the same as-of date (0 if none)"
 

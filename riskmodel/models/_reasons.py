@@ -41,7 +41,7 @@ def _default_describe(model: Any = None) -> Callable[[str, object], str]:
     spec = (getattr(model, "meta", None) or {}).get("feature_spec")
     describe_feature = describer(spec)
 
-    def describe(name: str, value) -> str:
+    def describe(name: str, value: object) -> str:
         try:
             return describe_feature(name, value)
         except InputError:
@@ -53,7 +53,7 @@ def _default_describe(model: Any = None) -> Callable[[str, object], str]:
 class _Phrases:
     """Memoised phrases: most values are small counts, so (feature, value) pairs repeat."""
 
-    def __init__(self, describe):
+    def __init__(self, describe: Callable[[str, object], str]) -> None:
         self.describe = describe
         self.cache: dict[tuple[str, float], str] = {}
 
@@ -67,34 +67,30 @@ class _Phrases:
         return text
 
 
-def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
+def top_reasons(contributions: pd.DataFrame, X: pd.DataFrame | np.ndarray, *, n: int = 3,
                 describe: Callable[[str, object], str] | None = None,
                 common: Mapping[str, float] | None = None,
                 left_out: dict[str, int] | None = None) -> pd.DataFrame:
     """The ``n`` strongest reasons per row, in plain words.
 
-    Reasons are the largest positive (risk-raising) contributions, strongest first, each
-    phrased "<the child's value in words> — raises risk". Only when fewer than ``n``
-    features raise the risk are the strongest risk-lowering ones added ("— lowers risk").
-    Features with no contribution (unused by the model) are never reasons. The sign of
-    the contribution decides; the words describe the value, whatever it is. A value that
-    was imputed (its ``<name>_missing`` flag is 1) is described by the flag instead, and a
-    reason whose words repeat an earlier one's is skipped. A feature whose value for the row
-    is its ``common`` value (or, when imputed, whose flag's is) is never a reason: the
-    next strongest takes its place; the contributions themselves are not changed.
+    The largest positive contributions, strongest first, as "<the child's value in words>
+    — raises risk"; only when fewer than ``n`` features raise the risk are the strongest
+    risk-lowering ones added ("— lowers risk"). A feature with no contribution is never a
+    reason; the sign decides, the words describe the value. An imputed value (its
+    ``<name>_missing`` flag is 1) is worded by the flag; a reason repeating earlier words is
+    skipped. A feature at its ``common`` value (or, when imputed, whose flag is) is never a
+    reason: the next strongest takes its place (the contributions are not changed).
 
     Parameters
     ----------
     contributions : DataFrame
         From :func:`feature_contributions` (a ``base_value`` column is ignored).
     X : DataFrame or array
-        The same rows' feature values (DataFrame with the contributions' feature columns,
-        or an array in that order), used for the words.
+        The same rows' feature values (those columns, or an array in that order): the words.
     n : int, default=3
     describe : callable, optional
         ``describe(name, value) -> str``; default: the feature dictionary's
-        :func:`riskmodel.features.describe_feature` (``name = value`` for a name it does
-        not know).
+        :func:`riskmodel.features.describe_feature` (``name = value`` for other names).
     common : mapping, optional
         Feature name -> a value (nearly) every scored child shares; reasons stating it are
         left out (see :mod:`riskmodel.scoring`'s rule). Default: none left out.
@@ -105,8 +101,7 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     Returns
     -------
     DataFrame
-        Columns ``reason_1`` … ``reason_n`` (string; missing when a row has fewer
-        reasons), with the contributions' index.
+        ``reason_1`` … ``reason_n`` (string; missing when fewer), the contributions' index.
 
     Examples
     --------
@@ -123,43 +118,74 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
     """
     if n < 1:
         raise ValueError("n must be at least 1")
-    features = [c for c in contributions.columns if c != BASE_VALUE]
+    features, C, V = _float_arrays(contributions, X)
+    words = _Words(features, V, _Phrases(describe or _default_describe()))
+    hidden = _common_mask(features, V, words.flag_of, common)
+    shown = _shown(C, hidden)
+    if hidden is not None and left_out is not None:
+        _count_left_out(features, C, shown, hidden, n, left_out)
+    out = _pick_reasons(shown, words, n)
+    return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
+                         for r in range(n)}, index=contributions.index)
+
+
+def _float_arrays(contributions: pd.DataFrame,
+                  X: pd.DataFrame | np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The feature names, their contributions and the rows' values, as float arrays."""
+    features: list[str] = [c for c in contributions.columns if c != BASE_VALUE]
     C = contributions.loc[:, features].to_numpy(dtype=np.float64)
     if isinstance(X, pd.DataFrame):
         V = X.loc[:, features].to_numpy(dtype=np.float64, na_value=np.nan)
     else:
         V = np.asarray(X, dtype=np.float64)
-    phrase = _Phrases(describe or _default_describe())
-    # An imputed value ("last contact 3,650 days ago" standing for "never") is not a fact
-    # about the child: when a feature's missing flag is set, its words are the flag's.
-    flag_of = {j: features.index(f"{name}_missing") for j, name in enumerate(features)
-               if f"{name}_missing" in features}
-    rows, p = C.shape
-    k = min(3 * n, p)  # spare candidates for reasons that repeat another's words
+    return features, C, V
+
+
+class _Words:
+    """The words for row ``i``'s feature ``j``: its value's, or its missing flag's if set."""
+
+    def __init__(self, features: list[str], V: np.ndarray, phrase: _Phrases) -> None:
+        self.features, self.V, self.phrase = features, V, phrase
+        # An imputed value ("last contact 3,650 days ago" standing for "never") is not a
+        # fact about the child: when a feature's missing flag is set, its words are the flag's.
+        self.flag_of = {j: features.index(f"{name}_missing") for j, name in enumerate(features)
+                        if f"{name}_missing" in features}
+
+    def __call__(self, i: int, j: int) -> str:
+        flag = self.flag_of.get(j)
+        if flag is not None and self.V[i, flag] == 1:
+            return self.phrase(self.features[flag], 1.0)
+        return self.phrase(self.features[j], self.V[i, j])
+
+
+def _shown(C: np.ndarray, hidden: np.ndarray | None) -> np.ndarray:
+    """The contributions that may be reasons: non-finite and hidden ones set to zero."""
     bad = ~np.isfinite(C)
-    hidden = _common_mask(features, V, flag_of, common)
     if hidden is not None:
         bad |= hidden
-    raw = C
     if bad.any():  # a copy only when needed: C may be a read-only view of the caller's frame
-        C = np.where(bad, 0.0, C)  # a zero contribution is never a reason
-    if hidden is not None and left_out is not None:
-        _count_left_out(features, raw, C, hidden, n, left_out)
+        return np.where(bad, 0.0, C)  # a zero contribution is never a reason
+    return C
+
+
+def _candidates(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's ``k`` strongest raising features; the lowering ones for rows short of them."""
     hi = _extremes(C, k, largest=True)
     # Risk-lowering candidates only for the rows that may need them (few risk-raising ones).
     short = (C > MIN_CONTRIBUTION).sum(axis=1) < k
-    lo = np.zeros((rows, 0), dtype=np.intp)
+    lo = np.zeros((len(C), 0), dtype=np.intp)
     if short.any():
-        lo = np.zeros((rows, k), dtype=np.intp)
+        lo = np.zeros((len(C), k), dtype=np.intp)
         lo[short] = _extremes(C[short], k, largest=False)
+    return hi, lo, short
+
+
+def _pick_reasons(C: np.ndarray, words: _Words, n: int) -> np.ndarray:
+    """Up to ``n`` worded reasons per row (object array, None where a row has fewer)."""
+    rows, p = C.shape
+    k = min(3 * n, p)  # spare candidates for reasons that repeat another's words
+    hi, lo, short = _candidates(C, k)
     out = np.full((rows, n), None, dtype=object)
-
-    def words(i: int, j: int) -> str:
-        flag = flag_of.get(j)
-        if flag is not None and V[i, flag] == 1:
-            return phrase(features[flag], 1.0)
-        return phrase(features[j], V[i, j])
-
     for i in range(rows):
         said: list[str] = []
         lows = lo[i] if short[i] else ()  # else more raise than the candidates hold
@@ -171,8 +197,7 @@ def top_reasons(contributions: pd.DataFrame, X, *, n: int = 3,
                 if text not in said:
                     out[i, len(said)] = f"{text} — {word}"
                     said.append(text)
-    return pd.DataFrame({f"reason_{r + 1}": pd.array(out[:, r], dtype="string")
-                         for r in range(n)}, index=contributions.index)
+    return out
 
 
 def _count_left_out(features: list[str], raw: np.ndarray, shown: np.ndarray,

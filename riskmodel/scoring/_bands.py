@@ -122,12 +122,12 @@ def cuts_from_meta(meta: dict | None, score: np.ndarray) -> BandCuts:
                         base_rate=float(stored["base_rate"]), source=FROM_MODEL)
     base = next((row.get("value") for row in meta.get("test_metrics") or []
                  if isinstance(row, dict) and row.get("metric") == "base_rate"), None)
-    source = FROM_TEST_METRICS
-    if not _usable(base):
-        base = float(np.mean(score)) if len(score) else math.nan
+    if base is not None and _usable(base):
+        rate, source = float(base), FROM_TEST_METRICS
+    else:
+        rate = float(np.mean(score)) if len(score) else math.nan
         source = FROM_COHORT
-    base = float(base)
-    return BandCuts(high=HIGH_MULTIPLE * base, medium=MEDIUM_MULTIPLE * base, base_rate=base,
+    return BandCuts(high=HIGH_MULTIPLE * rate, medium=MEDIUM_MULTIPLE * rate, base_rate=rate,
                     source=source)
 
 

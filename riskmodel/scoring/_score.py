@@ -90,6 +90,18 @@ class ScoredCohort:
     bands: dict = field(default_factory=dict)
     common: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_scorer(cls, scorer: CohortScorer) -> ScoredCohort:
+        """The scored cohort as frames, with the scorer's counts and records."""
+        return cls(
+            scores=_frame(scorer.batches(), scorer.schema),
+            rejected=_frame([scorer.rejected_batch()], REJECTED_SCHEMA),
+            counts=scorer.counts, capacity=scorer.capacity.describe(),
+            explained_by=scorer.explain.describe() if scorer.explain else "in capacity",
+            rejected_reasons=scorer.rejected_reasons(), by_locality=scorer.by_locality(),
+            bands=scorer.bands_record(), common=scorer.common_record(),
+        )
+
 
 class CohortScorer:
     """The two passes and the streamed output behind :func:`score_cohort`."""
@@ -159,7 +171,7 @@ class CohortScorer:
         rejected = np.zeros(n, dtype=bool)
         rejected[list(reasons)] = True
         self.reject_rows = np.flatnonzero(rejected)
-        self.reject_reasons = ["; ".join(reasons[i]) for i in self.reject_rows]
+        self.reject_reasons = ["; ".join(reasons[int(i)]) for i in self.reject_rows]
         self.rows = np.flatnonzero(~rejected)
         self.margin, self.score = margin[self.rows], score[self.rows]
 
@@ -389,14 +401,6 @@ def score_cohort(matrix, loaded_model, *, top=None, explain_top=None,
     >>> out.scores["rank_overall"].head(3).tolist()
     [1, 2, 3]
     """
-    scorer = CohortScorer(matrix, loaded_model, top=top, explain_top=explain_top,
-                          chunk_size=chunk_size, method=method,
-                          with_characteristics=with_characteristics)
-    return ScoredCohort(
-        scores=_frame(scorer.batches(), scorer.schema),
-        rejected=_frame([scorer.rejected_batch()], REJECTED_SCHEMA),
-        counts=scorer.counts, capacity=scorer.capacity.describe(),
-        explained_by=scorer.explain.describe() if scorer.explain else "in capacity",
-        rejected_reasons=scorer.rejected_reasons(), by_locality=scorer.by_locality(),
-        bands=scorer.bands_record(), common=scorer.common_record(),
-    )
+    return ScoredCohort.from_scorer(CohortScorer(
+        matrix, loaded_model, top=top, explain_top=explain_top, chunk_size=chunk_size,
+        method=method, with_characteristics=with_characteristics))

@@ -153,9 +153,10 @@ class FrameSource:
         # (numpy copies release the GIL, as does LightGBM).
         buffers = [np.zeros((size, len(self._columns)), dtype=np.float64) for _ in range(2)]
         starts = list(range(0, self.n_rows, chunk_size))
+        if not starts:
+            return
         with ThreadPoolExecutor(max_workers=1) as helper:
-            pending = helper.submit(self._prepare, buffers[0], starts[0], chunk_size) \
-                if starts else None
+            pending = helper.submit(self._prepare, buffers[0], starts[0], chunk_size)
             for i, start in enumerate(starts):
                 A, problems = pending.result()
                 if i + 1 < len(starts):

@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -98,11 +98,11 @@ def locality_paths(scores: str | os.PathLike, localities: Iterable[str]) -> dict
 def stale_locality_files(scores: str | os.PathLike, keep: Iterable[Path]) -> list[Path]:
     """Locality lists an earlier run wrote for this scores file that this run did not."""
     scores = Path(scores)
-    keep = {Path(p).name for p in keep}
+    kept = {Path(p).name for p in keep}
     if not scores.parent.is_dir():
         return []
     return sorted(p for p in scores.parent.glob(f"{scores.stem}{LOCALITY_TAG}*.csv")
-                  if p.name not in keep)
+                  if p.name not in kept)
 
 
 def remove_stale_temporaries(paths: Iterable[Path]) -> int:
@@ -192,6 +192,7 @@ def stream_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
     """
     rows = 0
     suffix = suffix.lower()
+    writer: _CsvWriter | _XlsxWriter | pq.ParquetWriter
     if suffix == ".csv":
         writer = _CsvWriter(path, schema)
     elif suffix == ".xlsx":
@@ -209,7 +210,7 @@ def stream_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
 
 
 def stream_split(batches: Iterable[pa.RecordBatch], schema: pa.Schema, column: str,
-                 paths: dict[str, str | os.PathLike], *, missing: str) -> dict[str, int]:
+                 paths: Mapping[str, str | os.PathLike], *, missing: str) -> dict[str, int]:
     """Stream batches into one CSV per value of ``column`` (a null counts as ``missing``).
 
     Parameters
