@@ -567,7 +567,9 @@ def test_top_changes_who_is_in_capacity_but_never_the_risk_band(trained, council
     from riskmodel.store import load_model
 
     loaded = load_model("models:/escalation@champion")
-    labels = trained.extra["matrix"]["label"].astype(float)
+    # the cut-points come from the training dates only (the final period never sets them)
+    m = trained.extra["matrix"]
+    labels = m.loc[~m["as_of"].isin(trained.holdout_dates), "label"].astype(float)
     assert loaded.meta["risk_bands"]["base_rate"] == pytest.approx(labels.mean())
     runs = {}
     for top in ("5%", "30%"):
@@ -763,7 +765,9 @@ def test_fairness_checks_a_months_list_joined_with_its_matured_outcome(
     assert code == 0, err
     outcome = pd.read_parquet(matrix, columns=["child_id", "label"])
     joined = s.merge(outcome, on="child_id", how="left", validate="one_to_one")
-    assert joined["label"].notna().all()
+    # children who moved away before an outcome was seen are censored (no label): left out
+    assert joined["label"].notna().mean() > 0.95
+    joined = joined[joined["label"].notna()]
     path = tmp_path / "scores-with-outcome.csv"
     joined.to_csv(path, index=False)
     code, stdout, err = _cli([*fair, "--scores", path], capsys)
