@@ -145,14 +145,16 @@ def test_judge_uses_the_conservative_end_of_each_interval():
     # the point estimate passes but the interval reaches below the pre-set AUC bar
     shaky = good.assign(low=[bar - 0.01, 2.5, 0.9, 0.9, 0.8, 0.05])
     passed, why = judge(shaky, spec)
-    assert not passed and why[0].startswith("auc 0.800") and f"below {bar:g}" in why[0]
+    assert not passed and why[0] == (f"auc: the 95% interval's low end {bar - 0.01:.3f} is "
+                                     f"below {bar:g} (estimate 0.800)")
     # scores too high: observed over expected's interval reaches above the bar
     miscal = good.assign(high=[0.85, 3.5, 1.3, 1.1, 1.2, 0.15])
     assert not judge(miscal, spec)[0]
     # lift: flagged children twice as likely as average, on the interval's low end
     weak = good.assign(low=[0.72, 1.8, 0.9, 0.9, 0.8, 0.05])
     passed, why = judge(weak, spec)
-    assert not passed and why == ["lift_at_capacity 3.000 (95% interval from 1.800) below 2"]
+    assert not passed and why == [
+        "lift_at_capacity: the 95% interval's low end 1.800 is below 2 (estimate 3.000)"]
     # not better than the rule on the same rows
     tie = good.assign(low=[0.72, 2.5, 0.9, 0.9, 0.8, -0.01])
     passed, why = judge(tie, spec)

@@ -78,9 +78,11 @@ def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
         kind, metric = key.split("_", 1)
         low, high, value = m.loc[metric, "low"], m.loc[metric, "high"], m.loc[metric, "value"]
         if kind == "min" and not (low >= bound):
-            reasons.append(f"{metric} {value:.3f} (95% interval from {low:.3f}) below {bound:g}")
+            reasons.append(f"{metric}: the 95% interval's low end {low:.3f} is below {bound:g} "
+                           f"(estimate {value:.3f})")
         if kind == "max" and not (high <= bound):
-            reasons.append(f"{metric} {value:.3f} (95% interval to {high:.3f}) above {bound:g}")
+            reasons.append(f"{metric}: the 95% interval's high end {high:.3f} is above {bound:g} "
+                           f"(estimate {value:.3f})")
     if beat is not None and "auc_gain" in m.index:
         g = m.loc["auc_gain"]
         if not (g["low"] > 0):

@@ -95,8 +95,9 @@ def _power(value: float, end: float, bar: float, date_part: float, side: str,
     """The words of the power calculation for one bar the estimate clears."""
     need = (abs(value - end) / abs(value - bar)) ** 2
     return (f"; the interval (families resampled) narrows as one over the square root of the "
-            f"children: its {side} end would reach the bar with about {need:.1f}x the "
-            f"children (~{need * n_children:,.0f}) at this model's quality. The date-to-date "
+            f"children: its {side} end would reach the bar with about {need:.1f}x as many "
+            f"children open to early help on the final dates ({n_children:,} here, "
+            f"~{need * n_children:,.0f} then) at this model's quality. The date-to-date "
             f"part (a further half-width of {date_part:.3f} if the {n_final_dates} final dates "
             "were resampled too) is not in the pass interval; more years of data add "
             "training dates, not final dates")
