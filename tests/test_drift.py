@@ -8,7 +8,6 @@ import pandas as pd
 
 from riskmodel.training import Candidate, fit_candidate, load_training_spec
 
-
 DRIFT = 0.1  # standard deviations a quarter
 
 
@@ -45,3 +44,35 @@ def test_calibrating_on_the_latest_dates_follows_the_drift():
     # over-predicts the future; out of time it learns how far predictions run ahead.
     assert 0.8 <= recent <= 1.25, recent
     assert abs(np.log(recent)) < abs(np.log(pooled)) - 0.1, (recent, pooled)
+
+
+def test_days_since_look_back_only_as_far_as_the_longest_window():
+    """A contact or closure older than the longest window (36 months) is as if none: the
+    days-since features would otherwise grow with the records, as-of date after date."""
+    from test_leakage import EXTRACT, HORIZON, day, to_tables
+
+    from riskmodel.features import build_matrix
+
+    t = 1900
+    council = {
+        "children": [{"child_id": c, "family_id": f"f{c}", "date_of_birth": 0, "sex": "male",
+                      "ethnicity": "white", "disability": "none", "locality": "north",
+                      "imd_decile": 3} for c in ("old", "new")],
+        "contacts": [{"contact_id": f"k{c}", "child_id": c, "contact_date": t - ago,
+                      "recorded_date": t - ago, "source": "police", "need": "neglect",
+                      "mash_rag": "red", "outcome": "early_help"}
+                     for c, ago in (("old", 1500), ("new", 400))],
+        "ace_factors": [],
+        "episodes": [{"episode_id": f"e{c}{i}", "child_id": c, "service": "targeted_support",
+                      "start_date": start, "end_date": end, "closure_reason": reason,
+                      "triage_start": "green", "triage_end": "green"}
+                     for c, ago in (("old", 1400), ("new", 300))
+                     for i, (start, end, reason) in enumerate(
+                         [(t - ago - 60, t - ago, "needs_met"), (t - 100, None, None)])],
+    }
+    m = build_matrix(to_tables(council), [day(t)], outcome="escalation",
+                     horizon_months=HORIZON, extract_date=EXTRACT).set_index("child_id")
+    assert m.loc["new", "contacts_last_all_days"] == 400
+    assert m.loc["new", "episodes_lastclosure_all_days"] == 300
+    for col in ("contacts_last_all_days", "episodes_lastclosure_all_days"):
+        assert m.loc["old", f"{col}_missing"] == 1, col
