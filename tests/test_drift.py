@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from riskmodel.training import Candidate, fit_candidate, load_training_spec
 
@@ -37,6 +38,7 @@ def _observed_expected(calibration_dates: int | None) -> float:
     return float(future.label.mean() / est.predict_proba(future[["x"]])[:, 1].mean())
 
 
+@pytest.mark.slow  # about 50 s on a loaded 2-core machine
 def test_calibrating_on_the_latest_dates_follows_the_drift():
     recent = _observed_expected(4)
     pooled = _observed_expected(None)
