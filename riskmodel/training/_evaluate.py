@@ -55,6 +55,21 @@ def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str
     """Fit a candidate on ``rows`` of a matrix, calibrated as the spec says: on the latest
     ``calibration_dates`` of those rows out of time (see
     :func:`~riskmodel.training._folds.recent_calibration_rows`), else on family-grouped folds.
+
+    Examples
+    --------
+    >>> from riskmodel.training import Candidate, load_training_spec
+    >>> rng = np.random.default_rng(0)
+    >>> m = pd.DataFrame({"as_of": np.repeat(pd.date_range("2022-01-01", periods=8,
+    ...                                                    freq="QS"), 200),
+    ...                   "x": rng.normal(size=1600), "family_id": np.arange(1600)})
+    >>> m["label"] = (m.x + rng.normal(size=1600) > 1.5).astype(int)
+    >>> spec = load_training_spec(outcome="escalation").model_copy(
+    ...     update={"calibration": "sigmoid", "calibration_dates": 2})
+    >>> est = fit_candidate(Candidate(name="lr", kind="logistic"), m, ["x"],
+    ...                     np.arange(len(m)), spec)
+    >>> bool(abs(est.predict_proba(m[["x"]])[:, 1].mean() - m.label.mean()) < 0.03)
+    True
     """
     est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
                          calibration_folds=spec.calibration_folds)
