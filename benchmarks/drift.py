@@ -10,7 +10,8 @@ and in capacity) and calibration slope beside the truth's:
   (``calibration_dates: 4``) rather than on family-grouped folds pooled over every date;
 - ``keep-families``: folds that train on every date whose outcome was recorded by the test
   date, without leaving out the test date's families (their earlier rows stay in training,
-  as they do for the registered model).
+  as they do for the registered model);
+- ``isotonic``: isotonic calibration instead of the packaged sigmoid.
 
     python3 -m riskmodel synth --children 20000 --seed 101 --out /tmp/drift_101
     python benchmarks/drift.py /tmp/drift_101 bounded keep-families
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-CHANGES = ("bounded", "recent", "keep-families")
+CHANGES = ("bounded", "recent", "keep-families", "isotonic")
 
 
 def _spec(changes: list[str], work: Path):
@@ -42,8 +43,9 @@ def _spec(changes: list[str], work: Path):
     path = work / "features.yaml"
     path.write_text(yaml.safe_dump(feats))
     spec = load_training_spec(outcome="escalation")
-    return spec.model_copy(update={"features": str(path), "calibration_dates":
-                                   4 if "recent" in changes else None})
+    return spec.model_copy(update={
+        "features": str(path), "calibration_dates": 4 if "recent" in changes else None,
+        "calibration": "isotonic" if "isotonic" in changes else spec.calibration})
 
 
 def _keep_families() -> None:
