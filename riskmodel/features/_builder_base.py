@@ -30,7 +30,7 @@ from riskmodel.features._dictionary import (
 )
 from riskmodel.features._session import Session
 from riskmodel.features._spec_parts import BuilderConfig
-from riskmodel.features._windows import window_phrase
+from riskmodel.features._windows import window_description, window_months, window_phrase
 
 # Plain words for vocabulary values, for descriptions and per-child reasons.
 SOURCE_WORDS = {
@@ -67,6 +67,24 @@ PROTECTED_VALUES = {"ethnicity": ETHNICITY, "sex": SEX, "disability": DISABILITY
 def _in(col: str, window: str) -> str:
     """SQL: ``col`` falls in the window (the upper bound, before t, is the rules of time)."""
     return "TRUE" if window == "all" else f"{col} >= ws_{window}"
+
+
+def _longest(windows: list[str]) -> str:
+    """The longest bounded window of a builder (``"all"`` when it has none): the days since
+    the last event look only this far back, so they mean the same at every as-of date (the
+    schedule starts once the longest window is observed; an unbounded look-back grows with
+    the records).
+
+    >>> _longest(["3m", "36m", "all"]), _longest(["all"])
+    ('36m', 'all')
+    """
+    bounded = [w for w in windows if window_months(w) is not None]
+    return max(bounded, key=lambda w: window_months(w) or 0) if bounded else "all"
+
+
+def _since(window: str) -> str:
+    """Words for how far back a days-since feature looks."""
+    return "" if window == "all" else f" Only events {window_description(window)} count."
 
 
 def _where(window: str) -> str:

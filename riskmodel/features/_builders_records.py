@@ -19,6 +19,8 @@ from riskmodel.features._builder_base import (
     Builder,
     _contact_groups,
     _in,
+    _longest,
+    _since,
     _where,
     register_builder,
 )
@@ -154,7 +156,7 @@ class ContactsBuilder(Builder):
         out += self._imputed(
             "contacts_last_all_days",
             "Days from the child's last contact (by contact date, among contacts recorded "
-            "before the as-of date) to the as-of date.",
+            "before the as-of date) to the as-of date." + _since(_longest(self.config.windows)),
             "all", "days", "float", "days_since", "no earlier contact recorded",
             "an earlier contact recorded",
             say_template("last contact {v} days ago", "no earlier contact"),
@@ -175,7 +177,9 @@ class ContactsBuilder(Builder):
                 "count(*) FILTER (WHERE prev_date IS NOT NULL AND contact_date <= prev_date + "
                 f'to_months(CAST({months} AS INTEGER)) AND {inw}) AS "contacts_repeat_{w}_count"'
             )
-        cols.append("date_diff('day', max(contact_date), as_of) AS contacts_last_all_days")
+        back = _in("contact_date", _longest(self.config.windows))
+        cols.append(f"date_diff('day', max(contact_date) FILTER (WHERE {back}), as_of) "
+                    "AS contacts_last_all_days")
         s.run(
             f"CREATE TEMP TABLE {self.table} AS "
             "WITH k AS (SELECT *, lag(contact_date) OVER (PARTITION BY as_of, child_id "
@@ -265,7 +269,7 @@ class EpisodesBuilder(Builder):
         out += self._imputed(
             "episodes_lastclosure_all_days",
             "Days from the last closure of an earlier early-help episode to the as-of date "
-            "(a short gap means a quick re-referral).",
+            "(a short gap means a quick re-referral)." + _since(_longest(self.config.windows)),
             "all", "days", "float", "days_since", "no earlier early-help episode closed",
             "an earlier early-help episode closed",
             say_template("last early-help episode closed {v} days ago",
@@ -335,7 +339,8 @@ class EpisodesBuilder(Builder):
             "count(*) FILTER (WHERE early_help AND end_date IS NULL) AS episodes_open_all_count",
             "CAST(bool_or(NOT early_help AND end_date IS NULL) AS INTEGER) "
             "AS episodes_socialcare_open_all_flag",
-            "date_diff('day', max(end_date) FILTER (WHERE early_help), as_of) "
+            "date_diff('day', max(end_date) FILTER (WHERE early_help AND "
+            f"{_in('end_date', _longest(self.config.windows))}), as_of) "
             "AS episodes_lastclosure_all_days",
         ]
         s.run(f"CREATE TEMP TABLE {self.table} AS SELECT as_of, child_id, {', '.join(cols)} "

@@ -38,7 +38,10 @@ class CalibratedModel(Base):
 
     The base model is fitted on all training rows; the calibrator (isotonic or
     sigmoid) is fitted on out-of-fold margins from a family-grouped K-fold, so it
-    never sees a margin from a model trained on the same family.
+    never sees a margin from a model trained on the same family; or, given
+    ``calibrate_on=(fit_rows, calibration_rows)``, out of time: on the margins that a model
+    fitted on ``fit_rows`` (earlier dates) gives ``calibration_rows`` (the latest dates), as
+    a council would recalibrate on its most recent year.
 
     Parameters
     ----------
@@ -69,13 +72,24 @@ class CalibratedModel(Base):
         self.cv = cv
         self.n_jobs = n_jobs
 
-    def fit(self, X, y, *, groups=None):
+    def fit(self, X: pd.DataFrame, y: np.ndarray | pd.Series, *,
+            groups: np.ndarray | None = None,
+            calibrate_on: tuple[np.ndarray, np.ndarray] | None = None) -> CalibratedModel:
+        """Fit the base model on every row and the calibrator on held-out margins.
+
+        ``calibrate_on``, a pair of row positions ``(fit_rows, calibration_rows)``: the
+        calibrator learns from the margins a model fitted on ``fit_rows`` gives
+        ``calibration_rows`` (out of time) instead of the family-grouped folds.
+        """
         if self.method not in ("isotonic", "sigmoid"):
             raise ValueError(f"calibration method must be isotonic or sigmoid, not {self.method!r}")
         self._set_features(X)
         y = np.asarray(y, dtype=int)
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        splits = list(GroupKFold(n_splits=self.cv).split(X, y, groups))
+        if calibrate_on is not None:
+            splits = [(np.asarray(calibrate_on[0]), np.asarray(calibrate_on[1]))]
+        else:
+            splits = list(GroupKFold(n_splits=self.cv).split(X, y, groups))
 
         def fit_one(rows):
             return clone(self.base).fit(X if rows is None else X.iloc[rows],
@@ -93,10 +107,10 @@ class CalibratedModel(Base):
         else:
             fitted = [fit_one(rows) for rows in jobs]
         self.base_ = fitted[0]
-        oof = np.zeros(len(y))
-        for m, (_, test) in zip(fitted[1:], splits, strict=True):
-            oof[test] = m.decision_function(X.iloc[test])
-        self._fit_calibrator(self.base_.calibration_margin(oof), y)
+        held = np.concatenate([test for _, test in splits])
+        oof = np.concatenate([m.decision_function(X.iloc[test])
+                              for m, (_, test) in zip(fitted[1:], splits, strict=True)])
+        self._fit_calibrator(self.base_.calibration_margin(oof), y[held])
         return self
 
     def _fit_calibrator(self, margin, y):

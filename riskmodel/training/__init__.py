@@ -16,6 +16,7 @@ from riskmodel.training._display import (
 from riskmodel.training._evaluate import (
     evaluate_candidates,
     fit_and_predict_folds,
+    fit_candidate,
     fit_final,
     judge,
     judge_fairness,
@@ -28,7 +29,7 @@ from riskmodel.training._spec import Candidate, TrainingSpec, load_training_spec
 __all__ = [
     "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "apply_decisions",
     "as_of_schedule", "best_passing", "compare_table", "diff_lines", "evaluate_candidates",
-    "fit_and_predict_folds", "fit_final", "judge", "judge_fairness", "leaderboard_table",
-    "leaderboard_title", "load_training_spec", "make_candidate", "over_time_lines",
-    "temporal_folds",
+    "fit_and_predict_folds", "fit_candidate", "fit_final", "judge", "judge_fairness",
+    "leaderboard_table", "leaderboard_title", "load_training_spec", "make_candidate",
+    "over_time_lines", "temporal_folds",
 ]

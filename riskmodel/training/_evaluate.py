@@ -16,7 +16,7 @@ from riskmodel._core.errors import InputError
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
-from riskmodel.training._folds import plan_dates, temporal_folds
+from riskmodel.training._folds import plan_dates, recent_calibration_rows, temporal_folds
 from riskmodel.training._judging import (
     family_weights,
     half_widths,
@@ -48,6 +48,41 @@ def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed:
                           calibration_folds=calibration_folds)
     except TypeError as exc:
         raise InputError(f"training spec: candidate '{candidate.name}': {exc}") from None
+
+
+def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str],
+                  rows: np.ndarray, spec: TrainingSpec) -> CalibratedModel:
+    """Fit a candidate on ``rows`` of a matrix, calibrated as the spec says: on the latest
+    ``calibration_dates`` of those rows out of time (see
+    :func:`~riskmodel.training._folds.recent_calibration_rows`), else on family-grouped folds.
+
+    Examples
+    --------
+    >>> from riskmodel.training import Candidate, load_training_spec
+    >>> rng = np.random.default_rng(0)
+    >>> m = pd.DataFrame({"as_of": np.repeat(pd.date_range("2022-01-01", periods=8,
+    ...                                                    freq="QS"), 200),
+    ...                   "x": rng.normal(size=1600), "family_id": np.arange(1600)})
+    >>> m["label"] = (m.x + rng.normal(size=1600) > 1.5).astype(int)
+    >>> spec = load_training_spec(outcome="escalation").model_copy(
+    ...     update={"calibration": "sigmoid", "calibration_dates": 2})
+    >>> est = fit_candidate(Candidate(name="lr", kind="logistic"), m, ["x"],
+    ...                     np.arange(len(m)), spec)
+    >>> bool(abs(est.predict_proba(m[["x"]])[:, 1].mean() - m.label.mean()) < 0.03)
+    True
+    """
+    est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
+                         calibration_folds=spec.calibration_folds)
+    part = matrix.iloc[rows]
+    recent = None
+    if spec.calibration_dates is not None:
+        recent = recent_calibration_rows(part["as_of"], n_dates=spec.calibration_dates,
+                                         horizon_months=spec.horizon_months,
+                                         lag_days=spec.as_of.recording_lag_days)
+    y = part["label"].to_numpy(dtype=int)
+    if recent is not None and np.unique(y[recent[1]]).size < 2:
+        recent = None  # one class on the latest dates: nothing to calibrate on
+    return est.fit(part[features], y, groups=part["family_id"].to_numpy(), calibrate_on=recent)
 
 
 def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
@@ -214,13 +249,10 @@ def _judge_all(results: list[CandidateResult], spec: TrainingSpec, holdout_dates
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
                           spec: TrainingSpec, folds) -> pd.DataFrame:
     """Out-of-time predictions of one candidate over all folds (test rows only)."""
-    y = matrix["label"].to_numpy(dtype=int)
     X = matrix[features]
     parts = []
     for train, test, test_date in folds:
-        est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
-                             calibration_folds=spec.calibration_folds)
-        est.fit(X.iloc[train], y[train], groups=matrix["family_id"].to_numpy()[train])
+        est = fit_candidate(candidate, matrix, features, train, spec)
         part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality",
                                   *[c for c in (OFFERED_HELP,) if c in matrix]]].copy()
         part["score"] = est.predict_proba(X.iloc[test])[:, 1]
@@ -338,9 +370,7 @@ def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candida
     for share in (0.25, 0.5, 1.0):
         keep_dates = dates[len(dates) - max(1, int(round(share * len(dates)))):]
         rows_ = train[np.isin(matrix["as_of"].to_numpy()[train], keep_dates)]
-        est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
-                             calibration_folds=spec.calibration_folds)
-        est.fit(X.iloc[rows_], y[rows_], groups=matrix["family_id"].to_numpy()[rows_])
+        est = fit_candidate(candidate, matrix, features, rows_, spec)
         score = est.predict_proba(X.iloc[test])[:, 1]
         m = evaluate_predictions(y[test], score, flags=np.zeros(len(test), bool),
                                  n_boot=0).set_index("metric")["value"]
@@ -359,8 +389,5 @@ def _selection_value(r: CandidateResult, metric: str) -> float:
 def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
               spec: TrainingSpec) -> CalibratedModel:
     """Fit a candidate on every labelled row: the model that is registered and used."""
-    labelled = matrix[matrix["label"].notna()]
-    est = make_candidate(candidate, calibration=spec.calibration, seed=spec.seed,
-                         calibration_folds=spec.calibration_folds)
-    return est.fit(labelled[features], labelled["label"].to_numpy(dtype=int),
-                   groups=labelled["family_id"].to_numpy())
+    labelled = matrix[matrix["label"].notna()].reset_index(drop=True)
+    return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec)

@@ -205,3 +205,31 @@ def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int,
                 f"(the schedule must start more than {horizon_months} months earlier)")
         folds.append((train, test, test_date))
     return folds
+
+
+def recent_calibration_rows(as_of, *, n_dates: int, horizon_months: int,
+                            lag_days: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows to calibrate on out of time: the latest ``n_dates`` as-of dates of a training set,
+    predicted by a model fitted on the dates whose outcomes were known by the first of them
+    (t + horizon + lag ≤ its date), as a council would recalibrate on its latest year.
+
+    Returns ``(fit_rows, calibration_rows)`` (positions), or None when there are too few
+    dates to leave ``n_dates`` out with earlier dates to fit on.
+
+    Examples
+    --------
+    >>> d = pd.to_datetime(["2022-01-01", "2022-04-01", "2022-07-01", "2022-10-01",
+    ...                     "2023-01-01"] * 2)
+    >>> fit, cal = recent_calibration_rows(d, n_dates=2, horizon_months=6)
+    >>> fit.tolist(), cal.tolist()
+    ([0, 1, 5, 6], [3, 4, 8, 9])
+    """
+    as_of = pd.DatetimeIndex(pd.to_datetime(as_of))
+    dates = sorted(as_of.unique())
+    if n_dates < 1 or len(dates) <= n_dates:
+        return None
+    first = dates[len(dates) - n_dates]
+    known = [d for d in dates if _ready(d, horizon_months, lag_days) <= first]
+    if not known:
+        return None
+    return (np.flatnonzero(as_of.isin(known)), np.flatnonzero(as_of >= first))

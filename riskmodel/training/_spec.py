@@ -190,6 +190,11 @@ class TrainingSpec(_Strict):
     splits: Splits = Splits()
     calibration: Literal["isotonic", "sigmoid"] = "isotonic"
     calibration_folds: int = Field(2, ge=2, le=10)
+    #: The calibrator learns from out-of-time predictions of the latest this many training
+    #: dates (by a model fitted on the dates known before them); null (the default): from
+    #: family-grouped folds pooled over every date (``calibration_folds``). Measured worse on
+    #: the synthetic councils (docs/training.md, "Out-of-time calibration").
+    calibration_dates: int | None = Field(None, ge=1, le=40)
     capacity: Capacity = Capacity(top_percent=10)
     candidates: list[Candidate] = Field(min_length=1)
     thresholds: Thresholds = Thresholds()
