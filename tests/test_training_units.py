@@ -147,9 +147,15 @@ def test_judge_uses_the_conservative_end_of_each_interval():
     passed, why = judge(shaky, spec)
     assert not passed and why[0] == (f"auc: the 95% interval's low end {bar - 0.01:.3f} is "
                                      f"below {bar:g} (estimate 0.800)")
-    # scores too high: observed over expected's interval reaches above the bar
-    miscal = good.assign(high=[0.85, 3.5, 1.3, 1.1, 1.2, 0.15])
-    assert not judge(miscal, spec)[0]
+    # calibration bars are tolerances on the estimate: an interval reaching past the bar is
+    # not evidence against a model whose estimate is inside it; an estimate outside fails
+    wide = good.assign(high=[0.85, 3.5, 1.3, 1.1, 1.2, 0.15])
+    assert judge(wide, spec) == (True, [])
+    miscal = good.assign(value=[0.8, 3.0, 1.3, 1.0, 1.0, 0.1],
+                         high=[0.85, 3.5, 1.4, 1.1, 1.2, 0.15])
+    passed, why = judge(miscal, spec)
+    assert not passed and why == [
+        "observed_expected: the estimate 1.300 is above 1.25 (95% interval 0.900 to 1.400)"]
     # lift: flagged children twice as likely as average, on the interval's low end
     weak = good.assign(low=[0.72, 1.8, 0.9, 0.9, 0.8, 0.05])
     passed, why = judge(weak, spec)
