@@ -96,31 +96,45 @@ def add_decisions(file: str | os.PathLike, scores: str | os.PathLike, *,
     rec = list_record(scores)
     decisions = read_decisions(file, mapping=mapping)
     target = stored_path(scores)
+    existing, meta = _recorded(target, scores, rec, replace)
+    matched = match_decisions(decisions, table, sent=rec.get("when"),
+                              stored=None if replace else existing,
+                              source=Path(file).name, scores_name=scores.name)
+    combined = matched if replace or existing is None else pd.concat(
+        [existing, matched], ignore_index=True)
+    new_meta = _stored_meta(file, scores, table, rec, meta, len(matched), replace)
+    write_stored(combined, new_meta, target)
+    counts = {"rows": len(matched), "stored": len(combined),
+              "not_listed_decided": int(combined["addition"].sum()),
+              **decision_rates(combined, table, base=1)}
+    return DecisionsAdded(path=target, month=new_meta["month"], counts=counts,
+                          replaced=replace)
+
+
+def _recorded(target: Path, scores: Path, rec: dict, replace: bool
+              ) -> tuple[pd.DataFrame | None, dict]:
+    """The decisions stored for a list (None if replacing an older list's) and their metadata."""
     existing, meta = read_stored(target)
     if existing is not None and meta.get("scores_sha256") not in (None, rec["scores_sha256"]):
         if not replace:
             raise InputError(f"{target.name}: the recorded decisions answer an earlier version "
                              f"of {scores.name}; give --replace to record against this one")
         existing = None
-    matched = match_decisions(decisions, table, sent=rec.get("when"),
-                              stored=None if replace else existing,
-                              source=Path(file).name, scores_name=scores.name)
-    combined = matched if replace or existing is None else pd.concat(
-        [existing, matched], ignore_index=True)
+    return existing, meta
+
+
+def _stored_meta(file: str | os.PathLike, scores: Path, table: pd.DataFrame, rec: dict,
+                 meta: dict, rows: int, replace: bool) -> dict:
+    """The metadata stored with the decisions: the list, its model and every file recorded."""
     as_of, month = list_month(table, scores.name)
     files = [] if replace else list(meta.get("files", []))
-    files.append({"name": Path(file).name, "sha256": sha256_file(file), "rows": len(matched),
+    files.append({"name": Path(file).name, "sha256": sha256_file(file), "rows": rows,
                   "recorded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
     model = rec.get("model") or {}
-    new_meta = {"scores": scores.name, "scores_sha256": rec["scores_sha256"],
-                "as_of": str(as_of.date()), "month": month, "sent": rec.get("when"),
-                "model": model, "outcome": rec.get("outcome"),
-                "horizon_months": rec.get("horizon_months"), "files": files}
-    write_stored(combined, new_meta, target)
-    counts = {"rows": len(matched), "stored": len(combined),
-              "not_listed_decided": int(combined["addition"].sum()),
-              **decision_rates(combined, table, base=1)}
-    return DecisionsAdded(path=target, month=month, counts=counts, replaced=replace)
+    return {"scores": scores.name, "scores_sha256": rec["scores_sha256"],
+            "as_of": str(as_of.date()), "month": month, "sent": rec.get("when"),
+            "model": model, "outcome": rec.get("outcome"),
+            "horizon_months": rec.get("horizon_months"), "files": files}
 
 
 @dataclass(frozen=True)
@@ -212,6 +226,25 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def _decided_children(given: list[tuple[Path, pd.DataFrame, dict, pd.Timestamp, str]],
+                      ex: Extract | None) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """Every list's decided children, what each list was, and a note if no outcome is known."""
+    parts, lists, notes = [], [], []
+    for p, table, rec, as_of, month in given:
+        parts.append(_list_table(p, table, rec, ex, as_of))
+        model = rec.get("model") or {}
+        lists.append({"scores": p.name, "folder": p.parent.name, "month": month,
+                      "as_of": str(as_of.date()),
+                      "model": f"{model.get('name')} v{model.get('version')}",
+                      "sent": str(rec.get("when", ""))[:10]})
+    t = pd.concat(parts, ignore_index=True)
+    if ex is not None and t["label"].isna().all():
+        notes.append("No outcome is known yet for these lists: the model's horizon has not "
+                     "passed by the extract's date.")
+        t = t.drop(columns="label")
+    return t, lists, notes
+
+
 def report_decisions(scores: str | os.PathLike | list, out_dir: str | os.PathLike, *,
                      data: str | os.PathLike | None = None,
                      policy: str | os.PathLike | dict | None = None,
@@ -256,19 +289,7 @@ def report_decisions(scores: str | os.PathLike | list, out_dir: str | os.PathLik
     check_writable(out_dir, folder=True)
     given = _read_lists(paths)
     ex = open_extract(data) if data is not None else None
-    parts, lists, notes = [], [], []
-    for p, table, rec, as_of, month in given:
-        parts.append(_list_table(p, table, rec, ex, as_of))
-        model = rec.get("model") or {}
-        lists.append({"scores": p.name, "folder": p.parent.name, "month": month,
-                      "as_of": str(as_of.date()),
-                      "model": f"{model.get('name')} v{model.get('version')}",
-                      "sent": str(rec.get("when", ""))[:10]})
-    t = pd.concat(parts, ignore_index=True)
-    if ex is not None and t["label"].isna().all():
-        notes.append("No outcome is known yet for these lists: the model's horizon has not "
-                     "passed by the extract's date.")
-        t = t.drop(columns="label")
+    t, lists, notes = _decided_children(given, ex)
     outcome = str(t["outcome"].iloc[0]) if "outcome" in t else "escalation"
     report = decisions_report(t, policy=policy, lists=lists, seed=seed, outcome=outcome,
                               notes=notes)

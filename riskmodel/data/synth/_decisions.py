@@ -147,19 +147,40 @@ def synth_decisions(scores: pd.DataFrame, *, sent=None, override_bias=None, seed
     u = rng.uniform(size=(6, n))
     p_agree = np.clip(np.broadcast_to(np.asarray(agree, float), (n,)) * factor, 0, 1)
     before = s["child_id"].astype(str).isin(set(map(str, previously_offered))).to_numpy()
+    decision, added = _decide(listed, before, u, p_agree, np.clip(add * factor, 0, 1),
+                              review=review, supported=supported, decline=decline)
+    return _dated_rows(s, decision, added, _start_day(sent, as_of), as_of, rng)
+
+
+def _start_day(sent: object, as_of: pd.Timestamp) -> pd.Timestamp:
+    """The day decisions start from: the day the list was sent (no time zone), else as-of."""
+    return (pd.Timestamp(sent).tz_localize(None) if sent is not None
+            and pd.Timestamp(sent).tzinfo else pd.Timestamp(sent if sent is not None
+                                                            else as_of)).normalize()
+
+
+def _decide(listed: np.ndarray, before: np.ndarray, u: np.ndarray, p_agree: np.ndarray,
+            p_add: np.ndarray, *, review: float, supported: float, decline: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each child's decision from its uniform draws (empty: not decided) and who was added."""
     reviewed = listed & (u[0] < review)
     already = reviewed & (before | (u[1] < supported))
     offer = reviewed & ~already & (u[2] < p_agree)
-    added = ~listed & (u[3] < np.clip(add * factor, 0, 1))
+    added = ~listed & (u[3] < p_add)
     offered = offer | added
     declined = offered & (u[4] < decline)
     decision = np.select(
         [listed & ~reviewed, already, offered & declined, offered, reviewed],
         ["not_reviewed", "already_supported", "declined", "offered", "not_needed"], "")
+    return decision, added
+
+
+def _dated_rows(s: pd.DataFrame, decision: np.ndarray, added: np.ndarray,
+                start: pd.Timestamp, as_of: pd.Timestamp, rng: np.random.Generator
+                ) -> pd.DataFrame:
+    """The decided children's rows, each with a drawn reason and a date after ``start``."""
+    n = len(s)
     keep = decision != ""
-    start = (pd.Timestamp(sent).tz_localize(None) if sent is not None
-             and pd.Timestamp(sent).tzinfo else pd.Timestamp(sent if sent is not None
-                                                             else as_of)).normalize()
     days = rng.integers(1, 22, n)
     reason = np.where(decision == "not_needed", np.array(_NOT_NEEDED)[
         rng.integers(0, len(_NOT_NEEDED), n)], "")
@@ -219,22 +240,8 @@ def plant_help(tables: dict, offers: pd.DataFrame, *, effect: float, horizon_mon
     if not 0 <= float(effect) <= 1:
         raise InputError(f"--help-effect: must be from 0 to 1, got {effect}")
     ep = tables["episodes"].copy()
-    o = offers[["child_id", "as_of"]].copy()
-    o["child_id"] = o["child_id"].astype(str)
-    o["as_of"] = pd.to_datetime(o["as_of"])
-    children = np.sort(o["child_id"].unique())
-    rng = np.random.default_rng([int(seed), 7331])
-    helped = set(children[rng.uniform(size=len(children)) < float(effect)])
-    o = o[o["child_id"].isin(helped)]
-    o["until"] = o["as_of"] + pd.DateOffset(months=int(horizon_months))
-    ep_child = ep["child_id"].astype(str)
-    rows = ep.assign(_i=np.arange(len(ep)), child_id=ep_child).merge(o, on="child_id")
-    eh = rows["service"].isin(EARLY_HELP_SERVICES) & rows["closure_reason"].eq("escalated") \
-        & (rows["end_date"] > rows["as_of"]) & (rows["end_date"] <= rows["until"])
-    sc = rows["service"].isin(SOCIAL_CARE_SERVICES) & (rows["start_date"] > rows["as_of"]) \
-        & (rows["start_date"] <= rows["until"])
-    change = np.unique(rows.loc[eh, "_i"].to_numpy())
-    drop = np.unique(rows.loc[sc, "_i"].to_numpy())
+    o, children, helped = _helped_offers(offers, effect, horizon_months, seed)
+    change, drop = _undone(ep, o)
     reason = ep["closure_reason"].astype(object).to_numpy().copy()
     reason[change] = "needs_met"
     ep["closure_reason"] = pd.array(reason, dtype=ep["closure_reason"].dtype) \
@@ -246,3 +253,30 @@ def plant_help(tables: dict, offers: pd.DataFrame, *, effect: float, horizon_mon
     return out, {"effect": float(effect), "horizon_months": int(horizon_months),
                  "children_offered": int(len(children)), "children_helped": len(helped),
                  "closures_changed": int(len(change)), "social_care_removed": int(len(drop))}
+
+
+def _helped_offers(offers: pd.DataFrame, effect: float, horizon_months: int, seed: int
+                   ) -> tuple[pd.DataFrame, np.ndarray, set]:
+    """The offers to helped children (drawn once per child) with their horizon's end."""
+    o = offers[["child_id", "as_of"]].copy()
+    o["child_id"] = o["child_id"].astype(str)
+    o["as_of"] = pd.to_datetime(o["as_of"])
+    children = np.sort(o["child_id"].unique())
+    rng = np.random.default_rng([int(seed), 7331])
+    helped = set(children[rng.uniform(size=len(children)) < float(effect)])
+    o = o[o["child_id"].isin(helped)]
+    o["until"] = o["as_of"] + pd.DateOffset(months=int(horizon_months))
+    return o, children, helped
+
+
+def _undone(ep: pd.DataFrame, o: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of escalated closures and of social-care starts within a helped horizon."""
+    ep_child = ep["child_id"].astype(str)
+    rows = ep.assign(_i=np.arange(len(ep)), child_id=ep_child).merge(o, on="child_id")
+    eh = rows["service"].isin(EARLY_HELP_SERVICES) & rows["closure_reason"].eq("escalated") \
+        & (rows["end_date"] > rows["as_of"]) & (rows["end_date"] <= rows["until"])
+    sc = rows["service"].isin(SOCIAL_CARE_SERVICES) & (rows["start_date"] > rows["as_of"]) \
+        & (rows["start_date"] <= rows["until"])
+    change = np.unique(rows.loc[eh, "_i"].to_numpy())
+    drop = np.unique(rows.loc[sc, "_i"].to_numpy())
+    return change, drop

@@ -207,14 +207,7 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
         ``ratio``, ``low``, ``high``, ``direction``, ``status``, ``p_value``, ``n``, ``n0``,
         ``need_ratio`` (empty) and ``sentence``; flags first.
     """
-    everyone = groups.iloc[0]
-    rows = []
-    for g in groups.iloc[1:].itertuples(index=False):
-        for measure, (k, n, _) in OVERRIDES.items():
-            rows.append({"characteristic": g.characteristic, "label": g.label, "kind": g.kind,
-                         "group": g.group, "measure": measure, "source": "",
-                         "reference": "everyone", "k": getattr(g, k), "n": getattr(g, n),
-                         "k0": everyone[k], "n0": everyone[n]})
+    rows = _override_rows(groups)
     if not rows:
         return pd.DataFrame(columns=FINDINGS_COLUMNS)
     comp = pd.DataFrame(rows)
@@ -224,6 +217,33 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
     comp = judge(comp, tolerance=policy.tolerance,
                  false_discovery_rate=policy.judging.false_discovery_rate,
                  min_children=policy.judging.min_children)
+    comp = _ranked(comp)
+    comp["need_ratio"] = np.nan
+    tol = policy.tolerance
+    settle = months_to_settle(comp, months, low=tol.low, high=tol.high, base=policy.min_count,
+                              min_children=policy.judging.min_children,
+                              alpha=policy.judging.false_discovery_rate)
+    comp["months_to_settle"] = np.where(comp["status"] == "insufficient", settle, np.nan)
+    conf = policy.bootstrap.confidence
+    comp["sentence"] = [finding_sentence(r, conf, months) for r in comp.to_dict("records")]
+    return comp.reindex(columns=[*FINDINGS_COLUMNS, "months_to_settle"])
+
+
+def _override_rows(groups: pd.DataFrame) -> list[dict]:
+    """One comparison per group and override measure: its counts against everyone's."""
+    everyone = groups.iloc[0]
+    rows = []
+    for g in groups.iloc[1:].itertuples(index=False):
+        for measure, (k, n, _) in OVERRIDES.items():
+            rows.append({"characteristic": g.characteristic, "label": g.label, "kind": g.kind,
+                         "group": g.group, "measure": measure, "source": "",
+                         "reference": "everyone", "k": getattr(g, k), "n": getattr(g, n),
+                         "k0": everyone[k], "n0": everyone[n]})
+    return rows
+
+
+def _ranked(comp: pd.DataFrame) -> pd.DataFrame:
+    """Judged comparisons with their direction, ranked flags first, and both rates."""
     # The direction from the measure's harm (an addition is a benefit) and the ratio's side
     # of 1, a ratio of 0 included (judge() calls a ratio of 0 neither).
     harm = comp["measure"].map({m: h for m, (_, _, h) in OVERRIDES.items()}).to_numpy()
@@ -238,15 +258,7 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
     with np.errstate(divide="ignore", invalid="ignore"):
         comp["value"] = np.where(comp["n"] > 0, comp["k"] / comp["n"], np.nan)
         comp["reference_value"] = np.where(comp["n0"] > 0, comp["k0"] / comp["n0"], np.nan)
-    comp["need_ratio"] = np.nan
-    tol = policy.tolerance
-    settle = months_to_settle(comp, months, low=tol.low, high=tol.high, base=policy.min_count,
-                              min_children=policy.judging.min_children,
-                              alpha=policy.judging.false_discovery_rate)
-    comp["months_to_settle"] = np.where(comp["status"] == "insufficient", settle, np.nan)
-    conf = policy.bootstrap.confidence
-    comp["sentence"] = [finding_sentence(r, conf, months) for r in comp.to_dict("records")]
-    return comp.reindex(columns=[*FINDINGS_COLUMNS, "months_to_settle"])
+    return comp
 
 
 def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0

@@ -88,6 +88,19 @@ def match_decisions(decisions: pd.DataFrame, scores: pd.DataFrame, *, sent=None,
     if "_row" not in d:
         d["_row"] = range(2, len(d) + 2)
     as_of, month = list_month(scores, scores_name)
+    _check_rows(d, scores, stored, month, as_of, source, scores_name)
+    if sent is not None:
+        _check_sent(d, sent, source)
+    listed = dict(zip(scores["child_id"].astype(str), listed_flags(scores), strict=True))
+    d["listed"] = d["child_id"].map(listed).astype(bool)
+    d["addition"] = ~d["listed"]
+    d["as_of"] = as_of
+    return d
+
+
+def _check_rows(d: pd.DataFrame, scores: pd.DataFrame, stored: pd.DataFrame | None,
+                month: str, as_of: pd.Timestamp, source: str, scores_name: str) -> None:
+    """Raise on a row of another month, a child not in the scores, or one decided twice."""
     wrong = d["scoring_month"] != month
     if wrong.any():
         other = d.loc[wrong, "scoring_month"].iloc[0]
@@ -107,16 +120,14 @@ def match_decisions(decisions: pd.DataFrame, scores: pd.DataFrame, *, sent=None,
             raise InputError(f"{source}: a decision is already recorded for these children in "
                              f"{row_names(d, again)} (give --replace to replace the recorded "
                              "decisions with this file)")
-    if sent is not None:
-        day = pd.Timestamp(sent).tz_localize(None).normalize() if pd.Timestamp(sent).tzinfo \
-            else pd.Timestamp(sent).normalize()
-        early = d["decision_date"].notna() & (d["decision_date"] < day)
-        if early.any():
-            first = d.loc[early, "decision_date"].iloc[0].date()
-            raise InputError(f"{source}: decision_date {first} is before the list was sent "
-                             f"({day.date()}, by the scoring audit) in {row_names(d, early)}")
-    listed = dict(zip(scores["child_id"].astype(str), listed_flags(scores), strict=True))
-    d["listed"] = d["child_id"].map(listed).astype(bool)
-    d["addition"] = ~d["listed"]
-    d["as_of"] = as_of
-    return d
+
+
+def _check_sent(d: pd.DataFrame, sent: object, source: str) -> None:
+    """Raise on a decision dated before the day the list was sent."""
+    day = pd.Timestamp(sent).tz_localize(None).normalize() if pd.Timestamp(sent).tzinfo \
+        else pd.Timestamp(sent).normalize()
+    early = d["decision_date"].notna() & (d["decision_date"] < day)
+    if early.any():
+        first = d.loc[early, "decision_date"].iloc[0].date()
+        raise InputError(f"{source}: decision_date {first} is before the list was sent "
+                         f"({day.date()}, by the scoring audit) in {row_names(d, early)}")

@@ -76,12 +76,22 @@ def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
     >>> int(o["table"].set_index("category").loc["followed", "children"])
     100
     """
-    base = policy.min_count
-    conf = policy.bootstrap.confidence
     label = pd.to_numeric(t["label"], errors="coerce").to_numpy(float)
     known = ~np.isnan(label)
-    c = Counter(keys, base)
-    y = known & (label == 1)
+    c = Counter(keys, policy.min_count)
+    table = _category_table(t, policy, c, known, known & (label == 1))
+    comp = _comparisons(table, policy, seed)
+    return {"outcome": outcome, "table": table,
+            "comparisons": comp[["category", "compared_with", "ratio", "low", "high",
+                                 "too_few"]],
+            "unknown": c.count(~known), "not_causal": NOT_CAUSAL}
+
+
+def _category_table(t: pd.DataFrame, policy: FairnessPolicy, c: Counter, known: np.ndarray,
+                    y: np.ndarray) -> pd.DataFrame:
+    """One row per category: rounded children and outcomes, the rate's interval, mean score."""
+    base = policy.min_count
+    conf = policy.bootstrap.confidence
     score = pd.to_numeric(t.get("score"), errors="coerce").to_numpy(float) \
         if "score" in t else np.full(len(t), np.nan)
     rows = []
@@ -97,16 +107,18 @@ def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
                      "low": float(lo), "high": float(hi),
                      "predicted": round(pred, 3) if np.isfinite(pred) else np.nan,
                      "too_few": n < policy.judging.min_children})
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _comparisons(table: pd.DataFrame, policy: FairnessPolicy, seed: int) -> pd.DataFrame:
+    """The outcome-rate ratios of :data:`PAIRS`, with intervals and small ones marked."""
     by = table.set_index("category")
     pairs = pd.DataFrame([{"category": a, "compared_with": b, "k": by.loc[a, "had_outcome"],
                            "n": by.loc[a, "children"], "k0": by.loc[b, "had_outcome"],
                            "n0": by.loc[b, "children"]} for a, b in PAIRS])
-    comp = binomial_comparisons(pairs, base=base, confidence=conf, tolerance=policy.tolerance,
-                                seed=seed + 11)
+    comp = binomial_comparisons(pairs, base=policy.min_count,
+                                confidence=policy.bootstrap.confidence,
+                                tolerance=policy.tolerance, seed=seed + 11)
     comp["too_few"] = (comp["n"] < policy.judging.min_children) | (
         comp["n0"] < policy.judging.min_children)
-    return {"outcome": outcome, "table": table,
-            "comparisons": comp[["category", "compared_with", "ratio", "low", "high",
-                                 "too_few"]],
-            "unknown": c.count(~known), "not_causal": NOT_CAUSAL}
+    return comp

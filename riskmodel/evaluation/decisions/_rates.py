@@ -295,13 +295,19 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     masks = count_masks(t)
     everyone = c.counts(masks)
     out = with_rates(everyone)
+    out["by_locality"] = _by_locality(t, c, masks, everyone)
+    out["months"] = sorted(t["month"].dropna().unique().tolist())
+    out["base"] = int(base)
+    return out
+
+
+def _by_locality(t: pd.DataFrame, c: Counter, masks: dict[str, np.ndarray],
+                 everyone: dict[str, int]) -> dict:
+    """Each locality's counts (rounded within everyone's) and rates; empty without one."""
     by = {}
     if "locality" in t.columns:
         loc = t["locality"].fillna("not recorded").astype(str)
         for name in sorted(loc.unique()):
             rows = (loc == name).to_numpy()
             by[name] = with_rates(c.counts(masks, rows, within=everyone))
-    out["by_locality"] = by
-    out["months"] = sorted(t["month"].dropna().unique().tolist())
-    out["base"] = int(base)
-    return out
+    return by

@@ -125,9 +125,19 @@ def decisions_report(table: pd.DataFrame, *,
     outs = None
     if "label" in t.columns:
         outs = decision_outcomes(t, pol, keys, outcome=outcome, seed=seed)
+    settings = _settings(t, pol, groups, lists, outcome)
+    report = DecisionsReport(settings=settings, rates=rates, groups=groups, findings=findings,
+                             disparity=disparity, outcomes=outs, notes=list(notes or []))
+    report.summary = summary_sentences(report)
+    return report
+
+
+def _settings(t: pd.DataFrame, pol: FairnessPolicy, groups: pd.DataFrame,
+              lists: list[dict] | None, outcome: str) -> dict:
+    """The report's settings: lists, months, characteristics judged, policy and rounding."""
     tol, judging = pol.tolerance, pol.judging
     judged, missing = characteristics_present(t, pol)
-    settings = {
+    return {
         "lists": list(lists or []), "months": sorted(t["month"].dropna().unique().tolist()),
         "characteristics": sorted(set(groups["characteristic"]) - {"all"}),
         "characteristics_judged": judged, "characteristics_missing": missing,
@@ -139,10 +149,6 @@ def decisions_report(table: pd.DataFrame, *,
                        "base": pol.min_count, "note": rounding_note(pol.min_count)},
         "outcome": outcome, "reference": "everyone",
     }
-    report = DecisionsReport(settings=settings, rates=rates, groups=groups, findings=findings,
-                             disparity=disparity, outcomes=outs, notes=list(notes or []))
-    report.summary = summary_sentences(report)
-    return report
 
 
 def _pct(v) -> str:
