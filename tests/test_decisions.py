@@ -633,7 +633,7 @@ def test_training_choice_keep_drop_flag(lists, council, tmp_path, capsys, test_s
     paths = _copy(lists, tmp_path / "scores")
     _record_all(paths, tmp_path, capsys)
     raw = yaml.safe_load(test_spec.read_text())
-    raw.update(as_of={"start": "2021-01-01", "end": "2023-04-01", "every_months": 3},
+    raw.update(as_of={"start": "2021-01-01", "end": "2024-04-01", "every_months": 3},
                candidates=[c for c in raw["candidates"] if c["name"] == "logistic"],
                bootstrap=20)
     got = {}
