@@ -288,9 +288,7 @@ def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference
 def _caveats(ex, meta: dict) -> list[str]:
     """What the verdict is judged at and what it cannot see, in words."""
     notes = []
-    cap = meta.get("capacity") or {}
-    model_cap = (f"{cap['top_percent']:g}%" if cap.get("top_percent") is not None
-                 else f"{cap.get('top_n_per_locality')}/locality")
+    model_cap = Capacity.from_spec(meta.get("capacity")).option()
     workspace_cap = _workspace_capacity(meta["outcome"])
     if workspace_cap is not None and workspace_cap != model_cap:
         notes.append(f"capacity: judged at {model_cap}, the capacity the model card's promise "

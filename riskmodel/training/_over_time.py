@@ -120,9 +120,9 @@ def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
     >>> m = pd.DataFrame({"metric": ["auc"], "value": [0.74], "low": [0.69], "high": [0.79]})
     >>> h = pd.DataFrame({"metric": ["auc"], "family_half_width": [0.05],
     ...                   "date_half_width": [0.03]})
-    >>> c = SimpleNamespace(name="lightgbm", metrics=m, half_widths=h)
-    >>> what_it_would_take(c, {"min_auc": 0.70}, n_children=20000, n_final_dates=4)[0][:62]
-    'auc: the bar of 0.7 is not met: lightgbm 0.740, 95% interval f'
+    >>> c = SimpleNamespace(name="gbm", metrics=m, half_widths=h)
+    >>> what_it_would_take(c, {"min_auc": 0.70}, n_children=20000, n_final_dates=4)[0][:57]
+    'auc: the bar of 0.7 is not met: gbm 0.740, 95% interval f'
     """
     m = chosen.metrics.set_index("metric")
     halves = (chosen.half_widths.set_index("metric") if chosen.half_widths is not None

@@ -150,7 +150,7 @@ class ModelExplanation:
     descriptions : dict
         Plain words for each feature, from the feature dictionary.
     kind : str
-        ``"lightgbm"``, ``"logistic"`` or ``"rule"``.
+        The model's kind (a name in :data:`riskmodel.models.KINDS`).
     group : ndarray of int
         Positions (in ``data``) of the children walked through: those in capacity at the
         latest as-of date, or every explained row when fewer than ``MIN_SHARED`` are.
