@@ -98,10 +98,8 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
     run, data : str and path, optional
         Instead of ``scores``: an MLflow candidate run (``riskmodel compare`` lists them) and
         the extract it was trained on.
-    title : str
-        The report's title.
-    progress : callable, optional
-        Called with a short message before each long step.
+    title, progress : str and callable, optional
+        The report's title; a function called with a short message before each long step.
 
     Returns
     -------
@@ -110,15 +108,14 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
     Raises
     ------
     InputError
-        Neither or both of ``scores`` and ``run`` (or ``run`` without ``data``), and every
+        Neither or both of ``scores`` and ``run`` (or ``run`` without ``data``), or any
         problem the audit finds, as one line.
 
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, pandas as pd
     >>> from riskmodel.evaluation import AuditOptions
-    >>> rng = np.random.default_rng(1)
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rng, folder = np.random.default_rng(1), pathlib.Path(tempfile.mkdtemp())
     >>> f = pd.DataFrame({"sex": rng.choice(["female", "male"], 200),
     ...                   "score": rng.uniform(size=200)})
     >>> f["label"] = (rng.uniform(size=200) < f.score).astype(int)
@@ -133,11 +130,7 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
     say = progress or (lambda msg: None)
     check_writable(out_dir, folder=True)
     frame, options = _audited_table(options, scores=scores, run=run, data=data, say=say)
-    say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
-    audit = fairness_audit(frame, options)
-    if run is not None and data is not None:
-        say("comparing referral rates by group (the front door)…")
-        _add_front_door(audit, options, data)
+    audit = _audit(frame, options, data if run is not None else None, say)
     say("writing the report…")
     paths = write_fairness_report(audit, out_dir, title=title)
     return FairnessReport(audit=audit, options=options, paths=paths)
@@ -168,12 +161,20 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
     return read_scores(scores), dataclasses.replace(options, source=str(Path(scores)))
 
 
-def _add_front_door(audit: FairnessAudit, options: AuditOptions, data: PathLike) -> None:
-    """Add the front door (referral rates per group by source) from the run's extract."""
+def _audit(frame: pd.DataFrame, options: AuditOptions, data: PathLike | None,
+           say: Callable[[str], None]) -> FairnessAudit:
+    """The audit of the rows and, given a run's extract, its front door (referral rates per
+    group by source)."""
+    say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
+    audit = fairness_audit(frame, options)
+    if data is None:
+        return audit
+    say("comparing referral rates by group (the front door)…")
     ex = open_extract(data)
     add_referrals(audit, referral_disproportionality(
         ex.tables["children"], ex.tables["contacts"], policy=options.policy,
         subjects=options.subjects))
+    return audit
 
 
 def _capacity_rule(options: AuditOptions, frame: pd.DataFrame) -> dict:

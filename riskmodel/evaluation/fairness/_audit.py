@@ -105,23 +105,7 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     r = _audited_rows(frame, o, pol)
     c = _counted(r, o, pol)
     groups, comp = _scored(r, c, o, pol)
-    mitigation = thresholds = None
-    if c.mit is not None:
-        mitigation, thresholds = mitigation_tables(c.mit, c.pub, pol.judging.min_children)
-    settings = _settings(o, pol, c.tables, c.pub, rule=r.rule,
-                         n_unlabelled=_n_unlabelled(r, pol.min_count),
-                         probabilities=r.probabilities, mit=c.mit)
-    audit = FairnessAudit(
-        groups=groups, ratios=ratios_table(comp, c.tables, c.pub, pol, r.probabilities),
-        rri=rri_table(c.tables, c.pub), summary=[], settings=settings,
-        profile=rounded_profile_table(
-            c.sections, np.concatenate([c.pub.n[:1], c.pub.n[c.profile_start:]])),
-        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=c.notes,
-        findings=findings_records(comp, settings),
-        flags_after=None if c.mit is None else c.mit.after,
-    )
-    audit.summary = summary_sentences(audit)
-    return audit
+    return _assembled(r, c, o, pol, groups, comp)
 
 
 @dataclass
@@ -222,6 +206,28 @@ def _n_unlabelled(r: _Rows, base: int) -> int:
     n = int(missing.sum())
     return int(round_counts([n], cell_keys(np.ones((1, n), bool), r.keys_all[missing]),
                             base)[0])
+
+
+def _assembled(r: _Rows, c: _Counted, o: AuditOptions, pol: FairnessPolicy,
+               groups: pd.DataFrame, comp: pd.DataFrame) -> FairnessAudit:
+    """The audit's tables, settings, findings and summary, put together."""
+    mitigation = thresholds = None
+    if c.mit is not None:
+        mitigation, thresholds = mitigation_tables(c.mit, c.pub, pol.judging.min_children)
+    settings = _settings(o, pol, c.tables, c.pub, rule=r.rule,
+                         n_unlabelled=_n_unlabelled(r, pol.min_count),
+                         probabilities=r.probabilities, mit=c.mit)
+    audit = FairnessAudit(
+        groups=groups, ratios=ratios_table(comp, c.tables, c.pub, pol, r.probabilities),
+        rri=rri_table(c.tables, c.pub), summary=[], settings=settings,
+        profile=rounded_profile_table(
+            c.sections, np.concatenate([c.pub.n[:1], c.pub.n[c.profile_start:]])),
+        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=c.notes,
+        findings=findings_records(comp, settings),
+        flags_after=None if c.mit is None else c.mit.after,
+    )
+    audit.summary = summary_sentences(audit)
+    return audit
 
 
 def _published_rows(n: int, tables: list[GroupTable],
