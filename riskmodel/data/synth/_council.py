@@ -40,7 +40,7 @@ from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable
 from riskmodel.data._contract import CONTRACT_VERSION
 from riskmodel.data.synth._annex_a import FACTORS, WORKBOOK, write_annex_a
-from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble, _Part
+from riskmodel.data.synth._assemble import TRUTH_COLUMNS, Assembled, _assemble, _Part
 from riskmodel.data.synth._bias import _BIAS_SOURCES, _Bias, parse_referral_bias
 from riskmodel.data.synth._dates import _dates, _day, _quarters
 from riskmodel.data.synth._drift import Drift, apply_drift, parse_drift
@@ -134,11 +134,19 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start: DateLike
                              knowledge)
     a = _assemble(parts, n_children=sum(sim["n"] for _, _, sim, _ in parts), end=e,
                   knowledge=knowledge)
+    return _council(a, seed=seed, n_children=n_children, start=s, end=e, biases=biases,
+                    drifts=drifts, knowledge=knowledge)
+
+
+def _council(a: Assembled, *, seed: int, n_children: int, start: int, end: int,
+             biases: tuple[_Bias, ...], drifts: tuple[Drift, ...],
+             knowledge: bool) -> SyntheticCouncil:
+    """The assembled council with its manifest (what was asked for and what was planted)."""
     council = SyntheticCouncil(tables=a.tables, truth=a.truth, manifest={}, detail=a.detail,
                                _arrow=a.arrow)
     council.manifest = _manifest(council, seed=seed, n_children=n_children,
-                                 n_families=a.n_families, start=s, end=e, biases=biases,
-                                 xe=a.xe, xd=a.xd)
+                                 n_families=a.n_families, start=start, end=end,
+                                 biases=biases, xe=a.xe, xd=a.xd)
     council.manifest["knowledge_dates"] = knowledge
     council.manifest["plants"] = a.plants
     if drifts:
