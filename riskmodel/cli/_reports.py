@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,93 +18,93 @@ from riskmodel.cli._app import (
     out,
 )
 
+if TYPE_CHECKING:
+    from riskmodel.evaluation import AuditOptions
+    from riskmodel.jobs.fairness import FairnessReport
+
 # ---------------------------------------------------------------- evaluation ----------------
 
 @app.command()
 def fairness(
-    scores: Annotated[
-        Path | None, typer.Option(help="Scores table (.csv or .parquet).")
-    ] = None,
-    label: Annotated[
-        str | None, typer.Option(help="Outcome column (0/1; empty = not yet known).")
-    ] = None,
-    score: Annotated[
-        str | None, typer.Option(help="Score column (higher = more likely).")
-    ] = None,
-    run: Annotated[
-        str | None,
-        typer.Option(help="Instead of --scores: an MLflow candidate run (riskmodel compare); "
-                     "its out-of-time test predictions are rebuilt from --data."),
-    ] = None,
-    data: Annotated[
-        Path | None,
-        typer.Option(help="With --run: the extract the run was trained on (folder, DuckDB "
-                     "file, database URL or sources.yaml); the report then adds the front "
-                     "door (referral rates by group and source, and what they led to).",
-                     parser=_data_source, metavar=DATA_METAVAR),
-    ] = None,
-    sensitive: Annotated[
-        str | None,
-        typer.Option(help="Characteristic columns, e.g. race,sex; a*b adds an intersection. "
-                     "Default: the policy's."),
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option(help="Flag score >= THRESHOLD.")
-    ] = None,
-    top: Annotated[
-        str | None, typer.Option(help="Flag the top scores instead: '10%' or a number.")
-    ] = None,
-    out_dir: Annotated[
-        Path, typer.Option("--out", help="Folder for the HTML report, CSVs and JSON.")
-    ] = Path("fairness-report"),
-    policy: Annotated[
-        Path | None, typer.Option(help="Fairness policy YAML. Default: the packaged one.")
-    ] = None,
-    reference: Annotated[
-        list[str] | None,
-        typer.Option(help="Reference group, e.g. race=Caucasian (repeatable)."),
-    ] = None,
-    mitigate: Annotated[
-        bool, typer.Option(help="Also show the policy's mitigation, before and after.")
-    ] = False,
-    cluster: Annotated[
-        str | None, typer.Option(help="Resample whole clusters (e.g. family_id).")
-    ] = None,
+    scores: Annotated[Path | None, typer.Option(help="Scores table (.csv or .parquet).")] = None,
+    label: Annotated[str | None, typer.Option(
+        help="Outcome column (0/1; empty = not yet known).")] = None,
+    score: Annotated[str | None, typer.Option(help="Score column (higher = more likely).")] = None,
+    run: Annotated[str | None, typer.Option(
+        help="Instead of --scores: an MLflow candidate run (riskmodel compare); "
+        "its out-of-time test predictions are rebuilt from --data.")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="With --run: the extract the run was trained on (folder, DuckDB "
+        "file, database URL or sources.yaml); the report then adds the front "
+        "door (referral rates by group and source, and what they led to).",
+        parser=_data_source, metavar=DATA_METAVAR)] = None,
+    sensitive: Annotated[str | None, typer.Option(
+        help="Characteristic columns, e.g. race,sex; a*b adds an intersection. "
+        "Default: the policy's.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Flag score >= THRESHOLD.")] = None,
+    top: Annotated[str | None, typer.Option(
+        help="Flag the top scores instead: '10%' or a number.")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for the HTML report, CSVs and JSON.")] = Path("fairness-report"),
+    policy: Annotated[Path | None, typer.Option(
+        help="Fairness policy YAML. Default: the packaged one.")] = None,
+    reference: Annotated[list[str] | None, typer.Option(
+        help="Reference group, e.g. race=Caucasian (repeatable).")] = None,
+    mitigate: Annotated[bool, typer.Option(
+        help="Also show the policy's mitigation, before and after.")] = False,
+    cluster: Annotated[str | None, typer.Option(
+        help="Resample whole clusters (e.g. family_id).")] = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    title: Annotated[
-        str, typer.Option(help="Report title.")
-    ] = "Fairness and disproportionality report",
+    title: Annotated[str, typer.Option(
+        help="Report title.")] = "Fairness and disproportionality report",
     subjects: Annotated[str, typer.Option(help="Who is scored, in words.")] = "children",
-    positive_words: Annotated[
-        str, typer.Option(help="What label 1 means, e.g. 'needed help'.")
-    ] = "needed help",
-    negative_words: Annotated[
-        str, typer.Option(help="What label 0 means.")
-    ] = "did not need help",
-):
+    positive_words: Annotated[str, typer.Option(
+        help="What label 1 means, e.g. 'needed help'.")] = "needed help",
+    negative_words: Annotated[str, typer.Option(
+        help="What label 0 means.")] = "did not need help",
+) -> None:
     """Disproportionality report for any scores file: HTML (offline), CSV and JSON."""
-    from riskmodel.evaluation import AuditOptions
     from riskmodel.jobs.fairness import fairness_report
 
+    options = _audit_options(
+        scores=scores, run=run, label=label, score=score, reference=reference,
+        threshold=threshold, top=top, sensitive=sensitive, policy=policy, random_state=seed,
+        cluster=cluster, mitigate=mitigate, subjects=subjects, positive_words=positive_words,
+        negative_words=negative_words)
+    with _steps("fairness") as step:
+        report = fairness_report(options, out_dir, scores=scores, run=run, data=data,
+                                 title=title, progress=step)
+    _print_fairness(report)
+
+
+def _references(reference: list[str] | None) -> dict[str, str]:
+    """The ``--reference NAME=GROUP`` options as ``{NAME: GROUP}`` (one error for a bad one)."""
     refs = {}
     for item in reference or []:
         name, sep, group = item.partition("=")
         if not sep or not name.strip() or not group.strip():
             raise InputError(f"--reference: expected NAME=GROUP, got {item!r}")
         refs[name.strip()] = group.strip()
+    return refs
+
+
+def _audit_options(*, scores: Path | None, run: str | None, label: str | None,
+                   score: str | None, reference: list[str] | None,
+                   **settings: Any) -> AuditOptions:
+    """The audit's options from the command line (a run's predictions name their columns)."""
+    from riskmodel.evaluation import AuditOptions
+
+    refs = _references(reference)
     if run is not None:  # a run's test predictions hold these columns
         label, score = label or "label", score or "score"
     elif scores is None or label is None or score is None:
         raise InputError("fairness: give --scores FILE --label COL --score COL "
                          "(or --run RUN_ID --data DIR)")
-    options = AuditOptions(
-        label=label, score=score, threshold=threshold, top=top, sensitive=sensitive,
-        policy=policy, random_state=seed, cluster=cluster, mitigate=mitigate, references=refs,
-        subjects=subjects, positive_words=positive_words, negative_words=negative_words,
-    )
-    with _steps("fairness") as step:
-        report = fairness_report(options, out_dir, scores=scores, run=run, data=data,
-                                 title=title, progress=step)
+    return AuditOptions(label=label, score=score, references=refs, **settings)
+
+
+def _print_fairness(report: FairnessReport) -> None:
+    """The audit's summary sentences and where the report is."""
     for sentence in report.audit.summary:
         out.print(f"- {sentence}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"report: {report.paths['html']}", markup=False, highlight=False, soft_wrap=True)

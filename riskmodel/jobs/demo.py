@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,11 +24,19 @@ from riskmodel.jobs.monitor import monitor
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
 from riskmodel.store import download, experiment_link, tracking_uri
-from riskmodel.training import best_passing, leaderboard_table, leaderboard_title, over_time_lines
+from riskmodel.training import (
+    TrainingSpec,
+    TrainResult,
+    best_passing,
+    leaderboard_table,
+    leaderboard_title,
+    over_time_lines,
+)
 
 
 def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
-             spec=None, console: Console | None = None) -> dict[str, Path]:
+             spec: TrainingSpec | str | os.PathLike | None = None,
+             console: Console | None = None) -> dict[str, Path]:
     """Generate a synthetic council and run every step on it, as each user would.
 
     1. a synthetic council with known truth; 2. validation against the input contract;
@@ -52,12 +61,35 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
     out_dir = Path(out_dir)
     check_writable(out_dir, folder=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
+    data = _demo_council(out_dir, n_children, seed, console)
+    written: dict[str, Path] = {"council": data}
+    extract = _demo_validate(data, console)
+    result = _demo_train(data, spec, console)
+    if result.registered is None:
+        console.print("[bold red]no candidate met the pass thresholds set in the spec: "
+                      "nothing registered, so nothing is scored[/] (this is the honest answer)")
+        return written
+    version_uri = f"models:/{result.registered['name']}/{result.registered['version']}"
+    as_of = pd.Timestamp(extract).replace(day=1)
+    written["scores"] = _demo_score(data, version_uri, as_of, out_dir, console)
+    written["fairness"] = _demo_fairness(result, out_dir, console)
+    written["explain"] = _demo_explain(version_uri, data, as_of, out_dir, console)
+    written["card"] = _demo_card(version_uri, out_dir, console)
+    written.update(_demo_monitoring(data, version_uri, as_of, out_dir, n_children, seed,
+                                    console))
+    _demo_next_steps(written, data, as_of, out_dir, console)
+    return written
 
-    data = generate_council(n_children=n_children, seed=seed, out=out_dir / "council")
-    written["council"] = Path(data)
+
+def _demo_council(out_dir: Path, n_children: int, seed: int, console: Console) -> Path:
+    """1. A synthetic council with known truth, in ``out_dir/council``."""
+    data = Path(generate_council(n_children=n_children, seed=seed, out=out_dir / "council"))
     console.print(f"[bold]1. synthetic council[/]: {n_children:,} children -> {data}")
+    return data
 
+
+def _demo_validate(data: Path, console: Console) -> str | None:
+    """2. The council checked against the input contract; returns its extract date."""
     extract = read_extract_date(data)
     tables = read_tables(data)
     problems = validate_tables(tables, extract_date=extract)
@@ -65,7 +97,12 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
         raise RuntimeError("the synthetic council fails its own contract: " + problems[0])
     console.print("[bold]2. validated[/] against the input contract")
     console.print(summarise_tables(tables))
+    return extract
 
+
+def _demo_train(data: Path, spec: TrainingSpec | str | os.PathLike | None,
+                console: Console) -> TrainResult:
+    """3. Train and compare the escalation candidates (MLflow), registering the best passing."""
     console.print(f"[bold]3. training[/] escalation candidates (MLflow: {tracking_uri()})")
     result = train(data, spec, outcome="escalation",
                    progress=lambda msg: console.print(f"   {msg}", highlight=False))
@@ -73,18 +110,17 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
                                     capacity=result.spec.capacity.describe()))
     for line in over_time_lines(result):
         console.print(f"   {line}", highlight=False, soft_wrap=True)
-    if result.registered is None:
-        console.print("[bold red]no candidate met the pass thresholds set in the spec: "
-                      "nothing registered, so nothing is scored[/] (this is the honest answer)")
-        return written
-    uri = result.registered["uri"]
-    version_uri = f"models:/{result.registered['name']}/{result.registered['version']}"
-    console.print(f"   registered {uri} (version {result.registered['version']})")
+    if result.registered is not None:
+        console.print(f"   registered {result.registered['uri']} "
+                      f"(version {result.registered['version']})")
+    return result
 
-    as_of = pd.Timestamp(extract).replace(day=1)
+
+def _demo_score(data: Path, version_uri: str, as_of: pd.Timestamp, out_dir: Path,
+                console: Console) -> Path:
+    """4. This month's scores with reasons (for the insight hub); shows the top three."""
     scores = out_dir / "scores.parquet"
     run = score(data, version_uri, as_of, out=scores)
-    written["scores"] = scores
     console.print(f"[bold]4. scored[/] {run.counts['scored']:,} children open to early help "
                   f"on {as_of.date()} ({run.counts['rejected']} rejected, "
                   f"{run.counts['in_capacity']} in capacity with reasons) -> {scores}")
@@ -92,8 +128,11 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
     for row in top.itertuples():
         console.print(f"   rank {row.rank_overall} ({row.locality}, score {row.score:.2f}): "
                       f"{row.reason_1}", highlight=False)
+    return scores
 
-    # The training run logged the fairness review of the registered candidate.
+
+def _demo_fairness(result: TrainResult, out_dir: Path, console: Console) -> Path:
+    """5. The fairness report the training run logged for the registered candidate."""
     best = best_passing(result)
     if best is None or best.run_id is None:  # scoring above needed a champion: not reached
         raise RuntimeError("the demo's training registered no model")
@@ -106,20 +145,30 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
         if fairness.exists():
             shutil.rmtree(fairness)
         shutil.copytree(local, fairness)
-    written["fairness"] = fairness / "fairness_report.html"
-    console.print(f"[bold]5. fairness report[/] (out-of-time test predictions) -> "
-                  f"{written['fairness']}")
+    report = fairness / "fairness_report.html"
+    console.print(f"[bold]5. fairness report[/] (out-of-time test predictions) -> {report}")
+    return report
 
-    explain = explain_extract(version_uri, data, out_dir / "explain.html", as_of=as_of)
-    written["explain"] = Path(explain)
+
+def _demo_explain(version_uri: str, data: Path, as_of: pd.Timestamp, out_dir: Path,
+                  console: Console) -> Path:
+    """6. The explanation report (SHAP) of the registered model on this month's children."""
+    explain = Path(explain_extract(version_uri, data, out_dir / "explain.html", as_of=as_of))
     console.print(f"[bold]6. explanation report[/] -> {explain}")
+    return explain
 
+
+def _demo_card(version_uri: str, out_dir: Path, console: Console) -> Path:
+    """7. The model card and ATRS transparency record, in ``out_dir/card``."""
     card = write_model_card(version_uri, out_dir / "card")
-    written["card"] = out_dir / "card"
     console.print(f"[bold]7. model card and ATRS record[/] -> {out_dir / 'card'} "
                   f"({len(card)} files)")
-    written.update(_demo_monitoring(data, version_uri, as_of, out_dir, n_children, seed,
-                                    console))
+    return out_dir / "card"
+
+
+def _demo_next_steps(written: dict[str, Path], data: Path, as_of: pd.Timestamp,
+                     out_dir: Path, console: Console) -> None:
+    """What to open (every file is local) and what to run next."""
     console.print("\n[bold]Open these[/] (each is a file on this machine; nothing was sent "
                   "anywhere):")
     for what, path in (("fairness report (equality leads)", written["fairness"]),
@@ -137,10 +186,10 @@ def run_demo(out_dir: str | Path, *, n_children: int = 40_000, seed: int = 1,
                   f"--out {out_dir / 'scores-previous-month.csv'}",
                   highlight=False, soft_wrap=True)
     console.print("  riskmodel compare --outcome escalation", highlight=False)
-    return written
 
 
-def _demo_monitoring(data, version_uri, as_of, out_dir, n_children, seed, console) -> dict:
+def _demo_monitoring(data: Path, version_uri: str, as_of: pd.Timestamp, out_dir: Path,
+                     n_children: int, seed: int, console: Console) -> dict[str, Path]:
     """8. ``riskmodel monitor`` for the last seven months (the first list's outcomes have
     matured by the last), then the first month after a planted recording change (that
     council is made in a temporary folder: it holds child ids)."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -23,6 +26,7 @@ from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.replay import run_test_predictions
 
 DEFAULT_TITLE = "Fairness and disproportionality report"
+PathLike: TypeAlias = str | os.PathLike
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class FairnessReport:
     paths: dict[str, Path]
 
 
-def read_scores(path) -> pd.DataFrame:
+def read_scores(path: PathLike) -> pd.DataFrame:
     """Read a scores table (CSV or Parquet, chosen by the suffix).
 
     Examples
@@ -70,18 +74,18 @@ def read_scores(path) -> pd.DataFrame:
     raise InputError(f"{path}: expected a .csv or .parquet scores file")
 
 
-def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | None = None,
-                    data=None, title: str = DEFAULT_TITLE, progress=None) -> FairnessReport:
+def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLike | None = None,
+                    run: str | None = None, data: PathLike | None = None,
+                    title: str = DEFAULT_TITLE,
+                    progress: Callable[[str], None] | None = None) -> FairnessReport:
     """Audit a scores file or a training run's test predictions and write the report.
 
     Give either ``scores`` (a table holding ``options.label`` and ``options.score``) or
-    ``run`` with ``data``: the run's out-of-time test predictions are rebuilt from the extract
-    (:func:`run_test_predictions`), and the report adds the front door: referral rates per
-    group by source and what they led to (:func:`referral_disproportionality`). For a run,
-    clusters default to ``family_id`` and, when
-    ``options`` sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its
-    top percentage, else the lowest score in per-locality capacity). ``options.source`` is set
-    to the scores file's path or ``run RUN_ID``, the name errors and the report use.
+    ``run`` with ``data``: the run's out-of-time test predictions
+    (:func:`run_test_predictions`), resampled by family and, unless ``options`` sets a rule,
+    flagged at the run's capacity; the report then adds the front door
+    (:func:`referral_disproportionality`). ``options.source`` is set to the scores file's
+    path or ``run RUN_ID``, the name errors and the report use.
 
     Parameters
     ----------
@@ -91,14 +95,11 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
         Folder for the HTML report, the CSV tables and ``fairness.json``.
     scores : path, optional
         A scores table (``.csv`` or ``.parquet``).
-    run : str, optional
-        Instead of ``scores``: an MLflow candidate run (``riskmodel compare`` lists them).
-    data : path, optional
-        With ``run``: the extract the run was trained on.
-    title : str
-        The report's title.
-    progress : callable, optional
-        Called with a short message before each long step.
+    run, data : str and path, optional
+        Instead of ``scores``: an MLflow candidate run (``riskmodel compare`` lists them) and
+        the extract it was trained on.
+    title, progress : str and callable, optional
+        The report's title; a function called with a short message before each long step.
 
     Returns
     -------
@@ -107,15 +108,14 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
     Raises
     ------
     InputError
-        Neither or both of ``scores`` and ``run`` (or ``run`` without ``data``), and every
+        Neither or both of ``scores`` and ``run`` (or ``run`` without ``data``), or any
         problem the audit finds, as one line.
 
     Examples
     --------
     >>> import tempfile, pathlib, numpy as np, pandas as pd
     >>> from riskmodel.evaluation import AuditOptions
-    >>> rng = np.random.default_rng(1)
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rng, folder = np.random.default_rng(1), pathlib.Path(tempfile.mkdtemp())
     >>> f = pd.DataFrame({"sex": rng.choice(["female", "male"], 200),
     ...                   "score": rng.uniform(size=200)})
     >>> f["label"] = (rng.uniform(size=200) < f.score).astype(int)
@@ -126,36 +126,55 @@ def fairness_report(options: AuditOptions, out_dir, *, scores=None, run: str | N
     >>> report = fairness_report(options, folder / "report", scores=folder / "scores.csv")
     >>> report.paths["html"].name, report.options.source.endswith("scores.csv")
     ('fairness_report.html', True)
-    >>> fairness_report(options, "out", run="0123abcd", data="council/")  # doctest: +SKIP
     """
     say = progress or (lambda msg: None)
     check_writable(out_dir, folder=True)
+    frame, options = _audited_table(options, scores=scores, run=run, data=data, say=say)
+    audit = _audit(frame, options, data if run is not None else None, say)
+    say("writing the report…")
+    paths = write_fairness_report(audit, out_dir, title=title)
+    return FairnessReport(audit=audit, options=options, paths=paths)
+
+
+def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str | None,
+                  data: PathLike | None,
+                  say: Callable[[str], None]) -> tuple[pd.DataFrame, AuditOptions]:
+    """The rows to audit and the options to audit them with, from a scores file or a run.
+
+    For a run, its out-of-time test predictions are rebuilt from the extract
+    (:func:`run_test_predictions`); clusters default to ``family_id`` and, when ``options``
+    sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its top
+    percentage, else the lowest score in per-locality capacity).
+    """
     if run is not None:
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
                              "--label COL --score COL, not both")
         say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data}…")
         frame = run_test_predictions(run, data)
-        options = dataclasses.replace(
+        return frame, dataclasses.replace(
             options, cluster=options.cluster or "family_id", source=f"run {run}",
             **_capacity_rule(options, frame))
-    elif scores is None:
+    if scores is None:
         raise InputError("fairness: give --scores FILE --label COL --score COL "
                          "(or --run RUN_ID --data DIR)")
-    else:
-        frame = read_scores(scores)
-        options = dataclasses.replace(options, source=str(Path(scores)))
+    return read_scores(scores), dataclasses.replace(options, source=str(Path(scores)))
+
+
+def _audit(frame: pd.DataFrame, options: AuditOptions, data: PathLike | None,
+           say: Callable[[str], None]) -> FairnessAudit:
+    """The audit of the rows and, given a run's extract, its front door (referral rates per
+    group by source)."""
     say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
     audit = fairness_audit(frame, options)
-    if run is not None:
-        say("comparing referral rates by group (the front door)…")
-        ex = open_extract(data)
-        add_referrals(audit, referral_disproportionality(
-            ex.tables["children"], ex.tables["contacts"], policy=options.policy,
-            subjects=options.subjects))
-    say("writing the report…")
-    paths = write_fairness_report(audit, out_dir, title=title)
-    return FairnessReport(audit=audit, options=options, paths=paths)
+    if data is None:
+        return audit
+    say("comparing referral rates by group (the front door)…")
+    ex = open_extract(data)
+    add_referrals(audit, referral_disproportionality(
+        ex.tables["children"], ex.tables["contacts"], policy=options.policy,
+        subjects=options.subjects))
+    return audit
 
 
 def _capacity_rule(options: AuditOptions, frame: pd.DataFrame) -> dict:

@@ -20,13 +20,16 @@ split over private modules:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -37,12 +40,15 @@ from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable
 from riskmodel.data._contract import CONTRACT_VERSION
 from riskmodel.data.synth._annex_a import FACTORS, WORKBOOK, write_annex_a
-from riskmodel.data.synth._assemble import TRUTH_COLUMNS, _assemble
-from riskmodel.data.synth._bias import _BIAS_SOURCES, parse_referral_bias
+from riskmodel.data.synth._assemble import TRUTH_COLUMNS, Assembled, _assemble, _Part
+from riskmodel.data.synth._bias import _BIAS_SOURCES, _Bias, parse_referral_bias
 from riskmodel.data.synth._dates import _dates, _day, _quarters
-from riskmodel.data.synth._drift import apply_drift, parse_drift
+from riskmodel.data.synth._drift import Drift, apply_drift, parse_drift
 from riskmodel.data.synth._knowledge import draw_episode_lags, plant_knowledge
 from riskmodel.data.synth._simulate import _finish_chunk, _population, _simulate_chunk
+
+# a day as the options give it (ISO text or a date)
+DateLike: TypeAlias = str | dt.date
 
 
 @dataclass
@@ -74,8 +80,9 @@ class SyntheticCouncil:
     _arrow: dict = field(default_factory=dict, repr=False)
 
 
-def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-01",
-                     end="2025-12-31", referral_bias=None, drift=None,
+def simulate_council(n_children: int = 20_000, *, seed: int = 1, start: DateLike = "2019-01-01",
+                     end: DateLike = "2025-12-31", referral_bias: Sequence[str] | None = None,
+                     drift: Sequence[str] | None = None,
                      knowledge_dates: bool = True) -> SyntheticCouncil:
     """Simulate a synthetic council in memory, with known truth.
 
@@ -119,6 +126,38 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
     >>> list(council.truth.columns)[:2]
     ['child_id', 'as_of']
     """
+    n_children, seed, s, e = _checked(n_children, seed, start, end)
+    biases = parse_referral_bias(referral_bias)
+    drifts = parse_drift(drift, start=s, end=e)
+    knowledge = bool(knowledge_dates)
+    parts = _simulated_parts(_population(n_children, seed), seed, s, e, biases, drifts,
+                             knowledge)
+    a = _assemble(parts, n_children=sum(sim["n"] for _, _, sim, _ in parts), end=e,
+                  knowledge=knowledge)
+    return _council(a, seed=seed, n_children=n_children, start=s, end=e, biases=biases,
+                    drifts=drifts, knowledge=knowledge)
+
+
+def _council(a: Assembled, *, seed: int, n_children: int, start: int, end: int,
+             biases: tuple[_Bias, ...], drifts: tuple[Drift, ...],
+             knowledge: bool) -> SyntheticCouncil:
+    """The assembled council with its manifest (what was asked for and what was planted)."""
+    council = SyntheticCouncil(tables=a.tables, truth=a.truth, manifest={}, detail=a.detail,
+                               _arrow=a.arrow)
+    council.manifest = _manifest(council, seed=seed, n_children=n_children,
+                                 n_families=a.n_families, start=start, end=end,
+                                 biases=biases, xe=a.xe, xd=a.xd)
+    council.manifest["knowledge_dates"] = knowledge
+    council.manifest["plants"] = a.plants
+    if drifts:
+        council.manifest["drift"] = [d.describe() for d in drifts]
+    return council
+
+
+def _checked(n_children: int, seed: int, start: DateLike,
+             end: DateLike) -> tuple[int, int, int, int]:
+    """The size, seed and window checked (one error line each): ``(n, seed, start, end)``,
+    the days as day numbers."""
     if isinstance(n_children, bool) or not isinstance(n_children, (int, np.integer)) \
             or n_children < 1:
         raise InputError(f"--children: must be a whole number of at least 1, got {n_children!r}")
@@ -127,39 +166,30 @@ def simulate_council(n_children: int = 20_000, *, seed: int = 1, start="2019-01-
     s, e = _day(start, "start"), _day(end, "end")
     if e - s < 365:
         raise InputError(f"--end: {end} must be at least a year after --start {start}")
-    biases = parse_referral_bias(referral_bias)
-    drifts = parse_drift(drift, start=s, end=e)
-    n_children, seed = int(n_children), int(seed)
-    sizes = _population(n_children, seed)
+    return int(n_children), int(seed), s, e
+
+
+def _simulated_parts(sizes: np.ndarray, seed: int, s: int, e: int, biases: tuple[_Bias, ...],
+                     drifts: tuple[Drift, ...], knowledge: bool) -> list[_Part]:
+    """Simulate the families chunk by chunk (bias, drift and knowledge dates planted in each):
+    each chunk with the offsets of its first child and family."""
     quarters = _quarters(s, e)
     first = np.cumsum(sizes) - sizes
     chunk_of = first // P.CHUNK_CHILDREN
-
-    parts = []
+    parts: list[_Part] = []
     child_off = fam_off = 0
     for k in np.unique(chunk_of):
         fs = sizes[chunk_of == k]
         sim = _simulate_chunk(fs, int(k), seed, s, e)
         fin = _finish_chunk(sim, int(k), seed, s, e, quarters, biases)
-        if knowledge_dates:
+        if knowledge:
             draw_episode_lags(sim, chunk=int(k), seed=seed)
         apply_drift(sim, fin, drifts, chunk=int(k), seed=seed, end=e, quarters=quarters)
-        plant_knowledge(sim, fin, chunk=int(k), seed=seed, start=s, end=e,
-                        dates=bool(knowledge_dates))
+        plant_knowledge(sim, fin, chunk=int(k), seed=seed, start=s, end=e, dates=knowledge)
         parts.append((child_off, fam_off, sim, fin))
         child_off += sim["n"]
         fam_off += sim["nf"]
-    a = _assemble(parts, n_children=child_off, end=e, knowledge=bool(knowledge_dates))
-    council = SyntheticCouncil(tables=a.tables, truth=a.truth, manifest={}, detail=a.detail,
-                               _arrow=a.arrow)
-    council.manifest = _manifest(council, seed=seed, n_children=n_children,
-                                 n_families=a.n_families, start=s, end=e, biases=biases,
-                                 xe=a.xe, xd=a.xd)
-    council.manifest["knowledge_dates"] = bool(knowledge_dates)
-    council.manifest["plants"] = a.plants
-    if drifts:
-        council.manifest["drift"] = [d.describe() for d in drifts]
-    return council
+    return parts
 
 
 # --------------------------------------------------------------------------- manifest --------

@@ -22,7 +22,7 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts, rounding_note
-from riskmodel.evaluation._profile import profile_sections, rounded_profile_table
+from riskmodel.evaluation._profile import Section, profile_sections, rounded_profile_table
 from riskmodel.evaluation.fairness._bootstrap import group_scores
 from riskmodel.evaluation.fairness._groups import (
     GroupTable,
@@ -48,7 +48,7 @@ from riskmodel.evaluation.fairness._options import AuditOptions
 from riskmodel.evaluation.fairness._policy import FairnessPolicy, resolve_policy
 from riskmodel.evaluation.fairness._result import FairnessAudit
 from riskmodel.evaluation.fairness._summary import findings_records, summary_sentences
-from riskmodel.evaluation.fairness._suppression import publish_counts
+from riskmodel.evaluation.fairness._suppression import PublishedCounts, publish_counts
 from riskmodel.evaluation.fairness._tables import (
     comparisons,
     groups_table,
@@ -103,48 +103,9 @@ def fairness_audit(frame: pd.DataFrame, options: AuditOptions) -> FairnessAudit:
     o = options
     pol = resolve_policy(o.policy)
     r = _audited_rows(frame, o, pol)
-    tables = build_tables(r.data, r.chars, r.combos, pol)
-    sections = profile_sections(
-        r.data, columns=profile_column_names(r.chars, o.profile_columns, r.data), top_needs=5)
-    masks, profile_start = _published_rows(len(r.data), tables, sections)
-    keys = r.keys_all[r.keep]
-    mit = None
-    if o.mitigate:
-        mit = mitigation_flags(r.y, r.f, r.s, tables, pol.mitigation, o.random_state)
-    pub = publish_counts(masks, r.y, r.f, keys, pol.min_count,
-                         after=None if mit is None else mit.after)
-    notes = _references(tables, r.chars, o, pub, pol)
-
-    # --- AUC and calibration (not counts): point estimates and bootstrap (metrics kernel) ---
-    conf, base = pol.bootstrap.confidence, pol.min_count
-    point, boot = group_scores(
-        tables, r.y, r.f, r.s, probabilities=r.probabilities,
-        n_boot=pol.bootstrap.n if o.bootstrap else 0, random_state=o.random_state,
-        clusters=None if o.cluster is None else r.data[o.cluster].astype(str),
-        rest=any(MEASURES[m].score and not MEASURES[m].against_one for m in pol.metrics))
-    groups = groups_table(tables, pub, point, point["__all__"], boot, boot.get("__all__"),
-                          conf, base, r.probabilities)
-    comp = comparisons(tables, pub, point, boot, conf, pol, r.probabilities,
-                       seed=o.random_state, base=base)
-    mitigation = thresholds = None
-    if mit is not None:
-        mitigation, thresholds = mitigation_tables(mit, pub, pol.judging.min_children)
-    unlabelled = round_counts([int((~r.keep).sum())],
-                              cell_keys(np.ones((1, int((~r.keep).sum())), bool),
-                                        r.keys_all[~r.keep]), base)[0]
-    settings = _settings(o, pol, tables, pub, rule=r.rule, n_unlabelled=int(unlabelled),
-                         probabilities=r.probabilities, mit=mit)
-    audit = FairnessAudit(
-        groups=groups, ratios=ratios_table(comp, tables, pub, pol, r.probabilities),
-        rri=rri_table(tables, pub), summary=[], settings=settings,
-        profile=rounded_profile_table(
-            sections, np.concatenate([pub.n[:1], pub.n[profile_start:]])),
-        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=notes,
-        findings=findings_records(comp, settings),
-        flags_after=None if mit is None else mit.after,
-    )
-    audit.summary = summary_sentences(audit)
-    return audit
+    c = _counted(r, o, pol)
+    groups, comp = _scored(r, c, o, pol)
+    return _assembled(r, c, o, pol, groups, comp)
 
 
 @dataclass
@@ -192,7 +153,85 @@ def _audited_rows(frame: pd.DataFrame, o: AuditOptions, pol: FairnessPolicy) -> 
                  probabilities=bool(np.all((s >= 0) & (s <= 1))))
 
 
-def _published_rows(n: int, tables: list[GroupTable], sections) -> tuple[np.ndarray, int]:
+@dataclass
+class _Counted:
+    """The audited rows grouped and counted: the group tables (references chosen), the
+    profile, the flags after mitigation (if asked) and the published (rounded) counts."""
+
+    tables: list[GroupTable]
+    sections: list[Section]
+    profile_start: int
+    mit: MitigatedFlags | None
+    pub: PublishedCounts
+    notes: list[str]
+
+
+def _counted(r: _Rows, o: AuditOptions, pol: FairnessPolicy) -> _Counted:
+    """Group the audited rows, mitigate if asked, publish the counts and choose references."""
+    tables = build_tables(r.data, r.chars, r.combos, pol)
+    sections = profile_sections(
+        r.data, columns=profile_column_names(r.chars, o.profile_columns, r.data), top_needs=5)
+    masks, profile_start = _published_rows(len(r.data), tables, sections)
+    keys = r.keys_all[r.keep]
+    mit = None
+    if o.mitigate:
+        mit = mitigation_flags(r.y, r.f, r.s, tables, pol.mitigation, o.random_state)
+    pub = publish_counts(masks, r.y, r.f, keys, pol.min_count,
+                         after=None if mit is None else mit.after)
+    notes = _references(tables, r.chars, o, pub, pol)
+    return _Counted(tables=tables, sections=sections, profile_start=profile_start, mit=mit,
+                    pub=pub, notes=notes)
+
+
+def _scored(r: _Rows, c: _Counted, o: AuditOptions,
+            pol: FairnessPolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The groups table (counts, rates, AUC and calibration with intervals) and each group
+    against its reference, judged."""
+    conf, base = pol.bootstrap.confidence, pol.min_count
+    point, boot = group_scores(
+        c.tables, r.y, r.f, r.s, probabilities=r.probabilities,
+        n_boot=pol.bootstrap.n if o.bootstrap else 0, random_state=o.random_state,
+        clusters=None if o.cluster is None else r.data[o.cluster].astype(str),
+        rest=any(MEASURES[m].score and not MEASURES[m].against_one for m in pol.metrics))
+    groups = groups_table(c.tables, c.pub, point, point["__all__"], boot, boot.get("__all__"),
+                          conf, base, r.probabilities)
+    comp = comparisons(c.tables, c.pub, point, boot, conf, pol, r.probabilities,
+                       seed=o.random_state, base=base)
+    return groups, comp
+
+
+def _n_unlabelled(r: _Rows, base: int) -> int:
+    """How many rows have no known outcome, rounded by their cell keys."""
+    missing = ~r.keep
+    n = int(missing.sum())
+    return int(round_counts([n], cell_keys(np.ones((1, n), bool), r.keys_all[missing]),
+                            base)[0])
+
+
+def _assembled(r: _Rows, c: _Counted, o: AuditOptions, pol: FairnessPolicy,
+               groups: pd.DataFrame, comp: pd.DataFrame) -> FairnessAudit:
+    """The audit's tables, settings, findings and summary, put together."""
+    mitigation = thresholds = None
+    if c.mit is not None:
+        mitigation, thresholds = mitigation_tables(c.mit, c.pub, pol.judging.min_children)
+    settings = _settings(o, pol, c.tables, c.pub, rule=r.rule,
+                         n_unlabelled=_n_unlabelled(r, pol.min_count),
+                         probabilities=r.probabilities, mit=c.mit)
+    audit = FairnessAudit(
+        groups=groups, ratios=ratios_table(comp, c.tables, c.pub, pol, r.probabilities),
+        rri=rri_table(c.tables, c.pub), summary=[], settings=settings,
+        profile=rounded_profile_table(
+            c.sections, np.concatenate([c.pub.n[:1], c.pub.n[c.profile_start:]])),
+        policy=pol, mitigation=mitigation, thresholds=thresholds, notes=c.notes,
+        findings=findings_records(comp, settings),
+        flags_after=None if c.mit is None else c.mit.after,
+    )
+    audit.summary = summary_sentences(audit)
+    return audit
+
+
+def _published_rows(n: int, tables: list[GroupTable],
+                    sections: list[Section]) -> tuple[np.ndarray, int]:
     """The rows a report publishes (everyone, each group of each table, each profile
     category) as masks over the audited children, and where the profile's rows start."""
     masks = [np.ones(n, bool)]
@@ -204,7 +243,7 @@ def _published_rows(n: int, tables: list[GroupTable], sections) -> tuple[np.ndar
     return np.vstack(masks), profile_start
 
 
-def _references(tables: list[GroupTable], chars: dict, o: AuditOptions, pub,
+def _references(tables: list[GroupTable], chars: dict, o: AuditOptions, pub: PublishedCounts,
                 pol: FairnessPolicy) -> list[str]:
     """Set each table's reference (the option's, else the policy's); returns the notes."""
     notes: list[str] = []

@@ -17,7 +17,10 @@ are rounded by their cell keys as everywhere in the report (see ``_disclosure``)
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,8 @@ _ADULT_DAYS = int(round(18 * 365.25))
 MIN_SOURCE_CONTACTS = 200
 ALL = "all sources"
 STEPPED_UP = "stepped_up"
+# a window end as the callers give it
+DateLike: TypeAlias = str | dt.date | pd.Timestamp
 
 
 @dataclass
@@ -105,7 +110,9 @@ def _ratio_se(num_f: np.ndarray, den_f: np.ndarray) -> tuple[float, float]:
 
 
 def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, *,
-                                characteristics=None, policy=None, start=None, end=None,
+                                characteristics: list[str] | None = None,
+                                policy: FairnessPolicy | str | os.PathLike | dict | None = None,
+                                start: DateLike | None = None, end: DateLike | None = None,
                                 subjects: str = "children") -> ReferralAudit:
     """Contact rates per group by source agency, and the share that led to help.
 
@@ -147,24 +154,34 @@ def referral_disproportionality(children: pd.DataFrame, contacts: pd.DataFrame, 
     pol = resolve_policy(policy)
     kids, chars = _children(children, contacts, pol, characteristics)
     cdate = pd.to_datetime(contacts["contact_date"])
-    start = pd.Timestamp(start) if start is not None else cdate.min()
-    end = pd.Timestamp(end) if end is not None else cdate.max()
-    fd = _front_door(kids, contacts.loc[(cdate >= start) & (cdate <= end)], start, end,
+    t0 = pd.Timestamp(start) if start is not None else cdate.min()
+    t1 = pd.Timestamp(end) if end is not None else cdate.max()
+    fd = _front_door(kids, contacts.loc[(cdate >= t0) & (cdate <= t1)], t0, t1,
                      pol.min_count)
     deff = _design_effects(fd)
     published = [(key, label, g, _publish(fd, mask))
                  for key, label, g, mask in _groups(kids, chars, pol)]
     ref = published[0][3]
-    rows, comps = [], []
-    for key, label, g, pub in published:
-        rows += _rate_rows(fd, key, label, g, pub)
-        if key != "all":
-            comps += _comparisons(fd, key, label, g, pub, _rest(ref, pub), deff, pol)
-    settings = {"start": str(start.date()), "end": str(end.date()),
+    rows, comps = _rates_and_comparisons(fd, published, deff, pol)
+    settings = {"start": str(t0.date()), "end": str(t1.date()),
                 "population": int(ref["children"]), "subjects": subjects,
                 "sources": fd.sources, "min_count": fd.base, "characteristics": chars,
                 "design_effects": deff}
     return _audit(pd.DataFrame(rows), pd.DataFrame(comps), settings, pol)
+
+
+def _rates_and_comparisons(fd: _FrontDoor, published: list[tuple[str, str, str, dict]],
+                           deff: dict[str, float],
+                           pol: FairnessPolicy) -> tuple[list[dict], list[dict]]:
+    """Each published group's rate rows, and each group (not everyone) against the rest."""
+    ref = published[0][3]
+    rows: list[dict] = []
+    comps: list[dict] = []
+    for key, label, g, pub in published:
+        rows += _rate_rows(fd, key, label, g, pub)
+        if key != "all":
+            comps += _comparisons(fd, key, label, g, pub, _rest(ref, pub), deff, pol)
+    return rows, comps
 
 
 def _rest(everyone: dict, pub: dict) -> dict:
