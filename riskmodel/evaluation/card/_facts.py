@@ -382,12 +382,13 @@ def spec_words(spec: Mapping) -> dict[str, str]:
 
     Examples
     --------
-    >>> spec_words({"thresholds": {"min_auc": 0.6}})["thresholds"]
-    'min auc 0.6'
+    >>> spec_words({"thresholds": {"min_auc": 0.6, "beat": "rule"}})["thresholds"]
+    'min auc 0.6; beat rule'
     """
     as_of = spec.get("as_of") or {}
     thresholds = {k: v for k, v in (spec.get("thresholds") or {}).items() if v is not None}
-    th = "; ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in thresholds.items())
+    th = "; ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, int | float)
+                   else f"{k.replace('_', ' ')} {v}" for k, v in thresholds.items())
     return {
         "schedule": (f"as-of dates every {as_of.get('every_months', 3)} months from "
                      f"{as_of.get('start')} to "
