@@ -24,7 +24,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
-from riskmodel.evaluation.fairness import resolve_policy
+from riskmodel.evaluation.fairness import REST, record_identity, resolve_policy
 from riskmodel.evaluation.monitoring import (
     assess_month,
     build_reference,
@@ -226,11 +226,12 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
             continue
         s = _scored(month.drop(columns=["label"]), loaded, top)
         parts.append(s.merge(month[["child_id", "label"]].astype({"child_id": str}),
-                             on="child_id"))
+                             on="child_id").assign(as_of=str(m.date())))
     if not parts:
         return {}
     frame = pd.concat(parts, ignore_index=True).rename(
         columns={"label": "y", "score": "p", "in_capacity": "flag"})
+    frame["record_id"] = record_identity(frame)  # the fairness report's record keys
     key = str(dates[-1].date())
     fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
                                                                    [""])]
@@ -239,7 +240,8 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
         "in_reference_year": fitted,
         "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
                             n_boot=t.bootstrap, min_count=min_count),
-        "groups": by_group(frame, characteristics, tolerance=tolerance, min_count=min_count,
+        "groups": by_group(frame, characteristics, rest=REST, tolerance=tolerance,
+                           min_count=min_count,
                            n_boot=t.bootstrap,
                            p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
     }}
