@@ -177,6 +177,15 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     point["observed_over_expected"] = y.sum() / p.sum() if p.sum() > 0 else math.nan
     if draws is None:
         draws = bootstrap(y, p, f, codes, n_boot=n_boot, seed=seed)
+    metrics = _hide_small(_intervals(point, draws), y, f, min_count)
+    positives = int(y.sum())
+    return {"n": int(len(y)), "positives": f"<{min_count}"
+            if is_small([positives], min_count)[0] else positives,
+            "flagged": int(f.sum()), "metrics": metrics}
+
+
+def _intervals(point: pd.Series, draws: dict) -> dict:
+    """Each measure's point value with the 2.5th-97.5th percentile of its draws around it."""
     metrics = {}
     for m in (*LEAD, "base_rate", "observed_over_expected"):
         v = float(point[m])
@@ -185,6 +194,11 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
                   else (math.nan, math.nan))
         metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
                       "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
+    return metrics
+
+
+def _hide_small(metrics: dict, y: np.ndarray, f: np.ndarray, min_count: int) -> dict:
+    """Hide every measure when the outcomes are few, precision and recall when a cell is."""
     hits = int((y * f).sum())
     if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
         for m in metrics:
@@ -193,10 +207,7 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
         # precision and recall would reveal the hits, the missed or the false positives
         for m in ("precision_at_capacity", "recall_at_capacity"):
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
-    positives = int(y.sum())
-    return {"n": int(len(y)), "positives": f"<{min_count}"
-            if is_small([positives], min_count)[0] else positives,
-            "flagged": int(f.sum()), "metrics": metrics}
+    return metrics
 
 
 def _auc_sorted(y, ends, pos, neg):
