@@ -182,7 +182,8 @@ def test_realised_performance_matches_an_independent_computation(council, model_
     ex = open_extract(council)
     # the outcomes as known on the run's date (as training labels them)
     y = build_labels(ex.tables, [month], horizon_months=6, extract_date=later)
-    s = s.merge(y[["child_id", "escalation"]], on="child_id")
+    # children who moved away before their window closed have no outcome (censored)
+    s = s.merge(y[["child_id", "escalation"]], on="child_id").dropna(subset=["escalation"])
     yy, p, f = s["escalation"].to_numpy(int), s["score"].to_numpy(), s["in_capacity"].to_numpy()
     # calibration error as the model card defines it: 10 equal-frequency bins of the score
     rank = np.empty(len(p), int)
@@ -220,7 +221,7 @@ def test_by_group_counts_are_the_fairness_reports_and_none_is_small(council, mod
     s = pd.read_parquet(score(council, model_uri, month, out=tmp_path / "s.parquet").scores)
     ex = open_extract(council)
     y = build_labels(ex.tables, [month], horizon_months=6, extract_date=later)
-    s = s.merge(y[["child_id", "escalation"]], on="child_id")
+    s = s.merge(y[["child_id", "escalation"]], on="child_id").dropna(subset=["escalation"])
     wanted = [c["characteristic"] for c in chars if c["characteristic"] not in s.columns]
     m = ex.matrix([month], outcome="escalation")[["child_id", *wanted]]
     s = s.merge(m.astype({"child_id": str}), on="child_id", how="left")

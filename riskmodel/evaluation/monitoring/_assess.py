@@ -237,7 +237,7 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
                                     contacts, last or {}, tolerance)
     more, est = _performance_reasons(reference, scored, thresholds, alpha["alpha"], month,
                                      realised, promise, seed)
-    first = [_reason(early["level"], "early", early["why"])] if (early or {}).get("level") else []
+    first = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]
     reasons = sorted(reasons + first + more, key=lambda r: -_RANK[r["level"]])
     return _summary(reasons, drift, est, early=early, realised=realised, alpha=alpha,
                     month=month, notes=notes)
