@@ -25,8 +25,11 @@ from riskmodel import InputError
 from riskmodel.cli import main
 from riskmodel.data import generate_council, simulate_council
 from riskmodel.evaluation.fairness import (
+    REST,
+    AuditOptions,
     FairnessPolicy,
     MonitoringThresholds,
+    fairness_audit,
     load_fairness_policy,
 )
 from riskmodel.evaluation.monitoring import (
@@ -179,7 +182,8 @@ def test_realised_performance_matches_an_independent_computation(council, model_
     ex = open_extract(council)
     # the outcomes as known on the run's date (as training labels them)
     y = build_labels(ex.tables, [month], horizon_months=6, extract_date=later)
-    s = s.merge(y[["child_id", "escalation"]], on="child_id")
+    # children who moved away before their window closed have no outcome (censored)
+    s = s.merge(y[["child_id", "escalation"]], on="child_id").dropna(subset=["escalation"])
     yy, p, f = s["escalation"].to_numpy(int), s["score"].to_numpy(), s["in_capacity"].to_numpy()
     # calibration error as the model card defines it: 10 equal-frequency bins of the score
     rank = np.empty(len(p), int)
@@ -194,6 +198,57 @@ def test_realised_performance_matches_an_independent_computation(council, model_
         m = got["metrics"][name]
         assert m["value"] == pytest.approx(value, abs=1e-9), name
         assert m["low"] <= m["value"] <= m["high"], name
+
+
+FAIRNESS_CELLS = {"children": "n", "needed_help": "n_positive", "flagged": "n_flagged",
+                  "hits": "n_found", "missed": "n_missed", "false_positives": "n_false_positive"}
+
+
+def test_by_group_counts_are_the_fairness_reports_and_none_is_small(council, model_uri,
+                                                                    tmp_path):
+    """Monitoring's by-group section publishes the fairness report's cells for the same rows
+    (same cell-key rounding, same record keys) and compares a group with the same reference
+    (the rest of the cohort, in the fairness report's words); no count in it is 1-4."""
+    month, later = "2025-01-01", "2025-07-01"
+    pol = load_fairness_policy()
+    pol = pol.model_copy(update={"monitoring": pol.monitoring.model_copy(
+        update={"window_months": 1})})
+    with memory_history():
+        monitor(council, model_uri, later, out=tmp_path / later, policy=pol)
+    summary = json.loads((tmp_path / later / "summary.json").read_text())
+    chars = summary["realised"][month]["groups"]
+    # the fairness report of the same month's list, its outcomes and its flags
+    s = pd.read_parquet(score(council, model_uri, month, out=tmp_path / "s.parquet").scores)
+    ex = open_extract(council)
+    y = build_labels(ex.tables, [month], horizon_months=6, extract_date=later)
+    s = s.merge(y[["child_id", "escalation"]], on="child_id").dropna(subset=["escalation"])
+    wanted = [c["characteristic"] for c in chars if c["characteristic"] not in s.columns]
+    m = ex.matrix([month], outcome="escalation")[["child_id", *wanted]]
+    s = s.merge(m.astype({"child_id": str}), on="child_id", how="left")
+    s["flag"] = s["in_capacity"].astype(float)
+    audit = fairness_audit(s, AuditOptions(label="escalation", score="flag", threshold=0.5,
+                                           sensitive=[c["characteristic"] for c in chars],
+                                           policy=pol))
+    theirs = audit.groups.set_index(["characteristic", "group"])
+    compared = 0
+    for ch in chars:
+        assert ch["reference"] in (REST, None) or ch["reference"] in {
+            g["group"] for g in ch["groups"]}
+        for g in ch["groups"]:
+            cells = {k: g[k] for k in FAIRNESS_CELLS}
+            assert not [v for v in cells.values() if 1 <= v <= 4], (ch["characteristic"], g)
+            key = (ch["characteristic"], g["group"])
+            if key in theirs.index:
+                compared += 1
+                assert cells == {k: int(theirs.loc[key, c]) for k, c in FAIRNESS_CELLS.items()}
+            if g.get("missed_ratio") and ch["reference"] == REST:
+                rest = {k: int(theirs.loc[("all", "all"), c]) - cells[k]
+                        for k, c in FAIRNESS_CELLS.items()}
+                mine = g["missed"] / g["needed_help"]
+                assert g["missed_ratio"]["value"] == pytest.approx(
+                    mine / (rest["missed"] / rest["needed_help"]))
+    assert compared >= 4
+    assert any(ch["reference"] == REST for ch in chars)
 
 
 # ------------------------------------------------------------------ outputs -----------------

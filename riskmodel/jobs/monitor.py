@@ -24,7 +24,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
-from riskmodel.evaluation.fairness import resolve_policy
+from riskmodel.evaluation.fairness import REST, record_identity, resolve_policy
 from riskmodel.evaluation.monitoring import (
     assess_month,
     build_reference,
@@ -218,19 +218,20 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
     dates = matured_dates(when, horizon, t.window_months)
     matrix = build_matrix(ex.tables, dates, outcome=loaded.meta["outcome"], spec=fspec,
                           horizon_months=horizon, extract_date=when)
-    matrix = matrix[matrix["label"].notna()]
-    parts = []
+    parts = []  # each month's list as it was (every child open), then those with an outcome
     for m in dates:
         month = matrix[matrix["as_of"] == m]
         if not len(month):
             continue
         s = _scored(month.drop(columns=["label"]), loaded, top)
-        parts.append(s.merge(month[["child_id", "label"]].astype({"child_id": str}),
-                             on="child_id"))
+        known = month.loc[month["label"].notna(), ["child_id", "label"]]
+        parts.append(s.merge(known.astype({"child_id": str}), on="child_id")
+                     .assign(as_of=str(m.date())))
     if not parts:
         return {}
     frame = pd.concat(parts, ignore_index=True).rename(
         columns={"label": "y", "score": "p", "in_capacity": "flag"})
+    frame["record_id"] = record_identity(frame)  # the fairness report's record keys
     key = str(dates[-1].date())
     fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
                                                                    [""])]
@@ -239,7 +240,8 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
         "in_reference_year": fitted,
         "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
                             n_boot=t.bootstrap, min_count=min_count),
-        "groups": by_group(frame, characteristics, tolerance=tolerance, min_count=min_count,
+        "groups": by_group(frame, characteristics, rest=REST, tolerance=tolerance,
+                           min_count=min_count,
                            n_boot=t.bootstrap,
                            p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
     }}
@@ -322,18 +324,13 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
 
     Parameters
     ----------
-    data : path or database URL
-        The council extract (as for ``riskmodel score``).
+    data : path or database URL: the council extract (as for ``riskmodel score``)
     model_uri : str, default="models:/escalation@champion"
-    as_of : str or date, optional
-        The month's as-of date; default the extract date.
-    out : path
-        Folder for ``report.html`` and ``summary.json``.
+    as_of : str or date, optional: the month's as-of date (default: the extract date)
+    out : path: the folder for ``report.html`` and ``summary.json``
     policy : path or FairnessPolicy, optional
-        The fairness policy whose ``monitoring`` section holds the thresholds; default the
-        workspace's, else the packaged one.
-    record : bool, default=True
-        Add the summary to the model's MLflow record (the history).
+        The fairness policy (its ``monitoring`` section): the workspace's, else the packaged.
+    record : bool, default=True: add the summary to the model's MLflow record (the history)
 
     Returns
     -------
@@ -351,56 +348,83 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     out = Path(out)
     check_writable(out, folder=True)
     pol = resolve_policy(policy)
-    t, min_count = pol.monitoring, pol.min_count
-    tolerance = (pol.tolerance.low, pol.tolerance.high)
-    characteristics = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+    t = pol.monitoring
     loaded = load_model(model_uri)
     meta = loaded.meta
     reference = _reference_of(loaded, model_uri)
-    fspec = FeatureSpec.model_validate(meta["feature_spec"])
-    horizon = int(meta["horizon_months"])
     ex = open_extract(data, extract_date=extract_date)
-    when = ex.date if as_of is None else parse_date(as_of, "--as-of")
-    if when > ex.date:
-        raise InputError(f"--as-of: {when.date()} is after the extract date {ex.date.date()}; "
-                         "the data cannot describe children at a later date")
-    say(f"building the children open on {when.date()}…")
-    matrix = ex.matrix([when], outcome=meta["outcome"], spec=fspec, horizon_months=horizon)
-    if not len(matrix):
-        raise InputError(f"data: no child has an early-help episode open on {when.date()}; "
-                         "nothing to monitor")
+    when, matrix = _month_matrix(ex, as_of, loaded, say)
     notes = _caveats(ex, meta)
     top = None  # the capacity the promise was measured at (the model's)
     scored = _scored(matrix, loaded, top)
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
     earlier = [h for h in history if h["as_of"] < str(when.date())]
-    alpha = run_alpha(reference, t, characteristics=list(characteristics))
+    alpha = run_alpha(reference, t, characteristics=[pol.column(c) for c in pol.characteristics])
     say("looking back at last month's list and the matured months…")
-    early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count,
-                   alpha["alpha"])
-    matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
-                               tolerance, min_count, alpha, reference)
-    notes += [f"realised: {len(r['in_reference_year'])} of the lists of {r['first']} to {k} "
-              "fall in the training reference's year; the final model was fitted on its "
-              "dates' children, so those lists read better than new ones will"
-              for k, r in matured.items() if r["in_reference_year"]]
+    early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha)
+    notes += _reference_year_notes(matured)
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
-                               min_count=min_count)
-    summary = assess_month(reference, matrix, scored, thresholds=t, tolerance=tolerance,
+                               min_count=pol.min_count)
+    summary = assess_month(reference, matrix, scored, thresholds=t,
+                           tolerance=(pol.tolerance.low, pol.tolerance.high),
                            contacts=contacts, last=earlier[-1] if earlier else None,
                            early=early, realised=matured, promise=meta.get("test_metrics"),
                            alpha=alpha, notes=notes)
     summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
-                                   out / "summary.json"),
-             "html": write_monitoring_report(summary, history, out / "report.html")}
+    paths = _write(summary, history, out)
     if record:
         log_monitoring(loaded.run_id, summary["as_of"], summary, _headline(summary))
     say(f"monitored in {time.perf_counter() - started:.1f}s")
     return MonitorRun(summary=summary, paths=paths, history=history)
+
+
+def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol,
+               alpha: dict) -> tuple[dict, dict]:
+    """Early outcomes of last month's list, and realised performance of the matured months."""
+    t, min_count = pol.monitoring, pol.min_count
+    fspec = FeatureSpec.model_validate(loaded.meta["feature_spec"])
+    horizon = int(loaded.meta["horizon_months"])
+    characteristics = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+    early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count,
+                   alpha["alpha"])
+    matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
+                               (pol.tolerance.low, pol.tolerance.high), min_count, alpha,
+                               reference)
+    return early, matured
+
+
+def _month_matrix(ex, as_of, loaded, say) -> tuple[pd.Timestamp, pd.DataFrame]:
+    """The month's date and the feature matrix of the children open on it (one-line errors)."""
+    fspec = FeatureSpec.model_validate(loaded.meta["feature_spec"])
+    outcome, horizon = loaded.meta["outcome"], int(loaded.meta["horizon_months"])
+    when = ex.date if as_of is None else parse_date(as_of, "--as-of")
+    if when > ex.date:
+        raise InputError(f"--as-of: {when.date()} is after the extract date {ex.date.date()}; "
+                         "the data cannot describe children at a later date")
+    say(f"building the children open on {when.date()}…")
+    matrix = ex.matrix([when], outcome=outcome, spec=fspec, horizon_months=horizon)
+    if not len(matrix):
+        raise InputError(f"data: no child has an early-help episode open on {when.date()}; "
+                         "nothing to monitor")
+    return when, matrix
+
+
+def _reference_year_notes(matured: dict) -> list[str]:
+    """A caveat for each realised window with lists in the training reference's year."""
+    return [f"realised: {len(r['in_reference_year'])} of the lists of {r['first']} to {k} "
+            "fall in the training reference's year; the final model was fitted on its "
+            "dates' children, so those lists read better than new ones will"
+            for k, r in matured.items() if r["in_reference_year"]]
+
+
+def _write(summary: dict, history: list[dict], out: Path) -> dict[str, Path]:
+    """Write ``summary.json`` and ``report.html`` (atomically) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    return {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
+                                  out / "summary.json"),
+            "html": write_monitoring_report(summary, history, out / "report.html")}
 
 
 def check_fail_on(fail_on: str | None) -> None:

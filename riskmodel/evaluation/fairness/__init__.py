@@ -7,9 +7,10 @@ measures are one registry (:data:`MEASURES`); the findings' machinery (:func:`ju
 the decisions report.
 """
 
-from riskmodel.evaluation.fairness._audit import fairness_audit
+from riskmodel.evaluation.fairness._audit import fairness_audit, record_identity
 from riskmodel.evaluation.fairness._findings import (
     HARM,
+    REST,
     STATUS_ORDER,
     benjamini_hochberg,
     binomial_comparisons,
@@ -50,8 +51,9 @@ __all__ = [
     "DEFAULT_LEAD", "FINDINGS_COLUMNS", "HARM", "MEASURES", "POLICY_MEASURES", "RATE_MEASURES",
     "SCORE_MEASURES", "STATUS_ORDER", "AuditOptions", "Characteristic", "Counts",
     "FairnessAudit", "FairnessPolicy", "GroupTable", "Measure", "MonitoringThresholds",
-    "PerformanceBars", "ReferralAudit", "add_referrals", "benjamini_hochberg",
+    "PerformanceBars", "REST", "ReferralAudit", "add_referrals", "benjamini_hochberg",
     "binomial_comparisons", "build_tables", "fairness_audit", "finding_sentence", "headings",
     "jsonable", "judge", "load_fairness_policy", "normal_comparison", "rate_interval",
+    "record_identity",
     "referral_disproportionality", "resolve_policy", "table_records", "write_fairness_report",
 ]

@@ -189,42 +189,24 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
 
     Parameters
     ----------
-    reference : dict
-        The model's ``reference.json`` (:func:`build_reference`).
-    rows : DataFrame
-        The month's feature matrix (every child open at the date).
-    scored : DataFrame
-        The month's scores: ``score``, ``risk_band``, ``in_capacity``, ``family_id`` and
-        the characteristics (``locality``, ``ethnicity``, ...).
-    thresholds : MonitoringThresholds
-        The policy's ``monitoring`` section.
-    tolerance : (float, float)
-        The fairness policy's tolerance for a ratio between groups.
-    contacts : dict, optional
-        This month's :func:`contact_volumes`.
-    last : dict, optional
-        Last month's summary (for changes since then).
-    early : dict, optional
-        :func:`early_outcomes` of last month's list.
-    realised : dict, optional
-        Matured month (ISO date) -> ``{"overall": realised(...), "groups": by_group(...)}``.
-    promise : list of dict, optional
-        The model's test metrics (``metric``, ``value``, ``low``, ``high``).
-    alpha : dict, optional
-        :func:`run_alpha` (default: computed from the reference and thresholds).
-    notes : list of str, optional
-        Caveats to publish with the verdict (the capacity judged at, offers of help).
-
-    Every test of the run counts at ``alpha["alpha"]``: the policy's ``alarms_per_year``
-    over 12 monthly runs, split evenly over the run's tests (Bonferroni). A month is compared
-    with the same calendar month of the reference where it has one.
+    reference : dict, the model's ``reference.json`` (:func:`build_reference`)
+    rows, scored : DataFrame
+        The month's feature matrix (every child open at the date) and its scores (``score``,
+        ``risk_band``, ``in_capacity``, ``family_id``, the characteristics).
+    thresholds, tolerance : the policy's ``monitoring`` section, its fairness tolerance
+    contacts, last, early, realised : dict, optional
+        This month's :func:`contact_volumes`, last month's summary, :func:`early_outcomes`,
+        matured month (ISO date) -> ``{"overall": realised(...), "groups": by_group(...)}``.
+    promise, alpha, notes : optional
+        The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
+        to publish (the capacity judged at, offers of help). Every test counts at
+        ``alpha["alpha"]`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
 
     Returns
     -------
     dict
-        ``verdict``, ``reasons``, ``cohort``, ``inputs``, ``mix``, ``contacts``, ``scores``,
-        ``early``, ``estimate``, ``realised``; JSON-ready, no child id, small counts shown as
-        ``"<5"``.
+        ``verdict``, ``reasons`` and each comparison (``cohort``, ``inputs``, ``mix``,
+        ``contacts``, ``scores``, ``early``, ``estimate``, ``realised``); JSON-ready.
 
     Examples
     --------
@@ -249,19 +231,28 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     >>> summary["verdict"], summary["reasons"][0]["features"]
     ('retrain recommended', ['age'])
     """
-    t = thresholds
-    last = last or {}
-    alpha = alpha or run_alpha(reference, t)
-    dates = pd.to_datetime(rows["as_of"]) if "as_of" in rows.columns and len(rows) else None
-    month = None if dates is None else f"{dates.iloc[0].month:02d}"
-    reasons, drift = _drift_reasons(reference, rows, scored, t, alpha["alpha"], month,
-                                    contacts, last, tolerance)
-    if early and early.get("level"):
-        reasons.append(_reason(early["level"], "early", early["why"]))
-    more, est = _performance_reasons(reference, scored, t, alpha["alpha"], month, realised,
-                                     promise, seed)
-    reasons += more
-    reasons.sort(key=lambda r: -_RANK[r["level"]])
+    alpha = alpha or run_alpha(reference, thresholds)
+    month = _calendar_month(rows)
+    reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha["alpha"], month,
+                                    contacts, last or {}, tolerance)
+    more, est = _performance_reasons(reference, scored, thresholds, alpha["alpha"], month,
+                                     realised, promise, seed)
+    first = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]
+    reasons = sorted(reasons + first + more, key=lambda r: -_RANK[r["level"]])
+    return _summary(reasons, drift, est, early=early, realised=realised, alpha=alpha,
+                    month=month, notes=notes)
+
+
+def _calendar_month(rows: pd.DataFrame) -> str | None:
+    """The month's calendar month (``"08"``), compared with the same month of the reference."""
+    if "as_of" not in rows.columns or not len(rows):
+        return None
+    return f"{pd.to_datetime(rows['as_of']).iloc[0].month:02d}"
+
+
+def _summary(reasons: list[dict], drift: dict, est: dict, *, early: dict | None,
+             realised: dict | None, alpha: dict, month: str | None, notes) -> dict:
+    """The month's summary, JSON-ready, from its reasons and comparisons."""
     inputs = drift["inputs"]
     return _clean({
         "verdict": verdict_of(reasons), "reasons": reasons, "cohort": drift["cohort"],

@@ -152,61 +152,9 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
                "p": math.nan, "mean_reference": e.get("mean"),
                "mean_now": safe_mean(x, reference["min_count"]),
                "new_values": [], "counts": [], "level": "", "why": ""}
-        reasons: list[tuple[str, str]] = []
-        if e["kind"] == "area":
-            ref_mean, now = e.get("mean"), row["mean_now"]
-            row["test"] = "mean change (one value per locality)"
-            if ref_mean and now is not None:
-                row["statistic"] = now / ref_mean - 1
-                row["p"] = _area_p(reference, f, now)
-                if abs(row["statistic"]) >= t.area_change and row["p"] < alpha:
-                    reasons.append(("watch", f"locality-wide mean moved by "
-                                             f"{row['statistic']:+.0%} (p = {row['p']:.1g})"))
-        else:
-            cur = count_numeric(x, e["edges"])
-            row["counts"] = [int(c) for c in cur]
-            if me and f in me["features"]:
-                ref = month_counts(me["features"][f], e["counts"], me["n"])
-                n_ref = me["families"]
-            else:
-                ref, n_ref = np.asarray(e["counts"], float), _pooled_n(reference)
-            row["psi"] = psi(ref, cur)
-            row["band"] = band(row["psi"], t.psi.watch, t.psi.act)
-            if e.get("distinct", 0) > MAX_BINS:
-                row["test"] = "Kolmogorov-Smirnov (at the decile edges)"
-                row["statistic"], row["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
-            else:
-                row["test"] = "chi-square"
-                row["statistic"], row["p"] = chi_square(ref, cur, n_ref=n_ref, n_cur=n_cur)
-            if row["band"] != "stable" and row["p"] < alpha:
-                level = "retrain" if row["band"] == "act" else "watch"
-                reasons.append((level, f"PSI {row['psi']:.2f} ({row['band']}), p = "
-                                       f"{row['p']:.1g}"))
-            if e["kind"] == "category":
-                seen = set(e.get("values", []))
-                vals, counts = np.unique(x[np.isfinite(x)], return_counts=True)
-                row["new_values"] = [[float(v), shown_count(int(c), reference["min_count"])]
-                                     for v, c in zip(vals, counts, strict=True)
-                                     if float(v) not in seen]
-                many = [float(v) for v, c in zip(vals, counts, strict=True)
-                        if float(v) not in seen and c >= max(reference["min_count"],
-                                                             0.01 * len(x))]
-                if many:  # a value never seen counts when it is not rare
-                    reasons.append(("watch", "values never seen in training: " + ", ".join(
-                        f"{v:g}" for v in many)))
-        miss = missing_share(rows, f)
-        now = float(miss.mean()) if len(miss) else 0.0
-        ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
-        before = ref_missing / reference["n"]
-        # a share of 1 to 4 children is not published (it is the count over the cohort)
-        row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
-        row["missing_reference"] = None if e.get("missing") is None else before
-        n_pool = _pooled_n(reference)
-        if now - before >= t.missing_rise and _two_proportions(
-                miss.sum() * n_cur / max(len(miss), 1), n_cur,
-                ref_missing * n_pool / reference["n"], n_pool) < alpha:
-            reasons.append(("watch", f"missing for {now:.0%} of children, {before:.0%} at "
-                                     "training"))
+        reasons = (_area_check(row, reference, f, t, alpha) if e["kind"] == "area" else
+                   _distribution_check(row, x, e, me, reference, n_cur, t, alpha))
+        reasons += _missing_check(row, rows, f, e, reference, n_cur, t, alpha)
         if reasons:
             row["why"] = "; ".join(w for _, w in reasons)
             top = "retrain" if any(lv == "retrain" for lv, _ in reasons) else "watch"
@@ -216,6 +164,79 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
     if len(table):
         table = table.sort_values(["psi", "importance"], ascending=False, na_position="last")
     return table.reset_index(drop=True)
+
+
+def _area_check(row: dict, reference: dict, f: str, t, alpha: float) -> list[tuple[str, str]]:
+    """A locality-wide feature: its mean's change (one value per locality) into ``row``."""
+    ref_mean, now = reference["features"][f].get("mean"), row["mean_now"]
+    row["test"] = "mean change (one value per locality)"
+    if not ref_mean or now is None:
+        return []
+    row["statistic"] = now / ref_mean - 1
+    row["p"] = _area_p(reference, f, now)
+    if abs(row["statistic"]) >= t.area_change and row["p"] < alpha:
+        return [("watch", f"locality-wide mean moved by {row['statistic']:+.0%} "
+                          f"(p = {row['p']:.1g})")]
+    return []
+
+
+def _distribution_check(row: dict, x: np.ndarray, e: dict, me: dict | None, reference: dict,
+                        n_cur: float, t, alpha: float) -> list[tuple[str, str]]:
+    """A feature's distribution against the reference (PSI and a test) into ``row``."""
+    reasons: list[tuple[str, str]] = []
+    cur = count_numeric(x, e["edges"])
+    row["counts"] = [int(c) for c in cur]
+    f = row["feature"]
+    if me and f in me["features"]:
+        ref, n_ref = month_counts(me["features"][f], e["counts"], me["n"]), me["families"]
+    else:
+        ref, n_ref = np.asarray(e["counts"], float), _pooled_n(reference)
+    row["psi"] = psi(ref, cur)
+    row["band"] = band(row["psi"], t.psi.watch, t.psi.act)
+    if e.get("distinct", 0) > MAX_BINS:
+        row["test"] = "Kolmogorov-Smirnov (at the decile edges)"
+        row["statistic"], row["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
+    else:
+        row["test"] = "chi-square"
+        row["statistic"], row["p"] = chi_square(ref, cur, n_ref=n_ref, n_cur=n_cur)
+    if row["band"] != "stable" and row["p"] < alpha:
+        level = "retrain" if row["band"] == "act" else "watch"
+        reasons.append((level, f"PSI {row['psi']:.2f} ({row['band']}), p = {row['p']:.1g}"))
+    if e["kind"] == "category":
+        reasons += _new_values(row, x, e, reference["min_count"])
+    return reasons
+
+
+def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int) -> list[tuple[str, str]]:
+    """Values of a category never seen in training (counted when they are not rare)."""
+    seen = set(e.get("values", []))
+    vals, counts = np.unique(x[np.isfinite(x)], return_counts=True)
+    row["new_values"] = [[float(v), shown_count(int(c), min_count)]
+                         for v, c in zip(vals, counts, strict=True) if float(v) not in seen]
+    many = [float(v) for v, c in zip(vals, counts, strict=True)
+            if float(v) not in seen and c >= max(min_count, 0.01 * len(x))]
+    if many:
+        return [("watch", "values never seen in training: " + ", ".join(
+            f"{v:g}" for v in many))]
+    return []
+
+
+def _missing_check(row: dict, rows: pd.DataFrame, f: str, e: dict, reference: dict,
+                   n_cur: float, t, alpha: float) -> list[tuple[str, str]]:
+    """A feature's share missing now against training, into ``row``."""
+    miss = missing_share(rows, f)
+    now = float(miss.mean()) if len(miss) else 0.0
+    ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
+    before = ref_missing / reference["n"]
+    # a share of 1 to 4 children is not published (it is the count over the cohort)
+    row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
+    row["missing_reference"] = None if e.get("missing") is None else before
+    n_pool = _pooled_n(reference)
+    if now - before >= t.missing_rise and _two_proportions(
+            miss.sum() * n_cur / max(len(miss), 1), n_cur,
+            ref_missing * n_pool / reference["n"], n_pool) < alpha:
+        return [("watch", f"missing for {now:.0%} of children, {before:.0%} at training")]
+    return []
 
 
 def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,

@@ -55,16 +55,9 @@ def contact_volumes(contacts: pd.DataFrame, families: pd.DataFrame, dates, *, mo
     >>> v["contacts"], v["by"]["source"]["police"]["share"], v["by"]["source"]["school"]
     (10, 0.6, {'contacts': None, 'share': None, 'var': None})
     """
+    c = _recent(contacts, dates, months)
     fam = dict(zip(families["child_id"].astype(str), families["family_id"].astype(str),
                    strict=True))
-    recorded = pd.to_datetime(contacts["recorded_date"]).to_numpy()
-    parts = []
-    for t in sorted(pd.Timestamp(d) for d in dates):  # one pass each; only the month is kept
-        since = (t - pd.DateOffset(months=months)).to_datetime64()
-        rows = np.flatnonzero((recorded >= since) & (recorded < t.to_datetime64()))
-        parts.append(contacts.iloc[rows][["child_id", *BY]].assign(as_of=t))
-    c = (pd.concat(parts, ignore_index=True) if parts
-         else pd.DataFrame(columns=["child_id", *BY, "as_of"]))
     family = c["child_id"].astype(str).map(fam).fillna(c["child_id"].astype(str))
     cluster = pd.factorize(pd.MultiIndex.from_arrays([c["as_of"], family]))[0]
     k = int(cluster.max()) + 1 if len(cluster) else 0
@@ -84,3 +77,15 @@ def contact_volumes(contacts: pd.DataFrame, families: pd.DataFrame, dates, *, mo
                                  "var": float(np.sum((y - share * total_c) ** 2))}
         out["by"][col] = table
     return out
+
+
+def _recent(contacts: pd.DataFrame, dates, months: int) -> pd.DataFrame:
+    """The contacts recorded in the ``months`` before each date, with that date (``as_of``)."""
+    recorded = pd.to_datetime(contacts["recorded_date"]).to_numpy()
+    parts = []
+    for t in sorted(pd.Timestamp(d) for d in dates):  # one pass each; only the month is kept
+        since = (t - pd.DateOffset(months=months)).to_datetime64()
+        rows = np.flatnonzero((recorded >= since) & (recorded < t.to_datetime64()))
+        parts.append(contacts.iloc[rows][["child_id", *BY]].assign(as_of=t))
+    return (pd.concat(parts, ignore_index=True) if parts
+            else pd.DataFrame(columns=["child_id", *BY, "as_of"]))

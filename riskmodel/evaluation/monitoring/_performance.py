@@ -6,8 +6,9 @@
   judged against the model card's promise (its out-of-time test metrics) on the conservative
   end of the interval.
 - :func:`by_group`: the same by protected group, with each group's missed share and
-  observed-over-expected as ratios to the reference group (fairness decay), the fairness
-  policy's tolerance, and small counts suppressed.
+  observed-over-expected as ratios to the reference (the rest of the cohort or a named group,
+  as the fairness report compares), the fairness policy's tolerance, and the counts
+  cell-key rounded by the fairness report's path.
 - :func:`estimate`: before outcomes mature, the performance the calibrated scores imply if
   they stay calibrated (NannyML's confidence-based performance estimation, CBPE): an
   *estimate*, blind to a change in risk itself.
@@ -27,9 +28,9 @@ from scipy import stats
 
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
-from riskmodel.evaluation.monitoring._publish import is_small, suppress
+from riskmodel.evaluation.monitoring._publish import CELLS, group_cells, is_small
 
-EVERYONE = -1  # the reference "everyone": the whole cohort, as the fairness report's default
+EVERYONE = -1  # the reference "everyone": the rest of the cohort, as the fairness report
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
 WORDS = {"auc": "AUC", "calibration_error": "calibration error",
          "precision_at_capacity": "precision at capacity",
@@ -176,6 +177,15 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     point["observed_over_expected"] = y.sum() / p.sum() if p.sum() > 0 else math.nan
     if draws is None:
         draws = bootstrap(y, p, f, codes, n_boot=n_boot, seed=seed)
+    metrics = _hide_small(_intervals(point, draws), y, f, min_count)
+    positives = int(y.sum())
+    return {"n": int(len(y)), "positives": f"<{min_count}"
+            if is_small([positives], min_count)[0] else positives,
+            "flagged": int(f.sum()), "metrics": metrics}
+
+
+def _intervals(point: pd.Series, draws: dict) -> dict:
+    """Each measure's point value with the 2.5th-97.5th percentile of its draws around it."""
     metrics = {}
     for m in (*LEAD, "base_rate", "observed_over_expected"):
         v = float(point[m])
@@ -184,6 +194,11 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
                   else (math.nan, math.nan))
         metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
                       "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
+    return metrics
+
+
+def _hide_small(metrics: dict, y: np.ndarray, f: np.ndarray, min_count: int) -> dict:
+    """Hide every measure when the outcomes are few, precision and recall when a cell is."""
     hits = int((y * f).sum())
     if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
         for m in metrics:
@@ -192,10 +207,7 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
         # precision and recall would reveal the hits, the missed or the false positives
         for m in ("precision_at_capacity", "recall_at_capacity"):
             metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
-    positives = int(y.sum())
-    return {"n": int(len(y)), "positives": f"<{min_count}"
-            if is_small([positives], min_count)[0] else positives,
-            "flagged": int(f.sum()), "metrics": metrics}
+    return metrics
 
 
 def _auc_sorted(y, ends, pos, neg):
@@ -313,18 +325,22 @@ def draws_point(y, p, f, mask, measure: str) -> float:
     return float(pos / p[mask].sum()) if p[mask].sum() else math.nan
 
 
-def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25),
-             min_count: int = 5, n_boot: int = 200, seed: int = 0,
-             p_value: float = 0.001) -> list[dict]:
+def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
+             tolerance: tuple = (0.8, 1.25), min_count: int = 5, n_boot: int = 200,
+             seed: int = 0, p_value: float = 0.001) -> list[dict]:
     """Realised performance of a matured month by group, and the disparities (fairness decay).
 
     Parameters
     ----------
     frame : DataFrame
-        ``y``, ``p``, ``flag``, ``family_id`` and a column per characteristic.
+        ``y``, ``p``, ``flag``, ``family_id``, ``record_id`` (each row's identity, as the
+        fairness report builds it) and a column per characteristic.
     characteristics : dict
         Column -> reference group, as the fairness policy names it: ``"everyone"`` (the
-        whole cohort, the policy's default), ``"largest"`` or a group's name.
+        policy's default: each group against the rest of the cohort, everyone not in it, as
+        the fairness report compares), ``"largest"`` or a group's name.
+    rest : str
+        The fairness report's words for the rest of the cohort (``fairness.REST``).
     p_value : float, default=0.001
         A ratio is ``outside`` only when it lies beyond the tolerance by more than chance
         allows at this level, Bonferroni-corrected over every ratio compared (the spread
@@ -333,67 +349,140 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
     Returns
     -------
     list of dict
-        One per characteristic: ``groups`` with ``n``, ``positives``, the lead measures with
-        intervals, ``missed_ratio`` and ``oe_ratio`` (to the reference group, with intervals,
-        and ``outside`` when the whole interval lies outside the tolerance); rows with a
-        small count show ``"suppressed"`` or ``"<5"`` and no figure.
+        One per characteristic: ``groups`` with the confusion cells as the fairness report
+        publishes them (cell-key rounded, :func:`group_cells`), the rates from those cells,
+        the measures with intervals (``hidden`` when the published counts are too few),
+        ``missed_ratio`` and ``oe_ratio`` (to the reference, with intervals, and ``outside``
+        when the whole interval lies outside the tolerance).
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    >>> import os, numpy as np, pandas as pd
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "doc"
     >>> rng = np.random.default_rng(0)
     >>> p = rng.uniform(0, 0.3, 3000)
     >>> frame = pd.DataFrame({"p": p, "y": (rng.uniform(size=3000) < p).astype(int),
     ...                       "flag": p > 0.27, "family_id": np.arange(3000),
+    ...                       "record_id": [f"c{i}|2025-01-01" for i in range(3000)],
     ...                       "sex": rng.choice(["female", "male"], 3000)})
-    >>> [g["group"] for g in by_group(frame, {"sex": "largest"}, n_boot=50)[0]["groups"]]
-    ['female', 'male']
+    >>> out = by_group(frame, {"sex": "everyone"}, rest="everyone else", n_boot=50)[0]
+    >>> out["reference"], [g["children"] % 5 for g in out["groups"]]
+    ('everyone else', [0, 0])
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
     """
-    y = frame["y"].to_numpy(float)
-    p = frame["p"].to_numpy(float)
-    f = frame["flag"].to_numpy(bool).astype(float)
+    y, p, f, codes = _arrays(frame)
+    ids = frame["record_id"].astype(str).to_numpy()
+    tables = [_group_table(frame, col, ref_choice, y, f, ids, min_count)
+              for col, ref_choice in characteristics.items() if col in frame.columns]
+    draws = _group_draws(tables, y, p, f, codes, n_boot=n_boot, seed=seed)
+    out = [_characteristic(table, t, (y, p, f, codes), draws, rest=rest, tolerance=tolerance,
+                           min_count=min_count) for t, table in enumerate(tables)]
+    _mark_outside(out, tolerance, p_value)
+    return out
+
+
+def _arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The outcome, score, flag (0/1) and family code of each row."""
     codes = pd.factorize(frame["family_id"].to_numpy(), sort=False)[0] \
         if "family_id" in frame.columns else np.arange(len(frame))
-    tables = [_group_table(frame, col, ref_choice, y, f, min_count)
-              for col, ref_choice in characteristics.items() if col in frame.columns]
-    # one set of family resamples for every group of every characteristic, and everyone
-    sets = [(t, i) for t, (_, g, names, _, hidden, _) in enumerate(tables)
-            for i in range(len(names)) if not hidden[i]] + [(-1, EVERYONE)]
-    rows = [np.flatnonzero(tables[t][1] == i) for t, i in sets[:-1]] + [np.arange(len(y))]
+    return (frame["y"].to_numpy(float), frame["p"].to_numpy(float),
+            frame["flag"].to_numpy(bool).astype(float), codes)
+
+
+def _group_draws(tables: list[tuple], y: np.ndarray, p: np.ndarray, f: np.ndarray,
+                 codes: np.ndarray, *, n_boot: int, seed: int) -> dict:
+    """One set of family resamples for every shown group and, against the rest of the cohort,
+    everyone not in it: ``(table, group, in the group)`` -> each measure's draws."""
+    keys, rows = [], []
+    for t, (_, g, _names, _, hidden, ref) in enumerate(tables):
+        for i in np.flatnonzero(~hidden):
+            keys.append((t, int(i), True))
+            rows.append(np.flatnonzero(g == i))
+            if ref == EVERYONE:
+                keys.append((t, int(i), False))
+                rows.append(np.flatnonzero(g != i))
     drawn = bootstrap_sets(y, p, f, codes, rows, n_boot=n_boot, seed=seed, calibration=False)
-    draws = dict(zip(sets, drawn, strict=True))
-    out = []
-    for t, (col, g, names, counts, hidden, ref) in enumerate(tables):
-        enough = counts["positives"].to_numpy() >= min_count  # outcomes enough to compare
-        everyone = ref == EVERYONE
-        ref_mask = np.ones(len(y), bool) if everyone else g == ref
-        ref_enough = y.sum() >= min_count if everyone else ref is not None and enough[ref]
-        groups = []
-        for i, name in enumerate(names):
-            row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i])}
-            if hidden[i]:
-                row["children"] = f"<{min_count}" if is_small(
-                    [counts.loc[i, "children"]], min_count)[0] else "suppressed"
-                groups.append(row)
-                continue
+    return dict(zip(keys, drawn, strict=True))
+
+
+def _characteristic(table: tuple, t: int, arrays: tuple, draws: dict, *, rest: str,
+                    tolerance: tuple, min_count: int) -> dict:
+    """One characteristic's groups: published cells, measures and ratios to the reference."""
+    col, g, names, cells, hidden, ref = table
+    y, p, f, codes = arrays
+    groups = []
+    for i, name in enumerate(names):
+        row = {"group": name, "reference": i == ref, "hidden": bool(hidden[i]),
+               **_published(cells.loc[name])}
+        if not hidden[i]:
             mask = g == i
-            row["children"] = int(mask.sum())
-            row["positives"] = int(counts.loc[i, "positives"])
             r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
-                         draws=draws[(t, i)])
-            row["metrics"] = r["metrics"]
-            if ref is not None and i != ref and enough[i] and ref_enough:
-                theirs = draws[(-1, EVERYONE) if everyone else (t, ref)]
-                for key, measure in (("missed_ratio", "recall_at_capacity"),
-                                     ("oe_ratio", "observed_over_expected")):
-                    got = _ratio(key, r["metrics"][measure]["value"],
-                                 draws_point(y, p, f, ref_mask, measure),
-                                 draws[(t, i)][measure], theirs[measure], tolerance)
-                    if got:
-                        row[key] = got
-            groups.append(row)
-        out.append({"characteristic": col, "reference": None if ref is None else
-                    "everyone" if everyone else names[ref], "groups": groups})
+                         draws=draws[(t, i, True)])
+            row["metrics"] = _with_published_rates(r["metrics"], cells.loc[name])
+            if ref is not None and i != ref and (ref == EVERYONE or not hidden[ref]):
+                theirs = np.flatnonzero(g != i) if ref == EVERYONE else np.flatnonzero(g == ref)
+                their = _rest_cells(cells, name) if ref == EVERYONE else cells.loc[names[ref]]
+                key = (t, i, False) if ref == EVERYONE else (t, ref, True)
+                row.update(_ratios(cells.loc[name], their, p[mask].sum(), p[theirs].sum(),
+                                   draws[(t, i, True)], draws[key], tolerance))
+        groups.append(row)
+    return {"characteristic": col, "reference": None if ref is None else
+            rest if ref == EVERYONE else names[ref], "groups": groups}
+
+
+def _published(cells: pd.Series) -> dict:
+    """A group's published counts (cell-key rounded) and the rates from them."""
+    out: dict[str, Any] = {}
+    for k, v in cells.items():
+        if k == "group":
+            continue
+        out[str(k)] = int(v) if k in CELLS else (None if not np.isfinite(v) else float(v))
+    return out
+
+
+def _with_published_rates(metrics: dict, cells: pd.Series) -> dict:
+    """Precision and recall at capacity as the rates of the published cells (their
+    intervals from the resamples), never full-precision rates of exact counts."""
+    for m, rate in (("precision_at_capacity", "precision"),
+                    ("recall_at_capacity", "true_positive_rate")):
+        v = float(cells[rate])
+        if metrics[m].get("hidden") or not np.isfinite(v):
+            continue
+        metrics[m] = {"value": v, "low": min(metrics[m]["low"], v),
+                      "high": max(metrics[m]["high"], v)}
+    return metrics
+
+
+def _rest_cells(cells: pd.DataFrame, name: str) -> pd.Series:
+    """The rest of the cohort's cells: everyone's published count less the group's."""
+    return cells.loc["all", list(CELLS)] - cells.loc[name, list(CELLS)]
+
+
+def _ratios(mine: pd.Series, theirs: pd.Series, p_mine: float, p_theirs: float,
+            mine_draws: dict, their_draws: dict, tolerance: tuple) -> dict:
+    """``missed_ratio`` and ``oe_ratio`` to the reference, from the published cells."""
+    out = {}
+    for key, measure in (("missed_ratio", "recall_at_capacity"),
+                         ("oe_ratio", "observed_over_expected")):
+        a, b = (_published_point(mine, key, p_mine), _published_point(theirs, key, p_theirs))
+        got = _ratio(key, a, b, mine_draws[measure], their_draws[measure], tolerance)
+        if got:
+            out[key] = got
+    return out
+
+
+def _published_point(cells: pd.Series, key: str, expected: float) -> float:
+    """The missed share (``missed_ratio``: missed over needed help, the fairness report's
+    false negative rate) or observed over expected of published cells."""
+    needed = float(cells["needed_help"])
+    if key == "missed_ratio":
+        return float(cells["missed"]) / needed if needed > 0 else math.nan
+    return needed / expected if expected > 0 else math.nan
+
+
+def _mark_outside(out: list[dict], tolerance: tuple, p_value: float) -> None:
+    """A ratio stays ``outside`` only when beyond the tolerance by more than chance allows
+    (Bonferroni over every ratio compared)."""
     ratios = [g[k] for ch in out for g in ch["groups"] for k in ("missed_ratio", "oe_ratio")
               if g.get(k)]
     z = stats.norm.isf(p_value / (2 * max(len(ratios), 1)))
@@ -401,46 +490,38 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, tolerance=(0.8, 1.25
         beyond = max(math.log(r["value"]) - math.log(tolerance[1]),
                      math.log(tolerance[0]) - math.log(r["value"]))
         r["outside"] = bool(r["outside"] and beyond > z * max(r["sd_log"], 1e-12))
-    return out
 
 
 def _group_table(frame: pd.DataFrame, col: str, ref_choice: str, y: np.ndarray, f: np.ndarray,
-                 min_count: int) -> tuple:
-    """A characteristic's groups, their counts, which are hidden (children, outcomes,
-    flagged, hits, missed or false positives of 1-4, or revealed by the totals) and the
-    reference (a group's index, :data:`EVERYONE`, or None)."""
+                 ids: np.ndarray, min_count: int) -> tuple:
+    """A characteristic's groups, their published cells (:func:`group_cells`, ``"all"``
+    first), which are too few to show measures for (fewer than ``min_count`` published
+    children who needed help or who did not) and the reference (a group's index,
+    :data:`EVERYONE` for the rest of the cohort, or None)."""
     keys = frame[col].astype(object).fillna("not recorded").astype(str)
     g, names = pd.factorize(keys, sort=True)
-    k = len(names)
-    counts = pd.DataFrame({"group": names, "children": np.bincount(g, minlength=k),
-                           "positives": np.bincount(g, weights=y, minlength=k),
-                           "flagged": np.bincount(g, weights=f, minlength=k),
-                           "hits": np.bincount(g, weights=y * f, minlength=k)})
-    counts["missed"] = counts["positives"] - counts["hits"]
-    counts["false_positives"] = counts["flagged"] - counts["hits"]
-    hidden = np.zeros(k, bool)
-    for c in ("children", "positives", "flagged", "hits", "missed", "false_positives"):
-        shown = suppress(counts[["group", c]], count=c, total=int(counts[c].sum()),
-                         min_count=min_count)
-        hidden |= shown[c].map(lambda v: isinstance(v, str)).to_numpy()
+    cells = group_cells(keys.to_numpy(), y > 0, f > 0, ids, min_count=min_count)
+    cells = cells.set_index("group", drop=False).loc[["all", *names]]
+    shown = cells.loc[list(names)]
+    hidden = ((shown["needed_help"] < min_count)
+              | (shown["did_not_need_help"] < min_count)).to_numpy()
     visible = np.flatnonzero(~hidden)
-    if ref_choice == "everyone":  # the fairness policy's default: the whole cohort
+    if ref_choice == "everyone":  # the fairness policy's default: the rest of the cohort
         ref = EVERYONE
     elif ref_choice in names and not hidden[list(names).index(ref_choice)]:
         ref = list(names).index(ref_choice)
     elif len(visible):
-        ref = int(visible[np.argmax(counts["children"].to_numpy()[visible])])
+        ref = int(visible[np.argmax(shown["children"].to_numpy()[visible])])
     else:
         ref = None
-    return col, g, names, counts, hidden, ref
+    return col, g, list(names), cells, hidden, ref
 
 
 def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
            their_draws: np.ndarray, tolerance) -> dict | None:
-    """A group's missed share (``missed_ratio``, from recall) or observed over expected
-    (``oe_ratio``) as a ratio to the reference's, with its resampled interval."""
-    if key == "missed_ratio":
-        mine, theirs = 1 - mine, 1 - theirs
+    """A group's missed share (``missed_ratio``; its draws are recall) or observed over
+    expected (``oe_ratio``) as a ratio to the reference's, with its resampled interval."""
+    if key == "missed_ratio":  # the points are already missed shares; the draws recall
         mine_draws, their_draws = 1 - mine_draws, 1 - their_draws
     with np.errstate(divide="ignore", invalid="ignore"):
         value = mine / theirs if theirs else math.nan

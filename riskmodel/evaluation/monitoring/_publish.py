@@ -3,6 +3,8 @@
 Every count monitoring stores or publishes, and every figure derived from one, is decided
 here: a count from 1 to ``min_count - 1`` is never kept (``"<5"``), nor one the published
 totals and the other cells would reveal; totals that are not needed exactly are rounded.
+The by-group confusion cells go through the fairness report's own path (cell-key rounding
+with permanent per-record keys, :func:`group_cells`), so the two reports agree.
 The other monitoring modules import these functions, never ``_disclosure`` itself.
 """
 
@@ -11,10 +13,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation._disclosure import is_small, small_text, suppress
+from riskmodel.evaluation._disclosure import (
+    CONFUSION_CELLS,
+    is_small,
+    protect_table,
+    small_text,
+    suppress,
+)
 
-__all__ = ["hidden_rows", "is_small", "kept", "rounded", "shown_count", "small_text",
-           "suppress"]
+__all__ = ["CELLS", "group_cells", "hidden_rows", "is_small", "kept", "rounded", "shown_count",
+           "small_text", "suppress"]
+
+#: The confusion cells a by-group table publishes (the fairness report's).
+CELLS = tuple(CONFUSION_CELLS)
+
+
+def group_cells(groups: np.ndarray, needed: np.ndarray, flagged: np.ndarray, ids: np.ndarray,
+                *, min_count: int) -> pd.DataFrame:
+    """The by-group confusion table as the fairness report publishes it: every cell rounded
+    by the permanent keys of its records (``ids``: ``child_id|as_of``, as the fairness report
+    identifies a record), the rates from the published cells; ``"all"`` first.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "doc"
+    >>> g = np.array(["a"] * 20 + ["b"] * 10)
+    >>> t = group_cells(g, np.arange(30) % 3 == 0, np.arange(30) % 2 == 0,
+    ...                 np.array([f"c{i}|2025-01-01" for i in range(30)]), min_count=5)
+    >>> t["group"].tolist(), bool((t[list(CELLS)] % 5 == 0).all().all())
+    (['all', 'a', 'b'], True)
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
+    """
+    return protect_table(groups, np.asarray(needed, bool), np.asarray(flagged, bool),
+                         list(ids), base=min_count)
 
 
 def kept(count, min_count: int):

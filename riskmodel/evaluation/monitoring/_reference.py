@@ -225,13 +225,11 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     early : dict, optional
         ``months``, ``events`` (outcomes within that many months) and ``events_horizon``
         (within the horizon) over the labelled training rows, and ``horizon_months``.
-    contacts : dict, optional
-        From :func:`~riskmodel.evaluation.monitoring.contact_volumes`.
-    contacts_by_month : dict, optional
-        Calendar month (``"08"``) -> the contacts of the month before that reference date.
+    contacts, contacts_by_month : dict, optional
+        From :func:`~riskmodel.evaluation.monitoring.contact_volumes`; by calendar month
+        (``"08"``): the contacts of the month before that reference date.
     min_count : int, default=5
-    source : str
-        Where the rows came from, in words.
+    source : str, where the rows came from, in words
 
     Returns
     -------
@@ -253,32 +251,37 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     """
     score = np.asarray(score, float)
     flags = np.asarray(flags, bool)
-    bands = np.asarray(bands).astype(str)
-    sizes = rows.groupby("as_of", observed=True).size()
-    names = ("high", "medium", "low")
-    t = pd.DataFrame({"n": [int((bands == b).sum()) for b in names]})
-    hide = hidden_rows(t, {"n": len(bands)}, min_count=min_count)
-    band_counts = {b: (None if h else int(n)) for b, n, h in zip(names, t["n"], hide,
-                                                                 strict=True)}
+    band_counts = _band_counts(np.asarray(bands).astype(str), min_count)
     entries = feature_entries(rows, features, min_count=min_count, importance=importance)
     scores = numeric_buckets(score, min_count=min_count)
     return {
         "version": VERSION,
         "source": source,
-        "as_of": [str(pd.Timestamp(d).date()) for d in sizes.index],
         "min_count": int(min_count),
-        "n": int(len(rows)),
-        "families": int(rows.groupby(["as_of", "family_id"], observed=True).ngroups),
-        "families_distinct": int(rows["family_id"].nunique()),
-        "cohort_size": {"mean": float(sizes.mean()), "min": int(sizes.min()),
-                        "max": int(sizes.max())},
+        **_cohort(rows),
         "features": entries,
         "mix": mix_entries(rows, min_count=min_count),
         "months": month_entries(rows, entries, score, flags, scores, min_count=min_count),
-        "scores": {**scores,
-                   "mean": float(score.mean()), "bands": band_counts,
+        "scores": {**scores, "mean": float(score.mean()), "bands": band_counts,
                    "capacity": capacity_shares(rows, flags, min_count=min_count)},
-        "early": early or {},
-        "contacts": contacts or {},
+        "early": early or {}, "contacts": contacts or {},
         "contacts_by_month": contacts_by_month or {},
     }
+
+
+def _cohort(rows: pd.DataFrame) -> dict:
+    """The reference dates, child-dates, families and the cohort's size on each date."""
+    sizes = rows.groupby("as_of", observed=True).size()
+    return {"as_of": [str(pd.Timestamp(d).date()) for d in sizes.index], "n": int(len(rows)),
+            "families": int(rows.groupby(["as_of", "family_id"], observed=True).ngroups),
+            "families_distinct": int(rows["family_id"].nunique()),
+            "cohort_size": {"mean": float(sizes.mean()), "min": int(sizes.min()),
+                            "max": int(sizes.max())}}
+
+
+def _band_counts(bands: np.ndarray, min_count: int) -> dict:
+    """Children in each risk band (None where small or revealed by the total)."""
+    names = ("high", "medium", "low")
+    t = pd.DataFrame({"n": [int((bands == b).sum()) for b in names]})
+    hide = hidden_rows(t, {"n": len(bands)}, min_count=min_count)
+    return {b: (None if h else int(n)) for b, n, h in zip(names, t["n"], hide, strict=True)}
