@@ -299,7 +299,11 @@ def test_synth_annex_a_imports_back_to_the_same_features_and_labels(tmp_path, ca
                                   want[cols].reset_index(drop=True), check_dtype=False)
     # Escalation from the start of social care alone agrees with the native labels, which
     # also count early-help closures marked escalated (social care starts within a day).
-    assert (got["label"].to_numpy() == full["label"].to_numpy()).mean() > 0.99
+    # (Children who moved away are censored in the native labels, which know closure reasons;
+    # Annex A cannot tell, so they are compared only where the native label is observed.)
+    seen = full["label"].notna().to_numpy()
+    assert seen.mean() > 0.95
+    assert (got["label"].to_numpy()[seen] == full["label"].to_numpy()[seen]).mean() > 0.99
 
 
 # ---------------------------------------------------------------- the code lists ------------

@@ -177,7 +177,13 @@ def test_three_children_of_unknown_sex_hide_no_figure_of_boys_or_girls(tmp_path)
     f = audit.findings[(audit.findings.characteristic == "sex")
                        & audit.findings.group.isin(["female", "male"])]
     assert len(f) == 10 and f.ratio.notna().all() and f.low.notna().all()
-    assert (f[f.group == "female"].status != "insufficient").all()
+    # compared with the rest of the cohort (the boys), a girls' finding may be too wide to
+    # judge, never unjudged for want of a published figure
+    from riskmodel.evaluation.fairness import load_fairness_policy
+
+    tol = load_fairness_policy().tolerance
+    thin = f[(f.group == "female") & (f.status == "insufficient")]
+    assert ((thin.low < tol.low) & (thin.high > tol.high)).all()
     prof = audit.profile[audit.profile.section == "Sex"].set_index("category").children
     assert abs(prof["male"] - 897) <= 4 and abs(prof["female"] - 3214) <= 4
     # every intersection of a known sex with a sizeable ethnic group is published too
