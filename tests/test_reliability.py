@@ -245,14 +245,14 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["as_of: 2018-06-01 is not after the first record (first recorded date 2019-"]),
     ("build", "as-of date that is not a date"): (
         lambda c: _build(c, as_of="soon"),
-        ["as_of: 'soon' is not a date (expected YYYY-MM-DD)"]),
+        ["--as-of: 'soon' is not a date (expected YYYY-MM-DD)"]),
     ("build", "as-of date that does not exist"): (
         lambda c: _build(c, as_of="2024-02-30"),
-        ["as_of: '2024-02-30' is not a date (expected YYYY-MM-DD)"]),
+        ["--as-of: '2024-02-30' is not a date (expected YYYY-MM-DD)"]),
     ("build", "as-of date written day/month/year"): (
         # pandas would read 01/02/2024 as 2 January (month first): a UK user means 1 February
         lambda c: _build(c, as_of="01/02/2024"),
-        ["as_of: '01/02/2024' is not a date (expected YYYY-MM-DD)"]),
+        ["--as-of: '01/02/2024' is not a date (expected YYYY-MM-DD)"]),
     ("build", "horizon of 0 months"): (
         lambda c: _build(c, "--horizon", "0"),
         ["horizon_months: expected a whole number of months 1-120, got 0"]),
@@ -299,7 +299,7 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["spec.yaml: key 'horizon': unknown key (allowed: as_of, bootstrap,"]),
     ("train", "spec with an unknown nested key"): (
         lambda c: _train(c, c.training_spec(lambda s: s["as_of"].update(every=3))),
-        ["spec.yaml: key 'as_of.every': unknown key (allowed: end, every_months, start)"]),
+        ["spec.yaml: key 'as_of.every': unknown key (allowed: end, every_months, recording_lag_days, start, warm_up_months)"]),
     ("train", "spec value of the wrong type"): (
         lambda c: _train(c, c.training_spec(lambda s: s.update(horizon_months="six"))),
         ["spec.yaml: key 'horizon_months': Input should be a valid integer", "(got 'six')"]),
