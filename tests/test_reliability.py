@@ -299,7 +299,8 @@ CASES: dict[tuple[str, str], tuple[Callable[[Ctx], list], list[str]]] = {
         ["spec.yaml: key 'horizon': unknown key (allowed: as_of, bootstrap,"]),
     ("train", "spec with an unknown nested key"): (
         lambda c: _train(c, c.training_spec(lambda s: s["as_of"].update(every=3))),
-        ["spec.yaml: key 'as_of.every': unknown key (allowed: end, every_months, recording_lag_days, start, warm_up_months)"]),
+        ["spec.yaml: key 'as_of.every': unknown key (allowed: end, every_months, "
+         "recording_lag_days, start, warm_up_months)"]),
     ("train", "spec value of the wrong type"): (
         lambda c: _train(c, c.training_spec(lambda s: s.update(horizon_months="six"))),
         ["spec.yaml: key 'horizon_months': Input should be a valid integer", "(got 'six')"]),

@@ -155,9 +155,11 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
     # piped (not a terminal): every run's values are printed whole, none cut to fit 80 columns
     assert "registered" in out and "…" not in out
     for _, run in compare_runs("escalation", max_runs=20).iterrows():
-        line = next(ln for ln in out.splitlines() if run["data_fingerprint"] in ln
-                    and run["started"] in ln and f" {run['candidate']} " in ln)
+        # the metrics row starts with the run's 8-character id; its details follow below
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(run["run_id"][:8])
+                    and f" {run['candidate']} " in ln)
         assert f"{run['auc']:.3f}" in line and f"{run['brier']:.3f}" in line
+        assert run["data_fingerprint"] in out and run["started"] in out
 
 
 def test_train_exits_3_when_nothing_is_registered(council, test_spec, tracking, capsys,

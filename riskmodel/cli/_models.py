@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.workspace import specs_used
@@ -64,12 +65,13 @@ def train(
     passed = [c.name for c in result.candidates if c.passed]
     if result.registered:
         r = result.registered
-        out.print(f"registered {r['name']} version {r['version']} as {r['alias']}: {r['uri']}")
+        out.print(f"registered {r['name']} version {r['version']} as {r['alias']}: {r['uri']}",
+                  soft_wrap=True)
     elif not passed:
         out.print("no candidate met every pass threshold: nothing registered")
     else:
         out.print(f"{', '.join(passed)} met every pass threshold; not registered "
-                  "(--no-register)")
+                  "(--no-register)", soft_wrap=True)
     out.print(f"runs in the MLflow UI: {experiment_link(spec_obj.outcome)}", markup=False,
               highlight=False, soft_wrap=True)
     if not passed:  # for schedulers: the run finished, but no model was good enough
@@ -95,10 +97,12 @@ def compare(
     from riskmodel.store import compare_runs
 
     runs = compare_runs(outcome, max_runs=last)
-    out.print(_compare_metrics(runs, title=f"{outcome}: candidate runs, newest first; test "
-                               "metrics with 95% intervals"))
-    for line in _compare_details(runs, width=out.width):
-        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    # Piped to a file or another program: nothing is cut to fit a terminal that is not there.
+    shown = out if out.is_terminal else Console(width=max(out.width, 160))
+    shown.print(_compare_metrics(runs, title=f"{outcome}: candidate runs, newest first; test "
+                                 "metrics with 95% intervals"))
+    for line in _compare_details(runs, width=shown.width):
+        shown.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 # The lead metrics compare shows, with their column headings (two short lines each).
