@@ -479,6 +479,8 @@ def _normalised(tables: dict[str, pd.DataFrame]
         norm[table] = df = normalise_table(raw, table)
         if len(df) == 0 and table not in OPTIONAL_TABLES:
             problems.append(_line(table, None, "table is empty (0 rows)"))
-        problems += _schema_problems(table, raw, df)
-        _warn_near_misses(table, raw)
+        found = _schema_problems(table, raw, df)
+        problems += found
+        if not found:  # a column refused already says what it is: no second line about it
+            _warn_near_misses(table, raw)
     return norm, problems
