@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from riskmodel.evaluation.metrics import bootstrap as _kernel_bootstrap
 from riskmodel.evaluation.metrics import bootstrap_sets as _kernel_sets
 
 MEASURES = ("base_rate", "auc", "calibration_error", "precision_at_capacity",
@@ -47,6 +48,4 @@ def bootstrap(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLike, *,
     >>> len(b["auc"]), bool(0.6 < np.median(b["auc"]) < 0.9)
     (50, True)
     """
-    rows = np.arange(np.asarray(y).shape[0])
-    draws = bootstrap_sets(y, p, flags, codes, [rows], n_boot=n_boot, seed=seed)[0]
-    return {m: v[np.isfinite(v)] for m, v in draws.items()}
+    return _kernel_bootstrap(y, p, flags, codes, n_boot=n_boot, seed=seed, measures=MEASURES)
