@@ -5,8 +5,8 @@
 
 The council is generated once into ``--data`` (``riskmodel synth`` in a separate process) and
 reused when the folder holds one. A PostgreSQL server of its own is started in a temporary
-folder (``tests/pg.py``: ``initdb`` + ``pg_ctl`` on 127.0.0.1 and a free port; as root it runs
-as the ``postgres`` user) and the four tables are copied into it with COPY (timed apart: a
+folder (``tests/helpers/pg.py``: ``initdb`` + ``pg_ctl`` on 127.0.0.1 and a free port; as root
+it runs as the ``postgres`` user) and the four tables are copied into it with COPY (timed apart: a
 council's tables are in its database already). Then, alternately:
 
 * **read**: ``read_tables`` only, from the folder, from PostgreSQL with ADBC (columnar) and
@@ -34,7 +34,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import pg  # noqa: E402  (tests/pg.py: the throwaway server)
+from helpers import pg  # noqa: E402  (tests/helpers/pg.py: the throwaway server)
 
 
 def ensure_council(folder: Path, children: int, seed: int) -> None:

@@ -12,18 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 # One fixed disclosure secret for every test, so rounded counts are the same on every machine
 # (otherwise the repository, itself a workspace, would get a random one in .riskmodel/).
 os.environ.setdefault("RISKMODEL_DISCLOSURE_KEY", "riskmodel-tests")
 SMALL_CHILDREN = 6000
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """The project's shared/ folder (CI clones main with shared/ beside it)."""
-    assert SHARED.is_dir(), f"shared/ not found beside the repository at {SHARED}"
-    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -32,8 +32,8 @@ from riskmodel.evaluation import (
     write_fairness_report,
 )
 
-COMPAS = Path(__file__).resolve().parents[2] / "shared" / "external" / "compas" / \
-    "compas-two-years.csv"
+from helpers.shared import COMPAS
+
 TIMES = " \u00d7 "
 BASE = 5
 # The policy's protection interval: every small count's feasible range must span at least this

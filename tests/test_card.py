@@ -11,13 +11,14 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_explain import assert_names_no_child
 
 from riskmodel import InputError
 from riskmodel.evaluation import FOR_COUNCIL
 from riskmodel.evaluation.card._document import missing_fields
 from riskmodel.evaluation.card._groups import locality_table
 from riskmodel.jobs import model_card
+
+from helpers.privacy import assert_names_no_child
 
 MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
                      "training_data", "quantitative_analyses", "ethical_considerations",

@@ -20,7 +20,8 @@ from riskmodel.features import build_labels, build_matrix, feature_columns
 from riskmodel.features._builders import all_definitions
 from riskmodel.features._spec import full_spec
 from riskmodel.features._switches import feature_needs
-from tests.test_validate import EXTRACT, valid_tables, write_csv
+
+from helpers.extract import EXTRACT, valid_tables, write_csv
 
 
 def test_social_care_without_triage_or_closure_reason_is_valid():

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import stat
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskmodel.cli import main
+
+from helpers.browser import chromium, parse
 
 REPO = Path(__file__).resolve().parents[1]
 LISTS = pd.date_range("2021-01-01", "2023-10-01", freq="QS")  # 12 quarterly lists
@@ -403,11 +404,6 @@ def test_decision_rates_for_monitoring():
 # ------------------------------------------------------------------ the HTML report ----------
 
 def test_report_opens_in_a_browser_with_its_summary(lists, tmp_path, capsys):
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        from test_fairness_report import chromium, parse
-    finally:
-        sys.path.pop(0)
     paths = _copy(lists[:3], tmp_path / "scores")
     _record_all(paths, tmp_path, capsys)
     _, _ = _report(paths, tmp_path / "report", capsys)

@@ -51,9 +51,9 @@ def test_calibrating_on_the_latest_dates_follows_the_drift():
 def test_days_since_look_back_only_as_far_as_the_longest_window():
     """A contact or closure older than the longest window (36 months) is as if none: the
     days-since features would otherwise grow with the records, as-of date after date."""
-    from test_leakage import EXTRACT, HORIZON, day, to_tables
-
     from riskmodel.features import build_matrix
+
+    from helpers.day_tables import EXTRACT, HORIZON, day, to_tables
 
     t = 1900
     council = {

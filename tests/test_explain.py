@@ -20,6 +20,8 @@ from riskmodel.evaluation.explain._explain import (
     shared_value,
 )
 
+from helpers.privacy import BASE64, assert_names_no_child
+
 # The synthetic council's documented drivers of escalation (manifest.json "drivers") and the
 # model features that measure each: a driver fixed at the episode's start shows in the current
 # episode's features, and SHAP shares a driver's credit among the windows that measure it.
@@ -36,7 +38,6 @@ DRIVER_FEATURES = {
     "locality_demand": r"demand_locality_\w+",
 }
 TOP = 30  # of about 220 features (the 6,000-child council now trains on fewer as-of dates)
-BASE64 = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
 
 
 @pytest.fixture(scope="module")
@@ -154,18 +155,6 @@ def test_no_shown_value_belongs_to_fewer_than_ten_children(values):
 
 def _children(council) -> pd.DataFrame:
     return pd.read_parquet(council / "children.parquet")
-
-
-def assert_names_no_child(text: str, children: pd.DataFrame, *, allowed_dates=()) -> None:
-    """No child id, family id or date of birth in a published text (images aside)."""
-    text = BASE64.sub("", text)
-    words = set(re.findall(r"[A-Za-z0-9_-]+", text))
-    ids = set(children["child_id"].astype(str)) | set(children["family_id"].astype(str))
-    leaked = sorted(ids & words)
-    assert not leaked, f"identifiers in a published report: {leaked[:5]}"
-    dobs = set(pd.to_datetime(children["date_of_birth"]).dt.strftime("%Y-%m-%d"))
-    found = set(re.findall(r"\d{4}-\d{2}-\d{2}", text)) & dobs
-    assert found <= set(allowed_dates), f"dates of birth in a published report: {found}"
 
 
 def test_report_is_self_contained_and_names_no_child(council, trained, tracking, tmp_path):

@@ -21,9 +21,9 @@ from riskmodel.evaluation import (
 )
 from riskmodel.evaluation.metrics import expected_calibration_error
 
+from helpers.shared import COMPAS
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-COMPAS = SHARED / "external" / "compas" / "compas-two-years.csv"
 
 
 def compas() -> pd.DataFrame:

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -17,70 +16,8 @@ import pytest
 
 from riskmodel.evaluation import AuditOptions, fairness_audit, write_fairness_report
 
-COMPAS = Path(__file__).resolve().parents[2] / "shared" / "external" / "compas" / \
-    "compas-two-years.csv"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--enable-logging=stderr", "--v=0",
-]
-
-
-def chromium(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
-    """The rendered DOM of ``page`` and the browser console messages it produced."""
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(exe).exists(), "headless Chromium is needed (apt-get install -y chromium)"
-    profile = tmp_path / f"chromium-{page.stem}"
-    done = subprocess.run(
-        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    return done.stdout, console
-
-
-class _Page(HTMLParser):
-    """Visible text, attributes that load things, and the rows of every table."""
-
-    def __init__(self):
-        super().__init__()
-        self.text, self.links, self.tags = [], [], []
-        self.rows, self._row, self._cell, self._skip = [], None, None, 0
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        a = dict(attrs)
-        self.links += [a[k] for k in ("src", "href") if a.get(k)]
-        if tag in ("style", "script"):
-            self._skip += 1
-        if tag == "tr":
-            self._row = []
-        if tag in ("td", "th") and self._row is not None:
-            self._cell = [a.get("class") or "", ""]
-
-    def handle_endtag(self, tag):
-        if tag in ("style", "script"):
-            self._skip -= 1
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append((self._cell[0], " ".join(self._cell[1].split())))
-            self._cell = None
-        if tag == "tr" and self._row is not None:
-            self.rows.append(self._row)
-            self._row = None
-
-    def handle_data(self, data):
-        if self._skip:
-            return
-        self.text.append(data)
-        if self._cell is not None:
-            self._cell[1] += data
-
-
-def parse(html: str) -> _Page:
-    p = _Page()
-    p.feed(html)
-    return p
+from helpers.browser import CHROMIUM_FLAGS, chromium, parse
+from helpers.shared import COMPAS
 
 
 @pytest.fixture(scope="module")

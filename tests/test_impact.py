@@ -26,6 +26,8 @@ from riskmodel.evaluation.impact import (
     write_impact_report,
 )
 
+from helpers.browser import chromium
+
 
 def _frame(n: int, factor: float, seed: int, take: float = 0.7) -> pd.DataFrame:
     """Child-months: risk rising with x, listed above 0, offered with chance ``take`` when
@@ -135,7 +137,6 @@ def test_bad_input_is_one_error_line(tmp_path):
 
 
 def test_report_opens_in_chromium_with_its_tables(tmp_path):
-    from test_fairness_report import chromium
 
     r = impact_report(_frame(6000, 0.5, 6), lists=[{"month": "2024-01"}], min_count=5)
     paths = write_impact_report(r, tmp_path)

@@ -1,9 +1,9 @@
 """Knowledge dates on the hand-made council: each value counts only once it was recorded.
 
-The hand council of ``test_features.py`` records when every rating, outcome, episode start
-and triage level was filled in (with its row) and a history of family, locality and IMD
-decile. Each test moves one knowledge date (or takes the columns away) and checks the
-features at T1 = 2024-04-01 against values worked out by hand.
+The hand council (``tests/helpers/hand_council.py``, also ``test_features.py``'s) records
+when every rating, outcome, episode start and triage level was filled in (with its row) and
+a history of family, locality and IMD decile. Each test moves one knowledge date (or takes
+the columns away) and checks the features at T1 = 2024-04-01 against values worked out by hand.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import warnings
 
 import pandas as pd
 import pytest
-from test_features import EXTRACT, T1, hand_council
 
 from riskmodel._core.errors import InputWarning
 from riskmodel.features import build_matrix, feature_columns, load_feature_spec
 from riskmodel.features._spec import CurrentValues, KnowledgeSpec, LagDays
+
+from helpers.hand_council import EXTRACT, T1, hand_council
 
 
 def at_t1(tables, spec=None) -> pd.DataFrame:

@@ -32,23 +32,13 @@ from riskmodel.data._contract import (
 )
 from riskmodel.features import build_labels, build_matrix, feature_columns, load_feature_spec
 
-BASE = pd.Timestamp("2020-01-01")
-LAST_DAY = 1900                       # no generated date is later than this day number
-EXTRACT = BASE + pd.Timedelta(days=2000)
-HORIZON = 6
+from helpers.day_tables import EXTRACT, HORIZON, LAST_DAY, day, days_of, to_tables
+
 LAG = load_feature_spec().knowledge.lag_days  # the packaged spec's lags, in days
 LOCALITIES = ["north", "south", "east"]
 # Each example builds two matrices (about 0.2 s each): modest counts keep the file quick.
 SETTINGS = settings(max_examples=30, deadline=None, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def day(n: int | None):
-    return pd.NaT if n is None or pd.isna(n) else BASE + pd.Timedelta(days=int(n))
-
-
-def days_of(ts: pd.Timestamp) -> int:
-    return int((ts - BASE).days)
 
 
 # ------------------------------------------------------------------ random councils ------
@@ -179,44 +169,6 @@ def councils(draw, dated=None, history=None):
     return {"children": children, "contacts": contacts, "ace_factors": aces,
             "episodes": episodes, "children_history": rows, "t": t, "t0": t0,
             "dated": dated, "history": history}
-
-
-def to_tables(c: dict) -> dict[str, pd.DataFrame]:
-    """Rows with day numbers -> typed contract tables (knowledge columns only if recorded)."""
-    dates = {"children": ["date_of_birth"],
-             "contacts": ["contact_date", "recorded_date", "mash_rag_recorded_date",
-                          "outcome_recorded_date"],
-             "ace_factors": ["recorded_date"],
-             "episodes": ["start_date", "end_date", "start_recorded_date",
-                          "triage_start_recorded_date"],
-             "children_history": ["valid_from"]}
-    columns = {
-        "children": ["child_id", "family_id", "date_of_birth", "sex", "ethnicity",
-                     "disability", "locality", "imd_decile"],
-        "contacts": ["contact_id", "child_id", "contact_date", "recorded_date", "source",
-                     "need", "mash_rag", "outcome"],
-        "ace_factors": ["child_id", "factor", "recorded_date"],
-        "episodes": ["episode_id", "child_id", "service", "start_date", "end_date",
-                     "closure_reason", "triage_start", "triage_end"],
-        "children_history": ["child_id", "valid_from", "family_id", "locality", "imd_decile"],
-    }
-    if c.get("dated"):
-        columns["contacts"] += ["mash_rag_recorded_date", "outcome_recorded_date"]
-        columns["episodes"] += ["start_recorded_date", "triage_start_recorded_date"]
-    out = {}
-    for table, cols in columns.items():
-        if table == "children_history" and not c.get("history"):
-            continue
-        df = pd.DataFrame([{k: r.get(k) for k in cols} for r in c[table]], columns=cols)
-        for col in cols:
-            if col in dates[table]:
-                df[col] = pd.to_datetime(df[col].map(day)).astype("datetime64[ns]")
-            elif col == "imd_decile":
-                df[col] = pd.array(df[col].astype(object), dtype="Int64")
-            else:
-                df[col] = df[col].astype("string")
-        out[table] = df
-    return out
 
 
 def copy(c: dict) -> dict:

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,11 +46,11 @@ from riskmodel.evaluation.monitoring._performance import judge
 from riskmodel.features import build_labels
 from riskmodel.jobs import monitor, open_extract, score
 
+from helpers.browser import chromium, parse
+from helpers.synth import check_invariants, labels_from_tables
+
 # the module (riskmodel.jobs re-exports the function of the same name)
 monitor_job = importlib.import_module("riskmodel.jobs.monitor")
-sys.path.insert(0, str(Path(__file__).parent))
-from test_fairness_report import chromium, parse  # noqa: E402
-from test_synth import check_invariants, labels_from_tables  # noqa: E402
 
 CHANGE = "2025-06-01"
 BEFORE, FIRST_MONTH = "2025-06-01", "2025-07-01"  # the as-of date D sees nothing after D

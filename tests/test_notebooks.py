@@ -11,6 +11,8 @@ import nbformat
 import pytest
 import yaml
 
+from helpers.privacy import assert_names_no_child
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_cohort_profile", "02_train_and_compare", "03_fairness_review"]
 # What a notebook may import: the package, and what displays its results.
@@ -95,7 +97,6 @@ def _text(book) -> str:
 
 
 def test_notebooks_run_on_a_small_council(notebook_env, council):
-    from test_explain import assert_names_no_child
 
     profile = _text(_execute("01_cohort_profile", notebook_env))
     assert "children open to early help on" in profile

@@ -1,6 +1,6 @@
 """Reading the extract from a database: a real PostgreSQL, started by the tests.
 
-One server per session (``tests/pg.py``: ``initdb`` + ``pg_ctl`` in a temporary folder, on
+One server per session (``tests/helpers/pg.py``: ``initdb`` + ``pg_ctl`` in a temporary folder, on
 127.0.0.1 and a free port), stopped and removed at the end even when a test fails. A small
 synthetic council is loaded into it with psycopg's COPY (not riskmodel's readers), and
 validate/build must give exactly what they give from the Parquet folder. Every database
@@ -22,7 +22,6 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-import pg
 import pytest
 
 from riskmodel import InputError
@@ -38,6 +37,8 @@ from riskmodel.data._contract import TABLES
 from riskmodel.data._sources import password_for
 from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.check import build_matrix_file, validate_extract
+
+from helpers import pg
 
 N_CHILDREN = 1500
 EXTRACT = "2025-12-31"
@@ -235,7 +236,7 @@ def test_extract_date_reads_the_database_as_it_stood(loaded, folder):
 # children_history, in schema kd; the same without the optional tables and columns in kd4.
 
 def _hand_made(*, optional: bool = True) -> dict[str, pd.DataFrame]:
-    from tests.test_validate import valid_tables
+    from helpers.extract import valid_tables
 
     t = valid_tables()
     if not optional:
@@ -263,7 +264,7 @@ def _load_hand_made(server, schema: str, tables: dict[str, pd.DataFrame]) -> Non
 def knowledge(loaded, tmp_path_factory):
     """Schemas kd (everything) and kd4 (no optional tables or knowledge dates), and the same
     tables as CSV folders to compare with."""
-    from tests.test_validate import write_csv
+    from helpers.extract import write_csv
 
     full, bare = _hand_made(), _hand_made(optional=False)
     _load_hand_made(loaded, "kd", full)

@@ -16,6 +16,8 @@ from riskmodel.store import (
     resolve_model_version,
 )
 
+from helpers.model_files import flip_a_digit, model_json
+
 
 def _closed_port() -> int:
     with socket.socket() as s:
@@ -57,12 +59,10 @@ def test_missing_runs_models_and_aliases(trained):
 
 
 def test_a_changed_artefact_fails_its_checksum(trained):
-    from test_reliability import _flip_a_digit, _model_json
-
-    path = _model_json()
+    path = model_json()
     original = path.read_bytes()
     try:
-        path.write_bytes(_flip_a_digit(original))
+        path.write_bytes(flip_a_digit(original))
         with pytest.raises(ChecksumMismatch, match="fails its checksum"):
             load_model("models:/escalation@champion")
     finally:
