@@ -6,7 +6,10 @@ registered model shares these (per pytest-xdist worker).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,20 @@ import yaml
 # (otherwise the repository, itself a workspace, would get a random one in .riskmodel/).
 os.environ.setdefault("RISKMODEL_DISCLOSURE_KEY", "riskmodel-tests")
 SMALL_CHILDREN = 6000
+
+# Nothing the tests run writes outside the repository and temporary folders: what libraries
+# keep under ~ (matplotlib's font cache, Chromium's profile and cache, the IPython kernel of
+# the notebook checks, MLflow's installation id) goes to a temporary home of the session's
+# (set here, before anything is imported, so child processes inherit it), and MLflow sends
+# no usage telemetry.
+_HOME = Path(tempfile.mkdtemp(prefix="riskmodel-tests-home-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
+                   ("XDG_DATA_HOME", "data"), ("MPLCONFIGDIR", "matplotlib"),
+                   ("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter")):
+    os.environ[_var] = str(_HOME / _sub)
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
 
 
 @pytest.fixture(scope="session")
