@@ -21,6 +21,7 @@ file only.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -505,9 +506,11 @@ def _dependence_figures(ex: ModelExplanation, n: int) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.plot(b["value"], b["contribution"], marker="o")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xlabel(f"{feature} (mean over each group of at least {MIN_SHARED} children)")
+        ax.set_xlabel(f"recorded value (each point: the mean of at least {MIN_SHARED} "
+                      "children)")
         ax.set_ylabel("mean contribution (log-odds)")
-        ax.set_title(_short(ex.descriptions[feature], 70), fontsize=9)
+        # the title wraps: a feature's words are never cut short (#26 item 9)
+        ax.set_title(textwrap.fill(ex.descriptions[feature], 80), fontsize=9)
         out.append((feature, figure_png(fig)))
     return out
 
