@@ -17,8 +17,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-pytestmark = pytest.mark.slow
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -130,6 +131,7 @@ def _reports(out: Path) -> list[Path]:
     return pages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1280, 800])
 def test_every_report_reads_cleanly(demo_run, tmp_path, width):
     pages = _reports(demo_run.out)
@@ -137,3 +139,19 @@ def test_every_report_reads_cleanly(demo_run, tmp_path, width):
     problems = {str(p.relative_to(demo_run.out)): layout_problems(p, tmp_path, width)
                 for p in pages}
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
+@settings(deadline=None)  # the first example imports the explanation package
+@given(st.lists(st.text(alphabet="abcdefghij-'(),", min_size=1, max_size=30), max_size=40),
+       st.integers(20, 90))
+def test_chart_labels_wrap_and_never_cut(words, width):
+    """A feature's words on a chart (explanation report) are wrapped, never cut with an
+    ellipsis: every word is there, in order, and no line is longer than the width unless one
+    word is (#26 item 9)."""
+    from riskmodel.evaluation.explain import chart_label
+
+    text = " ".join(words)
+    label = chart_label(text, width)
+    assert "\u2026" not in label
+    assert label.split() == text.rstrip(".").split()
+    assert all(len(line) <= width or " " not in line for line in label.splitlines())

@@ -224,3 +224,19 @@ def test_the_decisions_report_counts_what_was_added(demo_run):
     scores = pd.read_parquet(demo_run.out / "scores.parquet")
     assert abs(counts["children"] - len(scores)) < BASE
     assert abs(counts["listed"] - int(scores["in_capacity"].sum())) < BASE
+
+
+def test_groups_are_compared_with_the_same_reference_and_tolerance(demo_run):
+    """Fairness, monitoring and decisions compare each group with everyone else (everyone
+    not in it), with the same tolerance: the same ratio means the same thing in all three."""
+    fair = _json(demo_run.out / "fairness" / "fairness.json")
+    month = _json(demo_run.out / "monitoring-planted" / "summary.json")
+    decided = _json(demo_run.out / "decisions" / "summary.json")
+    rest = "everyone else"
+    assert {f["reference"] for f in fair["findings"] if f["measure"] != "calibration"} == {rest}
+    groups = [g for r in month["realised"].values() for g in r["groups"]]
+    assert groups and {g["reference"] for g in groups} == {rest}
+    assert decided["findings"] and {f["reference"] for f in decided["findings"]} == {rest}
+    tol = fair["settings"]["tolerance"]
+    assert [tol["low"], tol["high"]] == month["tolerance"] == [
+        decided["settings"]["tolerance"]["low"], decided["settings"]["tolerance"]["high"]]
