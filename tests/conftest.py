@@ -97,6 +97,15 @@ def demo_run(tmp_path_factory, test_spec):
     stdout = run("demo", "--children", str(SMALL_CHILDREN), "--out", "demo",
                  "--spec", str(test_spec))
     out = root / "demo"
+    # monitoring at the last date of training's final period (the same children, twice)
+    import re
+
+    final = re.search(r"final out-of-time period ((?:\d{4}-\d\d-\d\d,? ?)+)\(never",
+                      " ".join(stdout.split()))
+    assert final, stdout[-3000:]
+    last = re.findall(r"\d{4}-\d\d-\d\d", final.group(1))[-1]
+    run("monitor", "--data", str(out / "council"), "--model", "models:/escalation@champion",
+        "--as-of", last, "--out", str(out / "monitoring-final"), "--no-record")
     added = run("decisions", "synth", "--scores", str(out / "scores.parquet"),
                 "--out", str(root / "decisions.csv"))
     added += run("decisions", "add", str(root / "decisions.csv"),

@@ -240,3 +240,25 @@ def test_groups_are_compared_with_the_same_reference_and_tolerance(demo_run):
     tol = fair["settings"]["tolerance"]
     assert [tol["low"], tol["high"]] == month["tolerance"] == [
         decided["settings"]["tolerance"]["low"], decided["settings"]["tolerance"]["high"]]
+
+
+def test_training_and_monitoring_count_the_same_children_at_a_date(demo_run):
+    """At the last date of the final period, monitoring's cohort is every child open then and
+    training's test rows are those of them with a known outcome (the labels' home says who:
+    a child who moved away before an outcome was seen has none)."""
+    from riskmodel.data import load_tables, read_extract_date
+    from riskmodel.features import build_labels
+
+    month = _json(demo_run.out / "monitoring-final" / "summary.json")
+    per_date = _per_date(demo_run)
+    at = per_date[(per_date["as_of"] == month["as_of"]) & (per_date["period"] == "final")]
+    assert len(at) and at["n"].nunique() == 1, at
+    council = demo_run.out / "council"
+    horizon = month["model"]["horizon_months"]
+    labels = build_labels(load_tables(council), [month["as_of"]], horizon_months=horizon,
+                          extract_date=read_extract_date(council))
+    outcome = month["model"]["outcome"]
+    assert month["cohort"]["now"] == len(labels), (month["cohort"], len(labels))
+    assert int(at["n"].iloc[0]) == int(labels[outcome].notna().sum())
+    size = _card(demo_run)["evaluation_data"]["size"]
+    assert "known outcome" in size, size  # the card says which children the rows are

@@ -172,7 +172,8 @@ def _evaluation_data(facts: ModelFacts, sw: dict[str, str], n_test: int) -> Sect
     s = Section("evaluation_data", "Evaluation data")
     s.add("dates", "Test dates", tested_dates(facts))
     s.add("size", "Size", f"about {n_test:,} child-date rows (children open to early help at the "
-                          "test dates whose outcome window had closed)")
+                          "test dates with a known outcome: their outcome window had closed "
+                          "and they had not moved away before an outcome was seen)")
     final, chosen = final_dates(facts)
     held = (f"the candidates were compared on the first {len(chosen)} and this model is "
             f"measured on the last {len(final)}; " if chosen else "")
