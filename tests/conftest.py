@@ -81,3 +81,45 @@ def trained(council, test_spec, tracking):
     result = train(council, test_spec)
     assert result.registered is not None, result.leaderboard().to_string()
     return result
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, test_spec):
+    """One ``riskmodel demo`` on a small council (its own working folder and MLflow store),
+    then the panels' decisions on its list (``decisions synth``, ``add``, ``report``), as a
+    user runs them: shared by the checks that read every output (tests/test_consistency.py,
+    tests/test_browser_layout.py)."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    root = tmp_path_factory.mktemp("demo-run")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'store' / 'mlflow.db'}",
+           "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "riskmodel", *args], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=3600)
+        assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-3000:])
+        return done.stdout
+
+    stdout = run("demo", "--children", str(SMALL_CHILDREN), "--out", "demo",
+                 "--spec", str(test_spec))
+    out = root / "demo"
+    # monitoring at the last date of training's final period (the same children, twice)
+    import re
+
+    final = re.search(r"final out-of-time period ((?:\d{4}-\d\d-\d\d,? ?)+)\(never",
+                      " ".join(stdout.split()))
+    assert final, stdout[-3000:]
+    last = re.findall(r"\d{4}-\d\d-\d\d", final.group(1))[-1]
+    run("monitor", "--data", str(out / "council"), "--model", "models:/escalation@champion",
+        "--as-of", last, "--out", str(out / "monitoring-final"), "--no-record")
+    added = run("decisions", "synth", "--scores", str(out / "scores.parquet"),
+                "--out", str(root / "decisions.csv"))
+    added += run("decisions", "add", str(root / "decisions.csv"),
+                 "--scores", str(out / "scores.parquet"))
+    run("decisions", "report", "--scores", str(out / "scores.parquet"),
+        "--out", str(out / "decisions"), "--data", str(out / "council"))
+    return SimpleNamespace(root=root, out=out, stdout=stdout, decisions_stdout=added,
+                           store=root / "store")

@@ -71,6 +71,7 @@ def gather_facts(model, *, fairness=None) -> ModelFacts:
     run = get_run(loaded.run_id)
     parent = get_run(run.parent_id) if run.parent_id else None
     leaderboard = read_csv(run.parent_id, "leaderboard.csv") if run.parent_id else None
+    per_date = read_csv(run.parent_id, "per_date.csv") if run.parent_id else None
     by_loc = read_csv(loaded.run_id, "metrics_by_locality.csv")
     fair: dict | None
     if fairness is not None:
@@ -87,6 +88,7 @@ def gather_facts(model, *, fairness=None) -> ModelFacts:
         parent_params=parent.params if parent else {},
         parent_metrics=parent.metrics if parent else {},
         leaderboard=leaderboard, by_locality=by_loc, fairness=fair, fairness_source=source,
+        per_date=per_date,
     )
 
 

@@ -23,6 +23,7 @@ from riskmodel.jobs.explain import explain_extract
 from riskmodel.jobs.monitor import monitor
 from riskmodel.jobs.score import score
 from riskmodel.jobs.train import train
+from riskmodel.scoring import ScoreRun
 from riskmodel.store import download, experiment_link, tracking_uri
 from riskmodel.training import (
     TrainingSpec,
@@ -122,13 +123,32 @@ def _demo_score(data: Path, version_uri: str, as_of: pd.Timestamp, out_dir: Path
     scores = out_dir / "scores.parquet"
     run = score(data, version_uri, as_of, out=scores)
     console.print(f"[bold]4. scored[/] {run.counts['scored']:,} children open to early help "
-                  f"on {as_of.date()} ({run.counts['rejected']} rejected, "
-                  f"{run.counts['in_capacity']} in capacity with reasons) -> {scores}")
+                  f"on {as_of.date()} ({run.counts['in_capacity']} in capacity with reasons) "
+                  f"-> {scores}")
+    console.print(f"   not scored: {not_scored_words(run)} -> {run.rejected}", highlight=False,
+                  soft_wrap=True)
     top = pd.read_parquet(scores).sort_values("rank_overall").head(3)
     for row in top.itertuples():
         console.print(f"   rank {row.rank_overall} ({row.locality}, score {row.score:.2f}): "
                       f"{row.reason_1}", highlight=False)
     return scores
+
+
+def not_scored_words(run: ScoreRun) -> str:
+    """Both kinds of row the rejected file lists, counted as the scoring audit counts them:
+    rows the model could not score, and open children whose episode was not yet known.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> not_scored_words(SimpleNamespace(counts={"rejected": 0},
+    ...                                  record={"not_scored": {"not yet known": 5}}))
+    '0 rejected by the model, 5 open children whose episode was not yet known (5 in all)'
+    """
+    waiting = sum((run.record.get("not_scored") or {}).values())
+    rejected = int(run.counts["rejected"])
+    return (f"{rejected:,} rejected by the model, {waiting:,} open children whose episode was "
+            f"not yet known ({rejected + waiting:,} in all)")
 
 
 def _demo_fairness(result: TrainResult, out_dir: Path, console: Console) -> Path:

@@ -179,10 +179,16 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
         say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None) -> None:
+def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
+                 final_dates=()) -> None:
     """Write the fairness and explanation reports of one candidate and log them in its run;
-    with the extract's ``tables``, the fairness report adds the front door (referrals)."""
-    pred = with_characteristics(res.predictions.drop(columns=["flagged"]), matrix)
+    with the extract's ``tables``, the fairness report adds the front door (referrals). The
+    fairness report audits the ``final_dates`` (the rows its metrics and bars were measured
+    on), every test date when no period was held out."""
+    pred = res.predictions
+    if len(final_dates):
+        pred = pred[pred["as_of"].isin(list(final_dates))]
+    pred = with_characteristics(pred.drop(columns=["flagged"]), matrix)
     audit = fairness_audit(pred, _audit_options(res, spec,
                                                 source=f"test predictions of {res.name}"))
     if tables is not None and {"children", "contacts"} <= set(tables):
@@ -191,7 +197,7 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None)
     with tempfile.TemporaryDirectory() as tmp:
         fair_dir = Path(tmp) / "fairness"
         write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
-                              f"({res.name}), out-of-time test dates")
+                              f"({res.name}), final out-of-time period")
         explain_dir = Path(tmp) / "explain"
         write_explanation_report(res.model, matrix[matrix["label"].notna()],
                                  explain_dir / "explain.html", capacity=spec.capacity.model_dump(),
@@ -279,7 +285,8 @@ def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, tm.matrix, spec_obj, run, tables=tm.extract.tables)
+        _log_reviews(reviewed, tm.matrix, spec_obj, run, tables=tm.extract.tables,
+                     final_dates=result.holdout_dates)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:

@@ -68,12 +68,40 @@ class ModelFacts:
     by_locality: pd.DataFrame | None
     fairness: dict | None
     fairness_source: str
+    #: The training run's metrics at each test date with its ``period`` (``final`` or
+    #: ``selection``): which dates the test metrics were measured on.
+    per_date: pd.DataFrame | None = None
 
 
 # ------------------------------------------------------------------ facts in words ----------
 
+def final_dates(facts: ModelFacts) -> tuple[list[str], list[str]]:
+    """The dates the test metrics were measured on, and the earlier dates that chose the model.
+
+    The training run's per-date table says which test dates are the final out-of-time period
+    (never used to choose or tune); without it, every test date is taken as final.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> pd_ = pd.DataFrame({"as_of": ["2024-01-01", "2024-04-01", "2024-07-01"],
+    ...                     "period": ["selection", "final", "final"]})
+    >>> final_dates(SimpleNamespace(per_date=pd_, tags={}))
+    (['2024-04-01', '2024-07-01'], ['2024-01-01'])
+    """
+    every = [str(d) for d in (facts.tags.get("test_dates") or [])]
+    pdt = facts.per_date
+    if pdt is None or pdt.empty or "period" not in pdt:
+        return every, []
+    period = pdt.assign(as_of=pdt["as_of"].astype(str).str[:10]).groupby("as_of")["period"]
+    final = sorted(d for d, p in period.first().items() if p == "final")
+    chosen = sorted(d for d, p in period.first().items() if p != "final")
+    return final, chosen
+
+
 def tested_dates(facts: ModelFacts) -> str:
-    """The out-of-time test dates, as a list in words.
+    """The out-of-time test dates the metrics were measured on, as a list in words (with the
+    earlier dates that chose the model, as the leaderboard names them).
 
     Parameters
     ----------
@@ -84,8 +112,13 @@ def tested_dates(facts: ModelFacts) -> str:
     str
         The dates joined by commas, or a note that the training run recorded none.
     """
-    dates = list(facts.tags.get("test_dates") or [])
-    return ", ".join(dates) if dates else "not recorded in the training run"
+    final, chosen = final_dates(facts)
+    if not final:
+        return "not recorded in the training run"
+    if not chosen:
+        return ", ".join(final)
+    return (f"{', '.join(final)} (the final out-of-time period, never used to choose or tune; "
+            f"chosen on {len(chosen)} earlier dates {chosen[0]} to {chosen[-1]})")
 
 
 def metrics_frame(facts: ModelFacts) -> pd.DataFrame:
@@ -389,9 +422,9 @@ def spec_words(spec: Mapping) -> dict[str, str]:
     thresholds = {k: v for k, v in (spec.get("thresholds") or {}).items() if v is not None}
     th = "; ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, int | float)
                    else f"{k.replace('_', ' ')} {v}" for k, v in thresholds.items())
+    start = as_of.get("start") or "the first date at which every feature window is observed"
     return {
-        "schedule": (f"as-of dates every {as_of.get('every_months', 3)} months from "
-                     f"{as_of.get('start')} to "
+        "schedule": (f"as-of dates every {as_of.get('every_months', 3)} months from {start} to "
                      f"{as_of.get('end') or 'the last date whose outcome window was observed'}"),
         "folds": str((spec.get("splits") or {}).get("n_folds", 3)),
         "thresholds": th or "none set",

@@ -154,7 +154,38 @@ def fairness_tables(fair: Mapping) -> FairnessResults:
         by_group_value = "The fairness report holds no published group results."
     inter: Table | str = inter_table if inter_table is not None else (
         "The fairness report audited no intersections (or published none of them).")
-    return by_group_value, inter, _fairness_findings(ratios)
+    findings = pd.DataFrame(fair.get("findings") or [])
+    return by_group_value, inter, (flagged_groups(findings) if "sentence" in findings
+                                   else _fairness_findings(ratios))
+
+
+def flagged_groups(findings: pd.DataFrame) -> list[str]:
+    """One line per group with a flagged finding, in the fairness report's own words.
+
+    Each line is the group's first flagged finding (in the report's order) as the report
+    words it, so the card names the same groups, the same way round (against them, in their
+    favour, the other side of another group's finding), as the report's verdict.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"rank": [1, 2, 3], "status": ["flag", "flag", "within"],
+    ...                   "characteristic": ["sex"] * 3, "group": ["f", "f", "m"],
+    ...                   "sentence": ["A: against them.", "B.", "C."]})
+    >>> flagged_groups(f)
+    ['A: against them. (And 1 more flagged finding for this group in the fairness report.)']
+    """
+    if findings.empty or "status" not in findings:
+        return []
+    flags = findings[findings["status"] == "flag"]
+    if "rank" in flags:
+        flags = flags.sort_values("rank", kind="stable")
+    lines = []
+    for _, part in flags.groupby(["characteristic", "group"], sort=False):
+        more = len(part) - 1
+        lines.append(str(part["sentence"].iloc[0]) + (
+            f" (And {more} more flagged finding{'s' if more != 1 else ''} for this group in "
+            "the fairness report.)" if more else ""))
+    return lines
 
 
 def _ratios_note(settings: Mapping) -> str:

@@ -18,6 +18,7 @@ from riskmodel.evaluation.card._facts import (
     about_model,
     capacity_words,
     feature_groups,
+    final_dates,
     inputs_words,
     is_synthetic,
     leaderboard_table,
@@ -171,11 +172,15 @@ def _evaluation_data(facts: ModelFacts, sw: dict[str, str], n_test: int) -> Sect
     s = Section("evaluation_data", "Evaluation data")
     s.add("dates", "Test dates", tested_dates(facts))
     s.add("size", "Size", f"about {n_test:,} child-date rows (children open to early help at the "
-                          "test dates whose outcome window had closed)")
+                          "test dates with a known outcome: their outcome window had closed "
+                          "and they had not moved away before an outcome was seen)")
+    final, chosen = final_dates(facts)
+    held = (f"the candidates were compared on the first {len(chosen)} and this model is "
+            f"measured on the last {len(final)}; " if chosen else "")
     s.add("method", "Method",
-          f"Rolling origin over the last {sw['folds']} as-of dates: each test date is scored "
-          "by a model trained only on earlier dates whose outcome windows had closed, "
-          "leaving out every family that appears on the test date.")
+          f"Rolling origin over {len(final) + len(chosen) or sw['folds']} as-of dates: {held}"
+          "each test date is scored by a model trained only on earlier dates whose outcome "
+          "windows had closed, leaving out every family that appears on the test date.")
     return s
 
 
@@ -223,8 +228,8 @@ def _ethical_considerations(facts: ModelFacts, flagged: list[str]) -> Section:
           "hold aggregates only, never a child's id or date of birth, and counts under "
           f"{MIN_COUNT} are suppressed.")
     s.add("disproportionality", "Disproportionality found",
-          "; ".join(flagged) if flagged else
-          ("No group's ratio lay wholly outside the policy's tolerance."
+          flagged if flagged else
+          ("No finding of the fairness report was clear enough to flag."
            if facts.fairness else "Not assessed: no fairness report (see above)."))
     s.add("harms", "Harms weighed",
           "Missing a child who needed help (false negative) is the harm equalised first; "

@@ -17,6 +17,7 @@ from riskmodel.evaluation.card._facts import (
     about_model,
     capacity_words,
     feature_groups,
+    final_dates,
     inputs_words,
     interval_words,
     leaderboard_table,
@@ -52,7 +53,7 @@ def record_document(facts: ModelFacts) -> Document:
     cap = meta.get("capacity") or {}
     by_group, _, flagged = fairness_summary(facts)
     n_test = published_rows(facts)
-    n_dates = len(facts.tags.get("test_dates") or [])
+    n_dates = len(final_dates(facts)[0])  # the dates the test rows were measured on
     sections = [
         _tier_1(facts, meta, cap),
         _owner_and_responsibility(),
@@ -220,8 +221,8 @@ def _risks_table(facts: ModelFacts, m: pd.DataFrame, flagged: list[str]) -> Tabl
          "Being on the list leads only to an offer of support that a family may decline; "
          "a practitioner reviews every child."],
         ["Some groups are missed or flagged more than others",
-         "; ".join(flagged) if flagged else (
-             "No group's ratio lay wholly outside the policy's tolerance"
+         " ".join(flagged) if flagged else (
+             "No finding of the fairness report was clear enough to flag"
              if facts.fairness else "Not assessed: no fairness report was available"),
          "The fairness report compares each group's rates with a reference group before "
          "and after go-live; the council's equality lead signs it off."],

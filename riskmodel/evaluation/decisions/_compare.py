@@ -1,13 +1,13 @@
 """Groups compared: override rates (findings) and the disparity of the list vs the decisions.
 
 Each group of each characteristic of the fairness policy (and each intersection) is compared
-with everyone, as the fairness report compares groups:
+with everyone else (everyone not in it), as the fairness report and monitoring compare groups:
 
 - ``not_offered`` (*listed but not offered*): of the group's listed children the panel
   considered (reviewed, not already supported), the share it decided ``not_needed``, over
-  the same share for everyone; a higher ratio is a disparity against the group;
+  the same share for everyone else; a higher ratio is a disparity against the group;
 - ``added`` (*added though not listed*): of the group's children not on the list, the share
-  the panel added and offered help, over everyone's; a lower ratio is against the group.
+  the panel added and offered help, over everyone else's; a lower ratio is against the group.
 
 These two are the *findings*: judged with the policy's tolerance and the Benjamini-Hochberg
 control of false flags, in the fairness report's shape. The selection rates of the list
@@ -25,6 +25,7 @@ from riskmodel.evaluation.decisions._power import months_to_settle
 from riskmodel.evaluation.decisions._rates import Counter, count_masks
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
+    REST,
     STATUS_ORDER,
     Characteristic,
     FairnessPolicy,
@@ -165,11 +166,11 @@ def finding_sentence(row: dict, confidence: float = 0.95, months: int = 1) -> st
           f"{str(row['group']).replace('_', ' ')}\u2019"
     if row["measure"] == "not_offered":
         text = (f"Listed children in {grp} were listed but not offered help (the panel decided "
-                f"none was needed) {_fmt(row['ratio'])} times as often as listed children "
-                "overall (of those the panels considered)")
+                f"none was needed) {_fmt(row['ratio'])} times as often as other listed "
+                "children (of those the panels considered)")
     else:
         text = (f"Children in {grp} who were not on the list were added though not listed "
-                f"{_fmt(row['ratio'])} times as often as children not listed overall")
+                f"{_fmt(row['ratio'])} times as often as other children not listed")
     status = row["status"]
     verdict = _VERDICT.get((str(status), str(row.get("direction"))),
                            _VERDICT.get(str(status), str(status)))
@@ -184,7 +185,8 @@ def finding_sentence(row: dict, confidence: float = 0.95, months: int = 1) -> st
 
 def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0,
                       months: int = 1) -> pd.DataFrame:
-    """Each group's override rates against everyone's, judged (the fairness report's shape).
+    """Each group's override rates against everyone else's, judged (the fairness report's
+    shape and reference).
 
     Parameters
     ----------
@@ -203,7 +205,7 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
         the months of lists in all that would settle it, :func:`months_to_settle`; ``inf``
         for too small a difference to settle, else NaN): ``rank``, ``characteristic``,
         ``label``, ``kind``, ``group``, ``measure`` (``not_offered`` or ``added``),
-        ``source`` (empty), ``reference`` (``everyone``), ``value``, ``reference_value``,
+        ``source`` (empty), ``reference`` (``everyone else``), ``value``, ``reference_value``,
         ``ratio``, ``low``, ``high``, ``direction``, ``status``, ``p_value``, ``n``, ``n0``,
         ``need_ratio`` (empty) and ``sentence``; flags first.
     """
@@ -230,15 +232,17 @@ def override_findings(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int
 
 
 def _override_rows(groups: pd.DataFrame) -> list[dict]:
-    """One comparison per group and override measure: its counts against everyone's."""
+    """One comparison per group and override measure: its counts against everyone else's
+    (everyone's less the group's: published counts, each part no larger than its whole)."""
     everyone = groups.iloc[0]
     rows = []
     for g in groups.iloc[1:].itertuples(index=False):
         for measure, (k, n, _) in OVERRIDES.items():
             rows.append({"characteristic": g.characteristic, "label": g.label, "kind": g.kind,
                          "group": g.group, "measure": measure, "source": "",
-                         "reference": "everyone", "k": getattr(g, k), "n": getattr(g, n),
-                         "k0": everyone[k], "n0": everyone[n]})
+                         "reference": REST, "k": getattr(g, k), "n": getattr(g, n),
+                         "k0": max(everyone[k] - getattr(g, k), 0),
+                         "n0": max(everyone[n] - getattr(g, n), 0)})
     return rows
 
 
@@ -264,7 +268,7 @@ def _ranked(comp: pd.DataFrame) -> pd.DataFrame:
 def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int = 0
                     ) -> pd.DataFrame:
     """Per group: the list's selection rate and the decisions' offer rate, each over
-    everyone's, with intervals, and how far the decisions moved the ratio (not judged).
+    everyone else's, with intervals, and how far the decisions moved the ratio (not judged).
 
     Columns: the group's ``characteristic``, ``label``, ``kind``, ``group``, ``children``,
     ``listed``, ``offered``, ``list_rate``, ``offer_rate``, ``list_ratio`` (with
@@ -282,7 +286,7 @@ def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int =
     ...                   "offer_rate": [.15, .15, .15]})
     >>> d = disparity_table(g, load_fairness_policy())
     >>> d[["group", "list_ratio", "offer_ratio"]].round(2).values.tolist()
-    [['female', 1.5, 1.0], ['male', 0.5, 1.0]]
+    [['female', 3.0, 1.0], ['male', 0.33, 1.0]]
     """
     everyone = groups.iloc[0]
     out = groups.iloc[1:][["characteristic", "label", "kind", "group", "children", "listed",
@@ -291,8 +295,9 @@ def disparity_table(groups: pd.DataFrame, policy: FairnessPolicy, *, seed: int =
         return out
     for name, (k, n) in SELECTIONS.items():
         col = "children" if n == "all" else n
-        rows = pd.DataFrame({"k": out[k], "n": out[col], "k0": everyone[k],
-                             "n0": everyone[col]})
+        rows = pd.DataFrame({"k": out[k], "n": out[col],
+                             "k0": (everyone[k] - out[k]).clip(lower=0),
+                             "n0": (everyone[col] - out[col]).clip(lower=0)})
         comp = binomial_comparisons(rows, base=policy.min_count,
                                     confidence=policy.bootstrap.confidence,
                                     tolerance=policy.tolerance, seed=seed + 7)

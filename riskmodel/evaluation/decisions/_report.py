@@ -25,6 +25,7 @@ from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcom
 from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
+    REST,
     FairnessPolicy,
     jsonable,
     resolve_policy,
@@ -147,7 +148,7 @@ def _settings(t: pd.DataFrame, pol: FairnessPolicy, groups: pd.DataFrame,
         "confidence": pol.bootstrap.confidence, "min_count": pol.min_count,
         "disclosure": {"method": "cell-key rounding" if pol.min_count > 1 else "none",
                        "base": pol.min_count, "note": rounding_note(pol.min_count)},
-        "outcome": outcome, "reference": "everyone",
+        "outcome": outcome, "reference": REST,
     }
 
 
@@ -179,7 +180,7 @@ def _verdict(report: DecisionsReport) -> list[str]:
                f"favour: {_who(good)}."]
     else:
         watch = int((f.status == "watch").sum()) if len(f) else 0
-        out = ["Verdict: no group's overrides differ clearly from everyone's"
+        out = ["Verdict: no group's overrides differ clearly from everyone else's"
                + (f"; {watch} comparison{'s' if watch != 1 else ''} outside the "
                   "tolerance but not clear enough to flag, worth watching." if watch
                   else ".")]
@@ -238,7 +239,7 @@ def summary_sentences(report: DecisionsReport) -> list[str]:
             out.append(
                 f"{_first_upper(str(row.label).replace('_', ' '))} \u2018"
                 f"{str(row.group).replace('_', ' ')}\u2019: the list alone selected them "
-                f"{row.list_ratio:.2f} times as often as children overall; the panels' final "
+                f"{row.list_ratio:.2f} times as often as other children; the panels' final "
                 f"decisions offered them help {row.offer_ratio:.2f} times as often.")
     o = report.outcomes
     if o is None:

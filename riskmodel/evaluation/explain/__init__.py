@@ -2,9 +2,11 @@
 
 from riskmodel.evaluation.explain._explain import (
     ModelExplanation,
+    chart_label,
     explain_model,
     render_explanation,
     write_explanation_report,
 )
 
-__all__ = ["ModelExplanation", "explain_model", "render_explanation", "write_explanation_report"]
+__all__ = ["ModelExplanation", "chart_label", "explain_model", "render_explanation",
+           "write_explanation_report"]

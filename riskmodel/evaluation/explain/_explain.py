@@ -21,6 +21,7 @@ file only.
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,15 +281,16 @@ class ModelExplanation:
             "effect": ["raises risk" if vals[j] > 0 else "lowers risk" for j in order],
         })
 
-    def to_shap(self, rows=None):
-        """The explanation as a :class:`shap.Explanation` (for shap's plots)."""
+    def to_shap(self, rows=None, names: list[str] | None = None):
+        """The explanation as a :class:`shap.Explanation` (for shap's plots), its features
+        under ``names`` (default: their column names)."""
         import shap
 
         idx = slice(None) if rows is None else rows
         return shap.Explanation(
             values=self.values[idx], base_values=self.base_values[idx],
             data=self.data.to_numpy(dtype=float, na_value=np.nan)[idx],
-            feature_names=self.feature_names,
+            feature_names=names or self.feature_names,
         )
 
 
@@ -407,8 +409,17 @@ def explain_model(model: object, matrix: pd.DataFrame, *,
 
 # ------------------------------------------------------------------ plots and report ---------
 
-def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
+def chart_label(text: str, width: int = 50) -> str:
+    """A feature's words for a chart: wrapped onto lines, never cut short (#26 item 9).
+
+    Examples
+    --------
+    >>> print(chart_label("Number of police contacts recorded at any time before the as-of date."))
+    Number of police contacts recorded at any time
+    before the as-of date
+    """
+    return textwrap.fill(str(text).rstrip("."), width, break_on_hyphens=False,
+                         break_long_words=False)
 
 
 def binned_dependence(x: np.ndarray, contribution: np.ndarray, *,
@@ -466,24 +477,26 @@ def explanation_figures(ex: ModelExplanation, *, top: int = 15,
 
     out: dict[str, Any] = {}
     with plt.rc_context({"font.size": 9}):
-        fig, ax = plt.subplots(figsize=(8, 0.32 * top + 1.2))
-        shap.plots.bar(ex.to_shap(), max_display=top, show=False, ax=ax)
+        fig, ax = plt.subplots()
+        words = [chart_label(ex.descriptions[f], 60) for f in ex.feature_names]
+        shap.plots.bar(ex.to_shap(names=words), max_display=top, show=False, ax=ax)
+        fig.set_size_inches(9, 0.6 * (top + 1) + 1)  # shap sizes it for labels of one line
         ax.set_xlabel("mean |contribution| (log-odds)")
         out["bar"] = figure_png(fig)
         out["dependence"] = _dependence_figures(ex, n_dependence)
         group = ex.archetype()
-        labels = {r.feature: _short(r.words, 60) for r in group.itertuples()
+        labels = {r.feature: chart_label(r.words) for r in group.itertuples()
                   if r.words != "varies"}
         mean = ex.values[ex.group].mean(axis=0)
         child = shap.Explanation(
             values=mean, base_values=float(ex.base_values[ex.group].mean()), data=None,
-            feature_names=[labels.get(f, _short(ex.descriptions[f], 60))
+            feature_names=[labels.get(f, chart_label(ex.descriptions[f]))
                            for f in ex.feature_names])
         shap.plots.waterfall(child, max_display=10, show=False)
         fig = plt.gcf()
-        fig.set_size_inches(8, 4.8)
-        fig.suptitle(f"{ex.group_words.capitalize()}: what moved their scores from the "
-                     "average, on average", fontsize=10)
+        fig.set_size_inches(8, 7)
+        fig.suptitle(textwrap.fill(f"{ex.group_words.capitalize()}: what moved their scores "
+                                   "from the average, on average", 90), fontsize=10)
         out["waterfall"] = figure_png(fig)
     return out
 
@@ -505,9 +518,11 @@ def _dependence_figures(ex: ModelExplanation, n: int) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(6, 3.6))
         ax.plot(b["value"], b["contribution"], marker="o")
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_xlabel(f"{feature} (mean over each group of at least {MIN_SHARED} children)")
+        ax.set_xlabel(f"recorded value (each point: the mean of at least {MIN_SHARED} "
+                      "children)")
         ax.set_ylabel("mean contribution (log-odds)")
-        ax.set_title(_short(ex.descriptions[feature], 70), fontsize=9)
+        # the title wraps: a feature's words are never cut short (#26 item 9)
+        ax.set_title(chart_label(ex.descriptions[feature], 80), fontsize=9)
         out.append((feature, figure_png(fig)))
     return out
 
