@@ -443,7 +443,34 @@ def _front_door_attack(kids: pd.DataFrame, contacts: pd.DataFrame) -> tuple[int,
                  for c in range(max(0, c_pub - 4), c_pub + 5) if abs(c / c0 - q) < 1e-9}
         if found == {truth} and truth != c_pub:
             recovered.append((f.group, f.source, truth, c_pub))
+    for f in audit.findings.query("measure == 'stepped_up'").itertuples():
+        got = _stepped_up_attack(f, on, rates)
+        differs += got[0]
+        recovered += got[1]
     return differs, recovered
+
+
+def _stepped_up_attack(f, on: pd.DataFrame, rates: pd.DataFrame) -> tuple[int, list]:
+    """Solve a stepped-up finding, (h / c) / (h0 / c0) against the rest of the cohort, for
+    the group's contacts that led to help (h), over every count the rounding allows."""
+    from riskmodel.evaluation.fairness._referrals import HELPED
+
+    if not np.isfinite(f.ratio):
+        return 0, []
+    sel = on[on[f.characteristic].astype(str) == str(f.group)]
+    truth = int(sel.outcome.isin(HELPED).sum())
+    row, whole = rates.loc[(f.characteristic, f.group, "all sources")], \
+        rates.loc[("all", "all", "all sources")]
+    c, call = int(row.contacts), int(whole.contacts)
+    h, hall = (round(r.stepped_up * r.contacts) if r.contacts else 0 for r in (row, whole))
+    span = np.arange(-BASE + 1, BASE)
+    hs, cs, has, cas = np.meshgrid(h + span, c + span, hall + span, call + span)
+    ok = (hs >= 0) & (cs > 0) & (has - hs > 0) & (cas - cs > 0) & (hs <= cs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (hs / cs) / ((has - hs) / (cas - cs))
+    found = set(hs[ok & (np.abs(q - f.ratio) < 1e-9)].tolist())
+    return int(truth != h), ([(f.group, "helped", truth, h)] if found == {truth} and truth != h
+                             else [])
 
 
 def test_front_door_ratios_give_back_no_exact_contact_count():
