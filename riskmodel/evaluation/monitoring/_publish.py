@@ -86,8 +86,10 @@ def publish_measures(metrics: dict, cells: Mapping, expected: float, *, min_coun
     Rates (:data:`RATE_CELLS`) are ratios of published cells with the fairness report's
     interval for rounded counts (``rate_interval``); outcomes observed over expected is the
     published count who needed help over the summed scores (``expected``), its interval the
-    same count's; AUC and calibration error (from the exact records: no count gives them) are
-    rounded to two decimals, interval included, and shown only where :func:`scores_shown`.
+    same count's; where :func:`scores_shown`, each interval is widened to the family
+    resamples' (rounded to two decimals: siblings share outcomes); AUC and calibration error
+    (from the exact records: no count gives them) are rounded to two decimals, interval
+    included, and shown only where :func:`scores_shown`.
     With ``min_count`` 1 (data already public) the exact measures are returned unchanged.
 
     Examples
@@ -111,6 +113,8 @@ def publish_measures(metrics: dict, cells: Mapping, expected: float, *, min_coun
             scale = 1.0 if m in RATE_CELLS else (n / expected if expected > 0 else math.nan)
             got = {"value": float(published_rate(k, n)) * scale, "low": float(lo) * scale,
                    "high": float(hi) * scale}
+            if scores_shown(cells):  # never narrower than the family resamples allow
+                got = _widened(got, metrics[m])
         elif scores_shown(cells):
             got = {k: round(float(v), 2) if k in ("value", "low", "high") and
                    np.isfinite(v) else v for k, v in metrics[m].items()}
@@ -118,6 +122,15 @@ def publish_measures(metrics: dict, cells: Mapping, expected: float, *, min_coun
             got = dict(_HIDDEN)
         out[m] = got if np.isfinite(got["value"]) else dict(_HIDDEN)
     return out
+
+
+def _widened(got: dict, resampled: dict) -> dict:
+    """``got``'s interval widened to the resampled one, rounded to two decimals."""
+    for end, pick in (("low", min), ("high", max)):
+        v = resampled.get(end)
+        if v is not None and np.isfinite(v) and np.isfinite(got[end]):
+            got[end] = pick(got[end], round(float(v), 2))
+    return got
 
 
 def publish_ratios(characteristics: list[dict], *, min_count: int) -> None:
