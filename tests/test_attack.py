@@ -443,7 +443,34 @@ def _front_door_attack(kids: pd.DataFrame, contacts: pd.DataFrame) -> tuple[int,
                  for c in range(max(0, c_pub - 4), c_pub + 5) if abs(c / c0 - q) < 1e-9}
         if found == {truth} and truth != c_pub:
             recovered.append((f.group, f.source, truth, c_pub))
+    for f in audit.findings.query("measure == 'stepped_up'").itertuples():
+        got = _stepped_up_attack(f, on, rates)
+        differs += got[0]
+        recovered += got[1]
     return differs, recovered
+
+
+def _stepped_up_attack(f, on: pd.DataFrame, rates: pd.DataFrame) -> tuple[int, list]:
+    """Solve a stepped-up finding, (h / c) / (h0 / c0) against the rest of the cohort, for
+    the group's contacts that led to help (h), over every count the rounding allows."""
+    from riskmodel.evaluation.fairness._referrals import HELPED
+
+    if not np.isfinite(f.ratio):
+        return 0, []
+    sel = on[on[f.characteristic].astype(str) == str(f.group)]
+    truth = int(sel.outcome.isin(HELPED).sum())
+    row, whole = rates.loc[(f.characteristic, f.group, "all sources")], \
+        rates.loc[("all", "all", "all sources")]
+    c, call = int(row.contacts), int(whole.contacts)
+    h, hall = (round(r.stepped_up * r.contacts) if r.contacts else 0 for r in (row, whole))
+    span = np.arange(-BASE + 1, BASE)
+    hs, cs, has, cas = np.meshgrid(h + span, c + span, hall + span, call + span)
+    ok = (hs >= 0) & (cs > 0) & (has - hs > 0) & (cas - cs > 0) & (hs <= cs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = (hs / cs) / ((has - hs) / (cas - cs))
+    found = set(hs[ok & (np.abs(q - f.ratio) < 1e-9)].tolist())
+    return int(truth != h), ([(f.group, "helped", truth, h)] if found == {truth} and truth != h
+                             else [])
 
 
 def test_front_door_ratios_give_back_no_exact_contact_count():
@@ -488,3 +515,170 @@ def test_capacity_n_and_n_plus_1_give_away_the_child_at_the_margin(tmp_path, mon
                 c.split(TIMES), g.split(TIMES), strict=True))
         moved_any += int(moved.sum())
     assert moved_any, "no flagged count moved: the test shows nothing"
+
+
+# -- monitoring: the month's summary alone, and with the same month's fairness report -------
+
+MONITOR_COLS = ["ethnicity", "sex", "disability"]
+#: monitoring's published cells -> (needed help, flagged) of the children they count
+MONITOR_CELLS = {"children": (None, None), "needed_help": (1, None),
+                 "did_not_need_help": (0, None), "flagged": (None, 1), "hits": (1, 1),
+                 "missed": (1, 0), "false_positives": (0, 1)}
+#: monitoring's measures that are rates of counts: measure -> (numerator, denominator) cells
+MONITOR_RATES = {"base_rate": ("needed_help", "children"),
+                 "precision_at_capacity": ("hits", "flagged"),
+                 "recall_at_capacity": ("hits", "needed_help")}
+
+
+def _month(n: int, seed: int) -> pd.DataFrame:
+    """One month's list with its outcomes: the rows ``riskmodel monitor`` judges."""
+    frame = _council_frame(n, seed)
+    rng = np.random.default_rng(seed)
+    rare = rng.choice(n, n // 250, replace=False)  # two small groups, as in a real council
+    frame.loc[rare, "ethnicity"] = np.where(np.arange(len(rare)) % 3, "traveller", "roma")
+    frame["as_of"] = "2025-01-01"
+    frame["p"] = 0.3 * frame["score"] + 0.05
+    frame["y"] = frame["label"]
+    frame["flag"] = _flags(frame, 0.10)
+    frame["family_id"] = np.arange(n) // 2
+    frame["record_id"] = frame["child_id"] + "|" + frame["as_of"]
+    return frame
+
+
+def _monitoring_summary(frame: pd.DataFrame) -> dict:
+    """The realised section of the month's ``summary.json``, as ``riskmodel monitor`` makes it
+    (jobs.monitor: the overall figures and the by-group table), written and read as JSON."""
+    from riskmodel.evaluation.fairness import REST
+    from riskmodel.evaluation.monitoring import by_group, realised
+
+    out = {"overall": realised(frame.y, frame.p, frame.flag, frame.family_id, n_boot=30,
+                               ids=frame.record_id.to_numpy()),
+           "groups": by_group(frame, {c: "everyone" for c in MONITOR_COLS}, rest=REST,
+                              n_boot=30)}
+    return json.loads(json.dumps(out, default=float))
+
+
+class MonitoringAttacker(Attacker):
+    """The attacker, also reading monitoring's summary: its counts (within base - 1 of the
+    truth) and its rates; a rate that is not the ratio of the published counts came from exact
+    counts, so every exact fraction near the published counts is a candidate for them."""
+
+    def bound(self, row: np.ndarray, lo: float, hi: float) -> None:
+        self.rows.append(row)
+        self.lo.append(lo)
+        self.hi.append(hi)
+
+    def rate(self, mask, cells: dict, measure: str, value) -> bool:
+        """Read one rate; True when it narrowed its counts."""
+        num, den = MONITOR_RATES[measure]
+        k, d = cells[num], cells[den]
+        if not _number(value) or (d and abs(value - k / d) < 1e-12):
+            return False  # hidden, or the ratio of two published counts: nothing new
+        fits = [(a, b) for b in range(max(1, d - BASE + 1), d + BASE)
+                for a in range(max(0, k - BASE + 1), min(b, k + BASE - 1) + 1)
+                if abs(a / b - value) < 1e-12]
+        if not fits:
+            return False
+        for name, got in ((num, [a for a, _ in fits]), (den, [b for _, b in fits])):
+            self.bound(np.kron(mask, self._cell(name)).astype(float), min(got), max(got))
+        return True
+
+    def _cell(self, name: str) -> np.ndarray:
+        y, f = MONITOR_CELLS[name]
+        return self.selector(y=y) & (self.selector(report=0, flagged=f) if f is not None
+                                     else self.selector())
+
+    def read_monitoring(self, summary: dict) -> int:
+        """Everything the realised section publishes; the number of rates that narrowed."""
+        narrowed = 0
+        everyone = np.ones(len(self.atoms), bool)
+        overall = summary["overall"]
+        cells = {"children": overall["n"], "needed_help": overall["positives"],
+                 "flagged": overall["flagged"]}
+        for name, v in cells.items():
+            self.published(everyone, self._cell(name), v)
+        cells["hits"] = round((overall["metrics"]["precision_at_capacity"]["value"] or 0)
+                              * cells["flagged"])
+        for m in MONITOR_RATES:
+            narrowed += self.rate(everyone, cells, m, overall["metrics"][m]["value"])
+        for ch in summary["groups"]:
+            for g in ch["groups"]:
+                mask = self.members(ch["characteristic"], g["group"])
+                for name in MONITOR_CELLS:
+                    self.published(mask, self._cell(name), g[name])
+                for m in MONITOR_RATES:
+                    narrowed += self.rate(mask, g, m, (g.get("metrics") or {}).get(
+                        m, {}).get("value"))
+        return narrowed
+
+
+def _monitoring_attack(n: int, seed: int, tmp: Path, with_fairness: bool):
+    frame = _month(n, seed)
+    att = MonitoringAttacker(frame, MONITOR_COLS, [frame.flag.to_numpy()], nested=[],
+                             label="y")
+    narrowed = att.read_monitoring(_monitoring_summary(frame))
+    if with_fairness:  # the fairness report of the same month's list (same record keys)
+        policy = {"characteristics": {c: None for c in MONITOR_COLS}, "intersections": [],
+                  "bootstrap": {"n": 20}}
+        doc = _report(frame.assign(flagged=frame.flag.astype(float)), tmp, label="y",
+                      score="flagged", threshold=0.5, policy=policy, bootstrap=False,
+                      sensitive="ethnicity,sex,disability,ethnicity*sex")[1]
+        att.read_report(doc, report=0)
+    return narrowed, att.attack(cells=150)
+
+
+def test_monitoring_summary_publishes_no_figure_of_exact_counts(monkeypatch):
+    """Every rate in the month's realised section is a ratio of its published counts, and
+    AUC and calibration error are two decimals, shown only for 20 or more each side."""
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    frame = _month(3000, 8)
+    summary = _monitoring_summary(frame)
+    att = MonitoringAttacker(frame, MONITOR_COLS, [frame.flag.to_numpy()], nested=[],
+                             label="y")
+    assert att.read_monitoring(summary) == 0, "a rate gave back exact counts"
+    groups = [g for ch in summary["groups"] for g in ch["groups"]]
+    assert any(g["needed_help"] < 20 for g in groups), "no small group: the test shows little"
+    for g in [summary["overall"], *groups]:
+        for m in ("auc", "calibration_error"):
+            got = (g.get("metrics") or {}).get(m)
+            if got is None or got.get("hidden"):
+                continue
+            assert g.get("needed_help", g.get("positives")) >= 20
+            for part in ("value", "low", "high"):
+                v = got[part]
+                assert not _number(v) or v == round(v, 2), (m, part, v)
+    for g in groups:
+        for key in ("missed_ratio", "oe_ratio"):
+            r = g.get(key)
+            if r and r["low"] is not None:
+                assert g["needed_help"] >= 20 and r["low"] == round(r["low"], 2)
+
+
+def test_a_two_decimal_auc_gives_back_no_count():
+    """docs/fairness.md's claim: with 20 or more children each side, every pair of counts
+    the published (rounded) counts allow admits every two-decimal AUC (some number of
+    correctly ordered pairs gives it), so the AUC narrows no count."""
+    for n1 in range(20 - BASE + 1, 60):
+        for n0 in (n1, 3 * n1, 40 * n1):
+            pairs = n1 * n0
+            for v in np.round(np.arange(0, 1.001, 0.01), 2):
+                u = np.arange(np.floor((v - 0.005) * pairs) - 1, np.ceil((v + 0.005) * pairs)
+                              + 2)
+                u = u[(u >= 0) & (u <= pairs)]
+                assert np.any(np.round(u / pairs, 2) == v), (n1, n0, v)
+
+
+def test_monitoring_summary_of_a_15000_child_month_pins_no_small_count(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    narrowed, results = _monitoring_attack(15000, 9, tmp_path, with_fairness=False)
+    assert narrowed == 0
+    _check(results)
+
+
+@pytest.mark.slow
+def test_monitoring_summary_with_the_months_fairness_report_pins_no_small_count(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_DISCLOSURE_KEY", "a council secret for the test")
+    narrowed, results = _monitoring_attack(15000, 9, tmp_path, with_fairness=True)
+    assert narrowed == 0
+    _check(results)

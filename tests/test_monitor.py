@@ -179,8 +179,9 @@ def test_realised_performance_matches_an_independent_computation(council, model_
                                                                  tmp_path):
     month, later = "2025-01-01", "2025-07-01"
     one_month = load_fairness_policy()
-    one_month = one_month.model_copy(update={"monitoring": one_month.monitoring.model_copy(
-        update={"window_months": 1})})
+    # min_count 1: published exactly (the default rounds every count, issue 27)
+    one_month = one_month.model_copy(update={"min_count": 1, "monitoring": one_month.monitoring
+                                             .model_copy(update={"window_months": 1})})
     with memory_history():
         got = monitor(council, model_uri, later, out=tmp_path / later,
                       policy=one_month).summary["realised"][month]["overall"]

@@ -558,13 +558,57 @@ def protect_counts(masks: np.ndarray, keys: np.ndarray, base: int,
     return round_counts(exact, cell_keys(m, keys, members), base)
 
 
+def protect_cells(masks: np.ndarray, cells: Mapping[str, np.ndarray],
+                  wholes: Mapping[str, Sequence[str]], keys: np.ndarray, base: int
+                  ) -> dict[str, np.ndarray]:
+    """Named counts of each row, each a protected count of its own, no part above its whole.
+
+    ``masks`` is rows x records (the groups, everyone usually first); ``cells`` names which
+    records each count counts (records, bool); ``wholes`` gives, for a cell, the cells it is
+    part of (listed before it in ``cells``). Each (row, cell) is rounded by the keys of its
+    own children (:func:`protect_counts`); then, so that no published part is larger than
+    its whole, a cell is published at most as its wholes' published counts in the same row,
+    and at most as the same cell of every row that holds all of this row's records (a group
+    never above everyone, an intersection never above its groups). A capped count is still
+    a multiple of ``base`` within ``base - 1`` of the truth (its whole's truth is at least
+    its own).
+
+    Examples
+    --------
+    >>> keys = record_keys([str(i) for i in range(30)], salt="s")
+    >>> masks = np.vstack([np.ones(30, bool), np.arange(30) < 12])  # everyone, a group
+    >>> c = protect_cells(masks, {"all": np.ones(30, bool), "some": np.arange(30) % 3 == 0},
+    ...                   {"some": ("all",)}, keys, 5)
+    >>> bool((c["some"] <= c["all"]).all() and (c["all"][1] <= c["all"][0]))
+    True
+    """
+    m = np.atleast_2d(np.asarray(masks, bool))
+    out = {name: protect_counts(m, keys, base, members=np.asarray(cell, bool))
+           for name, cell in cells.items()}
+    outside = (~m).astype(np.int64)
+    holds = (m.astype(np.int64) @ outside.T) == 0  # holds[i, j]: row i within row j
+    np.fill_diagonal(holds, False)
+    order = np.lexsort((np.arange(len(m)), -m.sum(axis=1)))  # larger rows first
+    for name in cells:  # in order: a cell's wholes are settled before it
+        v = out[name]
+        for whole in wholes.get(name, ()):
+            v = np.minimum(v, out[whole])
+        for i in order:
+            above = holds[i] & (m.sum(axis=1) > m[i].sum())  # strictly larger rows
+            if above.any():
+                v[i] = min(v[i], v[above].min())
+        out[name] = v
+    return out
+
+
 def protect_confusion(masks: np.ndarray, needed: np.ndarray, flagged: np.ndarray,
                       keys: np.ndarray, base: int) -> dict[str, np.ndarray]:
     """Every cell of each row's confusion table as a protected count of its own.
 
-    Each of :data:`CONFUSION_CELLS` is rounded by the keys of the children it counts (so a
-    cell equal to its whole, such as hits when every child who needed help was flagged, is
-    published equal to it), then no part is published larger than its whole (:data:`PARTS`).
+    :func:`protect_cells` with :data:`CONFUSION_CELLS` and their wholes :data:`PARTS`: each
+    cell rounded by the keys of the children it counts (so a cell equal to its whole, such
+    as hits when every child who needed help was flagged, is published equal to it), no part
+    published larger than its whole, no group's cell larger than everyone's.
 
     Examples
     --------
@@ -577,12 +621,8 @@ def protect_confusion(masks: np.ndarray, needed: np.ndarray, flagged: np.ndarray
     """
     y = np.asarray(needed).astype(bool)
     f = np.asarray(flagged).astype(bool)
-    out = {name: protect_counts(masks, keys, base, members=cell(y, f))
-           for name, cell in CONFUSION_CELLS.items()}
-    for part, wholes in PARTS.items():  # in order: wholes are settled before their parts
-        for whole in wholes:
-            out[part] = np.minimum(out[part], out[whole])
-    return out
+    return protect_cells(masks, {name: cell(y, f) for name, cell in CONFUSION_CELLS.items()},
+                         PARTS, keys, base)
 
 
 def published_rate(numerator: float | np.ndarray, denominator: float | np.ndarray
@@ -669,3 +709,41 @@ def protected_rate(numerator: float, denominator: float, label: str,
     d = protect_total(denominator, f"{label}|whole", base)
     k = min(protect_total(numerator, f"{label}|part", base), d)
     return float(published_rate(k, d))
+
+
+#: Figures computed from the children's exact records rather than from published counts
+#: (AUC, calibration, resampled intervals) are shown, to two decimals, only for a group with
+#: at least this many published children who had the outcome, and as many who did not.
+MIN_FOR_SCORES = 20
+
+
+def rate_interval(k: float | np.ndarray, n: float | np.ndarray, *, base: int = 1,
+                  confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) interval of ``k`` of ``n``, widened for rounding to ``base``.
+
+    The lower end is the exact lower end for the smallest count the published ``k`` could
+    stand for, the upper end the exact upper end for the largest; never a single point.
+
+    Examples
+    --------
+    >>> lo, hi = rate_interval(0, 18)
+    >>> float(lo), round(float(hi), 3)
+    (0.0, 0.185)
+    >>> lo, hi = rate_interval(10, 100, base=5)
+    >>> round(float(lo), 3), round(float(hi), 3)
+    (0.022, 0.224)
+    """
+    from scipy import special
+
+    k = np.asarray(k, float)
+    n = np.asarray(n, float)
+    a = (1 - confidence) / 2
+    spread = max(int(base) - 1, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        klo = np.clip(k - spread, 0, n)
+        khi = np.clip(k + spread, 0, n)
+        lo = np.where(klo > 0, special.betaincinv(np.maximum(klo, 1e-9), n - klo + 1, a), 0.0)
+        hi = np.where(khi < n, special.betaincinv(khi + 1, np.maximum(n - khi, 1e-9), 1 - a),
+                      1.0)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from riskmodel.evaluation._disclosure import published_rate
 from riskmodel.evaluation.decisions._power import months_to_settle
-from riskmodel.evaluation.decisions._rates import Counter, count_masks
+from riskmodel.evaluation.decisions._rates import count_masks, count_rows, row_counts
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
     REST,
@@ -82,6 +83,10 @@ def _tables(t: pd.DataFrame, policy: FairnessPolicy):
 # The counts published for each group (a subset of COUNTS, under the same names).
 GROUP_COUNTS = ("children", "listed", "reviewed", "considered", "listed_not_needed",
                 "not_listed", "added", "offered")
+# Each group's rates: name -> (numerator, denominator), both published counts.
+GROUP_RATES = {"override_rate": ("listed_not_needed", "considered"),
+               "addition_rate": ("added", "not_listed"), "list_rate": ("listed", "children"),
+               "offer_rate": ("offered", "children")}
 
 
 def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> pd.DataFrame:
@@ -89,9 +94,9 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
 
     Columns: ``characteristic``, ``label``, ``kind``, ``group``, the counts of
     :data:`GROUP_COUNTS` (``children``, ``listed``, ``reviewed``, ``considered``,
-    ``listed_not_needed``, ``not_listed``, ``added``, ``offered``: each counted once, as
-    :class:`Counter` counts it, so no count is above a count it is part of nor above
-    everyone's) and the rates ``override_rate`` (listed_not_needed / considered),
+    ``listed_not_needed``, ``not_listed``, ``added``, ``offered``: each counted once by
+    :func:`count_rows`, the one disclosure path, so no count is above a count it is part of
+    nor above everyone's) and the rates ``override_rate`` (listed_not_needed / considered),
     ``addition_rate`` (added / not_listed), ``list_rate`` and ``offer_rate`` (listed,
     offered / children).
 
@@ -109,25 +114,18 @@ def group_counts(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray) -> p
     >>> g[["group", "listed", "listed_not_needed", "override_rate"]].values.tolist()
     [['all', 2, 1, 0.5], ['female', 1, 0, 0.0], ['male', 1, 1, 1.0]]
     """
-    c = Counter(keys, policy.min_count)
-    masks = count_masks(t)
-    everyone = c.counts(masks)
-    rows = [{"characteristic": "all", "label": "everyone", "kind": "all", "group": "all",
-             **{k: everyone[k] for k in GROUP_COUNTS}}]
+    head = {"characteristic": "all", "label": "everyone", "kind": "all", "group": "all"}
+    heads, rows = [head], [np.ones(len(t), bool)]
     for g in _tables(t, policy):
         for i, name in enumerate(g.groups):
-            n = c.counts(masks, g.codes == i, within=everyone)
-            rows.append({"characteristic": g.key, "label": g.label, "kind": g.kind,
-                         "group": name, **{k: n[k] for k in GROUP_COUNTS}})
-    out = pd.DataFrame(rows)
-
-    def ratio(k: str, n: str) -> np.ndarray:
-        return np.where(out[n] > 0, out[k] / out[n].where(out[n] > 0, 1), np.nan)
-
-    out["override_rate"] = ratio("listed_not_needed", "considered")
-    out["addition_rate"] = ratio("added", "not_listed")
-    out["list_rate"] = ratio("listed", "children")
-    out["offer_rate"] = ratio("offered", "children")
+            heads.append({"characteristic": g.key, "label": g.label, "kind": g.kind,
+                          "group": name})
+            rows.append(g.codes == i)
+    counts = count_rows(count_masks(t), keys, policy.min_count, np.vstack(rows))
+    out = pd.DataFrame([{**h, **{k: v for k, v in row_counts(counts, i).items()
+                                 if k in GROUP_COUNTS}} for i, h in enumerate(heads)])
+    for rate, (k, n) in GROUP_RATES.items():
+        out[rate] = published_rate(out[k].to_numpy(), out[n].to_numpy())
     return out
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from riskmodel.evaluation.decisions._rates import Counter, count_masks
+from riskmodel.evaluation._disclosure import protect_cells, protect_counts
+from riskmodel.evaluation.decisions._rates import count_masks
 from riskmodel.evaluation.fairness import FairnessPolicy, binomial_comparisons, rate_interval
 
 # name -> words; the rows of each are chosen in _masks
@@ -78,27 +79,30 @@ def decision_outcomes(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
     """
     label = pd.to_numeric(t["label"], errors="coerce").to_numpy(float)
     known = ~np.isnan(label)
-    c = Counter(keys, policy.min_count)
-    table = _category_table(t, policy, c, known, known & (label == 1))
+    table = _category_table(t, policy, keys, known, known & (label == 1))
     comp = _comparisons(table, policy, seed)
     return {"outcome": outcome, "table": table,
             "comparisons": comp[["category", "compared_with", "ratio", "low", "high",
                                  "too_few"]],
-            "unknown": c.count(~known), "not_causal": NOT_CAUSAL}
+            "unknown": int(protect_counts(~known, keys, policy.min_count)[0]),
+            "not_causal": NOT_CAUSAL}
 
 
-def _category_table(t: pd.DataFrame, policy: FairnessPolicy, c: Counter, known: np.ndarray,
-                    y: np.ndarray) -> pd.DataFrame:
-    """One row per category: rounded children and outcomes, the rate's interval, mean score."""
+def _category_table(t: pd.DataFrame, policy: FairnessPolicy, keys: np.ndarray,
+                    known: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """One row per category: protected children and outcomes (the one disclosure path,
+    outcomes never above children), the rate's interval, mean score."""
     base = policy.min_count
     conf = policy.bootstrap.confidence
     score = pd.to_numeric(t.get("score"), errors="coerce").to_numpy(float) \
         if "score" in t else np.full(len(t), np.nan)
+    masks = _masks(t)
+    counts = protect_cells(np.vstack(list(masks.values())), {"children": known, "had": y},
+                           {"had": ("children",)}, keys, base)
     rows = []
-    for name, mask in _masks(t).items():
+    for i, (name, mask) in enumerate(masks.items()):
         m = mask & known
-        n = c.count(m)
-        k = c.count(m & y, within=n)
+        n, k = int(counts["children"][i]), int(counts["had"][i])
         lo, hi = rate_interval(k, n, base=base, confidence=conf)
         pred = float(np.nanmean(score[m])) if m.any() and np.isfinite(score[m]).any() \
             else np.nan

@@ -24,7 +24,7 @@ import pandas as pd
 
 from riskmodel._core.errors import InputError
 from riskmodel.data import DECISIONS
-from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts
+from riskmodel.evaluation._disclosure import protect_cells, record_keys
 from riskmodel.evaluation.decisions._match import listed_flags
 
 OFFERED = ("offered", "declined")
@@ -162,56 +162,44 @@ def count_masks(t: pd.DataFrame) -> dict[str, np.ndarray]:
     return {name: masks[name] for name in COUNTS}
 
 
-class Counter:
-    """Publishable counts of a table's rows, the one place they meet disclosure control.
-
-    Each count is rounded to a multiple of ``base`` by its cell key
-    (:mod:`riskmodel.evaluation._disclosure`), with two rules so that published figures
-    never contradict each other or the counts a council holds: a count that is not zero is
-    never published as zero (1 to ``base - 1`` is published as ``base``: "none" would be
-    untrue, and a zero reveals no child), and a count is never published larger than a count
-    it is part of (its wholes in :data:`COUNTS`, and the same count for everyone).
+def count_rows(masks: dict[str, np.ndarray], keys: np.ndarray, base: int,
+               rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each of :data:`COUNTS` for each row of ``rows`` (rows x table rows; default one row,
+    everyone), as published: the one disclosure path
+    (:func:`riskmodel.evaluation._disclosure.protect_cells`), so each count is rounded by its
+    cell key as in the fairness report, and none is published above a count it is part of
+    (its wholes in :data:`COUNTS`) nor above the same count of a row that holds this one
+    (a group or a locality never above everyone).
 
     Examples
     --------
-    >>> c = Counter(np.array([5, 7, 11]), base=1)
-    >>> c.count(np.array([True, False, True]))
-    2
-    >>> Counter(np.zeros(3, np.int64), base=5).count(np.array([True, False, False]))
-    5
+    >>> s = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "as_of": "2025-12-31",
+    ...                   "in_capacity": [True, True, False]})
+    >>> d = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "scoring_month": "2025-12",
+    ...                   "decision": ["offered", "not_needed", "offered"]})
+    >>> t = decision_table(d, s)
+    >>> c = count_rows(count_masks(t), table_keys(t), 1)
+    >>> int(c["listed"][0]), int(c["added"][0])
+    (2, 1)
     """
+    n = len(next(iter(masks.values())))
+    r = np.ones((1, n), bool) if rows is None else np.atleast_2d(np.asarray(rows, bool))
+    return protect_cells(r, {name: masks[name] for name in COUNTS},
+                         {name: parents for name, (_, parents) in COUNTS.items()}, keys, base)
 
-    def __init__(self, keys: np.ndarray, base: int) -> None:
-        self.keys = np.asarray(keys, np.int64)
-        self.base = int(base)
 
-    def count(self, mask, within: int | None = None) -> int:
-        """The published count of the rows where ``mask`` holds, at most ``within``."""
-        m = np.asarray(mask, bool)
-        true = int(m.sum())
-        v = int(round_counts([true], cell_keys(m[None, :], self.keys), self.base)[0])
-        if true > 0 and v == 0:
-            v = self.base
-        return v if within is None else min(v, int(within))
-
-    def counts(self, masks: dict[str, np.ndarray], rows=None,
-               within: dict[str, int] | None = None) -> dict[str, int]:
-        """Each of :data:`COUNTS` among ``rows`` (default all), none above its wholes nor
-        above ``within`` (the same counts for a set of rows that holds these)."""
-        r = np.ones(len(self.keys), bool) if rows is None else np.asarray(rows, bool)
-        out: dict[str, int] = {}
-        for name, (_, parents) in COUNTS.items():
-            caps = [out[p] for p in parents] + ([within[name]] if within else [])
-            out[name] = self.count(masks[name] & r, min(caps) if caps else None)
-        return out
+def row_counts(counts: dict[str, np.ndarray], i: int) -> dict[str, int]:
+    """Row ``i`` of :func:`count_rows` as plain counts."""
+    return {name: int(v[i]) for name, v in counts.items()}
 
 
 def _ratio(k: int, n: int) -> float:
     return k / n if n > 0 else float("nan")
 
 
-def panel_rates(t: pd.DataFrame, c: Counter) -> dict:
-    """The counts and rates of :func:`decision_rates` for rows of :func:`decision_table`.
+def panel_rates(t: pd.DataFrame, keys: np.ndarray, base: int) -> dict:
+    """The counts and rates of :func:`decision_rates` for rows of :func:`decision_table`,
+    with their record ``keys`` (:func:`table_keys`) and rounding ``base``.
 
     Examples
     --------
@@ -219,10 +207,10 @@ def panel_rates(t: pd.DataFrame, c: Counter) -> dict:
     ...                   "in_capacity": [True, True]})
     >>> d = pd.DataFrame({"child_id": ["C1", "C2"], "scoring_month": "2025-12",
     ...                   "decision": ["offered", "not_needed"]})
-    >>> panel_rates(decision_table(d, s), Counter(np.zeros(2, np.int64), 1))["override_rate"]
+    >>> panel_rates(decision_table(d, s), np.zeros(2, np.int64), 1)["override_rate"]
     0.5
     """
-    return with_rates(c.counts(count_masks(t)))
+    return with_rates(row_counts(count_rows(count_masks(t), keys, base), 0))
 
 
 def with_rates(n: dict[str, int]) -> dict:
@@ -291,23 +279,15 @@ def decision_rates(decisions: pd.DataFrame, scores: pd.DataFrame, *, base: int =
     0.6666666666666666
     """
     t = decision_table(decisions, scores)
-    c = Counter(table_keys(t), base)
-    masks = count_masks(t)
-    everyone = c.counts(masks)
-    out = with_rates(everyone)
-    out["by_locality"] = _by_locality(t, c, masks, everyone)
+    rows, names = [np.ones(len(t), bool)], []
+    if "locality" in t.columns:
+        loc = t["locality"].fillna("not recorded").astype(str)
+        names = sorted(loc.unique())
+        rows += [(loc == name).to_numpy() for name in names]
+    counts = count_rows(count_masks(t), table_keys(t), base, np.vstack(rows))
+    out = with_rates(row_counts(counts, 0))
+    out["by_locality"] = {name: with_rates(row_counts(counts, i + 1))
+                          for i, name in enumerate(names)}
     out["months"] = sorted(t["month"].dropna().unique().tolist())
     out["base"] = int(base)
     return out
-
-
-def _by_locality(t: pd.DataFrame, c: Counter, masks: dict[str, np.ndarray],
-                 everyone: dict[str, int]) -> dict:
-    """Each locality's counts (rounded within everyone's) and rates; empty without one."""
-    by = {}
-    if "locality" in t.columns:
-        loc = t["locality"].fillna("not recorded").astype(str)
-        for name in sorted(loc.unique()):
-            rows = (loc == name).to_numpy()
-            by[name] = with_rates(c.counts(masks, rows, within=everyone))
-    return by

@@ -22,7 +22,7 @@ from riskmodel.evaluation.decisions._compare import (
     settle_words,
 )
 from riskmodel.evaluation.decisions._outcomes import NOT_CAUSAL, decision_outcomes
-from riskmodel.evaluation.decisions._rates import Counter, panel_rates, table_keys
+from riskmodel.evaluation.decisions._rates import panel_rates, table_keys
 from riskmodel.evaluation.fairness import (
     FINDINGS_COLUMNS,
     REST,
@@ -118,7 +118,7 @@ def decisions_report(table: pd.DataFrame, *,
     pol: FairnessPolicy = resolve_policy(policy)
     t = table.reset_index(drop=True)
     keys = table_keys(t)
-    rates = panel_rates(t, Counter(keys, pol.min_count))
+    rates = panel_rates(t, keys, pol.min_count)
     groups = group_counts(t, pol, keys)
     findings = override_findings(groups, pol, seed=seed,
                                  months=max(int(t["month"].nunique()), 1))

@@ -7,6 +7,7 @@ measures are one registry (:data:`MEASURES`); the findings' machinery (:func:`ju
 the decisions report.
 """
 
+from riskmodel.evaluation._disclosure import rate_interval
 from riskmodel.evaluation.fairness._audit import fairness_audit, record_identity
 from riskmodel.evaluation.fairness._findings import (
     HARM,
@@ -16,7 +17,6 @@ from riskmodel.evaluation.fairness._findings import (
     binomial_comparisons,
     judge,
     normal_comparison,
-    rate_interval,
 )
 from riskmodel.evaluation.fairness._groups import GroupTable, build_tables
 from riskmodel.evaluation.fairness._measures import (

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from riskmodel.evaluation.fairness._measures import HARM
 
@@ -42,35 +42,6 @@ REST = "everyone else"
 STATUS_ORDER = {"flag": 0, "watch": 1, "within": 2, "insufficient": 3}
 FINDING_COLUMNS = ["characteristic", "group", "measure", "ratio", "low", "high", "direction",
                    "status"]
-
-
-def rate_interval(k, n, *, base: int = 1, confidence: float = 0.95):
-    """Exact (Clopper-Pearson) interval of ``k`` of ``n``, widened for rounding to ``base``.
-
-    The lower end is the exact lower end for the smallest count the published ``k`` could
-    stand for, the upper end the exact upper end for the largest; never a single point.
-
-    Examples
-    --------
-    >>> lo, hi = rate_interval(0, 18)
-    >>> float(lo), round(float(hi), 3)
-    (0.0, 0.185)
-    >>> lo, hi = rate_interval(10, 100, base=5)
-    >>> round(float(lo), 3), round(float(hi), 3)
-    (0.022, 0.224)
-    """
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    a = (1 - confidence) / 2
-    spread = max(int(base) - 1, 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        klo = np.clip(k - spread, 0, n)
-        khi = np.clip(k + spread, 0, n)
-        lo = np.where(klo > 0, special.betaincinv(np.maximum(klo, 1e-9), n - klo + 1, a), 0.0)
-        hi = np.where(khi < n, special.betaincinv(khi + 1, np.maximum(n - khi, 1e-9), 1 - a),
-                      1.0)
-    bad = ~(n > 0)
-    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
 def _posterior_rates(k, n, base, rng, draws):

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from riskmodel.evaluation._disclosure import MIN_FOR_SCORES, rate_interval
 from riskmodel.evaluation.fairness._bootstrap import quantiles
 from riskmodel.evaluation.fairness._findings import (
     REST,
@@ -26,7 +27,6 @@ from riskmodel.evaluation.fairness._findings import (
     judge,
     mark_counterparts,
     normal_comparison,
-    rate_interval,
 )
 from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._measures import (
@@ -38,9 +38,6 @@ from riskmodel.evaluation.fairness._measures import (
 from riskmodel.evaluation.fairness._policy import FairnessPolicy
 
 TOO_FEW = "too few to show"
-# AUC and calibration are shown for a group with at least this many (published) children
-# who had the outcome, and as many who did not.
-MIN_FOR_SCORES = 20
 
 
 def _round(v: float, digits: int) -> float:

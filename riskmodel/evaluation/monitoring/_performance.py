@@ -28,7 +28,13 @@ from scipy import stats
 
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
-from riskmodel.evaluation.monitoring._publish import CELLS, group_cells, is_small
+from riskmodel.evaluation.monitoring._publish import (
+    CELLS,
+    group_cells,
+    is_small,
+    publish_measures,
+    publish_ratios,
+)
 
 EVERYONE = -1  # the reference "everyone": the rest of the cohort, as the fairness report
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
@@ -132,7 +138,8 @@ def judge(metrics: dict, promise, bars, *, outcome_ratio: float, alpha: float = 
 
 
 def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
-             min_count: int = 5, draws: dict | None = None) -> dict:
+             min_count: int = 5, draws: dict | None = None, ids=None,
+             cells: pd.Series | None = None) -> dict:
     """Realised performance of one matured scoring month.
 
     Parameters
@@ -148,15 +155,21 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     draws : dict, optional
         Each measure's values over resamples already drawn (:func:`by_group` draws one set of
         resamples for every group); default: ``n_boot`` resamples of these rows.
+    ids : array-like, optional
+        Each row's identity (``child_id|as_of``, as the fairness report keys a record), for
+        the cell keys of the published counts; default the row number.
+    cells : Series, optional
+        The rows' published confusion cells, when already made (:func:`by_group`).
 
     Returns
     -------
     dict
-        ``n``, ``positives`` (``"<5"`` when small) and, for each of ``auc``,
-        ``calibration_error``, ``precision_at_capacity``, ``recall_at_capacity``,
-        ``base_rate`` and ``observed_over_expected``, ``value``/``low``/``high``
-        (precision and recall ``hidden`` when fewer than ``min_count`` flagged children had
-        the outcome).
+        ``n``, ``positives`` and ``flagged`` (published counts: cell-key rounded to a
+        multiple of ``min_count``) and, for each of ``auc``, ``calibration_error``,
+        ``precision_at_capacity``, ``recall_at_capacity``, ``base_rate`` and
+        ``observed_over_expected``, ``value``/``low``/``high`` as published
+        (:func:`~riskmodel.evaluation.monitoring._publish.publish_measures`: rates from the
+        published counts, AUC and calibration to two decimals, ``hidden`` where too few).
 
     Examples
     --------
@@ -177,11 +190,13 @@ def realised(y, p, flags, families=None, *, n_boot: int = 200, seed: int = 0,
     point["observed_over_expected"] = y.sum() / p.sum() if p.sum() > 0 else math.nan
     if draws is None:
         draws = bootstrap(y, p, f, codes, n_boot=n_boot, seed=seed)
-    metrics = _hide_small(_intervals(point, draws), y, f, min_count)
-    positives = int(y.sum())
-    return {"n": int(len(y)), "positives": f"<{min_count}"
-            if is_small([positives], min_count)[0] else positives,
-            "flagged": int(f.sum()), "metrics": metrics}
+    if cells is None:
+        rows = np.arange(len(y)).astype(str) if ids is None else np.asarray(ids, str)
+        cells = group_cells(np.full(len(y), "all"), y > 0, f, rows, min_count=min_count).iloc[0]
+    metrics = publish_measures(_intervals(point, draws), cells, float(p.sum()),
+                               min_count=min_count)
+    return {"n": int(cells["children"]), "positives": int(cells["needed_help"]),
+            "flagged": int(cells["flagged"]), "metrics": metrics}
 
 
 def _intervals(point: pd.Series, draws: dict) -> dict:
@@ -194,19 +209,6 @@ def _intervals(point: pd.Series, draws: dict) -> dict:
                   else (math.nan, math.nan))
         metrics[m] = {"value": v, "low": float(min(lo, v)) if np.isfinite(v) else float(lo),
                       "high": float(max(hi, v)) if np.isfinite(v) else float(hi)}
-    return metrics
-
-
-def _hide_small(metrics: dict, y: np.ndarray, f: np.ndarray, min_count: int) -> dict:
-    """Hide every measure when the outcomes are few, precision and recall when a cell is."""
-    hits = int((y * f).sum())
-    if is_small([int(y.sum())], min_count)[0]:  # so few outcomes: every figure would tell
-        for m in metrics:
-            metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
-    elif is_small([hits, int(y.sum()) - hits, int(f.sum()) - hits], min_count).any():
-        # precision and recall would reveal the hits, the missed or the false positives
-        for m in ("precision_at_capacity", "recall_at_capacity"):
-            metrics[m] = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
     return metrics
 
 
@@ -378,6 +380,7 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
     out = [_characteristic(table, t, (y, p, f, codes), draws, rest=rest, tolerance=tolerance,
                            min_count=min_count) for t, table in enumerate(tables)]
     _mark_outside(out, tolerance, p_value)
+    publish_ratios(out, min_count=min_count)
     return out
 
 
@@ -417,8 +420,8 @@ def _characteristic(table: tuple, t: int, arrays: tuple, draws: dict, *, rest: s
         if not hidden[i]:
             mask = g == i
             r = realised(y[mask], p[mask], f[mask] > 0, codes[mask], min_count=min_count,
-                         draws=draws[(t, i, True)])
-            row["metrics"] = _with_published_rates(r["metrics"], cells.loc[name])
+                         draws=draws[(t, i, True)], cells=cells.loc[name])
+            row["metrics"] = r["metrics"]
             if ref is not None and i != ref and (ref == EVERYONE or not hidden[ref]):
                 theirs = np.flatnonzero(g != i) if ref == EVERYONE else np.flatnonzero(g == ref)
                 their = _rest_cells(cells, name) if ref == EVERYONE else cells.loc[names[ref]]
@@ -438,19 +441,6 @@ def _published(cells: pd.Series) -> dict:
             continue
         out[str(k)] = int(v) if k in CELLS else (None if not np.isfinite(v) else float(v))
     return out
-
-
-def _with_published_rates(metrics: dict, cells: pd.Series) -> dict:
-    """Precision and recall at capacity as the rates of the published cells (their
-    intervals from the resamples), never full-precision rates of exact counts."""
-    for m, rate in (("precision_at_capacity", "precision"),
-                    ("recall_at_capacity", "true_positive_rate")):
-        v = float(cells[rate])
-        if metrics[m].get("hidden") or not np.isfinite(v):
-            continue
-        metrics[m] = {"value": v, "low": min(metrics[m]["low"], v),
-                      "high": max(metrics[m]["high"], v)}
-    return metrics
 
 
 def _rest_cells(cells: pd.DataFrame, name: str) -> pd.Series:

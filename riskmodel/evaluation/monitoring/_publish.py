@@ -10,18 +10,26 @@ The other monitoring modules import these functions, never ``_disclosure`` itsel
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from riskmodel.evaluation._disclosure import (
     CONFUSION_CELLS,
+    MIN_FOR_SCORES,
     is_small,
     protect_table,
+    published_rate,
+    rate_interval,
     small_text,
     suppress,
 )
 
-__all__ = ["CELLS", "group_cells", "hidden_rows", "is_small", "kept", "rounded", "shown_count",
+__all__ = ["CELLS", "RATE_CELLS", "group_cells", "hidden_rows", "is_small", "kept",
+           "publish_measures", "publish_ratios", "rounded", "scores_shown", "shown_count",
            "small_text", "suppress"]
 
 #: The confusion cells a by-group table publishes (the fairness report's).
@@ -47,6 +55,111 @@ def group_cells(groups: np.ndarray, needed: np.ndarray, flagged: np.ndarray, ids
     """
     return protect_table(groups, np.asarray(needed, bool), np.asarray(flagged, bool),
                          list(ids), base=min_count)
+
+
+#: Measures that are rates of published cells: measure -> (numerator, denominator).
+RATE_CELLS = {"base_rate": ("needed_help", "children"),
+              "precision_at_capacity": ("hits", "flagged"),
+              "recall_at_capacity": ("hits", "needed_help")}
+_HIDDEN = {"value": math.nan, "low": math.nan, "high": math.nan, "hidden": True}
+
+
+def scores_shown(cells: Mapping) -> bool:
+    """Whether figures computed from the exact records (AUC, calibration error, resampled
+    intervals) may be shown for a group: at least ``MIN_FOR_SCORES`` published children who
+    had the outcome and as many who did not (the fairness report's rule).
+
+    Examples
+    --------
+    >>> scores_shown({"needed_help": 20, "did_not_need_help": 400}), scores_shown(
+    ...     {"needed_help": 15, "did_not_need_help": 400})
+    (True, False)
+    """
+    return bool(cells["needed_help"] >= MIN_FOR_SCORES
+                and cells["did_not_need_help"] >= MIN_FOR_SCORES)
+
+
+def publish_measures(metrics: dict, cells: Mapping, expected: float, *, min_count: int,
+                     confidence: float = 0.95) -> dict:
+    """Realised measures as published, from a group's published cells (:func:`group_cells`).
+
+    Rates (:data:`RATE_CELLS`) are ratios of published cells with the fairness report's
+    interval for rounded counts (``rate_interval``); outcomes observed over expected is the
+    published count who needed help over the summed scores (``expected``), its interval the
+    same count's; where :func:`scores_shown`, each interval is widened to the family
+    resamples' (rounded to two decimals: siblings share outcomes); AUC and calibration error
+    (from the exact records: no count gives them) are rounded to two decimals, interval
+    included, and shown only where :func:`scores_shown`.
+    With ``min_count`` 1 (data already public) the exact measures are returned unchanged.
+
+    Examples
+    --------
+    >>> cells = {"children": 400, "needed_help": 40, "did_not_need_help": 360,
+    ...          "flagged": 40, "hits": 10}
+    >>> exact = {"auc": {"value": 0.71234, "low": 0.65, "high": 0.77},
+    ...          "base_rate": {"value": 0.1025, "low": 0.07, "high": 0.13}}
+    >>> out = publish_measures(exact, cells, 41.0, min_count=5)
+    >>> out["auc"]["value"], out["base_rate"]["value"]
+    (0.71, 0.1)
+    """
+    if min_count <= 1:
+        return metrics
+    out: dict[str, Any] = {}
+    for m in metrics:
+        if m in RATE_CELLS or m == "observed_over_expected":
+            num, den = RATE_CELLS.get(m, ("needed_help", "children"))
+            k, n = float(cells[num]), float(cells[den])
+            lo, hi = rate_interval(k, n, base=min_count, confidence=confidence)
+            scale = 1.0 if m in RATE_CELLS else (n / expected if expected > 0 else math.nan)
+            got = {"value": float(published_rate(k, n)) * scale, "low": float(lo) * scale,
+                   "high": float(hi) * scale}
+            if scores_shown(cells):  # never narrower than the family resamples allow
+                got = _widened(got, metrics[m])
+        elif scores_shown(cells):
+            got = {k: round(float(v), 2) if k in ("value", "low", "high") and
+                   np.isfinite(v) else v for k, v in metrics[m].items()}
+        else:
+            got = dict(_HIDDEN)
+        out[m] = got if np.isfinite(got["value"]) else dict(_HIDDEN)
+    return out
+
+
+def _widened(got: dict, resampled: dict) -> dict:
+    """``got``'s interval widened to the resampled one, rounded to two decimals."""
+    for end, pick in (("low", min), ("high", max)):
+        v = resampled.get(end)
+        if v is not None and np.isfinite(v) and np.isfinite(got[end]):
+            got[end] = pick(got[end], round(float(v), 2))
+    return got
+
+
+def publish_ratios(characteristics: list[dict], *, min_count: int) -> None:
+    """Round (in place) what each group's ``missed_ratio`` and ``oe_ratio`` take from the
+    exact records (their resampled ``low``, ``high`` and ``sd_log``) to two decimals, or drop
+    it (and the ``outside`` judgement) for a group :func:`scores_shown` does not allow. The
+    ratios' values are already ratios of published figures.
+
+    Examples
+    --------
+    >>> out = [{"groups": [{"needed_help": 10, "did_not_need_help": 90,
+    ...         "missed_ratio": {"value": 1.5, "low": 0.812, "high": 2.71, "sd_log": 0.31,
+    ...                          "outside": False}}]}]
+    >>> publish_ratios(out, min_count=5)
+    >>> out[0]["groups"][0]["missed_ratio"]
+    {'value': 1.5, 'low': None, 'high': None, 'sd_log': None, 'outside': False}
+    """
+    if min_count <= 1:
+        return
+    for ch in characteristics:
+        for g in ch["groups"]:
+            ok = scores_shown(g) if "needed_help" in g else False
+            for key in ("missed_ratio", "oe_ratio"):
+                r = g.get(key)
+                if not r:
+                    continue
+                for part in ("low", "high", "sd_log"):
+                    r[part] = round(float(r[part]), 2) if ok else None
+                r["outside"] = bool(r["outside"]) and ok
 
 
 def kept(count, min_count: int):
