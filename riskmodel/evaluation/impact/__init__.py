@@ -17,8 +17,8 @@ from riskmodel.evaluation.impact._effects import (
     rd_effects,
     sharp_effects,
 )
-from riskmodel.evaluation.impact._groups import MIN_ESCALATIONS, MIN_NEAR, effects_by_group
 from riskmodel.evaluation.impact._estimate import ik_bandwidth, local_fit, rbc_fit, triangular
+from riskmodel.evaluation.impact._groups import MIN_ESCALATIONS, MIN_NEAR, effects_by_group
 from riskmodel.evaluation.impact._report import (
     BALANCE_INPUTS,
     DEFAULT_TITLE,
@@ -29,8 +29,8 @@ from riskmodel.evaluation.impact._report import (
 )
 
 __all__ = [
-    "BALANCE_INPUTS", "DEFAULT_TITLE", "ImpactReport", "balance", "bandwidth",
-    "MIN_ESCALATIONS", "MIN_NEAR", "density_test", "effects_by_group", "fuzzy_effects", "ik_bandwidth", "impact_report", "local_fit",
-    "months_to_settle", "rbc_fit", "rd_effects", "sharp_effects", "triangular",
-    "write_impact_report",
+    "BALANCE_INPUTS", "DEFAULT_TITLE", "MIN_ESCALATIONS", "MIN_NEAR", "ImpactReport", "balance",
+    "bandwidth", "density_test", "effects_by_group", "fuzzy_effects", "ik_bandwidth",
+    "impact_report", "local_fit", "months_to_settle", "rbc_fit", "rd_effects", "sharp_effects",
+    "triangular", "write_impact_report",
 ]

@@ -137,14 +137,19 @@ def effects_by_group(t: pd.DataFrame, characteristics: list[str], bandwidths: di
         for value in sorted(values.dropna().unique()):
             mask = (values == value).fillna(False).to_numpy(bool)
             g = t[mask].reset_index(drop=True)
-            sub = _one_group(g, bandwidths, lambda m, mask=mask: count(_widen(mask, m)))
+            sub = _one_group(g, bandwidths, _within(mask, count))
             out.append({"characteristic": c, "group": str(value), **sub})
     return out
 
 
-def _widen(mask: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """A mask over the group's rows as a mask over all the rows (so the count's cell key is
-    the same as for any other report of the same child-months)."""
-    full = np.zeros(len(mask), bool)
-    full[np.flatnonzero(mask)[np.asarray(inner, bool)]] = True
-    return full
+def _within(mask: np.ndarray, count: Callable[[np.ndarray], int]
+            ) -> Callable[[np.ndarray], int]:
+    """A count over the group's rows, made by widening its mask to all the rows (so the
+    count's cell key is the same as for any other report of the same child-months)."""
+    where = np.flatnonzero(mask)
+
+    def inner(m: np.ndarray) -> int:
+        full = np.zeros(len(mask), bool)
+        full[where[np.asarray(m, bool)]] = True
+        return count(full)
+    return inner

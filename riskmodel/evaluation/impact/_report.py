@@ -178,6 +178,16 @@ def _settings(lists: list[dict], t: pd.DataFrame, bandwidths: dict, min_count: i
                         "pilot bandwidth), family-clustered"}
 
 
+def _counts(t: pd.DataFrame, judged: np.ndarray, count: Callable[[np.ndarray], int],
+            months: int) -> dict:
+    """The report's counts of child-months, each rounded (``count``)."""
+    return {"child_months": count(np.ones(len(t), bool)),
+            "child_months_with_outcome": count(t["y"].notna().to_numpy()),
+            "listed": count(t["listed"].to_numpy(bool)),
+            "offered": count(t["offered"].to_numpy(bool)),
+            "left_out_helped_before": count(~judged), "months": months}
+
+
 def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
                   running: str = "log-odds", exclude_helped: bool = True,
                   characteristics: list[str] | None = None) -> ImpactReport:
@@ -229,11 +239,7 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
     effects = _rounded_effects(rd["effects"], known, count_known)
     by_group = effects_by_group(known, list(characteristics or []), rd["bandwidths"],
                                 count_known)
-    counts = {"child_months": count(np.ones(len(t), bool)),
-              "child_months_with_outcome": count(t["y"].notna().to_numpy()),
-              "listed": count(t["listed"].to_numpy(bool)),
-              "offered": count(t["offered"].to_numpy(bool)),
-              "left_out_helped_before": count(~judged), "months": months}
+    counts = _counts(t, judged, count, months)
     settings = _settings(lists, t, rd["bandwidths"], min_count, running)
     summary = _sentences(effects, rd["first_stage"], settle, months)
     return ImpactReport(summary=summary, effects=effects,
