@@ -157,7 +157,11 @@ BAD = {
     "a month given twice": (["--data", "{c}", "--scores", "{c}/scores/escalation-2024-01.parquet",
                              "--scores", "{c}/scores/escalation-2024-01.parquet"], None,
                             "error: --scores: each month's list may be given once"),
-    "help effect out of range": (["synth-help"], None, "error: --help-effect"),
+    "too few outcomes": (["--data", "{c}", "--scores", "{c}/scores/escalation-2025-06.parquet"],
+                         None, "error: impact: fewer than 200 child-months with a known "
+                         "outcome"),
+    "help effect out of range": (["synth-help"], None, "error: --help-effect: must be from 0 "
+                                 "to 1"),
 }
 
 
