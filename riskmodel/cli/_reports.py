@@ -182,9 +182,9 @@ def impact(
         Path | None, typer.Option(help="Fairness policy (its min_count rounds every count).")
     ] = None,
     running: Annotated[
-        str, typer.Option(help="Distance from each month's cut-off: score, or rank (places "
-                          "as a share of the month's children).")
-    ] = "score",
+        str, typer.Option(help="Distance from each month's cut-off: log-odds (of the score), "
+                          "score, or rank (places as a share of the month's children).")
+    ] = "log-odds",
     all_children: Annotated[
         bool, typer.Option(help="Keep child-months of children offered help for a list of "
                            "the 6 months before (left out by default).")

@@ -11,8 +11,9 @@ child's escalations in the 6 months after each offer are undone). It is the *ris
 the horizon that is multiplied by ``FACTOR`` exactly; a proportional hazard ``FACTOR``
 would give a slightly smaller risk reduction where escalation is common.
 
-Written beside the tables: ``scores/escalation-YYYY-MM.parquet`` (one list a month, with a
-``scoring-audit.jsonl`` line for each, as ``riskmodel score`` writes), the decisions stored
+Written beside the tables: ``scores/escalation-YYYY-MM.parquet`` (one list a month, with the
+children's characteristics as ``riskmodel score --with-characteristics`` writes them, and a
+``scoring-audit.jsonl`` line for each), the decisions stored
 beside each list as ``riskmodel decisions add`` stores them, the changed ``episodes.parquet``
 and ``manifest.json``'s ``help_effect``, which holds the true local effect at the cut-off.
 """
@@ -35,7 +36,7 @@ from riskmodel.features import build_labels, feature_columns
 from riskmodel.jobs._decisions_store import write_stored
 from riskmodel.jobs._extract import Extract, open_extract
 from riskmodel.models import LogisticClassifier
-from riskmodel.scoring import AUDIT_NAME
+from riskmodel.scoring import AUDIT_NAME, CHARACTERISTIC_COLUMNS
 
 HORIZON = 6
 NEAR = 0.25  # the true local effect: the listed quarter of the capacity nearest the cut-off
@@ -73,7 +74,8 @@ def _scored(ex: Extract, dates: list[pd.Timestamp]) -> pd.DataFrame:
     model = LogisticClassifier(C=0.1).fit(train[feats], train["label"].astype(int).to_numpy())
     cohort = ex.matrix(dates, outcome="escalation")
     cohort["score"] = model.predict_proba(cohort[feats])[:, 1]
-    return cohort[["child_id", "family_id", "as_of", "score"]].reset_index(drop=True)
+    carried = [c for c in ("locality", *CHARACTERISTIC_COLUMNS) if c in cohort]
+    return cohort[["child_id", "family_id", "as_of", "score", *carried]].reset_index(drop=True)
 
 
 def _lists(cohort: pd.DataFrame, share: float, seed: int) -> tuple[list, pd.DataFrame]:
@@ -97,6 +99,11 @@ def _lists(cohort: pd.DataFrame, share: float, seed: int) -> tuple[list, pd.Data
         lists.append(s)
         decided.append(d)
     return lists, pd.concat(decided, ignore_index=True)
+
+
+def _ratio(num: float, den: float) -> float | None:
+    """``num / den`` to 4 places; None without escalations to compare (a tiny council)."""
+    return round(float(num) / float(den), 4) if den > 0 else None
 
 
 def true_local_effect(lists: list, decided: pd.DataFrame, y0: pd.DataFrame,
@@ -124,8 +131,8 @@ def true_local_effect(lists: list, decided: pd.DataFrame, y0: pd.DataFrame,
     t = t.dropna(subset=["y0", "y1"])
     o = t["o"].astype(bool)
     toggled = np.where(o, t["y0"], t["y1"])
-    return {"local_risk_ratio": round(float(t.loc[o, "y1"].sum() / t.loc[o, "y0"].sum()), 4),
-            "local_risk_ratio_listed": round(float(t["y1"].sum() / toggled.sum()), 4),
+    return {"local_risk_ratio": _ratio(t.loc[o, "y1"].sum(), t.loc[o, "y0"].sum()),
+            "local_risk_ratio_listed": _ratio(t["y1"].sum(), toggled.sum()),
             "near_cut_off": f"listed children ranked in the last {NEAR:.0%} of each month's "
                             "capacity", "child_months_near": int(len(t)),
             "offered_near": int(o.sum())}
@@ -146,7 +153,8 @@ def _write_lists(folder: Path, lists: list, decided: pd.DataFrame, factor: float
     for s in lists:
         when = pd.Timestamp(s["as_of"].iloc[0])
         name = f"escalation-{when:%Y-%m}.parquet"
-        frame = s[["child_id", "as_of", "score", "rank_overall", "in_capacity"]].assign(
+        carried = [c for c in ("locality", *CHARACTERISTIC_COLUMNS) if c in s]
+        frame = s[["child_id", "as_of", "score", "rank_overall", "in_capacity", *carried]].assign(
             outcome="escalation", horizon_months=HORIZON, model_name="synthetic-listing",
             model_version=1, capacity_rule="top share")
         frame["as_of"] = frame["as_of"].dt.date

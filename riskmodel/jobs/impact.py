@@ -28,6 +28,7 @@ from riskmodel.features import build_labels
 from riskmodel.jobs._decisions_store import read_scores_table, read_stored, stored_path
 from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs._help_synth import plant_listed_help
+from riskmodel.scoring import CHARACTERISTIC_COLUMNS
 
 __all__ = ["find_scores", "impact_inputs", "plant_listed_help", "report_impact"]
 
@@ -50,12 +51,33 @@ def find_scores(data) -> list[Path]:
     return found
 
 
-RUNNING = ("score", "rank")
+RUNNING = ("log-odds", "score", "rank")
+#: The characteristics a scores file may carry (``riskmodel score --with-characteristics``).
+GROUPED = ("locality", *CHARACTERISTIC_COLUMNS)
+_EDGE = 1e-6  # probabilities of exactly 0 or 1 are held this far inside for the log-odds
 
 
-def _month_rows(p: Path, running: str = "score") -> pd.DataFrame:
-    """One list: distance from its cut-off (in score, or in rank as a share of the month's
-    cohort), listed, offered (decision ``offered``)."""
+def _distance(score: np.ndarray, listed: np.ndarray, running: str, name: str) -> np.ndarray:
+    """Distance from the month's cut-off (above 0: listed): in log-odds of the score (the
+    default), in score, or in rank as a share of the month's cohort; the cut-off midway
+    between the last child listed and the first not, ties put on their list's side."""
+    if running == "rank":
+        order = pd.Series(-score).rank(method="first").to_numpy()
+        x = (listed.sum() + 0.5 - order) / len(score)
+    else:
+        if running == "log-odds":
+            if np.nanmin(score) < 0 or np.nanmax(score) > 1:
+                raise InputError(f"--running log-odds: {name}'s scores are not probabilities "
+                                 "(0 to 1); give --running score or --running rank")
+            p = np.clip(score, _EDGE, 1 - _EDGE)
+            score = np.log(p / (1 - p))
+        x = score - (score[listed].min() + score[~listed].max()) / 2
+    return np.where(listed, np.maximum(x, 1e-12), np.minimum(x, 0.0))
+
+
+def _month_rows(p: Path, running: str = "log-odds") -> pd.DataFrame:
+    """One list: distance from its cut-off (:func:`_distance`), listed, offered (decision
+    ``offered``)."""
     s = read_scores_table(p)
     if "score" not in s.columns:
         raise InputError(f"--scores: {p.name} has no score column")
@@ -66,21 +88,16 @@ def _month_rows(p: Path, running: str = "score") -> pd.DataFrame:
     if listed.all() or not listed.any():
         raise InputError(f"--scores: {p.name} has no cut-off (every child, or none, listed)")
     score = s["score"].to_numpy(float)
-    cut = (score[listed].min() + score[~listed].max()) / 2
-    if running == "rank":
-        order = pd.Series(-score).rank(method="first").to_numpy()
-        x = (listed.sum() + 0.5 - order) / len(score)
-    else:
-        x = score - cut
-    x = np.where(listed, np.maximum(x, 1e-12), np.minimum(x, 0.0))  # ties: their list's side
+    x = _distance(score, listed, running, p.name)
     stored, _ = read_stored(stored_path(p))
     if stored is None:
         raise InputError(f"--scores: no decisions recorded for {p.name} (riskmodel decisions "
                          f"add FILE --scores {p})")
     offered = s["child_id"].isin(set(stored.loc[stored["decision"] == "offered", "child_id"]))
+    by = {f"by_{c}": s[c].to_numpy() for c in GROUPED if c in s.columns}
     return pd.DataFrame({"child_id": s["child_id"], "as_of": s["as_of"],
                          "month": s["as_of"].dt.strftime("%Y-%m"), "x": x, "listed": listed,
-                         "offered": offered.to_numpy(), "score": score})
+                         "offered": offered.to_numpy(), "score": score, **by})
 
 
 def _inputs(t: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
@@ -95,9 +112,10 @@ def _inputs(t: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     for col, value, new in (("sex", "female", "female"), ("ethnicity", "white", "white")):
         if col in t:
             t[new] = (t.pop(col).astype(str).str.lower() == value).astype(float)
-    if "disability" in t:
-        t["disability"] = t["disability"].astype(str).str.lower().isin(["true", "1", "yes"]
-                                                                      ).astype(float)
+    if "disability" in t:  # none, sen_support or ehcp: any recorded need counts
+        d = t["disability"].astype("string").str.lower()
+        t["disability"] = (~d.isin(["none", "no", "false", "0", ""])).astype(float).where(
+            d.notna())
     t = t.sort_values(["child_id", "as_of"])
     prev = t.groupby("child_id")["score"].shift()
     gap = t["as_of"] - t.groupby("child_id")["as_of"].shift()
@@ -105,10 +123,10 @@ def _inputs(t: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     return t.drop(columns="score")
 
 
-def impact_inputs(data, scores=None, running: str = "score") -> tuple[pd.DataFrame, list[dict]]:
+def impact_inputs(data, scores=None, running: str = "log-odds") -> tuple[pd.DataFrame, list[dict]]:
     """The child-months of every list with their outcome, family and inputs."""
     if running not in RUNNING:
-        raise InputError(f"--running: expected score or rank, got {running!r}")
+        raise InputError(f"--running: expected log-odds, score or rank, got {running!r}")
     ex = open_extract(data)
     paths = [Path(p) for p in ([scores] if isinstance(scores, str | os.PathLike)
                                else (scores or []))] or find_scores(data)
@@ -141,7 +159,7 @@ def _helped_before(t: pd.DataFrame, months: int = 6) -> np.ndarray:
     return out
 
 
-def report_impact(data, out_dir, *, scores=None, policy=None, running: str = "score",
+def report_impact(data, out_dir, *, scores=None, policy=None, running: str = "log-odds",
                   all_children: bool = False, title: str = DEFAULT_TITLE
                   ) -> tuple[ImpactReport, dict]:
     """Write the impact report (``report.html``, ``summary.json``) for a council's lists.
@@ -156,9 +174,9 @@ def report_impact(data, out_dir, *, scores=None, policy=None, running: str = "sc
         file under ``<data>/scores/``.
     policy : path, optional
         The fairness policy whose ``min_count`` rounds every count.
-    running : {"score", "rank"}
-        The distance from each month's cut-off: in score (the default), or in rank as a
-        share of the month's cohort.
+    running : {"log-odds", "score", "rank"}
+        The distance from each month's cut-off: in the log-odds of the score (the
+        default), in score, or in rank as a share of the month's cohort.
     all_children : bool
         Judge every child-month; by default a child offered help for a list of the 6 months
         before is left out of that month (their help had begun: listing them again decides
@@ -182,5 +200,6 @@ def report_impact(data, out_dir, *, scores=None, policy=None, running: str = "sc
                          "6-month horizon has not passed for enough lists)")
     pol = load_fairness_policy(policy)
     report = impact_report(t, lists=lists, min_count=int(pol.min_count), running=running,
-                           exclude_helped=not all_children)
+                           exclude_helped=not all_children,
+                           characteristics=[c for c in pol.characteristics if f"by_{c}" in t])
     return report, write_impact_report(report, out_dir, title=title)

@@ -12,8 +12,15 @@ import numpy as np
 import pandas as pd
 
 from riskmodel._core.io import atomic_path
-from riskmodel.evaluation._disclosure import cell_keys, record_keys, round_counts, rounding_note
+from riskmodel.evaluation._disclosure import protect_counts, record_keys, rounding_note
 from riskmodel.evaluation.impact._effects import balance, density_test, rd_effects
+from riskmodel.evaluation.impact._groups import (
+    MIN_ESCALATIONS,
+    MIN_NEAR,
+    effects_by_group,
+    enough_near,
+    months_for_enough,
+)
 
 DEFAULT_TITLE = "Did the lists help? The effect of being listed, at the capacity cut-off"
 TARGET_RR = 0.8  # the smallest effect worth finding: a fifth fewer escalations
@@ -42,6 +49,7 @@ class ImpactReport:
     counts: dict
     settle: dict
     settings: dict
+    by_group: list[dict] = field(default_factory=list)
     means: str = MEANS
     not_means: str = NOT_MEANS
     notes: list[str] = field(default_factory=list)
@@ -68,8 +76,7 @@ def _counter(t: pd.DataFrame, base: int) -> Callable[[np.ndarray], int]:
     keys = record_keys((t["child_id"].astype(str) + "|" + t["month"].astype(str)).to_numpy())
 
     def count(mask: np.ndarray) -> int:
-        m = np.asarray(mask, bool)
-        return int(round_counts([int(m.sum())], cell_keys(m[None, :], keys), base)[0])
+        return int(protect_counts(np.asarray(mask, bool)[None, :], keys, base)[0])
     return count
 
 
@@ -95,8 +102,37 @@ def _no_counts(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in _UNROUNDED}
 
 
+def _judge(known: pd.DataFrame, count: Callable[[np.ndarray], int], months: int
+           ) -> tuple[dict, dict]:
+    """Both designs (:func:`rd_effects`) and how many months would settle them; with too few
+    child-months near the cut-off (:func:`enough_near`), no numbers: the effects are blank
+    and ``settle`` says how many months of lists would give enough."""
+    rd = rd_effects(known)
+    h = min(rd["bandwidths"]["listed"], rd["bandwidths"]["offered"])
+    if not enough_near(known, h, count):
+        for e in rd["effects"]:
+            e.update(estimate=None, low=None, high=None, se_robust=None)
+        needed = months_for_enough(known, h, count, months)
+        return rd, {"months_needed": needed, "more_months": None if needed is None
+                    else max(0, needed - months), "target_risk_ratio": None,
+                    "too_few_near": True}
+    rr = next(e for e in rd["effects"] if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
+    return rd, months_to_settle(rr["se_robust"], months)
+
+
+TOO_FEW = ("Too few child-months near the cut-off to estimate the effects (a council needs "
+           f"{MIN_NEAR} each side within the bandwidth and {MIN_ESCALATIONS} escalations each "
+           "side).")
+
+
 def _sentences(effects: list[dict], first: dict, settle: dict, months: int) -> list[str]:
     by = {(e["of"], e["scale"]): e for e in effects}
+    if settle.get("too_few_near"):
+        more = settle["more_months"]
+        return [TOO_FEW + (f" About {more} more months of lists like these "
+                           f"({settle['months_needed']} in all, against {months} now) would "
+                           "give enough." if more is not None else " No month so far has "
+                           "children on both sides of the cut-off with an outcome.")]
     out = []
     for of, words in (("listed", "being listed"), ("offered", "being offered help")):
         rr, rd = by[(of, "risk_ratio")], by[(of, "risk_difference")]
@@ -123,6 +159,8 @@ def _sentences(effects: list[dict], first: dict, settle: dict, months: int) -> l
 
 
 RUNNING_WORDS = {
+    "log-odds": "log-odds of the score minus the month's cut-off in log-odds (midway between "
+                "the last child listed and the first not listed)",
     "score": "score minus the month's cut-off score (midway between the last child listed "
              "and the first not listed)",
     "rank": "places from the month's cut-off, as a share of the month's children (above 0: "
@@ -140,8 +178,19 @@ def _settings(lists: list[dict], t: pd.DataFrame, bandwidths: dict, min_count: i
                         "pilot bandwidth), family-clustered"}
 
 
+def _counts(t: pd.DataFrame, judged: np.ndarray, count: Callable[[np.ndarray], int],
+            months: int) -> dict:
+    """The report's counts of child-months, each rounded (``count``)."""
+    return {"child_months": count(np.ones(len(t), bool)),
+            "child_months_with_outcome": count(t["y"].notna().to_numpy()),
+            "listed": count(t["listed"].to_numpy(bool)),
+            "offered": count(t["offered"].to_numpy(bool)),
+            "left_out_helped_before": count(~judged), "months": months}
+
+
 def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
-                  running: str = "score", exclude_helped: bool = True) -> ImpactReport:
+                  running: str = "log-odds", exclude_helped: bool = True,
+                  characteristics: list[str] | None = None) -> ImpactReport:
     """The regression discontinuity at each month's capacity cut-off.
 
     Parameters
@@ -155,10 +204,13 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
         The lists (scores file, month), for the settings.
     min_count : int
         The disclosure control's rounding base (the fairness policy's ``min_count``).
-    running : {"score", "rank"}
+    running : {"log-odds", "score", "rank"}
         What ``x`` measures (for the report's words).
     exclude_helped : bool
         Leave out child-months marked ``helped_before`` (help begun for an earlier list).
+    characteristics : list of str, optional
+        The effect by each of these characteristics (columns ``by_<name>`` of ``t``), where
+        the groups are large enough (:func:`effects_by_group`).
 
     Returns
     -------
@@ -179,25 +231,22 @@ def impact_report(t: pd.DataFrame, *, lists: list[dict], min_count: int = 5,
     judged = ~t["helped_before"].to_numpy(bool) if exclude_helped and "helped_before" in t \
         else np.ones(len(t), bool)
     known = t[judged & t["y"].notna().to_numpy()].reset_index(drop=True)
-    rd = rd_effects(known)
     months = int(known["month"].nunique())
-    rr = next(e for e in rd["effects"] if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
-    settle = months_to_settle(rr["se_robust"], months)
+    count_known = _counter(known, min_count)
+    rd, settle = _judge(known, count_known, months)
     cols = [c for c in BALANCE_INPUTS if c in known.columns]
-    bal = balance(known, cols, rd["bandwidths"]["listed"], rd["bandwidths"]["listed_pilot"])
-    effects = _rounded_effects(rd["effects"], known, _counter(known, min_count))
-    counts = {"child_months": count(np.ones(len(t), bool)),
-              "child_months_with_outcome": count(t["y"].notna().to_numpy()),
-              "listed": count(t["listed"].to_numpy(bool)),
-              "offered": count(t["offered"].to_numpy(bool)),
-              "left_out_helped_before": count(~judged), "months": months}
+    bal = balance(known, cols)
+    effects = _rounded_effects(rd["effects"], known, count_known)
+    by_group = effects_by_group(known, list(characteristics or []), rd["bandwidths"],
+                                count_known)
+    counts = _counts(t, judged, count, months)
     settings = _settings(lists, t, rd["bandwidths"], min_count, running)
     summary = _sentences(effects, rd["first_stage"], settle, months)
     return ImpactReport(summary=summary, effects=effects,
                         first_stage=_no_counts(rd["first_stage"]),
                         density=density_test(t["x"].to_numpy(float)),
                         balance=[_no_counts(b) for b in bal],
-                        counts=counts, settle=settle, settings=settings)
+                        counts=counts, settle=settle, settings=settings, by_group=by_group)
 
 
 def write_impact_report(report: ImpactReport, out_dir, *, title: str = DEFAULT_TITLE
