@@ -126,10 +126,12 @@ def _read_file(p: Path, table: str) -> pd.DataFrame:
 def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     import duckdb
 
+    from riskmodel.data._engine import duckdb_connect
+
     if path.stat().st_size == 0:
         raise InputError(f"data: {path} is an empty file, not a DuckDB database")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb_connect(str(path), read_only=True)
     except Exception as exc:  # duckdb raises several types for a bad file
         detail = " ".join(str(exc).split())[:160]
         # Keep duckdb's reason only when it adds something (e.g. the file is locked).
