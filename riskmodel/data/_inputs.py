@@ -9,6 +9,8 @@ nothing; :data:`INPUTS` says, per input, what is lost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -139,7 +141,8 @@ def _known_before(df: pd.DataFrame, table: str, col: str | None, before,
     return df[knowledge_date(df, table, col, lags) < pd.Timestamp(before)]
 
 
-def _known_children(tables, before, lags=None) -> pd.DataFrame:
+def _known_children(tables: dict[str, pd.DataFrame], before: object,
+                    lags: dict | None = None) -> pd.DataFrame:
     """Children known to services before ``before`` (any row of theirs known by then)."""
     children = tables["children"]
     if before is None:
@@ -202,7 +205,9 @@ def history_holds(tables, attribute: str, before=None) -> bool:
     return bool(_present(df[attribute]).any())
 
 
-def _holds(tables, name: str, before=None, lags=None, current=None, known=None) -> bool:
+def _holds(tables: dict[str, pd.DataFrame], name: str, before: object = None,
+           lags: dict | None = None, current: dict | None = None,
+           known: Callable[[], pd.DataFrame] | None = None) -> bool:
     if name == "ace_factors":
         df = tables.get("ace_factors")
         return df is not None and len(_known_before(df, name, None, before)) > 0
