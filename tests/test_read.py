@@ -12,6 +12,7 @@ import pytest
 
 import riskmodel.data
 from riskmodel import InputError
+from riskmodel._core.errors import InputWarning
 from riskmodel.data import (
     _read,
     _schemas,
@@ -143,6 +144,28 @@ def test_knowledge_dates_and_history_may_be_left_out(tmp_path, fmt):
     assert list(typed["children_history"].columns) == list(COLUMNS["children_history"])
     assert typed["episodes"]["start_recorded_date"].isna().all()
     assert str(typed["contacts"]["mash_rag_recorded_date"].dtype) == "datetime64[ns]"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+@pytest.mark.parametrize("left_out", [(), ("children_history", "ace_factors")])
+def test_load_tables_types_as_coerce_tables_does(tmp_path, fmt, left_out):
+    """load_tables types the tables it checked (normalised once): the same frames, dtypes
+    and warnings as coerce_tables over the raw tables, whatever the format."""
+    tables = small_extract()
+    tables["episodes"]["episode_id"] = ["101.0", " E2 "]  # a spreadsheet's decimal id, spaces
+    for name in left_out:
+        del tables[name]
+    if fmt != "csv":
+        tables = typed_like_a_database(tables)
+    folder = write_all(tables, tmp_path, fmt)
+    with pytest.warns(InputWarning, match="decimals"):
+        loaded = load_tables(folder, extract_date=EXTRACT)
+    with pytest.warns(InputWarning, match="decimals"):
+        expected = coerce_tables(read_tables(folder))
+    assert list(loaded) == list(expected)
+    for name in COLUMNS:
+        pd.testing.assert_frame_equal(loaded[name], expected[name], obj=name)
+    assert loaded["episodes"]["episode_id"].tolist() == ["101", "E2"]
 
 
 def test_children_history_is_not_a_near_miss_for_children(tmp_path):

@@ -25,6 +25,7 @@ from riskmodel.data._contract import (
 )
 from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of, first_record_date
 from riskmodel.data._decisions import DECISIONS, read_decisions, row_names
+from riskmodel.data._engine import duckdb_connect, duckdb_settings
 from riskmodel.data._inputs import (
     INPUTS,
     complete_tables,
@@ -61,7 +62,8 @@ __all__ = [
     "PROTECTED", "RECORDED_DATES", "SEX", "SOCIAL_CARE_SERVICES", "SOURCES",
     "SyntheticCouncil", "TABLES", "TOXIC_TRIO", "TRIAGE_LEVELS", "UnmappedValues", "as_source",
     "calibration_table", "coerce_tables", "complete_tables", "date_bounds",
-    "describe_knowledge", "describe_missing", "extract_date_of", "generate_council",
+    "describe_knowledge", "describe_missing", "duckdb_connect", "duckdb_settings",
+    "extract_date_of", "generate_council",
     "history_changes", "history_holds", "is_database", "knowledge_delays", "load_mapping",
     "load_tables", "map_extract", "mask", "missing_inputs", "normalise_table", "read_annex_a",
     "read_database", "read_decisions", "read_extract_date", "read_tables", "read_truth",

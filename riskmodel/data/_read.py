@@ -126,10 +126,12 @@ def _read_file(p: Path, table: str) -> pd.DataFrame:
 def _read_duckdb(path: Path) -> dict[str, pd.DataFrame]:
     import duckdb
 
+    from riskmodel.data._engine import duckdb_connect
+
     if path.stat().st_size == 0:
         raise InputError(f"data: {path} is an empty file, not a DuckDB database")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb_connect(str(path), read_only=True)
     except Exception as exc:  # duckdb raises several types for a bad file
         detail = " ".join(str(exc).split())[:160]
         # Keep duckdb's reason only when it adds something (e.g. the file is locked).
@@ -287,30 +289,39 @@ def coerce_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     ('c1', 'datetime64[ns]')
     """
     out = {}
-    for table, cols in COLUMNS.items():
+    for table in COLUMNS:
         raw = tables.get(table)
         if raw is None and table in OPTIONAL_TABLES:
-            raw = pd.DataFrame({c: pd.Series(dtype="string") for c in cols})
-        df = normalise_table(raw, table)
-        for col in OPTIONAL_COLUMNS[table]:
-            if col not in df.columns:  # an optional column left out reads as empty
-                df[col] = pd.Series(pd.NA, index=df.index, dtype="string")
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise InputError(f"{table}.{missing[0]}: column missing")
-        for col in cols:
-            if col in DATE_COLUMNS[table]:
-                df[col] = parse_dates(df[col])
-            elif col == "imd_decile":
-                df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
-            else:
-                df[col] = df[col].astype("string")
-            if (table, col) in EMPTY_AS_UNKNOWN:
-                df[col] = df[col].fillna("unknown")
-        if table == "children":  # no family recorded: a family of one
-            df["family_id"] = df["family_id"].fillna(df["child_id"])
-        out[table] = df.loc[:, list(cols)]
+            raw = _empty(table)
+        out[table] = _coerce_table(normalise_table(raw, table), table)
     return out
+
+
+def _empty(table: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS[table]})
+
+
+def _coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """One normalised table (:func:`normalise_table`, a frame of its own) in contract types."""
+    cols = COLUMNS[table]
+    for col in OPTIONAL_COLUMNS[table]:
+        if col not in df.columns:  # an optional column left out reads as empty
+            df[col] = pd.Series(pd.NA, index=df.index, dtype="string")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(f"{table}.{missing[0]}: column missing")
+    for col in cols:
+        if col in DATE_COLUMNS[table]:
+            df[col] = parse_dates(df[col])
+        elif col == "imd_decile":
+            df[col] = pd.to_numeric(df[col], errors="coerce").round().astype("Int64")
+        else:
+            df[col] = df[col].astype("string")
+        if (table, col) in EMPTY_AS_UNKNOWN:
+            df[col] = df[col].fillna("unknown")
+    if table == "children":  # no family recorded: a family of one
+        df["family_id"] = df["family_id"].fillna(df["child_id"])
+    return df.loc[:, list(cols)]
 
 
 def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.DataFrame]:
@@ -344,16 +355,19 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     >>> sorted(load_tables(out))
     ['ace_factors', 'children', 'children_history', 'contacts', 'episodes']
     """
-    from riskmodel.data._validate import validate_tables
+    from riskmodel.data._validate import check_tables
 
     path = as_source(path)
     if extract_date is None:
         extract_date = read_extract_date(path)
     tables = read_tables(path, until=extract_date)
-    problems = validate_tables(tables, extract_date=extract_date)
+    problems, checked = check_tables(tables, extract_date=extract_date)
     if problems:
         more = len(problems) - 1
         tail = f" (and {more} more problem{'s' if more > 1 else ''}; " \
             f"`riskmodel validate {path}` lists them)" if more else ""
         raise InputError(problems[0] + tail)
-    return coerce_tables(tables)
+    del tables  # the raw frames: free them before the typed copies are made
+    # The checked tables are normalised already: type them, not the raw ones again.
+    return {t: _coerce_table(checked[t] if t in checked else normalise_table(_empty(t), t), t)
+            for t in COLUMNS}

@@ -456,13 +456,20 @@ def validate_tables(tables: dict[str, pd.DataFrame], *, extract_date=None) -> li
     "children.sex: unknown value 'Female' in 1 row, expected one of female, male, unknown \
 or empty (lower-case) (e.g. child_id C1)"
     """
+    return check_tables(tables, extract_date=extract_date)[0]
+
+
+def check_tables(tables: dict[str, pd.DataFrame], *, extract_date=None
+                 ) -> tuple[list[str], dict[str, pd.DataFrame]]:
+    """:func:`validate_tables`'s problems, and the tables as checked (normalised, dates
+    parsed) so :func:`~riskmodel.data.load_tables` types them without normalising twice."""
     extract = _extract_date(extract_date)
     norm, problems = _normalised(tables)
     typed = {table: _typed(df, table) for table, df in norm.items()}
     problems += _key_problems(typed)
     problems += _history_problems(typed)
     problems += _time_problems(typed, norm, extract)
-    return problems
+    return problems, typed
 
 
 def _normalised(tables: dict[str, pd.DataFrame]

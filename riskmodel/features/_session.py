@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -40,6 +39,7 @@ from riskmodel.data import (
     TABLES,
     complete_tables,
     date_bounds,
+    duckdb_connect,
     extract_date_of,
     history_holds,
 )
@@ -123,12 +123,8 @@ class Session:
             else "current" if getattr(current, a) == "current" else None
             for a in HISTORY_ATTRIBUTES
         }
-        # No progress bar: it would print into the command's output.
-        self.con = duckdb.connect()
-        try:
-            self.con.execute("SET enable_progress_bar = false")
-        except duckdb.InvalidInputException:
-            pass  # in a Jupyter kernel without ipywidgets the bar is off and cannot be set
+        # Memory limit and spill folder from the machine (out-of-core), no progress bar.
+        self.con = duckdb_connect()
         try:
             self._load(tables)
             asof = pd.DataFrame({"as_of": pd.to_datetime(as_of_dates)})

@@ -107,11 +107,14 @@ class ScoreCurve:
                          minlength=r * nb).reshape(r, nb)
         yy = np.bincount(key, weights=(Wa * self.y_asc).ravel(),
                          minlength=r * nb).reshape(r, nb)
+        total, gap = _row_sums(wt), np.abs(py - yy)
+        sums = _row_sums(gap)  # every bin holds weight (the usual case): the whole row
+        for i in np.flatnonzero((total > 0) & ~(wt > 0).all(axis=1)):
+            sums[i] = np.sum(gap[i, wt[i] > 0])  # empty bins left out, as ever
         out = np.full(r, np.nan)
-        for i in range(r):
-            keep = wt[i] > 0
-            if Wa.shape[1] and wt[i].sum() > 0:
-                out[i] = float(np.sum(np.abs(py[i, keep] - yy[i, keep])) / wt[i].sum())
+        if Wa.shape[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.where(total > 0, sums / total, np.nan)
         return out
 
 
@@ -133,7 +136,9 @@ def _ranking(tp: np.ndarray, cw: np.ndarray, tot: np.ndarray, pos: np.ndarray
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:
-    return np.array([np.sum(row) for row in a], dtype=float)
+    # numpy sums each row of a C-contiguous matrix along it exactly as it sums that row
+    # alone (same pairwise order); other layouts may add in another order.
+    return np.ascontiguousarray(a).sum(axis=1).astype(float)
 
 
 def _one(name: str, y: ArrayLike, p: ArrayLike, flags: ArrayLike | None = None,
