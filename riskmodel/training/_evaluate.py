@@ -309,7 +309,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
     lag = spec.as_of.recording_lag_days
-    folds = temporal_folds(labelled["as_of"], labelled["family_id"], n_folds=spec.splits.n_folds,
+    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
                            horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
                            lag_days=lag)
     plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,
