@@ -18,6 +18,7 @@ from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import plan_dates, recent_calibration_rows, temporal_folds
 from riskmodel.training._judging import (
+    TOLERANCES,
     family_weights,
     half_widths,
     paired_auc_gain,
@@ -86,9 +87,6 @@ def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str
 
 
 #: Calibration bars judged as tolerances on the estimate (see :func:`judge`).
-TOLERANCES = ("observed_expected", "observed_expected_at_capacity", "calibration_slope")
-
-
 def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
     """PASS only if each quality bar is met at its interval's conservative end (a ``min_``
     bar the low end, a ``max_`` bar the high end), each calibration tolerance
