@@ -174,8 +174,9 @@ def _evaluation_data(facts: ModelFacts, sw: dict[str, str], n_test: int) -> Sect
                           "test dates whose outcome window had closed)")
     s.add("method", "Method",
           f"Rolling origin over the last {sw['folds']} as-of dates: each test date is scored "
-          "by a model trained only on earlier dates whose outcome windows had closed, "
-          "leaving out every family that appears on the test date.")
+          "by a model trained only on earlier dates whose outcome windows (plus the "
+          "recording lag) had closed by it, as the deployed model is trained on every "
+          "past row whose outcome is known.")
     return s
 
 
