@@ -8,13 +8,13 @@ and in capacity) and calibration slope beside the truth's:
   (their 36-month windows stay), so no count grows with the records;
 - ``recent``: the calibrator fitted on the latest 4 training dates out of time
   (``calibration_dates: 4``) rather than on family-grouped folds pooled over every date;
-- ``keep-families``: folds that train on every date whose outcome was recorded by the test
-  date, without leaving out the test date's families (their earlier rows stay in training,
-  as they do for the registered model);
+- ``drop-families``: the folds before issue #32 changed them, leaving out of training every
+  family on the test date (the packaged folds keep their earlier rows whose outcome was
+  recorded by the test date, as the registered model has them);
 - ``isotonic``: isotonic calibration instead of the packaged sigmoid.
 
     python3 -m riskmodel synth --children 20000 --seed 101 --out /tmp/drift_101
-    python benchmarks/drift.py /tmp/drift_101 bounded keep-families
+    python benchmarks/drift.py /tmp/drift_101 bounded drop-families
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-CHANGES = ("bounded", "recent", "keep-families", "isotonic")
+CHANGES = ("bounded", "recent", "drop-families", "isotonic")
 
 
 def _spec(changes: list[str], work: Path):
@@ -48,21 +48,19 @@ def _spec(changes: list[str], work: Path):
         "calibration": "isotonic" if "isotonic" in changes else spec.calibration})
 
 
-def _keep_families() -> None:
-    """Folds without the family exclusion (a benchmark-only patch of the training module)."""
+def _drop_families(family_id) -> None:
+    """Folds that leave out every family on the test date (a benchmark-only patch of the
+    training module): the design before issue #32."""
     import riskmodel.training._evaluate as ev
 
     folds = ev.temporal_folds
+    fam = pd.factorize(np.asarray(family_id))[0]
 
-    def keep(as_of, family_id, **kw):
-        ready = {d: d + pd.DateOffset(months=kw["horizon_months"])
-                 + pd.Timedelta(days=kw.get("lag_days", 0))
-                 for d in pd.DatetimeIndex(pd.to_datetime(as_of)).unique()}
-        when = pd.to_datetime(pd.Series(as_of)).map(ready).to_numpy()
-        return [(np.flatnonzero(when <= np.datetime64(d)), test, d)
-                for _, test, d in folds(as_of, family_id, **kw)]
+    def drop(as_of, **kw):
+        return [(train[~np.isin(fam[train], fam[test])], test, d)
+                for train, test, d in folds(as_of, **kw)]
 
-    ev.temporal_folds = keep
+    ev.temporal_folds = drop
 
 
 def main() -> None:
@@ -74,11 +72,11 @@ def main() -> None:
     parser.add_argument("data")
     parser.add_argument("changes", nargs="*", choices=CHANGES)
     args = parser.parse_args()
-    if "keep-families" in args.changes:
-        _keep_families()
     with tempfile.TemporaryDirectory() as tmp:
         spec = _spec(args.changes, Path(tmp))
         tm = training_matrix(args.data, spec)
+        if "drop-families" in args.changes:  # the rows evaluate_candidates folds: labelled
+            _drop_families(tm.matrix.loc[tm.matrix["label"].notna(), "family_id"])
         truth = read_truth(args.data, outcome="escalation", horizon_months=spec.horizon_months)
         truth["as_of"] = truth["as_of"].astype(tm.matrix["as_of"].dtype)
         res = evaluate_candidates(tm.matrix, spec, features=tm.features, truth=truth)

@@ -112,9 +112,31 @@ def test_what_it_would_take_is_a_power_calculation_with_families_and_dates_apart
     assert "about 1.3x as many children" in notes[0] and "~25,7" in notes[0]
     assert "a further half-width of 0.040 if the 4 final dates were resampled" in notes[0]
     assert notes[1].startswith("lift_at_capacity: the bar of 1.5 is met")
-    assert notes[2].startswith("observed_expected: the bar of 1.25 is met")
+    assert notes[2].startswith("observed_expected: the tolerance (at most 1.25, judged on "
+                               "the estimate) is met")
     # an estimate at or below the bar: no council size would do
     low = SimpleNamespace(name="lightgbm", metrics=m.assign(value=[0.69, 2.6, 0.95]),
                           half_widths=halves)
     assert "no council size would meet it" in what_it_would_take(
         low, {"min_auc": 0.70}, n_children=20_000, n_final_dates=4)[0]
+
+
+def test_what_it_would_take_says_which_way_a_missed_tolerance_is_off_and_what_beating_needs():
+    from types import SimpleNamespace
+
+    m = pd.DataFrame({"metric": ["observed_expected", "calibration_slope", "auc_gain"],
+                      "value": [0.766, 1.55, 0.020], "low": [0.66, 1.45, -0.010],
+                      "high": [0.87, 1.70, 0.050]})
+    chosen = SimpleNamespace(name="lightgbm", metrics=m, half_widths=None)
+    notes = what_it_would_take(chosen, {"min_observed_expected": 0.8,
+                                        "max_calibration_slope": 1.4, "beat": "rule"},
+                               n_children=20_000, n_final_dates=4)
+    oe, slope, beat = notes
+    # judged on the estimate (0.766 < 0.8) though the interval's high end is inside
+    assert oe.startswith("observed_expected: the tolerance (at least 0.8, judged on the "
+                         "estimate) is not met: lightgbm 0.766")
+    assert "predicts too high" in oe and "may be this final period's chance" in oe
+    assert "too timid" in slope and "a larger council would not change the verdict" in slope
+    # the paired gain's low end reaches 0 with ((0.020 + 0.010) / 0.020)^2 = 2.25x children
+    assert beat.startswith("lightgbm does not beat rule: AUC +0.020")
+    assert "about 2.2x as many children" in beat and "~45,000" in beat

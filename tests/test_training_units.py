@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from riskmodel import InputError
 from riskmodel.evaluation._metrics import (
     capacity_flags,
     evaluate_predictions,
@@ -84,25 +85,40 @@ def test_calibrated_models_learn_and_calibrate():
     assert rule.points(X) == pytest.approx(points.to_numpy())
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 15)), min_size=30, max_size=120),
-       st.integers(1, 6))
-def test_temporal_folds_never_mix_time_or_families(rows, horizon):
-    dates = pd.to_datetime([f"2021-{m + 1:02d}-01" for m, _ in rows])
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 23), st.integers(0, 15)), min_size=30, max_size=160),
+       st.integers(1, 6), st.integers(0, 60), st.integers(0, 3))
+def test_temporal_folds_train_on_exactly_the_rows_whose_outcome_was_known(rows, horizon, lag,
+                                                                          holdout):
+    """Each fold tests on the rows of one date T and trains on exactly the rows whose outcome
+    window plus the recording lag closed by T: no training row's window reaches T (so no
+    label after T, of a test family or any other, is trained on) and every row whose window
+    did close is kept, the test date's families' earlier rows included (as the deployed model
+    has them). The last selection date's window ends by the first final date."""
+    dates = pd.DatetimeIndex(pd.to_datetime([f"{2021 + m // 12}-{m % 12 + 1:02d}-01"
+                                             for m, _ in rows]))
     fam = np.array([f"F{f}" for _, f in rows])
-    n_dates = len(set(dates))
-    if n_dates < 4:
-        return
+    ready = np.array([d + pd.DateOffset(months=horizon) + pd.Timedelta(days=lag)
+                      for d in dates])
     try:
-        folds = temporal_folds(dates, fam, n_folds=3, horizon_months=horizon)
-    except Exception as exc:  # only the documented "no training rows" refusal is allowed
-        assert "training" in str(exc)
+        folds = temporal_folds(dates, n_folds=3, horizon_months=horizon, holdout=holdout,
+                               lag_days=lag)
+    except InputError as exc:  # too few dates: the documented refusal, naming training
+        assert str(exc).startswith("training:")
         return
-    assert len(folds) == 3
+    assert len(folds) == 3 + holdout
+    tested = [t for _, _, t in folds]
+    assert tested == sorted(tested) and len(set(tested)) == len(tested)
+    if holdout:
+        assert tested[2] + pd.DateOffset(months=horizon) <= tested[3]
+        assert tested[3:] == sorted(set(dates))[-holdout:]
     for train, test, test_date in folds:
-        assert set(dates[test]) == {test_date}
-        assert not set(fam[train]) & set(fam[test])
-        assert (dates[train] + pd.DateOffset(months=horizon) <= test_date).all()
+        assert test.tolist() == np.flatnonzero(dates == test_date).tolist()
+        assert train.tolist() == np.flatnonzero(ready <= test_date).tolist()
+        test_families = np.isin(fam, fam[test])
+        assert (ready[train] <= test_date).all() and (dates[train] < test_date).all()
+        kept = np.flatnonzero(test_families & (ready <= test_date))
+        assert set(kept) <= set(train)  # the test families' earlier, closed rows are kept
 
 
 def test_capacity_is_sized_per_date_and_locality():

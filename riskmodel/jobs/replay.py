@@ -56,9 +56,9 @@ def run_test_predictions(run_id: str, data) -> pd.DataFrame:
             f"{tm.extract.fingerprint[:12]} != {expected[:12]})"
         )
     labelled = tm.matrix[tm.matrix["label"].notna()].reset_index(drop=True)
-    folds = temporal_folds(labelled["as_of"], labelled["family_id"],
-                           n_folds=spec.splits.n_folds, horizon_months=spec.horizon_months,
-                           holdout=spec.splits.holdout)
+    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
+                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
+                           lag_days=spec.as_of.recording_lag_days)
     pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
     out = with_characteristics(pred, labelled)
     out.attrs["capacity"] = spec.capacity.model_dump()

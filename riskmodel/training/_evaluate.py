@@ -18,6 +18,7 @@ from riskmodel.models import CalibratedModel, make_model
 from riskmodel.training._decisions import OFFERED_HELP
 from riskmodel.training._folds import plan_dates, recent_calibration_rows, temporal_folds
 from riskmodel.training._judging import (
+    TOLERANCES,
     family_weights,
     half_widths,
     paired_auc_gain,
@@ -86,9 +87,6 @@ def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str
 
 
 #: Calibration bars judged as tolerances on the estimate (see :func:`judge`).
-TOLERANCES = ("observed_expected", "observed_expected_at_capacity", "calibration_slope")
-
-
 def judge(metrics: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, list[str]]:
     """PASS only if each quality bar is met at its interval's conservative end (a ``min_``
     bar the low end, a ``max_`` bar the high end), each calibration tolerance
@@ -309,7 +307,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
     lag = spec.as_of.recording_lag_days
-    folds = temporal_folds(labelled["as_of"], labelled["family_id"], n_folds=spec.splits.n_folds,
+    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
                            horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
                            lag_days=lag)
     plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,

@@ -1,5 +1,5 @@
 """The as-of schedule (from the data) and rolling-origin temporal folds with a gap before the
-final period (no child or sibling on both sides)."""
+final period (no training row's outcome window reaches its test date)."""
 
 from __future__ import annotations
 
@@ -163,28 +163,28 @@ def as_of_schedule(spec: TrainingSpec, extract_date, *, records_start=None,
         "the first record)")
 
 
-def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int,
-                   holdout: int = 0, lag_days: int = 0):
+def temporal_folds(as_of, *, n_folds: int, horizon_months: int, holdout: int = 0,
+                   lag_days: int = 0) -> list[tuple[np.ndarray, np.ndarray, pd.Timestamp]]:
     """Rolling-origin folds: (train index, test index, test date) for the selection dates,
     then the final period's dates (see :func:`plan_dates`; the gap dates are tested on by
     no fold).
 
-    A fold tests on one as-of date T and trains on the dates whose outcomes were known by T
-    (t + horizon + lag ≤ T), leaving out every family that appears on the test date, so no
-    child or sibling sits on both sides.
+    A fold tests on the rows of one as-of date T and trains on exactly the rows whose outcome
+    was recorded by T (t + horizon + lag ≤ T), as the model a council deploys at T is trained
+    on every past row whose outcome is known, including the earlier rows of the children and
+    siblings it then scores. No training row's outcome window reaches T, so no outcome of a
+    test row (after T) is in a training label, and no row at or after T - horizon - lag, of
+    a test family or any other, is trained on.
 
     Examples
     --------
     >>> import pandas as pd
     >>> d = pd.to_datetime(["2020-01-01", "2020-07-01", "2021-01-01", "2021-07-01"] * 2)
-    >>> fam = ["a", "b", "c", "d", "e", "f", "g", "a"]
-    >>> folds = temporal_folds(d, fam, n_folds=2, horizon_months=6)
+    >>> folds = temporal_folds(d, n_folds=2, horizon_months=6)
     >>> [(tr.tolist(), te.tolist()) for tr, te, _ in folds]
-    [([0, 1, 4, 5], [2, 6]), ([1, 2, 4, 5, 6], [3, 7])]
+    [([0, 1, 4, 5], [2, 6]), ([0, 1, 2, 4, 5, 6], [3, 7])]
     """
     as_of = pd.DatetimeIndex(pd.to_datetime(as_of))
-    # Integer family codes: np.isin on object strings is ~1000x slower.
-    fam = pd.factorize(np.asarray(family_id))[0]
     dates = sorted(as_of.unique())
     try:
         plan = plan_dates(dates, n_folds=n_folds, holdout=holdout,
@@ -197,8 +197,7 @@ def temporal_folds(as_of, family_id, *, n_folds: int, horizon_months: int,
     folds = []
     for test_date in plan.selection + plan.final:
         test = np.flatnonzero(as_of == test_date)
-        closed = ready[codes] <= test_date
-        train = np.flatnonzero(closed & ~np.isin(fam, fam[test]))
+        train = np.flatnonzero(ready[codes] <= test_date)
         if len(train) == 0:
             raise InputError(
                 f"training: no training rows before test date {test_date.date()} "

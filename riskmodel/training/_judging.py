@@ -15,6 +15,10 @@ from scipy.special import expit
 #: Two-sided 95% percentile intervals: a ``min_`` bar is judged on the 2.5th percentile.
 LEVEL = 0.95
 
+#: The calibration bars, judged as tolerances on the estimate (not on an interval's end):
+#: at a council's size their interval is wider than the tolerance (docs/training.md).
+TOLERANCES = ("observed_expected", "observed_expected_at_capacity", "calibration_slope")
+
 
 def family_weights(groups, *, n_boot: int, seed: int) -> np.ndarray:
     """Bootstrap weights, one row per resample: each family drawn with replacement.

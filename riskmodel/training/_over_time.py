@@ -13,6 +13,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from riskmodel.evaluation.metrics import evaluate_predictions
+from riskmodel.training._judging import TOLERANCES
 
 PER_DATE = ("base_rate", "auc", "average_precision", "precision_at_capacity",
             "lift_at_capacity", "calibration_error")
@@ -113,6 +114,10 @@ def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
     narrows as one over the square root of the children, so a bar the estimate clears needs
     ``(half-width / (estimate - bar))^2`` times the children. The dates' part (the further
     half-width when the final dates are resampled too) narrows only with more final dates.
+    A calibration tolerance (:data:`TOLERANCES`) is judged on the estimate, so its line says
+    which way the model is off and whether the interval reaches back inside the tolerance
+    (the miss may be this year's chance) or not. The gain over ``beat`` gets the same power
+    calculation as a ``min_`` bar of 0.
 
     Examples
     --------
@@ -134,28 +139,79 @@ def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
         kind, metric = key.split("_", 1)
         if metric not in m.index or not np.isfinite(m.loc[metric, "value"]):
             continue
-        value = float(m.loc[metric, "value"])
-        end = float(m.loc[metric, "low" if kind == "min" else "high"])
-        met = end >= bar if kind == "min" else end <= bar
-        side = "from" if kind == "min" else "to"
-        if met:
-            notes.append(f"{metric}: the bar of {bar:g} is met ({chosen.name} {value:.3f}, 95% "
-                         f"interval {side} {end:.3f})")
-            continue
-        head = (f"{metric}: the bar of {bar:g} is not met: {chosen.name} {value:.3f}, 95% "
-                f"interval {side} {end:.3f}")
-        if (value <= bar) if kind == "min" else (value >= bar):
-            notes.append(f"{head}; the estimate itself misses the bar, so no council size "
-                         "would meet it with this model: it needs a better model, or the bar "
-                         "is above what this outcome allows")
+        if metric in TOLERANCES:
+            notes.append(_tolerance_note(chosen.name, metric, kind, bar, m.loc[metric]))
             continue
         date_part = (float(halves.loc[metric, "date_half_width"])
                      if metric in halves.index else float("nan"))
-        notes.append(head + _power(value, end, bar, date_part, "low" if kind == "min" else
-                                   "high", n_children, n_final_dates))
+        notes.append(_bar_note(chosen.name, metric, kind, bar, m.loc[metric],
+                               (date_part, n_children, n_final_dates)))
     if "auc_gain" in m.index and thresholds.get("beat"):
-        g = m.loc["auc_gain"]
-        state = "beats" if g["low"] > 0 else "does not beat"
-        notes.append(f"{chosen.name} {state} {thresholds['beat']}: AUC {g['value']:+.3f} on the "
-                     f"same rows (95% interval {g['low']:+.3f} to {g['high']:+.3f})")
+        notes.append(_beat_note(chosen.name, thresholds["beat"], m.loc["auc_gain"],
+                                n_children))
     return notes
+
+
+def _bar_note(name: str, metric: str, kind: str, bar: float, row: pd.Series,
+              power: tuple[float, int, int]) -> str:
+    """One quality bar, judged on its interval's conservative end: met, or what it would take
+    (``power``: the date part of the half-width, the children, the final dates)."""
+    value = float(row["value"])
+    end = float(row["low"] if kind == "min" else row["high"])
+    side = "from" if kind == "min" else "to"
+    if end >= bar if kind == "min" else end <= bar:
+        return f"{metric}: the bar of {bar:g} is met ({name} {value:.3f}, 95% interval " \
+               f"{side} {end:.3f})"
+    head = f"{metric}: the bar of {bar:g} is not met: {name} {value:.3f}, 95% interval " \
+           f"{side} {end:.3f}"
+    if (value <= bar) if kind == "min" else (value >= bar):
+        return (f"{head}; the estimate itself misses the bar, so no council size would meet "
+                "it with this model: it needs a better model, or the bar is above what this "
+                "outcome allows")
+    date_part, n_children, n_final_dates = power
+    return head + _power(value, end, bar, date_part, "low" if kind == "min" else "high",
+                         n_children, n_final_dates)
+
+
+#: Which way a model is off when its estimate is outside a calibration tolerance.
+_OFF = {("observed_expected", "min"): "it predicts too high: fewer children escalate than "
+                                      "its scores expect",
+        ("observed_expected", "max"): "it predicts too low: more children escalate than its "
+                                      "scores expect",
+        ("calibration_slope", "min"): "its scores are too extreme (spread too wide)",
+        ("calibration_slope", "max"): "its scores are too timid (spread too narrow)"}
+
+
+def _tolerance_note(name: str, metric: str, kind: str, bar: float, row: pd.Series) -> str:
+    """One calibration tolerance, judged on the estimate."""
+    value, low, high = float(row["value"]), float(row["low"]), float(row["high"])
+    bound = "at least" if kind == "min" else "at most"
+    text = f"{metric}: the tolerance ({bound} {bar:g}, judged on the estimate) is "
+    figures = f"{name} {value:.3f}, 95% interval {low:.3f} to {high:.3f}"
+    if value >= bar if kind == "min" else value <= bar:
+        return f"{text}met ({figures})"
+    base = "observed_expected" if metric.startswith("observed_expected") else metric
+    where = " among the children in capacity" if metric.endswith("_at_capacity") else ""
+    inside = high >= bar if kind == "min" else low <= bar
+    chance = ("the interval reaches back inside the tolerance, so the miss may be this "
+              "final period's chance; more children would make the estimate steadier"
+              if inside else "the whole interval is outside, so a larger council would not "
+              "change the verdict")
+    return (f"{text}not met: {figures}; {_OFF[(base, kind)]}{where}; {chance}. What it takes "
+            "is a model whose level and spread hold on later dates (recalibration, or "
+            "features that do not drift), not a lower bar")
+
+
+def _beat_note(name: str, beat: str, gain: pd.Series, n_children: int) -> str:
+    """The paired AUC gain over the baseline: beaten, or what it would take."""
+    value, low, high = float(gain["value"]), float(gain["low"]), float(gain["high"])
+    text = (f"{name} {'beats' if low > 0 else 'does not beat'} {beat}: AUC {value:+.3f} on "
+            f"the same rows (95% interval {low:+.3f} to {high:+.3f})")
+    if low > 0:
+        return text
+    if value <= 0:
+        return text + f"; its AUC is not above {beat}'s, so no council size would do"
+    need = ((value - low) / value) ** 2
+    return (text + f"; the paired interval (families resampled) would clear 0 with about "
+            f"{need:.1f}x as many children open to early help on the final dates "
+            f"({n_children:,} here, ~{need * n_children:,.0f} then)")

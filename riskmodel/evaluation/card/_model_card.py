@@ -180,7 +180,8 @@ def _evaluation_data(facts: ModelFacts, sw: dict[str, str], n_test: int) -> Sect
     s.add("method", "Method",
           f"Rolling origin over {len(final) + len(chosen) or sw['folds']} as-of dates: {held}"
           "each test date is scored by a model trained only on earlier dates whose outcome "
-          "windows had closed, leaving out every family that appears on the test date.")
+          "windows (plus the recording lag) had closed by it, as the deployed model is trained "
+          "on every past row whose outcome is known.")
     return s
 
 

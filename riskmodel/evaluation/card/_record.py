@@ -166,8 +166,8 @@ def _technical_specification_and_data(
           f"{facts.run_id}")
     s.add("model_evaluation", "Model evaluation",
           f"Out-of-time rolling-origin evaluation over the last {sw['folds']} as-of dates "
-          f"({tested_dates(facts)}); no family "
-          f"on both sides of a split; pass thresholds set before training: "
+          f"({tested_dates(facts)}); no training outcome window reaches its test "
+          f"date; pass thresholds set before training: "
           f"{sw['thresholds']}.")
     s.add("model_performance", "Model performance", metrics_table(facts))
     s.add("maintenance", "Maintenance",
