@@ -35,6 +35,7 @@ from riskmodel.evaluation.monitoring import (
     realised,
     rounded,
     run_alpha,
+    training_gaps,
     write_monitoring_report,
 )
 from riskmodel.features import FeatureSpec, build_labels, build_matrix
@@ -70,6 +71,7 @@ class TrainingReference:
     source: str
     min_count: int
     contacts_by_month: dict = field(default_factory=dict)
+    policy: object = None  # the fairness policy whose groups the by-group gaps are of
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
@@ -85,7 +87,23 @@ class TrainingReference:
                               importance=weights, early=self.early, contacts=self.contacts,
                               contacts_by_month=self.contacts_by_month,
                               min_count=self.min_count, source=self.source)
+        ref["fairness"] = self.gaps(score, flags, seed=seed)
         return json.dumps(ref, indent=1).encode()
+
+    def gaps(self, score, flags, *, seed: int = 0) -> dict:
+        """Each fairness group's gap to its reference on the reference's labelled rows (the
+        gap a month's is judged against: :func:`~riskmodel.evaluation.monitoring.gap_change`)."""
+        pol = self.policy or resolve_policy(None)
+        if "label" not in self.rows.columns:
+            return {}
+        frame = self.rows.assign(p=score, flag=flags, y=self.rows["label"])
+        frame = frame[frame["y"].notna()].reset_index(drop=True)
+        frame["record_id"] = record_identity(frame)  # the fairness report's record keys
+        chars = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+        groups = by_group(frame, chars, rest=REST, tolerance=(pol.tolerance.low,
+                                                              pol.tolerance.high),
+                          min_count=self.min_count, n_boot=pol.monitoring.bootstrap, seed=seed)
+        return training_gaps(groups)
 
 
 def reference_dates(test_dates, months: int = 12) -> list[pd.Timestamp]:
@@ -119,8 +137,9 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
     >>> files["reference.json"] = ref.for_model(
     ...     model, capacity=Capacity.parse("10%").to_spec(), risk_bands_cuts=None)  # doctest: +SKIP
     """
+    pol = resolve_policy(None)
     if min_count is None:
-        min_count = resolve_policy(None).min_count
+        min_count = pol.min_count
     if spec is not None:
         dates = reference_dates(test_dates)
         rows = extract.matrix(dates, outcome=outcome, spec=spec, horizon_months=horizon_months)
@@ -149,7 +168,7 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
               f"{size:,} child-dates)" if isinstance(size, int) else f"{what}")
     return TrainingReference(rows=rows, features=list(features), early=early,
                              contacts=contacts, source=source, min_count=min_count,
-                             contacts_by_month=by_month)
+                             contacts_by_month=by_month, policy=pol)
 
 
 # --------------------------------------------------------------------------- each month ----
@@ -242,7 +261,7 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
                             n_boot=t.bootstrap, min_count=min_count),
         "groups": by_group(frame, characteristics, rest=REST, tolerance=tolerance,
                            min_count=min_count,
-                           n_boot=t.bootstrap,
+                           n_boot=t.bootstrap, training=reference.get("fairness") or {},
                            p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
     }}
 
@@ -287,9 +306,13 @@ def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference
             "policy": fairness_file, "seconds": time.perf_counter() - started}
 
 
-def _caveats(ex, meta: dict) -> list[str]:
+def _caveats(ex, meta: dict, reference: dict) -> list[str]:
     """What the verdict is judged at and what it cannot see, in words."""
     notes = []
+    if not reference.get("fairness"):
+        notes.append("by group: the model's reference holds no gaps measured at training "
+                     "(it was trained before riskmodel kept them), so the gaps are shown but "
+                     "not judged; retrain it to judge them")
     model_cap = Capacity.from_spec(meta.get("capacity")).option()
     workspace_cap = _workspace_capacity(meta["outcome"])
     if workspace_cap is not None and workspace_cap != model_cap:
@@ -354,7 +377,7 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     reference = _reference_of(loaded, model_uri)
     ex = open_extract(data, extract_date=extract_date)
     when, matrix = _month_matrix(ex, as_of, loaded, say)
-    notes = _caveats(ex, meta)
+    notes = _caveats(ex, meta, reference)
     top = None  # the capacity the promise was measured at (the model's)
     scored = _scored(matrix, loaded, top)
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
