@@ -32,6 +32,8 @@ from riskmodel.evaluation.monitoring import (
     contact_volumes,
     early_outcomes,
     importance_shares,
+    offered_help,
+    offered_text,
     realised,
     rounded,
     run_alpha,
@@ -39,6 +41,7 @@ from riskmodel.evaluation.monitoring import (
     write_monitoring_report,
 )
 from riskmodel.features import FeatureSpec, build_labels, build_matrix
+from riskmodel.jobs._decisions_store import read_offers
 from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.score import _workspace_capacity
 from riskmodel.models import feature_contributions
@@ -50,6 +53,7 @@ from riskmodel.store import (
     read_text,
     resolve_model_version,
 )
+from riskmodel.training import offered_rows
 
 REFERENCE = "reference.json"
 FAIL_ON = ("watch", "retrain")
@@ -228,7 +232,7 @@ def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Time
 
 def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
                      characteristics: dict, t, tolerance, min_count: int, alpha: dict,
-                     reference: dict) -> dict:
+                     reference: dict, offers: pd.DataFrame | None = None) -> dict:
     """Realised performance pooled over the last matured months (a rolling window).
 
     The outcomes are those known on ``when`` (labels built with ``when`` as the extract
@@ -255,6 +259,7 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
     fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
                                                                    [""])]
     return {key: {
+        "offers": _offers(frame, offers, horizon, t.bootstrap, min_count),
         "first": str(dates[0].date()), "months": [str(d.date()) for d in dates],
         "in_reference_year": fitted,
         "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
@@ -264,6 +269,19 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
                            n_boot=t.bootstrap, training=reference.get("fairness") or {},
                            p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
     }}
+
+
+def _offers(frame: pd.DataFrame, offers: pd.DataFrame | None, horizon: int, n_boot: int,
+            min_count: int) -> dict | None:
+    """Observed over expected among the window's children offered help and not (None
+    without decisions): help that can have changed a child's outcome is an offer on a list
+    within the horizon either side of the child's date (as training reads offers)."""
+    if offers is None:
+        return None
+    rows = frame[["child_id", "as_of"]].assign(as_of=lambda d: pd.to_datetime(d["as_of"]))
+    hit = offered_rows(rows, offers.astype({"child_id": str}), horizon_months=horizon)
+    return offered_help(frame["y"], frame["p"], frame["flag"], frame["family_id"], hit,
+                        n_boot=n_boot, min_count=min_count)
 
 
 def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
@@ -318,12 +336,18 @@ def _caveats(ex, meta: dict, reference: dict) -> list[str]:
     if workspace_cap is not None and workspace_cap != model_cap:
         notes.append(f"capacity: judged at {model_cap}, the capacity the model card's promise "
                      f"was measured at; the workspace now lists {workspace_cap}")
-    if "decisions" in ex.tables:
-        notes.append("offers of help: the extract records decisions, which monitoring does not "
-                     "take into account: help that works lowers the outcomes observed among "
-                     "the children offered it, so realised performance and observed over "
-                     "expected read low where the list led to help")
     return notes
+
+
+def _offer_notes(matured: dict, decisions) -> list[str]:
+    """Observed over expected among the children offered help and not, or the caveat when
+    no decisions were given."""
+    if decisions is None:
+        return ["offers of help: no decisions given (--decisions), so monitoring cannot see "
+                "them: help that works lowers the outcomes of the children offered it, so "
+                "realised performance and observed over expected read low where the list "
+                "led to help"]
+    return [offered_text(r["offers"]) for r in matured.values() if r.get("offers")]
 
 
 def _headline(summary: dict) -> dict:
@@ -342,7 +366,8 @@ def _headline(summary: dict) -> dict:
 
 
 def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *, out,
-            policy=None, record: bool = True, extract_date=None, progress=None) -> MonitorRun:
+            policy=None, record: bool = True, extract_date=None, progress=None,
+            decisions=None) -> MonitorRun:
     """Monitor a registered model on one month's children; write the report and summary.
 
     Parameters
@@ -354,6 +379,8 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     policy : path or FairnessPolicy, optional
         The fairness policy (its ``monitoring`` section): the workspace's, else the packaged.
     record : bool, default=True: add the summary to the model's MLflow record (the history)
+    decisions : path, optional: the stored decisions (``riskmodel decisions add``'s folder or
+        file): observed over expected among children offered help and not (else a caveat)
 
     Returns
     -------
@@ -368,31 +395,28 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     """
     started = time.perf_counter()
     say = progress or (lambda msg: None)
-    out = Path(out)
-    check_writable(out, folder=True)
+    check_writable(out := Path(out), folder=True)
     pol = resolve_policy(policy)
-    t = pol.monitoring
     loaded = load_model(model_uri)
-    meta = loaded.meta
     reference = _reference_of(loaded, model_uri)
     ex = open_extract(data, extract_date=extract_date)
     when, matrix = _month_matrix(ex, as_of, loaded, say)
-    notes = _caveats(ex, meta, reference)
-    top = None  # the capacity the promise was measured at (the model's)
-    scored = _scored(matrix, loaded, top)
+    scored = _scored(matrix, loaded, top := None)  # top: the capacity the promise is at
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
     earlier = [h for h in history if h["as_of"] < str(when.date())]
-    alpha = run_alpha(reference, t, characteristics=[pol.column(c) for c in pol.characteristics])
+    alpha = run_alpha(reference, pol.monitoring, characteristics=list(map(pol.column,
+                                                                          pol.characteristics)))
     say("looking back at last month's list and the matured months…")
-    early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha)
-    notes += _reference_year_notes(matured)
+    early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha, decisions)
+    notes = (_caveats(ex, loaded.meta, reference) + _reference_year_notes(matured)
+             + _offer_notes(matured, decisions))
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=pol.min_count)
-    summary = assess_month(reference, matrix, scored, thresholds=t,
+    summary = assess_month(reference, matrix, scored, thresholds=pol.monitoring,
                            tolerance=(pol.tolerance.low, pol.tolerance.high),
                            contacts=contacts, last=earlier[-1] if earlier else None,
-                           early=early, realised=matured, promise=meta.get("test_metrics"),
+                           early=early, realised=matured, promise=loaded.meta.get("test_metrics"),
                            alpha=alpha, notes=notes)
     summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
@@ -403,9 +427,11 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     return MonitorRun(summary=summary, paths=paths, history=history)
 
 
-def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol,
-               alpha: dict) -> tuple[dict, dict]:
-    """Early outcomes of last month's list, and realised performance of the matured months."""
+def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol, alpha: dict,
+               decisions=None) -> tuple[dict, dict]:
+    """Early outcomes of last month's list, and realised performance of the matured months
+    (with the offers of help among them when the stored ``decisions`` are given)."""
+    offers = None if decisions is None else read_offers(decisions, what="--decisions")
     t, min_count = pol.monitoring, pol.min_count
     fspec = FeatureSpec.model_validate(loaded.meta["feature_spec"])
     horizon = int(loaded.meta["horizon_months"])
@@ -414,7 +440,7 @@ def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol,
                    alpha["alpha"])
     matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
                                (pol.tolerance.low, pol.tolerance.high), min_count, alpha,
-                               reference)
+                               reference, offers)
     return early, matured
 
 

@@ -16,6 +16,8 @@ from riskmodel.evaluation.monitoring._performance import (
     early_outcomes,
     estimate,
     gap_change,
+    offered_help,
+    offered_text,
     realised,
     training_gaps,
 )
@@ -26,6 +28,6 @@ from riskmodel.evaluation.monitoring._report import history_table, write_monitor
 __all__ = [
     "VERDICTS", "assess_month", "build_reference", "run_alpha", "by_group", "chi_square",
     "contact_volumes", "early_outcomes", "estimate", "gap_change", "history_table",
-    "importance_shares", "ks_binned", "psi", "realised", "rounded", "training_gaps",
-    "verdict_of", "write_monitoring_report",
+    "importance_shares", "ks_binned", "offered_help", "offered_text", "psi", "realised",
+    "rounded", "training_gaps", "verdict_of", "write_monitoring_report",
 ]

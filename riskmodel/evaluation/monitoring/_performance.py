@@ -28,7 +28,7 @@ from scipy import stats
 
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.evaluation.monitoring._bootstrap import bootstrap, bootstrap_sets
-from riskmodel.evaluation.monitoring._publish import CELLS, group_cells, is_small
+from riskmodel.evaluation.monitoring._publish import CELLS, group_cells, is_small, rounded
 
 EVERYONE = -1  # the reference "everyone": the rest of the cohort, as the fairness report
 LEAD = ("auc", "calibration_error", "precision_at_capacity", "recall_at_capacity")
@@ -347,9 +347,8 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
         allows at this level, Bonferroni-corrected over every ratio compared (the spread
         of its logarithm over the family resamples), as well as by its 95% interval.
     training : dict, optional
-        The same gaps measured at training (:func:`training_gaps`, the reference's
-        ``fairness``): each ratio then gets a ``change`` (:func:`gap_change`), the check that
-        raises a level; a standing gap the model had at training is not decay.
+        The gaps at training (:func:`training_gaps`): each ratio gets a ``change``
+        (:func:`gap_change`), the check that raises a level (a standing gap is not decay).
 
     Returns
     -------
@@ -358,8 +357,7 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
         publishes them (cell-key rounded, :func:`group_cells`), the rates from those cells,
         the measures with intervals (``hidden`` when the published counts are too few),
         ``missed_ratio`` and ``oe_ratio`` (to the reference, with intervals, ``outside``
-        when the whole interval lies outside the tolerance and, with ``training``, the
-        ``training`` gap and its ``change``).
+        when the whole interval lies outside the tolerance; ``training`` and ``change``).
 
     Examples
     --------
@@ -616,3 +614,68 @@ def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
     return {"value": float(value), "low": float(lo), "high": float(hi),
             "sd_log": float(np.std(np.log(d))),
             "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+
+
+def offered_help(y, p, flags, families, offered, *, n_boot: int = 200, seed: int = 0,
+                 min_count: int = 5) -> dict:
+    """Outcomes observed over expected among the children offered help and those not.
+
+    Help that works lowers the outcomes of the children it reaches, so a list that led to
+    help reads low on observed over expected among them (and on realised performance): the
+    two ratios side by side say how much of a shortfall is help rather than decay. Each
+    ratio has a family-resampled 95% interval; the children are rounded to 10 and a group
+    with fewer than ``min_count`` outcomes shows none of its figures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.4, 4000); offered = p > 0.3
+    >>> y = (rng.uniform(size=4000) < np.where(offered, 0.5 * p, p)).astype(int)
+    >>> out = offered_help(y, p, p > 0.35, np.arange(4000), offered, n_boot=50)
+    >>> oe = [out[k]["observed_over_expected"] for k in ("offered", "not_offered")]
+    >>> oe[0]["high"] < 0.7 < oe[1]["low"], out["offered"]["children"] % 10
+    (True, 0)
+    """
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    offered, flags = np.asarray(offered, bool), np.asarray(flags, bool)
+    families = np.asarray(families)
+    out: dict[str, Any] = {}
+    for key, mask in (("offered", offered), ("not_offered", ~offered)):
+        part: dict[str, Any] = {"children": rounded(int(mask.sum())), "hidden": True}
+        if mask.any() and not is_small([int(y[mask].sum())], min_count)[0] and y[mask].sum():
+            r = realised(y[mask], p[mask], flags[mask], families[mask], n_boot=n_boot,
+                         seed=seed, min_count=min_count)
+            part.update(hidden=False,
+                        observed_over_expected=r["metrics"]["observed_over_expected"])
+        out[key] = part
+    return out
+
+
+def offered_text(offers: dict) -> str:
+    """The observed/expected among offered and not offered children, in words.
+
+    Examples
+    --------
+    >>> oe = {"value": 0.62, "low": 0.5, "high": 0.75}
+    >>> text = offered_text({"offered": {"children": 120, "hidden": False,
+    ...                                  "observed_over_expected": oe},
+    ...                      "not_offered": {"children": 3410, "hidden": True}})
+    >>> for part in text.split(" among "):
+    ...     print(part)
+    offers of help: outcomes observed over expected 0.62 (0.50-0.75)
+    the about 120 children offered help; too few outcomes to show
+    the 3410 children not offered
+    """
+    parts = []
+    for key, words in (("offered", "offered help"), ("not_offered", "not offered")):
+        g = offers.get(key) or {}
+        if g.get("hidden"):
+            parts.append(f"too few outcomes to show among the {g.get('children')} children "
+                         f"{words}")
+        else:
+            m = g["observed_over_expected"]
+            parts.append(f"outcomes observed over expected {m['value']:.2f} "
+                         f"({m['low']:.2f}-{m['high']:.2f}) among the about "
+                         f"{g['children']:,} children {words}")
+    return "offers of help: " + "; ".join(parts)
