@@ -200,6 +200,46 @@ def test_realised_performance_matches_an_independent_computation(council, model_
         assert m["low"] <= m["value"] <= m["high"], name
 
 
+def test_offers_of_help_split_observed_over_expected_or_are_named_as_a_caveat(
+        council, model_uri, tmp_path):
+    """With the stored decisions, the matured window's outcomes observed over expected among
+    the children offered help and the rest, as computed independently; without, a caveat."""
+    from riskmodel.jobs.decisions import add_decisions, write_synth_decisions
+
+    month, later = "2025-01-01", "2025-07-01"
+    pol = load_fairness_policy()
+    pol = pol.model_copy(update={"monitoring": pol.monitoring.model_copy(
+        update={"window_months": 1})})
+    scores = score(council, model_uri, month, out=tmp_path / "lists" / "s.parquet").scores
+    panel, _ = write_synth_decisions(scores, tmp_path / "panel.csv", seed=1)
+    add_decisions(panel, scores)
+    with memory_history():
+        plain = monitor(council, model_uri, later, out=tmp_path / "a", policy=pol).summary
+        got = monitor(council, model_uri, later, out=tmp_path / "b", policy=pol,
+                      decisions=tmp_path / "lists").summary
+    assert [n for n in plain["notes"] if n.startswith("offers of help: no decisions given")]
+    assert plain["realised"][month]["offers"] is None
+    offers = got["realised"][month]["offers"]
+    assert [n for n in got["notes"] if n.startswith("offers of help: outcomes observed")]
+    # independently: the list's scores, its outcomes as known then, the offers recorded
+    s = pd.read_parquet(scores)
+    y = build_labels(open_extract(council).tables, [month], horizon_months=6,
+                     extract_date=later)
+    s = s.merge(y[["child_id", "escalation"]], on="child_id").dropna(subset=["escalation"])
+    stored = pd.read_parquet(next((tmp_path / "lists").glob("*.decisions.parquet")))
+    offered = s["child_id"].isin(set(stored.loc[stored["decision"] == "offered", "child_id"]))
+    assert 20 < offered.sum() < len(s) - 20
+    for key, mask in (("offered", offered), ("not_offered", ~offered)):
+        part = offers[key]
+        assert abs(part["children"] - mask.sum()) <= 5 and part["children"] % 10 == 0
+        oe = part["observed_over_expected"]
+        assert oe["value"] == pytest.approx(s.loc[mask, "escalation"].sum()
+                                            / s.loc[mask, "score"].sum())
+        assert oe["low"] <= oe["value"] <= oe["high"]
+    with pytest.raises(InputError, match="--decisions: .* not found"):
+        monitor(council, model_uri, later, out=tmp_path / "c", decisions=tmp_path / "none")
+
+
 FAIRNESS_CELLS = {"children": "n", "needed_help": "n_positive", "flagged": "n_flagged",
                   "hits": "n_found", "missed": "n_missed", "false_positives": "n_false_positive"}
 
