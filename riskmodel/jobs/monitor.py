@@ -24,7 +24,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
-from riskmodel.evaluation.fairness import REST, record_identity, resolve_policy
+from riskmodel.evaluation.fairness import REST, FairnessPolicy, record_identity, resolve_policy
 from riskmodel.evaluation.monitoring import (
     assess_month,
     build_reference,
@@ -75,7 +75,7 @@ class TrainingReference:
     source: str
     min_count: int
     contacts_by_month: dict = field(default_factory=dict)
-    policy: object = None  # the fairness policy whose groups the by-group gaps are of
+    policy: FairnessPolicy | None = None  # whose groups the by-group gaps at training are of
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
