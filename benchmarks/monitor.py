@@ -7,11 +7,12 @@ false alarms over a year on unchanged councils.
 
 ``--false-alarms``: for each of ``--councils`` synthetic councils (seeds 1, 2, ...; nothing
 planted) a model is trained on the council itself (the tests' relaxed spec: logistic and
-LightGBM) on its as-of dates up to ``--train-end`` (2024-07-01, so its reference year is
-2023-08 to 2024-07), and ``riskmodel monitor`` runs at every first of the month of
-``--months`` (2025-01-01 to 2025-12-01: 12 runs, all after the reference year), each run
-seeing the history of the earlier ones. Every verdict other than ``ok`` is a false alarm;
-the rate per council-year is compared with the policy's ``monitoring.alarms_per_year``.
+LightGBM; its as-of dates up to ``--train-end``, default the data's last closed window,
+2025-04-01, so its reference year is 2024-05 to 2025-04), and ``riskmodel monitor`` runs at
+every first of the month of ``--months`` (2025-01-01 to 2025-12-01: 12 runs, the last 8
+after the reference year), each run seeing the history of the earlier ones. Every verdict
+other than ``ok`` is a false alarm; the rate per council-year is compared with the policy's
+``monitoring.alarms_per_year``.
 
 A 20,000-child synthetic council gives real feature matrices (210 features): its last four
 quarterly dates are the reference, a later date the month. Both are resampled to the size
@@ -137,9 +138,9 @@ def main() -> None:
     ap.add_argument("--councils", type=int, default=9)
     ap.add_argument("--months", default="2025-01-01:2025-12-01",
                     help="--false-alarms: the first and last monthly run (FIRST:LAST).")
-    ap.add_argument("--train-end", default="2024-07-01",
-                    help="--false-alarms: the last as-of date training uses, so that every "
-                         "run is after the model's reference year (none: the data's last).")
+    ap.add_argument("--train-end", default="none",
+                    help="--false-alarms: the last as-of date training uses (none: the "
+                         "data's last closed window).")
     ap.add_argument("--children", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--contact-copies", type=int, default=60,
