@@ -313,6 +313,9 @@ def monitor(
                                                 "thresholds. Default: the workspace's.")] = None,
     record: Annotated[bool, typer.Option(help="Add the summary to the model's MLflow "
                                          "record.")] = True,
+    decisions: Annotated[Path | None, typer.Option(
+        help="Stored decisions (the folder or file riskmodel decisions add keeps): outcomes "
+             "observed/expected among children offered help and not.")] = None,
 ):
     """Is the model still working, and still fair? Drift, performance and one verdict."""
     from riskmodel.jobs.monitor import check_fail_on, history_text, monitor_text
@@ -327,7 +330,7 @@ def monitor(
 
     with _steps("monitoring") as step:
         run = monitor_month(data, model, as_of, out=out_dir, policy=policy, record=record,
-                            progress=step)
+                            progress=step, decisions=decisions)
     out.print(monitor_text(run, record=record), markup=False, highlight=False, soft_wrap=True)
     if code := run.exit_code(fail_on):  # for schedulers: the spec lines, then the status
         for path in specs_used():

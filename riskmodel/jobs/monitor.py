@@ -24,7 +24,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
-from riskmodel.evaluation.fairness import REST, record_identity, resolve_policy
+from riskmodel.evaluation.fairness import REST, FairnessPolicy, record_identity, resolve_policy
 from riskmodel.evaluation.monitoring import (
     assess_month,
     build_reference,
@@ -32,12 +32,16 @@ from riskmodel.evaluation.monitoring import (
     contact_volumes,
     early_outcomes,
     importance_shares,
+    offered_help,
+    offered_text,
     realised,
     rounded,
     run_alpha,
+    training_gaps,
     write_monitoring_report,
 )
 from riskmodel.features import FeatureSpec, build_labels, build_matrix
+from riskmodel.jobs._decisions_store import read_offers
 from riskmodel.jobs._extract import open_extract
 from riskmodel.jobs.score import _workspace_capacity
 from riskmodel.models import feature_contributions
@@ -49,6 +53,7 @@ from riskmodel.store import (
     read_text,
     resolve_model_version,
 )
+from riskmodel.training import offered_rows
 
 REFERENCE = "reference.json"
 FAIL_ON = ("watch", "retrain")
@@ -70,6 +75,7 @@ class TrainingReference:
     source: str
     min_count: int
     contacts_by_month: dict = field(default_factory=dict)
+    policy: FairnessPolicy | None = None  # whose groups the by-group gaps at training are of
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
@@ -85,7 +91,23 @@ class TrainingReference:
                               importance=weights, early=self.early, contacts=self.contacts,
                               contacts_by_month=self.contacts_by_month,
                               min_count=self.min_count, source=self.source)
+        ref["fairness"] = self.gaps(score, flags, seed=seed)
         return json.dumps(ref, indent=1).encode()
+
+    def gaps(self, score, flags, *, seed: int = 0) -> dict:
+        """Each fairness group's gap to its reference on the reference's labelled rows (the
+        gap a month's is judged against: :func:`~riskmodel.evaluation.monitoring.gap_change`)."""
+        pol = self.policy or resolve_policy(None)
+        if "label" not in self.rows.columns:
+            return {}
+        frame = self.rows.assign(p=score, flag=flags, y=self.rows["label"])
+        frame = frame[frame["y"].notna()].reset_index(drop=True)
+        frame["record_id"] = record_identity(frame)  # the fairness report's record keys
+        chars = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+        groups = by_group(frame, chars, rest=REST, tolerance=(pol.tolerance.low,
+                                                              pol.tolerance.high),
+                          min_count=self.min_count, n_boot=pol.monitoring.bootstrap, seed=seed)
+        return training_gaps(groups)
 
 
 def reference_dates(test_dates, months: int = 12) -> list[pd.Timestamp]:
@@ -119,8 +141,9 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
     >>> files["reference.json"] = ref.for_model(
     ...     model, capacity=Capacity.parse("10%").to_spec(), risk_bands_cuts=None)  # doctest: +SKIP
     """
+    pol = resolve_policy(None)
     if min_count is None:
-        min_count = resolve_policy(None).min_count
+        min_count = pol.min_count
     if spec is not None:
         dates = reference_dates(test_dates)
         rows = extract.matrix(dates, outcome=outcome, spec=spec, horizon_months=horizon_months)
@@ -149,7 +172,7 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
               f"{size:,} child-dates)" if isinstance(size, int) else f"{what}")
     return TrainingReference(rows=rows, features=list(features), early=early,
                              contacts=contacts, source=source, min_count=min_count,
-                             contacts_by_month=by_month)
+                             contacts_by_month=by_month, policy=pol)
 
 
 # --------------------------------------------------------------------------- each month ----
@@ -209,7 +232,7 @@ def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Time
 
 def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
                      characteristics: dict, t, tolerance, min_count: int, alpha: dict,
-                     reference: dict) -> dict:
+                     reference: dict, offers: pd.DataFrame | None = None) -> dict:
     """Realised performance pooled over the last matured months (a rolling window).
 
     The outcomes are those known on ``when`` (labels built with ``when`` as the extract
@@ -236,6 +259,7 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
     fitted = [str(d.date()) for d in dates if str(d.date()) <= max(reference.get("as_of") or
                                                                    [""])]
     return {key: {
+        "offers": _offers(frame, offers, horizon, t.bootstrap, min_count),
         "first": str(dates[0].date()), "months": [str(d.date()) for d in dates],
         "in_reference_year": fitted,
         "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
@@ -243,9 +267,22 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
                             ids=frame["record_id"].to_numpy()),
         "groups": by_group(frame, characteristics, rest=REST, tolerance=tolerance,
                            min_count=min_count,
-                           n_boot=t.bootstrap,
+                           n_boot=t.bootstrap, training=reference.get("fairness") or {},
                            p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
     }}
+
+
+def _offers(frame: pd.DataFrame, offers: pd.DataFrame | None, horizon: int, n_boot: int,
+            min_count: int) -> dict | None:
+    """Observed over expected among the window's children offered help and not (None
+    without decisions): help that can have changed a child's outcome is an offer on a list
+    within the horizon either side of the child's date (as training reads offers)."""
+    if offers is None:
+        return None
+    rows = frame[["child_id", "as_of"]].assign(as_of=lambda d: pd.to_datetime(d["as_of"]))
+    hit = offered_rows(rows, offers.astype({"child_id": str}), horizon_months=horizon)
+    return offered_help(frame["y"], frame["p"], frame["flag"], frame["family_id"], hit,
+                        n_boot=n_boot, min_count=min_count)
 
 
 def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
@@ -288,20 +325,30 @@ def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference
             "policy": fairness_file, "seconds": time.perf_counter() - started}
 
 
-def _caveats(ex, meta: dict) -> list[str]:
+def _caveats(ex, meta: dict, reference: dict) -> list[str]:
     """What the verdict is judged at and what it cannot see, in words."""
     notes = []
+    if not reference.get("fairness"):
+        notes.append("by group: the model's reference holds no gaps measured at training "
+                     "(it was trained before riskmodel kept them), so the gaps are shown but "
+                     "not judged; retrain it to judge them")
     model_cap = Capacity.from_spec(meta.get("capacity")).option()
     workspace_cap = _workspace_capacity(meta["outcome"])
     if workspace_cap is not None and workspace_cap != model_cap:
         notes.append(f"capacity: judged at {model_cap}, the capacity the model card's promise "
                      f"was measured at; the workspace now lists {workspace_cap}")
-    if "decisions" in ex.tables:
-        notes.append("offers of help: the extract records decisions, which monitoring does not "
-                     "take into account: help that works lowers the outcomes observed among "
-                     "the children offered it, so realised performance and observed over "
-                     "expected read low where the list led to help")
     return notes
+
+
+def _offer_notes(matured: dict, decisions) -> list[str]:
+    """Observed over expected among the children offered help and not, or the caveat when
+    no decisions were given."""
+    if decisions is None:
+        return ["offers of help: no decisions given (--decisions), so monitoring cannot see "
+                "them: help that works lowers the outcomes of the children offered it, so "
+                "realised performance and observed over expected read low where the list "
+                "led to help"]
+    return [offered_text(r["offers"]) for r in matured.values() if r.get("offers")]
 
 
 def _headline(summary: dict) -> dict:
@@ -320,7 +367,8 @@ def _headline(summary: dict) -> dict:
 
 
 def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *, out,
-            policy=None, record: bool = True, extract_date=None, progress=None) -> MonitorRun:
+            policy=None, record: bool = True, extract_date=None, progress=None,
+            decisions=None) -> MonitorRun:
     """Monitor a registered model on one month's children; write the report and summary.
 
     Parameters
@@ -332,6 +380,8 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     policy : path or FairnessPolicy, optional
         The fairness policy (its ``monitoring`` section): the workspace's, else the packaged.
     record : bool, default=True: add the summary to the model's MLflow record (the history)
+    decisions : path, optional: the stored decisions (``riskmodel decisions add``'s folder or
+        file): observed over expected among children offered help and not (else a caveat)
 
     Returns
     -------
@@ -346,31 +396,28 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     """
     started = time.perf_counter()
     say = progress or (lambda msg: None)
-    out = Path(out)
-    check_writable(out, folder=True)
+    check_writable(out := Path(out), folder=True)
     pol = resolve_policy(policy)
-    t = pol.monitoring
     loaded = load_model(model_uri)
-    meta = loaded.meta
     reference = _reference_of(loaded, model_uri)
     ex = open_extract(data, extract_date=extract_date)
     when, matrix = _month_matrix(ex, as_of, loaded, say)
-    notes = _caveats(ex, meta)
-    top = None  # the capacity the promise was measured at (the model's)
-    scored = _scored(matrix, loaded, top)
+    scored = _scored(matrix, loaded, top := None)  # top: the capacity the promise is at
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
     earlier = [h for h in history if h["as_of"] < str(when.date())]
-    alpha = run_alpha(reference, t, characteristics=[pol.column(c) for c in pol.characteristics])
+    alpha = run_alpha(reference, pol.monitoring, characteristics=list(map(pol.column,
+                                                                          pol.characteristics)))
     say("looking back at last month's list and the matured months…")
-    early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha)
-    notes += _reference_year_notes(matured)
+    early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha, decisions)
+    notes = (_caveats(ex, loaded.meta, reference) + _reference_year_notes(matured)
+             + _offer_notes(matured, decisions))
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=pol.min_count)
-    summary = assess_month(reference, matrix, scored, thresholds=t,
+    summary = assess_month(reference, matrix, scored, thresholds=pol.monitoring,
                            tolerance=(pol.tolerance.low, pol.tolerance.high),
                            contacts=contacts, last=earlier[-1] if earlier else None,
-                           early=early, realised=matured, promise=meta.get("test_metrics"),
+                           early=early, realised=matured, promise=loaded.meta.get("test_metrics"),
                            alpha=alpha, notes=notes)
     summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
@@ -381,9 +428,11 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     return MonitorRun(summary=summary, paths=paths, history=history)
 
 
-def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol,
-               alpha: dict) -> tuple[dict, dict]:
-    """Early outcomes of last month's list, and realised performance of the matured months."""
+def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol, alpha: dict,
+               decisions=None) -> tuple[dict, dict]:
+    """Early outcomes of last month's list, and realised performance of the matured months
+    (with the offers of help among them when the stored ``decisions`` are given)."""
+    offers = None if decisions is None else read_offers(decisions, what="--decisions")
     t, min_count = pol.monitoring, pol.min_count
     fspec = FeatureSpec.model_validate(loaded.meta["feature_spec"])
     horizon = int(loaded.meta["horizon_months"])
@@ -392,7 +441,7 @@ def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol,
                    alpha["alpha"])
     matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
                                (pol.tolerance.low, pol.tolerance.high), min_count, alpha,
-                               reference)
+                               reference, offers)
     return early, matured
 
 

@@ -5,7 +5,7 @@ Pure computation on matrices: :func:`evaluate_candidates` returns a :class:`Trai
 spec's thresholds). Nothing here talks to MLflow; :func:`riskmodel.jobs.train` does.
 """
 
-from riskmodel.training._decisions import apply_decisions
+from riskmodel.training._decisions import apply_decisions, offered_rows
 from riskmodel.training._display import (
     compare_table,
     diff_lines,
@@ -31,5 +31,5 @@ __all__ = [
     "as_of_schedule", "best_passing", "compare_table", "diff_lines", "evaluate_candidates",
     "fit_and_predict_folds", "fit_candidate", "fit_final", "judge", "judge_fairness",
     "leaderboard_table", "leaderboard_title", "load_training_spec", "make_candidate",
-    "over_time_lines", "temporal_folds",
+    "offered_rows", "over_time_lines", "temporal_folds",
 ]

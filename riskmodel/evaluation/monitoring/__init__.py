@@ -15,7 +15,11 @@ from riskmodel.evaluation.monitoring._performance import (
     by_group,
     early_outcomes,
     estimate,
+    gap_change,
+    offered_help,
+    offered_text,
     realised,
+    training_gaps,
 )
 from riskmodel.evaluation.monitoring._publish import rounded
 from riskmodel.evaluation.monitoring._reference import build_reference, importance_shares
@@ -23,6 +27,7 @@ from riskmodel.evaluation.monitoring._report import history_table, write_monitor
 
 __all__ = [
     "VERDICTS", "assess_month", "build_reference", "run_alpha", "by_group", "chi_square",
-    "contact_volumes", "early_outcomes", "estimate", "history_table", "importance_shares",
-    "ks_binned", "psi", "realised", "rounded", "verdict_of", "write_monitoring_report",
+    "contact_volumes", "early_outcomes", "estimate", "gap_change", "history_table",
+    "importance_shares", "ks_binned", "offered_help", "offered_text", "psi", "realised",
+    "rounded", "training_gaps", "verdict_of", "write_monitoring_report",
 ]

@@ -167,18 +167,42 @@ def _performance_reasons(reference: dict, scored: pd.DataFrame, t, alpha: float,
         r["short"] = [c["text"] for c in r["checks"] if c["short"]]
         for text in r["short"]:
             reasons.append(_reason("retrain", "performance", f"{span}: {text}"))
-        for ch in r.get("groups", []):
-            for g in ch["groups"]:
-                for k, words in (("missed_ratio", "missed"),
-                                 ("oe_ratio", "had the outcome, for their scores,")):
-                    m = g.get(k)
-                    if m and m["outside"]:
-                        reasons.append(_reason(
-                            "watch", "fairness",
-                            f"{span}: {ch['characteristic'].replace('_', ' ')} "
-                            f"{g['group']} {words} {m['value']:.2f} times as often as "
-                            f"{ch['reference']} ({m['low']:.2f}-{m['high']:.2f})"))
+        reasons += [_reason("watch", "fairness", f"{span}: {text}")
+                    for text in gap_reasons(r.get("groups", []))]
     return reasons, est
+
+
+def gap_reasons(groups: list[dict]) -> list[str]:
+    """Each group whose gap to its reference changed since training beyond the tolerance
+    (:func:`~riskmodel.evaluation.monitoring.gap_change`), in words; a gap the model already
+    had at training is not decay.
+
+    Examples
+    --------
+    >>> m = {"value": 2.0, "low": 1.6, "high": 2.5, "training": {"value": 0.9},
+    ...      "change": {"value": 2.22, "low": 1.5, "high": 3.3, "outside": True}}
+    >>> text = gap_reasons([{"characteristic": "imd_quintile", "reference": "everyone else",
+    ...                      "groups": [{"group": "4", "missed_ratio": m}]}])[0]
+    >>> text[:65]
+    'imd quintile 4 missed 2.00 times as often as everyone else (1.60-'
+    >>> text[65:]
+    '2.50), 0.90 times at training: 2.22 times the gap at training (1.50-3.30)'
+    """
+    out = []
+    for ch in groups:
+        for g in ch["groups"]:
+            for k, words in (("missed_ratio", "missed"),
+                             ("oe_ratio", "had the outcome, for their scores,")):
+                m = g.get(k)
+                if m and (m.get("change") or {}).get("outside"):
+                    c = m["change"]
+                    out.append(f"{ch['characteristic'].replace('_', ' ')} {g['group']} {words} "
+                               f"{m['value']:.2f} times as often as {ch['reference']} "
+                               f"({m['low']:.2f}-{m['high']:.2f}), "
+                               f"{m['training']['value']:.2f} times at training: "
+                               f"{c['value']:.2f} times the gap at training "
+                               f"({c['low']:.2f}-{c['high']:.2f})")
+    return out
 
 
 def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, thresholds,

@@ -34,6 +34,7 @@ from riskmodel.evaluation.monitoring._publish import (
     is_small,
     publish_measures,
     publish_ratios,
+    rounded,
 )
 
 EVERYONE = -1  # the reference "everyone": the rest of the cohort, as the fairness report
@@ -329,7 +330,8 @@ def draws_point(y, p, f, mask, measure: str) -> float:
 
 def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
              tolerance: tuple = (0.8, 1.25), min_count: int = 5, n_boot: int = 200,
-             seed: int = 0, p_value: float = 0.001) -> list[dict]:
+             seed: int = 0, p_value: float = 0.001,
+             training: dict | None = None) -> list[dict]:
     """Realised performance of a matured month by group, and the disparities (fairness decay).
 
     Parameters
@@ -347,6 +349,9 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
         A ratio is ``outside`` only when it lies beyond the tolerance by more than chance
         allows at this level, Bonferroni-corrected over every ratio compared (the spread
         of its logarithm over the family resamples), as well as by its 95% interval.
+    training : dict, optional
+        The gaps at training (:func:`training_gaps`): each ratio gets a ``change``
+        (:func:`gap_change`), the check that raises a level (a standing gap is not decay).
 
     Returns
     -------
@@ -354,8 +359,8 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
         One per characteristic: ``groups`` with the confusion cells as the fairness report
         publishes them (cell-key rounded, :func:`group_cells`), the rates from those cells,
         the measures with intervals (``hidden`` when the published counts are too few),
-        ``missed_ratio`` and ``oe_ratio`` (to the reference, with intervals, and ``outside``
-        when the whole interval lies outside the tolerance).
+        ``missed_ratio`` and ``oe_ratio`` (to the reference, with intervals, ``outside``
+        when the whole interval lies outside the tolerance; ``training`` and ``change``).
 
     Examples
     --------
@@ -380,8 +385,86 @@ def by_group(frame: pd.DataFrame, characteristics: dict, *, rest: str,
     out = [_characteristic(table, t, (y, p, f, codes), draws, rest=rest, tolerance=tolerance,
                            min_count=min_count) for t, table in enumerate(tables)]
     _mark_outside(out, tolerance, p_value)
+    if training is not None:
+        gap_change(out, training, tolerance, p_value)
+    # after the change is judged (it needs the exact spread): what is shown is rounded
     publish_ratios(out, min_count=min_count)
     return out
+
+
+def training_gaps(groups: list[dict]) -> dict:
+    """The by-group gaps to keep in the reference: each shown group's ``missed_ratio`` and
+    ``oe_ratio`` (value, interval, spread of its logarithm), by characteristic, with the
+    group they compare with; no count.
+
+    Examples
+    --------
+    >>> g = [{"characteristic": "sex", "reference": "everyone else", "groups": [
+    ...     {"group": "f", "hidden": False, "children": 400,
+    ...      "missed_ratio": {"value": 1.1, "low": 0.9, "high": 1.3, "sd_log": 0.1,
+    ...                       "outside": False}}]}]
+    >>> training_gaps(g)["sex"]["groups"]["f"]
+    {'missed_ratio': {'value': 1.1, 'low': 0.9, 'high': 1.3, 'sd_log': 0.1}}
+    """
+    out = {}
+    for ch in groups:
+        kept = {g["group"]: {k: {f: g[k][f] for f in ("value", "low", "high", "sd_log")}
+                             for k in ("missed_ratio", "oe_ratio") if g.get(k)}
+                for g in ch["groups"] if not g.get("hidden")}
+        out[ch["characteristic"]] = {"reference": ch["reference"],
+                                     "groups": {g: v for g, v in kept.items() if v}}
+    return out
+
+
+def gap_change(groups: list[dict], training: dict, tolerance: tuple, p_value: float) -> int:
+    """Judge each group's gap by its change since training, in place; the ratios compared.
+
+    A ratio's ``change`` is today's ratio over the same ratio at training (the same group
+    against the same reference, ``training`` from :func:`training_gaps`), with a 95%
+    interval from both spreads. It is ``outside`` when it lies beyond the tolerance (either
+    way) by more than chance allows: a normal test on the logarithm at ``p_value``,
+    Bonferroni-corrected over every ratio compared. A group not measured at training (or
+    compared with another reference then) gets no ``change``.
+
+    Examples
+    --------
+    >>> now = {"value": 2.0, "low": 1.6, "high": 2.5, "sd_log": 0.11, "outside": True}
+    >>> g = [{"characteristic": "sex", "reference": "rest", "groups": [
+    ...     {"group": "f", "missed_ratio": dict(now)}]}]
+    >>> standing = {"sex": {"reference": "rest", "groups": {"f": {"missed_ratio": {
+    ...     "value": 1.9, "low": 1.5, "high": 2.4, "sd_log": 0.12}}}}}
+    >>> gap_change(g, standing, (0.8, 1.25), 0.001)
+    1
+    >>> c = g[0]["groups"][0]["missed_ratio"]["change"]
+    >>> round(c["value"], 3), c["outside"]
+    (1.053, False)
+    >>> standing["sex"]["groups"]["f"]["missed_ratio"]["value"] = 0.9
+    >>> _ = gap_change(g, standing, (0.8, 1.25), 0.001)
+    >>> g[0]["groups"][0]["missed_ratio"]["change"]["outside"]
+    True
+    """
+    pairs = []
+    for ch in groups:
+        then = (training or {}).get(ch["characteristic"]) or {}
+        if then.get("reference") != ch["reference"]:
+            continue
+        for g in ch["groups"]:
+            for k in ("missed_ratio", "oe_ratio"):
+                before = (then.get("groups") or {}).get(g["group"], {}).get(k)
+                if g.get(k) and before and before["value"] > 0:
+                    pairs.append((g[k], before))
+    z = stats.norm.isf(p_value / (2 * max(len(pairs), 1)))  # either way
+    lo, hi = math.log(tolerance[0]), math.log(tolerance[1])
+    for now, before in pairs:
+        d = math.log(now["value"]) - math.log(before["value"])
+        se = max(math.hypot(now["sd_log"], before["sd_log"]), 1e-12)
+        beyond = max(d - hi, lo - d)
+        now["training"] = {f: before[f] for f in ("value", "low", "high")}
+        now["change"] = {"value": math.exp(d), "low": math.exp(d - 1.96 * se),
+                         "high": math.exp(d + 1.96 * se),
+                         "p": float(min(1.0, 2 * stats.norm.sf(beyond / se))),
+                         "outside": bool(beyond > z * se)}
+    return len(pairs)
 
 
 def _arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -523,3 +606,68 @@ def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
     return {"value": float(value), "low": float(lo), "high": float(hi),
             "sd_log": float(np.std(np.log(d))),
             "outside": bool(lo > tolerance[1] or hi < tolerance[0])}
+
+
+def offered_help(y, p, flags, families, offered, *, n_boot: int = 200, seed: int = 0,
+                 min_count: int = 5) -> dict:
+    """Outcomes observed over expected among the children offered help and those not.
+
+    Help that works lowers the outcomes of the children it reaches, so a list that led to
+    help reads low on observed over expected among them (and on realised performance): the
+    two ratios side by side say how much of a shortfall is help rather than decay. Each
+    ratio has a family-resampled 95% interval; the children are rounded to 10 and a group
+    with fewer than ``min_count`` outcomes shows none of its figures.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.4, 4000); offered = p > 0.3
+    >>> y = (rng.uniform(size=4000) < np.where(offered, 0.5 * p, p)).astype(int)
+    >>> out = offered_help(y, p, p > 0.35, np.arange(4000), offered, n_boot=50)
+    >>> oe = [out[k]["observed_over_expected"] for k in ("offered", "not_offered")]
+    >>> oe[0]["high"] < 0.7 < oe[1]["low"], out["offered"]["children"] % 10
+    (True, 0)
+    """
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    offered, flags = np.asarray(offered, bool), np.asarray(flags, bool)
+    families = np.asarray(families)
+    out: dict[str, Any] = {}
+    for key, mask in (("offered", offered), ("not_offered", ~offered)):
+        part: dict[str, Any] = {"children": rounded(int(mask.sum())), "hidden": True}
+        if mask.any() and not is_small([int(y[mask].sum())], min_count)[0] and y[mask].sum():
+            r = realised(y[mask], p[mask], flags[mask], families[mask], n_boot=n_boot,
+                         seed=seed, min_count=min_count)
+            part.update(hidden=False,
+                        observed_over_expected=r["metrics"]["observed_over_expected"])
+        out[key] = part
+    return out
+
+
+def offered_text(offers: dict) -> str:
+    """The observed/expected among offered and not offered children, in words.
+
+    Examples
+    --------
+    >>> oe = {"value": 0.62, "low": 0.5, "high": 0.75}
+    >>> text = offered_text({"offered": {"children": 120, "hidden": False,
+    ...                                  "observed_over_expected": oe},
+    ...                      "not_offered": {"children": 3410, "hidden": True}})
+    >>> for part in text.split(" among "):
+    ...     print(part)
+    offers of help: outcomes observed over expected 0.62 (0.50-0.75)
+    the about 120 children offered help; too few outcomes to show
+    the 3410 children not offered
+    """
+    parts = []
+    for key, words in (("offered", "offered help"), ("not_offered", "not offered")):
+        g = offers.get(key) or {}
+        if g.get("hidden"):
+            parts.append(f"too few outcomes to show among the {g.get('children')} children "
+                         f"{words}")
+        else:
+            m = g["observed_over_expected"]
+            parts.append(f"outcomes observed over expected {m['value']:.2f} "
+                         f"({m['low']:.2f}-{m['high']:.2f}) among the about "
+                         f"{g['children']:,} children {words}")
+    return "offers of help: " + "; ".join(parts)

@@ -160,6 +160,10 @@ def publish_ratios(characteristics: list[dict], *, min_count: int) -> None:
                 for part in ("low", "high", "sd_log"):
                     r[part] = round(float(r[part]), 2) if ok else None
                 r["outside"] = bool(r["outside"]) and ok
+                for extra in ("change", "training"):  # the change since training, if judged
+                    if extra in r:
+                        r[extra] = {k: (round(float(v), 2) if isinstance(v, float) else v)
+                                    for k, v in r[extra].items()} if ok else None
 
 
 def kept(count, min_count: int):
