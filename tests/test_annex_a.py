@@ -155,6 +155,7 @@ def readme_commands() -> list[list[str]]:
     return [shlex.split(line.split("#", 1)[0]) for line in block.strip().splitlines()]
 
 
+@pytest.mark.slow  # about 30 s of CPU: imports, trains and scores a 2,500-child workbook
 def test_independent_workbook_imports_validates_trains_and_scores(
         council_workbook, test_spec, tmp_path, monkeypatch, capsys):
     """The README's four commands, from the workbook to a scores file."""
@@ -272,6 +273,7 @@ def _annex_a_view(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             "ace_factors": a[~a["factor"].isin(no_code)]}
 
 
+@pytest.mark.slow  # about 21 s of CPU: a synthetic council through Annex A and back
 def test_synth_annex_a_imports_back_to_the_same_features_and_labels(tmp_path, capsys):
     council = tmp_path / "council"
     main(["synth", "--children", "2500", "--seed", "11", "--format", "annex-a",

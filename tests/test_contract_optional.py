@@ -158,6 +158,7 @@ def test_disengagement_needs_closure_reasons():
     assert labels["escalation"].notna().all()
 
 
+@pytest.mark.slow  # about 40 s of CPU: trains on a 4,000-child council of its own
 def test_a_council_without_ace_factors_trains_and_the_card_says_so(
         test_spec, tmp_path, monkeypatch, capsys):
     """No ace_factors table: training works, the ACE features are off, said plainly."""

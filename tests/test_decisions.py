@@ -630,6 +630,7 @@ def test_plant_help_lowers_escalation_by_the_planted_amount(council):
     assert abs(rec["children_helped"] / rec["children_offered"] - 0.5) < 0.05
 
 
+@pytest.mark.slow  # about 12 s of CPU: three training matrices, two evaluations
 def test_training_choice_keep_drop_flag(lists, council, tmp_path, capsys, test_spec):
     from riskmodel.jobs import training_matrix
     from riskmodel.training import TrainingSpec, evaluate_candidates

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -340,6 +341,7 @@ def features_at(c: dict) -> pd.DataFrame:
     return m.drop(columns="label")
 
 
+@pytest.mark.slow  # about 24 s of CPU (30 random councils, two matrices each)
 @SETTINGS
 @given(council=councils(), data=st.data())
 def test_rows_recorded_on_or_after_t_never_change_features_at_t(council, data):
@@ -362,6 +364,7 @@ def mutate_today(draw, c: dict) -> dict:
     return c
 
 
+@pytest.mark.slow  # about 24 s of CPU (30 random councils, two matrices each)
 @settings(SETTINGS, max_examples=30)
 @given(council=councils(dated=False, history=False), data=st.data())
 def test_without_knowledge_dates_todays_values_and_last_weeks_ratings_change_nothing(

@@ -101,6 +101,7 @@ def named_features(summary) -> set[str]:
 
 # ------------------------------------------------------------------ what it must show -------
 
+@pytest.mark.slow  # about 14 s of CPU
 def test_recording_change_is_caught_in_the_first_month_and_named(planted, model_uri,
                                                                  tmp_path):
     before, first = run_months(planted["recording"], model_uri, [BEFORE, FIRST_MONTH],
@@ -116,6 +117,7 @@ def test_recording_change_is_caught_in_the_first_month_and_named(planted, model_
     assert sections(first) <= {"recording", "input drift"}, first["reasons"]
 
 
+@pytest.mark.slow  # about 15 s of CPU
 def test_population_shift_is_caught_in_the_first_month_and_named(planted, model_uri,
                                                                  tmp_path):
     before, first = run_months(planted["population"], model_uri, [BEFORE, FIRST_MONTH],
@@ -129,6 +131,7 @@ def test_population_shift_is_caught_in_the_first_month_and_named(planted, model_
     assert "early outcomes" not in sections(first)
 
 
+@pytest.mark.slow  # about 15 s of CPU
 def test_risk_change_is_caught_in_the_first_month_without_blaming_the_inputs(
         planted, model_uri, tmp_path):
     before, first = run_months(planted["risk"], model_uri, [BEFORE, FIRST_MONTH], tmp_path)
@@ -244,6 +247,7 @@ FAIRNESS_CELLS = {"children": "n", "needed_help": "n_positive", "flagged": "n_fl
                   "hits": "n_found", "missed": "n_missed", "false_positives": "n_false_positive"}
 
 
+@pytest.mark.slow  # about 14 s of CPU
 def test_by_group_counts_are_the_fairness_reports_and_none_is_small(council, model_uri,
                                                                     tmp_path):
     """Monitoring's by-group section publishes the fairness report's cells for the same rows
@@ -293,6 +297,7 @@ def test_by_group_counts_are_the_fairness_reports_and_none_is_small(council, mod
 
 # ------------------------------------------------------------------ outputs -----------------
 
+@pytest.mark.slow  # about 17 s of CPU
 def test_report_renders_in_chromium_self_contained_with_the_verdict(planted, model_uri,
                                                                     tmp_path):
     run_months(planted["population"], model_uri, [BEFORE, FIRST_MONTH], tmp_path)

@@ -25,6 +25,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+# The whole demo in a child process: more than 80 s of CPU before the first check.
+pytestmark = pytest.mark.slow
+
 CHILDREN = 6000
 # Files that must hold child ids (one row per child, for the insight hub): never searched.
 SCORES_FILES = ("scores.parquet", "scores.rejected.parquet")
