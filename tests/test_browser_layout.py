@@ -10,7 +10,9 @@ explanation, model card, ATRS record, monitoring, decisions; impact when present
 from __future__ import annotations
 
 import html
+import itertools
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -155,3 +157,18 @@ def test_chart_labels_wrap_and_never_cut(words, width):
     assert "\u2026" not in label
     assert label.split() == text.rstrip(".").split()
     assert all(len(line) <= width or " " not in line for line in label.splitlines())
+
+
+@settings(deadline=None)  # the first example imports the fairness package
+@given(st.floats(0.001, 50), st.floats(1.05, 1e4))
+def test_ratio_ticks_never_run_together(left, factor):
+    """The fairness charts' ratio axes label ticks far enough apart that no two labels run
+    together (the IMD panel's "0.81.25", #26 item 9), and 1 whenever it is on the axis."""
+    from riskmodel.evaluation.fairness import spaced_ticks
+
+    right = left * factor
+    ticks = spaced_ticks(left, right, (0.8, 1.25))
+    width = math.log(right / left)
+    assert all(left <= t <= right for t in ticks)
+    assert all(math.log(b / a) >= 0.13 * width - 1e-9 for a, b in itertools.pairwise(ticks))
+    assert (1.0 in ticks) == (left <= 1.0 <= right)
