@@ -83,6 +83,13 @@ window.addEventListener("load", () => {
     const clips = ["hidden", "clip"].includes(st.overflowX) || st.textOverflow === "ellipsis";
     if (clips && el.scrollWidth > el.clientWidth + 1) found.push("clipped: " + name(el));
   }
+  for (const t of document.querySelectorAll("table")) {  // a column with nothing in it at all
+    const rows = [...t.rows].map(r => [...r.cells]);
+    const n = Math.max(0, ...rows.map(r => r.length));
+    for (let k = 0; k < n; k++)
+      if (rows.every(r => r.length < n || !r[k] || !r[k].textContent.trim()) &&
+          rows.some(r => r.length === n)) found.push("empty column: " + name(t));
+  }
   for (const el of document.querySelectorAll("h1, h2, h3, h4, caption, figcaption, th, title"))
     if (/\\u2026|\\.\\.\\.$/.test(el.textContent.trim())) found.push("cut title: " + name(el));
   document.body.setAttribute("data-layout", JSON.stringify([...new Set(found)].slice(0, 40)));
@@ -106,7 +113,8 @@ def layout_problems(page: Path, tmp_path: Path, width: int) -> list[str]:
     return json.loads(html.unescape(found.group(1)))
 
 
-@pytest.mark.parametrize("kind", ["overlap", "past the window", "clipped", "cut title"])
+@pytest.mark.parametrize("kind", ["overlap", "past the window", "clipped", "cut title",
+                                  "empty column"])
 def test_the_probe_sees_each_fault(tmp_path, kind):
     """Positive controls: a page with each fault is reported, a plain page is not."""
     faults = {
@@ -115,6 +123,8 @@ def test_the_probe_sees_each_fault(tmp_path, kind):
         "past the window": f'<p style="white-space:nowrap">{"wide " * 300}</p>',
         "clipped": f'<div style="width:80px;overflow:hidden;white-space:nowrap">{"x" * 80}</div>',
         "cut title": "<h2>What moved the scores of the children in \u2026</h2>",
+        "empty column": "<table><tr><th>group</th><th></th></tr><tr><td>a</td><td> </td></tr>"
+                        "</table>",
     }
     page = tmp_path / "page.html"
     page.write_text(f"<!DOCTYPE html><html><body>{faults[kind]}</body></html>")
