@@ -10,7 +10,9 @@ explanation, model card, ATRS record, monitoring, decisions; impact when present
 from __future__ import annotations
 
 import html
+import itertools
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -81,6 +83,13 @@ window.addEventListener("load", () => {
     const clips = ["hidden", "clip"].includes(st.overflowX) || st.textOverflow === "ellipsis";
     if (clips && el.scrollWidth > el.clientWidth + 1) found.push("clipped: " + name(el));
   }
+  for (const t of document.querySelectorAll("table")) {  // a column with nothing in it at all
+    const rows = [...t.rows].map(r => [...r.cells]);
+    const n = Math.max(0, ...rows.map(r => r.length));
+    for (let k = 0; k < n; k++)
+      if (rows.every(r => r.length < n || !r[k] || !r[k].textContent.trim()) &&
+          rows.some(r => r.length === n)) found.push("empty column: " + name(t));
+  }
   for (const el of document.querySelectorAll("h1, h2, h3, h4, caption, figcaption, th, title"))
     if (/\\u2026|\\.\\.\\.$/.test(el.textContent.trim())) found.push("cut title: " + name(el));
   document.body.setAttribute("data-layout", JSON.stringify([...new Set(found)].slice(0, 40)));
@@ -104,7 +113,8 @@ def layout_problems(page: Path, tmp_path: Path, width: int) -> list[str]:
     return json.loads(html.unescape(found.group(1)))
 
 
-@pytest.mark.parametrize("kind", ["overlap", "past the window", "clipped", "cut title"])
+@pytest.mark.parametrize("kind", ["overlap", "past the window", "clipped", "cut title",
+                                  "empty column"])
 def test_the_probe_sees_each_fault(tmp_path, kind):
     """Positive controls: a page with each fault is reported, a plain page is not."""
     faults = {
@@ -113,6 +123,8 @@ def test_the_probe_sees_each_fault(tmp_path, kind):
         "past the window": f'<p style="white-space:nowrap">{"wide " * 300}</p>',
         "clipped": f'<div style="width:80px;overflow:hidden;white-space:nowrap">{"x" * 80}</div>',
         "cut title": "<h2>What moved the scores of the children in \u2026</h2>",
+        "empty column": "<table><tr><th>group</th><th></th></tr><tr><td>a</td><td> </td></tr>"
+                        "</table>",
     }
     page = tmp_path / "page.html"
     page.write_text(f"<!DOCTYPE html><html><body>{faults[kind]}</body></html>")
@@ -155,3 +167,18 @@ def test_chart_labels_wrap_and_never_cut(words, width):
     assert "\u2026" not in label
     assert label.split() == text.rstrip(".").split()
     assert all(len(line) <= width or " " not in line for line in label.splitlines())
+
+
+@settings(deadline=None)  # the first example imports the fairness package
+@given(st.floats(0.001, 50), st.floats(1.05, 1e4))
+def test_ratio_ticks_never_run_together(left, factor):
+    """The fairness charts' ratio axes label ticks far enough apart that no two labels run
+    together (the IMD panel's "0.81.25", #26 item 9), and 1 whenever it is on the axis."""
+    from riskmodel.evaluation.fairness import spaced_ticks
+
+    right = left * factor
+    ticks = spaced_ticks(left, right, (0.8, 1.25))
+    width = math.log(right / left)
+    assert all(left <= t <= right for t in ticks)
+    assert all(math.log(b / a) >= 0.13 * width - 1e-9 for a, b in itertools.pairwise(ticks))
+    assert (1.0 in ticks) == (left <= 1.0 <= right)

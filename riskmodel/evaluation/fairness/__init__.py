@@ -43,7 +43,7 @@ from riskmodel.evaluation.fairness._referrals import (
     add_referrals,
     referral_disproportionality,
 )
-from riskmodel.evaluation.fairness._report import write_fairness_report
+from riskmodel.evaluation.fairness._report import spaced_ticks, write_fairness_report
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
 from riskmodel.evaluation.fairness._summary import FINDINGS_COLUMNS, finding_sentence
 
@@ -55,5 +55,6 @@ __all__ = [
     "binomial_comparisons", "build_tables", "fairness_audit", "finding_sentence", "headings",
     "jsonable", "judge", "load_fairness_policy", "normal_comparison", "rate_interval",
     "record_identity",
-    "referral_disproportionality", "resolve_policy", "table_records", "write_fairness_report",
+    "referral_disproportionality", "resolve_policy", "spaced_ticks", "table_records",
+    "write_fairness_report",
 ]

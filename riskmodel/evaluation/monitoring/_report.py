@@ -106,7 +106,8 @@ def _chart_drift(history, thresholds):
     for level, style in ((psi.get("watch", 0.1), ":"), (psi.get("act", 0.25), "-.")):
         ax.axhline(level, color="#57606a", linestyle=style, linewidth=1)
     ax.set_ylabel("PSI")
-    ax.legend(fontsize=8, loc="upper left")
+    # the legend beside the chart, never over the latest months (#26 item 9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     ax.set_title("Drift against the training reference (dotted: watch, dash-dot: act)",
                  fontsize=9)
     fig.autofmt_xdate()
@@ -138,7 +139,7 @@ def _chart_performance(history, promise, metric, label):
         if np.isfinite(_num(p.get("low"))):
             ax.axhspan(_num(p["low"]), _num(p["high"]), color="#1a7f37", alpha=0.1)
     ax.set_ylabel(label)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     ax.set_title(f"{label}: realised when outcomes have matured, estimated before", fontsize=9)
     fig.autofmt_xdate()
     return figure_png(fig)
@@ -155,7 +156,8 @@ def _chart_bands(history):
         ax.bar(x, v, width=20, bottom=bottom, color=colour, label=name)
         bottom += v
     ax.set_ylabel("share of children")
-    ax.legend(fontsize=8, loc="upper left")
+    # the legend beside the chart, never over the latest months (#26 item 9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     ax.set_title("Risk bands each month (shares; a hidden small count shows as a gap)",
                  fontsize=9)
     fig.autofmt_xdate()
