@@ -300,3 +300,15 @@ def test_help_that_does_nothing_is_not_found(planted):
     for of in ("listed", "offered"):
         rr = effects[(of, "risk_ratio")]
         assert rr["low"] <= 1 <= rr["high"], rr
+
+
+def test_a_wide_interval_says_how_many_more_months_would_settle_it():
+    t = _frame(6000, 1.0, 12)
+    t["month"] = np.where(np.arange(len(t)) % 2 == 0, "2024-01", "2024-02")
+    r = impact_report(t, lists=[{"month": "2024-01"}, {"month": "2024-02"}], min_count=5)
+    rr = next(e for e in r.effects if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
+    assert rr["low"] < 1 < rr["high"]
+    more, needed = r.settle["more_months"], r.settle["months_needed"]
+    assert needed == months_to_settle(rr["se_robust"], 2)["months_needed"] > 2
+    assert f"about {more} more months of lists like these ({needed} in all, against 2 now)" \
+        in " ".join(r.summary)
