@@ -2,8 +2,11 @@
 
 Fast: the estimator against a hand computation (a plain weighted least-squares fit in numpy)
 and against rdrobust; intervals that hold a planted effect on simulated child-months; the
-months-to-settle arithmetic; bad input. Slow: a synthetic council with help planted
-(``riskmodel synth --help-effect``), whose report must hold the true local effect.
+months-to-settle arithmetic and its words; the log-odds distance; the effect by
+characteristic (words for a small group, rounded counts); too few children near the cut-off;
+bad input (docs/impact.md's table). Slow: a 40,000-child council with help planted
+(``riskmodel synth --help-effect``), whose report must meet the issue's bar (an interval
+holding the true local effect and below 1; holding 1 where help does nothing).
 """
 
 from __future__ import annotations
