@@ -2,8 +2,11 @@
 
 Fast: the estimator against a hand computation (a plain weighted least-squares fit in numpy)
 and against rdrobust; intervals that hold a planted effect on simulated child-months; the
-months-to-settle arithmetic; bad input. Slow: a synthetic council with help planted
-(``riskmodel synth --help-effect``), whose report must hold the true local effect.
+months-to-settle arithmetic and its words; the log-odds distance; the effect by
+characteristic (words for a small group, rounded counts); too few children near the cut-off;
+bad input (docs/impact.md's table). Slow: a 40,000-child council with help planted
+(``riskmodel synth --help-effect``), whose report must meet the issue's bar (an interval
+holding the true local effect and below 1; holding 1 where help does nothing).
 """
 
 from __future__ import annotations
@@ -301,3 +304,15 @@ def test_help_that_does_nothing_is_not_found(planted):
     for of in ("listed", "offered"):
         rr = effects[(of, "risk_ratio")]
         assert rr["low"] <= 1 <= rr["high"], rr
+
+
+def test_a_wide_interval_says_how_many_more_months_would_settle_it():
+    t = _frame(6000, 1.0, 12)
+    t["month"] = np.where(np.arange(len(t)) % 2 == 0, "2024-01", "2024-02")
+    r = impact_report(t, lists=[{"month": "2024-01"}, {"month": "2024-02"}], min_count=5)
+    rr = next(e for e in r.effects if (e["of"], e["scale"]) == ("offered", "risk_ratio"))
+    assert rr["low"] < 1 < rr["high"]
+    more, needed = r.settle["more_months"], r.settle["months_needed"]
+    assert needed == months_to_settle(rr["se_robust"], 2)["months_needed"] > 2
+    assert f"about {more} more months of lists like these ({needed} in all, against 2 now)" \
+        in " ".join(r.summary)
