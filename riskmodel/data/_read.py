@@ -110,7 +110,8 @@ def _read_file(p: Path, table: str) -> pd.DataFrame:
     try:
         if p.suffix == ".csv":
             return _read_csv(p, table)
-        return pd.read_parquet(p)
+        # DATE columns as datetimes, not a Python date object per cell (parsed later anyway)
+        return pd.read_parquet(p, to_pandas_kwargs={"date_as_object": False})
     except InputError:
         raise
     except PermissionError:

@@ -69,6 +69,19 @@ def _in(col: str, window: str) -> str:
     return "TRUE" if window == "all" else f"{col} >= ws_{window}"
 
 
+def _count(condition: str) -> str:
+    """SQL: how many rows of the group meet ``condition`` (a BIGINT, as ``count(*)``).
+
+    ``count_if`` rather than ``count(*) FILTER (WHERE ...)``: the same count, but DuckDB
+    aggregates a hundred filtered counts about twice as fast this way (one pass, no selection
+    vector per aggregate; docs/performance.md).
+
+    >>> _count("x > 1")
+    'CAST(count_if(x > 1) AS BIGINT)'
+    """
+    return f"CAST(count_if({condition}) AS BIGINT)"
+
+
 def _longest(windows: list[str]) -> str:
     """The longest bounded window of a builder (``"all"`` when it has none): the days since
     the last event look only this far back, so they mean the same at every as-of date (the

@@ -18,6 +18,7 @@ from riskmodel.features._builder_base import (
     TRIAGE_WORDS,
     Builder,
     _contact_groups,
+    _count,
     _in,
     _longest,
     _since,
@@ -170,13 +171,12 @@ class ContactsBuilder(Builder):
         for w in self.config.windows:
             inw = _in("recorded_date", w)
             for group, col, v, *_ in _contact_groups():
-                cols.append(f'count(*) FILTER (WHERE {col} = {q(v)} AND {inw}) '
+                cols.append(f'{_count(f"{col} = {q(v)} AND {inw}")} '
                             f'AS "contacts_{group}_{v}_{w}_count"')
-            cols.append(f'count(*) FILTER (WHERE {inw}) AS "contacts_total_{w}_count"')
-            cols.append(
-                "count(*) FILTER (WHERE prev_date IS NOT NULL AND contact_date <= prev_date + "
-                f'to_months(CAST({months} AS INTEGER)) AND {inw}) AS "contacts_repeat_{w}_count"'
-            )
+            cols.append(f'{_count(inw)} AS "contacts_total_{w}_count"')
+            repeat = ("prev_date IS NOT NULL AND contact_date <= prev_date + "
+                      f"to_months(CAST({months} AS INTEGER)) AND {inw}")
+            cols.append(f'{_count(repeat)} AS "contacts_repeat_{w}_count"')
         back = _in("contact_date", _longest(self.config.windows))
         cols.append(f"date_diff('day', max(contact_date) FILTER (WHERE {back}), as_of) "
                     "AS contacts_last_all_days")
@@ -363,7 +363,7 @@ class EpisodesBuilder(Builder):
         counts = []
         for group, col, v, *_ in _contact_groups():
             if group in ("source", "need"):
-                counts.append(f'count(*) FILTER (WHERE {col} = {q(v)}) '
+                counts.append(f'{_count(f"{col} = {q(v)}")} '
                               f'AS "episodes_current_{group}_{v}_{cw}_count"')
         counts.append(f'count(*) AS "episodes_current_total_{cw}_count"')
         triage = " ".join(f"WHEN {q(t)} THEN {i + 1}" for i, t in enumerate(TRIAGE_LEVELS))
