@@ -48,7 +48,7 @@ def _spec(changes: list[str], work: Path):
         "calibration": "isotonic" if "isotonic" in changes else spec.calibration})
 
 
-def _drop_families(family_id) -> None:
+def _drop_families(family_id: pd.Series) -> None:
     """Folds that leave out every family on the test date (a benchmark-only patch of the
     training module): the design before issue #32."""
     import riskmodel.training._evaluate as ev
@@ -56,7 +56,7 @@ def _drop_families(family_id) -> None:
     folds = ev.temporal_folds
     fam = pd.factorize(np.asarray(family_id))[0]
 
-    def drop(as_of, **kw):
+    def drop(as_of: pd.Series, **kw: int) -> list:
         return [(train[~np.isin(fam[train], fam[test])], test, d)
                 for train, test, d in folds(as_of, **kw)]
 

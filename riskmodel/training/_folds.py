@@ -163,8 +163,9 @@ def as_of_schedule(spec: TrainingSpec, extract_date, *, records_start=None,
         "the first record)")
 
 
-def temporal_folds(as_of, *, n_folds: int, horizon_months: int, holdout: int = 0,
-                   lag_days: int = 0) -> list[tuple[np.ndarray, np.ndarray, pd.Timestamp]]:
+def temporal_folds(as_of: pd.Series | pd.DatetimeIndex, *, n_folds: int, horizon_months: int,
+                   holdout: int = 0, lag_days: int = 0,
+                   ) -> list[tuple[np.ndarray, np.ndarray, pd.Timestamp]]:
     """Rolling-origin folds: (train index, test index, test date) for the selection dates,
     then the final period's dates (see :func:`plan_dates`; the gap dates are tested on by
     no fold).

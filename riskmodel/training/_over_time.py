@@ -8,12 +8,17 @@ dates) is then used only to report and judge the chosen model, never to choose o
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.training._judging import TOLERANCES
+
+if TYPE_CHECKING:
+    from riskmodel.training._result import CandidateResult
 
 PER_DATE = ("base_rate", "auc", "average_precision", "precision_at_capacity",
             "lift_at_capacity", "calibration_error")
@@ -104,7 +109,7 @@ def _power(value: float, end: float, bar: float, date_part: float, side: str,
             "training dates, not final dates")
 
 
-def what_it_would_take(chosen, thresholds: dict, *, n_children: int,
+def what_it_would_take(chosen: CandidateResult, thresholds: dict, *, n_children: int,
                        n_final_dates: int) -> list[str]:
     """Plain words on each bar of the chosen candidate, one line per bar: met, or not met and
     what it would take, from a power calculation with the families' and the dates' parts of
