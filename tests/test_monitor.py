@@ -347,6 +347,7 @@ def test_no_child_id_in_the_reference_or_summary(planted, model_uri, trained, co
     assert not [c for c in counts(ref) if isinstance(c, int) and 1 <= c <= 4]
 
 
+@pytest.mark.slow  # about 16 s of CPU
 def test_history_is_kept_in_mlflow_and_printed_and_fail_on_sets_the_exit(
         planted, model_uri, tmp_path, capsys):
     def cli(*args):

@@ -507,6 +507,7 @@ REAL = [
 ]
 
 
+@pytest.mark.slow  # about 22 s of CPU: six commands, each its own Python
 def test_the_installed_command_prints_one_line(ctx, trained):
     procs = []
     for case in REAL:
