@@ -203,6 +203,7 @@ def test_realised_performance_matches_an_independent_computation(council, model_
         assert m["low"] <= m["value"] <= m["high"], name
 
 
+@pytest.mark.slow
 def test_offers_of_help_split_observed_over_expected_or_are_named_as_a_caveat(
         council, model_uri, tmp_path):
     """With the stored decisions, the matured window's outcomes observed over expected among
