@@ -96,6 +96,7 @@ def _text(book) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow  # about 76 s of CPU: every notebook in a kernel
 def test_notebooks_run_on_a_small_council(notebook_env, council):
 
     profile = _text(_execute("01_cohort_profile", notebook_env))

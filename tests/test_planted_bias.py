@@ -64,6 +64,7 @@ def test_no_ethnicity_finding_is_flagged_without_bias(fair):
     assert json.dumps(fair.settings)  # settings are plain data, publishable as JSON
 
 
+@pytest.mark.slow  # about 11 s of CPU
 def test_fairness_cli_reviews_a_training_run(trained, council, tmp_path, capsys):
     from riskmodel.cli import main
 

@@ -612,6 +612,7 @@ def _killed_runs_leave_the_previous_output(folder: Path, make_cmd, seeds, *, wat
     return killed
 
 
+@pytest.mark.slow  # about 12 s of CPU: 20,000-child councils, killed and rerun
 def test_killed_synth_keeps_the_previous_council_and_writes_no_partial_one(tmp_path):
     out = tmp_path / "council"
 
@@ -636,6 +637,7 @@ def test_killed_synth_keeps_the_previous_council_and_writes_no_partial_one(tmp_p
     assert len(pd.read_parquet(out / "children.parquet")) == 20000
 
 
+@pytest.mark.slow  # about 18 s of CPU: builds killed and rerun
 def test_killed_build_keeps_the_previous_matrix(council, tmp_path):
     folder = tmp_path / "features"
     folder.mkdir()

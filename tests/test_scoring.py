@@ -453,6 +453,7 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".")}
 
 
+@pytest.mark.slow  # about 20 s of CPU: scoring runs killed and rerun
 def test_a_killed_run_leaves_the_previous_output_and_a_rerun_completes(
         trained, council, tmp_path, capsys):
     out = tmp_path / "scores.parquet"
