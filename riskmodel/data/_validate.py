@@ -247,7 +247,9 @@ def _schema_problems(table: str, raw: pd.DataFrame, df: pd.DataFrame) -> list[st
 # ---------------------------------------------------------------- across tables -------------
 
 def _typed(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    out = df.copy()
+    # A shallow copy: only the date columns are replaced (whole columns, so ``df`` keeps its
+    # own); a deep one copied every id and category of millions of rows for nothing.
+    out = df.copy(deep=False)
     for col in DATE_COLUMNS[table]:
         if col in out.columns:
             out[col] = parse_dates(out[col])
