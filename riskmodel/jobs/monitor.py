@@ -34,6 +34,7 @@ from riskmodel.evaluation.monitoring import (
     importance_shares,
     offered_help,
     offered_text,
+    published_cohort,
     realised,
     rounded,
     run_alpha,
@@ -418,7 +419,9 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
                            tolerance=(pol.tolerance.low, pol.tolerance.high),
                            contacts=contacts, last=earlier[-1] if earlier else None,
                            early=early, realised=matured, promise=loaded.meta.get("test_metrics"),
-                           alpha=alpha, notes=notes)
+                           alpha=alpha, notes=notes,
+                           cohort=published_cohort(record_identity(matrix).to_numpy(),
+                                                   min_count=pol.min_count))
     summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, summary], key=lambda s: s["as_of"])
     paths = _write(summary, history, out)

@@ -21,7 +21,7 @@ from riskmodel.evaluation.monitoring._performance import (
     realised,
     training_gaps,
 )
-from riskmodel.evaluation.monitoring._publish import rounded
+from riskmodel.evaluation.monitoring._publish import published_cohort, rounded
 from riskmodel.evaluation.monitoring._reference import build_reference, importance_shares
 from riskmodel.evaluation.monitoring._report import history_table, write_monitoring_report
 
@@ -29,5 +29,5 @@ __all__ = [
     "VERDICTS", "assess_month", "build_reference", "run_alpha", "by_group", "chi_square",
     "contact_volumes", "early_outcomes", "estimate", "gap_change", "history_table",
     "importance_shares", "ks_binned", "offered_help", "offered_text", "psi", "realised",
-    "rounded", "training_gaps", "verdict_of", "write_monitoring_report",
+    "published_cohort", "rounded", "training_gaps", "verdict_of", "write_monitoring_report",
 ]

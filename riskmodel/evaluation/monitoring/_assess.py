@@ -113,10 +113,11 @@ def reference_estimate(reference: dict, month: str | None) -> list[dict]:
 
 def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, t, alpha: float,
                    month: str | None, contacts: dict | None, last: dict,
-                   tolerance) -> tuple[list[dict], dict]:
+                   tolerance, size: int | None = None) -> tuple[list[dict], dict]:
     reasons: list[dict] = []
-    cohort = cohort_size(reference, len(rows), (last.get("cohort") or {}).get("now"), t,
-                         month=month)
+    # the cohort as published (the fairness report's "everyone" cell) when the job gives it
+    n = len(rows) if size is None else size
+    cohort = cohort_size(reference, n, (last.get("cohort") or {}).get("now"), t, month=month)
     if cohort["level"]:
         reasons.append(_reason("watch", "cohort", cohort["why"]))
     inputs = input_drift(reference, rows, t, alpha=alpha, month=month)
@@ -208,7 +209,8 @@ def gap_reasons(groups: list[dict]) -> list[str]:
 def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, thresholds,
                  tolerance=(0.8, 1.25), contacts: dict | None = None, last: dict | None = None,
                  early: dict | None = None, realised: dict | None = None, promise=None,
-                 seed: int = 0, alpha: dict | None = None, notes=()) -> dict:
+                 seed: int = 0, alpha: dict | None = None, notes=(),
+                 cohort: int | None = None) -> dict:
     """Compare one month with the reference and last month, and give the verdict.
 
     Parameters
@@ -225,6 +227,9 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
         The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
         to publish (the capacity judged at, offers of help). Every test counts at
         ``alpha["alpha"]`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
+    cohort : int, optional
+        The children open now as published (:func:`published_cohort`, the fairness report's
+        "everyone" cell); default the exact number of ``rows`` (for data already public).
 
     Returns
     -------
@@ -258,7 +263,7 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     alpha = alpha or run_alpha(reference, thresholds)
     month = _calendar_month(rows)
     reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha["alpha"], month,
-                                    contacts, last or {}, tolerance)
+                                    contacts, last or {}, tolerance, cohort)
     more, est = _performance_reasons(reference, scored, thresholds, alpha["alpha"], month,
                                      realised, promise, seed)
     first = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]

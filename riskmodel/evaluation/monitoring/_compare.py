@@ -24,7 +24,7 @@ from riskmodel.evaluation.monitoring._buckets import (
     ks_binned,
     psi,
 )
-from riskmodel.evaluation.monitoring._publish import is_small, shown_count, small_text
+from riskmodel.evaluation.monitoring._publish import is_small, rounded, shown_count, small_text
 from riskmodel.evaluation.monitoring._reference import (
     MIX,
     hidden_rows,
@@ -287,13 +287,14 @@ def cohort_size(reference: dict, n: int, last: int | None, thresholds, *,
     t = thresholds.cohort_change
     me = _month_entry(reference, month)
     ref = me["n"] if me else reference["cohort_size"]["mean"]
-    out = {"now": int(n), "reference": ref, "last_month": last,
+    # the reference year's cohort is a training total: shown rounded to 10, judged exact
+    out = {"now": int(n), "reference": rounded(ref), "last_month": last,
            "change_reference": n / ref - 1 if ref else math.nan,
            "change_last_month": (n / last - 1) if last else None, "level": "", "why": ""}
     why = []
     if abs(out["change_reference"]) >= t.reference:
         why.append(f"{n:,} children open, {out['change_reference']:+.0%} against the "
-                   f"training reference's {ref:,.0f}")
+                   f"training reference's about {rounded(ref):,}")
     if last and abs(out["change_last_month"]) >= t.last_month:
         why.append(f"{n:,} children open, {out['change_last_month']:+.0%} against last "
                    f"month's {last:,}")

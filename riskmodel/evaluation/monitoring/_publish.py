@@ -29,8 +29,8 @@ from riskmodel.evaluation._disclosure import (
 )
 
 __all__ = ["CELLS", "RATE_CELLS", "group_cells", "hidden_rows", "is_small", "kept",
-           "publish_measures", "publish_ratios", "rounded", "scores_shown", "shown_count",
-           "small_text", "suppress"]
+           "publish_measures", "publish_ratios", "published_cohort", "rounded", "scores_shown",
+           "shown_count", "small_text", "suppress"]
 
 #: The confusion cells a by-group table publishes (the fairness report's).
 CELLS = tuple(CONFUSION_CELLS)
@@ -55,6 +55,25 @@ def group_cells(groups: np.ndarray, needed: np.ndarray, flagged: np.ndarray, ids
     """
     return protect_table(groups, np.asarray(needed, bool), np.asarray(flagged, bool),
                          list(ids), base=min_count)
+
+
+def published_cohort(ids: np.ndarray, *, min_count: int) -> int:
+    """The month's cohort as the fairness report publishes it: its "everyone" cell, rounded
+    by the permanent keys of its records (``child_id|as_of``), never the exact count.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "doc"
+    >>> ids = np.array([f"c{i}|2025-01-01" for i in range(388)])
+    >>> n = published_cohort(ids, min_count=5)
+    >>> n % 5 == 0 and abs(n - 388) < 5, published_cohort(ids, min_count=1)
+    (True, 388)
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
+    """
+    everyone = group_cells(np.zeros(len(ids), int), np.zeros(len(ids), bool),
+                           np.zeros(len(ids), bool), ids, min_count=min_count)
+    return int(everyone["children"].iloc[0])
 
 
 #: Measures that are rates of published cells: measure -> (numerator, denominator).
