@@ -816,6 +816,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # about 8 s of CPU (quick lane kept under 3 min)
 def test_unreachable_tracking_server_fails_fast_with_one_line(tmp_path):
     uri = f"http://127.0.0.1:{_closed_port()}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
