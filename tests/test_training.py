@@ -225,6 +225,7 @@ def mlflow_server(tmp_path):
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # about 61 s of CPU: an MLflow server and a training
 def test_training_against_a_real_mlflow_server(council, test_spec, mlflow_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     result = train(council, test_spec)
