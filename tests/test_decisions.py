@@ -120,6 +120,7 @@ def _report(paths, out: Path, capsys, council=None):
 
 # ------------------------------------------------------------------ must show: planted truth
 
+@pytest.mark.slow  # about 5 s of CPU (quick lane kept under 3 min)
 def test_planted_override_bias_is_named_with_its_direction(lists, council, tmp_path, capsys):
     paths = _copy(lists, tmp_path / "scores")
     _record_all(paths, tmp_path, capsys, bias="ethnicity=black:0.5")
@@ -144,6 +145,7 @@ def test_planted_override_bias_is_named_with_its_direction(lists, council, tmp_p
     assert black["offer_ratio"] < black["list_ratio"]  # the decisions widened the gap
 
 
+@pytest.mark.slow  # about 5 s of CPU (quick lane kept under 3 min)
 def test_no_planted_bias_flags_nothing(lists, council, tmp_path, capsys):
     paths = _copy(lists, tmp_path / "scores")
     _record_all(paths, tmp_path, capsys)
@@ -258,6 +260,7 @@ def _month_lists(months: int, seed: int, bias: str | None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+@pytest.mark.slow  # about 6 s of CPU (quick lane kept under 3 min)
 def test_months_to_settle_an_insufficient_comparison_matches_the_measurement():
     """Issue 31's measurement: a x3 not-offered rate for black children (override bias 0.5)
     is not enough to judge with one month's list and flagged with six; the report's estimate

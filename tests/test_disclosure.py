@@ -81,6 +81,7 @@ cohorts = st.lists(
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=cohorts, mitigate=st.booleans())
+@pytest.mark.slow  # about 7 s of CPU (quick lane kept under 3 min)
 def test_every_published_count_is_rounded_and_every_rate_is_their_ratio(rows, mitigate,
                                                                         tmp_path_factory):
     frame = pd.DataFrame(rows, columns=["A", "B", "age_band", "label", "score"])
@@ -157,6 +158,7 @@ def _cohort(n_unknown_sex=3, n_unborn=3, seed=1):
     return data
 
 
+@pytest.mark.slow  # about 5 s of CPU (quick lane kept under 3 min)
 def test_three_children_of_unknown_sex_hide_no_figure_of_boys_or_girls(tmp_path):
     """The issue: 3 children of unknown sex hid all 897 boys; 2 of them who needed help hid
     the miss rate of 3,214 girls; 3 unborn children hid the 715 aged 16+."""

@@ -247,6 +247,7 @@ def test_no_events_get_an_interval_that_is_not_a_point_and_are_not_judged():
     assert ((f.high > f.low) | f.low.isna()).all() and (f.high > f.low).any()
 
 
+@pytest.mark.slow  # about 8 s of CPU (quick lane kept under 3 min)
 def test_false_flags_are_rare_without_any_disparity():
     """The issue: a 10-child group flagged 30-52% of the time, 11-18 red flags per unbiased
     report. With exact intervals and Benjamini-Hochberg, unbiased cohorts raise almost none."""

@@ -384,6 +384,7 @@ def test_without_knowledge_dates_todays_values_and_last_weeks_ratings_change_not
 
 @settings(SETTINGS, max_examples=40)
 @given(council=councils(), data=st.data())
+@pytest.mark.slow  # about 9 s of CPU (quick lane kept under 3 min)
 def test_rows_outside_the_horizon_never_change_labels_at_t(council, data):
     def labels(c):
         got = build_labels(to_tables(c), [day(c["t"])], horizon_months=HORIZON,

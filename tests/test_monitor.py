@@ -169,6 +169,7 @@ def test_risk_change_shows_in_realised_performance_once_the_window_closes(
     assert oe[CHANGE] > oe["2024-12-01"] + 0.2, oe
 
 
+@pytest.mark.slow  # about 10 s of CPU (quick lane kept under 3 min)
 def test_realised_performance_matches_an_independent_computation(council, model_uri,
                                                                  tmp_path):
     month, later = "2025-01-01", "2025-07-01"
@@ -319,6 +320,7 @@ def test_report_renders_in_chromium_self_contained_with_the_verdict(planted, mod
     assert counts and not [c for c in counts if re.fullmatch(r"[1-4]", c)]
 
 
+@pytest.mark.slow  # about 9 s of CPU (quick lane kept under 3 min)
 def test_no_child_id_in_the_reference_or_summary(planted, model_uri, trained, council,
                                                  tmp_path):
     from riskmodel.store import read_text

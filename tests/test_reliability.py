@@ -656,6 +656,7 @@ def test_killed_build_keeps_the_previous_matrix(council, tmp_path):
     assert set(matrix["as_of"].astype(str).str[:10]) == {"2023-10-01"} and len(matrix) > 0
 
 
+@pytest.mark.slow  # about 30 s of CPU: scoring runs killed and rerun
 def test_killed_score_keeps_the_previous_scores(trained, council, tmp_path):
     folder = tmp_path / "scores"
     folder.mkdir()
@@ -682,6 +683,7 @@ def small_council(tmp_path_factory) -> Path:
                                  out=tmp_path_factory.mktemp("small") / "council"))
 
 
+@pytest.mark.slow  # about 114 s of CPU: trainings killed and rerun
 def test_killed_train_leaves_the_champion_and_hides_its_runs(
         trained, small_council, test_spec, tmp_path):
     from riskmodel.store import compare_runs, load_model
@@ -814,6 +816,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # about 8 s of CPU (quick lane kept under 3 min)
 def test_unreachable_tracking_server_fails_fast_with_one_line(tmp_path):
     uri = f"http://127.0.0.1:{_closed_port()}"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}

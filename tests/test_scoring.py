@@ -297,6 +297,7 @@ def _cli(args, capsys):
     return code, captured.out, captured.err
 
 
+@pytest.mark.slow  # about 6 s of CPU (quick lane kept under 3 min)
 def test_score_command_scores_the_whole_cohort(trained, council, tmp_path, capsys):
     from riskmodel.data import load_tables
     from riskmodel.features import build_matrix
@@ -570,6 +571,7 @@ def test_risk_bands_are_cut_points_on_the_score_whatever_the_capacity(models):
     assert old.scores["risk_band"].tolist() == s["risk_band"].tolist()
 
 
+@pytest.mark.slow  # about 6 s of CPU (quick lane kept under 3 min)
 def test_top_changes_who_is_in_capacity_but_never_the_risk_band(trained, council, tmp_path,
                                                                  capsys):
     from riskmodel.scoring._bands import FROM_MODEL, FROM_TEST_METRICS
@@ -747,6 +749,7 @@ def test_characteristics_are_carried_only_when_asked(models, tmp_path):
                      with_characteristics=True)
 
 
+@pytest.mark.slow  # about 6 s of CPU (quick lane kept under 3 min)
 def test_fairness_checks_a_months_list_joined_with_its_matured_outcome(
         trained, council, tmp_path, capsys):
     import yaml

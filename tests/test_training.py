@@ -120,6 +120,7 @@ def test_thresholds_come_from_the_dates_before_the_final_period(trained):
     assert plan.selection[-1] + pd.DateOffset(months=6) <= plan.final[0]
 
 
+@pytest.mark.slow  # about 44 s of CPU: trains again
 def test_retrain_makes_a_challenger_and_promote_moves_the_champion(trained, council, test_spec):
     again = train(council, test_spec)
     assert again.registered["alias"] == "challenger"
@@ -134,6 +135,7 @@ def test_retrain_makes_a_challenger_and_promote_moves_the_champion(trained, coun
     assert runs["registered"].str.contains("champion").any()
 
 
+@pytest.mark.slow  # about 43 s of CPU: trains again
 def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking, capsys):
     code, out, err = _run_cli(["train", "--data", str(council), "--spec", str(test_spec),
                                "--no-register"], capsys)
@@ -162,6 +164,7 @@ def test_cli_train_prints_leaderboard_and_verdicts(council, test_spec, tracking,
         assert run["data_fingerprint"] in out and run["started"] in out
 
 
+@pytest.mark.slow  # about 31 s of CPU: trains again
 def test_train_exits_3_when_nothing_is_registered(council, test_spec, tracking, capsys,
                                                   tmp_path):
     """For schedulers: a finished run that registers nothing exits 3 (not 0, 1 or 2)."""
@@ -222,6 +225,7 @@ def mlflow_server(tmp_path):
     proc.wait(timeout=30)
 
 
+@pytest.mark.slow  # about 61 s of CPU: an MLflow server and a training
 def test_training_against_a_real_mlflow_server(council, test_spec, mlflow_server, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     result = train(council, test_spec)

@@ -472,6 +472,7 @@ def corruptions(draw):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corruptions())
+@pytest.mark.slow  # about 19 s of CPU: many random extracts
 def test_any_single_corrupted_cell_is_reported_on_its_column(case):
     table, column, row, value = case
     tables = valid_tables()
