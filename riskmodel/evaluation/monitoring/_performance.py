@@ -451,7 +451,10 @@ def gap_change(groups: list[dict], training: dict, tolerance: tuple, p_value: fl
         for g in ch["groups"]:
             for k in ("missed_ratio", "oe_ratio"):
                 before = (then.get("groups") or {}).get(g["group"], {}).get(k)
-                if g.get(k) and before and before["value"] > 0:
+                # a ratio too small to show its spread (now or at training) is not judged
+                if (g.get(k) and before and before["value"] > 0
+                        and g[k].get("sd_log") is not None
+                        and before.get("sd_log") is not None):
                     pairs.append((g[k], before))
     z = stats.norm.isf(p_value / (2 * max(len(pairs), 1)))  # either way
     lo, hi = math.log(tolerance[0]), math.log(tolerance[1])
