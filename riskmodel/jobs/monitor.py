@@ -283,7 +283,7 @@ def _offers(frame: pd.DataFrame, offers: pd.DataFrame | None, horizon: int, n_bo
     rows = frame[["child_id", "as_of"]].assign(as_of=lambda d: pd.to_datetime(d["as_of"]))
     hit = offered_rows(rows, offers.astype({"child_id": str}), horizon_months=horizon)
     return offered_help(frame["y"], frame["p"], frame["flag"], frame["family_id"], hit,
-                        n_boot=n_boot, min_count=min_count)
+                        n_boot=n_boot, min_count=min_count, ids=frame["record_id"].to_numpy())
 
 
 def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,

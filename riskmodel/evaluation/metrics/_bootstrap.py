@@ -132,6 +132,12 @@ def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLik
     ...                       n_boot=20, measures=("auc",))
     >>> len(a["auc"]), len(b["auc"])
     (20, 20)
+
+    A set with no rows (everyone else, when a group is everyone) has no measure:
+
+    >>> none = bootstrap_sets(y, p, p > 0.45, np.arange(400), [np.arange(0)], n_boot=3)[0]
+    >>> bool(np.isnan(none["auc"]).all()), len(none["auc"])
+    (True, 3)
     """
     y = np.asarray(y, float)
     p = np.asarray(p, float)

@@ -68,6 +68,8 @@ class ScoreCurve:
                  ) -> dict[str, np.ndarray]:
         """Each measure (in ``only``) for each row of weights ``W`` (resamples x all rows)."""
         W = np.atleast_2d(np.asarray(W))
+        if not len(self.desc):  # no rows (a group's "everyone else" when it is everyone)
+            return {m: np.full(len(W), np.nan) for m in only}
         Wd: np.ndarray = np.take(W, self.desc, axis=1).astype(self.dtype, copy=False)
         tp = np.cumsum(Wd * self.y, axis=1)
         cw = np.cumsum(Wd, axis=1)

@@ -612,14 +612,15 @@ def _ratio(key: str, mine: float, theirs: float, mine_draws: np.ndarray,
 
 
 def offered_help(y, p, flags, families, offered, *, n_boot: int = 200, seed: int = 0,
-                 min_count: int = 5) -> dict:
+                 min_count: int = 5, ids=None) -> dict:
     """Outcomes observed over expected among the children offered help and those not.
 
     Help that works lowers the outcomes of the children it reaches, so a list that led to
     help reads low on observed over expected among them (and on realised performance): the
     two ratios side by side say how much of a shortfall is help rather than decay. Each
     ratio has a family-resampled 95% interval; the children are rounded to 10 and a group
-    with fewer than ``min_count`` outcomes shows none of its figures.
+    with fewer than ``min_count`` outcomes shows none of its figures. The outcomes observed
+    are the published (cell-key rounded) count of the records ``ids`` (as :func:`realised`).
 
     Examples
     --------
@@ -640,7 +641,8 @@ def offered_help(y, p, flags, families, offered, *, n_boot: int = 200, seed: int
         part: dict[str, Any] = {"children": rounded(int(mask.sum())), "hidden": True}
         if mask.any() and not is_small([int(y[mask].sum())], min_count)[0] and y[mask].sum():
             r = realised(y[mask], p[mask], flags[mask], families[mask], n_boot=n_boot,
-                         seed=seed, min_count=min_count)
+                         seed=seed, min_count=min_count,
+                         ids=None if ids is None else np.asarray(ids)[mask])
             part.update(hidden=False,
                         observed_over_expected=r["metrics"]["observed_over_expected"])
         out[key] = part
