@@ -181,20 +181,35 @@ def _end_active_runs(status: str) -> None:
 
 def _kill_training(run_id: str, exp: str) -> None:
     """Mark an interrupted training's parent run and its candidate runs KILLED."""
+    import gc
     import signal
     import threading
+    import warnings
 
     import mlflow
 
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:  # a second Ctrl-C must not leave the runs half-marked
+    def mark() -> None:
         _end_active_runs("KILLED")
         c = client()
         nested = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
                       filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
         for child in ([] if nested.empty else list(nested["run_id"])) + [run_id]:
             call("marking the run killed", c.set_terminated, child, "KILLED")
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:  # a second Ctrl-C must not leave the runs half-marked
+        try:
+            mark()
+        except Exception:
+            # Ctrl-C can land inside a write: its abandoned session still holds the (SQLite)
+            # database until collected, so let it go and mark again
+            gc.collect()
+            try:
+                mark()
+            except Exception as exc:  # the interruption is still reported as one (exit 130)
+                warnings.warn(f"interrupted: the runs could not be marked KILLED ({exc})",
+                              RuntimeWarning, stacklevel=2)
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
