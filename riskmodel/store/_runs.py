@@ -181,7 +181,6 @@ def _end_active_runs(status: str) -> None:
 
 def _kill_training(run_id: str, exp: str) -> None:
     """Mark an interrupted training's parent run and its candidate runs KILLED."""
-    import gc
     import signal
     import threading
     import warnings
@@ -201,15 +200,11 @@ def _kill_training(run_id: str, exp: str) -> None:
     try:  # a second Ctrl-C must not leave the runs half-marked
         try:
             mark()
-        except Exception:
-            # Ctrl-C can land inside a write: its abandoned session still holds the (SQLite)
-            # database until collected, so let it go and mark again
-            gc.collect()
-            try:
-                mark()
-            except Exception as exc:  # the interruption is still reported as one (exit 130)
-                warnings.warn(f"interrupted: the runs could not be marked KILLED ({exc})",
-                              RuntimeWarning, stacklevel=2)
+        except Exception as exc:
+            # Ctrl-C inside a write can leave the (SQLite) store locked: the interruption is
+            # still reported as one (exit 130), with why the runs were not marked
+            warnings.warn(f"interrupted: the runs could not be marked KILLED ({exc})",
+                          RuntimeWarning, stacklevel=2)
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
