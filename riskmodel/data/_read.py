@@ -361,6 +361,10 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     path = as_source(path)
     if extract_date is None:
         extract_date = read_extract_date(path)
+    fast = _clean_in_duckdb(path, extract_date)
+    if fast is not None:
+        return fast
+    # Not plainly clean (or not read by DuckDB here): the detailed checks say what is wrong.
     tables = read_tables(path, until=extract_date)
     problems, checked = check_tables(tables, extract_date=extract_date)
     if problems:
@@ -372,3 +376,18 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
     # The checked tables are normalised already: type them, not the raw ones again.
     return {t: _coerce_table(checked[t] if t in checked else normalise_table(_empty(t), t), t)
             for t in COLUMNS}
+
+
+def _clean_in_duckdb(path, extract_date) -> dict[str, pd.DataFrame] | None:
+    """The tables read, checked and typed in DuckDB (:func:`riskmodel.data._fastload.
+    clean_tables`) when the extract is a Parquet folder or DuckDB file and clean, else None."""
+    from riskmodel.data._fastload import clean_tables
+    from riskmodel.data._validate import _extract_date
+
+    if isinstance(path, DatabaseSource) or not path.exists():
+        return None
+    try:
+        extract = _extract_date(extract_date)
+    except InputError:
+        return None  # said by the detailed path, after what it reads first
+    return clean_tables(path, extract)

@@ -1,0 +1,300 @@
+"""The contract checks as SQL: read, check and type a clean extract inside DuckDB.
+
+A folder of Parquet files or a DuckDB file is read straight into DuckDB and checked there,
+one pass per table plus one for the keys, against the same definitions the detailed checks
+(:mod:`riskmodel.data._validate`, the pandera schemas of :mod:`riskmodel.data._schemas`)
+read: required, nullable and unique columns, allowed values, date and IMD ranges, the rules
+of time and the extract date. When every table is clean, the typed tables come out of
+DuckDB as Arrow and become the frames :func:`~riskmodel.data.load_tables` returns, without
+the raw and normalised pandas copies. When anything is not plainly clean (a problem, a cell
+the detailed path would trim or rewrite with a warning, a column stored in a type this pass
+does not read, a file DuckDB cannot open), :func:`clean_tables` gives ``None`` and the
+detailed path runs, producing its one-line messages and warnings: the SQL pass never has to
+say what is wrong, only that nothing is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from riskmodel.data._contract import (
+    COLUMNS,
+    DATE_COLUMNS,
+    EARLY_HELP_SERVICES,
+    EMPTY_AS_UNKNOWN,
+    OPTIONAL_COLUMNS,
+    OPTIONAL_TABLES,
+    RECORDED_DATES,
+    TABLES,
+)
+from riskmodel.data._engine import duckdb_connect
+from riskmodel.data._schemas import ALLOWED, DATE_MAX, DATE_MIN, IMD_RANGE, NULLABLE, UNIQUE
+from riskmodel.data._validate import _NOT_BEFORE as NOT_BEFORE
+from riskmodel.data._validate import DOB_AHEAD, _warn_near_misses
+
+# Text the detailed path would change (an empty cell, spaces to trim: any character Python's
+# str.strip removes) or warn about (an id a spreadsheet wrote as a decimal): not plainly clean.
+_EDGE_SPACE = r"[\pZ\t-\r\x1c-\x1f\x85]"
+_TRIMMED = f"^{_EDGE_SPACE}|{_EDGE_SPACE}$"
+_DECIMAL_ID = r"^\pN+\.0+$"
+_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+_INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+              "USMALLINT", "UINTEGER", "UBIGINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | None:
+    """``{table: SQL relation}`` for the tables held, or None when the detailed path must
+    read them (a CSV, a required table missing, a near miss of an optional one)."""
+    from riskmodel.data._read import _find, _near_misses
+
+    if path.is_file():
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".parquet", ".csv") \
+                or path.stat().st_size == 0:
+            return None
+        con.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
+        held = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'src' AND table_schema = 'main'").fetchall()}
+        found = {t: f"src.main.{_q(t)}" for t in TABLES if t in held}
+    else:
+        found = {}
+        for table in TABLES:
+            p = _find(path, table)
+            if p is None and (table not in OPTIONAL_TABLES or _near_misses(path, table)):
+                return None
+            if p is not None:
+                if p.suffix != ".parquet":
+                    return None
+                found[table] = f"read_parquet({_literal(str(p))})"
+    if any(t not in found for t in TABLES if t not in OPTIONAL_TABLES):
+        return None
+    return found
+
+
+def _column_expr(table: str, col: str, sqltype: str | None) -> str | None:
+    """The column as the checks read it, or None when this pass does not read its type.
+
+    Text is kept as stored (a cell the detailed path would change fails :func:`_text_checks`),
+    dates become day-precision timestamps, ``imd_decile`` keeps its stored number.
+    """
+    c = _q(col)
+    if sqltype is None:  # an optional column left out: empty
+        return ("CAST(NULL AS TIMESTAMP)" if col in DATE_COLUMNS[table]
+                else "CAST(NULL AS BIGINT)" if col == "imd_decile" else "CAST(NULL AS VARCHAR)")
+    if col in DATE_COLUMNS[table]:
+        return f"CAST(CAST({c} AS DATE) AS TIMESTAMP)" if sqltype in _DATE_TYPES else None
+    if col == "imd_decile":
+        return c if sqltype in _INT_TYPES + _FLOAT_TYPES else None
+    return c if sqltype == "VARCHAR" else None
+
+
+def _text_checks(table: str, stored: dict[str, str]) -> list[str]:
+    """Conditions on a cell the detailed path would rewrite or warn about."""
+    checks = []
+    for col in COLUMNS[table]:
+        c = _q(col)
+        # A category column's allowed values have neither (its allowed-value check holds).
+        if stored.get(col) == "VARCHAR" and (table, col) not in ALLOWED:
+            checks.append(f"{c} = '' OR regexp_matches({c}, {_literal(_TRIMMED)})")
+            if col.endswith("_id"):
+                checks.append(f"contains({c}, '.') AND regexp_matches({c}, "
+                              f"{_literal(_DECIMAL_ID)})")
+        if col == "imd_decile" and stored.get(col) in _FLOAT_TYPES:
+            checks.append(f"isnan({c}) OR {c} <> round({c})")
+    return checks
+
+
+def _contract_checks(table: str, extract: pd.Timestamp) -> list[str]:
+    """Conditions, each true on a row the detailed checks would report (one table)."""
+    checks = []
+    for col in COLUMNS[table]:
+        c = _q(col)
+        if (table, col) not in NULLABLE:
+            checks.append(f"{c} IS NULL")
+        if (table, col) in ALLOWED:
+            checks.append(f"{c} NOT IN ({', '.join(map(_literal, ALLOWED[(table, col)]))})")
+        if col in DATE_COLUMNS[table]:
+            checks.append(f"{c} < TIMESTAMP '{DATE_MIN:%Y-%m-%d}' "
+                          f"OR {c} >= TIMESTAMP '{DATE_MAX:%Y-%m-%d}'")
+            # No event after the extract; a date of birth not more than DOB_AHEAD after it.
+            ahead = DOB_AHEAD if col == "date_of_birth" else pd.Timedelta(0)
+            checks.append(f"{c} > TIMESTAMP '{extract + ahead:%Y-%m-%d %H:%M:%S}'")
+        if col == "imd_decile":
+            checks.append(f"{c} < {IMD_RANGE[0]} OR {c} > {IMD_RANGE[1]}")
+    return checks + _time_checks(table)
+
+
+def _time_checks(table: str) -> list[str]:
+    """The rules of time within one row (``_validate._time_problems``); the closure reason
+    of an early-help episode is :data:`_REASONS`' (it depends on the whole table)."""
+    checks = []
+    if table == "contacts":
+        checks.append("recorded_date < contact_date")
+    if table == "episodes":
+        checks += ["end_date < start_date", "end_date IS NULL AND closure_reason IS NOT NULL"]
+    for (t, value), when in RECORDED_DATES.items():
+        if t != table:
+            continue
+        before = NOT_BEFORE.get(when)
+        if before is not None:
+            checks.append(f"{_q(when)} < {_q(before)}")
+        if (table, value) in NULLABLE:
+            checks.append(f"{_q(when)} IS NOT NULL AND {_q(value)} IS NULL")
+    return checks
+
+
+_EARLY_HELP = f"service IN ({', '.join(map(_literal, EARLY_HELP_SERVICES))})"
+# A closed early-help episode without a reason is a problem only when the extract records
+# reasons on early-help episodes at all: both must hold.
+_REASONS = (f"bool_or({_EARLY_HELP} AND closure_reason IS NOT NULL)",
+            f"bool_or({_EARLY_HELP} AND end_date IS NOT NULL AND closure_reason IS NULL)")
+
+
+def _table_clean(con: duckdb.DuckDBPyConnection, table: str, source: str,
+                 extract: pd.Timestamp) -> bool:
+    """One pass over a table: whether nothing in it is refused, rewritten or warned about.
+
+    Creates the view ``v_<table>`` (contract columns as the checks read them) on the way.
+    """
+    stored = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    cols = []
+    for col in COLUMNS[table]:
+        if col not in stored and col not in OPTIONAL_COLUMNS[table]:
+            return False  # a required column missing
+        expr = _column_expr(table, col, stored.get(col))
+        if expr is None:
+            return False
+        cols.append(f"{expr} AS {_q(col)}")
+    con.execute(f"CREATE TEMP VIEW v_{table} AS SELECT {', '.join(cols)} FROM {source}")
+    conds = _text_checks(table, stored) + _contract_checks(table, extract)
+    aggs = [f"coalesce(bool_or({c}), false)" for c in conds]
+    aggs += [f"count(DISTINCT {_q(c)}) = count({_q(c)})" for c in COLUMNS[table]
+             if (table, c) in UNIQUE]
+    aggs.append("count(*) > 0" if table not in OPTIONAL_TABLES else "true")
+    aggs += [f"coalesce(NOT ({_REASONS[0]} AND {_REASONS[1]}), true)"] if table == "episodes" \
+        else []
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM v_{table}").fetchone()
+    n_bad = len(conds)
+    return not any(row[:n_bad]) and all(row[n_bad:])
+
+
+def _keys_clean(con: duckdb.DuckDBPyConnection, held: list[str]) -> bool:
+    """Every child id known in children; one history row per child and valid_from."""
+    for table in held:
+        if table == "children":
+            continue
+        unknown = con.execute(
+            f"SELECT count(*) FROM v_{table} x ANTI JOIN v_children c USING (child_id) "
+            "WHERE x.child_id IS NOT NULL").fetchone()[0]
+        if unknown:
+            return False
+    if "children_history" in held:
+        twice = con.execute(
+            "SELECT count(*) FROM (SELECT child_id, valid_from FROM v_children_history "
+            "WHERE child_id IS NOT NULL AND valid_from IS NOT NULL GROUP BY ALL "
+            "HAVING count(*) > 1)").fetchone()[0]
+        if twice:
+            return False
+    return True
+
+
+def _typed_sql(table: str) -> str:
+    """The typed table (``coerce_tables``' types) from the view of a clean table."""
+    cols = []
+    for col in COLUMNS[table]:
+        c = _q(col)
+        if col == "imd_decile":
+            c = f"CAST({c} AS BIGINT)"
+        elif (table, col) in EMPTY_AS_UNKNOWN:
+            c = f"coalesce({c}, 'unknown')"
+        elif table == "children" and col == "family_id":  # a family of one
+            c = "coalesce(family_id, child_id)"
+        elif col in DATE_COLUMNS[table]:
+            c = f"CAST({c} AS TIMESTAMP_NS)"
+        cols.append(f"{c} AS {_q(col)}")
+    return f"SELECT {', '.join(cols)} FROM v_{table}"
+
+
+def _frame(arrow: pa.Table) -> pd.DataFrame:
+    """An Arrow table as the frame ``coerce_tables`` gives: ``string``, ``Int64``, ns dates."""
+    mapping = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
+               pa.int64(): pd.Int64Dtype()}
+    return arrow.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+
+
+def _empty_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    cols = ", ".join(f"{_column_expr(table, c, None)} AS {_q(c)}" for c in COLUMNS[table])
+    con.execute(f"CREATE TEMP VIEW v_{table} AS SELECT {cols} LIMIT 0")
+
+
+def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] | None:
+    """The typed contract tables of a clean extract, checked and typed in DuckDB, or None.
+
+    Parameters
+    ----------
+    path : Path
+        A folder of ``.parquet`` tables or a DuckDB database file (anything else: None).
+    extract : Timestamp
+        The extract date: no record may follow it.
+
+    Returns
+    -------
+    dict of str to DataFrame or None
+        The frames :func:`~riskmodel.data.coerce_tables` gives for the same tables (a
+        missing optional table empty), with the same warnings about near-miss column names;
+        None when the detailed checks must run: a problem, a cell they would rewrite or warn
+        about, a type or file this pass does not read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from riskmodel.data import generate_council
+    >>> out = pathlib.Path(generate_council(n_children=200, seed=1, out=tempfile.mkdtemp()))
+    >>> tables = clean_tables(out, pd.Timestamp("2025-12-31"))
+    >>> sorted(tables) == sorted(TABLES), str(tables["contacts"]["contact_date"].dtype)
+    (True, 'datetime64[ns]')
+    >>> (out / "children.parquet").unlink()
+    >>> clean_tables(out, pd.Timestamp("2025-12-31")) is None
+    True
+    """
+    con = duckdb_connect()
+    try:
+        return _clean_tables(con, path, extract)
+    except (duckdb.Error, OSError):
+        return None  # a file DuckDB cannot read: the detailed path says why
+    finally:
+        con.close()
+
+
+def _clean_tables(con: duckdb.DuckDBPyConnection, path: Path, extract: pd.Timestamp
+                  ) -> dict[str, pd.DataFrame] | None:
+    sources = _sources(con, path)
+    if sources is None:
+        return None
+    for table, source in sources.items():
+        if not _table_clean(con, table, source, extract):
+            return None
+    if not _keys_clean(con, list(sources)):
+        return None
+    for table, source in sources.items():  # said as the detailed path says it, once clean
+        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+        _warn_near_misses(table, pd.DataFrame(columns=names))
+    out = {}
+    for table in TABLES:
+        if table not in sources:
+            _empty_view(con, table)
+        out[table] = _frame(con.sql(_typed_sql(table)).to_arrow_table())
+    return out
