@@ -141,8 +141,9 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
                   say: Callable[[str], None]) -> tuple[pd.DataFrame, AuditOptions]:
     """The rows to audit and the options to audit them with, from a scores file or a run.
 
-    For a run, its out-of-time test predictions are rebuilt from the extract
-    (:func:`run_test_predictions`); clusters default to ``family_id`` and, when ``options``
+    For a run, its out-of-time test predictions are its stored scores on the extract's
+    rows (:func:`run_test_predictions`; a run trained before scores were stored is
+    refitted); clusters default to ``family_id`` and, when ``options``
     sets neither ``threshold`` nor ``top``, the rule is the run's capacity (its top
     percentage, else the lowest score in per-locality capacity).
     """
@@ -150,8 +151,9 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
                              "--label COL --score COL, not both")
-        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data}…")
-        frame = run_test_predictions(run, data)
+        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data} "
+            "(the scores it stored at training)…")
+        frame = run_test_predictions(run, data, progress=say)
         return frame, dataclasses.replace(
             options, cluster=options.cluster or "family_id", source=f"run {run}",
             **_capacity_rule(options, frame))

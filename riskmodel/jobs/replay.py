@@ -1,11 +1,18 @@
-"""Rebuild a training run's out-of-time test predictions from the data, not from MLflow.
+"""A training run's out-of-time test predictions, for reviewing the run after it ended.
 
-No child-level rows are stored in MLflow, so a fairness review of a run re-runs its
-candidate's temporal folds on the same data (checked by fingerprint): same data, spec and
-seed give the same predictions.
+Training stores each candidate's test scores in its run (``test_predictions.parquet``:
+row positions, test dates and scores; no child ids, see :mod:`riskmodel.store`). A review
+rebuilds the matrix from the same data (checked by fingerprint), checks that its labelled
+rows are the ones the scores were stored for (one SHA-256 of their keys) and joins the scores
+back by position. A run trained before the scores were stored, or whose rows no longer line
+up, has its candidate refitted on its temporal folds instead: same data, spec and seed give
+the same predictions.
 """
 
 from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
 
 import pandas as pd
 import yaml
@@ -13,41 +20,136 @@ import yaml
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel.jobs._extract import training_matrix, with_characteristics
-from riskmodel.store import get_run, read_text
-from riskmodel.training import TrainingSpec, fit_and_predict_folds, temporal_folds
+from riskmodel.store import (
+    RunInfo,
+    StoredPredictions,
+    get_run,
+    predictions_bytes,
+    read_test_predictions,
+    read_text,
+)
+from riskmodel.training import Candidate, TrainingSpec, fit_and_predict_folds, temporal_folds
+
+KEYS = ["child_id", "as_of"]
+#: The columns a prediction has that the matrix does not (the rest are the matrix's).
+PREDICTED = ("score", "fold")
 
 
-def run_test_predictions(run_id: str, data) -> pd.DataFrame:
-    """The out-of-time test predictions of a candidate run, rebuilt from ``data``.
+def rows_sha256(labelled: pd.DataFrame) -> str:
+    """One SHA-256 of the labelled rows' keys (child and as-of date), in their order.
+
+    It identifies no child: it only tells whether two matrices have the same rows in the
+    same order.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"child_id": ["C1", "C2"], "as_of": pd.to_datetime(["2024-01-01"] * 2)})
+    >>> rows_sha256(m) == rows_sha256(m.iloc[::-1])
+    False
+    """
+    hashed = pd.util.hash_pandas_object(labelled[KEYS], index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def _labelled(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The rows a training evaluates (an observed label), positioned from 0."""
+    return matrix[matrix["label"].notna()].reset_index(drop=True)
+
+
+def stored_predictions(predictions: pd.DataFrame, matrix: pd.DataFrame) -> bytes:
+    """The artefact training logs for a candidate: its test scores keyed by row position.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        The candidate's out-of-time predictions (``child_id``, ``as_of``, ``score``,
+        ``fold`` and matrix columns), as training made them.
+    matrix : DataFrame
+        The training matrix they were made on (its labelled rows are the positions).
+
+    Returns
+    -------
+    bytes
+        ``test_predictions.parquet`` (see :func:`riskmodel.store.predictions_bytes`).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"child_id": ["C1", "C2", "C3"], "label": [0, None, 1],
+    ...                   "as_of": pd.to_datetime(["2024-01-01"] * 3)})
+    >>> p = m.iloc[[2]].assign(score=0.4, fold="2024-01-01")
+    >>> from riskmodel.store import read_predictions_bytes
+    >>> read_predictions_bytes(stored_predictions(p, m)).frame.row.tolist()
+    [1]
+    """
+    keys = _labelled(matrix[[*KEYS, "label"]])[KEYS]
+    rows = predictions[KEYS].merge(keys.assign(row=range(len(keys))), on=KEYS, how="left",
+                                   validate="one_to_one")["row"]
+    if rows.isna().any():
+        raise ValueError("stored predictions: a predicted row is not a labelled matrix row")
+    frame = pd.DataFrame({"row": rows.to_numpy(dtype="int64"),
+                          "fold": predictions["fold"].astype(str).to_numpy(),
+                          "score": predictions["score"].to_numpy(dtype="float64")})
+    taken = [c for c in predictions.columns if c in matrix.columns or c in PREDICTED]
+    return predictions_bytes(frame, rows_sha256=rows_sha256(keys), columns=taken)
+
+
+def _rejoined(stored: StoredPredictions, labelled: pd.DataFrame) -> pd.DataFrame | None:
+    """The stored scores on the rebuilt rows, as training's predictions were; None when the
+    rows do not line up (another matrix) or a carried column is missing."""
+    taken = [c for c in stored.columns if c not in PREDICTED]
+    if (stored.rows_sha256 != rows_sha256(labelled) or not taken
+            or any(c not in labelled.columns for c in taken)):
+        return None
+    out = labelled[taken].iloc[stored.frame["row"].to_numpy()].reset_index(drop=True)
+    out["score"] = stored.frame["score"].to_numpy()
+    out["fold"] = stored.frame["fold"]
+    out["label"] = out["label"].astype(int)
+    return out[[c for c in stored.columns if c in out.columns]]
+
+
+def _run_spec(run_id: str) -> tuple[RunInfo, TrainingSpec, Candidate]:
+    """The run, its training spec and its candidate's entry in the spec."""
+    run = get_run(run_id)
+    name = run.tags.candidate
+    if not name:
+        raise InputError(f"run: '{run_id}' is not a riskmodel candidate run "
+                         "(pick one from riskmodel compare)")
+    text = read_text(run.run_id, "spec.yaml")
+    if text is None:
+        raise InputError(f"run: '{run_id}' has no spec.yaml (it was not logged by riskmodel)")
+    spec = TrainingSpec.model_validate(yaml.safe_load(text))
+    return run, spec, next(c for c in spec.candidates if c.name == name)
+
+
+def run_test_predictions(run_id: str, data, *, refit: bool = False,
+                         progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """The out-of-time test predictions of a candidate run, on the rows of ``data``.
 
     Parameters
     ----------
     run_id : str
-        An MLflow run of one candidate (``riskmodel compare`` lists them).
+        An MLflow run of one candidate (``riskmodel compare`` lists them; its first 8 or more
+        characters will do).
     data : path
         The extract the run was trained on; its fingerprint must match the run's.
+    refit : bool, default=False
+        Refit the candidate on its temporal folds even when the run stored its scores.
+    progress : callable, optional
+        Called with a short message when the candidate has to be refitted.
 
     Returns
     -------
     DataFrame
         ``child_id``, ``family_id``, ``as_of``, ``label``, ``score``, ``fold`` and the carried
         characteristics (``ethnicity``, ``sex``, ``disability``, ``age_band``, ``locality``,
-        ``imd_quintile``).
+        ``imd_quintile``); the same rows, order and scores whether stored or refitted.
 
     Examples
     --------
     >>> frame = run_test_predictions("0123abcd", "council/")  # doctest: +SKIP
     """
-    run = get_run(run_id)
-    name = run.tags.candidate
-    if not name:
-        raise InputError(f"run: '{run_id}' is not a riskmodel candidate run "
-                         "(pick one from riskmodel compare)")
-    text = read_text(run_id, "spec.yaml")
-    if text is None:
-        raise InputError(f"run: '{run_id}' has no spec.yaml (it was not logged by riskmodel)")
-    spec = TrainingSpec.model_validate(yaml.safe_load(text))
-    candidate = next(c for c in spec.candidates if c.name == name)
+    say = progress or (lambda msg: None)
+    run, spec, candidate = _run_spec(run_id)
     tm = training_matrix(data, spec)
     expected = run.tags.data_fingerprint
     if expected and tm.extract.fingerprint != expected:
@@ -55,12 +157,23 @@ def run_test_predictions(run_id: str, data) -> pd.DataFrame:
             f"data: {data} is not the extract run {run_id} was trained on (fingerprint "
             f"{tm.extract.fingerprint[:12]} != {expected[:12]})"
         )
-    labelled = tm.matrix[tm.matrix["label"].notna()].reset_index(drop=True)
-    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
-                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
-                           lag_days=spec.as_of.recording_lag_days)
-    pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
-    out = with_characteristics(pred, labelled)
+    labelled = _labelled(tm.matrix)
+    stored = None if refit else read_test_predictions(run.run_id)
+    pred = None if stored is None else _rejoined(stored, labelled)
+    if pred is None:
+        folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
+                               horizon_months=spec.horizon_months,
+                               holdout=spec.splits.holdout,
+                               lag_days=spec.as_of.recording_lag_days)
+        if not refit:
+            say(f"refitting {candidate.name} on its {len(folds)} out-of-time folds (the run "
+                "stored no test scores for these rows)…")
+        pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
+    return _with_capacity(with_characteristics(pred, labelled), spec)
+
+
+def _with_capacity(out: pd.DataFrame, spec: TrainingSpec) -> pd.DataFrame:
+    """The run's capacity (and, per locality, the lowest score it flagged) in ``attrs``."""
     out.attrs["capacity"] = spec.capacity.model_dump()
     if Capacity.from_spec(spec.capacity).per_locality:
         flags = Capacity.from_spec(spec.capacity).select(out)

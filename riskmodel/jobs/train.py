@@ -30,8 +30,10 @@ from riskmodel.features import knowledge_rules, switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
 from riskmodel.jobs.monitor import REFERENCE, training_reference
+from riskmodel.jobs.replay import stored_predictions
 from riskmodel.scoring import band_cut_points
 from riskmodel.store import (
+    TEST_PREDICTIONS,
     CandidateRecord,
     RunTags,
     TrainingRun,
@@ -240,6 +242,8 @@ def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: Trainin
         res.model = fit_final(matrix, features, cand, spec_obj)
         record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
                          common, cuts, result.extra["switched_off"], result.extra["knowledge"])
+        # the test scores, by row position (no ids), so a review need not refit (jobs/replay)
+        record.files[TEST_PREDICTIONS] = stored_predictions(res.predictions, matrix)
         record.files[REFERENCE] = reference.for_model(
             res.model, capacity=spec_obj.capacity.model_dump(),
             risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)

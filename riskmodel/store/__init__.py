@@ -26,6 +26,13 @@ from riskmodel.store._models import (
     version_info,
 )
 from riskmodel.store._monitoring import log_monitoring, monitoring_history
+from riskmodel.store._predictions import (
+    TEST_PREDICTIONS,
+    StoredPredictions,
+    predictions_bytes,
+    read_predictions_bytes,
+    read_test_predictions,
+)
 from riskmodel.store._runs import (
     LEAD_METRICS,
     CandidateRecord,
@@ -43,12 +50,13 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
-    "LEAD_METRICS", "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere",
-    "NotInStore", "RunInfo", "RunTags",
+    "LEAD_METRICS", "TEST_PREDICTIONS", "CandidateRecord", "ChecksumMismatch", "LoadedModel",
+    "NoStoreHere", "NotInStore", "RunInfo", "RunTags", "StoredPredictions",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
     "experiment_link", "experiment_url",
     "download", "full_run_id", "get_run", "last_training", "load_model", "log_monitoring",
-    "monitoring_history", "promote", "read_csv", "read_text",
+    "monitoring_history", "predictions_bytes", "promote", "read_csv",
+    "read_predictions_bytes", "read_test_predictions", "read_text",
     "register",
     "resolve_model_version", "set_verbose", "tracking_uri", "training_run", "version_info",
 ]
