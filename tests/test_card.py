@@ -13,11 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from riskmodel import InputError
-from riskmodel.evaluation import FOR_COUNCIL
+from riskmodel.evaluation import FOR_COUNCIL, AuditOptions, fairness_audit
 from riskmodel.evaluation.card._document import missing_fields
 from riskmodel.evaluation.card._groups import locality_table
 from riskmodel.jobs import model_card
 
+from helpers.frames import child_dates
 from helpers.privacy import assert_names_no_child
 
 MITCHELL_SECTIONS = ["model_details", "intended_use", "factors", "metrics", "evaluation_data",
@@ -300,3 +301,31 @@ def test_the_count_printed_is_the_count_each_document_shows(fairness_dir, tmp_pa
         n = _open_fields(out)[doc]
         assert int(shown.group(1)) == int(said.group(1)) == n
         assert (out / f"{doc}.md").read_text().count(f"_{FOR_COUNCIL}_") == n
+
+
+def test_the_card_rounds_the_test_rows_as_the_fairness_report_does():
+    """The same exact count of test rows is the same published figure in the card and in the
+    fairness report: training logs the rows' cell key, and the card rounds the logged total
+    by it (#26). Over ten cohorts, the old key (a hash of the label and count) rounds some
+    the other way."""
+    from types import SimpleNamespace
+
+    from riskmodel.evaluation import protect_total
+    from riskmodel.evaluation.card._facts import published_rows
+    from riskmodel.jobs.train import _test_rows_params
+
+    other_way = 0
+    for seed in range(10):
+        frame = child_dates(150 + 7 * seed, seed)
+        audit = fairness_audit(frame, AuditOptions(label="label", score="score", top="10%",
+                                                   sensitive="sex", bootstrap=False))
+        n = int(frame["label"].notna().sum())
+        facts = SimpleNamespace(meta={"test_metrics": [{"metric": "auc", "n": n}]},
+                                params={k: str(v) for k, v in _test_rows_params(frame).items()})
+        assert published_rows(facts) == audit.settings["n"], seed
+        other_way += protect_total(n, "test rows", 5) != audit.settings["n"]
+        # a logged key for another count is not this count's key
+        facts.params["test_rows"] = str(n + 1)
+        assert published_rows(facts) == protect_total(n, "test rows", 5)
+    assert other_way, "no cohort tells the old rounding from the report's"
+

@@ -17,6 +17,7 @@ import pytest
 from riskmodel.evaluation import AuditOptions, fairness_audit, write_fairness_report
 
 from helpers.browser import CHROMIUM_FLAGS, chromium, parse
+from helpers.frames import child_dates
 from helpers.shared import COMPAS
 
 
@@ -169,3 +170,20 @@ def test_front_door_tables_fit_the_page_too(council, tmp_path):
     text = paths["html"].read_text()
     assert "The front door" in text and "the local authority" in text.lower()
     assert overflowing(paths["html"], tmp_path, 900) == []
+
+
+def test_the_fairness_summary_counts_child_date_rows_as_rows():
+    """Rows of children at several as-of dates are called child-date rows, not children."""
+    frame = child_dates(160, 1)
+    audit = fairness_audit(frame, AuditOptions(label="label", score="score", top="10%",
+                                               sensitive="sex", bootstrap=False))
+    n = audit.settings["n"]
+    said = audit.summary[1]
+    assert said.startswith(f"This audit covers {n:,} child-date rows (children at 2 as-of "
+                           "dates"), said
+    assert f"{n:,} children" not in " ".join(audit.summary)
+    one_date = frame[frame["as_of"] == frame["as_of"].min()]
+    one = fairness_audit(one_date, AuditOptions(label="label", score="score", top="10%",
+                                                sensitive="sex", bootstrap=False))
+    assert one.summary[1].startswith(
+        f"This audit covers {one.settings['n']:,} children at one as-of date."), one.summary[1]

@@ -5,9 +5,9 @@ Quality metrics with family-clustered intervals, the fairness audit and its repo
 (:mod:`riskmodel.evaluation.explain`), the model card and ATRS record
 (:mod:`riskmodel.evaluation.card`) and the disclosure control every published table goes
 through (its public path: ``record_keys``, ``protect_counts``, ``protect_confusion``,
-``protect_table``, ``protect_total``, ``published_rate``). Nothing here talks to MLflow or
-reads a council's files (the one exception: the disclosure secret, ``council_secret``, kept
-in the workspace).
+``protect_table``, ``protect_total``, ``total_key``, ``published_rate``). Nothing here talks
+to MLflow or reads a council's files (the one exception: the disclosure secret,
+``council_secret``, kept in the workspace).
 """
 
 from riskmodel.evaluation._calibration import calibration_png
@@ -20,6 +20,7 @@ from riskmodel.evaluation._disclosure import (
     published_rate,
     record_keys,
     suppress,
+    total_key,
 )
 from riskmodel.evaluation._metrics import capacity_flags, evaluate_predictions
 from riskmodel.evaluation._profile import cohort_profile
@@ -48,6 +49,6 @@ __all__ = [
     "cohort_profile", "council_secret", "explain_model", "fairness_audit",
     "load_fairness_policy", "protect_confusion", "protect_counts", "protect_table",
     "protect_total", "published_rate", "record_keys", "referral_disproportionality",
-    "suppress", "write_explanation_report",
+    "suppress", "total_key", "write_explanation_report",
     "write_fairness_report",
 ]

@@ -23,9 +23,12 @@ from riskmodel.evaluation import (
     fairness_audit,
     load_fairness_policy,
     referral_disproportionality,
+    total_key,
     write_explanation_report,
     write_fairness_report,
 )
+from riskmodel.evaluation.card import TEST_ROWS_PARAMS
+from riskmodel.evaluation.fairness import record_identity
 from riskmodel.features import knowledge_rules, switched_off_features
 from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
@@ -187,10 +190,8 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
     with the extract's ``tables``, the fairness report adds the front door (referrals). The
     fairness report audits the ``final_dates`` (the rows its metrics and bars were measured
     on), every test date when no period was held out."""
-    pred = res.predictions
-    if len(final_dates):
-        pred = pred[pred["as_of"].isin(list(final_dates))]
-    pred = with_characteristics(pred.drop(columns=["flagged"]), matrix)
+    pred = with_characteristics(_final_rows(res.predictions, final_dates).drop(columns=["flagged"]),
+                                matrix)
     audit = fairness_audit(pred, _audit_options(res, spec,
                                                 source=f"test predictions of {res.name}"))
     if tables is not None and {"children", "contacts"} <= set(tables):
@@ -206,6 +207,22 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
                                  title=f"How the {spec.outcome} model ({res.name}) scores")
         run.log_folder(fair_dir, "fairness", res.run_id)
         run.log_folder(explain_dir, "explain", res.run_id)
+
+
+def _final_rows(pred, final_dates=()):
+    """The predictions at the final dates (every test date when no period was held out):
+    the rows the fairness report audits."""
+    return pred[pred["as_of"].isin(list(final_dates))] if len(final_dates) else pred
+
+
+def _test_rows_params(pred, final_dates=()) -> dict[str, int]:
+    """The final rows with a known outcome, as the fairness report counts them: their exact
+    number and the cell key it rounds them by (riskmodel.evaluation.total_key), logged so the
+    model card publishes the same count as the same figure."""
+    rows = _final_rows(pred, final_dates).reset_index(drop=True)
+    known = rows["label"].notna().to_numpy()
+    return dict(zip(TEST_ROWS_PARAMS, (int(known.sum()), total_key(record_identity(rows), known)),
+                    strict=True))
 
 
 def _log_overview(run: TrainingRun, result: TrainResult, spec_text: str) -> None:
@@ -244,6 +261,7 @@ def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: Trainin
                          common, cuts, result.extra["switched_off"], result.extra["knowledge"])
         # the test scores, by row position (no ids), so a review need not refit (jobs/replay)
         record.files[TEST_PREDICTIONS] = stored_predictions(res.predictions, matrix)
+        record.params.update(_test_rows_params(res.predictions, result.holdout_dates))
         record.files[REFERENCE] = reference.for_model(
             res.model, capacity=spec_obj.capacity.model_dump(),
             risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)

@@ -21,6 +21,7 @@ from riskmodel.store._client import (
     NotInStore,
     call,
     client,
+    held_interrupt,
     is_not_found,
     tracking_uri,
 )
@@ -146,16 +147,17 @@ def register(outcome: str, model_uri: str, checksum: str, run_id: str, *,
     import mlflow
 
     c = client()
-    mv = call("registering the model", mlflow.register_model, model_uri, outcome)
-    c.set_model_version_tag(outcome, mv.version, Tag.CHECKSUM.value, checksum)
-    c.set_model_version_tag(outcome, mv.version, Tag.RUN_ID.value, run_id)
-    if description:
-        c.update_model_version(outcome, mv.version, description=description)
-    if model_description and not (c.get_registered_model(outcome).description or ""):
-        c.update_registered_model(outcome, description=model_description)
-    aliases = c.get_registered_model(outcome).aliases or {}
-    alias = "challenger" if "champion" in aliases else "champion"
-    c.set_registered_model_alias(outcome, alias, mv.version)
+    with held_interrupt():  # a version is registered whole (store/_client.py)
+        mv = call("registering the model", mlflow.register_model, model_uri, outcome)
+        c.set_model_version_tag(outcome, mv.version, Tag.CHECKSUM.value, checksum)
+        c.set_model_version_tag(outcome, mv.version, Tag.RUN_ID.value, run_id)
+        if description:
+            c.update_model_version(outcome, mv.version, description=description)
+        if model_description and not (c.get_registered_model(outcome).description or ""):
+            c.update_registered_model(outcome, description=model_description)
+        aliases = c.get_registered_model(outcome).aliases or {}
+        alias = "challenger" if "champion" in aliases else "champion"
+        c.set_registered_model_alias(outcome, alias, mv.version)
     return {"name": outcome, "version": str(mv.version), "alias": alias,
             "uri": f"models:/{outcome}@{alias}"}
 
@@ -176,11 +178,12 @@ def promote(outcome: str, *, version: str | int | None = None, alias: str = "cha
         version = resolve_model_version(f"models:/{outcome}@challenger").version
     else:
         version = resolve_model_version(f"models:/{outcome}/{version}").version
-    aliases = c.get_registered_model(outcome).aliases or {}
-    previous = aliases.get(alias)
-    c.set_registered_model_alias(outcome, alias, str(version))
-    if alias == "champion" and str(aliases.get("challenger")) == str(version):
-        c.delete_registered_model_alias(outcome, "challenger")
+    with held_interrupt():  # both aliases move, or neither (store/_client.py)
+        aliases = c.get_registered_model(outcome).aliases or {}
+        previous = aliases.get(alias)
+        c.set_registered_model_alias(outcome, alias, str(version))
+        if alias == "champion" and str(aliases.get("challenger")) == str(version):
+            c.delete_registered_model_alias(outcome, "challenger")
     return {"name": outcome, "version": str(version), "alias": alias,
             "previous": None if previous is None else str(previous)}
 

@@ -26,6 +26,7 @@ from riskmodel.store._client import (
     embedded_store,
     experiment_id,
     experiment_name,
+    held_interrupt,
 )
 from riskmodel.store._models import MODEL_JSON
 from riskmodel.store._tags import RunTags, Tag
@@ -104,43 +105,54 @@ class TrainingRun:
         call("setting tags", mlflow.set_tags, tags.to_mlflow())
 
     def log_candidate(self, rec: CandidateRecord) -> CandidateRecord:
-        """Log a candidate as a nested run with its model (MLflow pyfunc flavour)."""
+        """Log a candidate as a nested run with its model (MLflow pyfunc flavour).
+
+        The run ends FINISHED once all of it is logged; an error or Ctrl-C part-way leaves it
+        for :func:`training_run` to end (FAILED, or KILLED with its parent).
+        """
         import mlflow
 
-        with mlflow.start_run(run_name=rec.name, experiment_id=self.experiment_id, nested=True,
-                              parent_run_id=self.run_id) as run:
-            mlflow.set_tags(rec.tags.to_mlflow())
-            mlflow.log_params(rec.params)
-            metrics = {}
-            for row in rec.metrics.itertuples():
-                for suffix, val in (("", row.value), ("_low", row.low), ("_high", row.high)):
-                    if np.isfinite(val):
-                        metrics[f"test_{row.metric}{suffix}"] = float(val)
-            for row in rec.by_locality.itertuples():
-                if np.isfinite(row.value):
-                    metrics[_metric_key(f"test_{row.metric}.{row.locality}")] = float(row.value)
-            mlflow.log_metrics(metrics)
-            folder = self.tmp / rec.name
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, content in rec.files.items():
-                (folder / name).write_bytes(content)
-                mlflow.log_artifact(str(folder / name))
-            model_json = folder / MODEL_JSON
-            model_json.write_text(json.dumps(rec.model_payload, default=str))
-            features = rec.features
-            info = mlflow.pyfunc.log_model(
-                name="model", python_model=str(MODEL_CODE),
-                artifacts={"model_json": str(model_json)}, signature=_signature(features),
-                # a made-up child with nothing recorded: shows the input shape, holds no real row
-                input_example=pd.DataFrame(np.zeros((1, len(features))), columns=features),
-                pip_requirements=["riskmodel"],
-            )
-            rec.checksum = sha256_file(model_json)
-            mlflow.set_tag(Tag.MODEL_URI.value, info.model_uri)
-            mlflow.set_tag(Tag.CHECKSUM.value, rec.checksum)
-            rec.run_id, rec.model_uri = run.info.run_id, info.model_uri
+        run = call("starting a candidate run", mlflow.start_run, run_name=rec.name,
+                   experiment_id=self.experiment_id, nested=True, parent_run_id=self.run_id)
+        call("setting tags", mlflow.set_tags, rec.tags.to_mlflow())
+        call("logging params", mlflow.log_params, rec.params)
+        call("logging metrics", mlflow.log_metrics, _candidate_metrics(rec))
+        folder = self.tmp / rec.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, content in rec.files.items():
+            (folder / name).write_bytes(content)
+            call("logging an artefact", mlflow.log_artifact, str(folder / name))
+        model_json = folder / MODEL_JSON
+        model_json.write_text(json.dumps(rec.model_payload, default=str))
+        features = rec.features
+        info = call(
+            "logging the model", mlflow.pyfunc.log_model,
+            name="model", python_model=str(MODEL_CODE),
+            artifacts={"model_json": str(model_json)}, signature=_signature(features),
+            # a made-up child with nothing recorded: shows the input shape, holds no real row
+            input_example=pd.DataFrame(np.zeros((1, len(features))), columns=features),
+            pip_requirements=["riskmodel"],
+        )
+        rec.checksum = sha256_file(model_json)
+        call("setting tags", mlflow.set_tags, {Tag.MODEL_URI.value: info.model_uri,
+                                               Tag.CHECKSUM.value: rec.checksum})
+        rec.run_id, rec.model_uri = run.info.run_id, info.model_uri
+        call("ending the candidate run", mlflow.end_run, "FINISHED")
         self.children[rec.name] = rec
         return rec
+
+
+def _candidate_metrics(rec: CandidateRecord) -> dict[str, float]:
+    """A candidate's test metrics with their interval ends, and by locality, as logged."""
+    metrics = {}
+    for row in rec.metrics.itertuples():
+        for suffix, val in (("", row.value), ("_low", row.low), ("_high", row.high)):
+            if np.isfinite(val):
+                metrics[f"test_{row.metric}{suffix}"] = float(val)
+    for row in rec.by_locality.itertuples():
+        if np.isfinite(row.value):
+            metrics[_metric_key(f"test_{row.metric}.{row.locality}")] = float(row.value)
+    return metrics
 
 
 @contextlib.contextmanager
@@ -149,7 +161,10 @@ def training_run(outcome: str, *, run_name: str, tags: RunTags,
     """Open the parent run of a training; it is FINISHED only if the block completes.
 
     An error marks it FAILED; Ctrl-C (``KeyboardInterrupt``) marks it and every candidate run
-    under it KILLED, so no run of an interrupted training reads as finished.
+    under it KILLED and removes any model version registered from them, so nothing of an
+    interrupted training reads as finished. Every store call holds Ctrl-C until it returns
+    (:func:`riskmodel.store._client.held_interrupt`), so an interruption never leaves the
+    store locked against the marking.
     """
     import mlflow
 
@@ -160,8 +175,8 @@ def training_run(outcome: str, *, run_name: str, tags: RunTags,
         parent = call("starting the run", mlflow.start_run, run_name=run_name,
                       experiment_id=exp)
         try:
-            mlflow.set_tags(tags.to_mlflow())
-            mlflow.log_params(params)
+            call("setting tags", mlflow.set_tags, tags.to_mlflow())
+            call("logging params", mlflow.log_params, params)
             yield TrainingRun(run_id=parent.info.run_id, experiment_id=exp, tmp=Path(tmp))
         except KeyboardInterrupt:
             _kill_training(parent.info.run_id, exp)
@@ -176,11 +191,12 @@ def _end_active_runs(status: str) -> None:
     import mlflow
 
     while mlflow.active_run() is not None:
-        mlflow.end_run(status)
+        call("ending the run", mlflow.end_run, status)
 
 
 def _kill_training(run_id: str, exp: str) -> None:
-    """Mark an interrupted training's parent run and its candidate runs KILLED."""
+    """Mark an interrupted training's parent run and its candidate runs KILLED, and delete
+    the model versions registered from them (an interrupted training registers nothing)."""
     import signal
     import threading
     import warnings
@@ -192,8 +208,10 @@ def _kill_training(run_id: str, exp: str) -> None:
         c = client()
         nested = call("searching runs", mlflow.search_runs, experiment_ids=[exp],
                       filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
-        for child in ([] if nested.empty else list(nested["run_id"])) + [run_id]:
-            call("marking the run killed", c.set_terminated, child, "KILLED")
+        runs = ([] if nested.empty else list(nested["run_id"])) + [run_id]
+        for killed in runs:
+            call("marking the run killed", c.set_terminated, killed, "KILLED")
+        _unregister(c, runs)
 
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
@@ -201,13 +219,26 @@ def _kill_training(run_id: str, exp: str) -> None:
         try:
             mark()
         except Exception as exc:
-            # Ctrl-C inside a write can leave the (SQLite) store locked: the interruption is
-            # still reported as one (exit 130), with why the runs were not marked
+            # a store that fails here (a server gone away): the interruption is still
+            # reported as one (exit 130), with why the runs were not marked
             warnings.warn(f"interrupted: the runs could not be marked KILLED ({exc})",
                           RuntimeWarning, stacklevel=2)
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
+
+
+def _unregister(c, run_ids: list[str]) -> None:
+    """Delete the model versions registered from ``run_ids`` (their aliases go with them),
+    and a registered model left with no version (one this training created)."""
+    for rid in run_ids:
+        versions = call("searching model versions", c.search_model_versions,
+                        f"run_id = '{rid}'")
+        for mv in versions:
+            call("deleting the model version", c.delete_model_version, mv.name, mv.version)
+            if not call("searching model versions", c.search_model_versions,
+                        f"name = '{mv.name}'"):
+                call("deleting the registered model", c.delete_registered_model, mv.name)
 
 
 @dataclass
@@ -334,8 +365,10 @@ def compare_runs(outcome: str = "escalation", *, max_runs: int = 50) -> pd.DataF
     c = client()
     registered: dict[str, str] = {}
     try:
-        aliases_of = c.get_registered_model(outcome).aliases or {}
-        for mv in c.search_model_versions(f"name='{outcome}'"):
+        with held_interrupt():
+            aliases_of = c.get_registered_model(outcome).aliases or {}
+            versions = c.search_model_versions(f"name='{outcome}'")
+        for mv in versions:
             aliases = [a for a in aliases_of if str(aliases_of[a]) == str(mv.version)]
             registered[mv.run_id] = f"v{mv.version}" + (f" ({', '.join(aliases)})" if aliases
                                                          else "")

@@ -26,6 +26,7 @@ from riskmodel.evaluation._disclosure._cellkey import (  # noqa: F401
     record_keys,
     round_counts,
     rounding_note,
+    total_key,
 )
 from riskmodel.evaluation._disclosure._suppress import (  # noqa: F401
     DEFAULT_BASE,
@@ -69,4 +70,5 @@ __all__ = [
     "shown",
     "small_text",
     "suppress",
+    "total_key",
 ]

@@ -331,12 +331,36 @@ def protect_table(groups: pd.Series | np.ndarray, needed: np.ndarray, flagged: n
     return out
 
 
-def protect_total(count: float, label: str, base: int = DEFAULT_BASE) -> int:
+def total_key(ids: Sequence | pd.Series, members: np.ndarray | None = None) -> int:
+    """The cell key a report with the records at hand rounds their total by.
+
+    The sum of the records' :func:`record_keys` (``ids`` keyed together, as a report keys its
+    whole table; ``members`` narrows the sum to the records it counts, e.g. those with a
+    known outcome). Kept beside the exact count where the records are not published (a
+    training run's parameters), it lets a document that later reads only the count round it
+    as the report did (:func:`protect_total` with ``key``): the same count, the same figure.
+
+    Examples
+    --------
+    >>> ids = [f"c{i}" for i in range(12)]
+    >>> key = total_key(ids)
+    >>> masks = np.ones((1, 12), bool)
+    >>> protect_total(12, "rows", 5, key=key) == int(protect_counts(masks, record_keys(ids), 5)[0])
+    True
+    """
+    keys = record_keys(ids)
+    return int(cell_keys(np.ones((1, len(keys)), bool), keys, members)[0])
+
+
+def protect_total(count: float, label: str, base: int = DEFAULT_BASE, *,
+                  key: int | None = None) -> int:
     """Protect a count whose children are not at hand (the model card reads logged totals).
 
-    The cell's key is a keyed hash, with the council's secret, of the cell's ``label`` and
-    its exact count, so the same cell with the same count is rounded the same way in every
-    document, and a different count is rounded afresh.
+    With ``key`` (the :func:`total_key` of the records counted, logged where they were at
+    hand), the count is rounded exactly as a report holding the records rounds it
+    (:func:`protect_counts`). Without it, the cell's key is a keyed hash, with the council's
+    secret, of the cell's ``label`` and its exact count, so the same cell with the same count
+    is rounded the same way in every document that has no key for it either.
 
     Examples
     --------
@@ -345,10 +369,12 @@ def protect_total(count: float, label: str, base: int = DEFAULT_BASE) -> int:
     (True, True)
     >>> protect_total(3, "x", 1)
     3
+    >>> [protect_total(7486, "test rows", 5, key=k) for k in (0, 2**31 - 1)]  # up, down
+    [7490, 7485]
     """
     c = int(round(float(count)))
-    key = record_keys([f"{label}|{c}"])
-    return int(round_counts([c], key, base)[0])
+    cell = record_keys([f"{label}|{c}"]) if key is None else np.array([int(key)], np.int64)
+    return int(round_counts([c], cell, base)[0])
 
 
 def protected_rate(numerator: float, denominator: float, label: str,

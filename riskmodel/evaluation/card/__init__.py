@@ -20,7 +20,7 @@ and ``_build`` (both documents and their files).
 from riskmodel.evaluation.card._answers import council_answers_template
 from riskmodel.evaluation.card._build import build_model_card, card_files
 from riskmodel.evaluation.card._document import FOR_COUNCIL, ModelCard
-from riskmodel.evaluation.card._facts import ModelFacts
+from riskmodel.evaluation.card._facts import TEST_ROWS_PARAMS, ModelFacts
 
-__all__ = ["FOR_COUNCIL", "ModelCard", "ModelFacts", "build_model_card", "card_files",
-           "council_answers_template"]
+__all__ = ["FOR_COUNCIL", "ModelCard", "ModelFacts", "TEST_ROWS_PARAMS", "build_model_card",
+           "card_files", "council_answers_template"]

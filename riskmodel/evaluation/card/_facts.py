@@ -318,24 +318,43 @@ def inputs_words(features: list[str]) -> str:
 COUNT_RATES = ("base_rate", "precision_at_capacity", "recall_at_capacity")
 
 
+#: The candidate run's parameters that hold the test rows' exact count and their cell key
+#: (:func:`~riskmodel.evaluation._disclosure.total_key`), logged by the training that had
+#: the rows: the key the fairness report rounded the same rows by.
+TEST_ROWS_PARAMS = ("test_rows", "test_rows_cell_key")
+
+
 def published_rows(facts: ModelFacts, which: str = "test") -> int:
     """The number of test (or training) rows as the documents publish it: protected by
     :func:`~riskmodel.evaluation._disclosure.protect_total` (0 when not recorded).
+
+    The test rows are rounded by their own cell key when the training logged it for the
+    same count (:data:`TEST_ROWS_PARAMS`), so the card prints the figure the fairness report
+    of the same rows prints; otherwise by a key of the label and count.
 
     Examples
     --------
     >>> from types import SimpleNamespace
     >>> published_rows(SimpleNamespace(parent_params={"n_rows": "7486"}), "training") % 5
     0
+    >>> f = SimpleNamespace(meta={"test_metrics": [{"metric": "auc", "n": 7486}]},
+    ...                     params={"test_rows": "7486", "test_rows_cell_key": "0"})
+    >>> published_rows(f)  # key 0 rounds up
+    7490
     """
     from riskmodel.evaluation._disclosure import protect_total
 
+    key = None
     if which == "training":
         n = float(facts.parent_params.get("n_rows") or 0)
     else:
         m = metrics_frame(facts)
         n = float(m["n"].max()) if "n" in m and len(m) else 0.0
-    return protect_total(n, f"{which} rows", MIN_COUNT) if n else 0
+        params = getattr(facts, "params", None) or {}
+        count, cell = (params.get(p) for p in TEST_ROWS_PARAMS)
+        if count is not None and cell is not None and float(count) == n:
+            key = int(cell)
+    return protect_total(n, f"{which} rows", MIN_COUNT, key=key) if n else 0
 
 
 def metrics_table(facts: ModelFacts) -> Table:

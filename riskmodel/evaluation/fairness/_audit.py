@@ -216,7 +216,8 @@ def _assembled(r: _Rows, c: _Counted, o: AuditOptions, pol: FairnessPolicy,
         mitigation, thresholds = mitigation_tables(c.mit, c.pub, pol.judging.min_children)
     settings = _settings(o, pol, c.tables, c.pub, rule=r.rule,
                          n_unlabelled=_n_unlabelled(r, pol.min_count),
-                         probabilities=r.probabilities, mit=c.mit)
+                         probabilities=r.probabilities, mit=c.mit,
+                         as_of_dates=_as_of_dates(r.data))
     audit = FairnessAudit(
         groups=groups, ratios=ratios_table(comp, c.tables, c.pub, pol, r.probabilities),
         rri=rri_table(c.tables, c.pub), summary=[], settings=settings,
@@ -275,9 +276,15 @@ def record_identity(frame: pd.DataFrame, record_id=None) -> pd.Series:
     return frame[cols].astype(str).agg("|".join, axis=1).reset_index(drop=True)
 
 
+def _as_of_dates(rows: pd.DataFrame) -> int | None:
+    """How many as-of dates the audited rows span (each row a child at a date), or None
+    when they carry no ``as_of`` (one row per child)."""
+    return int(rows["as_of"].nunique()) if "as_of" in rows.columns else None
+
+
 def _settings(o: AuditOptions, pol: FairnessPolicy, tables: list[GroupTable], pub, *,
               rule: str, n_unlabelled: int, probabilities: bool,
-              mit: MitigatedFlags | None) -> dict:
+              mit: MitigatedFlags | None, as_of_dates: int | None = None) -> dict:
     """What was audited and how, as published in ``fairness.json`` (counts rounded)."""
     tol = pol.tolerance
     settings = {
@@ -288,7 +295,7 @@ def _settings(o: AuditOptions, pol: FairnessPolicy, tables: list[GroupTable], pu
                                     else t.groups[t.reference],
                                     "reference_note": t.reference_note} for t in tables},
         "n": int(pub.n[0]), "n_flagged": int(pub.flag[0]), "n_positive": int(pub.pos[0]),
-        "n_unlabelled": n_unlabelled,
+        "n_unlabelled": n_unlabelled, "as_of_dates": as_of_dates,
         "scores_are_probabilities": probabilities,
         "bootstrap": {"n": pol.bootstrap.n if o.bootstrap else 0,
                       "confidence": pol.bootstrap.confidence,

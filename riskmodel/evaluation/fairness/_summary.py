@@ -146,6 +146,28 @@ def verdict(findings: pd.DataFrame, subjects: str) -> str:
     return "Verdict: no clear disparity between the groups compared."
 
 
+def counted_words(settings: dict) -> str:
+    """What the audit's total counts, in words: rows of children at as-of dates (a child open
+    at several dates is counted at each), or the subjects themselves.
+
+    Examples
+    --------
+    >>> counted_words({"n": 11210, "subjects": "children", "as_of_dates": 4})
+    '11,210 child-date rows (children at 4 as-of dates, each counted once per date)'
+    >>> counted_words({"n": 2805, "subjects": "children", "as_of_dates": 1})
+    '2,805 children at one as-of date'
+    >>> counted_words({"n": 900, "subjects": "families"})
+    '900 families'
+    """
+    n, subj, dates = settings["n"], settings["subjects"], settings.get("as_of_dates")
+    if not dates:
+        return f"{n:,} {subj}"
+    if dates == 1:
+        return f"{n:,} {subj} at one as-of date"
+    rows = "child-date rows" if subj == "children" else f"rows of {subj} at a date"
+    return f"{n:,} {rows} ({subj} at {dates} as-of dates, each counted once per date)"
+
+
 def summary_sentences(audit: FairnessAudit) -> list[str]:
     """The verdict, what was audited, the flags and the first things to watch, in words."""
     st = audit.settings
@@ -158,7 +180,7 @@ def summary_sentences(audit: FairnessAudit) -> list[str]:
         return "" if isinstance(v, str) or not np.isfinite(v) else f" ({100 * v:.1f}%)"
 
     out.append(
-        f"This audit covers {st['n']:,} {subj}. The rule \u201c{st['rule']}\u201d flagged "
+        f"This audit covers {counted_words(st)}. The rule \u201c{st['rule']}\u201d flagged "
         f"{st['n_flagged']:,}{share(overall['selection_rate'])} of them, and "
         f"{st['n_positive']:,}{share(overall['base_rate'])} {st['positive_words']}.")
     if f is not None and len(f):
