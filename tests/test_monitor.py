@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from riskmodel import InputError
 from riskmodel.cli import main
 from riskmodel.data import generate_council, simulate_council
+from riskmodel.evaluation import suppress
 from riskmodel.evaluation.fairness import (
     REST,
     AuditOptions,
@@ -43,6 +46,7 @@ from riskmodel.evaluation.monitoring import (
 from riskmodel.evaluation.monitoring._buckets import category_buckets, numeric_buckets
 from riskmodel.evaluation.monitoring._compare import contacts_drift
 from riskmodel.evaluation.monitoring._performance import judge
+from riskmodel.evaluation.monitoring._publish import hidden_rows
 from riskmodel.features import build_labels
 from riskmodel.jobs import monitor, open_extract, score
 
@@ -443,6 +447,19 @@ def test_reference_keeps_no_small_count_and_classifies_features():
     assert kinds == {"age": "numeric", "rate": "area", "x_triage": "category"}
     assert ref["mix"]["ethnicity"]["counts"] == [400]  # the 3 "rare" merged, not stored
     assert ref["mix"]["ethnicity"]["values"] == ["common", "rare"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=6), extra=st.integers(0, 12),
+       min_count=st.sampled_from([1, 5, 10]))
+def test_hidden_rows_hides_what_the_shared_suppression_hides(counts, extra, min_count):
+    """Monitoring's shortcut (nothing small anywhere: nothing to hide) never publishes a count
+    the shared ``suppress`` would hide, nor hides one it would publish."""
+    table = pd.DataFrame({"n": counts})
+    total = sum(counts) + extra  # children in no row too, when extra > 0
+    expected = suppress(table, count="n", rates=(), total=total, min_count=min_count)
+    expected = expected["n"].map(lambda v: isinstance(v, str)).tolist()
+    assert hidden_rows(table, {"n": total}, min_count=min_count).tolist() == expected
 
 
 def test_policy_monitoring_section_is_in_both_copies_and_checked(tmp_path):

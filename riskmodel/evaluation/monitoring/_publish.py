@@ -236,7 +236,25 @@ def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np
     """
     hidden = np.zeros(len(counts), bool)
     for col, total in totals.items():
-        shown = suppress(counts[[col]], count=col, rates=(), total=int(round(float(total))),
-                         min_count=min_count)
+        size = int(round(float(total)))
+        if _nothing_small(counts[col].to_numpy(dtype=float), size, min_count):
+            continue  # what ``suppress`` would find too, without its rank tests
+        shown = suppress(counts[[col]], count=col, rates=(), total=size, min_count=min_count)
         hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
     return hidden
+
+
+def _nothing_small(counts: np.ndarray, size: int, min_count: int) -> bool:
+    """Whether ``suppress`` has nothing to protect in one column of a table of ``size``:
+    no row, no row's complement (``size`` minus the row), no remainder (children in no row)
+    and not the total itself holds a small count, so no row is hidden.
+
+    Examples
+    --------
+    >>> _nothing_small(np.array([9.0, 11.0]), 20, 5), _nothing_small(np.array([9.0, 8.0]), 20, 5)
+    (True, False)
+    """
+    if not np.isfinite(counts).all():
+        return False
+    derived = np.concatenate([counts, size - counts, [size - counts.sum(), size]])
+    return not is_small(derived, min_count).any()

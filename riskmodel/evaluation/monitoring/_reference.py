@@ -11,6 +11,8 @@ in the first month); and the contacts recorded in the month before each date.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -140,10 +142,23 @@ def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
 
 
 def _hidden_counts(counts, min_count: int) -> list:
-    """Counts with those that may not be published (small, or revealed by the total) None."""
-    counts = np.asarray(counts, float)
-    hide = hidden_rows(pd.DataFrame({"n": counts}), {"n": counts.sum()}, min_count=min_count)
-    return [None if h else int(c) for c, h in zip(counts, hide, strict=True)]
+    """Counts with those that may not be published (small, or revealed by the total) None.
+
+    Examples
+    --------
+    >>> _hidden_counts([3, 9, 8], 5), _hidden_counts([30, 9, 8], 5)
+    ([None, 9, None], [30, 9, 8])
+    """
+    return list(_hidden_tuple(tuple(float(c) for c in counts), int(min_count)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _hidden_tuple(counts: tuple[float, ...], min_count: int) -> tuple[int | None, ...]:
+    """:func:`_hidden_counts` of one tuple of counts, remembered: every candidate of a training
+    run counts the same features in the same buckets (only its scores differ)."""
+    c = np.asarray(counts, float)
+    hide = hidden_rows(pd.DataFrame({"n": c}), {"n": c.sum()}, min_count=min_count)
+    return tuple(None if h else int(n) for n, h in zip(c, hide, strict=True))
 
 
 def month_entries(rows: pd.DataFrame, features: dict, score, flags, scores: dict, *,
