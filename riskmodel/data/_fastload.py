@@ -232,7 +232,8 @@ def _frame(arrow: pa.Table) -> pd.DataFrame:
     """An Arrow table as the frame ``coerce_tables`` gives: ``string``, ``Int64``, ns dates."""
     mapping = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype()}
-    return arrow.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    # No self_destruct: the string columns keep the Arrow buffers (zero copy from large_string).
+    return arrow.to_pandas(types_mapper=mapping.get, split_blocks=True)
 
 
 def _empty_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -271,6 +272,8 @@ def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] |
     True
     """
     con = duckdb_connect()
+    # Text as large_string: what pandas' Arrow-backed strings hold, so no copy to convert.
+    con.execute("SET arrow_large_buffer_size = true")
     try:
         return _clean_tables(con, path, extract)
     except (duckdb.Error, OSError):
