@@ -64,7 +64,7 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | Non
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".parquet", ".csv") \
                 or path.stat().st_size == 0:
             return None
-        con.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(path))} AS src (TYPE duckdb, READ_ONLY)")
         held = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'src' AND table_schema = 'main'").fetchall()}
