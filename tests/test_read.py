@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -262,7 +264,7 @@ def test_docstring_examples_run(module):
 @pytest.mark.parametrize("fmt", ["parquet", "duckdb"])
 @pytest.mark.parametrize("left_out", [(), ("children_history", "ace_factors")])
 def test_a_clean_extract_is_checked_and_typed_in_duckdb_as_the_detailed_path_types_it(
-        tmp_path, fmt, left_out):
+        tmp_path: Path, fmt: str, left_out: tuple[str, ...]) -> None:
     """The SQL pass accepts a clean extract and gives the detailed path's frames, dtypes and
     near-miss warnings (an optional column written another way is said, not read)."""
     from riskmodel.data._fastload import clean_tables
@@ -284,34 +286,37 @@ def test_a_clean_extract_is_checked_and_typed_in_duckdb_as_the_detailed_path_typ
         pd.testing.assert_frame_equal(fast[name], expected[name], obj=name)
 
 
-def _set(table, column, row, value):
-    def change(tables):
+Change = Callable[[dict[str, pd.DataFrame]], None]
+
+
+def _set(table: str, column: str, row: int, value: object) -> Change:
+    def change(tables: dict[str, pd.DataFrame]) -> None:
         tables[table][column] = tables[table][column].astype(object)
         tables[table].loc[row, column] = value
     return change
 
 
-def _dup_contact(tables):
+def _dup_contact(tables: dict[str, pd.DataFrame]) -> None:
     tables["contacts"].loc[1, "contact_id"] = tables["contacts"].loc[0, "contact_id"]
 
 
-def _dup_history(tables):
+def _dup_history(tables: dict[str, pd.DataFrame]) -> None:
     tables["children_history"].loc[1, "valid_from"] = tables["children_history"].loc[
         0, "valid_from"]
 
 
-def _drop(table, column):
-    def change(tables):
+def _drop(table: str, column: str) -> Change:
+    def change(tables: dict[str, pd.DataFrame]) -> None:
         tables[table] = tables[table].drop(columns=[column])
     return change
 
 
-def _closed_without_reason(tables):
+def _closed_without_reason(tables: dict[str, pd.DataFrame]) -> None:
     episodes = tables["episodes"]  # E2, early help, closes without a reason (E1 has one)
     episodes.loc[1, ["service", "end_date"]] = ["early_help_pathway", dt.date(2025, 1, 31)]
 
 
-def _int_ids(tables):
+def _int_ids(tables: dict[str, pd.DataFrame]) -> None:
     tables["contacts"]["contact_id"] = [1, 2, 3]
 
 
@@ -348,7 +353,8 @@ _NOT_CLEAN = {
 
 
 @pytest.mark.parametrize("case", list(_NOT_CLEAN))
-def test_the_sql_pass_leaves_anything_not_plainly_clean_to_the_detailed_checks(tmp_path, case):
+def test_the_sql_pass_leaves_anything_not_plainly_clean_to_the_detailed_checks(
+        tmp_path: Path, case: str) -> None:
     """Each check of the detailed path has its SQL counterpart: an extract it would refuse,
     warn about or rewrite is never typed by the SQL pass, so the messages stay its own."""
     import warnings

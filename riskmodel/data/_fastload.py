@@ -64,7 +64,7 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | Non
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".parquet", ".csv") \
                 or path.stat().st_size == 0:
             return None
-        con.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
+        con.execute(f"ATTACH {_literal(str(path))} AS src (TYPE duckdb, READ_ONLY)")
         held = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'src' AND table_schema = 'main'").fetchall()}
@@ -232,7 +232,8 @@ def _frame(arrow: pa.Table) -> pd.DataFrame:
     """An Arrow table as the frame ``coerce_tables`` gives: ``string``, ``Int64``, ns dates."""
     mapping = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow"),
                pa.int64(): pd.Int64Dtype()}
-    return arrow.to_pandas(types_mapper=mapping.get, split_blocks=True, self_destruct=True)
+    # No self_destruct: the string columns keep the Arrow buffers (zero copy from large_string).
+    return arrow.to_pandas(types_mapper=mapping.get, split_blocks=True)
 
 
 def _empty_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -271,6 +272,8 @@ def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] |
     True
     """
     con = duckdb_connect()
+    # Text as large_string: what pandas' Arrow-backed strings hold, so no copy to convert.
+    con.execute("SET arrow_large_buffer_size = true")
     try:
         return _clean_tables(con, path, extract)
     except (duckdb.Error, OSError):

@@ -10,10 +10,11 @@ are checked with plain pandas in :mod:`riskmodel.data._validate`.
 from __future__ import annotations
 
 import warnings
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from riskmodel._core.errors import InputWarning
 from riskmodel.data._contract import (
@@ -32,6 +33,9 @@ from riskmodel.data._contract import (
     SOURCES,
     TRIAGE_LEVELS,
 )
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 # Allowed values of each category column.
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
@@ -191,6 +195,8 @@ def _in_imd_range(s: pd.Series) -> pd.Series:
 
 
 def _column(table: str, col: str) -> pa.Column:
+    import pandera.pandas as pa
+
     key = (table, col)
     checks: list[pa.Check] = []
     if col in DATE_COLUMNS[table]:
@@ -212,6 +218,8 @@ def _column(table: str, col: str) -> pa.Column:
 
 
 def _schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {col: _column(table, col) for col in COLUMNS[table]},
         name=table,
@@ -220,5 +228,15 @@ def _schema(table: str) -> pa.DataFrameSchema:
     )
 
 
-SCHEMAS: dict[str, pa.DataFrameSchema] = {table: _schema(table) for table in COLUMNS}
-"""One pandera schema per contract table, for tables passed through :func:`normalise_table`."""
+@cache
+def schemas() -> dict[str, pa.DataFrameSchema]:
+    """One pandera schema per contract table, for tables passed through
+    :func:`normalise_table`; built (and pandera imported) on first use, so a clean extract
+    checked in DuckDB (:mod:`riskmodel.data._fastload`) never imports pandera."""
+    return {table: _schema(table) for table in COLUMNS}
+
+
+def __getattr__(name: str) -> object:
+    if name == "SCHEMAS":  # the name the schemas had when built on import
+        return schemas()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 
 import pandas as pd
-import pandera.pandas as pandera
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -36,9 +35,9 @@ from riskmodel.data._schemas import (
     DATE_MIN,
     IMD_RANGE,
     NULLABLE,
-    SCHEMAS,
     normalise_table,
     parse_dates,
+    schemas,
 )
 
 # Columns whose values are never echoed in a message (only row ids are).
@@ -237,8 +236,10 @@ def _warn_near_misses(table: str, raw: pd.DataFrame) -> None:
 
 
 def _schema_problems(table: str, raw: pd.DataFrame, df: pd.DataFrame) -> list[str]:
+    import pandera.pandas as pandera
+
     try:
-        SCHEMAS[table].validate(df, lazy=True)
+        schemas()[table].validate(df, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         return _translate(table, exc.failure_cases, raw, df)
     return []
