@@ -22,7 +22,7 @@ from riskmodel.evaluation import (
     referral_disproportionality,
     write_fairness_report,
 )
-from riskmodel.jobs._extract import open_extract
+from riskmodel.jobs._extract import Extract, open_extract
 from riskmodel.jobs.replay import run_test_predictions
 
 DEFAULT_TITLE = "Fairness and disproportionality report"
@@ -129,15 +129,16 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
     """
     say = progress or (lambda msg: None)
     check_writable(out_dir, folder=True)
-    frame, options = _audited_table(options, scores=scores, run=run, data=data, say=say)
-    audit = _audit(frame, options, data if run is not None else None, say)
+    extract = open_extract(data) if run is not None and data is not None else None
+    frame, options = _audited_table(options, scores=scores, run=run, data=extract, say=say)
+    audit = _audit(frame, options, extract, say)
     say("writing the report…")
     paths = write_fairness_report(audit, out_dir, title=title)
     return FairnessReport(audit=audit, options=options, paths=paths)
 
 
 def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str | None,
-                  data: PathLike | None,
+                  data: Extract | None,
                   say: Callable[[str], None]) -> tuple[pd.DataFrame, AuditOptions]:
     """The rows to audit and the options to audit them with, from a scores file or a run.
 
@@ -151,7 +152,7 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
                              "--label COL --score COL, not both")
-        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data} "
+        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data.source} "
             "(the scores it stored at training)…")
         frame = run_test_predictions(run, data, progress=say)
         return frame, dataclasses.replace(
@@ -163,16 +164,15 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
     return read_scores(scores), dataclasses.replace(options, source=str(Path(scores)))
 
 
-def _audit(frame: pd.DataFrame, options: AuditOptions, data: PathLike | None,
+def _audit(frame: pd.DataFrame, options: AuditOptions, ex: Extract | None,
            say: Callable[[str], None]) -> FairnessAudit:
-    """The audit of the rows and, given a run's extract, its front door (referral rates per
-    group by source)."""
+    """The audit of the rows and, given a run's extract (read once, for the predictions
+    too), its front door (referral rates per group by source)."""
     say(f"auditing {len(frame):,} rows (bootstrap intervals)…")
     audit = fairness_audit(frame, options)
-    if data is None:
+    if ex is None:
         return audit
     say("comparing referral rates by group (the front door)…")
-    ex = open_extract(data)
     add_referrals(audit, referral_disproportionality(
         ex.tables["children"], ex.tables["contacts"], policy=options.policy,
         subjects=options.subjects))

@@ -130,8 +130,9 @@ def run_test_predictions(run_id: str, data, *, refit: bool = False,
     run_id : str
         An MLflow run of one candidate (``riskmodel compare`` lists them; its first 8 or more
         characters will do).
-    data : path
-        The extract the run was trained on; its fingerprint must match the run's.
+    data : path or Extract
+        The extract the run was trained on (or it, opened); its fingerprint must match the
+        run's.
     refit : bool, default=False
         Refit the candidate on its temporal folds even when the run stored its scores.
     progress : callable, optional
@@ -154,7 +155,8 @@ def run_test_predictions(run_id: str, data, *, refit: bool = False,
     expected = run.tags.data_fingerprint
     if expected and tm.extract.fingerprint != expected:
         raise InputError(
-            f"data: {data} is not the extract run {run_id} was trained on (fingerprint "
+            f"data: {tm.extract.source} is not the extract run {run_id} was trained on "
+            "(fingerprint "
             f"{tm.extract.fingerprint[:12]} != {expected[:12]})"
         )
     labelled = _labelled(tm.matrix)

@@ -149,7 +149,7 @@ def _audited_rows(frame: pd.DataFrame, o: AuditOptions, pol: FairnessPolicy) -> 
     return _Rows(data=frame.loc[keep].reset_index(drop=True), keep=keep,
                  y=y_all[keep].astype(np.int64), f=all_flags[keep].astype(np.int64), s=s,
                  rule=rule, chars=chars, combos=combos,
-                 keys_all=record_keys(record_identity(frame, o.record_id)),
+                 keys_all=record_keys(record_identity(frame, o.record_id).to_numpy()),
                  probabilities=bool(np.all((s >= 0) & (s <= 1))))
 
 

@@ -251,6 +251,7 @@ class _FrontDoor:
     child_keys: np.ndarray
     contact_keys: np.ndarray
     base: int
+    _masks: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def _front_door(kids: pd.DataFrame, con: pd.DataFrame, start: pd.Timestamp,
@@ -270,12 +271,17 @@ def _front_door(kids: pd.DataFrame, con: pd.DataFrame, start: pd.Timestamp,
         family=pd.factorize(kids["family_id"].astype(str) if "family_id" in kids.columns
                             else kids["child_id"].astype(str))[0],
         sources=[s for s in counts.index if counts[s] >= MIN_SOURCE_CONTACTS],
-        child_keys=record_keys(kids["child_id"].astype(str)), contact_keys=record_keys(cid),
+        # numpy arrays: the keys read every id, which an Arrow-backed column hands out slowly
+        child_keys=record_keys(kids["child_id"].astype(str).to_numpy()),
+        contact_keys=record_keys(cid.to_numpy()),
         base=base)
 
 
 def _contacts_of(fd: _FrontDoor, src: str) -> np.ndarray:
-    return np.ones(len(fd.source), bool) if src == ALL else fd.source == src
+    """The contacts from a source (every contact for ``ALL``), found once per source."""
+    if src not in fd._masks:
+        fd._masks[src] = np.ones(len(fd.source), bool) if src == ALL else fd.source == src
+    return fd._masks[src]
 
 
 def _publish(fd: _FrontDoor, mask: np.ndarray) -> dict:

@@ -74,22 +74,19 @@ class ScoreCurve:
         tp = np.cumsum(Wd * self.y, axis=1)
         cw = np.cumsum(Wd, axis=1)
         tot, pos = cw[:, -1].astype(float), tp[:, -1].astype(float)
-        hits = (Wd @ self.yf).astype(float)
-        flagged = (Wd @ self.f).astype(float)
         out: dict[str, np.ndarray] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             out["base_rate"] = np.where(tot > 0, pos / tot, np.nan)
-            out.update(_ranking(tp[:, self.ends], cw[:, self.ends], tot, pos))
+            if "auc" in only or "average_precision" in only:  # only what is asked for
+                out.update(_ranking(tp[:, self.ends], cw[:, self.ends], tot, pos,
+                                    precision="average_precision" in only))
             if "brier" in only:
                 out["brier"] = np.where(tot > 0, np.sum(Wd * self.d2, axis=1) / tot, np.nan)
             if "observed_over_expected" in only:
                 expected = np.cumsum(Wd * self.p, axis=1)[:, -1].astype(float)
                 out["observed_over_expected"] = np.where(expected > 0, pos / expected, np.nan)
-            prec = np.where(flagged > 0, hits / flagged, np.nan)
-            out["precision_at_capacity"] = prec
-            out["recall_at_capacity"] = np.where(pos > 0, hits / pos, np.nan)
-            out["lift_at_capacity"] = np.where((pos > 0) & (flagged > 0),
-                                               prec / out["base_rate"], np.nan)
+            if set(only) & {"precision_at_capacity", "recall_at_capacity", "lift_at_capacity"}:
+                out.update(_at_capacity(Wd, self.yf, self.f, pos, out["base_rate"]))
         if "calibration_error" in only:
             out["calibration_error"] = self._calibration_error(W)
         return {m: out[m] for m in only}
@@ -97,12 +94,13 @@ class ScoreCurve:
     def _calibration_error(self, W: np.ndarray) -> np.ndarray:
         """Calibration error over equal-weight bins in ascending score order, per row."""
         nb = self.n_bins
-        Wa = np.take(W, self.asc, axis=1).astype(float)
+        Wa = np.take(W, self.asc, axis=1).astype(float, copy=False)
         r = len(Wa)
         cum = np.cumsum(Wa, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             bins = np.minimum((cum - Wa / 2) / cum[:, -1:] * nb, nb - 1)
-        bins = np.nan_to_num(bins, nan=0).astype(np.int64)
+        bins[cum[:, -1] == 0] = 0  # no weight: 0/0 there, and only there
+        bins = bins.astype(np.int64)
         key = (bins + nb * np.arange(r)[:, None]).ravel()
         wt = np.bincount(key, weights=Wa.ravel(), minlength=r * nb).reshape(r, nb)
         py = np.bincount(key, weights=(Wa * self.p_asc).ravel(),
@@ -120,21 +118,42 @@ class ScoreCurve:
         return out
 
 
-def _ranking(tp: np.ndarray, cw: np.ndarray, tot: np.ndarray, pos: np.ndarray
-             ) -> dict[str, np.ndarray]:
-    """AUC and average precision from the cumulative weights at each distinct score."""
+def _ranking(tp: np.ndarray, cw: np.ndarray, tot: np.ndarray, pos: np.ndarray, *,
+             precision: bool = True) -> dict[str, np.ndarray]:
+    """AUC and (with ``precision``) average precision from the cumulative weights at each
+    distinct score."""
     neg = tot - pos
     fp = cw - tp
     ok = (pos > 0) & (neg > 0)
-    tpr = np.pad(tp / pos[:, None], ((0, 0), (1, 0)))
-    fpr = np.pad(fp / neg[:, None], ((0, 0), (1, 0)))
-    flagged = tp + fp
-    prec = np.divide(tp, flagged, out=np.zeros_like(tp), where=flagged > 0)
+    tpr, fpr = _from_zero(tp, pos), _from_zero(fp, neg)
     # summed row by row: a sum along an axis of a matrix adds in another order, and the
     # point estimates and intervals must not move in the last digit between versions
-    auc = _row_sums(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2)
-    ap = _row_sums(np.diff(tpr, axis=1) * prec)
-    return {"auc": np.where(ok, auc, np.nan), "average_precision": np.where(ok, ap, np.nan)}
+    auc = _row_sums((fpr[:, 1:] - fpr[:, :-1]) * (tpr[:, 1:] + tpr[:, :-1]) / 2)
+    out = {"auc": np.where(ok, auc, np.nan)}
+    if precision:
+        flagged = tp + fp
+        prec = np.divide(tp, flagged, out=np.zeros_like(tp), where=flagged > 0)
+        ap = _row_sums((tpr[:, 1:] - tpr[:, :-1]) * prec)
+        out["average_precision"] = np.where(ok, ap, np.nan)
+    return out
+
+
+def _from_zero(cum: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``cum / total`` per row, after a first column of zeros (the curve's origin)."""
+    out = np.zeros((cum.shape[0], cum.shape[1] + 1))
+    np.divide(cum, total[:, None], out=out[:, 1:])
+    return out
+
+
+def _at_capacity(Wd: np.ndarray, yf: np.ndarray, f: np.ndarray, pos: np.ndarray,
+                 base_rate: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and lift of the flagged rows, per row of weights ``Wd``."""
+    hits = (Wd @ yf).astype(float)
+    flagged = (Wd @ f).astype(float)
+    prec = np.where(flagged > 0, hits / flagged, np.nan)
+    return {"precision_at_capacity": prec,
+            "recall_at_capacity": np.where(pos > 0, hits / pos, np.nan),
+            "lift_at_capacity": np.where((pos > 0) & (flagged > 0), prec / base_rate, np.nan)}
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:
