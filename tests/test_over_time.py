@@ -140,3 +140,31 @@ def test_what_it_would_take_says_which_way_a_missed_tolerance_is_off_and_what_be
     # the paired gain's low end reaches 0 with ((0.020 + 0.010) / 0.020)^2 = 2.25x children
     assert beat.startswith("lightgbm does not beat rule: AUC +0.020")
     assert "about 2.2x as many children" in beat and "~45,000" in beat
+
+
+def test_learning_curve_reuses_the_last_folds_scores_and_equals_refitting(monkeypatch):
+    """The "all of the dates" point is the last fold's own fit: given the folds' scores it
+    fits only the quarter and the half, and its table equals the one that refits all three."""
+    from riskmodel.training import Candidate, _evaluate, load_training_spec
+
+    spec = load_training_spec(outcome="escalation").model_copy(
+        update={"calibration": "sigmoid"})
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2021-01-01", periods=8, freq="QS")
+    n = 250
+    m = pd.DataFrame({"as_of": np.repeat(dates, n), "x": rng.normal(size=8 * n),
+                      "family_id": np.arange(8 * n)})
+    m["label"] = (m.x + rng.normal(size=8 * n) > 1.2).astype(int)
+    cand = Candidate(name="lgb", kind="lightgbm", params={"n_estimators": 20})
+    fold = _evaluate.temporal_folds(m["as_of"], n_folds=3, horizon_months=6)[-1]
+    refit = _evaluate.learning_curve(m, ["x"], cand, spec, fold)
+    full = _evaluate.fit_candidate(cand, m, ["x"], fold[0], spec).predict_proba(
+        m[["x"]].iloc[fold[1]])[:, 1]
+    fitted = []
+    real_fit = _evaluate.fit_candidate
+    monkeypatch.setattr(_evaluate, "fit_candidate",
+                        lambda c, mat, f, rows, s: fitted.append(len(rows)) or
+                        real_fit(c, mat, f, rows, s))
+    reused = _evaluate.learning_curve(m, ["x"], cand, spec, fold, full_score=full)
+    pd.testing.assert_frame_equal(reused, refit)
+    assert len(fitted) == 2 and max(fitted) < len(fold[0])

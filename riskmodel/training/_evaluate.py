@@ -328,7 +328,10 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     if holdout:
         say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
         cand = next(c for c in spec.candidates if c.name == chosen.name)
-        curve = learning_curve(labelled, features, cand, spec, folds[-1])
+        # All of the dates is the last fold's own fit: its test scores are reused, not refit.
+        last = chosen.predictions["fold"].eq(str(folds[-1][2].date())).to_numpy()
+        curve = learning_curve(labelled, features, cand, spec, folds[-1],
+                               full_score=chosen.predictions["score"].to_numpy()[last])
     notes = what_it_would_take(chosen, spec.thresholds.model_dump(),
                                n_children=int(labelled["child_id"].nunique()),
                                n_final_dates=len(holdout) or len(test_dates))
@@ -375,9 +378,15 @@ def _truth(first: CandidateResult, truth: pd.DataFrame | None, spec: TrainingSpe
 
 
 def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
-                   spec: TrainingSpec, fold) -> pd.DataFrame:
+                   spec: TrainingSpec, fold: tuple[np.ndarray, np.ndarray, pd.Timestamp], *,
+                   full_score: np.ndarray | None = None) -> pd.DataFrame:
     """The candidate's AUC on a final-period fold trained on the latest quarter, half and all
-    of its training dates: whether more data would help a council of this size."""
+    of its training dates: whether more data would help a council of this size.
+
+    ``full_score``: the fold's test scores of the candidate trained on all of its training
+    rows, when the folds made them already (the same rows give the same deterministic fit),
+    so that point is not fitted twice.
+    """
     train, test, _ = fold
     dates = np.sort(matrix["as_of"].iloc[train].unique())
     y = matrix["label"].to_numpy(dtype=int)
@@ -386,8 +395,11 @@ def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candida
     for share in (0.25, 0.5, 1.0):
         keep_dates = dates[len(dates) - max(1, int(round(share * len(dates)))):]
         rows_ = train[np.isin(matrix["as_of"].to_numpy()[train], keep_dates)]
-        est = fit_candidate(candidate, matrix, features, rows_, spec)
-        score = est.predict_proba(X.iloc[test])[:, 1]
+        if len(rows_) == len(train) and full_score is not None:
+            score = np.asarray(full_score, dtype=float)
+        else:
+            est = fit_candidate(candidate, matrix, features, rows_, spec)
+            score = est.predict_proba(X.iloc[test])[:, 1]
         m = evaluate_predictions(y[test], score, flags=np.zeros(len(test), bool),
                                  n_boot=0).set_index("metric")["value"]
         rows.append({"share_of_dates": share, "training_dates": len(keep_dates),
