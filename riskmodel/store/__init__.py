@@ -17,6 +17,7 @@ from riskmodel.store._client import (
     tracking_uri,
 )
 from riskmodel.store._models import (
+    MODEL_JSON,
     LoadedModel,
     VersionInfo,
     load_model,
@@ -43,6 +44,7 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
+    "MODEL_JSON",
     "LEAD_METRICS", "CandidateRecord", "ChecksumMismatch", "LoadedModel", "NoStoreHere",
     "NotInStore", "RunInfo", "RunTags",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",
