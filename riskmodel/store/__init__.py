@@ -17,6 +17,7 @@ from riskmodel.store._client import (
     tracking_uri,
 )
 from riskmodel.store._models import (
+    MODEL_JSON,
     LoadedModel,
     VersionInfo,
     load_model,
@@ -50,6 +51,7 @@ from riskmodel.store._runs import (
 from riskmodel.store._tags import RunTags, Tag
 
 __all__ = [
+    "MODEL_JSON",
     "LEAD_METRICS", "TEST_PREDICTIONS", "CandidateRecord", "ChecksumMismatch", "LoadedModel",
     "NoStoreHere", "NotInStore", "RunInfo", "RunTags", "StoredPredictions",
     "StoreUnreachable", "Tag", "TrainingRun", "VersionInfo", "compare_runs", "configure",

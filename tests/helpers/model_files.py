@@ -9,12 +9,12 @@ from pathlib import Path
 
 def model_json(name: str = "escalation", alias: str = "champion") -> Path:
     """The registered version's model.json, where the artefact store keeps it."""
-    from riskmodel.store._client import client as _client
-    from riskmodel.store._models import MODEL_JSON
+    import mlflow
 
-    client = _client()
-    mv = client.get_model_version_by_alias(name, alias)
-    folder = client.get_model_version_download_uri(name, mv.version)
+    from riskmodel.store import MODEL_JSON, resolve_model_version
+
+    mv = resolve_model_version(f"models:/{name}@{alias}")  # configures the store's MLflow
+    folder = mlflow.MlflowClient().get_model_version_download_uri(name, mv.version)
     assert folder.startswith("file://"), folder
     path = Path(urllib.parse.urlparse(folder).path) / "artifacts" / MODEL_JSON
     assert path.is_file(), path
