@@ -2,18 +2,30 @@
 
     python3 benchmarks/fairness.py                    # 50,000 rows, the shipped policy
     python3 benchmarks/fairness.py --rows 200000 --boot 200
+    MLFLOW_TRACKING_URI=sqlite:////tmp/fairrun/mlflow.db \
+        python3 benchmarks/fairness.py --run RUN_ID --data /tmp/fairrun/council
 
 The table is made up (the six characteristics of the feature matrix, a probability score and
 an outcome drawn from it), so the figures measure the engine, not a model. Printed: seconds
 for ``fairness_audit`` (fairlearn's MetricFrame per table, the disclosure plan and the
 bootstrap) and for ``write_fairness_report`` (CSV, JSON and the HTML with its charts).
+
+With ``--run`` and ``--data``, ``riskmodel fairness --run`` as a user runs it instead, in a
+fresh process from a temporary folder (``python -m`` puts the working folder first on
+``sys.path``), ``--rounds`` times: wall time, CPU time (user + system, from ``wait4``: on a
+shared machine the steadier figure) and peak resident memory (issue 33: <= 10 s at 10,000
+children). ``--checkout DIR`` times another checkout (e.g. the main branch).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,12 +55,43 @@ def table(rows: int, seed: int) -> pd.DataFrame:
     })
 
 
+def time_command(run: str, data: Path, checkout: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (GB) of one
+    ``riskmodel fairness --run`` in a fresh process."""
+    with tempfile.TemporaryDirectory() as cwd:
+        cmd = [sys.executable, "-m", "riskmodel", "fairness", "--run", run,
+               "--data", str(data.resolve()), "--out", str(Path(cwd) / "report")]
+        env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--boot", type=int, default=None, help="Resamples (default: the policy's).")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--run", help="time `riskmodel fairness --run RUN --data DATA` instead")
+    ap.add_argument("--data", type=Path, help="the council the run was trained on")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1],
+                    help="the riskmodel checkout to time (default: this one)")
     args = ap.parse_args()
+    if args.run:
+        if args.data is None:
+            raise SystemExit("--run needs --data")
+        for i in range(args.rounds):
+            wall, cpu, rss = time_command(args.run, args.data, args.checkout)
+            print(f"fairness --run, round {i + 1}: wall {wall:.1f} s, CPU {cpu:.1f} s, "
+                  f"peak {rss:.2f} GB")
+        return
     policy = load_fairness_policy()
     if args.boot is not None:
         policy = policy.model_copy(update={"bootstrap": policy.bootstrap.model_copy(

@@ -129,8 +129,7 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
     """
     say = progress or (lambda msg: None)
     check_writable(out_dir, folder=True)
-    extract = open_extract(data) if run is not None and data is not None else None
-    frame, options = _audited_table(options, scores=scores, run=run, data=extract, say=say)
+    frame, options, extract = _audited_table(options, scores=scores, run=run, data=data, say=say)
     audit = _audit(frame, options, extract, say)
     say("writing the report…")
     paths = write_fairness_report(audit, out_dir, title=title)
@@ -138,8 +137,8 @@ def fairness_report(options: AuditOptions, out_dir: PathLike, *, scores: PathLik
 
 
 def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str | None,
-                  data: Extract | None,
-                  say: Callable[[str], None]) -> tuple[pd.DataFrame, AuditOptions]:
+                  data: PathLike | None, say: Callable[[str], None]
+                  ) -> tuple[pd.DataFrame, AuditOptions, Extract | None]:
     """The rows to audit and the options to audit them with, from a scores file or a run.
 
     For a run, its out-of-time test predictions are its stored scores on the extract's
@@ -152,16 +151,17 @@ def _audited_table(options: AuditOptions, *, scores: PathLike | None, run: str |
         if scores is not None or data is None:
             raise InputError("fairness: give --run RUN_ID with --data DIR, or --scores FILE "
                              "--label COL --score COL, not both")
-        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data.source} "
+        say(f"rebuilding run {run[:8]}'s out-of-time test predictions from {data} "
             "(the scores it stored at training)…")
-        frame = run_test_predictions(run, data, progress=say)
+        extract = open_extract(data)  # once: for the predictions and the front door
+        frame = run_test_predictions(run, extract, progress=say)
         return frame, dataclasses.replace(
             options, cluster=options.cluster or "family_id", source=f"run {run}",
-            **_capacity_rule(options, frame))
+            **_capacity_rule(options, frame)), extract
     if scores is None:
         raise InputError("fairness: give --scores FILE --label COL --score COL "
                          "(or --run RUN_ID --data DIR)")
-    return read_scores(scores), dataclasses.replace(options, source=str(Path(scores)))
+    return read_scores(scores), dataclasses.replace(options, source=str(Path(scores))), None
 
 
 def _audit(frame: pd.DataFrame, options: AuditOptions, ex: Extract | None,

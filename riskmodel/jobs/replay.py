@@ -12,6 +12,7 @@ the same predictions.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 
 import pandas as pd
@@ -19,7 +20,7 @@ import yaml
 
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
-from riskmodel.jobs._extract import training_matrix, with_characteristics
+from riskmodel.jobs._extract import Extract, training_matrix, with_characteristics
 from riskmodel.store import (
     RunInfo,
     StoredPredictions,
@@ -121,7 +122,7 @@ def _run_spec(run_id: str) -> tuple[RunInfo, TrainingSpec, Candidate]:
     return run, spec, next(c for c in spec.candidates if c.name == name)
 
 
-def run_test_predictions(run_id: str, data, *, refit: bool = False,
+def run_test_predictions(run_id: str, data: str | os.PathLike | Extract, *, refit: bool = False,
                          progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """The out-of-time test predictions of a candidate run, on the rows of ``data``.
 
