@@ -109,3 +109,26 @@ def test_lint_imports_passes():
     done = subprocess.run([str(lint)], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:]
     assert "broken" in done.stdout and ", 0 broken" in done.stdout
+
+
+def test_a_build_loads_no_modelling_library_and_lazy_names_resolve(tmp_path):
+    # In a fresh interpreter: the build's job imports neither scikit-learn, LightGBM, MLflow
+    # nor SciPy; then every name a lazy package exports is its object (not a submodule of
+    # the same name, e.g. riskmodel.jobs.score), before and after that submodule is imported.
+    code = (
+        "import importlib, sys, types\n"
+        "import riskmodel.jobs.check\n"
+        "print(sorted(m for m in ('sklearn', 'lightgbm', 'mlflow', 'scipy', 'shap', "
+        "'riskmodel.training', 'riskmodel.evaluation') if m in sys.modules))\n"
+        "import riskmodel.data as d, riskmodel.jobs as j\n"
+        "import riskmodel.jobs.score, riskmodel.jobs.train, riskmodel.jobs.monitor\n"
+        "for pkg in (d, j):\n"
+        "    for name in pkg.__all__:\n"
+        "        value = getattr(pkg, name)\n"
+        "        assert not isinstance(value, types.ModuleType), (pkg.__name__, name)\n"
+        "        where = getattr(value, '__module__', None) or pkg.__name__\n"
+        "        assert where.startswith(pkg.__name__), (pkg.__name__, name, where)\n"
+        "print('ok')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.stdout.split("\n")[:2] == ["[]", "ok"], (done.stdout, done.stderr)

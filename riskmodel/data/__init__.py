@@ -1,5 +1,11 @@
-"""The input contract, validation, readers and the synthetic council."""
+"""The input contract, validation, readers and the synthetic council.
 
+The synthetic council (and SciPy, which it needs) is imported on first use.
+"""
+
+from typing import TYPE_CHECKING
+
+from riskmodel._core.lazy import lazy_package
 from riskmodel.data._codelists import UnmappedValues
 from riskmodel.data._contract import (
     ACE_FACTORS,
@@ -46,13 +52,15 @@ from riskmodel.data._summary import (
 )
 from riskmodel.data._validate import validate_tables
 from riskmodel.data.annex_a import read_annex_a
-from riskmodel.data.synth import (
-    SyntheticCouncil,
-    calibration_table,
-    generate_council,
-    read_truth,
-    simulate_council,
-)
+
+if TYPE_CHECKING:
+    from riskmodel.data.synth import (
+        SyntheticCouncil,
+        calibration_table,
+        generate_council,
+        read_truth,
+        simulate_council,
+    )
 
 __all__ = [
     "Mapping", "first_record_date", "todo_path", "todo_text",
@@ -69,3 +77,7 @@ __all__ = [
     "read_database", "read_decisions", "read_extract_date", "read_tables", "read_truth",
     "row_names", "simulate_council", "summarise_tables", "validate_tables",
 ]
+
+lazy_package(__name__, {name: "riskmodel.data.synth" for name in (
+    "SyntheticCouncil", "calibration_table", "generate_council", "read_truth",
+    "simulate_council")})

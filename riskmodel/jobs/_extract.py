@@ -22,8 +22,6 @@ from riskmodel.data import (
     read_extract_date,
 )
 from riskmodel.features import build_matrix, feature_columns, load_feature_spec, window_months
-from riskmodel.jobs._decisions_store import read_offers
-from riskmodel.training import apply_decisions, as_of_schedule
 
 
 @dataclass
@@ -100,6 +98,9 @@ def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.
     """The training spec's as-of dates on an extract: from its first record plus the feature
     spec's longest window, to its last date whose outcome has been recorded (see
     :func:`riskmodel.training.as_of_schedule`)."""
+    # here, not at the top: a build or a check never loads training's modelling libraries
+    from riskmodel.training import as_of_schedule
+
     ex = data if isinstance(data, Extract) else open_extract(data)
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
     bounded = [m for m in (window_months(w) for w in fspec.windows()) if m is not None]
@@ -115,6 +116,9 @@ def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.
 
 def training_matrix(data, spec) -> TrainingMatrix:
     """Load the extract and build the training spec's matrix over its as-of schedule."""
+    from riskmodel.jobs._decisions_store import read_offers
+    from riskmodel.training import apply_decisions
+
     ex = data if isinstance(data, Extract) else open_extract(data)
     fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
     notes: list[str] = []
