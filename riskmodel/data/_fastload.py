@@ -32,6 +32,7 @@ from riskmodel.data._contract import (
     TABLES,
 )
 from riskmodel.data._engine import duckdb_connect
+from riskmodel.data._files import _find, _near_misses
 from riskmodel.data._schemas import ALLOWED, DATE_MAX, DATE_MIN, IMD_RANGE, NULLABLE, UNIQUE
 from riskmodel.data._validate import _NOT_BEFORE as NOT_BEFORE
 from riskmodel.data._validate import DOB_AHEAD, _warn_near_misses
@@ -58,8 +59,6 @@ def _literal(text: str) -> str:
 def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | None:
     """``{table: SQL relation}`` for the tables held, or None when the detailed path must
     read them (a CSV, a required table missing, a near miss of an optional one)."""
-    from riskmodel.data._read import _find, _near_misses
-
     if path.is_file():
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".parquet", ".csv") \
                 or path.stat().st_size == 0:

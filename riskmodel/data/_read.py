@@ -20,31 +20,13 @@ from riskmodel.data._contract import (
     OPTIONAL_TABLES,
     TABLES,
 )
+from riskmodel.data._files import SUFFIXES, _find, _near_misses
 from riskmodel.data._schemas import normalise_table, parse_dates
 from riskmodel.data._sources import DatabaseSource, as_source
 from riskmodel.data._tolerant import is_staff_header
 
-SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
 _OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
-
-
-def _find(folder: Path, table: str) -> Path | None:
-    for suffix in SUFFIXES:
-        p = folder / f"{table}{suffix}"
-        if p.is_file():
-            return p
-    return None
-
-
-def _near_misses(folder: Path, table: str) -> list[str]:
-    # children_history.csv starts with "children" but is another table, not a near miss.
-    longer = [t for t in TABLES if t != table and t.startswith(table)]
-    return sorted(
-        p.name for p in folder.iterdir()
-        if p.name.lower().startswith(table) and p.name.lower() != table
-        and not p.name.lower().startswith(tuple(longer))
-    )
 
 
 def _missing_table(folder: Path, table: str) -> InputError:
