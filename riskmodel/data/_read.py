@@ -5,6 +5,7 @@ from a folder of Parquet/CSV files, a DuckDB file or a database (a URL or a sour
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -307,7 +308,8 @@ def _coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df.loc[:, list(cols)]
 
 
-def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.DataFrame]:
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                ) -> dict[str, pd.DataFrame]:
     """Read, check and type the contract tables; raise on the first problem.
 
     Parameters
@@ -360,7 +362,8 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
             for t in COLUMNS}
 
 
-def _clean_in_duckdb(path, extract_date) -> dict[str, pd.DataFrame] | None:
+def _clean_in_duckdb(path: Path | DatabaseSource, extract_date: str | dt.date | None,
+                     ) -> dict[str, pd.DataFrame] | None:
     """The tables read, checked and typed in DuckDB (:func:`riskmodel.data._fastload.
     clean_tables`) when the extract is a Parquet folder or DuckDB file and clean, else None."""
     from riskmodel.data._fastload import clean_tables
