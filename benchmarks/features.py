@@ -83,22 +83,23 @@ def main(argv: list[str] | None = None) -> None:
     from riskmodel.data import coerce_tables, load_tables, read_tables
     from riskmodel.features import build_matrix, feature_columns
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if args.skip_checks:
         how, tables = "read_tables + coerce_tables", coerce_tables(read_tables(folder))
     else:
         how, tables = "load_tables", load_tables(folder)
-    loaded = time.perf_counter() - started
+    loaded, loaded_cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = {k: len(v) for k, v in tables.items()}
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
-    print(f"{how}: {loaded:.1f} s, peak memory so far {peak_rss_gb():.2f} GB")
+    print(f"{how}: {loaded:.1f} s (CPU {loaded_cpu:.1f} s), peak memory so far "
+          f"{peak_rss_gb():.2f} GB")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with RssSampler() as rss:
         matrix = build_matrix(tables, as_of, outcome=args.outcome)
-    built = time.perf_counter() - started
+    built, built_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"build_matrix: {len(matrix):,} rows x {len(feature_columns(matrix))} features "
-          f"for {len(as_of)} as-of dates in {built:.1f} s")
+          f"for {len(as_of)} as-of dates in {built:.1f} s (CPU {built_cpu:.1f} s)")
     print(f"during build_matrix: RSS {rss.start:.2f} GB before, {rss.peak:.2f} GB at most "
           f"(+{rss.peak - rss.start:.2f} GB)")
     print(f"peak memory (RSS high-water mark): {peak_rss_gb():.2f} GB")

@@ -374,3 +374,28 @@ def test_the_sql_pass_leaves_anything_not_plainly_clean_to_the_detailed_checks(
     if kind == "problem":
         with pytest.raises(InputError, match=problems[0].split(":")[0]):
             load_tables(data, extract_date=EXTRACT)
+
+
+def test_missing_inputs_looks_past_the_first_rows_and_only_at_rows_known_in_time():
+    """The first rows settle the inputs they hold; the rest are looked for in every row, and
+    a value known only after ``before`` does not count, wherever it sits."""
+    from riskmodel.data import missing_inputs
+
+    n = 12_000  # more rows than missing_inputs looks at first
+    recorded = pd.Series(pd.Timestamp("2023-01-10"), index=range(n))
+    recorded.iloc[-1] = pd.Timestamp("2024-06-01")  # the last contact: known late
+    contacts = pd.DataFrame({
+        "contact_id": [f"K{i}" for i in range(n)], "child_id": "C1",
+        "contact_date": recorded, "recorded_date": recorded,
+        "source": pd.Series([None] * n, dtype="string"),
+        "need": pd.Series([None] * n, dtype="string"),
+        "mash_rag": pd.Series(["red"] + [None] * (n - 1), dtype="string"),
+        "outcome": pd.Series([None] * n, dtype="string")})
+    contacts.loc[n - 2, "source"] = "police"  # held, far past the first rows
+    contacts.loc[n - 1, "need"] = "neglect"  # only on the contact known late
+    tables = {"children": pd.DataFrame({"child_id": ["C1"]}), "contacts": contacts,
+              "episodes": pd.DataFrame({"service": pd.Series([], dtype="string")})}
+    missing = missing_inputs(tables, before="2024-01-01")
+    assert "contacts.source" not in missing and "contacts.mash_rag" not in missing
+    assert "contacts.need" in missing and "contacts.outcome" in missing
+    assert "contacts.need" not in missing_inputs(tables, before="2024-07-01")

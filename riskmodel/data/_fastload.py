@@ -32,6 +32,7 @@ from riskmodel.data._contract import (
     TABLES,
 )
 from riskmodel.data._engine import duckdb_connect
+from riskmodel.data._files import _find, _near_misses
 from riskmodel.data._schemas import ALLOWED, DATE_MAX, DATE_MIN, IMD_RANGE, NULLABLE, UNIQUE
 from riskmodel.data._validate import _NOT_BEFORE as NOT_BEFORE
 from riskmodel.data._validate import DOB_AHEAD, _warn_near_misses
@@ -58,8 +59,6 @@ def _literal(text: str) -> str:
 def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | None:
     """``{table: SQL relation}`` for the tables held, or None when the detailed path must
     read them (a CSV, a required table missing, a near miss of an optional one)."""
-    from riskmodel.data._read import _find, _near_misses
-
     if path.is_file():
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".parquet", ".csv") \
                 or path.stat().st_size == 0:
@@ -186,9 +185,16 @@ def _table_clean(con: duckdb.DuckDBPyConnection, table: str, source: str,
     aggs.append("count(*) > 0" if table not in OPTIONAL_TABLES else "true")
     aggs += [f"coalesce(NOT ({_REASONS[0]} AND {_REASONS[1]}), true)"] if table == "episodes" \
         else []
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM v_{table}").fetchone()
+    row = _row(con, f"SELECT {', '.join(aggs)} FROM v_{table}")
     n_bad = len(conds)
     return not any(row[:n_bad]) and all(row[n_bad:])
+
+
+def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
+    """The one row an aggregate query returns."""
+    row = con.execute(sql).fetchone()
+    assert row is not None  # an aggregate without GROUP BY always has one row
+    return row
 
 
 def _keys_clean(con: duckdb.DuckDBPyConnection, held: list[str]) -> bool:
@@ -196,16 +202,16 @@ def _keys_clean(con: duckdb.DuckDBPyConnection, held: list[str]) -> bool:
     for table in held:
         if table == "children":
             continue
-        unknown = con.execute(
-            f"SELECT count(*) FROM v_{table} x ANTI JOIN v_children c USING (child_id) "
-            "WHERE x.child_id IS NOT NULL").fetchone()[0]
+        unknown = _row(
+            con, f"SELECT count(*) FROM v_{table} x ANTI JOIN v_children c USING (child_id) "
+            "WHERE x.child_id IS NOT NULL")[0]
         if unknown:
             return False
     if "children_history" in held:
-        twice = con.execute(
-            "SELECT count(*) FROM (SELECT child_id, valid_from FROM v_children_history "
+        twice = _row(
+            con, "SELECT count(*) FROM (SELECT child_id, valid_from FROM v_children_history "
             "WHERE child_id IS NOT NULL AND valid_from IS NOT NULL GROUP BY ALL "
-            "HAVING count(*) > 1)").fetchone()[0]
+            "HAVING count(*) > 1)")[0]
         if twice:
             return False
     return True

@@ -5,6 +5,7 @@ from a folder of Parquet/CSV files, a DuckDB file or a database (a URL or a sour
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -20,31 +21,13 @@ from riskmodel.data._contract import (
     OPTIONAL_TABLES,
     TABLES,
 )
+from riskmodel.data._files import SUFFIXES, _find, _near_misses
 from riskmodel.data._schemas import normalise_table, parse_dates
 from riskmodel.data._sources import DatabaseSource, as_source
 from riskmodel.data._tolerant import is_staff_header
 
-SUFFIXES = (".parquet", ".csv")
 # Separators a spreadsheet may use instead of commas, and how to name them in a message.
 _OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
-
-
-def _find(folder: Path, table: str) -> Path | None:
-    for suffix in SUFFIXES:
-        p = folder / f"{table}{suffix}"
-        if p.is_file():
-            return p
-    return None
-
-
-def _near_misses(folder: Path, table: str) -> list[str]:
-    # children_history.csv starts with "children" but is another table, not a near miss.
-    longer = [t for t in TABLES if t != table and t.startswith(table)]
-    return sorted(
-        p.name for p in folder.iterdir()
-        if p.name.lower().startswith(table) and p.name.lower() != table
-        and not p.name.lower().startswith(tuple(longer))
-    )
 
 
 def _missing_table(folder: Path, table: str) -> InputError:
@@ -325,7 +308,8 @@ def _coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df.loc[:, list(cols)]
 
 
-def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.DataFrame]:
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                ) -> dict[str, pd.DataFrame]:
     """Read, check and type the contract tables; raise on the first problem.
 
     Parameters
@@ -378,7 +362,8 @@ def load_tables(path: str | os.PathLike, *, extract_date=None) -> dict[str, pd.D
             for t in COLUMNS}
 
 
-def _clean_in_duckdb(path, extract_date) -> dict[str, pd.DataFrame] | None:
+def _clean_in_duckdb(path: Path | DatabaseSource, extract_date: str | dt.date | None,
+                     ) -> dict[str, pd.DataFrame] | None:
     """The tables read, checked and typed in DuckDB (:func:`riskmodel.data._fastload.
     clean_tables`) when the extract is a Parquet folder or DuckDB file and clean, else None."""
     from riskmodel.data._fastload import clean_tables
