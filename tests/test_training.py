@@ -58,6 +58,12 @@ def test_leaderboard_is_honest(trained):
         index="as_of", columns="candidate", values="auc")
     recomputed = (auc.max(axis=1).to_numpy()[:, None] - auc).mean()
     assert recomputed.to_dict() == pytest.approx(regrets.to_dict())
+    # the learning curve's "all of the dates" is the chosen candidate's last fold (reused)
+    curve = trained.learning_curve.set_index("share_of_dates")
+    last = per_date[(per_date["candidate"] == trained.chosen)
+                    & (per_date["as_of"] == trained.test_dates[-1])]
+    assert curve.loc[1.0, "auc"] == pytest.approx(float(last["auc"].iloc[0]), abs=1e-12)
+    assert curve["training_rows"].is_monotonic_increasing
     # the registered model is the chosen one, and it passed on the final period
     if trained.registered is not None:
         chosen = next(c for c in trained.candidates if c.name == trained.chosen)

@@ -188,36 +188,57 @@ def judge_fairness(findings: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, li
 def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec, holdout_dates=(),
               weights: np.ndarray | None = None) -> CandidateResult:
     """One candidate's metrics (not yet judged): the final period's with family-resampled
-    intervals and the relative calibration, the selection period's, per date and locality."""
+    intervals and the relative calibration, the selection period's point values (all the
+    choice reads), per date and locality. The date part of the intervals is the chosen
+    candidate's only (:func:`_date_halves`)."""
     cap = spec.capacity
     pred = pred.copy()
     pred["flagged"] = Capacity.from_spec(cap).select(pred, score="score")
-    final = pred["as_of"].isin(list(holdout_dates)) if len(holdout_dates) else \
-        pd.Series(True, index=pred.index)
+    final = _final(pred, holdout_dates)
     judged = _judged(pred)
-
-    def pooled(rows: pd.Series, by_date: bool) -> pd.DataFrame:
-        part = pred[rows]
-        return evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
-                                    groups=part["family_id"],
-                                    dates=part["as_of"] if by_date else None,
-                                    n_boot=spec.bootstrap, random_state=spec.seed)
-
     # The pass decision: families resampled on the final period's fixed dates.
-    metrics = pooled(final & judged, False)
+    metrics = _pooled(pred, final & judged, spec, by_date=False)
     part = pred[final & judged]
     if weights is None:
         weights = family_weights(part["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
     metrics = pd.concat([metrics, relative_calibration(part["label"], part["score"],
                                                        part["flagged"], weights)],
                         ignore_index=True)
-    halves = half_widths(metrics, pooled(final & judged, True))
-    selection = pooled(~final & judged, True) if len(holdout_dates) else metrics
+    # The choice reads the selection period's point values only: no resamples.
+    selection = (_pooled(pred, ~final & judged, spec, by_date=True, n_boot=0)
+                 if len(holdout_dates) else metrics)
     return CandidateResult(name=name, kind=kind, metrics=metrics,
                            by_locality=_by_locality(pred[final & judged], spec),
                            predictions=pred, passed=True, reasons=[],
                            selection_metrics=selection, per_date=per_date_metrics(pred),
-                           stability=list_stability(pred), half_widths=halves)
+                           stability=list_stability(pred))
+
+
+def _final(pred: pd.DataFrame, holdout_dates) -> pd.Series:
+    """The rows of the final period (every row when no period was held out)."""
+    if len(holdout_dates):
+        return pred["as_of"].isin(list(holdout_dates))
+    return pd.Series(True, index=pred.index)
+
+
+def _pooled(pred: pd.DataFrame, rows: pd.Series, spec: TrainingSpec, *, by_date: bool,
+            n_boot: int | None = None) -> pd.DataFrame:
+    """Metrics of the ``rows`` pooled, families (and with ``by_date`` the dates) resampled
+    ``n_boot`` times (default: the spec's ``bootstrap``)."""
+    part = pred[rows]
+    return evaluate_predictions(part["label"], part["score"], flags=part["flagged"],
+                                groups=part["family_id"],
+                                dates=part["as_of"] if by_date else None,
+                                n_boot=spec.bootstrap if n_boot is None else n_boot,
+                                random_state=spec.seed)
+
+
+def _date_halves(r: CandidateResult, spec: TrainingSpec, holdout_dates) -> pd.DataFrame:
+    """The candidate's interval half-widths, families' and dates' parts apart (for
+    :func:`what_it_would_take`): the final period resampled by family and date as well."""
+    pred = r.predictions
+    both = _pooled(pred, _final(pred, holdout_dates) & _judged(pred), spec, by_date=True)
+    return half_widths(r.metrics[r.metrics["metric"] != "auc_gain"], both)
 
 
 def _judged(pred: pd.DataFrame) -> pd.Series:
@@ -327,11 +348,8 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     curve = None
     if holdout:
         say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
-        cand = next(c for c in spec.candidates if c.name == chosen.name)
-        # All of the dates is the last fold's own fit: its test scores are reused, not refit.
-        last = chosen.predictions["fold"].eq(str(folds[-1][2].date())).to_numpy()
-        curve = learning_curve(labelled, features, cand, spec, folds[-1],
-                               full_score=chosen.predictions["score"].to_numpy()[last])
+        curve = _chosen_curve(labelled, features, chosen, spec, folds[-1])
+    chosen.half_widths = _date_halves(chosen, spec, holdout)
     notes = what_it_would_take(chosen, spec.thresholds.model_dump(),
                                n_children=int(labelled["child_id"].nunique()),
                                n_final_dates=len(holdout) or len(test_dates))
@@ -339,6 +357,17 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
                        test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
                        holdout_dates=list(holdout), learning_curve=curve, notes=notes,
                        plan=plan)
+
+
+def _chosen_curve(labelled: pd.DataFrame, features: list[str], chosen: CandidateResult,
+                  spec: TrainingSpec, fold: tuple[np.ndarray, np.ndarray, pd.Timestamp],
+                  ) -> pd.DataFrame:
+    """The chosen candidate's learning curve on the last fold; all of the dates is that
+    fold's own fit, so its test scores are reused, not refitted."""
+    cand = next(c for c in spec.candidates if c.name == chosen.name)
+    last = chosen.predictions["fold"].eq(str(fold[2].date())).to_numpy()
+    return learning_curve(labelled, features, cand, spec, fold,
+                          full_score=chosen.predictions["score"].to_numpy()[last])
 
 
 def _evaluate_all(labelled: pd.DataFrame, features: list[str], spec: TrainingSpec, folds,
