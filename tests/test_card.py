@@ -329,3 +329,17 @@ def test_the_card_rounds_the_test_rows_as_the_fairness_report_does():
         assert published_rows(facts) == protect_total(n, "test rows", 5)
     assert other_way, "no cohort tells the old rounding from the report's"
 
+
+
+def test_the_card_prints_the_test_rows_as_the_logged_fairness_report_does(trained, tracking):
+    """Trained, logged and read back: the card's test size and the fairness report logged with
+    the same run publish the same count of the same rows as the same figure (#26)."""
+    from riskmodel.evaluation.card import TEST_ROWS_PARAMS
+    from riskmodel.jobs.card import gather_facts
+
+    facts = gather_facts(URI)
+    n = int(pd.DataFrame(facts.meta["test_metrics"])["n"].max())
+    assert facts.fairness and int(facts.params[TEST_ROWS_PARAMS[0]]) == n, facts.params
+    size = next(f.value for s in model_card(URI).card.sections if s.key == "evaluation_data"
+                for f in s.fields if f.key == "size")
+    assert size.startswith(f"about {facts.fairness['settings']['n']:,} child-date rows"), size

@@ -7,9 +7,11 @@ import json
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from riskmodel._core.capacity import Capacity
@@ -209,13 +211,13 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
         run.log_folder(explain_dir, "explain", res.run_id)
 
 
-def _final_rows(pred, final_dates=()):
+def _final_rows(pred: pd.DataFrame, final_dates: Sequence = ()) -> pd.DataFrame:
     """The predictions at the final dates (every test date when no period was held out):
     the rows the fairness report audits."""
     return pred[pred["as_of"].isin(list(final_dates))] if len(final_dates) else pred
 
 
-def _test_rows_params(pred, final_dates=()) -> dict[str, int]:
+def _test_rows_params(pred: pd.DataFrame, final_dates: Sequence = ()) -> dict[str, int]:
     """The final rows with a known outcome, as the fairness report counts them: their exact
     number and the cell key it rounds them by (riskmodel.evaluation.total_key), logged so the
     model card publishes the same count as the same figure."""

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -228,7 +229,7 @@ def _kill_training(run_id: str, exp: str) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
-def _unregister(c, run_ids: list[str]) -> None:
+def _unregister(c: Any, run_ids: list[str]) -> None:
     """Delete the model versions registered from ``run_ids`` (their aliases go with them),
     and a registered model left with no version (one this training created)."""
     for rid in run_ids:
