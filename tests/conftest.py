@@ -35,6 +35,15 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the session's trained model goes to one pytest-xdist worker
+    (``--dist loadgroup``, set in pyproject.toml): training it is the slowest step of the
+    suite, and each worker that ran one of them would train its own."""
+    for item in items:
+        if "trained" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("trained"))
+
+
 @pytest.fixture(scope="session")
 def council(tmp_path_factory) -> Path:
     """A small synthetic council (tables, truth, manifest)."""

@@ -449,7 +449,7 @@ def test_reference_keeps_no_small_count_and_classifies_features():
     assert ref["mix"]["ethnicity"]["values"] == ["common", "rare"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=6), extra=st.integers(0, 12),
        min_count=st.sampled_from([1, 5, 10]))
 def test_hidden_rows_hides_what_the_shared_suppression_hides(counts, extra, min_count):
