@@ -77,6 +77,8 @@ class TrainingReference:
     min_count: int
     contacts_by_month: dict = field(default_factory=dict)
     policy: FairnessPolicy | None = None  # whose groups the by-group gaps at training are of
+    #: The labelled rows' record keys, the same for every candidate: computed once.
+    _record_ids: pd.Series | None = field(default=None, repr=False)
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
@@ -103,7 +105,9 @@ class TrainingReference:
             return {}
         frame = self.rows.assign(p=score, flag=flags, y=self.rows["label"])
         frame = frame[frame["y"].notna()].reset_index(drop=True)
-        frame["record_id"] = record_identity(frame)  # the fairness report's record keys
+        if self._record_ids is None:  # the fairness report's record keys
+            self._record_ids = record_identity(frame)
+        frame["record_id"] = self._record_ids
         chars = {pol.column(c): pol.reference(c) for c in pol.characteristics}
         groups = by_group(frame, chars, rest=REST, tolerance=(pol.tolerance.low,
                                                               pol.tolerance.high),
