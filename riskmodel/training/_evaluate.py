@@ -8,6 +8,8 @@ thresholds the spec fixed before the run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -185,7 +187,8 @@ def judge_fairness(findings: pd.DataFrame, spec: TrainingSpec) -> tuple[bool, li
     return False, reasons, shown
 
 
-def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec, holdout_dates=(),
+def _evaluate(name: str, kind: str, pred: pd.DataFrame, spec: TrainingSpec,
+              holdout_dates: Sequence[pd.Timestamp] = (),
               weights: np.ndarray | None = None) -> CandidateResult:
     """One candidate's metrics (not yet judged): the final period's with family-resampled
     intervals and the relative calibration, the selection period's point values (all the
@@ -214,7 +217,7 @@ def _evaluate(name, kind, pred: pd.DataFrame, spec: TrainingSpec, holdout_dates=
                            stability=list_stability(pred))
 
 
-def _final(pred: pd.DataFrame, holdout_dates) -> pd.Series:
+def _final(pred: pd.DataFrame, holdout_dates: Sequence[pd.Timestamp]) -> pd.Series:
     """The rows of the final period (every row when no period was held out)."""
     if len(holdout_dates):
         return pred["as_of"].isin(list(holdout_dates))
@@ -233,7 +236,8 @@ def _pooled(pred: pd.DataFrame, rows: pd.Series, spec: TrainingSpec, *, by_date:
                                 random_state=spec.seed)
 
 
-def _date_halves(r: CandidateResult, spec: TrainingSpec, holdout_dates) -> pd.DataFrame:
+def _date_halves(r: CandidateResult, spec: TrainingSpec,
+                 holdout_dates: Sequence[pd.Timestamp]) -> pd.DataFrame:
     """The candidate's interval half-widths, families' and dates' parts apart (for
     :func:`what_it_would_take`): the final period resampled by family and date as well."""
     pred = r.predictions
