@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from riskmodel._core.errors import InputError
+from riskmodel._core.interrupt import held_interrupt
 
 PRIVATE = 0o600
 
@@ -44,17 +45,20 @@ def atomic_path(path: str | os.PathLike, *, private: bool = False) -> Iterator[P
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp: Path | None = None
     try:
+        with held_interrupt():  # a Ctrl-C never falls between making it and knowing it
+            fd, name = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+            os.close(fd)
+            tmp = Path(name)
         yield tmp
         if tmp.exists():
             os.chmod(tmp, PRIVATE if private else umask_mode())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         raise
 
 

@@ -7,23 +7,21 @@ tells apart a store that cannot be reached (:class:`StoreUnreachable`), a run, m
 alias that does not exist (:class:`NotInStore`) and, in :mod:`riskmodel.store._models`, an
 artefact that fails its checksum (:class:`ChecksumMismatch`).
 
-A Ctrl-C (SIGINT) is held while a call runs (:func:`held_interrupt`) and raised as
-``KeyboardInterrupt`` once it returns: one interrupted mid-write would leave its database
-session open, and the embedded (SQLite) store locked to every later write, including the one
-that marks an interrupted training's runs KILLED.
+A Ctrl-C (SIGINT) is held while a call runs (``riskmodel._core.interrupt.held_interrupt``)
+and raised as ``KeyboardInterrupt`` once it returns: one interrupted mid-write would leave
+its database session open, and the embedded (SQLite) store locked to every later write,
+including the one that marks an interrupted training's runs KILLED.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from riskmodel._core.errors import InputError
+from riskmodel._core.interrupt import held_interrupt
 
 
 class StoreUnreachable(InputError):
@@ -137,55 +135,6 @@ def is_not_found(exc: Exception) -> bool:
     code = getattr(exc, "error_code", "")
     text = str(exc).lower()
     return code in _NOT_FOUND_CODES or "not found" in text or "does not exist" in text
-
-
-_held = threading.Event()  # set while a call holds Ctrl-C (the calls may nest)
-
-
-@contextlib.contextmanager
-def held_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) for the block; once it ends, act on one that came as before.
-
-    A store call interrupted part-way (SQLAlchemy's session mid-transaction, a statement
-    half-read) is never cleaned up, and an embedded store stays locked ("database is
-    locked") to every later write in the process. Holding the signal lets the call finish;
-    the interruption then happens as it would have (``KeyboardInterrupt`` under Python's
-    default handler, nothing if SIGINT was ignored). Outside the main thread, or nested, the
-    block runs as it is.
-
-    Examples
-    --------
-    >>> import os, signal
-    >>> try:
-    ...     with held_interrupt():
-    ...         os.kill(os.getpid(), signal.SIGINT)
-    ...         print("the write finished")
-    ... except KeyboardInterrupt:
-    ...     print("then interrupted")
-    the write finished
-    then interrupted
-    """
-    if _held.is_set() or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    came: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
-    _held.set()
-    try:
-        yield
-    finally:
-        _held.clear()
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-        if came:
-            _deliver(previous)
-
-
-def _deliver(handler: Any) -> None:
-    """Act on a held SIGINT as ``handler`` (the one in force before it was held) would."""
-    if callable(handler):
-        handler(signal.SIGINT, None)  # Python's default raises KeyboardInterrupt
-    elif handler == signal.SIG_DFL:
-        signal.raise_signal(signal.SIGINT)
 
 
 def call(what: str, fn: Callable[..., Any], *args: Any, missing: str | None = None,

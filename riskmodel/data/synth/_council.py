@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 import riskmodel.data.synth._params as P
 from riskmodel._core.errors import InputError
+from riskmodel._core.interrupt import held_interrupt
 from riskmodel._core.io import check_writable
 from riskmodel.data._contract import CONTRACT_VERSION
 from riskmodel.data.synth._annex_a import FACTORS, WORKBOOK, write_annex_a
@@ -358,14 +359,17 @@ def write_council(council: SyntheticCouncil, out: str | os.PathLike,
         raise InputError(f"--out: {out} exists and is not a folder")
     if not out.exists() or not any(out.iterdir()):
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}.", dir=out.parent))
+        tmp: Path | None = None
         try:
+            with held_interrupt():  # a Ctrl-C never falls between making it and knowing it
+                tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}.", dir=out.parent))
             _write_folder(council, tmp, fmt)
             if out.exists():
                 out.rmdir()
             os.replace(tmp, out)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-synth.", dir=out))
