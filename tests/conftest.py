@@ -1,7 +1,8 @@
 """Shared fixtures: one small synthetic council and one trained model per test session.
 
 Building them is the slow part of the suite, so every test that needs a council or a
-registered model shares these (per pytest-xdist worker).
+registered model shares these (per pytest-xdist worker); the tests that use the trained
+model all run on one worker (:func:`pytest_collection_modifyitems`), so it is trained once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the session's trained model goes to one pytest-xdist worker
     (``--dist loadgroup``, set in pyproject.toml): training it is the slowest step of the
