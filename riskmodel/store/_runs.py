@@ -1,7 +1,8 @@
 """Training runs in MLflow: log a training and its candidates, read runs back, compare them.
 
-No child-level rows are ever logged: metrics, aggregate tables, specs, reports and the model's
-JSON (which holds tree splits and coefficients, not children).
+Nothing that identifies a child is logged: metrics, aggregate tables, specs, reports, the
+model's JSON (tree splits and coefficients, not children) and each candidate's out-of-time
+test scores by row position, test date and score only (``riskmodel.store._predictions``).
 """
 
 from __future__ import annotations
