@@ -128,9 +128,10 @@ def check_writable(path: str | os.PathLike, *, option: str = "--out",
     if probe.exists() and not probe.is_dir():
         raise InputError(f"{option}: cannot write to {where} ({probe} is a file, not a folder)")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-riskmodel-check.", dir=probe)
-        os.close(fd)
-        os.unlink(tmp)
+        with held_interrupt():  # made and removed whole: a Ctrl-C never leaves the probe
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-riskmodel-check.", dir=probe)
+            os.close(fd)
+            os.unlink(tmp)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(f"{option}: cannot write to {where} ({reason.lower()})") from None
