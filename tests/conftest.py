@@ -42,8 +42,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (``--dist loadgroup``, set in pyproject.toml): training it is the slowest step of the
     suite, and each worker that ran one of them would train its own."""
     for item in items:
-        if "trained" in getattr(item, "fixturenames", ()):
+        if "trained" in getattr(item, "fixturenames", ()) or _asks_for_trained(item):
             item.add_marker(pytest.mark.xdist_group("trained"))
+
+
+def _asks_for_trained(item: pytest.Item) -> bool:
+    """Whether a test asks for ``trained`` while it runs (``request.getfixturevalue``), which
+    its declared fixtures do not show."""
+    import inspect
+
+    function = getattr(item, "function", None)
+    if function is None or "request" not in getattr(item, "fixturenames", ()):
+        return False
+    try:
+        return 'getfixturevalue("trained")' in inspect.getsource(function)
+    except (OSError, TypeError):
+        return False
 
 
 @pytest.fixture(scope="session")
