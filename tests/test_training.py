@@ -186,7 +186,8 @@ def test_train_exits_3_when_nothing_is_registered(council, test_spec, tracking, 
     assert "no candidate met every pass threshold: nothing registered" in out
 
 
-def test_bad_spec_and_missing_model_are_one_line_errors(council, tmp_path, tracking, capsys):
+def test_bad_spec_and_missing_model_are_one_line_errors(council, tmp_path, trained, capsys):
+    # ``trained``: a store that exists, so the missing model (not the store) is what is named
     bad = tmp_path / "bad.yaml"
     bad.write_text("outcome: escalation\nas_of: {start: 2020-01-01}\ncandidates: []\n"
                    "horizon: 6\n")
