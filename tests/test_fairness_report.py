@@ -172,8 +172,9 @@ def test_front_door_tables_fit_the_page_too(council, tmp_path):
     assert overflowing(paths["html"], tmp_path, 900) == []
 
 
-def test_the_fairness_summary_counts_child_date_rows_as_rows():
-    """Rows of children at several as-of dates are called child-date rows, not children."""
+def test_the_fairness_summary_counts_child_date_rows_as_rows(tmp_path):
+    """Rows of children at several as-of dates are called child-date rows, not children,
+    in the summary and in the report's "who is in this audit"."""
     frame = child_dates(160, 1)
     audit = fairness_audit(frame, AuditOptions(label="label", score="score", top="10%",
                                                sensitive="sex", bootstrap=False))
@@ -182,6 +183,9 @@ def test_the_fairness_summary_counts_child_date_rows_as_rows():
     assert said.startswith(f"This audit covers {n:,} child-date rows (children at 2 as-of "
                            "dates"), said
     assert f"{n:,} children" not in " ".join(audit.summary)
+    html = write_fairness_report(audit, tmp_path / "report")["html"].read_text()
+    assert "Rows with a known outcome (children at 2 as-of dates" in html
+    assert "Children with a known outcome" not in html
     one_date = frame[frame["as_of"] == frame["as_of"].min()]
     one = fairness_audit(one_date, AuditOptions(label="label", score="score", top="10%",
                                                 sensitive="sex", bootstrap=False))
