@@ -22,7 +22,7 @@ from riskmodel._core.capacity import (
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import frame_fingerprint, sha256_file, tables_fingerprint
-from riskmodel._core.io import atomic_path, write_text
+from riskmodel._core.io import atomic_path, check_writable, write_text
 
 # ---------------------------------------------------------------- dates ---------------------
 
@@ -156,6 +156,31 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_the_writable_check_never_names_a_file_a_kill_could_leave(tmp_path):
+    # A kill (SIGKILL, which nothing can hold) may land on any line: list the folder at every
+    # line the check runs, its own and tempfile's, and see no file appear there.
+    import sys
+
+    try:
+        os.close(os.open(tmp_path, os.O_TMPFILE | os.O_WRONLY))
+    except (AttributeError, OSError):
+        pytest.skip("this file system has no unnamed temporary files (O_TMPFILE)")
+    seen: set[str] = set()
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename.endswith(("_core/io.py", "tempfile.py")):
+            seen.update(p.name for p in tmp_path.iterdir())
+            return tracer
+        return None
+
+    sys.settrace(tracer)
+    try:
+        check_writable(tmp_path / "scores.parquet")
+    finally:
+        sys.settrace(None)
+    assert seen == set() and list(tmp_path.iterdir()) == []
 
 
 def test_files_with_ids_are_private_and_reports_follow_the_umask(tmp_path):

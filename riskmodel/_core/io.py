@@ -95,8 +95,8 @@ def check_writable(path: str | os.PathLike, *, option: str = "--out",
                    folder: bool = False) -> None:
     """Fail now, in one line, if ``path`` could not be written, before any slow work.
 
-    The check creates (and removes) a temporary file in the nearest folder that exists on
-    the way to ``path``, so a read-only folder, a full or read-only disk and a missing
+    The check creates (and closes) an unnamed temporary file in the nearest folder that
+    exists on the way to ``path``, so a read-only folder, a full or read-only disk and a missing
     permission are all found, whoever runs the command (``os.access`` says yes to root).
 
     Parameters
@@ -128,10 +128,11 @@ def check_writable(path: str | os.PathLike, *, option: str = "--out",
     if probe.exists() and not probe.is_dir():
         raise InputError(f"{option}: cannot write to {where} ({probe} is a file, not a folder)")
     try:
-        with held_interrupt():  # made and removed whole: a Ctrl-C never leaves the probe
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-riskmodel-check.", dir=probe)
-            os.close(fd)
-            os.unlink(tmp)
+        # An unnamed file (O_TMPFILE on Linux), so not even a kill can leave the probe behind
+        # in the user's folder; where the file system lacks it, tempfile names one and
+        # unlinks it at once.
+        with held_interrupt(), tempfile.TemporaryFile(dir=probe):
+            pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(f"{option}: cannot write to {where} ({reason.lower()})") from None
