@@ -217,7 +217,7 @@ def _demo_monitoring(data: Path, version_uri: str, as_of: pd.Timestamp, out_dir:
     for month in months:
         run = monitor(data, version_uri, month, out=out_dir / "monitoring" / str(month))
         console.print(f"[bold]8. monitored[/] {month}: verdict {run.verdict} "
-                      f"({len(run.summary['reasons'])} reasons)", highlight=False)
+                      f"({len(run.summary.reasons)} reasons)", highlight=False)
     console.print(f"   every month since go-live, as charts -> {run.paths['html']}",
                   highlight=False, soft_wrap=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -228,6 +228,6 @@ def _demo_monitoring(data: Path, version_uri: str, as_of: pd.Timestamp, out_dir:
     console.print(f"   the same council with police contacts recorded twice from {months[-2]}:"
                   f" verdict {run_planted.verdict} -> {run_planted.paths['html']}",
                   highlight=False, soft_wrap=True)
-    for reason in run_planted.summary["reasons"][:2]:
-        console.print(f"     {reason['text']}", highlight=False, soft_wrap=True)
+    for reason in run_planted.summary.reasons[:2]:
+        console.print(f"     {reason.text}", highlight=False, soft_wrap=True)
     return {"monitoring": run.paths["html"], "monitoring_planted": run_planted.paths["html"]}

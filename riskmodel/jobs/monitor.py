@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,16 +27,25 @@ from riskmodel._core.io import check_writable, write_text
 from riskmodel._core.workspace import specs_used
 from riskmodel.evaluation.fairness import REST, FairnessPolicy, record_identity, resolve_policy
 from riskmodel.evaluation.monitoring import (
+    Alpha,
+    Assessment,
+    Check,
+    ModelRef,
+    MonitorSummary,
+    RealisedWindow,
+    ReferenceInputs,
+    ReferenceRef,
     assess_month,
-    build_reference,
     by_group,
     contact_volumes,
     early_outcomes,
     importance_shares,
+    model_reference,
     offered_help,
     offered_text,
     published_cohort,
     realised,
+    reference_inputs,
     rounded,
     run_alpha,
     training_gaps,
@@ -67,7 +77,9 @@ IMPORTANCE_ROWS = 2000
 
 @dataclass
 class TrainingReference:
-    """What the reference of every candidate shares: its rows and the model-free parts."""
+    """What the reference of every candidate shares: its rows and the model-free parts
+    (each feature's buckets and counts per calendar month, the mix, the cohort: computed for
+    the first candidate, kept for the others)."""
 
     rows: pd.DataFrame
     features: list[str]
@@ -79,6 +91,15 @@ class TrainingReference:
     policy: FairnessPolicy | None = None  # whose groups the by-group gaps at training are of
     #: The labelled rows' record keys, the same for every candidate: computed once.
     _record_ids: pd.Series | None = field(default=None, repr=False)
+    #: The model-free part of every candidate's reference: computed once.
+    _inputs: ReferenceInputs | None = field(default=None, repr=False)
+
+    @property
+    def inputs(self) -> ReferenceInputs:
+        """The model-free part of the reference (:func:`reference_inputs`), computed once."""
+        if self._inputs is None:
+            self._inputs = reference_inputs(self.rows, self.features, min_count=self.min_count)
+        return self._inputs
 
     def for_model(self, model, *, capacity: dict, risk_bands_cuts: dict | None,
                   seed: int = 0) -> bytes:
@@ -90,10 +111,9 @@ class TrainingReference:
         bands = risk_bands(score, cuts_from_meta({"risk_bands": risk_bands_cuts}, score))
         sample = X.sample(min(len(X), IMPORTANCE_ROWS), random_state=seed)
         weights = importance_shares(feature_contributions(model, sample))
-        ref = build_reference(self.rows, self.features, score=score, flags=flags, bands=bands,
+        ref = model_reference(self.inputs, score=score, flags=flags, bands=bands,
                               importance=weights, early=self.early, contacts=self.contacts,
-                              contacts_by_month=self.contacts_by_month,
-                              min_count=self.min_count, source=self.source)
+                              contacts_by_month=self.contacts_by_month, source=self.source)
         ref["fairness"] = self.gaps(score, flags, seed=seed)
         return json.dumps(ref, indent=1).encode()
 
@@ -186,13 +206,14 @@ def training_reference(extract, matrix: pd.DataFrame, features: list[str], *, ou
 class MonitorRun:
     """One monitoring run: its summary, the files written and the history it completes."""
 
-    summary: dict
+    summary: MonitorSummary
     paths: dict[str, Path]
+    #: every month monitored, this one included, as stored (JSON)
     history: list[dict] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
-        return self.summary["verdict"]
+        return self.summary.verdict
 
     def exit_code(self, fail_on: str | None) -> int:
         """0, or 3 (watch) / 4 (retrain recommended) when ``fail_on`` asks for it."""
@@ -236,7 +257,7 @@ def matured_dates(when: pd.Timestamp, horizon: int, window: int) -> list[pd.Time
 
 
 def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top,
-                     characteristics: dict, t, tolerance, min_count: int, alpha: dict,
+                     characteristics: dict, t, tolerance, min_count: int, alpha: Alpha,
                      reference: dict, offers: pd.DataFrame | None = None) -> dict:
     """Realised performance pooled over the last matured months (a rolling window).
 
@@ -273,7 +294,7 @@ def _pooled_realised(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon
         "groups": by_group(frame, characteristics, rest=REST, tolerance=tolerance,
                            min_count=min_count,
                            n_boot=t.bootstrap, training=reference.get("fairness") or {},
-                           p_value=alpha["alpha"] * max(alpha["fairness_tests"], 1)),
+                           p_value=alpha.alpha * max(alpha.fairness_tests, 1)),
     }}
 
 
@@ -309,25 +330,26 @@ def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top
     return out
 
 
-def _framed(summary: dict, when: pd.Timestamp, loaded, model_uri: str, reference: dict, pol,
-            started: float) -> dict:
+def _framed(assessment: Assessment, when: pd.Timestamp, loaded, model_uri: str,
+            reference: dict, pol: FairnessPolicy, started: float) -> MonitorSummary:
     """The month's summary with what it is of: the model, the reference, the promise, the
     policy (the reference's size rounded: no exact count of child-dates is published)."""
     meta = loaded.meta
     fairness_file = next((str(p) for p in reversed(specs_used())
                           if p.name == "fairness.yaml"), "the packaged policy")
-    return {"as_of": str(when.date()),
-            "model": {"uri": loaded.uri, "asked": model_uri, "name": loaded.name,
-                      "version": loaded.version, "run_id": loaded.run_id,
-                      "outcome": meta["outcome"], "horizon_months": int(meta["horizon_months"])},
-            **summary,
-            "reference": {"source": reference.get("source"), "as_of": reference.get("as_of"),
-                          "min_count": reference.get("min_count"),
-                          "n": rounded(reference.get("n") or 0)},
-            "promise": meta.get("test_metrics") or [],
-            "thresholds": pol.monitoring.model_dump(),
-            "tolerance": [pol.tolerance.low, pol.tolerance.high],
-            "policy": fairness_file, "seconds": time.perf_counter() - started}
+    as_of = reference.get("as_of")
+    return MonitorSummary.framed(
+        assessment, as_of=str(when.date()),
+        model=ModelRef(uri=loaded.uri, asked=model_uri, name=loaded.name,
+                       version=loaded.version, run_id=loaded.run_id, outcome=meta["outcome"],
+                       horizon_months=int(meta["horizon_months"])),
+        reference=ReferenceRef(source=reference.get("source"),
+                               as_of=None if as_of is None else tuple(as_of),
+                               min_count=reference.get("min_count"),
+                               n=rounded(reference.get("n") or 0)),
+        promise=tuple(meta.get("test_metrics") or []), thresholds=pol.monitoring.model_dump(),
+        tolerance=(pol.tolerance.low, pol.tolerance.high), policy=fairness_file,
+        seconds=time.perf_counter() - started)
 
 
 def _caveats(ex, meta: dict, reference: dict) -> list[str]:
@@ -356,17 +378,19 @@ def _offer_notes(matured: dict, decisions) -> list[str]:
     return [offered_text(r["offers"]) for r in matured.values() if r.get("offers")]
 
 
-def _headline(summary: dict) -> dict:
-    level = {"ok": 0, "watch": 1, "retrain recommended": 2}[summary["verdict"]]
-    inputs = [r for r in summary["inputs"] if r.get("psi") is not None]
-    out = {"verdict_level": level, "children": summary["cohort"]["now"],
-           "features_moved": summary["moved"]["counted"],
-           "psi_max": max((r["psi"] for r in inputs), default=None),
-           "score_psi": summary["scores"]["psi"], "score_mean": summary["scores"]["mean_now"],
-           "auc_estimated": summary["estimate"]["auc"]["value"],
-           "early_ratio": summary["early"].get("ratio")}
-    for month, r in summary["realised"].items():
-        out["auc_realised"] = r["overall"]["metrics"]["auc"]["value"]
+def _headline(summary: MonitorSummary) -> dict[str, float | None]:
+    """The month's headline numbers, logged as MLflow metrics beside the summary."""
+    level = {"ok": 0, "watch": 1, "retrain recommended": 2}[summary.verdict]
+    out: dict[str, float | None] = {
+        "verdict_level": level, "children": summary.cohort.now,
+        "features_moved": summary.moved.counted,
+        "psi_max": max((r.psi for r in summary.inputs if r.psi is not None), default=None),
+        "score_psi": summary.scores.psi, "score_mean": summary.scores.mean_now,
+        "auc_estimated": summary.estimate.auc.value,
+        "early_ratio": None if summary.early is None else summary.early.ratio}
+    for month, r in summary.realised.items():
+        auc = r.overall.metrics.get("auc")
+        out["auc_realised"] = None if auc is None else auc.value
         out["realised_month"] = int(month[:4]) * 100 + int(month[5:7])
     return out
 
@@ -427,15 +451,15 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
                            cohort=published_cohort(record_identity(matrix).to_numpy(),
                                                    min_count=pol.min_count))
     summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
-    history = sorted([*history, summary], key=lambda s: s["as_of"])
+    history = sorted([*history, summary.to_dict()], key=lambda s: s["as_of"])
     paths = _write(summary, history, out)
     if record:
-        log_monitoring(loaded.run_id, summary["as_of"], summary, _headline(summary))
+        log_monitoring(loaded.run_id, summary.as_of, summary.to_dict(), _headline(summary))
     say(f"monitored in {time.perf_counter() - started:.1f}s")
     return MonitorRun(summary=summary, paths=paths, history=history)
 
 
-def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol, alpha: dict,
+def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol, alpha: Alpha,
                decisions=None) -> tuple[dict, dict]:
     """Early outcomes of last month's list, and realised performance of the matured months
     (with the offers of help among them when the stored ``decisions`` are given)."""
@@ -445,7 +469,7 @@ def _look_back(ex, loaded, when: pd.Timestamp, top, reference: dict, pol, alpha:
     horizon = int(loaded.meta["horizon_months"])
     characteristics = {pol.column(c): pol.reference(c) for c in pol.characteristics}
     early = _early(ex, loaded, fspec, when, horizon, top, reference, t, min_count,
-                   alpha["alpha"])
+                   alpha.alpha)
     matured = _pooled_realised(ex, loaded, fspec, when, horizon, top, characteristics, t,
                                (pol.tolerance.low, pol.tolerance.high), min_count, alpha,
                                reference, offers)
@@ -476,10 +500,11 @@ def _reference_year_notes(matured: dict) -> list[str]:
             for k, r in matured.items() if r["in_reference_year"]]
 
 
-def _write(summary: dict, history: list[dict], out: Path) -> dict[str, Path]:
+def _write(summary: MonitorSummary, history: list[dict], out: Path) -> dict[str, Path]:
     """Write ``summary.json`` and ``report.html`` (atomically) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    return {"summary": write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
+    return {"summary": write_text(json.dumps(summary.to_dict(), indent=1, ensure_ascii=False)
+                                  + "\n",
                                   out / "summary.json"),
             "html": write_monitoring_report(summary, history, out / "report.html")}
 
@@ -510,54 +535,57 @@ def monitor_text(run: MonitorRun, *, record: bool = True) -> str:
     ...
     """
     s = run.summary
-    lines = [f"verdict: {s['verdict']}"]
-    lines += [f"  {'retrain recommended' if r['level'] == 'retrain' else r['level']} "
-              f"({r['section']}): {r['text']}" for r in s["reasons"]]
-    lines += performance_lines(s)
-    lines += [f"  note: {n}" for n in s.get("notes", [])]
+    lines = [f"verdict: {s.verdict}"]
+    lines += [f"  {'retrain recommended' if r.level == 'retrain' else r.level} "
+              f"({r.section}): {r.text}" for r in s.reasons]
+    lines += performance_lines(s.realised, s.estimate.checks)
+    lines += [f"  note: {n}" for n in s.notes]
     lines += [f"report: {run.paths['html']}", f"summary: {run.paths['summary']}"]
-    real = ", ".join(f"{r.get('first', k)} to {k}" for k, r in s["realised"].items()) \
-        or "none matured"
-    lines.append(f"OK monitored {s['model']['name']} v{s['model']['version']} at {s['as_of']} "
-                 f"in {s['seconds']:.1f}s: {s['cohort']['now']:,} children open; verdict "
-                 f"{s['verdict']} ({len(s['reasons'])} reasons); realised performance: {real}"
+    real = ", ".join(f"{r.first} to {k}" for k, r in s.realised.items()) or "none matured"
+    lines.append(f"OK monitored {s.model.name} v{s.model.version} at {s.as_of} "
+                 f"in {s.seconds:.1f}s: {s.cohort.now:,} children open; verdict "
+                 f"{s.verdict} ({len(s.reasons)} reasons); realised performance: {real}"
                  + ("; history in MLflow" if record else ""))
     return "\n".join(lines)
 
 
-def performance_lines(summary: dict) -> list[str]:
+def performance_lines(realised: Mapping[str, RealisedWindow],
+                      estimate_checks: Sequence[Check]) -> list[str]:
     """Each realised measure (pooled over the matured months) and each estimate, with the
     smallest change it can show beside every one that is within its bar.
 
     Examples
     --------
-    >>> performance_lines({"realised": {}, "estimate": {"checks": [{"short": False,
-    ...     "metric": "auc", "text": "AUC 0.741 (0.70-0.78)", "smallest": 0.06}]}})
+    >>> from riskmodel.evaluation.monitoring import Check
+    >>> auc = Check(metric="auc", value=0.741, change=0.01, p=0.4, bar=0.05, smallest=0.06,
+    ...             short=False, text="AUC 0.741 (0.70-0.78)")
+    >>> performance_lines({}, [auc])
     ['  estimate: AUC 0.741 (0.70-0.78): ok (the smallest drop it can show: 0.060)']
     """
     lines = []
-    for key, r in summary.get("realised", {}).items():
-        for c in r.get("checks", []):
-            if not c["short"]:
-                lines.append(f"  realised, lists of {r.get('first', key)} to {key}: {c['text']}"
-                             f": ok ({smallest_text(c)})")
-    for c in summary.get("estimate", {}).get("checks", []):
-        if not c["short"]:
-            lines.append(f"  estimate: {c['text']}: ok ({smallest_text(c)})")
+    for key, r in realised.items():
+        lines += [f"  realised, lists of {r.first} to {key}: {c.text}: ok ({smallest_text(c)})"
+                  for c in r.checks if not c.short]
+    lines += [f"  estimate: {c.text}: ok ({smallest_text(c)})"
+              for c in estimate_checks if not c.short]
     return lines
 
 
-def smallest_text(check: dict) -> str:
+def smallest_text(check: Check) -> str:
     """The smallest change a check can show, in words.
 
     Examples
     --------
-    >>> smallest_text({"metric": "auc", "smallest": 0.06})
+    >>> from riskmodel.evaluation.monitoring import Check
+    >>> def check(metric, smallest):
+    ...     return Check(metric=metric, value=None, change=None, p=None, bar=None,
+    ...                  smallest=smallest, short=False, text="")
+    >>> smallest_text(check("auc", 0.06))
     'the smallest drop it can show: 0.060'
-    >>> smallest_text({"metric": "recall_at_capacity", "smallest": 1.3})
+    >>> smallest_text(check("recall_at_capacity", 1.3))
     'this much data cannot show any drop of recall at capacity'
     """
-    m, v = check["metric"], check["smallest"]
+    m, v = check.metric, float(check.smallest or 0.0)
     if m in ("precision_at_capacity", "recall_at_capacity"):
         if v >= 1:
             return f"this much data cannot show any drop of {m.replace('_', ' ')}"

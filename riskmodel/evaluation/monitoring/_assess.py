@@ -8,7 +8,8 @@ recommended``: the most serious level any section reached, with every reason in 
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,20 @@ from riskmodel.evaluation.monitoring._compare import (
     score_drift,
 )
 from riskmodel.evaluation.monitoring._performance import estimate, judge
+from riskmodel.evaluation.monitoring._summary import (
+    Alpha,
+    Assessment,
+    CohortSize,
+    ContactRow,
+    Early,
+    Estimate,
+    InputRow,
+    MixRow,
+    Moved,
+    RealisedWindow,
+    Reason,
+    ScoreDrift,
+)
 
 ESTIMATED = ("auc", "precision_at_capacity", "recall_at_capacity")
 
@@ -32,37 +47,26 @@ SECTIONS = {"performance": "realised performance", "early": "early outcomes",
             "estimate": "estimated performance"}
 
 
-def verdict_of(reasons: list[dict]) -> str:
+def verdict_of(reasons: Sequence[Reason]) -> str:
     """``ok``, ``watch`` or ``retrain recommended``: the most serious level among reasons.
 
     Examples
     --------
-    >>> verdict_of([]), verdict_of([{"level": "watch"}, {"level": "retrain"}])
+    >>> verdict_of([]), verdict_of([Reason("watch", "score drift", "moved"),
+    ...                             Reason("retrain", "early outcomes", "more often")])
     ('ok', 'retrain recommended')
     """
-    top = max((_RANK[r["level"]] for r in reasons), default=0)
+    top = max((_RANK[r.level] for r in reasons), default=0)
     return VERDICTS[top]
 
 
-def _reason(level: str, section: str, text: str, features=()) -> dict:
-    return {"level": level, "section": SECTIONS[section], "text": text,
-            "features": list(features)}
+def _reason(level: str, section: str, text: str, features: Sequence[str] = ()) -> Reason:
+    return Reason(level=level, section=SECTIONS[section], text=text,
+                  features=tuple(features))
 
 
-def _clean(value):
-    """JSON-ready: numpy scalars to Python, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
+def run_alpha(reference: dict, thresholds: Any, *,
+              characteristics: Sequence[str] = ()) -> Alpha:
     """The level of every test in one monthly run.
 
     The policy's ``alarms_per_year`` over 12 runs is the run's chance of a false alarm at
@@ -79,7 +83,7 @@ def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
     >>> ref = {"features": {"a": {"kind": "numeric", "importance": 0.5}},
     ...        "mix": {"sex": {"groups": [["f"], ["m"]]}}, "scores": {"capacity": {}}}
     >>> a = run_alpha(ref, MonitoringThresholds(), characteristics=["sex"])
-    >>> a["tests"], round(a["alpha"], 6)
+    >>> a.tests, round(a.alpha, 6)
     (17, 0.001)
     """
     t = thresholds
@@ -94,8 +98,8 @@ def run_alpha(reference: dict, thresholds, *, characteristics=()) -> dict:
     n = (2 * len(feats) + areas + len(mix) + 2 + 1 + capacity + 5 + len(ESTIMATED) + 1
          + fairness)
     per_run = t.alarms_per_year / 12
-    return {"per_run": per_run, "tests": n, "alpha": min(t.p_value, per_run / n),
-            "fairness_tests": fairness}
+    return Alpha(per_run=per_run, tests=n, alpha=min(t.p_value, per_run / n),
+                 fairness_tests=fairness)
 
 
 def reference_estimate(reference: dict, month: str | None) -> list[dict]:
@@ -111,10 +115,11 @@ def reference_estimate(reference: dict, month: str | None) -> list[dict]:
     return rows
 
 
-def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, t, alpha: float,
-                   month: str | None, contacts: dict | None, last: dict,
-                   tolerance, size: int | None = None) -> tuple[list[dict], dict]:
-    reasons: list[dict] = []
+def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame,
+                   t: Any, alpha: float, month: str | None, contacts: dict | None,
+                   last: Mapping[str, Any], tolerance: tuple[float, float],
+                   size: int | None = None) -> tuple[list[Reason], dict]:
+    reasons: list[Reason] = []
     # the cohort as published (the fairness report's "everyone" cell) when the job gives it
     n = len(rows) if size is None else size
     cohort = cohort_size(reference, n, (last.get("cohort") or {}).get("now"), t, month=month)
@@ -148,29 +153,32 @@ def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, t,
                      "scores": scores}
 
 
-def _performance_reasons(reference: dict, scored: pd.DataFrame, t, alpha: float,
-                         month: str | None, realised: dict | None, promise,
-                         seed: int) -> tuple[list[dict], dict]:
-    reasons: list[dict] = []
+def _performance_reasons(reference: dict, scored: pd.DataFrame, t: Any,
+                         alpha: float, month: str | None, realised: Mapping[str, dict] | None,
+                         promise: Any, seed: int
+                         ) -> tuple[list[Reason], Estimate, dict[str, RealisedWindow]]:
+    reasons: list[Reason] = []
     est = estimate(scored["score"].to_numpy(float), scored["in_capacity"].to_numpy(bool),
                    n_sim=t.bootstrap, seed=seed)
-    est["reference"] = reference_estimate(reference, month)
-    est["checks"] = judge({k: est[k] for k in ESTIMATED}, est["reference"], t.performance,
-                          outcome_ratio=t.outcome_ratio, alpha=alpha,
-                          against="the reference period's estimate")
-    est["short"] = [c["text"] for c in est["checks"] if c["short"]]
-    for text in est["short"]:
+    ref = reference_estimate(reference, month)
+    checks = judge({k: est[k] for k in ESTIMATED}, ref, t.performance,
+                   outcome_ratio=t.outcome_ratio, alpha=alpha,
+                   against="the reference period's estimate")
+    judged = Estimate.of(est, ref, checks)
+    for text in judged.short:
         reasons.append(_reason("watch", "estimate", f"estimate for this month's list: {text}"))
+    windows = {}
     for key, r in sorted((realised or {}).items()):
         span = f"the lists of {r.get('first', key)} to {key}"
-        r["checks"] = judge(r["overall"]["metrics"], promise, t.performance,
-                            outcome_ratio=t.outcome_ratio, alpha=alpha)
-        r["short"] = [c["text"] for c in r["checks"] if c["short"]]
-        for text in r["short"]:
+        window = RealisedWindow.of(r, judge(r["overall"]["metrics"], promise, t.performance,
+                                            outcome_ratio=t.outcome_ratio, alpha=alpha))
+        for text in window.short:
             reasons.append(_reason("retrain", "performance", f"{span}: {text}"))
         reasons += [_reason("watch", "fairness", f"{span}: {text}")
                     for text in gap_reasons(r.get("groups", []))]
-    return reasons, est
+        windows[key] = window
+    # the windows in the order they were given (the summary's), each judged
+    return reasons, judged, {k: windows[k] for k in (realised or {})}
 
 
 def gap_reasons(groups: list[dict]) -> list[str]:
@@ -206,11 +214,13 @@ def gap_reasons(groups: list[dict]) -> list[str]:
     return out
 
 
-def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, thresholds,
-                 tolerance=(0.8, 1.25), contacts: dict | None = None, last: dict | None = None,
-                 early: dict | None = None, realised: dict | None = None, promise=None,
-                 seed: int = 0, alpha: dict | None = None, notes=(),
-                 cohort: int | None = None) -> dict:
+def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
+                 thresholds: Any, tolerance: tuple[float, float] = (0.8, 1.25),
+                 contacts: dict | None = None, last: Mapping[str, Any] | None = None,
+                 early: Mapping[str, Any] | None = None,
+                 realised: Mapping[str, dict] | None = None, promise: Any = None,
+                 seed: int = 0, alpha: Alpha | None = None, notes: Sequence[str] = (),
+                 cohort: int | None = None) -> Assessment:
     """Compare one month with the reference and last month, and give the verdict.
 
     Parameters
@@ -226,16 +236,17 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     promise, alpha, notes : optional
         The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
         to publish (the capacity judged at, offers of help). Every test counts at
-        ``alpha["alpha"]`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
+        ``alpha.alpha`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
     cohort : int, optional
         The children open now as published (:func:`published_cohort`, the fairness report's
         "everyone" cell); default the exact number of ``rows`` (for data already public).
 
     Returns
     -------
-    dict
+    Assessment
         ``verdict``, ``reasons`` and each comparison (``cohort``, ``inputs``, ``mix``,
-        ``contacts``, ``scores``, ``early``, ``estimate``, ``realised``); JSON-ready.
+        ``contacts``, ``scores``, ``early``, ``estimate``, ``realised``); ``to_dict()`` is
+        its JSON form.
 
     Examples
     --------
@@ -253,22 +264,22 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *, t
     >>> rows, scored = month(0)
     >>> ref = build_reference(rows, ["age"], score=scored["score"], flags=scored["in_capacity"],
     ...                       bands=scored["risk_band"], importance={"age": 1.0})
-    >>> assess_month(ref, *month(1), thresholds=MonitoringThresholds())["verdict"]
+    >>> assess_month(ref, *month(1), thresholds=MonitoringThresholds()).verdict
     'ok'
     >>> older = month(2)[0].assign(age=lambda d: np.minimum(d["age"] + 4, 17))
     >>> summary = assess_month(ref, older, month(2)[1], thresholds=MonitoringThresholds())
-    >>> summary["verdict"], summary["reasons"][0]["features"]
-    ('retrain recommended', ['age'])
+    >>> summary.verdict, summary.reasons[0].features, summary.to_dict()["reasons"][0]["features"]
+    ('retrain recommended', ('age',), ['age'])
     """
     alpha = alpha or run_alpha(reference, thresholds)
     month = _calendar_month(rows)
-    reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha["alpha"], month,
+    reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha.alpha, month,
                                     contacts, last or {}, tolerance, cohort)
-    more, est = _performance_reasons(reference, scored, thresholds, alpha["alpha"], month,
-                                     realised, promise, seed)
+    more, est, windows = _performance_reasons(reference, scored, thresholds, alpha.alpha, month,
+                                              realised, promise, seed)
     first = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]
-    reasons = sorted(reasons + first + more, key=lambda r: -_RANK[r["level"]])
-    return _summary(reasons, drift, est, early=early, realised=realised, alpha=alpha,
+    reasons = sorted(reasons + first + more, key=lambda r: -_RANK[r.level])
+    return _summary(reasons, drift, est, early=early, realised=windows, alpha=alpha,
                     month=month, notes=notes)
 
 
@@ -279,17 +290,21 @@ def _calendar_month(rows: pd.DataFrame) -> str | None:
     return f"{pd.to_datetime(rows['as_of']).iloc[0].month:02d}"
 
 
-def _summary(reasons: list[dict], drift: dict, est: dict, *, early: dict | None,
-             realised: dict | None, alpha: dict, month: str | None, notes) -> dict:
-    """The month's summary, JSON-ready, from its reasons and comparisons."""
+def _summary(reasons: list[Reason], drift: dict, est: Estimate, *,
+             early: Mapping[str, Any] | None, realised: Mapping[str, RealisedWindow],
+             alpha: Alpha, month: str | None, notes: Sequence[str]) -> Assessment:
+    """The month's assessment from its reasons and comparisons."""
     inputs = drift["inputs"]
-    return _clean({
-        "verdict": verdict_of(reasons), "reasons": reasons, "cohort": drift["cohort"],
-        "inputs": inputs.drop(columns=["counts"]).to_dict(orient="records"),
-        "mix": drift["mix"], "contacts": drift["contacts"], "scores": drift["scores"],
-        "early": early or {}, "estimate": est, "realised": realised or {},
-        "alpha": alpha, "month_compared": month, "notes": list(notes),
-        "moved": {"watch": int((inputs["band"] == "watch").sum()),
-                  "act": int((inputs["band"] == "act").sum()),
-                  "counted": int(inputs["level"].isin(["watch", "retrain"]).sum())},
-    })
+    return Assessment(
+        verdict=verdict_of(reasons), reasons=tuple(reasons),
+        cohort=CohortSize.of(drift["cohort"]),
+        inputs=tuple(InputRow.of(r) for r in
+                     inputs.drop(columns=["counts"]).to_dict(orient="records")),
+        mix=tuple(MixRow.of(m) for m in drift["mix"]),
+        contacts=tuple(ContactRow.of(c) for c in drift["contacts"]),
+        scores=ScoreDrift.of(drift["scores"]), early=Early.of(early), estimate=est,
+        realised=dict(realised), alpha=alpha, month_compared=month, notes=tuple(notes),
+        moved=Moved(watch=int((inputs["band"] == "watch").sum()),
+                    act=int((inputs["band"] == "act").sum()),
+                    counted=int(inputs["level"].isin(["watch", "retrain"]).sum())),
+    )

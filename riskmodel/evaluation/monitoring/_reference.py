@@ -11,10 +11,13 @@ in the first month); and the contacts recorded in the month before each date.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from riskmodel.evaluation.monitoring._buckets import (
     MAX_BINS,
@@ -87,8 +90,8 @@ def missing_share(rows: pd.DataFrame, feature: str) -> np.ndarray:
     return ~np.isfinite(rows[feature].to_numpy(dtype=float))
 
 
-def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
-                    importance: dict | None = None) -> dict:
+def feature_entries(rows: pd.DataFrame, features: Sequence[str], *, min_count: int = 5,
+                    importance: Mapping[str, float] | None = None) -> dict:
     """The reference entry of every feature (buckets, missing count, mean, weight)."""
     area = set(area_features(rows, features))
     out = {}
@@ -105,6 +108,20 @@ def feature_entries(rows: pd.DataFrame, features, *, min_count: int = 5,
                 entry["values"] = sorted(float(v) for v in np.unique(x[np.isfinite(x)]))
         out[f] = entry
     return out
+
+
+def weighted_entries(entries: Mapping[str, dict], importance: Mapping[str, float] | None) -> dict:
+    """:func:`feature_entries` (made without weights) with each feature's weight in the model,
+    in its place: the entries are copied, never changed.
+
+    Examples
+    --------
+    >>> weighted_entries({"a": {"kind": "numeric", "importance": 0.0, "counts": [9]}},
+    ...                  {"a": 0.25})
+    {'a': {'kind': 'numeric', 'importance': 0.25, 'counts': [9]}}
+    """
+    return {f: {**e, "importance": float((importance or {}).get(f, 0.0))}
+            for f, e in entries.items()}
 
 
 def mix_entries(rows: pd.DataFrame, *, min_count: int = 5) -> dict:
@@ -141,7 +158,7 @@ def capacity_shares(frame: pd.DataFrame, flags, *, min_count: int = 5) -> dict:
     return out
 
 
-def _hidden_counts(counts, min_count: int) -> list:
+def _hidden_counts(counts: np.ndarray | Sequence[float], min_count: int) -> list:
     """Counts with those that may not be published (small, or revealed by the total) None.
 
     Examples
@@ -149,27 +166,22 @@ def _hidden_counts(counts, min_count: int) -> list:
     >>> _hidden_counts([3, 9, 8], 5), _hidden_counts([30, 9, 8], 5)
     ([None, 9, None], [30, 9, 8])
     """
-    return list(_hidden_tuple(tuple(float(c) for c in counts), int(min_count)))
-
-
-@functools.lru_cache(maxsize=8192)
-def _hidden_tuple(counts: tuple[float, ...], min_count: int) -> tuple[int | None, ...]:
-    """:func:`_hidden_counts` of one tuple of counts, remembered: every candidate of a training
-    run counts the same features in the same buckets (only its scores differ)."""
     c = np.asarray(counts, float)
     hide = hidden_rows(pd.DataFrame({"n": c}), {"n": c.sum()}, min_count=min_count)
-    return tuple(None if h else int(n) for n, h in zip(c, hide, strict=True))
+    return [None if h else int(n) for n, h in zip(c, hide, strict=True)]
 
 
-def month_entries(rows: pd.DataFrame, features: dict, score, flags, scores: dict, *,
-                  min_count: int = 5, n_sim: int = 200) -> dict:
+def month_entries(rows: pd.DataFrame, features: Mapping[str, dict], score: ArrayLike,
+                  flags: ArrayLike, scores: Mapping[str, Any], *, min_count: int = 5,
+                  n_sim: int = 200) -> dict:
     """Each calendar month's own distributions (``"01"`` to ``"12"``), in the pooled buckets.
 
     A month is compared with the same calendar month of the reference, so a pattern the model
     trained on every year (school contacts falling in August) is not read as drift. Per
     month: its date, children and families, each feature's and the scores' counts in the
     pooled reference's buckets (a count that may not be published is None) and the CBPE
-    estimate of its list (:func:`~riskmodel.evaluation.monitoring.estimate`).
+    estimate of its list (:func:`~riskmodel.evaluation.monitoring.estimate`). The model-free
+    part (:func:`month_inputs`) is the same for every model of a training run.
 
     Examples
     --------
@@ -182,27 +194,63 @@ def month_entries(rows: pd.DataFrame, features: dict, score, flags, scores: dict
     >>> sorted(m), m["01"]["n"], sum(m["01"]["features"]["x"])
     (['01', '02'], 50, 50)
     """
-    from riskmodel.evaluation.monitoring._performance import estimate
+    months, masks = month_inputs(rows, features, min_count=min_count)
+    return scored_months(months, masks, score, flags, scores, min_count=min_count, n_sim=n_sim)
 
-    out = {}
+
+def month_inputs(rows: pd.DataFrame, features: Mapping[str, dict], *,
+                 min_count: int = 5) -> tuple[dict, dict[str, np.ndarray]]:
+    """The model-free part of :func:`month_entries`: each calendar month's date, children,
+    families, features' counts and locality-wide means (``scores`` and ``estimate`` left
+    None for :func:`scored_months`), and which rows are the month's.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rows = pd.DataFrame({"as_of": pd.to_datetime(["2025-03-01"] * 40),
+    ...                      "family_id": np.arange(40) // 2, "x": np.arange(40.0) % 4})
+    >>> months, masks = month_inputs(rows, {"x": numeric_buckets(rows["x"]) | {"kind": "n"}})
+    >>> months["03"]["families"], months["03"]["features"]["x"], int(masks["03"].sum())
+    (20, [10, 10, 10, 10], 40)
+    """
+    out, masks = {}, {}
     dates = pd.to_datetime(rows["as_of"])
-    score, flags = np.asarray(score, float), np.asarray(flags, bool)
     for date in sorted(dates.unique()):
         mask = (dates == date).to_numpy()
         part = rows.loc[mask]
-        est = estimate(score[mask], flags[mask], n_sim=n_sim)
-        out[f"{pd.Timestamp(date).month:02d}"] = {
+        key = f"{pd.Timestamp(date).month:02d}"
+        masks[key] = mask
+        out[key] = {
             "as_of": str(pd.Timestamp(date).date()), "n": int(mask.sum()),
             "families": int(part["family_id"].nunique()),
             "features": {f: _hidden_counts(count_numeric(part[f].to_numpy(float), e["edges"]),
                                            min_count)
                          for f, e in features.items() if e["kind"] != "area"},
-            "scores": _hidden_counts(count_numeric(score[mask], scores["edges"]), min_count),
+            "scores": None,
             "means": {f: safe_mean(part[f].to_numpy(float), min_count)
                       for f, e in features.items() if e["kind"] == "area"},
-            "estimate": {k: est[k] for k in ("auc", "precision_at_capacity",
-                                             "recall_at_capacity")},
+            "estimate": None,
         }
+    return out, masks
+
+
+def scored_months(months: Mapping[str, dict], masks: Mapping[str, np.ndarray], score: ArrayLike,
+                  flags: ArrayLike, scores: Mapping[str, Any], *, min_count: int = 5,
+                  n_sim: int = 200) -> dict:
+    """:func:`month_inputs` with one model's part added to copies: each month's scores in
+    the pooled score buckets and the CBPE estimate of its list."""
+    from riskmodel.evaluation.monitoring._performance import estimate
+
+    score, flags = np.asarray(score, float), np.asarray(flags, bool)
+    out = {}
+    for key, month in months.items():
+        mask = masks[key]
+        est = estimate(score[mask], flags[mask], n_sim=n_sim)
+        out[key] = {**month,
+                    "scores": _hidden_counts(count_numeric(score[mask], scores["edges"]),
+                                             min_count),
+                    "estimate": {k: est[k] for k in ("auc", "precision_at_capacity",
+                                                     "recall_at_capacity")}}
     return out
 
 
@@ -222,9 +270,93 @@ def importance_shares(contributions: pd.DataFrame) -> dict:
     return {k: (float(v) / total if total > 0 else 0.0) for k, v in m.items()}
 
 
-def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, importance=None,
-                    early=None, contacts=None, contacts_by_month=None, min_count: int = 5,
-                    source: str = "") -> dict:
+@dataclass(frozen=True)
+class ReferenceInputs:
+    """The model-free part of a reference (:func:`reference_inputs`): what every candidate of
+    a training run shares, computed once; :func:`model_reference` adds one model's part.
+
+    ``features`` are the entries without weights (:func:`weighted_entries` adds them),
+    ``months`` each calendar month's model-free entry and ``masks`` its rows.
+    """
+
+    rows: pd.DataFrame
+    names: tuple[str, ...]
+    min_count: int
+    cohort: dict
+    features: dict
+    mix: dict
+    months: dict
+    masks: dict[str, np.ndarray] = field(repr=False)
+
+
+def reference_inputs(rows: pd.DataFrame, features: Sequence[str], *,
+                     min_count: int = 5) -> ReferenceInputs:
+    """What a reference holds that no model changes: the cohort, each feature's buckets,
+    missing count and mean, the mix, and each calendar month's counts of them.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(60) // 2,
+    ...                      "age": np.arange(60.0) % 6})
+    >>> shared = reference_inputs(rows, ["age"])
+    >>> shared.cohort["families"], shared.features["age"]["counts"], list(shared.months)
+    (30, [10, 10, 10, 10, 10, 10], ['01'])
+    """
+    entries = feature_entries(rows, features, min_count=min_count)
+    months, masks = month_inputs(rows, entries, min_count=min_count)
+    return ReferenceInputs(rows=rows, names=tuple(features), min_count=int(min_count),
+                           cohort=_cohort(rows), features=entries,
+                           mix=mix_entries(rows, min_count=min_count), months=months,
+                           masks=masks)
+
+
+def model_reference(shared: ReferenceInputs, *, score: ArrayLike, flags: ArrayLike,
+                    bands: ArrayLike, importance: Mapping[str, float] | None = None,
+                    early: dict | None = None, contacts: dict | None = None,
+                    contacts_by_month: dict | None = None, source: str = "") -> dict:
+    """One model's reference: the shared model-free part (:func:`reference_inputs`) with the
+    model's scores, bands, capacity shares and weights; :func:`build_reference` in two steps.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(60) // 2,
+    ...                      "age": np.arange(60.0) % 6})
+    >>> shared = reference_inputs(rows, ["age"])
+    >>> s = np.linspace(0, 1, 60)
+    >>> ref = model_reference(shared, score=s, flags=s > 0.8, bands=np.where(s > .5, "high", "low"),
+    ...                       importance={"age": 1.0})
+    >>> ref == build_reference(rows, ["age"], score=s, flags=s > 0.8,
+    ...                        bands=np.where(s > .5, "high", "low"), importance={"age": 1.0})
+    True
+    """
+    min_count = shared.min_count
+    score = np.asarray(score, float)
+    flags = np.asarray(flags, bool)
+    band_counts = _band_counts(np.asarray(bands).astype(str), min_count)
+    scores = numeric_buckets(score, min_count=min_count)
+    return {
+        "version": VERSION,
+        "source": source,
+        "min_count": int(min_count),
+        **shared.cohort,
+        "features": weighted_entries(shared.features, importance),
+        "mix": shared.mix,
+        "months": scored_months(shared.months, shared.masks, score, flags, scores,
+                                min_count=min_count),
+        "scores": {**scores, "mean": float(score.mean()), "bands": band_counts,
+                   "capacity": capacity_shares(shared.rows, flags, min_count=min_count)},
+        "early": early or {}, "contacts": contacts or {},
+        "contacts_by_month": contacts_by_month or {},
+    }
+
+
+def build_reference(rows: pd.DataFrame, features: Sequence[str], *, score: ArrayLike,
+                    flags: ArrayLike, bands: ArrayLike,
+                    importance: Mapping[str, float] | None = None, early: dict | None = None,
+                    contacts: dict | None = None, contacts_by_month: dict | None = None,
+                    min_count: int = 5, source: str = "") -> dict:
     """The reference distributions of a model, from the rows of its reference dates.
 
     Parameters
@@ -249,7 +381,9 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     Returns
     -------
     dict
-        JSON-ready; no count from 1 to ``min_count - 1`` and no child-level row.
+        JSON-ready; no count from 1 to ``min_count - 1`` and no child-level row. Several
+        models of the same rows share :func:`reference_inputs` and call
+        :func:`model_reference` each, with the same result.
 
     Examples
     --------
@@ -264,24 +398,10 @@ def build_reference(rows: pd.DataFrame, features, *, score, flags, bands, import
     >>> ref["n"], ref["features"]["age"]["kind"], sum(ref["features"]["age"]["counts"])
     (200, 'numeric', 200)
     """
-    score = np.asarray(score, float)
-    flags = np.asarray(flags, bool)
-    band_counts = _band_counts(np.asarray(bands).astype(str), min_count)
-    entries = feature_entries(rows, features, min_count=min_count, importance=importance)
-    scores = numeric_buckets(score, min_count=min_count)
-    return {
-        "version": VERSION,
-        "source": source,
-        "min_count": int(min_count),
-        **_cohort(rows),
-        "features": entries,
-        "mix": mix_entries(rows, min_count=min_count),
-        "months": month_entries(rows, entries, score, flags, scores, min_count=min_count),
-        "scores": {**scores, "mean": float(score.mean()), "bands": band_counts,
-                   "capacity": capacity_shares(rows, flags, min_count=min_count)},
-        "early": early or {}, "contacts": contacts or {},
-        "contacts_by_month": contacts_by_month or {},
-    }
+    return model_reference(reference_inputs(rows, features, min_count=min_count), score=score,
+                           flags=flags, bands=bands, importance=importance, early=early,
+                           contacts=contacts, contacts_by_month=contacts_by_month,
+                           source=source)
 
 
 def _cohort(rows: pd.DataFrame) -> dict:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from riskmodel._core.io import write_text
 from riskmodel.evaluation._html import figure_png, new_figure, render
+from riskmodel.evaluation.monitoring._summary import MonitorSummary
 
 COLOURS = {"ok": "#1a7f37", "watch": "#8a5a00", "retrain recommended": "#b42318"}
 
@@ -164,10 +165,11 @@ def _chart_bands(history):
     return figure_png(fig)
 
 
-def write_monitoring_report(summary: dict, history: list[dict], path: str | Path, *,
+def write_monitoring_report(summary: MonitorSummary, history: list[dict], path: str | Path, *,
                             title: str | None = None) -> Path:
     """Write the monitoring report for ``summary`` (this month) and ``history`` (every
-    month since go-live, this one included) to ``path``, atomically.
+    month since go-live, this one included, as stored: JSON) to ``path``, atomically. The
+    page shows the summary as published (its ``to_dict()``).
 
     Returns
     -------
@@ -181,8 +183,8 @@ def write_monitoring_report(summary: dict, history: list[dict], path: str | Path
     PosixPath('report.html')
     """
     history = sorted(history, key=lambda s: s["as_of"])
-    thresholds = summary.get("thresholds", {})
-    promise = summary.get("promise") or []
+    thresholds = dict(summary.thresholds)
+    promise = list(summary.promise)
     charts = [
         ("cohort", _chart_cohort(history)),
         ("drift", _chart_drift(history, thresholds)),
@@ -194,14 +196,15 @@ def write_monitoring_report(summary: dict, history: list[dict], path: str | Path
     realised_all: dict = {}
     for h in history:
         realised_all.update(h.get("realised") or {})
-    inputs = pd.DataFrame(summary.get("inputs") or [])
+    published = summary.to_dict()
+    inputs = pd.DataFrame(published["inputs"])
     moved = inputs[(inputs["band"] != "stable") | (inputs["level"] != "")] if len(inputs) \
         else inputs
     html = render(
         "monitoring.html.j2",
-        title=title or f"Monitoring: {summary['model']['name']} v{summary['model']['version']}"
-                       f" at {summary['as_of']}",
-        s=summary, charts=charts, moved=moved.head(40).to_dict(orient="records"),
+        title=title or f"Monitoring: {summary.model.name} v{summary.model.version}"
+                       f" at {summary.as_of}",
+        s=published, charts=charts, moved=moved.head(40).to_dict(orient="records"),
         n_features=len(inputs), table=history_table(history).to_dict(orient="records"),
         realised_all=dict(sorted(realised_all.items())),
     )
