@@ -35,6 +35,7 @@ from riskmodel.evaluation.fairness import (
     load_fairness_policy,
 )
 from riskmodel.evaluation.monitoring import (
+    MonitorSummary,
     build_reference,
     chi_square,
     early_outcomes,
@@ -90,17 +91,17 @@ def memory_history():
         yield store
 
 
-def run_months(data, uri, months, out: Path) -> list[dict]:
+def run_months(data, uri, months, out: Path) -> list[MonitorSummary]:
     with memory_history():
         return [monitor(data, uri, m, out=out / m).summary for m in months]
 
 
 def sections(summary) -> set[str]:
-    return {r["section"] for r in summary["reasons"]}
+    return {r.section for r in summary.reasons}
 
 
 def named_features(summary) -> set[str]:
-    return {f for r in summary["reasons"] for f in r["features"]}
+    return {f for r in summary.reasons for f in r.features}
 
 
 # ------------------------------------------------------------------ what it must show -------
@@ -110,15 +111,15 @@ def test_recording_change_is_caught_in_the_first_month_and_named(planted, model_
                                                                  tmp_path):
     before, first = run_months(planted["recording"], model_uri, [BEFORE, FIRST_MONTH],
                                tmp_path)
-    assert before["verdict"] == "ok", before["reasons"]
-    assert first["verdict"] != "ok"
-    police = [r for r in first["reasons"] if r["section"] == "recording"
-              and "contacts from police" in r["text"]]
-    assert police, first["reasons"]
+    assert before.verdict == "ok", before.reasons
+    assert first.verdict != "ok"
+    police = [r for r in first.reasons if r.section == "recording"
+              and "contacts from police" in r.text]
+    assert police, first.reasons
     assert {"contacts_source_police_3m_count", "contacts_source_police_12m_count",
-            "episodes_current_source_police_12m_count"} <= set(police[0]["features"])
+            "episodes_current_source_police_12m_count"} <= set(police[0].features)
     # nothing else is blamed: no risk, no score or performance reason
-    assert sections(first) <= {"recording", "input drift"}, first["reasons"]
+    assert sections(first) <= {"recording", "input drift"}, first.reasons
 
 
 @pytest.mark.slow  # about 15 s of CPU
@@ -126,12 +127,12 @@ def test_population_shift_is_caught_in_the_first_month_and_named(planted, model_
                                                                  tmp_path):
     before, first = run_months(planted["population"], model_uri, [BEFORE, FIRST_MONTH],
                                tmp_path)
-    assert before["verdict"] == "ok", before["reasons"]
-    assert first["verdict"] != "ok"
+    assert before.verdict == "ok", before.reasons
+    assert first.verdict != "ok"
     assert "child_age_all_years" in named_features(first)
-    texts = " ".join(r["text"] for r in first["reasons"])
+    texts = " ".join(r.text for r in first.reasons)
     assert "age band" in texts and "Age in whole years" in texts  # the dictionary's words
-    assert first["cohort"]["level"] == "watch" and first["cohort"]["change_last_month"] > 0.15
+    assert first.cohort.level == "watch" and first.cohort.change_last_month > 0.15
     assert "early outcomes" not in sections(first)
 
 
@@ -139,27 +140,26 @@ def test_population_shift_is_caught_in_the_first_month_and_named(planted, model_
 def test_risk_change_is_caught_in_the_first_month_without_blaming_the_inputs(
         planted, model_uri, tmp_path):
     before, first = run_months(planted["risk"], model_uri, [BEFORE, FIRST_MONTH], tmp_path)
-    assert before["verdict"] == "ok", before["reasons"]
-    assert first["verdict"] == "retrain recommended"
-    early = first["early"]
-    assert early["list_of"] == BEFORE and early["ratio"] > 2 and early["p"] < 0.001
-    assert sections(first) == {"early outcomes"}, first["reasons"]
+    assert before.verdict == "ok", before.reasons
+    assert first.verdict == "retrain recommended"
+    early = first.early
+    assert early.list_of == BEFORE and early.ratio > 2 and early.p < 0.001
+    assert sections(first) == {"early outcomes"}, first.reasons
     assert not named_features(first)  # the same inputs: no feature moved
 
 
 @pytest.mark.slow
 def test_unchanged_council_raises_no_alert_over_12_monthly_runs(council, model_uri, tmp_path):
     summaries = run_months(council, model_uri, MONTHS, tmp_path)
-    false_alarms = [(s["as_of"], s["verdict"], s["reasons"]) for s in summaries
-                    if s["verdict"] != "ok"]
+    false_alarms = [(s.as_of, s.verdict, s.reasons) for s in summaries if s.verdict != "ok"]
     assert len(false_alarms) == 0, false_alarms
     # every run judged the 6 lists matured by its date (as known then), pooled, each within
     # its promise, with the smallest drop it could show beside it
     for s in summaries:
-        (key, window), = s["realised"].items()
-        assert key == str((pd.Timestamp(s["as_of"]) - pd.DateOffset(months=6)).date())
-        assert len(window["months"]) == 6 and not window["short"]
-        assert all(c["smallest"] >= c["bar"] > 0 for c in window["checks"])
+        (key, window), = s.realised.items()
+        assert key == str((pd.Timestamp(s.as_of) - pd.DateOffset(months=6)).date())
+        assert len(window.months) == 6 and not window.short
+        assert all(c.smallest >= c.bar > 0 for c in window.checks)
 
 
 @pytest.mark.slow
@@ -167,7 +167,7 @@ def test_risk_change_shows_in_realised_performance_once_the_window_closes(
         planted, model_uri, tmp_path):
     months = ["2025-06-01", "2025-12-01"]
     before, last = run_months(planted["risk"], model_uri, months, tmp_path)
-    oe = {k: s["realised"][k]["overall"]["metrics"]["observed_over_expected"]["value"]
+    oe = {k: s.realised[k].overall.metrics["observed_over_expected"].value
           for k, s in (("2024-12-01", before), (CHANGE, last))}
     # the window closing in December holds the June list, with four times the hazard
     assert oe[CHANGE] > oe["2024-12-01"] + 0.2, oe
@@ -183,7 +183,7 @@ def test_realised_performance_matches_an_independent_computation(council, model_
                                              .model_copy(update={"window_months": 1})})
     with memory_history():
         got = monitor(council, model_uri, later, out=tmp_path / later,
-                      policy=one_month).summary["realised"][month]["overall"]
+                      policy=one_month).summary.realised[month].overall
     # independently: the scores file `riskmodel score` writes, and the outcomes
     scores = score(council, model_uri, month, out=tmp_path / "scores.parquet").scores
     s = pd.read_parquet(scores)
@@ -201,11 +201,11 @@ def test_realised_performance_matches_an_independent_computation(council, model_
     expected = {"auc": roc_auc_score(yy, p), "calibration_error": ece,
                 "precision_at_capacity": yy[f].mean(), "recall_at_capacity": yy[f].sum() / yy.sum(),
                 "base_rate": yy.mean(), "observed_over_expected": yy.sum() / p.sum()}
-    assert got["n"] == len(s) and got["positives"] == yy.sum()
+    assert got.n == len(s) and got.positives == yy.sum()
     for name, value in expected.items():
-        m = got["metrics"][name]
-        assert m["value"] == pytest.approx(value, abs=1e-9), name
-        assert m["low"] <= m["value"] <= m["high"], name
+        m = got.metrics[name]
+        assert m.value == pytest.approx(value, abs=1e-9), name
+        assert m.low <= m.value <= m.high, name
 
 
 @pytest.mark.slow
@@ -226,10 +226,10 @@ def test_offers_of_help_split_observed_over_expected_or_are_named_as_a_caveat(
         plain = monitor(council, model_uri, later, out=tmp_path / "a", policy=pol).summary
         got = monitor(council, model_uri, later, out=tmp_path / "b", policy=pol,
                       decisions=tmp_path / "lists").summary
-    assert [n for n in plain["notes"] if n.startswith("offers of help: no decisions given")]
-    assert plain["realised"][month]["offers"] is None
-    offers = got["realised"][month]["offers"]
-    assert [n for n in got["notes"] if n.startswith("offers of help: outcomes observed")]
+    assert [n for n in plain.notes if n.startswith("offers of help: no decisions given")]
+    assert plain.realised[month].offers is None
+    offers = got.realised[month].offers
+    assert [n for n in got.notes if n.startswith("offers of help: outcomes observed")]
     # independently: the list's scores, its outcomes as known then, the offers recorded
     s = pd.read_parquet(scores)
     y = build_labels(open_extract(council).tables, [month], horizon_months=6,
@@ -449,6 +449,95 @@ def test_reference_keeps_no_small_count_and_classifies_features():
     assert ref["mix"]["ethnicity"]["values"] == ["common", "rare"]
 
 
+def _reference_rows(n: int, seed: int) -> pd.DataFrame:
+    """Rows of two calendar months: a numeric, a category, a flag, a locality-wide rate."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"as_of": pd.to_datetime(np.where(np.arange(n) % 3, "2025-01-01",
+                                                          "2025-02-01")),
+                         "family_id": np.arange(n) // 2,
+                         "locality": np.where(np.arange(n) % 2, "north", "south"),
+                         "sex": rng.choice(["female", "male"], n),
+                         "age": rng.integers(0, 18, n).astype(float),
+                         "rare_flag": (np.arange(n) < 7).astype(float),
+                         "rate": np.where(np.arange(n) % 2, 1.5, 2.5),
+                         "x_triage": rng.integers(0, 4, n).astype(float)})
+
+
+def test_candidates_share_the_model_free_reference_and_each_gets_its_own():
+    """Training computes the model-free part once (``reference_inputs``) and adds each
+    candidate's scores and weights (``model_reference``): each reference is byte for byte the
+    one built from scratch, whatever came before it, and the shared part is never changed."""
+    import copy
+
+    from riskmodel.evaluation.monitoring import model_reference, reference_inputs
+
+    rows = _reference_rows(600, 0)
+    features = ["age", "rare_flag", "rate", "x_triage"]
+    shared = reference_inputs(rows, features)
+    before = copy.deepcopy((shared.cohort, shared.features, shared.mix, shared.months))
+    rng = np.random.default_rng(1)
+    for k in range(3):
+        score = rng.uniform(size=len(rows)) ** (k + 1)
+        args = dict(score=score, flags=score > np.quantile(score, 0.9),
+                    bands=np.where(score > 0.5, "high", np.where(score > 0.2, "medium", "low")),
+                    importance={f: (i + k) / 10 for i, f in enumerate(features)},
+                    early={"months": 1}, source=f"candidate {k}")
+        got = json.dumps(model_reference(shared, **args), indent=1)
+        assert got == json.dumps(build_reference(rows, features, **args), indent=1), k
+        assert json.loads(got)["features"]["age"]["importance"] == k / 10
+    assert (shared.cohort, shared.features, shared.mix, shared.months) == before
+
+
+def test_the_summary_is_typed_and_its_json_keeps_the_published_shape():
+    """``assess_month`` returns typed parts read by attribute; ``to_dict()`` writes them in
+    the summary's published key order, with no NaN, an empty early section as ``{}``, and
+    the optional keys only where they have a value."""
+    from riskmodel.evaluation.monitoring import (
+        Assessment,
+        Early,
+        ModelRef,
+        MonitorSummary,
+        ReferenceRef,
+        assess_month,
+    )
+
+    rows = _reference_rows(2000, 2)
+    score = 1 / (1 + np.exp(3 - rows["age"] / 6))
+    scored = rows.assign(score=score, in_capacity=score >= np.quantile(score, 0.9),
+                         risk_band=np.where(score > 0.2, "high", "low"))
+    ref = build_reference(rows, ["age", "x_triage"], score=score, flags=scored["in_capacity"],
+                          bands=scored["risk_band"], importance={"age": 1.0},
+                          early={"months": 1, "events": 40, "events_horizon": 200})
+    month = rows[rows["as_of"] == "2025-02-01"]
+    a = assess_month(ref, month, scored.loc[month.index], thresholds=MonitoringThresholds())
+    assert isinstance(a, Assessment) and a.early is None
+    d = a.to_dict()
+    assert list(d) == ["verdict", "reasons", "cohort", "inputs", "mix", "contacts", "scores",
+                       "early", "estimate", "realised", "alpha", "month_compared", "notes",
+                       "moved"]
+    assert d["early"] == {} and "psi_last_month" not in d["scores"]
+    assert d["estimate"]["auc"]["value"] == a.estimate.auc.value
+    assert d["inputs"][0]["feature"] == a.inputs[0].feature
+    assert list(d["inputs"][0])[-2:] == ["missing_now", "missing_reference"]
+    json.dumps(d, allow_nan=False)  # NaN and infinities are written as null
+    early = early_outcomes(np.full(400, 0.07), 25, early=ref["early"])
+    b = assess_month(ref, month, scored.loc[month.index], thresholds=MonitoringThresholds(),
+                     early={**early, "list_of": "2025-01-01"}, last=a.to_dict())
+    assert isinstance(b.early, Early) and b.early.list_of == "2025-01-01"
+    assert list(b.to_dict()["early"])[-1] == "list_of"
+    assert "psi_last_month" in b.to_dict()["scores"]
+    framed = MonitorSummary.framed(
+        b, as_of="2025-02-01", model=ModelRef(uri="models:/m/1", asked="m", name="m",
+                                              version="1", run_id="r", outcome="escalation",
+                                              horizon_months=6),
+        reference=ReferenceRef(source="s", as_of=("2025-01-01",), min_count=5, n=2000),
+        promise=(), thresholds={}, tolerance=(0.8, 1.25), policy="p", seconds=1.0)
+    keys = list(framed.to_dict())
+    assert keys[:3] == ["as_of", "model", "verdict"] and keys[-6:] == [
+        "reference", "promise", "thresholds", "tolerance", "policy", "seconds"]
+    assert {k: v for k, v in framed.to_dict().items() if k in d} == b.to_dict()
+
+
 @settings(max_examples=100, deadline=None)
 @given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=6), extra=st.integers(0, 12),
        min_count=st.sampled_from([1, 5, 10]))
@@ -656,13 +745,13 @@ def test_seasons_are_not_drift_and_a_slow_loss_of_signal_is_caught(test_spec, tr
     uri = f"models:/escalation/{result.registered['version']}"
     months = [f"2025-{m:02d}-01" for m in range(7, 13)]
     steady = run_months(season, uri, months, root / "out-season")
-    assert [s["verdict"] for s in steady] == ["ok"] * 6, [s["reasons"] for s in steady]
+    assert [s.verdict for s in steady] == ["ok"] * 6, [s.reasons for s in steady]
     september = steady[2]
-    school = [c for c in september["contacts"] if c["value"] == "school"][0]
-    assert school["share_reference"] < 0.15  # August's contacts, at training too
-    assert "school" not in json.dumps(september["reasons"])
+    school = [c for c in september.contacts if c.value == "school"][0]
+    assert school.share_reference < 0.15  # August's contacts, at training too
+    assert "school" not in json.dumps(september.to_dict()["reasons"])
     decay = run_months(decayed, uri, months, root / "out-decay")
     december = decay[-1]
-    assert december["verdict"] == "retrain recommended"
+    assert december.verdict == "retrain recommended"
     assert "realised performance" in sections(december)
     assert not named_features(december) and "input drift" not in sections(december)
