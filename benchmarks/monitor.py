@@ -39,6 +39,9 @@ from riskmodel.data import generate_council
 from riskmodel.evaluation import load_fairness_policy
 from riskmodel.evaluation.fairness import REST
 from riskmodel.evaluation.monitoring import (
+    ModelRef,
+    MonitorSummary,
+    ReferenceRef,
     assess_month,
     build_reference,
     by_group,
@@ -112,13 +115,12 @@ def false_alarms(councils: int, children: int, first_seed: int = 1, *,
             for m in months:
                 s = monitor(data, uri, m, out=Path(tmp) / f"m{seed}-{m}").summary
                 runs += 1
-                if s["verdict"] != "ok":
-                    alarms.append((seed, s["as_of"], s["verdict"],
-                                   [r["text"][:120] for r in s["reasons"]]))
-                    checks.update({r["section"] for r in s["reasons"]})
-                print(f"seed {seed} {s['as_of']}: {s['verdict']} "
-                      f"({s['alpha']['tests']} tests at {s['alpha']['alpha']:.2g})"
-                      + "".join(f"\n    {r['section']}: {r['text'][:160]}" for r in s["reasons"]),
+                if s.verdict != "ok":
+                    alarms.append((seed, s.as_of, s.verdict, [r.text[:120] for r in s.reasons]))
+                    checks.update({r.section for r in s.reasons})
+                print(f"seed {seed} {s.as_of}: {s.verdict} "
+                      f"({s.alpha.tests} tests at {s.alpha.alpha:.2g})"
+                      + "".join(f"\n    {r.section}: {r.text[:160]}" for r in s.reasons),
                       flush=True)
         years = runs / 12
         print(f"\n{len(alarms)} false alarms in {runs} monthly runs ({years:.1f} council-years): "
@@ -207,6 +209,8 @@ def main() -> None:
         for col in ("locality", "ethnicity", "sex", "disability", "age_band", "imd_quintile"):
             frame[col] = matured[col].to_numpy()
         matured_month = {"2025-04-01": {
+            "offers": None, "first": "2025-04-01", "months": ["2025-04-01"],
+            "in_reference_year": [],
             "overall": realised(frame["y"], frame["p"], frame["flag"], frame["family_id"],
                                 n_boot=t.bootstrap),
             "groups": by_group(frame.assign(record_id=matured["child_id"].to_numpy()),
@@ -222,18 +226,19 @@ def main() -> None:
         timings["comparisons, estimate and verdict (assess_month)"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        summary.update(as_of=MONTH, model={"uri": "bench", "name": "bench", "version": "0",
-                                           "run_id": "bench", "outcome": "escalation",
-                                           "horizon_months": 6},
-                       reference={"source": "bench", "min_count": 5}, promise=[],
-                       thresholds=t.model_dump(), tolerance=[0.8, 1.25], policy="packaged",
-                       seconds=0.0)
-        write_monitoring_report(summary, [summary], Path(tmp) / "report.html")
+        summary = MonitorSummary.framed(
+            summary, as_of=MONTH,
+            model=ModelRef(uri="bench", asked="bench", name="bench", version="0",
+                           run_id="bench", outcome="escalation", horizon_months=6),
+            reference=ReferenceRef(source="bench", as_of=None, min_count=5, n=len(reference_rows)),
+            promise=(), thresholds=t.model_dump(), tolerance=(0.8, 1.25), policy="packaged",
+            seconds=0.0)
+        write_monitoring_report(summary, [summary.to_dict()], Path(tmp) / "report.html")
         timings["report.html"] = time.perf_counter() - t0
 
     print(f"children in the month: {args.children:,}; features: {len(features)}; "
           f"bootstrap resamples: {t.bootstrap}; contacts: {len(front_door):,}, "
-          f"{contacts['contacts']:,} in the month; verdict: {summary['verdict']}")
+          f"{contacts['contacts']:,} in the month; verdict: {summary.verdict}")
     for what, seconds in timings.items():
         print(f"  {what}: {seconds:.1f} s")
     monthly = sum(v for k, v in timings.items() if k != "reference (at training)")

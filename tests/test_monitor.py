@@ -488,6 +488,34 @@ def test_candidates_share_the_model_free_reference_and_each_gets_its_own():
     assert (shared.cohort, shared.features, shared.mix, shared.months) == before
 
 
+def test_training_gaps_read_only_the_labelled_rows_columns_they_need():
+    """Each candidate's gaps at training come from one narrow frame of the labelled rows (made
+    once): the same as by-group on every column of those rows, candidate after candidate."""
+    from riskmodel.evaluation.fairness import record_identity
+    from riskmodel.evaluation.monitoring import by_group, training_gaps
+
+    rows = _reference_rows(3000, 3)
+    rng = np.random.default_rng(4)
+    rows["child_id"] = [f"C{i:07d}" for i in range(len(rows))]
+    rows["label"] = np.where(np.arange(len(rows)) % 7 == 0, np.nan,
+                             (rng.uniform(size=len(rows)) < 0.2).astype(float))
+    pol = load_fairness_policy()
+    ref = monitor_job.TrainingReference(rows=rows, features=["age"], early={}, contacts={},
+                                        source="", min_count=pol.min_count, policy=pol)
+    chars = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+    for k in range(2):
+        score = rng.uniform(0.05, 0.5, len(rows))
+        flags = score > np.quantile(score, 0.9 - k / 10)
+        whole = rows.assign(p=score, flag=flags, y=rows["label"])
+        whole = whole[whole["y"].notna()].reset_index(drop=True)
+        whole["record_id"] = record_identity(whole)
+        expected = training_gaps(by_group(
+            whole, chars, rest=REST, tolerance=(pol.tolerance.low, pol.tolerance.high),
+            min_count=pol.min_count, n_boot=pol.monitoring.bootstrap, seed=k))
+        assert json.dumps(ref.gaps(score, flags, seed=k)) == json.dumps(expected), k
+        assert expected["sex"]["groups"], expected
+
+
 def test_the_summary_is_typed_and_its_json_keeps_the_published_shape():
     """``assess_month`` returns typed parts read by attribute; ``to_dict()`` writes them in
     the summary's published key order, with no NaN, an empty early section as ``{}``, and

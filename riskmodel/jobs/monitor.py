@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel._core.capacity import Capacity
@@ -89,10 +90,10 @@ class TrainingReference:
     min_count: int
     contacts_by_month: dict = field(default_factory=dict)
     policy: FairnessPolicy | None = None  # whose groups the by-group gaps at training are of
-    #: The labelled rows' record keys, the same for every candidate: computed once.
-    _record_ids: pd.Series | None = field(default=None, repr=False)
     #: The model-free part of every candidate's reference: computed once.
     _inputs: ReferenceInputs | None = field(default=None, repr=False)
+    #: The labelled rows as the by-group gaps read them (with their record keys): made once.
+    _labelled: tuple[pd.DataFrame, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def inputs(self) -> ReferenceInputs:
@@ -117,22 +118,34 @@ class TrainingReference:
         ref["fairness"] = self.gaps(score, flags, seed=seed)
         return json.dumps(ref, indent=1).encode()
 
-    def gaps(self, score, flags, *, seed: int = 0) -> dict:
+    def gaps(self, score: np.ndarray, flags: np.ndarray, *, seed: int = 0) -> dict:
         """Each fairness group's gap to its reference on the reference's labelled rows (the
         gap a month's is judged against: :func:`~riskmodel.evaluation.monitoring.gap_change`)."""
         pol = self.policy or resolve_policy(None)
         if "label" not in self.rows.columns:
             return {}
-        frame = self.rows.assign(p=score, flag=flags, y=self.rows["label"])
-        frame = frame[frame["y"].notna()].reset_index(drop=True)
-        if self._record_ids is None:  # the fairness report's record keys
-            self._record_ids = record_identity(frame)
-        frame["record_id"] = self._record_ids
         chars = {pol.column(c): pol.reference(c) for c in pol.characteristics}
+        labelled, keep = self._labelled_rows(list(chars))
+        frame = labelled.assign(p=np.asarray(score)[keep], flag=np.asarray(flags)[keep])
         groups = by_group(frame, chars, rest=REST, tolerance=(pol.tolerance.low,
                                                               pol.tolerance.high),
                           min_count=self.min_count, n_boot=pol.monitoring.bootstrap, seed=seed)
         return training_gaps(groups)
+
+    def _labelled_rows(self, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        """The labelled rows' family, ``columns`` (the characteristics), outcome (``y``) and
+        record key (the fairness report's), and which rows they are: the same for every
+        candidate, so made once (not a copy of every feature per candidate)."""
+        if self._labelled is None:
+            keep = self.rows["label"].notna().to_numpy()
+            cols = [c for c in ("family_id", *columns) if c in self.rows.columns]
+            frame = self.rows.loc[keep, cols].reset_index(drop=True)
+            frame["y"] = self.rows.loc[keep, "label"].reset_index(drop=True)
+            ids = [c for c in ("child_id", "as_of") if c in self.rows.columns]
+            frame["record_id"] = record_identity(self.rows.loc[keep, ids]
+                                                 .reset_index(drop=True))
+            self._labelled = (frame, keep)
+        return self._labelled
 
 
 def reference_dates(test_dates, months: int = 12) -> list[pd.Timestamp]:
