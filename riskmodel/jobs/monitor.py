@@ -427,12 +427,11 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
 
     Returns
     -------
-    MonitorRun
+    MonitorRun: its ``summary`` a :class:`~riskmodel.evaluation.monitoring.MonitorSummary`
 
     Examples
     --------
-    >>> run = monitor("council/", "models:/escalation@champion", "2025-07-01",
-    ...               out="monitoring/2025-07")  # doctest: +SKIP
+    >>> run = monitor("council/", as_of="2025-07-01", out="m/2025-07")  # doctest: +SKIP
     >>> run.verdict, run.paths["html"].name  # doctest: +SKIP
     ('ok', 'report.html')
     """
@@ -447,8 +446,8 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     scored = _scored(matrix, loaded, top := None)  # top: the capacity the promise is at
     history = [h for h in monitoring_history(loaded.run_id) if h["as_of"] != str(when.date())]
     earlier = [h for h in history if h["as_of"] < str(when.date())]
-    alpha = run_alpha(reference, pol.monitoring, characteristics=list(map(pol.column,
-                                                                          pol.characteristics)))
+    alpha = run_alpha(reference, pol.monitoring,
+                      characteristics=[pol.column(c) for c in pol.characteristics])
     say("looking back at last month's list and the matured months…")
     early, matured = _look_back(ex, loaded, when, top, reference, pol, alpha, decisions)
     notes = (_caveats(ex, loaded.meta, reference) + _reference_year_notes(matured)
@@ -456,18 +455,17 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     say("comparing with the training reference…")
     contacts = contact_volumes(ex.tables["contacts"], ex.tables["children"], [when],
                                min_count=pol.min_count)
-    summary = assess_month(reference, matrix, scored, thresholds=pol.monitoring,
-                           tolerance=(pol.tolerance.low, pol.tolerance.high),
-                           contacts=contacts, last=earlier[-1] if earlier else None,
-                           early=early, realised=matured, promise=loaded.meta.get("test_metrics"),
-                           alpha=alpha, notes=notes,
-                           cohort=published_cohort(record_identity(matrix).to_numpy(),
-                                                   min_count=pol.min_count))
-    summary = _framed(summary, when, loaded, model_uri, reference, pol, started)
-    history = sorted([*history, summary.to_dict()], key=lambda s: s["as_of"])
+    summary = _framed(assess_month(
+        reference, matrix, scored, thresholds=pol.monitoring,
+        tolerance=(pol.tolerance.low, pol.tolerance.high), contacts=contacts,
+        last=earlier[-1] if earlier else None, early=early, realised=matured,
+        promise=loaded.meta.get("test_metrics"), alpha=alpha, notes=notes,
+        cohort=published_cohort(record_identity(matrix).to_numpy(), min_count=pol.min_count)),
+        when, loaded, model_uri, reference, pol, started)
+    history = sorted([*history, published := summary.to_dict()], key=lambda s: s["as_of"])
     paths = _write(summary, history, out)
     if record:
-        log_monitoring(loaded.run_id, summary.as_of, summary.to_dict(), _headline(summary))
+        log_monitoring(loaded.run_id, summary.as_of, published, _headline(summary))
     say(f"monitored in {time.perf_counter() - started:.1f}s")
     return MonitorRun(summary=summary, paths=paths, history=history)
 

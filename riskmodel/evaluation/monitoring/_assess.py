@@ -155,9 +155,10 @@ def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame,
 
 def _performance_reasons(reference: dict, scored: pd.DataFrame, t: Any,
                          alpha: float, month: str | None, realised: Mapping[str, dict] | None,
-                         promise: Any, seed: int
+                         promise: Any, seed: int, early: Mapping[str, Any] | None = None
                          ) -> tuple[list[Reason], Estimate, dict[str, RealisedWindow]]:
-    reasons: list[Reason] = []
+    # early outcomes of last month's list first, then the estimate and the matured windows
+    reasons = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]
     est = estimate(scored["score"].to_numpy(float), scored["in_capacity"].to_numpy(bool),
                    n_sim=t.bootstrap, seed=seed)
     ref = reference_estimate(reference, month)
@@ -231,36 +232,32 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
         ``risk_band``, ``in_capacity``, ``family_id``, the characteristics).
     thresholds, tolerance : the policy's ``monitoring`` section, its fairness tolerance
     contacts, last, early, realised : dict, optional
-        This month's :func:`contact_volumes`, last month's summary, :func:`early_outcomes`,
-        matured month (ISO date) -> ``{"overall": realised(...), "groups": by_group(...)}``.
+        This month's :func:`contact_volumes`, last month's summary (JSON), :func:`early_outcomes`,
+        month (ISO) -> ``{"overall": realised(...), "groups": by_group(...), ...}`` (the job's).
     promise, alpha, notes : optional
         The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
         to publish (the capacity judged at, offers of help). Every test counts at
         ``alpha.alpha`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
     cohort : int, optional
         The children open now as published (:func:`published_cohort`, the fairness report's
-        "everyone" cell); default the exact number of ``rows`` (for data already public).
+        "everyone" cell); default ``len(rows)`` (for data already public).
 
     Returns
     -------
     Assessment
-        ``verdict``, ``reasons`` and each comparison (``cohort``, ``inputs``, ``mix``,
-        ``contacts``, ``scores``, ``early``, ``estimate``, ``realised``); ``to_dict()`` is
-        its JSON form.
+        The verdict, its reasons and every comparison; ``to_dict()`` is its JSON form.
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from riskmodel.evaluation.fairness import MonitoringThresholds
     >>> from riskmodel.evaluation.monitoring import build_reference
     >>> def month(seed, n=2000):
     ...     rng = np.random.default_rng(seed)
     ...     rows = pd.DataFrame({"as_of": "2025-01-01", "family_id": np.arange(n) // 2,
-    ...                          "locality": rng.choice(["north", "south"], n),
-    ...                          "age": rng.integers(0, 18, n).astype(float)})
-    ...     score = 1 / (1 + np.exp(3 - rows["age"] / 6))
-    ...     return rows, rows.assign(score=score, in_capacity=score >= np.quantile(score, 0.9),
-    ...                              risk_band=np.where(score > 0.2, "high", "low"))
+    ...         "locality": rng.choice(["north", "south"], n), "age": rng.integers(0, 18, n) * 1.})
+    ...     s = 1 / (1 + np.exp(3 - rows["age"] / 6))
+    ...     return rows, rows.assign(score=s, in_capacity=s >= np.quantile(s, 0.9),
+    ...                              risk_band=np.where(s > 0.2, "high", "low"))
     >>> rows, scored = month(0)
     >>> ref = build_reference(rows, ["age"], score=scored["score"], flags=scored["in_capacity"],
     ...                       bands=scored["risk_band"], importance={"age": 1.0})
@@ -268,19 +265,16 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
     'ok'
     >>> older = month(2)[0].assign(age=lambda d: np.minimum(d["age"] + 4, 17))
     >>> summary = assess_month(ref, older, month(2)[1], thresholds=MonitoringThresholds())
-    >>> summary.verdict, summary.reasons[0].features, summary.to_dict()["reasons"][0]["features"]
-    ('retrain recommended', ('age',), ['age'])
+    >>> summary.verdict, summary.reasons[0].features
+    ('retrain recommended', ('age',))
     """
-    alpha = alpha or run_alpha(reference, thresholds)
-    month = _calendar_month(rows)
+    alpha, month = alpha or run_alpha(reference, thresholds), _calendar_month(rows)
     reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha.alpha, month,
                                     contacts, last or {}, tolerance, cohort)
     more, est, windows = _performance_reasons(reference, scored, thresholds, alpha.alpha, month,
-                                              realised, promise, seed)
-    first = [_reason(e["level"], "early", e["why"]) for e in [early or {}] if e.get("level")]
-    reasons = sorted(reasons + first + more, key=lambda r: -_RANK[r.level])
-    return _summary(reasons, drift, est, early=early, realised=windows, alpha=alpha,
-                    month=month, notes=notes)
+                                              realised, promise, seed, early)
+    return _summary(sorted(reasons + more, key=lambda r: -_RANK[r.level]), drift, est,
+                    early=early, realised=windows, alpha=alpha, month=month, notes=notes)
 
 
 def _calendar_month(rows: pd.DataFrame) -> str | None:

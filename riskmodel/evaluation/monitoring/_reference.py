@@ -270,7 +270,7 @@ def importance_shares(contributions: pd.DataFrame) -> dict:
     return {k: (float(v) / total if total > 0 else 0.0) for k, v in m.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds a frame: compared by identity
 class ReferenceInputs:
     """The model-free part of a reference (:func:`reference_inputs`): what every candidate of
     a training run shares, computed once; :func:`model_reference` adds one model's part.
