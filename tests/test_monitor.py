@@ -47,7 +47,7 @@ from riskmodel.evaluation.monitoring import (
 from riskmodel.evaluation.monitoring._buckets import category_buckets, numeric_buckets
 from riskmodel.evaluation.monitoring._compare import contacts_drift
 from riskmodel.evaluation.monitoring._performance import judge
-from riskmodel.evaluation.monitoring._publish import hidden_rows
+from riskmodel.evaluation.monitoring._publish import hidden_counts, hidden_rows
 from riskmodel.features import build_labels
 from riskmodel.jobs import monitor, open_extract, score
 
@@ -571,12 +571,15 @@ def test_the_summary_is_typed_and_its_json_keeps_the_published_shape():
        min_count=st.sampled_from([1, 5, 10]))
 def test_hidden_rows_hides_what_the_shared_suppression_hides(counts, extra, min_count):
     """Monitoring's shortcut (nothing small anywhere: nothing to hide) never publishes a count
-    the shared ``suppress`` would hide, nor hides one it would publish."""
+    the shared ``suppress`` would hide, nor hides one it would publish: for a table
+    (``hidden_rows``) and for one list of counts without a frame (``hidden_counts``, the
+    reference's 12 months of every feature)."""
     table = pd.DataFrame({"n": counts})
     total = sum(counts) + extra  # children in no row too, when extra > 0
     expected = suppress(table, count="n", rates=(), total=total, min_count=min_count)
     expected = expected["n"].map(lambda v: isinstance(v, str)).tolist()
     assert hidden_rows(table, {"n": total}, min_count=min_count).tolist() == expected
+    assert hidden_counts(counts, total, min_count=min_count).tolist() == expected
 
 
 def test_policy_monitoring_section_is_in_both_copies_and_checked(tmp_path):

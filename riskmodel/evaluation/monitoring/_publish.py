@@ -28,7 +28,7 @@ from riskmodel.evaluation._disclosure import (
     suppress,
 )
 
-__all__ = ["CELLS", "RATE_CELLS", "group_cells", "hidden_rows", "is_small", "kept",
+__all__ = ["CELLS", "RATE_CELLS", "group_cells", "hidden_counts", "hidden_rows", "is_small", "kept",
            "publish_measures", "publish_ratios", "published_cohort", "rounded", "scores_shown",
            "shown_count", "small_text", "suppress"]
 
@@ -242,6 +242,21 @@ def hidden_rows(counts: pd.DataFrame, totals: dict, *, min_count: int = 5) -> np
         shown = suppress(counts[[col]], count=col, rates=(), total=size, min_count=min_count)
         hidden |= shown[col].map(lambda v: isinstance(v, str)).to_numpy()
     return hidden
+
+
+def hidden_counts(counts: np.ndarray | list, total: float, *, min_count: int = 5) -> np.ndarray:
+    """:func:`hidden_rows` of one list of counts and its published total, without a frame
+    when nothing is small (the usual case: the reference counts 12 months of every feature).
+
+    Examples
+    --------
+    >>> hidden_counts([3, 9, 8], 20).tolist(), hidden_counts([30, 9, 8], 47).tolist()
+    ([True, False, True], [False, False, False])
+    """
+    c = np.asarray(counts, float)
+    if _nothing_small(c, int(round(float(total))), min_count):
+        return np.zeros(len(c), bool)
+    return hidden_rows(pd.DataFrame({"n": c}), {"n": total}, min_count=min_count)
 
 
 def _nothing_small(counts: np.ndarray, size: int, min_count: int) -> bool:

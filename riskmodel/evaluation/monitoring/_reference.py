@@ -25,7 +25,7 @@ from riskmodel.evaluation.monitoring._buckets import (
     count_numeric,
     numeric_buckets,
 )
-from riskmodel.evaluation.monitoring._publish import hidden_rows, is_small, kept
+from riskmodel.evaluation.monitoring._publish import hidden_counts, hidden_rows, is_small, kept
 
 VERSION = 2
 #: The characteristics whose mix is compared (and by which capacity shares are shown).
@@ -167,7 +167,7 @@ def _hidden_counts(counts: np.ndarray | Sequence[float], min_count: int) -> list
     ([None, 9, None], [30, 9, 8])
     """
     c = np.asarray(counts, float)
-    hide = hidden_rows(pd.DataFrame({"n": c}), {"n": c.sum()}, min_count=min_count)
+    hide = hidden_counts(c, c.sum(), min_count=min_count)
     return [None if h else int(n) for n, h in zip(c, hide, strict=True)]
 
 
@@ -215,19 +215,18 @@ def month_inputs(rows: pd.DataFrame, features: Mapping[str, dict], *,
     """
     out, masks = {}, {}
     dates = pd.to_datetime(rows["as_of"])
+    values = {f: rows[f].to_numpy(float) for f in features}  # each column once, no copies
     for date in sorted(dates.unique()):
         mask = (dates == date).to_numpy()
-        part = rows.loc[mask]
         key = f"{pd.Timestamp(date).month:02d}"
         masks[key] = mask
         out[key] = {
             "as_of": str(pd.Timestamp(date).date()), "n": int(mask.sum()),
-            "families": int(part["family_id"].nunique()),
-            "features": {f: _hidden_counts(count_numeric(part[f].to_numpy(float), e["edges"]),
-                                           min_count)
+            "families": int(rows["family_id"][mask].nunique()),
+            "features": {f: _hidden_counts(count_numeric(values[f][mask], e["edges"]), min_count)
                          for f, e in features.items() if e["kind"] != "area"},
             "scores": None,
-            "means": {f: safe_mean(part[f].to_numpy(float), min_count)
+            "means": {f: safe_mean(values[f][mask], min_count)
                       for f, e in features.items() if e["kind"] == "area"},
             "estimate": None,
         }
