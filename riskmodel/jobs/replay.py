@@ -36,7 +36,7 @@ from riskmodel.store import (
     read_test_predictions,
     read_text,
 )
-from riskmodel.training import Candidate, TrainingSpec
+from riskmodel.training import Candidate, TrainingSpec, fit_and_predict_folds, temporal_folds
 
 KEYS = ["child_id", "as_of"]
 #: The columns a prediction has that the matrix does not (the rest are the matrix's).
@@ -165,9 +165,6 @@ def run_test_predictions(run_id: str, data: str | os.PathLike | Extract, *, refi
     labelled = _labelled(tm.matrix)
     pred = None if stored is None else _rejoined(stored, labelled)
     if pred is None:
-        # here, not at the top: the stored scores' path never loads the modelling libraries
-        from riskmodel.training import fit_and_predict_folds, temporal_folds
-
         if stored is not None:  # rows that do not line up: the whole matrix, to refit on
             tm = _checked_matrix(run, spec, tm.extract, None)
             labelled = _labelled(tm.matrix)
