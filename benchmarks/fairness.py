@@ -14,7 +14,9 @@ With ``--run`` and ``--data``, ``riskmodel fairness --run`` as a user runs it in
 fresh process from a temporary folder (``python -m`` puts the working folder first on
 ``sys.path``), ``--rounds`` times: wall time, CPU time (user + system, from ``wait4``: on a
 shared machine the steadier figure) and peak resident memory (issue 33: <= 10 s at 10,000
-children). ``--checkout DIR`` times another checkout (e.g. the main branch).
+children). ``--checkout DIR`` times another checkout (e.g. the main branch); ``--against
+DIR`` times this checkout and DIR alternately, round by round, and prints the ratio of their
+CPU times (on a loaded machine the load moves both alike).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel.data._contract import DISABILITY, ETHNICITY, SEX
+from riskmodel.data import DISABILITY, ETHNICITY, SEX
 from riskmodel.evaluation import (
     AuditOptions,
     fairness_audit,
@@ -73,6 +75,21 @@ def time_command(run: str, data: Path, checkout: Path) -> tuple[float, float, fl
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
 
 
+def _time_runs(run: str, data: Path, checkout: Path, against: Path | None,
+               rounds: int) -> None:
+    """``fairness --run`` ``rounds`` times (alternately with ``against``, given one)."""
+    cpus: dict[Path, list[float]] = {checkout: [], **({against: []} if against else {})}
+    for i in range(rounds):
+        for where in cpus:
+            wall, cpu, rss = time_command(run, data, where)
+            cpus[where].append(cpu)
+            print(f"fairness --run, round {i + 1}, {where}: wall {wall:.1f} s, "
+                  f"CPU {cpu:.1f} s, peak {rss:.2f} GB", flush=True)
+    if against:
+        print(f"CPU {checkout} / {against}: "
+              f"{sum(cpus[checkout]) / sum(cpus[against]):.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=50_000)
@@ -83,14 +100,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--checkout", type=Path, default=Path(__file__).resolve().parents[1],
                     help="the riskmodel checkout to time (default: this one)")
+    ap.add_argument("--against", type=Path, default=None,
+                    help="another checkout, timed alternately with --checkout")
     args = ap.parse_args()
     if args.run:
         if args.data is None:
             raise SystemExit("--run needs --data")
-        for i in range(args.rounds):
-            wall, cpu, rss = time_command(args.run, args.data, args.checkout)
-            print(f"fairness --run, round {i + 1}: wall {wall:.1f} s, CPU {cpu:.1f} s, "
-                  f"peak {rss:.2f} GB")
+        _time_runs(args.run, args.data, args.checkout, args.against, args.rounds)
         return
     policy = load_fairness_policy()
     if args.boot is not None:

@@ -123,3 +123,24 @@ def test_a_review_reads_the_stored_scores_and_an_old_run_is_refitted_to_the_same
     doc = {k: json.loads((tmp_path / k / "fairness.json").read_text()) for k in ("stored", "old")}
     assert doc["stored"]["findings"], "the report found nothing to compare"
     assert doc["stored"] == doc["old"]
+
+
+def test_a_review_builds_only_the_columns_it_reads_with_the_full_matrix_values(council):
+    """A review of stored scores builds the matrix with two builders on one window
+    (``review_spec``): the same rows, and every column the review carries (characteristics,
+    the profile's ACE and need counts) as the full matrix has it."""
+    from riskmodel.jobs._extract import open_extract, training_matrix, with_characteristics
+    from riskmodel.jobs.replay import review_spec
+    from riskmodel.training import load_training_spec
+
+    spec = load_training_spec(outcome="escalation")
+    extract = open_extract(council)
+    full = training_matrix(extract, spec).matrix
+    review = training_matrix(extract, spec, feature_spec=review_spec(spec)).matrix
+    assert len(review.columns) < len(full.columns) / 2, "the review built the whole matrix"
+    pd.testing.assert_frame_equal(review, full[review.columns])
+    keys = ["child_id", "as_of"]
+    carried = with_characteristics(review[keys], review)
+    assert any(c.startswith("contacts_need_") for c in carried.columns)
+    assert "ace_total_all_count" in carried.columns
+    pd.testing.assert_frame_equal(carried, with_characteristics(full[keys], full))

@@ -114,12 +114,17 @@ def is_hidden(value) -> bool:
     return isinstance(value, str) and (value == SUPPRESSED or value.startswith("<"))
 
 
-def figure_png(fig, *, dpi: int = 110) -> str:
-    """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
+def figure_png(fig, *, dpi: int = 110, tight: bool = True) -> str:
+    """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed).
+
+    ``tight`` crops the image to what is drawn (``bbox_inches="tight"``), which lays the
+    figure out once more before drawing it; a chart laid out beforehand
+    (:func:`text_inches`) passes ``tight=False`` and is drawn once.
+    """
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -139,6 +144,28 @@ def figure_svg(fig) -> Markup:
     text = buf.getvalue()
     start = text.find("<svg")
     return Markup(text[start:] if start >= 0 else text)
+
+
+def text_inches(fig, texts: list[str], fontsize: float) -> tuple[float, float]:
+    """The widest and tallest of ``texts`` (inches) as ``fig`` would draw them at
+    ``fontsize`` points: measured by the figure's renderer, nothing is drawn.
+
+    Examples
+    --------
+    >>> fig = new_figure(2, 1)
+    >>> w, h = text_inches(fig, ["a", "a longer label"], 8)
+    >>> w > text_inches(fig, ["a"], 8)[0] and h > 0
+    True
+    >>> figure_png(fig).startswith("data:image/png")
+    True
+    """
+    from matplotlib.font_manager import FontProperties
+
+    renderer = fig.canvas.get_renderer()
+    prop = FontProperties(size=fontsize)
+    sizes = [renderer.get_text_width_height_descent(t, prop, ismath=False)
+             for t in texts or [""]]
+    return (max(w for w, _, _ in sizes) / fig.dpi, max(h for _, h, _ in sizes) / fig.dpi)
 
 
 def new_figure(width: float, height: float):

@@ -21,7 +21,13 @@ from riskmodel.data import (
     load_tables,
     read_extract_date,
 )
-from riskmodel.features import build_matrix, feature_columns, load_feature_spec, window_months
+from riskmodel.features import (
+    FeatureSpec,
+    build_matrix,
+    feature_columns,
+    load_feature_spec,
+    window_months,
+)
 
 
 @dataclass
@@ -102,7 +108,7 @@ def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.
     from riskmodel.training import as_of_schedule
 
     ex = data if isinstance(data, Extract) else open_extract(data)
-    fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
+    fspec = feature_spec_of(spec)
     bounded = [m for m in (window_months(w) for w in fspec.windows()) if m is not None]
     dates = as_of_schedule(spec, ex.date, records_start=first_record_date(ex.tables),
                            longest_window_months=max(bounded, default=None), notes=notes)
@@ -114,13 +120,20 @@ def training_schedule(data, spec, *, notes: list[str] | None = None) -> list[pd.
     return dates
 
 
-def training_matrix(data, spec) -> TrainingMatrix:
-    """Load the extract and build the training spec's matrix over its as-of schedule."""
+def feature_spec_of(spec) -> FeatureSpec:
+    """The feature spec a training spec names (``features:``), else the packaged one."""
+    return load_feature_spec(spec.features) if spec.features else load_feature_spec()
+
+
+def training_matrix(data, spec, *, feature_spec: FeatureSpec | None = None) -> TrainingMatrix:
+    """Load the extract and build the training spec's matrix over its as-of schedule
+    (with ``feature_spec`` instead of the spec's features, given one: a review of a run's
+    stored scores builds only the columns it reads; the schedule stays the spec's)."""
     from riskmodel.jobs._decisions_store import read_offers
     from riskmodel.training import apply_decisions
 
     ex = data if isinstance(data, Extract) else open_extract(data)
-    fspec = load_feature_spec(spec.features) if spec.features else load_feature_spec()
+    fspec = feature_spec or feature_spec_of(spec)
     notes: list[str] = []
     dates = training_schedule(ex, spec, notes=notes)
     matrix = ex.matrix(dates, outcome=spec.outcome, spec=fspec,

@@ -20,7 +20,14 @@ import yaml
 
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
-from riskmodel.jobs._extract import Extract, training_matrix, with_characteristics
+from riskmodel.features import FeatureSpec
+from riskmodel.jobs._extract import (
+    Extract,
+    TrainingMatrix,
+    feature_spec_of,
+    training_matrix,
+    with_characteristics,
+)
 from riskmodel.store import (
     RunInfo,
     StoredPredictions,
@@ -152,18 +159,15 @@ def run_test_predictions(run_id: str, data: str | os.PathLike | Extract, *, refi
     """
     say = progress or (lambda msg: None)
     run, spec, candidate = _run_spec(run_id)
-    tm = training_matrix(data, spec)
-    expected = run.tags.data_fingerprint
-    if expected and tm.extract.fingerprint != expected:
-        raise InputError(
-            f"data: {tm.extract.source} is not the extract run {run_id} was trained on "
-            "(fingerprint "
-            f"{tm.extract.fingerprint[:12]} != {expected[:12]})"
-        )
-    labelled = _labelled(tm.matrix)
     stored = None if refit else read_test_predictions(run.run_id)
+    # stored scores need only the cohort, labels and carried columns: the rest is not built
+    tm = _checked_matrix(run, spec, data, None if stored is None else review_spec(spec))
+    labelled = _labelled(tm.matrix)
     pred = None if stored is None else _rejoined(stored, labelled)
     if pred is None:
+        if stored is not None:  # rows that do not line up: the whole matrix, to refit on
+            tm = _checked_matrix(run, spec, tm.extract, None)
+            labelled = _labelled(tm.matrix)
         folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
                                horizon_months=spec.horizon_months,
                                holdout=spec.splits.holdout,
@@ -173,6 +177,46 @@ def run_test_predictions(run_id: str, data: str | os.PathLike | Extract, *, refi
                 "stored no test scores for these rows)…")
         pred = fit_and_predict_folds(labelled, tm.features, candidate, spec, folds)
     return _with_capacity(with_characteristics(pred, labelled), spec)
+
+
+def review_spec(spec: TrainingSpec) -> FeatureSpec:
+    """The run's feature spec cut to what a review of its stored scores reads besides the
+    cohort, labels and carried columns: the cohort profile's counts over all time (the ACE
+    count and contacts by need, :func:`~riskmodel.jobs._extract.with_characteristics`).
+
+    The other builders are switched off and these two keep only their ``all`` window, so the
+    matrix has the same rows and, in these columns, the same values as the full one
+    (``tests/test_replay.py`` compares the reports). The schedule of as-of dates still
+    follows the full spec (:func:`training_matrix`).
+
+    Examples
+    --------
+    >>> from riskmodel.training import load_training_spec
+    >>> fs = review_spec(load_training_spec(outcome="escalation"))
+    >>> [n for n, b in fs.builders if b.enabled], fs.builders.contacts.windows
+    (['ace', 'contacts'], ['all'])
+    """
+    fspec = feature_spec_of(spec)
+    full = fspec.builders
+    parts = {name: part.model_copy(update={"enabled": False}) for name, part in full}
+    for name in ("ace", "contacts"):
+        parts[name] = getattr(full, name).model_copy(update={"windows": ["all"]})
+    return fspec.model_copy(update={"builders": full.model_copy(update=parts)})
+
+
+def _checked_matrix(run: RunInfo, spec: TrainingSpec, data: str | os.PathLike | Extract,
+                    feature_spec: FeatureSpec | None) -> TrainingMatrix:
+    """The run's matrix on ``data`` (with ``feature_spec``'s features, given one), after
+    checking that ``data`` is the extract the run was trained on (its fingerprint)."""
+    tm = training_matrix(data, spec, feature_spec=feature_spec)
+    expected = run.tags.data_fingerprint
+    if expected and tm.extract.fingerprint != expected:
+        raise InputError(
+            f"data: {tm.extract.source} is not the extract run {run.run_id} was trained on "
+            "(fingerprint "
+            f"{tm.extract.fingerprint[:12]} != {expected[:12]})"
+        )
+    return tm
 
 
 def _with_capacity(out: pd.DataFrame, spec: TrainingSpec) -> pd.DataFrame:

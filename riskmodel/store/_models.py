@@ -15,7 +15,6 @@ from pathlib import Path
 
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import sha256_file
-from riskmodel.models import model_from_dict
 from riskmodel.store._client import (
     ChecksumMismatch,
     NotInStore,
@@ -114,6 +113,9 @@ def load_model(uri: str) -> LoadedModel:
     ['ace_total_all_count']
     """
     import mlflow
+
+    # here, not at the top: reading a run (a fairness review) does not load the models
+    from riskmodel.models import model_from_dict
 
     mv = resolve_model_version(uri)
     expected = (mv.tags or {}).get(Tag.CHECKSUM)

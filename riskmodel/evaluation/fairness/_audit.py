@@ -192,7 +192,7 @@ def _scored(r: _Rows, c: _Counted, o: AuditOptions,
         c.tables, r.y, r.f, r.s, probabilities=r.probabilities,
         n_boot=pol.bootstrap.n if o.bootstrap else 0, random_state=o.random_state,
         clusters=None if o.cluster is None else r.data[o.cluster].astype(str),
-        rest=any(MEASURES[m].score and not MEASURES[m].against_one for m in pol.metrics))
+        rest=tuple(m for m in pol.metrics if MEASURES[m].score and not MEASURES[m].against_one))
     groups = groups_table(c.tables, c.pub, point, point["__all__"], boot, boot.get("__all__"),
                           conf, base, r.probabilities)
     comp = comparisons(c.tables, c.pub, point, boot, conf, pol, r.probabilities,
@@ -273,7 +273,12 @@ def record_identity(frame: pd.DataFrame, record_id=None) -> pd.Series:
             require_column(frame, c, "record id", "scores")
     if not cols:
         return pd.Series(np.arange(len(frame)).astype(str))
-    return frame[cols].astype(str).agg("|".join, axis=1).reset_index(drop=True)
+    # joined column by column (one vectorised pass each), not row by row
+    parts = [frame[c].astype(str).to_numpy(dtype=object) for c in cols]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + "|" + part
+    return pd.Series(joined)
 
 
 def _as_of_dates(rows: pd.DataFrame) -> int | None:

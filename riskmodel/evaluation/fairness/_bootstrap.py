@@ -34,14 +34,16 @@ def _blocks(weights: Iterable[np.ndarray], block: int = BLOCK) -> Iterator[np.nd
 
 def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.ndarray, *,
                  probabilities: bool, n_boot: int = 0, random_state: int = 0,
-                 clusters: pd.Series | None = None, rest: bool = False
+                 clusters: pd.Series | None = None, rest: tuple[str, ...] = ()
                  ) -> tuple[dict, dict]:
     """The score measures (:data:`SCORE_MEASURES`) of everyone and of every group.
 
     Returns ``point`` (by table key: groups x measures; ``"__all__"``: measures) and ``boot``
     (the same with resamples first; empty without ``n_boot``), every table measured on the
-    *same* resamples. With ``rest``, also the rest of the cohort beside each group of a table
-    compared with everyone else (key ``"<table>\\0rest"``).
+    *same* resamples. ``rest`` names the score measures a group is compared on with the
+    rest of the cohort (everyone else): for each group of a table compared so, the rest is
+    measured too (key ``"<table>\\0rest"``), on those measures only (the others are NaN:
+    nothing reads them, and they would cost as much again as the groups').
     """
     kernel = tuple(str(MEASURES[m].score) for m in SCORE_MEASURES)
     wanted = kernel if probabilities else tuple(
@@ -50,17 +52,20 @@ def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.n
     rows = [np.arange(len(y))] + [np.flatnonzero(t.codes == i)
                                   for t in tables for i in range(len(t.groups))]
     shape = {t.key: len(t.groups) for t in tables}
+    n_sets = len(rows)
     for t in tables if rest else ():
         if t.reference is None:
             keys += [(f"{t.key}\0rest", i) for i in range(len(t.groups))]
             rows += [np.flatnonzero(t.codes != i) for i in range(len(t.groups))]
             shape[f"{t.key}\0rest"] = len(t.groups)
     curves = [ScoreCurve(y, s, f, rows=r) for r in rows]
+    of_rest = tuple(k for m, k in zip(SCORE_MEASURES, kernel, strict=True)
+                    if m in rest and k in wanted)
 
     def measure(W: np.ndarray) -> list[np.ndarray]:
         out = []
-        for c in curves:
-            got = c.measures(W, only=wanted)
+        for j, c in enumerate(curves):
+            got = c.measures(W, only=wanted if j < n_sets else of_rest)
             out.append(np.stack([got.get(k, np.full(len(W), np.nan)) for k in kernel], axis=1))
         return out
 

@@ -82,11 +82,17 @@ def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairne
 
 # ------------------------------------------------------------------ the HTML report ----------
 
+#: Inches between an axis and its tick labels (the tick's 3.5 pt and its 3.5 pt pad), between
+#: the panels and their titles (6 pt), and round the chart (as ``bbox_inches="tight"`` kept).
+_TICK_GAP, _TITLE_GAP, _EDGE = 7 / 72, 6 / 72, 0.1
+
+
 def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str],
            tol) -> str | None:
-    """Each group's ratio to its reference with its interval, one panel per measure (PNG)."""
-    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+    """Each group's ratio to its reference with its interval, one panel per measure (PNG).
 
+    The figure is laid out before it is drawn (:func:`_fixed_layout`), so it is drawn once.
+    """
     from riskmodel.evaluation._html import figure_png, new_figure
 
     sub = ratios[(ratios.characteristic == key) & ratios.status.isin(
@@ -95,48 +101,80 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
         return None
     metrics = [m for m in metrics if (sub.metric == m).any()]
     groups = [g for g in groups if (sub.group == g).any()]
-    fig = new_figure(min(2.6 * len(metrics) + 1.2, 15), 1.3 + 0.3 * len(groups))
-    style = {"flag": ("D", "#b42318"), "watch": ("o", "#b7791f"), "within": ("s", "#1a7f37")}
+    width, height = min(2.6 * len(metrics) + 1.2, 15), 1.3 + 0.3 * len(groups)
+    fig = new_figure(width, height)
+    ylabels = [g.replace("_", " ") for g in groups]
+    xlabels: list[str] = []
+    titles: list[str] = []
     for k, m in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), k + 1)
-        ax.axvspan(tol.low, tol.high, color="#e3f6e8", zorder=0)
-        ax.axvline(1.0, color="#57606a", lw=0.8, zorder=1)
-        rows = sub[sub.metric == m].set_index("group")
-        xs = []
-        for yi, g in enumerate(groups):
-            if g not in rows.index:
-                continue
-            r = rows.loc[g]
-            try:
-                lo, hi, x = float(r.ratio_low), float(r.ratio_high), float(r.ratio)
-            except (TypeError, ValueError):
-                continue
-            if not (np.isfinite(x) and x > 0):
-                continue
-            marker, colour = style[r.status]
-            if np.isfinite(lo) and np.isfinite(hi) and lo > 0:
-                ax.plot([lo, hi], [yi, yi], color=colour, lw=1.6, zorder=2)
-                xs += [lo, hi]
-            ax.plot([x], [yi], marker=marker, color=colour, ms=6, zorder=3, ls="none")
-            xs.append(x)
-        ax.set_xscale("log")
-        span = [v for v in xs if v > 0] + [tol.low, tol.high]
-        left, right = min(span) / 1.15, max(span) * 1.15
-        ax.set_xlim(left, right)
-        # A few labelled ticks only: log axes otherwise label dozens of minor ticks.
-        ticks = spaced_ticks(left, right, (tol.low, tol.high))
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_major_formatter(FixedFormatter([f"{v:g}" for v in ticks]))
-        ax.xaxis.set_minor_locator(NullLocator())
+        xlabels += _panel(ax, sub[sub.metric == m].set_index("group"), groups, tol)
         ax.set_yticks(range(len(groups)))
-        ax.set_yticklabels([g.replace("_", " ") for g in groups] if k == 0
-                           else [""] * len(groups), fontsize=8)
+        ax.set_yticklabels(ylabels if k == 0 else [""] * len(groups), fontsize=8)
         ax.set_ylim(len(groups) - 0.5, -0.5)
         ax.tick_params(axis="x", labelsize=7)
         short = MEASURES[m].short
-        ax.set_title(short if MEASURES[m].against_one else f"{short} (ratio)", fontsize=9)
-    fig.subplots_adjust(wspace=0.08)
-    return figure_png(fig)
+        titles.append(short if MEASURES[m].against_one else f"{short} (ratio)")
+        # placed where matplotlib would place it, without measuring every tick label for it
+        ax.set_title(titles[-1], fontsize=9, y=1.0)
+    # the panels' area as the default margins left it (0.775 and 0.77 of the figure)
+    _fixed_layout(fig, (0.775 * width, 0.77 * height), ylabels, xlabels, titles)
+    return figure_png(fig, tight=False)
+
+
+def _panel(ax, rows: pd.DataFrame, groups: list[str], tol) -> list[str]:
+    """One measure's panel: each group's ratio and interval on a log axis, the tolerance
+    shaded; returns the x axis's tick labels."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+    style = {"flag": ("D", "#b42318"), "watch": ("o", "#b7791f"), "within": ("s", "#1a7f37")}
+    ax.axvspan(tol.low, tol.high, color="#e3f6e8", zorder=0)
+    ax.axvline(1.0, color="#57606a", lw=0.8, zorder=1)
+    xs = []
+    for yi, g in enumerate(groups):
+        if g not in rows.index:
+            continue
+        r = rows.loc[g]
+        try:
+            lo, hi, x = float(r.ratio_low), float(r.ratio_high), float(r.ratio)
+        except (TypeError, ValueError):
+            continue
+        if not (np.isfinite(x) and x > 0):
+            continue
+        marker, colour = style[r.status]
+        if np.isfinite(lo) and np.isfinite(hi) and lo > 0:
+            ax.plot([lo, hi], [yi, yi], color=colour, lw=1.6, zorder=2)
+            xs += [lo, hi]
+        ax.plot([x], [yi], marker=marker, color=colour, ms=6, zorder=3, ls="none")
+        xs.append(x)
+    ax.set_xscale("log")
+    span = [v for v in xs if v > 0] + [tol.low, tol.high]
+    left, right = min(span) / 1.15, max(span) * 1.15
+    ax.set_xlim(left, right)
+    # A few labelled ticks only: log axes otherwise label dozens of minor ticks.
+    ticks = spaced_ticks(left, right, (tol.low, tol.high))
+    labels = [f"{v:g}" for v in ticks]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter(labels))
+    ax.xaxis.set_minor_locator(NullLocator())
+    return labels
+
+
+def _fixed_layout(fig, panels: tuple[float, float], ylabels: list[str], xlabels: list[str],
+                  titles: list[str]) -> None:
+    """Size ``fig`` round its panels' area (``panels``: width and height, inches) so that the
+    group names, tick labels and titles fit, measured without drawing (``bbox_inches=
+    "tight"`` would draw the figure once to find them, then again to save it)."""
+    from riskmodel.evaluation._html import text_inches
+
+    names, _ = text_inches(fig, ylabels, 8)
+    ticks_w, ticks_h = text_inches(fig, xlabels, 7)
+    left, right = _EDGE + names + _TICK_GAP, _EDGE + ticks_w / 2
+    bottom, top = _EDGE + ticks_h + _TICK_GAP, _EDGE + text_inches(fig, titles, 9)[1] + _TITLE_GAP
+    width, height = left + panels[0] + right, bottom + panels[1] + top
+    fig.set_size_inches(width, height)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                        top=1 - top / height, wspace=0.08)
 
 
 def spaced_ticks(left: float, right: float, tolerance: tuple[float, float],

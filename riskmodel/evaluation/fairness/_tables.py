@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # ndtri, ndtr: the normal quantile and CDF (what stats.norm calls)
 
 from riskmodel.evaluation._disclosure import MIN_FOR_SCORES, rate_interval
 from riskmodel.evaluation.fairness._bootstrap import quantiles
@@ -197,7 +197,7 @@ def _score_comparison(rec: dict, t: GroupTable, i: int, m: str, pub: Any, point:
                    p_value=np.nan)
         return rec
     lo, hi = quantiles(np.log(np.clip(samples, 1e-12, None))[:, None], conf)
-    se = (hi[0] - lo[0]) / (2 * stats.norm.ppf(1 - (1 - conf) / 2))
+    se = (hi[0] - lo[0]) / (2 * special.ndtri(1 - (1 - conf) / 2))
     r, low, high, p = normal_comparison(np.log(ratio), se, confidence=conf, tolerance=tol)
     rec.update(ratio=_round(r, 2), low=_round(low, 2), high=_round(high, 2), p_value=p)
     return rec
