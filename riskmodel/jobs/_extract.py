@@ -15,6 +15,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import tables_fingerprint
 from riskmodel.data import (
+    DuckTables,
     as_source,
     extract_date_of,
     first_record_date,
@@ -30,7 +31,7 @@ class Extract:
     (``source``: a path, or a database URL with its password masked)."""
 
     source: str
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, pd.DataFrame] | DuckTables
     date: pd.Timestamp
     _fingerprint: str | None = field(default=None, repr=False)
 
@@ -41,6 +42,11 @@ class Extract:
             self._fingerprint = tables_fingerprint(self.tables)
         return self._fingerprint
 
+    def close(self) -> None:
+        """Close the DuckDB database holding the tables, when they were kept there."""
+        if isinstance(self.tables, DuckTables):
+            self.tables.close()
+
     def matrix(self, as_of_dates, *, outcome: str, spec=None,
                horizon_months: int = 6) -> pd.DataFrame:
         """The feature matrix at ``as_of_dates`` (see :func:`riskmodel.features.build_matrix`)."""
@@ -48,7 +54,7 @@ class Extract:
                             horizon_months=horizon_months, extract_date=self.date)
 
 
-def open_extract(data, *, extract_date=None) -> Extract:
+def open_extract(data, *, extract_date=None, in_duckdb: bool = False) -> Extract:
     """Read and check an extract (folder, DuckDB file or database).
 
     Parameters
@@ -60,6 +66,10 @@ def open_extract(data, *, extract_date=None) -> Extract:
         Default: ``manifest.json``'s ``extract_date`` in ``data`` (a sources.yaml's
         ``extract_date``), else the latest date in the tables. A database given one is read
         as it stood on that date.
+    in_duckdb : bool, default False
+        Keep a clean Parquet or DuckDB extract's checked tables in DuckDB
+        (:func:`riskmodel.data.load_tables`): a build reads them there; call
+        :meth:`Extract.close` when done.
 
     Returns
     -------
@@ -75,7 +85,7 @@ def open_extract(data, *, extract_date=None) -> Extract:
     """
     data = as_source(data)
     stated = extract_date if extract_date is not None else read_extract_date(data)
-    tables = load_tables(data, extract_date=stated)
+    tables = load_tables(data, extract_date=stated, in_duckdb=in_duckdb)
     date = parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
     return Extract(source=str(data), tables=tables, date=date)
 

@@ -62,7 +62,11 @@ def build_matrix_file(data, out_path, *, outcome: str, as_of, spec=None, horizon
     if out_path.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
     check_writable(out_path)
-    ex = open_extract(data, extract_date=extract_date)
-    matrix = ex.matrix(as_of, outcome=outcome, spec=spec, horizon_months=horizon_months)
+    # The checked tables stay in DuckDB, where the features are built: no pandas copy.
+    ex = open_extract(data, extract_date=extract_date, in_duckdb=True)
+    try:
+        matrix = ex.matrix(as_of, outcome=outcome, spec=spec, horizon_months=horizon_months)
+    finally:
+        ex.close()
     write_table(matrix, out_path, private=True)  # the matrix holds child ids
     return matrix
