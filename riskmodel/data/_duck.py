@@ -13,7 +13,7 @@ or on the first rows (:meth:`head`, for the "does any row hold it" questions of
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import duckdb
 import pandas as pd
@@ -48,7 +48,8 @@ class DuckTables(Mapping[str, pd.DataFrame]):
     >>> t.close()
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, to_frame) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection,
+                 to_frame: Callable[[pa.Table], pd.DataFrame]) -> None:
         self.con = con
         self._to_frame = to_frame
         self._frames: dict[str, pd.DataFrame] = {}
@@ -103,7 +104,8 @@ class DuckTables(Mapping[str, pd.DataFrame]):
             f"FROM {self.view('children')}) WHERE _n <= {int(rows)} {named} ORDER BY _n"))
         return out
 
-    def date_bounds(self, columns) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    def date_bounds(self, columns: Iterable[tuple[str, str]],
+                    ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The earliest and latest date in ``columns`` (``(table, column)`` pairs)."""
         parts = [f"SELECT min({_q(c)}) AS lo, max({_q(c)}) AS hi FROM {self.view(t)}"
                  for t, c in columns]

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -307,6 +308,16 @@ def _coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     if table == "children":  # no family recorded: a family of one
         df["family_id"] = df["family_id"].fillna(df["child_id"])
     return df.loc[:, list(cols)]
+
+
+@overload
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                in_duckdb: Literal[False] = False) -> dict[str, pd.DataFrame]: ...
+
+
+@overload
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                in_duckdb: bool) -> dict[str, pd.DataFrame] | DuckTables: ...
 
 
 def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,

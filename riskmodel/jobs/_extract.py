@@ -7,7 +7,10 @@ latest date in the tables) and the matrix is built one way.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -22,7 +25,13 @@ from riskmodel.data import (
     load_tables,
     read_extract_date,
 )
-from riskmodel.features import build_matrix, feature_columns, load_feature_spec, window_months
+from riskmodel.features import (
+    FeatureSpec,
+    build_matrix,
+    feature_columns,
+    load_feature_spec,
+    window_months,
+)
 
 
 @dataclass
@@ -31,7 +40,7 @@ class Extract:
     (``source``: a path, or a database URL with its password masked)."""
 
     source: str
-    tables: dict[str, pd.DataFrame] | DuckTables
+    tables: dict[str, pd.DataFrame]
     date: pd.Timestamp
     _fingerprint: str | None = field(default=None, repr=False)
 
@@ -42,11 +51,6 @@ class Extract:
             self._fingerprint = tables_fingerprint(self.tables)
         return self._fingerprint
 
-    def close(self) -> None:
-        """Close the DuckDB database holding the tables, when they were kept there."""
-        if isinstance(self.tables, DuckTables):
-            self.tables.close()
-
     def matrix(self, as_of_dates, *, outcome: str, spec=None,
                horizon_months: int = 6) -> pd.DataFrame:
         """The feature matrix at ``as_of_dates`` (see :func:`riskmodel.features.build_matrix`)."""
@@ -54,7 +58,7 @@ class Extract:
                             horizon_months=horizon_months, extract_date=self.date)
 
 
-def open_extract(data, *, extract_date=None, in_duckdb: bool = False) -> Extract:
+def open_extract(data, *, extract_date=None) -> Extract:
     """Read and check an extract (folder, DuckDB file or database).
 
     Parameters
@@ -66,10 +70,6 @@ def open_extract(data, *, extract_date=None, in_duckdb: bool = False) -> Extract
         Default: ``manifest.json``'s ``extract_date`` in ``data`` (a sources.yaml's
         ``extract_date``), else the latest date in the tables. A database given one is read
         as it stood on that date.
-    in_duckdb : bool, default False
-        Keep a clean Parquet or DuckDB extract's checked tables in DuckDB
-        (:func:`riskmodel.data.load_tables`): a build reads them there; call
-        :meth:`Extract.close` when done.
 
     Returns
     -------
@@ -84,10 +84,51 @@ def open_extract(data, *, extract_date=None, in_duckdb: bool = False) -> Extract
     ('2025-12-31', ['ace_factors', 'children'])
     """
     data = as_source(data)
-    stated = extract_date if extract_date is not None else read_extract_date(data)
-    tables = load_tables(data, extract_date=stated, in_duckdb=in_duckdb)
-    date = parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
-    return Extract(source=str(data), tables=tables, date=date)
+    stated = _stated_date(data, extract_date)
+    tables = load_tables(data, extract_date=stated)
+    return Extract(source=str(data), tables=tables, date=_extract_date(stated, tables))
+
+
+def _stated_date(data: Any, extract_date: Any) -> Any:
+    """The extract date given, else the one the extract states (``manifest.json``), or None."""
+    return extract_date if extract_date is not None else read_extract_date(data)
+
+
+def _extract_date(stated: Any, tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+    """The extract date stated, else the latest date in the tables."""
+    return parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
+
+
+def build_in_duckdb(data: Any, as_of_dates: Any, *, outcome: str,
+                    spec: FeatureSpec | str | os.PathLike | None = None,
+                    horizon_months: int = 6, extract_date: Any = None) -> pd.DataFrame:
+    """The feature matrix of an extract, its checked tables kept in DuckDB (``riskmodel build``).
+
+    As ``open_extract(data, extract_date=...).matrix(...)``, but a clean Parquet or DuckDB
+    extract is never turned into pandas frames: the feature session reads the tables in the
+    DuckDB database that checked them (:func:`riskmodel.data.load_tables` with
+    ``in_duckdb``); only the finished matrix is a frame. Any other extract is read as
+    :func:`open_extract` reads it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.data import generate_council
+    >>> out = generate_council(n_children=300, seed=3, out=tempfile.mkdtemp())
+    >>> m = build_in_duckdb(out, ["2025-01-01"], outcome="escalation")
+    >>> m.equals(open_extract(out).matrix(["2025-01-01"], outcome="escalation"))
+    True
+    """
+    data = as_source(data)
+    stated = _stated_date(data, extract_date)
+    tables = load_tables(data, extract_date=stated, in_duckdb=True)
+    try:
+        return build_matrix(tables, as_of_dates, outcome=outcome, spec=spec,
+                            horizon_months=horizon_months,
+                            extract_date=_extract_date(stated, tables))
+    finally:
+        if isinstance(tables, DuckTables):
+            tables.close()
 
 
 @dataclass
