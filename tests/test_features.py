@@ -436,3 +436,30 @@ def test_words_come_from_the_models_own_spec_not_the_packaged_one():
     assert "within 6 months" in describer(spec)(name, 2)
     assert "within 6 months" in lookup(name, spec).description
     assert "within 12 months" in describer(None)(name, 2)
+
+
+@pytest.mark.parametrize("outcome", ["escalation", "disengagement"])
+def test_the_matrix_of_tables_kept_in_duckdb_is_the_matrix_of_the_frames(
+        council: Path, outcome: str) -> None:
+    """``riskmodel build`` reads the checked tables where DuckDB checked them
+    (``load_tables(in_duckdb=True)``): the matrix, its types and the warnings are the same."""
+    import warnings
+
+    from riskmodel.data import DuckTables, load_tables
+
+    as_of = ["2024-04-01", "2024-10-01", "2025-01-01"]
+    frames = load_tables(council)
+    kept = load_tables(council, in_duckdb=True)
+    try:
+        assert isinstance(kept, DuckTables)
+        with warnings.catch_warnings(record=True) as said_kept:
+            warnings.simplefilter("always")
+            got = build_matrix(kept, as_of, outcome=outcome)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            expected = build_matrix(frames, as_of, outcome=outcome)
+    finally:
+        kept.close()
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(got, expected)
+    assert [str(w.message) for w in said_kept] == [str(w.message) for w in said]

@@ -399,3 +399,54 @@ def test_missing_inputs_looks_past_the_first_rows_and_only_at_rows_known_in_time
     assert "contacts.source" not in missing and "contacts.mash_rag" not in missing
     assert "contacts.need" in missing and "contacts.outcome" in missing
     assert "contacts.need" not in missing_inputs(tables, before="2024-07-01")
+
+
+# ------------------------------------------------ tables kept in DuckDB (riskmodel build) -----
+
+def _copy_council(council: Path, folder: Path) -> Path:
+    folder.mkdir()
+    for p in council.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "duckdb"])
+def test_tables_kept_in_duckdb_answer_as_the_frames_do(
+        council: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """``in_duckdb`` keeps a clean extract in DuckDB: every table it gives is the frame
+    ``load_tables`` gives, and the extract's dates and which inputs it holds are the same,
+    also when an input is held only past the first rows looked at (or known only late)."""
+    from riskmodel.data import DuckTables, _inputs, date_bounds, history_holds, missing_inputs
+
+    monkeypatch.setattr(_inputs, "_HEAD_ROWS", 10)  # the first rows settle too little
+    folder = _copy_council(council, tmp_path / "council")
+    contacts = pd.read_parquet(folder / "contacts.parquet")
+    last = contacts["recorded_date"].idxmax()  # a need held on the last-recorded contact only
+    contacts["need"] = contacts["need"].where(contacts.index == last, None)
+    contacts.to_parquet(folder / "contacts.parquet", index=False)
+    data = folder
+    if fmt == "duckdb":
+        data = write_all(read_tables(folder), tmp_path / "db", "duckdb")
+    frames = load_tables(data, extract_date=EXTRACT)
+    kept = load_tables(data, extract_date=EXTRACT, in_duckdb=True)
+    try:
+        assert isinstance(kept, DuckTables) and list(kept) == list(frames)
+        late = contacts.loc[last, "recorded_date"]
+        cols = [("contacts", "recorded_date"), ("episodes", "end_date")]
+        assert date_bounds(kept, cols) == date_bounds(frames, cols)
+        for before in (None, late, late + pd.Timedelta(days=1)):
+            assert missing_inputs(kept, before=before) == missing_inputs(frames, before=before)
+            for a in ("family_id", "locality", "imd_decile"):
+                assert history_holds(kept, a, before) == history_holds(frames, a, before)
+        assert "contacts.need" in missing_inputs(kept, before=late)
+        for name in COLUMNS:
+            pd.testing.assert_frame_equal(kept[name], frames[name], obj=name)
+    finally:
+        kept.close()
+
+
+def test_an_extract_the_sql_pass_does_not_take_is_given_as_frames(tmp_path: Path) -> None:
+    """``in_duckdb`` asks, it does not force: a CSV extract comes back as checked frames."""
+    data = write_all(typed_like_a_database(small_extract()), tmp_path, "csv")
+    tables = load_tables(data, extract_date=EXTRACT, in_duckdb=True)
+    assert isinstance(tables, dict) and sorted(tables) == sorted(COLUMNS)

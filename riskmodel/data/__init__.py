@@ -31,6 +31,7 @@ from riskmodel.data._contract import (
 )
 from riskmodel.data._dates import KNOWN_DATES, date_bounds, extract_date_of, first_record_date
 from riskmodel.data._decisions import DECISIONS, read_decisions, row_names
+from riskmodel.data._duck import DuckTables
 from riskmodel.data._engine import duckdb_connect, duckdb_settings
 from riskmodel.data._inputs import (
     INPUTS,
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Mapping", "first_record_date", "todo_path", "todo_text",
     "ACE_FACTORS", "CLOSURE_REASONS", "COLUMNS", "CONTACT_OUTCOMES", "CONTRACT_VERSION",
-    "DATE_COLUMNS", "DECISIONS", "DISABILITY", "DatabaseSource", "EARLY_HELP_SERVICES",
+    "DATE_COLUMNS", "DECISIONS", "DISABILITY", "DatabaseSource", "DuckTables",
+    "EARLY_HELP_SERVICES",
     "ETHNICITY", "HISTORY_ATTRIBUTES", "INPUTS", "KNOWN_DATES", "MASH_RAG", "NEEDS",
     "PROTECTED", "RECORDED_DATES", "SEX", "SOCIAL_CARE_SERVICES", "SOURCES",
     "SyntheticCouncil", "TABLES", "TOXIC_TRIO", "TRIAGE_LEVELS", "UnmappedValues", "as_source",

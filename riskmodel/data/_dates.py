@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from riskmodel._core.errors import InputError
+from riskmodel.data._duck import DuckTables
 
 # Dates that say when something became known (the first record) or happened (the extract).
 KNOWN_DATES = (("contacts", "recorded_date"), ("ace_factors", "recorded_date"),
@@ -13,6 +14,18 @@ EVENT_DATES = KNOWN_DATES + (("contacts", "contact_date"), ("episodes", "end_dat
 
 
 def date_bounds(tables, columns) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The earliest and latest date in ``columns`` (``(table, column)`` pairs) of ``tables``.
+
+    Tables kept in DuckDB (:class:`~riskmodel.data.DuckTables`) are asked in SQL.
+
+    Examples
+    --------
+    >>> date_bounds({"contacts": pd.DataFrame({"recorded_date": ["2021-04-03", None]})},
+    ...             [("contacts", "recorded_date")])
+    (Timestamp('2021-04-03 00:00:00'), Timestamp('2021-04-03 00:00:00'))
+    """
+    if isinstance(tables, DuckTables):
+        return tables.date_bounds(columns)
     lows, highs = [], []
     for table, col in columns:
         s = pd.to_datetime(tables[table][col], errors="coerce")

@@ -31,6 +31,7 @@ from riskmodel.data._contract import (
     RECORDED_DATES,
     TABLES,
 )
+from riskmodel.data._duck import DuckTables
 from riskmodel.data._engine import duckdb_connect
 from riskmodel.data._files import _find, _near_misses
 from riskmodel.data._schemas import ALLOWED, DATE_MAX, DATE_MIN, IMD_RANGE, NULLABLE, UNIQUE
@@ -177,7 +178,7 @@ def _table_clean(con: duckdb.DuckDBPyConnection, table: str, source: str,
         if expr is None:
             return False
         cols.append(f"{expr} AS {_q(col)}")
-    con.execute(f"CREATE TEMP VIEW v_{table} AS SELECT {', '.join(cols)} FROM {source}")
+    con.execute(f"CREATE VIEW v_{table} AS SELECT {', '.join(cols)} FROM {source}")
     conds = _text_checks(table, stored) + _contract_checks(table, extract)
     aggs = [f"coalesce(bool_or({c}), false)" for c in conds]
     aggs += [f"count(DISTINCT {_q(c)}) = count({_q(c)})" for c in COLUMNS[table]
@@ -244,10 +245,11 @@ def _frame(arrow: pa.Table) -> pd.DataFrame:
 
 def _empty_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
     cols = ", ".join(f"{_column_expr(table, c, None)} AS {_q(c)}" for c in COLUMNS[table])
-    con.execute(f"CREATE TEMP VIEW v_{table} AS SELECT {cols} LIMIT 0")
+    con.execute(f"CREATE VIEW v_{table} AS SELECT {cols} LIMIT 0")
 
 
-def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] | None:
+def clean_tables(path: Path, extract: pd.Timestamp, *, in_duckdb: bool = False
+                 ) -> dict[str, pd.DataFrame] | DuckTables | None:
     """The typed contract tables of a clean extract, checked and typed in DuckDB, or None.
 
     Parameters
@@ -256,10 +258,14 @@ def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] |
         A folder of ``.parquet`` tables or a DuckDB database file (anything else: None).
     extract : Timestamp
         The extract date: no record may follow it.
+    in_duckdb : bool, default False
+        Keep the typed tables in the DuckDB database that checked them
+        (:class:`~riskmodel.data._duck.DuckTables`, to be closed by the caller) instead of
+        turning them into pandas frames.
 
     Returns
     -------
-    dict of str to DataFrame or None
+    dict of str to DataFrame, DuckTables or None
         The frames :func:`~riskmodel.data.coerce_tables` gives for the same tables (a
         missing optional table empty), with the same warnings about near-miss column names;
         None when the detailed checks must run: a problem, a cell they would rewrite or warn
@@ -280,30 +286,37 @@ def clean_tables(path: Path, extract: pd.Timestamp) -> dict[str, pd.DataFrame] |
     con = duckdb_connect()
     # Text as large_string: what pandas' Arrow-backed strings hold, so no copy to convert.
     con.execute("SET arrow_large_buffer_size = true")
+    kept = False
     try:
-        return _clean_tables(con, path, extract)
+        if not _clean_views(con, path, extract):
+            return None
+        if in_duckdb:
+            kept = True
+            return DuckTables(con, _frame)
+        return {table: _frame(con.sql(f"SELECT * FROM {DuckTables.view(table)}")
+                              .to_arrow_table()) for table in TABLES}
     except (duckdb.Error, OSError):
         return None  # a file DuckDB cannot read: the detailed path says why
     finally:
-        con.close()
+        if not kept:
+            con.close()
 
 
-def _clean_tables(con: duckdb.DuckDBPyConnection, path: Path, extract: pd.Timestamp
-                  ) -> dict[str, pd.DataFrame] | None:
+def _clean_views(con: duckdb.DuckDBPyConnection, path: Path, extract: pd.Timestamp) -> bool:
+    """Check the extract; when it is clean, create every table's typed view."""
     sources = _sources(con, path)
     if sources is None:
-        return None
+        return False
     for table, source in sources.items():
         if not _table_clean(con, table, source, extract):
-            return None
+            return False
     if not _keys_clean(con, list(sources)):
-        return None
+        return False
     for table, source in sources.items():  # said as the detailed path says it, once clean
         names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         _warn_near_misses(table, pd.DataFrame(columns=names))
-    out = {}
     for table in TABLES:
         if table not in sources:
             _empty_view(con, table)
-        out[table] = _frame(con.sql(_typed_sql(table)).to_arrow_table())
-    return out
+        con.execute(f"CREATE VIEW {DuckTables.view(table)} AS {_typed_sql(table)}")
+    return True

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from riskmodel.data._contract import EARLY_HELP_SERVICES, HISTORY_ATTRIBUTES
+from riskmodel.data._duck import DuckTables
 
 # input: (its name in plain words, what is lost without it)
 INPUTS: dict[str, tuple[str, str]] = {
@@ -67,6 +68,19 @@ INPUTS: dict[str, tuple[str, str]] = {
         "the IMD decile feature: children.imd_decile is the decile at the extract "
         "(knowledge.current_values.imd_decile: current in the feature spec uses it anyway)"),
 }
+
+
+# Rows of each record table looked at first by missing_inputs.
+_HEAD_ROWS = 5000
+
+
+def _head(tables) -> dict[str, pd.DataFrame]:
+    """Some rows of each table: "does a row known in time hold it" is true of the whole
+    tables when it is true of these (the first rows of each record table, and children)."""
+    if isinstance(tables, DuckTables):
+        return tables.head(_HEAD_ROWS)
+    return {t: df if t == "children" or df is None else df.iloc[:_HEAD_ROWS]
+            for t, df in tables.items()}
 
 
 def _early_help(episodes: pd.DataFrame) -> pd.Series:
@@ -200,6 +214,12 @@ def history_holds(tables, attribute: str, before=None) -> bool:
     >>> history_holds({"children_history": h}, "locality", before="2020-03-01")
     False
     """
+    if isinstance(tables, DuckTables) and _history_holds(_head(tables), attribute, before):
+        return True  # rows of the first few thousand settle it; else the whole history
+    return _history_holds(tables, attribute, before)
+
+
+def _history_holds(tables, attribute: str, before: object) -> bool:
     df = tables.get("children_history")
     if df is None or attribute not in df.columns or len(df) == 0:
         return False
@@ -265,16 +285,10 @@ def missing_inputs(tables: dict[str, pd.DataFrame], *, before=None, lags=None,
     # Every input is held when some row known in time holds it, so rows of the first few
     # thousand that hold it settle it (exactly) without filtering millions of rows; only the
     # inputs they do not show are looked for in the whole tables.
-    head = {t: df if t == "children" or df is None else df.iloc[:_HEAD_ROWS]
-            for t, df in tables.items()}
-    held_early = _holding(head, list(INPUTS), before, lags, current)
+    held_early = _holding(_head(tables), list(INPUTS), before, lags, current)
     rest = [name for name in INPUTS if name not in held_early]
     held = held_early | _holding(tables, rest, before, lags, current)
     return [name for name in INPUTS if name not in held]
-
-
-# Rows of each record table looked at first by missing_inputs.
-_HEAD_ROWS = 5000
 
 
 def _holding(tables: dict[str, pd.DataFrame], names: list[str], before: object,

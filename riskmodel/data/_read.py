@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from riskmodel.data._contract import (
     OPTIONAL_TABLES,
     TABLES,
 )
+from riskmodel.data._duck import DuckTables
 from riskmodel.data._files import SUFFIXES, _find, _near_misses
 from riskmodel.data._schemas import normalise_table, parse_dates
 from riskmodel.data._sources import DatabaseSource, as_source
@@ -308,8 +310,18 @@ def _coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df.loc[:, list(cols)]
 
 
+@overload
 def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
-                ) -> dict[str, pd.DataFrame]:
+                in_duckdb: Literal[False] = False) -> dict[str, pd.DataFrame]: ...
+
+
+@overload
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                in_duckdb: bool) -> dict[str, pd.DataFrame] | DuckTables: ...
+
+
+def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None = None,
+                in_duckdb: bool = False) -> dict[str, pd.DataFrame] | DuckTables:
     """Read, check and type the contract tables; raise on the first problem.
 
     Parameters
@@ -321,10 +333,15 @@ def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None =
         to the folder's ``manifest.json`` ``extract_date`` (a sources.yaml's
         ``extract_date``), else today. A database given one is read as it
         stood on that date (``until`` of :func:`read_tables`).
+    in_duckdb : bool, default False, keyword-only
+        When the extract is clean and read by the SQL pass (Parquet or DuckDB file), keep
+        the typed tables in its DuckDB database: a :class:`~riskmodel.data.DuckTables`
+        (a mapping giving the same frames on demand; close it when done). Otherwise, and
+        for every other extract, the dict of frames.
 
     Returns
     -------
-    dict of str to DataFrame
+    dict of str to DataFrame, or DuckTables
         The typed tables (see :func:`coerce_tables`).
 
     Raises
@@ -345,7 +362,7 @@ def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None =
     path = as_source(path)
     if extract_date is None:
         extract_date = read_extract_date(path)
-    fast = _clean_in_duckdb(path, extract_date)
+    fast = _clean_in_duckdb(path, extract_date, in_duckdb)
     if fast is not None:
         return fast
     # Not plainly clean (or not read by DuckDB here): the detailed checks say what is wrong.
@@ -363,7 +380,7 @@ def load_tables(path: str | os.PathLike, *, extract_date: str | dt.date | None =
 
 
 def _clean_in_duckdb(path: Path | DatabaseSource, extract_date: str | dt.date | None,
-                     ) -> dict[str, pd.DataFrame] | None:
+                     in_duckdb: bool = False) -> dict[str, pd.DataFrame] | DuckTables | None:
     """The tables read, checked and typed in DuckDB (:func:`riskmodel.data._fastload.
     clean_tables`) when the extract is a Parquet folder or DuckDB file and clean, else None."""
     from riskmodel.data._fastload import clean_tables
@@ -375,4 +392,4 @@ def _clean_in_duckdb(path: Path | DatabaseSource, extract_date: str | dt.date | 
         extract = _extract_date(extract_date)
     except InputError:
         return None  # said by the detailed path, after what it reads first
-    return clean_tables(path, extract)
+    return clean_tables(path, extract, in_duckdb=in_duckdb)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
-from riskmodel.data import complete_tables
+from riskmodel.data import DuckTables, complete_tables
 from riskmodel.features._builders import (
     Builder,
     age_years_sql,
@@ -124,6 +124,7 @@ def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
     outcome = check_outcome(outcome)
     if isinstance(tables, dict):
         tables = complete_tables(tables)
+    if isinstance(tables, (dict, DuckTables)):
         check_outcome_inputs(outcome, tables)
     return outcome, tables
 

@@ -37,6 +37,7 @@ from riskmodel.data import (
     KNOWN_DATES,
     SOCIAL_CARE_SERVICES,
     TABLES,
+    DuckTables,
     complete_tables,
     date_bounds,
     duckdb_connect,
@@ -53,6 +54,15 @@ _TYPES = {
 }
 
 
+def _cast_sql(source: str, columns: list[str], types: dict[str, str], dates: list[str]) -> str:
+    """``source``'s columns as the session reads them: ``types``, dates as DATE, text."""
+    cols = []
+    for col in columns:
+        sqltype = types.get(col, "DATE" if col in dates else "VARCHAR")
+        cols.append(f'CAST("{col}" AS {sqltype}) AS "{col}"')
+    return f'SELECT {", ".join(cols)} FROM "{source}"'
+
+
 class Params:
     """Named parameters for one SQL statement: ``q(value)`` returns a placeholder."""
 
@@ -66,6 +76,8 @@ class Params:
 
 
 def _check_tables(tables) -> None:
+    if isinstance(tables, DuckTables):
+        return  # checked and complete when they were loaded
     if not isinstance(tables, dict):
         raise InputError("tables: expected a dict of the four contract tables")
     for table in TABLES:
@@ -123,8 +135,9 @@ class Session:
             else "current" if getattr(current, a) == "current" else None
             for a in HISTORY_ATTRIBUTES
         }
-        # Memory limit and spill folder from the machine (out-of-core), no progress bar.
-        self.con = duckdb_connect()
+        # Memory limit and spill folder from the machine (out-of-core), no progress bar;
+        # tables kept in DuckDB are read in their own database.
+        self.con = tables.cursor() if isinstance(tables, DuckTables) else duckdb_connect()
         try:
             self._load(tables)
             asof = pd.DataFrame({"as_of": pd.to_datetime(as_of_dates)})
@@ -165,21 +178,20 @@ class Session:
             self.con.register(raw, pa.Table.from_pandas(df, preserve_index=False))
         except (pa.ArrowException, TypeError, ValueError):
             self.con.register(raw, df)  # odd object columns: let DuckDB scan pandas
-        cols = []
-        for col in df.columns:
-            if col in types:
-                cols.append(f'CAST("{col}" AS {types[col]}) AS "{col}"')
-            elif pd.api.types.is_datetime64_any_dtype(df[col].dtype):
-                cols.append(f'CAST("{col}" AS DATE) AS "{col}"')
-            else:
-                cols.append(f'CAST("{col}" AS VARCHAR) AS "{col}"')
+        dates = [c for c in df.columns if pd.api.types.is_datetime64_any_dtype(df[c].dtype)]
         kind = "VIEW" if view else "TABLE"
-        self.con.execute(f'CREATE TEMP {kind} "{name}" AS SELECT {", ".join(cols)} FROM "{raw}"')
+        self.con.execute(f'CREATE TEMP {kind} "{name}" AS '
+                         f'{_cast_sql(raw, list(df.columns), types, dates)}')
         if not view:
             self.con.unregister(raw)
 
     def _load(self, tables) -> None:
         for table in TABLES:
+            if isinstance(tables, DuckTables):  # the typed views of the database, read in place
+                cols = list(COLUMNS[table])
+                self.run(f"CREATE TEMP VIEW {table}_typed AS "
+                         f"{_cast_sql(tables.view(table), cols, _TYPES[table], [])}")
+                continue
             df = tables[table].loc[:, list(COLUMNS[table])]
             self._table(f"{table}_typed", df, _TYPES[table], view=True)
         lag = self.knowledge.lag_days

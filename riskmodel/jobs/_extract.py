@@ -7,7 +7,10 @@ latest date in the tables) and the matrix is built one way.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -15,6 +18,7 @@ from riskmodel._core.dates import parse_date
 from riskmodel._core.errors import InputError
 from riskmodel._core.fingerprint import tables_fingerprint
 from riskmodel.data import (
+    DuckTables,
     as_source,
     extract_date_of,
     first_record_date,
@@ -80,10 +84,51 @@ def open_extract(data, *, extract_date=None) -> Extract:
     ('2025-12-31', ['ace_factors', 'children'])
     """
     data = as_source(data)
-    stated = extract_date if extract_date is not None else read_extract_date(data)
+    stated = _stated_date(data, extract_date)
     tables = load_tables(data, extract_date=stated)
-    date = parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
-    return Extract(source=str(data), tables=tables, date=date)
+    return Extract(source=str(data), tables=tables, date=_extract_date(stated, tables))
+
+
+def _stated_date(data: Any, extract_date: Any) -> Any:
+    """The extract date given, else the one the extract states (``manifest.json``), or None."""
+    return extract_date if extract_date is not None else read_extract_date(data)
+
+
+def _extract_date(stated: Any, tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
+    """The extract date stated, else the latest date in the tables."""
+    return parse_date(stated, "extract date") if stated is not None else extract_date_of(tables)
+
+
+def build_in_duckdb(data: Any, as_of_dates: Any, *, outcome: str,
+                    spec: FeatureSpec | str | os.PathLike | None = None,
+                    horizon_months: int = 6, extract_date: Any = None) -> pd.DataFrame:
+    """The feature matrix of an extract, its checked tables kept in DuckDB (``riskmodel build``).
+
+    As ``open_extract(data, extract_date=...).matrix(...)``, but a clean Parquet or DuckDB
+    extract is never turned into pandas frames: the feature session reads the tables in the
+    DuckDB database that checked them (:func:`riskmodel.data.load_tables` with
+    ``in_duckdb``); only the finished matrix is a frame. Any other extract is read as
+    :func:`open_extract` reads it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from riskmodel.data import generate_council
+    >>> out = generate_council(n_children=300, seed=3, out=tempfile.mkdtemp())
+    >>> m = build_in_duckdb(out, ["2025-01-01"], outcome="escalation")
+    >>> m.equals(open_extract(out).matrix(["2025-01-01"], outcome="escalation"))
+    True
+    """
+    data = as_source(data)
+    stated = _stated_date(data, extract_date)
+    tables = load_tables(data, extract_date=stated, in_duckdb=True)
+    try:
+        return build_matrix(tables, as_of_dates, outcome=outcome, spec=spec,
+                            horizon_months=horizon_months,
+                            extract_date=_extract_date(stated, tables))
+    finally:
+        if isinstance(tables, DuckTables):
+            tables.close()
 
 
 @dataclass

@@ -17,7 +17,7 @@ from riskmodel.data import (
     summarise_tables,
     validate_tables,
 )
-from riskmodel.jobs._extract import open_extract
+from riskmodel.jobs._extract import build_in_duckdb
 
 
 @dataclass
@@ -62,7 +62,8 @@ def build_matrix_file(data, out_path, *, outcome: str, as_of, spec=None, horizon
     if out_path.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(f"--out: {out_path.name} must end in .parquet or .csv")
     check_writable(out_path)
-    ex = open_extract(data, extract_date=extract_date)
-    matrix = ex.matrix(as_of, outcome=outcome, spec=spec, horizon_months=horizon_months)
+    # The checked tables stay in DuckDB, where the features are built: no pandas copy.
+    matrix = build_in_duckdb(data, as_of, outcome=outcome, spec=spec,
+                             horizon_months=horizon_months, extract_date=extract_date)
     write_table(matrix, out_path, private=True)  # the matrix holds child ids
     return matrix
