@@ -2,7 +2,9 @@
 
 The store holds it during every MLflow call (an interrupted write would leave the SQLite
 store locked); a write that makes a temporary file or folder holds it until the temporary is
-known, so an interrupted run always removes it.
+known, so an interrupted run always removes it. Marking an interrupted training's runs
+KILLED holds it too, dropping a second Ctrl-C (``drop=True``): the first one is already
+being acted on.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ _held = threading.Event()  # set while a call holds Ctrl-C (the calls may nest)
 
 
 @contextlib.contextmanager
-def held_interrupt() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) for the block; once it ends, act on one that came as before.
+def held_interrupt(*, drop: bool = False) -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) for the block; once it ends, act on one that came as before
+    (or, with ``drop``, not at all).
 
     A store call interrupted part-way (SQLAlchemy's session mid-transaction, a statement
     half-read) is never cleaned up, and an embedded store stays locked ("database is
     locked") to every later write in the process. Holding the signal lets the call finish;
     the interruption then happens as it would have (``KeyboardInterrupt`` under Python's
-    default handler, nothing if SIGINT was ignored). Outside the main thread, or nested, the
-    block runs as it is.
+    default handler, nothing if SIGINT was ignored). With ``drop`` a Ctrl-C that came is
+    forgotten: the block is the cleanup of an interruption already under way (marking an
+    interrupted training's runs KILLED), which a second Ctrl-C must not cut short nor
+    report twice. Outside the main thread, or nested, the block runs as it is.
 
     Examples
     --------
@@ -38,6 +43,10 @@ def held_interrupt() -> Iterator[None]:
     ...     print("then interrupted")
     the write finished
     then interrupted
+    >>> with held_interrupt(drop=True):
+    ...     os.kill(os.getpid(), signal.SIGINT)
+    ...     print("the cleanup finished")
+    the cleanup finished
     """
     if _held.is_set() or threading.current_thread() is not threading.main_thread():
         yield
@@ -50,7 +59,7 @@ def held_interrupt() -> Iterator[None]:
     finally:
         _held.clear()
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-        if came:
+        if came and not drop:
             _deliver(previous)
 
 

@@ -199,8 +199,6 @@ def _end_active_runs(status: str) -> None:
 def _kill_training(run_id: str, exp: str) -> None:
     """Mark an interrupted training's parent run and its candidate runs KILLED, and delete
     the model versions registered from them (an interrupted training registers nothing)."""
-    import signal
-    import threading
     import warnings
 
     import mlflow
@@ -215,9 +213,7 @@ def _kill_training(run_id: str, exp: str) -> None:
             call("marking the run killed", c.set_terminated, killed, "KILLED")
         _unregister(c, runs)
 
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-    try:  # a second Ctrl-C must not leave the runs half-marked
+    with held_interrupt(drop=True):  # a second Ctrl-C must not leave the runs half-marked
         try:
             mark()
         except Exception as exc:
@@ -225,9 +221,6 @@ def _kill_training(run_id: str, exp: str) -> None:
             # reported as one (exit 130), with why the runs were not marked
             warnings.warn(f"interrupted: the runs could not be marked KILLED ({exc})",
                           RuntimeWarning, stacklevel=2)
-    finally:
-        if main:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _unregister(c: Any, run_ids: list[str]) -> None:
