@@ -7,6 +7,11 @@ rows, its calibration error, and its precision at capacity against the truth's.
 
     python benchmarks/training.py --children 50000 --seed 1
     python benchmarks/training.py --children 100000 --seed 1 --outcome escalation
+
+``--variants 500:0.03,200:0.075`` compares LightGBM settings (rounds:learning rate) instead:
+the out-of-time evaluation only (no MLflow), every variant beside the spec's other
+candidates on the same folds, and for each its CPU, its gaps to the truth, its pass or fail
+and the candidate the spec's rule (least regret) would choose were it the spec's LightGBM.
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ def main() -> None:
     parser.add_argument("--outcome", default="escalation")
     parser.add_argument("--spec", default=None, help="training spec (default: packaged)")
     parser.add_argument("--data", default=None, help="reuse a generated council folder")
+    parser.add_argument("--variants", default=None,
+                        help="compare LightGBM rounds:learning_rate settings, comma-separated")
     args = parser.parse_args()
+    if args.variants:
+        compare_variants(args)
+        return
 
     import pandas as pd
 
@@ -60,6 +70,63 @@ def main() -> None:
               f"  | calibration error {lgb.calibration_error:.4f}"
               f"  | precision@capacity {lgb.precision_at_capacity:.4f} = "
               f"{lgb.precision_at_capacity / truth.precision_at_capacity:.1%} of truth's")
+
+
+def _variant_spec(spec, variants: list[tuple[int, float]]):
+    """The spec with its LightGBM candidate replaced by one candidate per variant."""
+    cands = []
+    for c in spec.candidates:
+        if c.kind != "lightgbm":
+            cands.append(c)
+            continue
+        for rounds, rate in variants:
+            params = {**c.params, "n_estimators": rounds, "learning_rate": rate}
+            cands.append(c.model_copy(update={"name": f"lgb_{rounds}x{rate:g}",
+                                              "params": params}))
+    return spec.model_copy(update={"candidates": cands})
+
+
+def compare_variants(args: argparse.Namespace) -> None:
+    """Evaluate LightGBM variants out of time against the truth (see the module's note)."""
+    from riskmodel.data import generate_council, read_truth
+    from riskmodel.jobs._extract import training_matrix
+    from riskmodel.training import evaluate_candidates, load_training_spec
+    from riskmodel.training._over_time import regret
+
+    variants = [(int(r), float(lr)) for r, lr in
+                (v.split(":") for v in args.variants.split(","))]
+    base = load_training_spec(args.spec, outcome=args.outcome)
+    spec = _variant_spec(base, variants)
+    data = Path(args.data) if args.data else generate_council(
+        n_children=args.children, seed=args.seed, out=Path(tempfile.mkdtemp()) / "council")
+    tm = training_matrix(data, spec)
+    truth = read_truth(data, outcome=spec.outcome, horizon_months=spec.horizon_months)
+    truth["as_of"] = truth["as_of"].astype(tm.matrix["as_of"].dtype)
+    c0 = time.process_time()
+    times: dict[str, float] = {}
+
+    def say(msg: str) -> None:
+        if msg.startswith("evaluated "):
+            times[msg.split()[1]] = time.process_time() - c0 - sum(times.values())
+
+    result = evaluate_candidates(tm.matrix, spec, features=tm.features, truth=truth,
+                                 progress=say)
+    per = {r.name: r for r in result.candidates}
+    t = result.truth.metrics.set_index("metric")["value"]
+    others = [c.name for c in base.candidates if c.kind != "lightgbm"]
+    for name in [n for n in per if n.startswith("lgb_")]:
+        r = per[name]
+        m = r.metrics.set_index("metric")["value"]
+        pool = {n: per[n].per_date for n in [*others, name]}
+        reg = regret(pool, result.plan.selection, spec.select_by)
+        chosen = min((n for n in pool if n != spec.thresholds.beat), key=lambda n: reg[n])
+        print(f"seed {args.seed} children {args.children} {name}: CPU {times.get(name, 0):.1f}s"
+              f"  AUC {m['auc']:.4f} (truth {t['auc']:.4f}, gap {t['auc'] - m['auc']:.4f})"
+              f"  calibration error {m['calibration_error']:.4f}"
+              f"  O/E {m['observed_expected']:.3f}  slope {m['calibration_slope']:.3f}"
+              f"  precision@cap {m['precision_at_capacity']:.4f}"
+              f" (truth {t['precision_at_capacity']:.4f})"
+              f"  {'PASS' if r.passed else 'FAIL'}  chosen: {chosen}", flush=True)
 
 
 if __name__ == "__main__":
