@@ -401,7 +401,7 @@ class ModelRef(Record):
     uri: str
     asked: str
     name: str
-    version: str
+    version: str | int
     run_id: str
     outcome: str
     horizon_months: int
@@ -432,10 +432,15 @@ class MonitorSummary(Assessment):
     seconds: float
 
     @classmethod
-    def framed(cls, assessment: Assessment, **frame: Any) -> MonitorSummary:
-        """The ``assessment`` with its frame (every field :class:`Assessment` lacks)."""
+    def framed(cls, assessment: Assessment, *, as_of: str, model: ModelRef,
+               reference: ReferenceRef, promise: Sequence[Mapping[str, Any]],
+               thresholds: Mapping[str, Any], tolerance: tuple[float, float], policy: str,
+               seconds: float) -> MonitorSummary:
+        """The ``assessment`` with what it is of (every field :class:`Assessment` lacks)."""
         own = {f.name: getattr(assessment, f.name) for f in fields(Assessment)}
-        return cls(**own, **frame)
+        return cls(**own, as_of=as_of, model=model, reference=reference,
+                   promise=tuple(promise), thresholds=thresholds, tolerance=tolerance,
+                   policy=policy, seconds=seconds)
 
     def to_dict(self) -> dict[str, Any]:
         """``summary.json``: the date and model, the assessment, then the frame."""
