@@ -13,11 +13,15 @@ import io
 import math
 import numbers
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import jinja2
 from markupsafe import Markup, escape
 
 from riskmodel.evaluation._disclosure import SUPPRESSED
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Status of a comparison: the text always says what the colour means (never colour alone).
 STATUS = {
@@ -114,7 +118,7 @@ def is_hidden(value) -> bool:
     return isinstance(value, str) and (value == SUPPRESSED or value.startswith("<"))
 
 
-def figure_png(fig, *, dpi: int = 110, tight: bool = True) -> str:
+def figure_png(fig: Figure, *, dpi: int = 110, tight: bool = True) -> str:
     """A matplotlib figure as a ``data:image/png;base64,...`` URI (the figure is closed).
 
     ``tight`` crops the image to what is drawn (``bbox_inches="tight"``), which lays the
@@ -146,7 +150,7 @@ def figure_svg(fig) -> Markup:
     return Markup(text[start:] if start >= 0 else text)
 
 
-def text_inches(fig, texts: list[str], fontsize: float) -> tuple[float, float]:
+def text_inches(fig: Figure, texts: list[str], fontsize: float) -> tuple[float, float]:
     """The widest and tallest of ``texts`` (inches) as ``fig`` would draw them at
     ``fontsize`` points: measured by the figure's renderer, nothing is drawn.
 
@@ -159,9 +163,10 @@ def text_inches(fig, texts: list[str], fontsize: float) -> tuple[float, float]:
     >>> figure_png(fig).startswith("data:image/png")
     True
     """
+    from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.font_manager import FontProperties
 
-    renderer = fig.canvas.get_renderer()
+    renderer = RendererAgg(1, 1, fig.dpi)  # the PNG's renderer: the same fonts and metrics
     prop = FontProperties(size=fontsize)
     sizes = [renderer.get_text_width_height_descent(t, prop, ismath=False)
              for t in texts or [""]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,12 @@ from riskmodel.evaluation.fairness._measures import (
 )
 from riskmodel.evaluation.fairness._result import FairnessAudit, jsonable, table_records
 from riskmodel.evaluation.fairness._summary import source_words, what_to_do
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from riskmodel.evaluation.fairness._policy import Tolerance
 
 
 def write_fairness_report(audit: FairnessAudit, out_dir, *, title: str = "Fairness and "
@@ -88,7 +95,7 @@ _TICK_GAP, _TITLE_GAP, _EDGE = 7 / 72, 6 / 72, 0.1
 
 
 def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str],
-           tol) -> str | None:
+           tol: Tolerance) -> str | None:
     """Each group's ratio to its reference with its interval, one panel per measure (PNG).
 
     The figure is laid out before it is drawn (:func:`_fixed_layout`), so it is drawn once.
@@ -122,7 +129,7 @@ def _chart(key: str, groups: list[str], ratios: pd.DataFrame, metrics: list[str]
     return figure_png(fig, tight=False)
 
 
-def _panel(ax, rows: pd.DataFrame, groups: list[str], tol) -> list[str]:
+def _panel(ax: Axes, rows: pd.DataFrame, groups: list[str], tol: Tolerance) -> list[str]:
     """One measure's panel: each group's ratio and interval on a log axis, the tolerance
     shaded; returns the x axis's tick labels."""
     from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
@@ -160,7 +167,7 @@ def _panel(ax, rows: pd.DataFrame, groups: list[str], tol) -> list[str]:
     return labels
 
 
-def _fixed_layout(fig, panels: tuple[float, float], ylabels: list[str], xlabels: list[str],
+def _fixed_layout(fig: Figure, panels: tuple[float, float], ylabels: list[str], xlabels: list[str],
                   titles: list[str]) -> None:
     """Size ``fig`` round its panels' area (``panels``: width and height, inches) so that the
     group names, tick labels and titles fit, measured without drawing (``bbox_inches=
