@@ -6,11 +6,12 @@
 The council is generated once into ``--data`` (by ``riskmodel synth`` in a separate
 process, so its memory is not counted) and reused when the folder already holds one. The
 figures printed are for this process: reading and checking the tables (``load_tables``,
-as ``riskmodel build`` does), then ``build_matrix`` (cohort, labels and every feature of
-the packaged spec). Peak memory is the process's resident-set high-water mark, which
-includes the tables in memory. With ``--skip-checks`` the tables are read and typed
-without the contract checks (``read_tables`` + ``coerce_tables``), so the peak is that of
-the build itself.
+keeping a clean extract's tables in DuckDB as ``riskmodel build`` does; ``--frames`` hands
+them over as pandas frames, as the other jobs do), then ``build_matrix`` (cohort, labels
+and every feature of the packaged spec). Peak memory is the process's resident-set
+high-water mark, which includes the tables in memory. With ``--skip-checks`` the tables are
+read and typed without the contract checks (``read_tables`` + ``coerce_tables``), so the
+peak is that of the build itself.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, help="council folder to reuse or create")
     parser.add_argument("--skip-checks", action="store_true",
                         help="read and type the tables without the contract checks")
+    parser.add_argument("--frames", action="store_true",
+                        help="hand the checked tables over as pandas frames (as train does) "
+                             "instead of keeping them in DuckDB (as riskmodel build does)")
     args = parser.parse_args(argv)
     as_of = args.as_of or DEFAULT_AS_OF
     folder = args.data or Path(tempfile.mkdtemp()) / f"council-{args.children}"
@@ -86,11 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     if args.skip_checks:
         how, tables = "read_tables + coerce_tables", coerce_tables(read_tables(folder))
-    else:
+    elif args.frames:
         how, tables = "load_tables", load_tables(folder)
+    else:
+        how, tables = "load_tables(in_duckdb=True)", load_tables(folder, in_duckdb=True)
     loaded, loaded_cpu = time.perf_counter() - started, time.process_time() - cpu
-    rows = {k: len(v) for k, v in tables.items()}
-    print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
     print(f"{how}: {loaded:.1f} s (CPU {loaded_cpu:.1f} s), peak memory so far "
           f"{peak_rss_gb():.2f} GB")
 

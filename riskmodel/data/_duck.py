@@ -96,12 +96,14 @@ class DuckTables(Mapping[str, pd.DataFrame]):
     def _head(self, rows: int) -> dict[str, pd.DataFrame]:
         out = {t: self._to_frame(self._arrow(f"SELECT * FROM {self.view(t)} LIMIT {int(rows)}"))
                for t in TABLES if t != "children"}
-        ids = ", ".join("'" + str(i).replace("'", "''") + "'" for i in pd.concat(
-            [df["child_id"] for df in out.values()]).dropna().unique())
-        named = f"OR child_id IN ({ids})" if ids else ""
-        out["children"] = self._to_frame(self._arrow(
-            f"SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER () AS _n "
-            f"FROM {self.view('children')}) WHERE _n <= {int(rows)} {named} ORDER BY _n"))
+        ids = pa.table({"child_id": pa.array(pd.concat(
+            [df["child_id"] for df in out.values()]).dropna().unique(), pa.string())})
+        with self.con.cursor() as cur:  # the ids as a table: a long IN list costs seconds
+            cur.register("_head_ids", ids)
+            out["children"] = self._to_frame(cur.sql(
+                f"SELECT * EXCLUDE (_n) FROM (SELECT *, row_number() OVER () AS _n "
+                f"FROM {self.view('children')}) WHERE _n <= {int(rows)} "
+                "OR child_id IN (SELECT child_id FROM _head_ids) ORDER BY _n").to_arrow_table())
         return out
 
     def date_bounds(self, columns: Iterable[tuple[str, str]],
