@@ -502,12 +502,11 @@ def test_capacity_n_and_n_plus_1_give_away_the_child_at_the_margin(tmp_path, mon
     common = dict(label="label", score="score", policy=policy, bootstrap=False,
                   sensitive="ethnicity,sex,disability,ethnicity*sex")
     order = np.lexsort((np.arange(len(frame)), -frame.score.to_numpy()))
+    groups = {n: pd.DataFrame(_report(frame, tmp_path / f"top{n}", top=n, **common)[1]
+                              ["tables"]["groups"]) for n in range(40, 45)}
     moved_any = 0
     for n in (40, 41, 42, 43):
-        a = pd.DataFrame(_report(frame, tmp_path / f"top{n}", top=n, **common)[1]
-                         ["tables"]["groups"])
-        b = pd.DataFrame(_report(frame, tmp_path / f"top{n + 1}", top=n + 1, **common)[1]
-                         ["tables"]["groups"])
+        a, b = groups[n], groups[n + 1]
         child = frame.iloc[order[n]]  # the child at the margin
         moved = a.n_flagged != b.n_flagged
         for c, g in zip(a.characteristic[moved], a.group[moved], strict=True):

@@ -803,10 +803,11 @@ def _moment(db: Path, runs: int, *, in_write: bool) -> Callable[[], bool]:
 
 
 # A training's store writes, interrupted by Ctrl-C at a random moment, over and over; prints
-# how many trials ran and, if the runs could not be marked KILLED, "LOCKED". Run in a process
+# how many trials ran and, if the runs could not be marked KILLED, "LOCKED" (a Ctrl-C that
+# never came through: "NOT INTERRUPTED", at once rather than at the timeout). Run in a process
 # of its own (SIGINT to itself), as a command is.
 _INTERRUPTED_WRITES = """
-import os, random, signal, sqlite3, sys, threading, warnings
+import os, random, signal, sqlite3, sys, threading, time, warnings
 from riskmodel.store import RunTags, training_run
 warnings.filterwarnings("error", message="interrupted: the runs could not")
 rng = random.Random(int(sys.argv[2]))
@@ -816,7 +817,11 @@ for trial in range(int(sys.argv[1])):
         with training_run("ctrlc", run_name="t", params={"t": trial},
                           tags=RunTags(role="training")) as run:
             timer.start()
+            lost = time.monotonic() + 30  # the Ctrl-C was sent and never came through
             for i in range(100_000):
+                if timer.finished.is_set() and time.monotonic() > lost:
+                    print("NOT INTERRUPTED", trial, flush=True)
+                    os._exit(1)
                 run.log_metrics({f"m{j}": float(i) for j in range(20)})
                 run.set_tags(RunTags(best=f"b{i}"))
     except KeyboardInterrupt:
@@ -834,6 +839,7 @@ print("trials", trial + 1)
 """
 
 
+@pytest.mark.slow  # about 11 s of CPU: 40 trainings' worth of store writes
 def test_ctrl_c_at_random_moments_of_store_writes_leaves_the_runs_killed(tmp_path):
     """Ctrl-C at 40 random moments of a training's store writes (most inside SQLAlchemy's
     session): every time the interruption comes through and the training's runs are marked

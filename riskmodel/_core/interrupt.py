@@ -35,6 +35,7 @@ def held_interrupt(*, drop: bool = False) -> Iterator[None]:
     Examples
     --------
     >>> import os, signal
+    >>> before = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own
     >>> try:
     ...     with held_interrupt():
     ...         os.kill(os.getpid(), signal.SIGINT)
@@ -47,6 +48,7 @@ def held_interrupt(*, drop: bool = False) -> Iterator[None]:
     ...     os.kill(os.getpid(), signal.SIGINT)
     ...     print("the cleanup finished")
     the cleanup finished
+    >>> _ = signal.signal(signal.SIGINT, before)
     """
     if _held.is_set() or threading.current_thread() is not threading.main_thread():
         yield
