@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from riskmodel.models._base import Base, as_frame
 from riskmodel.models._kinds import Kind, register_kind
@@ -70,9 +71,12 @@ class RuleClassifier(Base):
 
     def points(self, X: Any) -> np.ndarray:
         """Each row's points (a missing value counts 0)."""
-        frame = as_frame(X, self.feature_names_in_)
+        weights = self._weights()
+        # only the columns the rule reads (a copy of every feature was most of a fold's time)
+        fast = isinstance(X, pd.DataFrame) and set(self.feature_names_in_) <= set(X.columns)
+        frame = X.loc[:, list(weights)] if fast else as_frame(X, self.feature_names_in_)
         total = np.zeros(len(frame))
-        for f, w in self._weights().items():
+        for f, w in weights.items():
             total += w * np.nan_to_num(frame[f].to_numpy(dtype=float))
         return total
 

@@ -53,32 +53,11 @@ def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed:
         raise InputError(f"training spec: candidate '{candidate.name}': {exc}") from None
 
 
-def float_features(matrix: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """The matrix's feature columns as one float64 block, the values every kind fits on.
-
-    Made once by a caller that fits many times on rows of the same matrix (the folds, the
-    learning curve): taking rows of one block is a single array copy, where the matrix's
-    mixed columns were copied and converted to floats again at every fit and every half.
-
-    Examples
-    --------
-    >>> m = pd.DataFrame({"a": np.array([1, 2], dtype="int32"), "b": [0.5, np.nan]})
-    >>> float_features(m, ["a", "b"]).dtypes.unique().tolist()
-    [dtype('float64')]
-    """
-    return pd.DataFrame(matrix[features].to_numpy(dtype=float), columns=features,
-                        index=matrix.index)
-
-
 def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str],
-                  rows: np.ndarray, spec: TrainingSpec, *,
-                  X: pd.DataFrame | None = None) -> CalibratedModel:
+                  rows: np.ndarray, spec: TrainingSpec) -> CalibratedModel:
     """Fit a candidate on ``rows`` of a matrix, calibrated as the spec says: on the latest
     ``calibration_dates`` of those rows out of time (see
     :func:`~riskmodel.training._folds.recent_calibration_rows`), else on family-grouped folds.
-
-    ``X``: the matrix's features from :func:`float_features`, when the caller made them once
-    (the same values: every kind fits on the features as floats).
 
     Examples
     --------
@@ -106,8 +85,8 @@ def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str
     y = part["label"].to_numpy(dtype=int)
     if recent is not None and np.unique(y[recent[1]]).size < 2:
         recent = None  # one class on the latest dates: nothing to calibrate on
-    Xp = matrix[features].iloc[rows] if X is None else X.iloc[rows]
-    return est.fit(Xp, y, groups=part["family_id"].to_numpy(), calibrate_on=recent)
+    X = matrix.iloc[rows, matrix.columns.get_indexer(features)]  # only the columns it fits on
+    return est.fit(X, y, groups=part["family_id"].to_numpy(), calibrate_on=recent)
 
 
 #: Calibration bars judged as tolerances on the estimate (see :func:`judge`).
@@ -312,10 +291,10 @@ def _judge_all(results: list[CandidateResult], spec: TrainingSpec, holdout_dates
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
                           spec: TrainingSpec, folds) -> pd.DataFrame:
     """Out-of-time predictions of one candidate over all folds (test rows only)."""
-    X = float_features(matrix, features)
+    X = matrix[features]
     parts = []
     for train, test, test_date in folds:
-        est = fit_candidate(candidate, matrix, features, train, spec, X=X)
+        est = fit_candidate(candidate, matrix, features, train, spec)
         part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality",
                                   *[c for c in (OFFERED_HELP,) if c in matrix]]].copy()
         part["score"] = est.predict_proba(X.iloc[test])[:, 1]
@@ -445,7 +424,7 @@ def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candida
     train, test, _ = fold
     dates = np.sort(matrix["as_of"].iloc[train].unique())
     y = matrix["label"].to_numpy(dtype=int)
-    X = float_features(matrix, features)
+    X = matrix[features]
     rows = []
     for share in (0.25, 0.5, 1.0):
         keep_dates = dates[len(dates) - max(1, int(round(share * len(dates)))):]
@@ -453,7 +432,7 @@ def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candida
         if len(rows_) == len(train) and full_score is not None:
             score = np.asarray(full_score, dtype=float)
         else:
-            est = fit_candidate(candidate, matrix, features, rows_, spec, X=X)
+            est = fit_candidate(candidate, matrix, features, rows_, spec)
             score = est.predict_proba(X.iloc[test])[:, 1]
         m = evaluate_predictions(y[test], score, flags=np.zeros(len(test), bool),
                                  n_boot=0).set_index("metric")["value"]
@@ -473,5 +452,4 @@ def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
               spec: TrainingSpec) -> CalibratedModel:
     """Fit a candidate on every labelled row: the model that is registered and used."""
     labelled = matrix[matrix["label"].notna()].reset_index(drop=True)
-    return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec,
-                         X=float_features(labelled, features))
+    return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec)
