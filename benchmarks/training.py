@@ -22,6 +22,10 @@ import resource
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from riskmodel.training import TrainingSpec
 
 
 def main() -> None:
@@ -72,7 +76,7 @@ def main() -> None:
               f"{lgb.precision_at_capacity / truth.precision_at_capacity:.1%} of truth's")
 
 
-def _variant_spec(spec, variants: list[tuple[int, float]]):
+def _variant_spec(spec: TrainingSpec, variants: list[tuple[int, float]]) -> TrainingSpec:
     """The spec with its LightGBM candidate replaced by one candidate per variant."""
     cands = []
     for c in spec.candidates:
@@ -89,9 +93,8 @@ def _variant_spec(spec, variants: list[tuple[int, float]]):
 def compare_variants(args: argparse.Namespace) -> None:
     """Evaluate LightGBM variants out of time against the truth (see the module's note)."""
     from riskmodel.data import generate_council, read_truth
-    from riskmodel.jobs._extract import training_matrix
-    from riskmodel.training import evaluate_candidates, load_training_spec
-    from riskmodel.training._over_time import regret
+    from riskmodel.jobs import training_matrix
+    from riskmodel.training import evaluate_candidates, load_training_spec, regret
 
     variants = [(int(r), float(lr)) for r, lr in
                 (v.split(":") for v in args.variants.split(","))]
@@ -101,6 +104,8 @@ def compare_variants(args: argparse.Namespace) -> None:
         n_children=args.children, seed=args.seed, out=Path(tempfile.mkdtemp()) / "council")
     tm = training_matrix(data, spec)
     truth = read_truth(data, outcome=spec.outcome, horizon_months=spec.horizon_months)
+    if truth is None:
+        raise SystemExit("error: --variants needs a synthetic council (its truth.parquet)")
     truth["as_of"] = truth["as_of"].astype(tm.matrix["as_of"].dtype)
     c0 = time.process_time()
     times: dict[str, float] = {}
@@ -112,6 +117,7 @@ def compare_variants(args: argparse.Namespace) -> None:
     result = evaluate_candidates(tm.matrix, spec, features=tm.features, truth=truth,
                                  progress=say)
     per = {r.name: r for r in result.candidates}
+    assert result.truth is not None and result.plan is not None
     t = result.truth.metrics.set_index("metric")["value"]
     others = [c.name for c in base.candidates if c.kind != "lightgbm"]
     for name in [n for n in per if n.startswith("lgb_")]:

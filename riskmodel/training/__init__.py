@@ -23,6 +23,7 @@ from riskmodel.training._evaluate import (
     make_candidate,
 )
 from riskmodel.training._folds import as_of_schedule, temporal_folds
+from riskmodel.training._over_time import regret
 from riskmodel.training._result import CandidateResult, TrainResult, best_passing
 from riskmodel.training._spec import Candidate, TrainingSpec, load_training_spec
 
@@ -31,5 +32,5 @@ __all__ = [
     "as_of_schedule", "best_passing", "compare_table", "diff_lines", "evaluate_candidates",
     "fit_and_predict_folds", "fit_candidate", "fit_final", "judge", "judge_fairness",
     "leaderboard_table", "leaderboard_title", "load_training_spec", "make_candidate",
-    "offered_rows", "over_time_lines", "temporal_folds",
+    "offered_rows", "over_time_lines", "regret", "temporal_folds",
 ]
