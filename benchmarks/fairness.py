@@ -16,7 +16,10 @@ fresh process from a temporary folder (``python -m`` puts the working folder fir
 shared machine the steadier figure) and peak resident memory (issue 33: <= 10 s at 10,000
 children). ``--checkout DIR`` times another checkout (e.g. the main branch); ``--against
 DIR`` times this checkout and DIR alternately, round by round, and prints the ratio of their
-CPU times (on a loaded machine the load moves both alike).
+CPU times (on a loaded machine the load moves both alike). ``--steps`` runs the job in this
+process instead and prints the CPU time (``time.process_time``) of each of its steps: the
+imports, MLflow's import, the store, the rebuilt matrix with the stored scores, the audit, the
+front door and the report.
 """
 
 from __future__ import annotations
@@ -90,6 +93,32 @@ def _time_runs(run: str, data: Path, checkout: Path, against: Path | None,
               f"{sum(cpus[checkout]) / sum(cpus[against]):.2f}")
 
 
+def _steps(run: str, data: Path) -> None:
+    """CPU seconds of each step of ``fairness --run`` in this process (a fresh one: the
+    clock counts from the process's start, so the imports include Python's own start)."""
+    clock = time.process_time
+    marks: list[tuple[str, float]] = [("imports", 0.0)]
+    from riskmodel.jobs import fairness_report  # the job and what it imports
+    marks.append(("import mlflow", clock()))
+    import mlflow  # noqa: F401  (the store's first call imports it)
+    marks.append(("the first store call", clock()))
+    from riskmodel.store import get_run
+    get_run(run)
+    names = {"rebuilding": "the extract, matrix and stored scores", "auditing": "the audit",
+             "comparing": "the front door", "writing": "the report"}
+
+    def step(message: str) -> None:  # each message starts a step
+        marks.append((names.get(message.split(" ")[0], message), clock()))
+
+    options = AuditOptions(label="label", score="score", random_state=0)
+    with tempfile.TemporaryDirectory() as out:
+        fairness_report(options, Path(out) / "report", run=run, data=data, progress=step)
+    marks.append(("end", clock()))
+    for (name, t0), (_, t1) in zip(marks, marks[1:], strict=False):
+        print(f"{name}: {t1 - t0:.2f} s")
+    print(f"total: {marks[-1][1]:.2f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=50_000)
@@ -102,10 +131,15 @@ def main() -> None:
                     help="the riskmodel checkout to time (default: this one)")
     ap.add_argument("--against", type=Path, default=None,
                     help="another checkout, timed alternately with --checkout")
+    ap.add_argument("--steps", action="store_true",
+                    help="with --run: each step's CPU time, in this process")
     args = ap.parse_args()
     if args.run:
         if args.data is None:
             raise SystemExit("--run needs --data")
+        if args.steps:
+            _steps(args.run, args.data)
+            return
         _time_runs(args.run, args.data, args.checkout, args.against, args.rounds)
         return
     policy = load_fairness_policy()
