@@ -35,14 +35,6 @@ for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_CACHE_HOME", "cache"),
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
 
-# Under pytest-xdist each worker is one of as many processes as there are cores: numerical
-# libraries' thread pools (OpenBLAS, OpenMP) of two threads each would oversubscribe the
-# cores, and their waiting threads spin. One thread per worker (set before numpy loads, and
-# inherited by the commands the tests start); a run without -n keeps the libraries' defaults.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_var, "1")
-
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
