@@ -847,8 +847,11 @@ def test_ctrl_c_at_random_moments_of_store_writes_leaves_the_runs_killed(tmp_pat
     left the SQLite store locked ("database is locked") and the runs RUNNING (9 runs)."""
     db = tmp_path / "mlflow.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{db}"}
+    # SIGINT as a terminal leaves it: a child inherits an ignored SIGINT from whatever an
+    # earlier test in this process left, and would then never see its own Ctrl-C
     done = subprocess.run([sys.executable, "-c", _INTERRUPTED_WRITES, "40", "26", str(db)],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=env, capture_output=True, text=True, timeout=600,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert done.stdout.strip().splitlines()[-1:] == ["trials 40"], done.stdout + done.stderr
 
 
