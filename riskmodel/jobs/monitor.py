@@ -419,8 +419,7 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     ----------
     data : path or database URL: the council extract (as for ``riskmodel score``)
     model_uri : str, default="models:/escalation@champion"
-    as_of : str or date, optional: the month's as-of date (default: the extract date)
-    out : path: the folder for ``report.html`` and ``summary.json``
+    as_of, out : the as-of date (default: the extract date); the folder for the outputs
     policy : path or FairnessPolicy, optional
         The fairness policy (its ``monitoring`` section): the workspace's, else the packaged.
     record : bool, default=True: add the summary to the model's MLflow record (the history)

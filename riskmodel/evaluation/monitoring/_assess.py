@@ -251,13 +251,9 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
         The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
         to publish (the capacity judged at, offers of help). Every test counts at
         ``alpha.alpha`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
-    cohort : int, optional
-        The children open now as published (:func:`published_cohort`, the fairness report's
-        "everyone" cell); default ``len(rows)`` (for data already public).
-    ids : array, optional
-        The rows' record identities (``child_id|as_of``, :func:`published_cohort`'s): the band
-        counts and every share now (mix, bands, capacity, missing) are published counts of
-        them, rounded by the same cell keys as ``cohort``; default the rows' positions.
+    cohort, ids : int, array, optional
+        The published cohort (:func:`published_cohort` of ``ids``, the rows' ``child_id|as_of``;
+        default ``len(rows)``); band counts and shares now are cell-keyed by the same ids.
 
     Returns
     -------
