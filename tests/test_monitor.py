@@ -337,6 +337,12 @@ def test_no_figure_of_the_summary_gives_back_the_exact_cohort(council, model_uri
     assert capacity and all(any(a_published_count(v, g) for g in range(base, n + 1, base))
                             for v in capacity), capacity
     assert s["early"]["children"] == before["cohort"]["now"]
+    # the score histogram and never-seen values: cell-keyed too (the histogram once summed
+    # to the exact cohort)
+    hist = [c for c in s["scores"]["counts"] if c is not None]
+    assert hist and all(c % base == 0 for c in hist), hist
+    new = [c for r in s["inputs"] for _, c in r.get("new_values", []) if isinstance(c, int)]
+    assert all(c % base == 0 for c in new), new
 
 
 # ------------------------------------------------------------------ outputs -----------------

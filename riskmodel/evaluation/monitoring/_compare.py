@@ -18,6 +18,7 @@ from scipy import stats
 from riskmodel.evaluation.monitoring._buckets import (
     MAX_BINS,
     band,
+    bucket_masks,
     chi_square,
     count_categories,
     count_numeric,
@@ -163,7 +164,7 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
                "mean_now": safe_mean(x, reference["min_count"]),
                "new_values": [], "counts": [], "level": "", "why": ""}
         reasons = (_area_check(row, reference, f, t, alpha) if e["kind"] == "area" else
-                   _distribution_check(row, x, e, me, reference, n_cur, t, alpha))
+                   _distribution_check(row, x, e, me, reference, n_cur, t, alpha, keys))
         reasons += _missing_check(row, rows, f, e, reference, n_cur, t, alpha, keys)
         if reasons:
             row["why"] = "; ".join(w for _, w in reasons)
@@ -191,7 +192,8 @@ def _area_check(row: dict, reference: dict, f: str, t, alpha: float) -> list[tup
 
 
 def _distribution_check(row: dict, x: np.ndarray, e: dict, me: dict | None, reference: dict,
-                        n_cur: float, t, alpha: float) -> list[tuple[str, str]]:
+                        n_cur: float, t, alpha: float,
+                        keys: np.ndarray | None = None) -> list[tuple[str, str]]:
     """A feature's distribution against the reference (PSI and a test) into ``row``."""
     reasons: list[tuple[str, str]] = []
     cur = count_numeric(x, e["edges"])
@@ -213,16 +215,21 @@ def _distribution_check(row: dict, x: np.ndarray, e: dict, me: dict | None, refe
         level = "retrain" if row["band"] == "act" else "watch"
         reasons.append((level, f"PSI {row['psi']:.2f} ({row['band']}), p = {row['p']:.1g}"))
     if e["kind"] == "category":
-        reasons += _new_values(row, x, e, reference["min_count"])
+        reasons += _new_values(row, x, e, reference["min_count"], keys)
     return reasons
 
 
-def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int) -> list[tuple[str, str]]:
+def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int,
+                keys: np.ndarray | None = None) -> list[tuple[str, str]]:
     """Values of a category never seen in training (counted when they are not rare)."""
     seen = set(e.get("values", []))
     vals, counts = np.unique(x[np.isfinite(x)], return_counts=True)
-    row["new_values"] = [[float(v), shown_count(int(c), min_count)]
-                         for v, c in zip(vals, counts, strict=True) if float(v) not in seen]
+    new = [i for i, v in enumerate(vals) if float(v) not in seen]
+    shown = (published_counts(np.vstack([x == vals[i] for i in new]), keys, min_count=min_count)
+             if new and keys is not None else counts[new])
+    row["new_values"] = [[float(vals[i]), shown_count(int(c), min_count) if small
+                          else int(c)] for i, c, small in
+                         zip(new, shown, is_small(counts[new], min_count), strict=True)]
     many = [float(v) for v, c in zip(vals, counts, strict=True)
             if float(v) not in seen and c >= max(min_count, 0.01 * len(x))]
     if many:
@@ -412,8 +419,9 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     if me and me.get("scores"):
         ref, n_ref = month_counts(me["scores"], s["counts"], me["n"]), me["families"]
     hide = hidden_rows(pd.DataFrame({"n": cur}), {"n": len(score)}, min_count=min_count)
+    shown = published_counts(bucket_masks(score, s["edges"]), keys, min_count=min_count)
     out = {"psi": psi(ref, cur), "mean_reference": s["mean"], "mean_now": float(np.mean(score)),
-           "counts": [None if h else int(c) for c, h in zip(cur, hide, strict=True)],
+           "counts": [None if h else int(c) for c, h in zip(shown, hide, strict=True)],
            "level": "", "why": ""}
     out["band"] = band(out["psi"], t.psi.watch, t.psi.act)
     out["ks"], out["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
