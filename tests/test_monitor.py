@@ -303,6 +303,48 @@ def test_by_group_counts_are_the_fairness_reports_and_none_is_small(council, mod
     assert any(ch["reference"] == REST for ch in chars)
 
 
+@pytest.mark.slow  # about 20 s of CPU beyond the session fixtures
+def test_no_figure_of_the_summary_gives_back_the_exact_cohort(council, model_uri, tmp_path):
+    """The month's cohort is published rounded by its children's cell keys; nothing else in
+    summary.json gives the exact count back: the band counts are cell-keyed as the cohort
+    is (so they cannot sum to the exact cohort), every share of children now (bands, mix,
+    missing, within capacity) is a published count over a published count, and the early
+    outcomes' children is the cohort the month before published."""
+    months = ["2025-06-01", "2025-07-01"]
+    with memory_history():
+        for m in months:
+            monitor(council, model_uri, m, out=tmp_path / m)
+    before, s = (json.loads((tmp_path / m / "summary.json").read_text()) for m in months)
+    base = s["reference"]["min_count"]
+    n = s["cohort"]["now"]
+    exact = len(open_extract(council).matrix([pd.Timestamp(months[1])], outcome="escalation"))
+    assert base == 5 and n % base == 0 and abs(n - exact) < base
+
+    def a_published_count(share: float, whole: int = n) -> bool:
+        k = share * whole
+        return abs(k - round(k)) < 1e-6 and round(k) % base == 0
+
+    counts = s["scores"]["band_counts"]
+    assert all(isinstance(c, int) and c % base == 0 for c in counts.values()), counts
+    for b, c in counts.items():  # the band's share is its published count over the cohort
+        assert s["scores"]["bands"][b]["now"] * n == pytest.approx(c, abs=1e-6)
+    shares = [g["now"] for ch in s["mix"] for g in ch["groups"]]
+    shares += [r["missing_now"] for r in s["inputs"]]
+    shares = [v for v in shares if isinstance(v, float)]
+    assert len(shares) > 10 and all(a_published_count(v) for v in shares), shares
+    capacity = [c["now"] for c in s["scores"]["capacity"] if c["now"] is not None]
+    # within capacity over a group: k / g, both published (multiples of 5, g at most n)
+    assert capacity and all(any(a_published_count(v, g) for g in range(base, n + 1, base))
+                            for v in capacity), capacity
+    assert s["early"]["children"] == before["cohort"]["now"]
+    # the score histogram and never-seen values: cell-keyed too (the histogram once summed
+    # to the exact cohort)
+    hist = [c for c in s["scores"]["counts"] if c is not None]
+    assert hist and all(c % base == 0 for c in hist), hist
+    new = [c for r in s["inputs"] for _, c in r.get("new_values", []) if isinstance(c, int)]
+    assert all(c % base == 0 for c in new), new
+
+
 # ------------------------------------------------------------------ outputs -----------------
 
 @pytest.mark.slow  # about 17 s of CPU

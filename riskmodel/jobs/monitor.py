@@ -339,6 +339,8 @@ def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top
         loaded.meta["outcome"]].fillna(0).sum())
     out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
                          min_count=min_count, thresholds=t, alpha=alpha)
+    # that month's cohort as its summary published it (cell-keyed), never the exact count
+    out["children"] = published_cohort(record_identity(matrix).to_numpy(), min_count=min_count)
     out["list_of"] = str(before.date())
     return out
 
@@ -417,8 +419,7 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
     ----------
     data : path or database URL: the council extract (as for ``riskmodel score``)
     model_uri : str, default="models:/escalation@champion"
-    as_of : str or date, optional: the month's as-of date (default: the extract date)
-    out : path: the folder for ``report.html`` and ``summary.json``
+    as_of, out : the as-of date (default: the extract date); the folder for the outputs
     policy : path or FairnessPolicy, optional
         The fairness policy (its ``monitoring`` section): the workspace's, else the packaged.
     record : bool, default=True: add the summary to the model's MLflow record (the history)
@@ -460,7 +461,8 @@ def monitor(data, model_uri: str = "models:/escalation@champion", as_of=None, *,
         tolerance=(pol.tolerance.low, pol.tolerance.high), contacts=contacts,
         last=earlier[-1] if earlier else None, early=early, realised=matured,
         promise=loaded.meta.get("test_metrics"), alpha=alpha, notes=notes,
-        cohort=published_cohort(record_identity(matrix).to_numpy(), min_count=pol.min_count)),
+        cohort=published_cohort(ids := record_identity(matrix).to_numpy(),
+                                min_count=pol.min_count), ids=ids),
         when, loaded, model_uri, reference, pol, started)
     history = sorted([*history, published := summary.to_dict()], key=lambda s: s["as_of"])
     paths = _write(summary, history, out)

@@ -22,6 +22,7 @@ from riskmodel.evaluation.monitoring._compare import (
     score_drift,
 )
 from riskmodel.evaluation.monitoring._performance import estimate, judge
+from riskmodel.evaluation.monitoring._publish import cohort_keys
 from riskmodel.evaluation.monitoring._summary import (
     Alpha,
     Assessment,
@@ -118,18 +119,20 @@ def reference_estimate(reference: dict, month: str | None) -> list[dict]:
 def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame,
                    t: Any, alpha: float, month: str | None, contacts: dict | None,
                    last: Mapping[str, Any], tolerance: tuple[float, float],
-                   size: int | None = None) -> tuple[list[Reason], dict]:
+                   size: int | None = None, ids: np.ndarray | None = None
+                   ) -> tuple[list[Reason], dict]:
     reasons: list[Reason] = []
+    keys = cohort_keys(ids, len(rows))  # every published count and share of the month's
     # the cohort as published (the fairness report's "everyone" cell) when the job gives it
     n = len(rows) if size is None else size
     cohort = cohort_size(reference, n, (last.get("cohort") or {}).get("now"), t, month=month)
     if cohort["level"]:
         reasons.append(_reason("watch", "cohort", cohort["why"]))
-    inputs = input_drift(reference, rows, t, alpha=alpha, month=month)
+    inputs = input_drift(reference, rows, t, alpha=alpha, month=month, keys=keys)
     for r in inputs[inputs["level"].isin(["watch", "retrain"])].itertuples():
         reasons.append(_reason(r.level, "inputs", f"{r.words} ({r.feature}): {r.why}",
                                [r.feature]))
-    mix = mix_drift(reference, rows, t, alpha=alpha)
+    mix = mix_drift(reference, rows, t, alpha=alpha, keys=keys)
     for m in mix:
         if m["level"]:
             reasons.append(_reason("watch", "cohort", f"the children's "
@@ -143,7 +146,8 @@ def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame,
                 else ""), c["features"]))
     scores = score_drift(reference, scored["score"].to_numpy(float), scored["risk_band"],
                          scored["in_capacity"].to_numpy(bool), scored, t, tolerance=tolerance,
-                         last=last.get("scores"), alpha=alpha, month=month)
+                         last=last.get("scores"), alpha=alpha, month=month,
+                         keys=_keys_of(scored, rows, keys))
     if scores["level"]:
         reasons.append(_reason(scores["level"], "scores", scores["why"]))
     for c in scores["capacity"]:
@@ -151,6 +155,15 @@ def _drift_reasons(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame,
             reasons.append(_reason("watch", "fairness", c["why"]))
     return reasons, {"cohort": cohort, "inputs": inputs, "mix": mix, "contacts": volumes,
                      "scores": scores}
+
+
+def _keys_of(scored: pd.DataFrame, rows: pd.DataFrame, keys: np.ndarray) -> np.ndarray:
+    """The record keys of ``scored``'s rows, from ``rows``' (matched by child, one row each
+    in a month; in order when either lacks ``child_id``)."""
+    if "child_id" not in scored.columns or "child_id" not in rows.columns:
+        return keys
+    by_child = pd.Series(keys, index=rows["child_id"].astype(str).to_numpy())
+    return by_child.reindex(scored["child_id"].astype(str).to_numpy()).to_numpy(np.int64)
 
 
 def _performance_reasons(reference: dict, scored: pd.DataFrame, t: Any,
@@ -221,7 +234,7 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
                  early: Mapping[str, Any] | None = None,
                  realised: Mapping[str, dict] | None = None, promise: Any = None,
                  seed: int = 0, alpha: Alpha | None = None, notes: Sequence[str] = (),
-                 cohort: int | None = None) -> Assessment:
+                 cohort: int | None = None, ids: np.ndarray | None = None) -> Assessment:
     """Compare one month with the reference and last month, and give the verdict.
 
     Parameters
@@ -238,9 +251,9 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
         The model's test metrics; :func:`run_alpha` (default: from the reference); caveats
         to publish (the capacity judged at, offers of help). Every test counts at
         ``alpha.alpha`` (the policy's ``alarms_per_year`` over 12 runs, Bonferroni).
-    cohort : int, optional
-        The children open now as published (:func:`published_cohort`, the fairness report's
-        "everyone" cell); default ``len(rows)`` (for data already public).
+    cohort, ids : int, array, optional
+        The published cohort (:func:`published_cohort` of ``ids``, the rows' ``child_id|as_of``;
+        default ``len(rows)``); band counts and shares now are cell-keyed by the same ids.
 
     Returns
     -------
@@ -270,7 +283,7 @@ def assess_month(reference: dict, rows: pd.DataFrame, scored: pd.DataFrame, *,
     """
     alpha, month = alpha or run_alpha(reference, thresholds), _calendar_month(rows)
     reasons, drift = _drift_reasons(reference, rows, scored, thresholds, alpha.alpha, month,
-                                    contacts, last or {}, tolerance, cohort)
+                                    contacts, last or {}, tolerance, cohort, ids)
     more, est, windows = _performance_reasons(reference, scored, thresholds, alpha.alpha, month,
                                               realised, promise, seed, early)
     return _summary(sorted(reasons + more, key=lambda r: -_RANK[r.level]), drift, est,

@@ -77,6 +77,23 @@ def count_numeric(values, edges) -> np.ndarray:
                        minlength=len(edges) + 1)
 
 
+def bucket_masks(values, edges) -> np.ndarray:
+    """Which of ``values`` fall in each bucket (right-closed) of ``edges``: one row per
+    bucket, as :func:`count_numeric` counts them (so the rows' sums are its counts); a
+    value that is not finite is in none.
+
+    Examples
+    --------
+    >>> bucket_masks([0.1, 0.5, float("nan")], [0.2]).astype(int).tolist()
+    [[1, 0, 0], [0, 1, 0]]
+    """
+    x = np.asarray(values, dtype=float)
+    at = np.full(len(x), -1)
+    ok = np.isfinite(x)
+    at[ok] = np.searchsorted(np.asarray(edges, float), x[ok], side="left")
+    return at[None, :] == np.arange(len(edges) + 1)[:, None]
+
+
 def category_buckets(values, *, min_count: int = 5) -> dict:
     """Buckets of a category: one per value, small ones merged; every value seen is listed.
 

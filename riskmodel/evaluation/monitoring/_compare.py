@@ -18,13 +18,22 @@ from scipy import stats
 from riskmodel.evaluation.monitoring._buckets import (
     MAX_BINS,
     band,
+    bucket_masks,
     chi_square,
     count_categories,
     count_numeric,
     ks_binned,
     psi,
 )
-from riskmodel.evaluation.monitoring._publish import is_small, rounded, shown_count, small_text
+from riskmodel.evaluation.monitoring._publish import (
+    cohort_keys,
+    is_small,
+    published_counts,
+    published_share,
+    rounded,
+    shown_count,
+    small_text,
+)
 from riskmodel.evaluation.monitoring._reference import (
     MIX,
     hidden_rows,
@@ -117,7 +126,7 @@ def _families(rows: pd.DataFrame) -> int:
 
 
 def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float | None = None,
-                month: str | None = None) -> pd.DataFrame:
+                month: str | None = None, keys: np.ndarray | None = None) -> pd.DataFrame:
     """Every feature of the reference compared with this month's children.
 
     Each feature's distribution is compared with the same calendar month of the reference
@@ -131,9 +140,11 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
         ``band``, ``test``, ``statistic``, ``p``, ``mean_reference``, ``mean_now``,
         ``missing_reference``, ``missing_now``, ``new_values``, ``counts`` (this month's in
         the reference's buckets), ``level`` (``""``, ``watch``, ``retrain``; features below
-        ``min_importance`` never raise one) and ``why``.
+        ``min_importance`` never raise one) and ``why``. ``missing_now`` is a published share
+        (:func:`published_share`, ``keys`` the rows' record keys, :func:`cohort_keys`).
     """
     t = thresholds
+    keys = cohort_keys(None, len(rows)) if keys is None else keys
     entries = reference["features"]
     n_cur = _families(rows)
     tested = [f for f, e in entries.items() if e["kind"] != "area" and f in rows.columns]
@@ -153,8 +164,8 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
                "mean_now": safe_mean(x, reference["min_count"]),
                "new_values": [], "counts": [], "level": "", "why": ""}
         reasons = (_area_check(row, reference, f, t, alpha) if e["kind"] == "area" else
-                   _distribution_check(row, x, e, me, reference, n_cur, t, alpha))
-        reasons += _missing_check(row, rows, f, e, reference, n_cur, t, alpha)
+                   _distribution_check(row, x, e, me, reference, n_cur, t, alpha, keys))
+        reasons += _missing_check(row, rows, f, e, reference, n_cur, t, alpha, keys)
         if reasons:
             row["why"] = "; ".join(w for _, w in reasons)
             top = "retrain" if any(lv == "retrain" for lv, _ in reasons) else "watch"
@@ -181,7 +192,8 @@ def _area_check(row: dict, reference: dict, f: str, t, alpha: float) -> list[tup
 
 
 def _distribution_check(row: dict, x: np.ndarray, e: dict, me: dict | None, reference: dict,
-                        n_cur: float, t, alpha: float) -> list[tuple[str, str]]:
+                        n_cur: float, t, alpha: float,
+                        keys: np.ndarray | None = None) -> list[tuple[str, str]]:
     """A feature's distribution against the reference (PSI and a test) into ``row``."""
     reasons: list[tuple[str, str]] = []
     cur = count_numeric(x, e["edges"])
@@ -203,16 +215,21 @@ def _distribution_check(row: dict, x: np.ndarray, e: dict, me: dict | None, refe
         level = "retrain" if row["band"] == "act" else "watch"
         reasons.append((level, f"PSI {row['psi']:.2f} ({row['band']}), p = {row['p']:.1g}"))
     if e["kind"] == "category":
-        reasons += _new_values(row, x, e, reference["min_count"])
+        reasons += _new_values(row, x, e, reference["min_count"], keys)
     return reasons
 
 
-def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int) -> list[tuple[str, str]]:
+def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int,
+                keys: np.ndarray | None = None) -> list[tuple[str, str]]:
     """Values of a category never seen in training (counted when they are not rare)."""
     seen = set(e.get("values", []))
     vals, counts = np.unique(x[np.isfinite(x)], return_counts=True)
-    row["new_values"] = [[float(v), shown_count(int(c), min_count)]
-                         for v, c in zip(vals, counts, strict=True) if float(v) not in seen]
+    new = [i for i, v in enumerate(vals) if float(v) not in seen]
+    shown = (published_counts(np.vstack([x == vals[i] for i in new]), keys, min_count=min_count)
+             if new and keys is not None else counts[new])
+    row["new_values"] = [[float(vals[i]), shown_count(int(c), min_count) if small
+                          else int(c)] for i, c, small in
+                         zip(new, shown, is_small(counts[new], min_count), strict=True)]
     many = [float(v) for v, c in zip(vals, counts, strict=True)
             if float(v) not in seen and c >= max(min_count, 0.01 * len(x))]
     if many:
@@ -222,14 +239,16 @@ def _new_values(row: dict, x: np.ndarray, e: dict, min_count: int) -> list[tuple
 
 
 def _missing_check(row: dict, rows: pd.DataFrame, f: str, e: dict, reference: dict,
-                   n_cur: float, t, alpha: float) -> list[tuple[str, str]]:
+                   n_cur: float, t, alpha: float, keys: np.ndarray
+                   ) -> list[tuple[str, str]]:
     """A feature's share missing now against training, into ``row``."""
     miss = missing_share(rows, f)
     now = float(miss.mean()) if len(miss) else 0.0
     ref_missing = _as_counts([e.get("missing")], reference["min_count"])[0]
     before = ref_missing / reference["n"]
     # a share of 1 to 4 children is not published (it is the count over the cohort)
-    row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else now
+    row["missing_now"] = None if is_small([miss.sum()], reference["min_count"])[0] else (
+        published_share(miss, keys, min_count=reference["min_count"]))
     row["missing_reference"] = None if e.get("missing") is None else before
     n_pool = _pooled_n(reference)
     if now - before >= t.missing_rise and _two_proportions(
@@ -240,9 +259,12 @@ def _missing_check(row: dict, rows: pd.DataFrame, f: str, e: dict, reference: di
 
 
 def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,
-              alpha: float | None = None) -> list[dict]:
-    """The cohort's mix (locality, age band, sex, ethnicity, ...) against the reference."""
+              alpha: float | None = None, keys: np.ndarray | None = None) -> list[dict]:
+    """The cohort's mix (locality, age band, sex, ethnicity, ...) against the reference
+    (each group's share now published: :func:`published_share`, ``keys`` the rows' record
+    keys, :func:`cohort_keys`)."""
     t = thresholds
+    keys = cohort_keys(None, len(rows)) if keys is None else keys
     mix = reference.get("mix", {})
     cols = [c for c in MIX if c in mix and c in rows.columns]
     if alpha is None:
@@ -271,8 +293,10 @@ def mix_drift(reference: dict, rows: pd.DataFrame, thresholds, *,
         hide = hidden_rows(counts, {"n": len(values)}, min_count=min_count)
         shown = [(_hidden_text(c, min_count) if h else c)
                  for c, h in zip(counts["n"], hide, strict=True)]
+        text = values.astype(str).to_numpy()
         groups = [{"group": " / ".join(g), "reference": float(r / total_ref),
-                   "now": c if isinstance(c, str) else float(c / max(len(values), 1))}
+                   "now": c if isinstance(c, str) else published_share(
+                       np.isin(text, list(g)), keys, min_count=min_count)}
                   for g, r, c in zip(e["groups"], ref, shown[:len(cur)], strict=True)]
         out.append({"characteristic": col, "psi": value, "p": p, "level": level, "why": why,
                     "groups": groups,
@@ -379,10 +403,12 @@ def contacts_drift(reference: dict, current: dict, features, thresholds, *,
 
 def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thresholds, *,
                 tolerance=(0.8, 1.25), last: dict | None = None, alpha: float | None = None,
-                month: str | None = None) -> dict:
+                month: str | None = None, keys: np.ndarray | None = None) -> dict:
     """Scores, bands and who is within capacity against the reference (the same calendar
-    month's scores when it has them) and last month."""
+    month's scores when it has them) and last month. Band counts and every share now are
+    published ones (``keys`` the children's record keys, :func:`cohort_keys`)."""
     t = thresholds
+    keys = cohort_keys(None, len(score)) if keys is None else keys
     alpha = t.p_value if alpha is None else alpha
     s = reference["scores"]
     min_count = reference["min_count"]
@@ -393,8 +419,9 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     if me and me.get("scores"):
         ref, n_ref = month_counts(me["scores"], s["counts"], me["n"]), me["families"]
     hide = hidden_rows(pd.DataFrame({"n": cur}), {"n": len(score)}, min_count=min_count)
+    shown = published_counts(bucket_masks(score, s["edges"]), keys, min_count=min_count)
     out = {"psi": psi(ref, cur), "mean_reference": s["mean"], "mean_now": float(np.mean(score)),
-           "counts": [None if h else int(c) for c, h in zip(cur, hide, strict=True)],
+           "counts": [None if h else int(c) for c, h in zip(shown, hide, strict=True)],
            "level": "", "why": ""}
     out["band"] = band(out["psi"], t.psi.watch, t.psi.act)
     out["ks"], out["p"] = ks_binned(ref, cur, n_ref=n_ref, n_cur=n_cur)
@@ -410,23 +437,26 @@ def score_drift(reference: dict, score, bands, flags, groups: pd.DataFrame, thre
     ref_b = _as_counts([s["bands"].get(b) for b in names], min_count)
     hide = hidden_rows(pd.DataFrame({"n": now}), {"n": now.sum()}, min_count=min_count)
     ref_hidden = [s["bands"].get(b) is None for b in names]
+    masks = np.vstack([bands == b for b in names] + [np.ones(len(bands), bool)])
+    shown = published_counts(masks, keys, min_count=min_count)  # the bands, then everyone
     out["bands"] = {b: {"reference": None if ref_hidden[i] else float(ref_b[i] / ref_b.sum()),
                         "now": _hidden_text(now[i], min_count) if hide[i]
-                        else float(now[i] / now.sum()),
+                        else float(published_share(masks[i], keys, min_count=min_count)),
                         "last_month": (last or {}).get("bands", {}).get(b, {}).get("now")}
                     for i, b in enumerate(names)}
-    out["band_counts"] = {b: _hidden_text(now[i], min_count) if hide[i] else int(now[i])
+    out["band_counts"] = {b: _hidden_text(now[i], min_count) if hide[i] else int(shown[i])
                           for i, b in enumerate(names)}
     stat, out["bands_p"] = chi_square(ref_b, now, n_ref=n_ref, n_cur=n_cur)
     scale = (_pooled_n(reference) / reference["n"], n_cur / max(len(score), 1))  # to families
     out["capacity"] = _capacity_drift(s.get("capacity", {}), groups, flags, alpha, tolerance,
-                                      min_count, (last or {}).get("capacity"), scale)
+                                      min_count, (last or {}).get("capacity"), scale, keys)
     return out
 
 
 def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, alpha, tolerance, min_count,
-                    last, scale=(1.0, 1.0)) -> list[dict]:
+                    last, scale=(1.0, 1.0), rkeys: np.ndarray | None = None) -> list[dict]:
     flags = np.asarray(flags, bool)
+    rkeys = cohort_keys(None, len(flags)) if rkeys is None else rkeys  # the records'
     rows = []
     for col, table in ref.items():
         if col not in groups.columns:
@@ -444,7 +474,9 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, alpha, tolerance, mi
             rows.append({"characteristic": col, "group": g, "n": n, "k": k, "n_r": n_r,
                          "k_r": k_r,
                          "reference": None if hidden or not n_r else k_r / n_r,
-                         "now": None if hidden or not n else k / n, "hidden": hidden})
+                         "now": None if hidden or not n else published_share(
+                             flags, rkeys, min_count=min_count, within=mask),
+                         "hidden": hidden})
     out = []
     for r in rows:
         item = {"characteristic": r["characteristic"], "group": r["group"],
@@ -454,7 +486,7 @@ def _capacity_drift(ref: dict, groups: pd.DataFrame, flags, alpha, tolerance, mi
             if prev["characteristic"] == r["characteristic"] and prev["group"] == r["group"]:
                 item["last_month"] = prev.get("now")
         if not r["hidden"] and r["reference"] and r["now"] is not None:
-            ratio = r["now"] / r["reference"]
+            ratio = (r["k"] / r["n"]) / r["reference"]  # judged exact, published rounded
             p = _two_proportions(r["k"] * scale[1], r["n"] * scale[1], r["k_r"] * scale[0],
                                  r["n_r"] * scale[0])
             if (ratio < tolerance[0] or ratio > tolerance[1]) and p < alpha:

@@ -21,15 +21,19 @@ from riskmodel.evaluation._disclosure import (
     CONFUSION_CELLS,
     MIN_FOR_SCORES,
     is_small,
+    protect_counts,
     protect_table,
     published_rate,
     rate_interval,
+    record_keys,
     small_text,
     suppress,
 )
 
-__all__ = ["CELLS", "RATE_CELLS", "group_cells", "hidden_counts", "hidden_rows", "is_small", "kept",
-           "publish_measures", "publish_ratios", "published_cohort", "rounded", "scores_shown",
+__all__ = ["CELLS", "RATE_CELLS", "cohort_keys", "group_cells", "hidden_counts", "hidden_rows",
+           "is_small", "kept", "publish_measures", "publish_ratios", "published_cohort",
+           "published_counts",
+           "published_share", "rounded", "scores_shown",
            "shown_count", "small_text", "suppress"]
 
 #: The confusion cells a by-group table publishes (the fairness report's).
@@ -74,6 +78,55 @@ def published_cohort(ids: np.ndarray, *, min_count: int) -> int:
     everyone = group_cells(np.zeros(len(ids), int), np.zeros(len(ids), bool),
                            np.zeros(len(ids), bool), ids, min_count=min_count)
     return int(everyone["children"].iloc[0])
+
+
+def cohort_keys(ids: np.ndarray | None, n: int) -> np.ndarray:
+    """The permanent record keys of a month's ``n`` records (``ids``: ``child_id|as_of``,
+    as :func:`published_cohort` keys them); without ids, keys of the row positions (stable
+    within one file only, for data at hand in a test or already public).
+
+    Examples
+    --------
+    >>> cohort_keys(np.array(["c1|2025-01-01", "c2|2025-01-01"]), 2).shape
+    (2,)
+    """
+    return record_keys(list(ids) if ids is not None else [str(i) for i in range(n)])
+
+
+def published_counts(masks: np.ndarray, keys: np.ndarray, *, min_count: int) -> np.ndarray:
+    """The published count of each row of ``masks`` (rows x records): its children rounded
+    by their cell key, as every report rounds the same children (so the month's whole
+    cohort here is :func:`published_cohort`, and a count published twice prints the same).
+
+    Examples
+    --------
+    >>> keys = cohort_keys(None, 30)
+    >>> published_counts(np.ones((1, 30), bool), keys, min_count=5).tolist()[0] % 5
+    0
+    """
+    return protect_counts(np.atleast_2d(np.asarray(masks, bool)), keys, min_count)
+
+
+def published_share(mask: np.ndarray, keys: np.ndarray, *, min_count: int,
+                    within: np.ndarray | None = None) -> float:
+    """A share of children as published: the published count of ``mask`` over the published
+    count of ``within`` (default everyone), each rounded by its children's cell key, so the
+    share times the published whole is a published count and no exact count comes back.
+    Every share monitoring publishes about children (mix, bands, capacity, missing) is this.
+
+    Examples
+    --------
+    >>> keys = cohort_keys(None, 40)
+    >>> published_share(np.arange(40) < 10, keys, min_count=1)
+    0.25
+    >>> s = published_share(np.arange(40) < 12, keys, min_count=5)
+    >>> round(s * int(published_counts(np.ones(40, bool), keys, min_count=5)[0]), 9) % 5
+    0.0
+    """
+    whole = np.ones(len(keys), bool) if within is None else np.asarray(within, bool)
+    part = np.asarray(mask, bool) & whole
+    k, n = published_counts(np.vstack([part, whole]), keys, min_count=min_count)
+    return float(published_rate(min(k, n), n))
 
 
 #: Measures that are rates of published cells: measure -> (numerator, denominator).
