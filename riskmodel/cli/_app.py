@@ -170,6 +170,15 @@ _python_show_warning = warnings.showwarning
 _warned: set[str] = set()
 
 
+def _out_of_memory_line() -> str:
+    """What to do when DuckDB runs out of the memory it may use (it spills what it can)."""
+    from riskmodel.data import duckdb_settings
+
+    return ("error: the extract's database ran out of the memory it may use ("
+            f"{duckdb_settings()['memory_limit']}). Set RISKMODEL_DUCKDB_MEMORY to a larger "
+            "share (e.g. 4GB) if the machine has it")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
     warnings.showwarning = _show_warning
@@ -204,6 +213,10 @@ def main(argv: list[str] | None = None) -> None:
             console.print(_usage_line(exc), markup=False, highlight=False, soft_wrap=True)
             code = getattr(exc, "exit_code", 2)
             sys.exit(code if code not in (0, 1) else 2)
+        if type(exc).__name__ == "OutOfMemoryException" and not os.environ.get(
+                "RISKMODEL_DEBUG"):  # DuckDB's: the machine's limit, not a bug
+            console.print(_out_of_memory_line(), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(1)
         if os.environ.get("RISKMODEL_DEBUG"):  # a bug, not a user error: one line unless asked
             raise
         console.print(

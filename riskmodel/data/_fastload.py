@@ -303,6 +303,8 @@ def clean_tables(path: Path, extract: pd.Timestamp, *, in_duckdb: bool = False
             return DuckTables(con, _frame)
         return {table: _frame(con.sql(f"SELECT * FROM {DuckTables.view(table)}")
                               .to_arrow_table()) for table in TABLES}
+    except duckdb.OutOfMemoryException:
+        raise  # not the extract's fault: the pandas path would need far more memory still
     except (duckdb.Error, OSError):
         return None  # a file DuckDB cannot read: the detailed path says why
     finally:
