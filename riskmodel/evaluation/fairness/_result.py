@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from riskmodel._core.jsonready import jsonable
 from riskmodel.evaluation.fairness._policy import FairnessPolicy
 
 
@@ -80,19 +80,6 @@ class FairnessAudit:
         if self.referrals is not None:
             out.update(self.referrals.tables())
         return out
-
-
-def jsonable(value):
-    """``value`` with string keys, plain Python numbers and None for NaN and infinities."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def table_records(df: pd.DataFrame) -> list[dict]:

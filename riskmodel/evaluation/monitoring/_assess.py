@@ -178,7 +178,7 @@ def _performance_reasons(reference: dict, scored: pd.DataFrame, t: Any,
     checks = judge({k: est[k] for k in ESTIMATED}, ref, t.performance,
                    outcome_ratio=t.outcome_ratio, alpha=alpha,
                    against="the reference period's estimate")
-    judged = Estimate.of(est, ref, checks)
+    judged = Estimate.judged(est, ref, checks)
     for text in judged.short:
         reasons.append(_reason("watch", "estimate", f"estimate for this month's list: {text}"))
     windows = {}
@@ -309,7 +309,8 @@ def _summary(reasons: list[Reason], drift: dict, est: Estimate, *,
                      inputs.drop(columns=["counts"]).to_dict(orient="records")),
         mix=tuple(MixRow.of(m) for m in drift["mix"]),
         contacts=tuple(ContactRow.of(c) for c in drift["contacts"]),
-        scores=ScoreDrift.of(drift["scores"]), early=Early.of(early), estimate=est,
+        scores=ScoreDrift.of(drift["scores"]), estimate=est,
+        early=Early.of(early) if early else None,  # an empty one: nothing to compare
         realised=dict(realised), alpha=alpha, month_compared=month, notes=tuple(notes),
         moved=Moved(watch=int((inputs["band"] == "watch").sum()),
                     act=int((inputs["band"] == "act").sum()),

@@ -11,12 +11,12 @@ stays in its JSON form.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Self
 
-import numpy as np
+# JSON-ready values (NaN as null, numpy scalars as Python, a part as its JSON form)
+from riskmodel._core.jsonready import jsonable as clean
 
 #: A field whose None is left out of the JSON (a key written only when there is a value).
 OMIT = {"omit": True}
@@ -24,29 +24,19 @@ OMIT = {"omit": True}
 EMPTY = {"empty": True}
 
 
-def clean(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN and infinities to None, tuples to lists.
-
-    Examples
-    --------
-    >>> clean({"a": np.float64("nan"), "b": (np.int64(3), 0.5)})
-    {'a': None, 'b': [3, 0.5]}
-    """
-    if isinstance(value, Record):
-        return value.to_dict()
-    if isinstance(value, Mapping):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 class Record:
     """A part of the summary: a frozen dataclass written as JSON in its fields' order."""
+
+    @classmethod
+    def of(cls, d: Mapping[str, Any]) -> Self:
+        """From its JSON form (keys it has no field for are left out).
+
+        Examples
+        --------
+        >>> Interval.of({"value": 0.71, "low": 0.65, "high": float("nan")})
+        Interval(value=0.71, low=0.65, high=None, hidden=None)
+        """
+        return cls(**_made(cls, d))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready form (what ``summary.json`` holds for this part)."""
@@ -78,17 +68,6 @@ class Interval(Record):
     high: float | None
     hidden: bool | None = field(default=None, metadata=OMIT)
 
-    @classmethod
-    def of(cls, d: Mapping[str, Any]) -> Interval:
-        """From its JSON form.
-
-        Examples
-        --------
-        >>> Interval.of({"value": 0.71, "low": 0.65, "high": float("nan")})
-        Interval(value=0.71, low=0.65, high=None, hidden=None)
-        """
-        return cls(**_made(cls, d))
-
 
 @dataclass(frozen=True)
 class Reason(Record):
@@ -112,10 +91,6 @@ class CohortSize(Record):
     level: str
     why: str
 
-    @classmethod
-    def of(cls, d: Mapping[str, Any]) -> CohortSize:
-        return cls(**_made(cls, d))
-
 
 @dataclass(frozen=True)
 class InputRow(Record):
@@ -137,10 +112,6 @@ class InputRow(Record):
     why: str
     missing_now: float | None
     missing_reference: float | None
-
-    @classmethod
-    def of(cls, d: Mapping[str, Any]) -> InputRow:
-        return cls(**_made(cls, d))
 
 
 @dataclass(frozen=True)
@@ -183,10 +154,6 @@ class ContactRow(Record):
     features: tuple[str, ...]
     level: str
     why: str
-
-    @classmethod
-    def of(cls, d: Mapping[str, Any]) -> ContactRow:
-        return cls(**_made(cls, d))
 
 
 @dataclass(frozen=True)
@@ -252,11 +219,6 @@ class Early(Record):
     why: str
     list_of: str | None = field(default=None, metadata=OMIT)
 
-    @classmethod
-    def of(cls, d: Mapping[str, Any] | None) -> Early | None:
-        """From :func:`early_outcomes`'s dict; None for an empty one (nothing to compare)."""
-        return cls(**_made(cls, d)) if d else None
-
 
 @dataclass(frozen=True)
 class Check(Record):
@@ -270,10 +232,6 @@ class Check(Record):
     smallest: float | None
     short: bool
     text: str
-
-    @classmethod
-    def of(cls, d: Mapping[str, Any]) -> Check:
-        return cls(**_made(cls, d))
 
 
 @dataclass(frozen=True)
@@ -302,15 +260,14 @@ class Estimate(Record):
     short: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, est: Mapping[str, Any], reference: Sequence[Mapping[str, Any]],
-           checks: Sequence[Mapping[str, Any]]) -> Estimate:
+    def judged(cls, est: Mapping[str, Any], reference: Sequence[Mapping[str, Any]],
+               checks: Sequence[Mapping[str, Any]]) -> Estimate:
         """From :func:`estimate`'s dict, the reference's rows and :func:`judge`'s checks."""
         judged = tuple(Check.of(c) for c in checks)
         return cls(estimate=bool(est["estimate"]), n=int(est["n"]),
                    **{k: Interval.of(est[k]) for k in ("auc", "precision_at_capacity",
                                                        "recall_at_capacity", "base_rate")},
-                   reference=tuple(ReferenceEstimate(**_made(ReferenceEstimate, r))
-                                   for r in reference),
+                   reference=tuple(ReferenceEstimate.of(r) for r in reference),
                    checks=judged, short=tuple(c.text for c in judged if c.short))
 
 
