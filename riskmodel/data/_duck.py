@@ -22,7 +22,8 @@ import pyarrow as pa
 from riskmodel.data._contract import TABLES
 
 
-def _q(name: str) -> str:
+def quoted(name: str) -> str:
+    """``name`` as a DuckDB identifier (double quotes, any inside doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -109,7 +110,7 @@ class DuckTables(Mapping[str, pd.DataFrame]):
     def date_bounds(self, columns: Iterable[tuple[str, str]],
                     ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The earliest and latest date in ``columns`` (``(table, column)`` pairs)."""
-        parts = [f"SELECT min({_q(c)}) AS lo, max({_q(c)}) AS hi FROM {self.view(t)}"
+        parts = [f"SELECT min({quoted(c)}) AS lo, max({quoted(c)}) AS hi FROM {self.view(t)}"
                  for t, c in columns]
         bounds = self._arrow(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(parts)})")
         lo, hi = (bounds.column(i)[0].as_py() for i in (0, 1))

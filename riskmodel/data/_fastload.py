@@ -31,7 +31,7 @@ from riskmodel.data._contract import (
     RECORDED_DATES,
     TABLES,
 )
-from riskmodel.data._duck import DuckTables
+from riskmodel.data._duck import DuckTables, quoted
 from riskmodel.data._engine import duckdb_connect
 from riskmodel.data._files import _find, _near_misses
 from riskmodel.data._schemas import ALLOWED, DATE_MAX, DATE_MIN, IMD_RANGE, NULLABLE, UNIQUE
@@ -49,10 +49,6 @@ _INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
 _FLOAT_TYPES = ("FLOAT", "DOUBLE")
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -68,7 +64,7 @@ def _sources(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str] | Non
         held = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = 'src' AND table_schema = 'main'").fetchall()}
-        found = {t: f"src.main.{_q(t)}" for t in TABLES if t in held}
+        found = {t: f"src.main.{quoted(t)}" for t in TABLES if t in held}
     else:
         found = {}
         for table in TABLES:
@@ -90,7 +86,7 @@ def _column_expr(table: str, col: str, sqltype: str | None) -> str | None:
     Text is kept as stored (a cell the detailed path would change fails :func:`_text_checks`),
     dates become day-precision timestamps, ``imd_decile`` keeps its stored number.
     """
-    c = _q(col)
+    c = quoted(col)
     if sqltype is None:  # an optional column left out: empty
         return ("CAST(NULL AS TIMESTAMP)" if col in DATE_COLUMNS[table]
                 else "CAST(NULL AS BIGINT)" if col == "imd_decile" else "CAST(NULL AS VARCHAR)")
@@ -105,7 +101,7 @@ def _text_checks(table: str, stored: dict[str, str]) -> list[str]:
     """Conditions on a cell the detailed path would rewrite or warn about."""
     checks = []
     for col in COLUMNS[table]:
-        c = _q(col)
+        c = quoted(col)
         # A category column's allowed values have neither (its allowed-value check holds).
         if stored.get(col) == "VARCHAR" and (table, col) not in ALLOWED:
             checks.append(f"{c} = '' OR regexp_matches({c}, {_literal(_TRIMMED)})")
@@ -121,7 +117,7 @@ def _contract_checks(table: str, extract: pd.Timestamp) -> list[str]:
     """Conditions, each true on a row the detailed checks would report (one table)."""
     checks = []
     for col in COLUMNS[table]:
-        c = _q(col)
+        c = quoted(col)
         if (table, col) not in NULLABLE:
             checks.append(f"{c} IS NULL")
         if (table, col) in ALLOWED:
@@ -150,9 +146,9 @@ def _time_checks(table: str) -> list[str]:
             continue
         before = NOT_BEFORE.get(when)
         if before is not None:
-            checks.append(f"{_q(when)} < {_q(before)}")
+            checks.append(f"{quoted(when)} < {quoted(before)}")
         if (table, value) in NULLABLE:
-            checks.append(f"{_q(when)} IS NOT NULL AND {_q(value)} IS NULL")
+            checks.append(f"{quoted(when)} IS NOT NULL AND {quoted(value)} IS NULL")
     return checks
 
 
@@ -177,7 +173,7 @@ def _table_clean(con: duckdb.DuckDBPyConnection, table: str, source: str,
         expr = _column_expr(table, col, stored.get(col))
         if expr is None:
             return False
-        cols.append(f"{expr} AS {_q(col)}")
+        cols.append(f"{expr} AS {quoted(col)}")
     con.execute(f"CREATE VIEW v_{table} AS SELECT {', '.join(cols)} FROM {source}")
     conds = _text_checks(table, stored) + _contract_checks(table, extract)
     aggs = [f"coalesce(bool_or({c}), false)" for c in conds]
@@ -194,7 +190,7 @@ def _unique(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
     """No value of ``col`` twice. A ``GROUP BY``, not ``count(DISTINCT)``: DuckDB spills a
     grouping larger than its memory to disk, but not a distinct count (5,000,000 children:
     79 million contact ids ran out of the 1 GB)."""
-    c = _q(col)
+    c = quoted(col)
     return not _row(con, f"SELECT count(*) FROM (SELECT {c} FROM v_{table} WHERE {c} IS NOT "
                          f"NULL GROUP BY {c} HAVING count(*) > 1)")[0]
 
@@ -230,7 +226,7 @@ def _typed_sql(table: str) -> str:
     """The typed table (``coerce_tables``' types) from the view of a clean table."""
     cols = []
     for col in COLUMNS[table]:
-        c = _q(col)
+        c = quoted(col)
         if col == "imd_decile":
             c = f"CAST({c} AS BIGINT)"
         elif (table, col) in EMPTY_AS_UNKNOWN:
@@ -239,7 +235,7 @@ def _typed_sql(table: str) -> str:
             c = "coalesce(family_id, child_id)"
         elif col in DATE_COLUMNS[table]:
             c = f"CAST({c} AS TIMESTAMP_NS)"
-        cols.append(f"{c} AS {_q(col)}")
+        cols.append(f"{c} AS {quoted(col)}")
     return f"SELECT {', '.join(cols)} FROM v_{table}"
 
 
@@ -252,7 +248,7 @@ def _frame(arrow: pa.Table) -> pd.DataFrame:
 
 
 def _empty_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    cols = ", ".join(f"{_column_expr(table, c, None)} AS {_q(c)}" for c in COLUMNS[table])
+    cols = ", ".join(f"{_column_expr(table, c, None)} AS {quoted(c)}" for c in COLUMNS[table])
     con.execute(f"CREATE VIEW v_{table} AS SELECT {cols} LIMIT 0")
 
 
