@@ -36,7 +36,13 @@ from riskmodel.store import (
     read_test_predictions,
     read_text,
 )
-from riskmodel.training import Candidate, TrainingSpec, fit_and_predict_folds, temporal_folds
+from riskmodel.training import (
+    Candidate,
+    TrainingSpec,
+    fit_and_predict_folds,
+    labelled_rows,
+    temporal_folds,
+)
 
 KEYS = ["child_id", "as_of"]
 #: The columns a prediction has that the matrix does not (the rest are the matrix's).
@@ -57,11 +63,6 @@ def rows_sha256(labelled: pd.DataFrame) -> str:
     """
     hashed = pd.util.hash_pandas_object(labelled[KEYS], index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
-def _labelled(matrix: pd.DataFrame) -> pd.DataFrame:
-    """The rows a training evaluates (an observed label), positioned from 0."""
-    return matrix[matrix["label"].notna()].reset_index(drop=True)
 
 
 def stored_predictions(predictions: pd.DataFrame, matrix: pd.DataFrame) -> bytes:
@@ -89,7 +90,7 @@ def stored_predictions(predictions: pd.DataFrame, matrix: pd.DataFrame) -> bytes
     >>> read_predictions_bytes(stored_predictions(p, m)).frame.row.tolist()
     [1]
     """
-    keys = _labelled(matrix[[*KEYS, "label"]])[KEYS]
+    keys = labelled_rows(matrix[[*KEYS, "label"]])[KEYS]
     rows = predictions[KEYS].merge(keys.assign(row=range(len(keys))), on=KEYS, how="left",
                                    validate="one_to_one")["row"]
     if rows.isna().any():
@@ -162,12 +163,12 @@ def run_test_predictions(run_id: str, data: str | os.PathLike | Extract, *, refi
     stored = None if refit else read_test_predictions(run.run_id)
     # stored scores need only the cohort, labels and carried columns: the rest is not built
     tm = _checked_matrix(run, spec, data, None if stored is None else review_spec(spec))
-    labelled = _labelled(tm.matrix)
+    labelled = labelled_rows(tm.matrix)
     pred = None if stored is None else _rejoined(stored, labelled)
     if pred is None:
         if stored is not None:  # rows that do not line up: the whole matrix, to refit on
             tm = _checked_matrix(run, spec, tm.extract, None)
-            labelled = _labelled(tm.matrix)
+            labelled = labelled_rows(tm.matrix)
         folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
                                horizon_months=spec.horizon_months,
                                holdout=spec.splits.holdout,

@@ -20,6 +20,7 @@ from riskmodel.training._evaluate import (
     fit_final,
     judge,
     judge_fairness,
+    labelled_rows,
     make_candidate,
 )
 from riskmodel.training._folds import as_of_schedule, temporal_folds
@@ -31,6 +32,7 @@ __all__ = [
     "Candidate", "CandidateResult", "TrainResult", "TrainingSpec", "apply_decisions",
     "as_of_schedule", "best_passing", "compare_table", "diff_lines", "evaluate_candidates",
     "fit_and_predict_folds", "fit_candidate", "fit_final", "judge", "judge_fairness",
-    "leaderboard_table", "leaderboard_title", "load_training_spec", "make_candidate",
+    "labelled_rows", "leaderboard_table", "leaderboard_title", "load_training_spec",
+    "make_candidate",
     "offered_rows", "over_time_lines", "regret", "temporal_folds",
 ]

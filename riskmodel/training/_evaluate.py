@@ -288,6 +288,19 @@ def _judge_all(results: list[CandidateResult], spec: TrainingSpec, holdout_dates
             r.reasons = [*r.reasons, "the baseline to beat (thresholds.beat)"]
 
 
+def labelled_rows(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The rows a training learns from and tests on (an observed label), positioned from 0:
+    the positions its stored test predictions refer to.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"label": [1, None, 0]}, dtype="Int64")
+    >>> labelled_rows(m)["label"].tolist()
+    [1, 0]
+    """
+    return matrix[matrix["label"].notna()].reset_index(drop=True)
+
+
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
                           spec: TrainingSpec, folds) -> pd.DataFrame:
     """Out-of-time predictions of one candidate over all folds (test rows only)."""
@@ -327,7 +340,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     TrainResult
     """
     say = progress or (lambda msg: None)
-    labelled = matrix[matrix["label"].notna()].reset_index(drop=True)
+    labelled = labelled_rows(matrix)
     if labelled.empty:
         raise InputError("training: no rows with an observed label (check the as-of schedule)")
     if labelled["label"].nunique() < 2:
@@ -451,5 +464,5 @@ def _selection_value(r: CandidateResult, metric: str) -> float:
 def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
               spec: TrainingSpec) -> CalibratedModel:
     """Fit a candidate on every labelled row: the model that is registered and used."""
-    labelled = matrix[matrix["label"].notna()].reset_index(drop=True)
+    labelled = labelled_rows(matrix)
     return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec)
