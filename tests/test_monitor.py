@@ -309,7 +309,8 @@ def test_no_figure_of_the_summary_gives_back_the_exact_cohort(council, model_uri
     summary.json gives the exact count back: the band counts are cell-keyed as the cohort
     is (so they cannot sum to the exact cohort), every share of children now (bands, mix,
     missing, within capacity) is a published count over a published count, and the early
-    outcomes' children is the cohort the month before published."""
+    outcomes' children is the cohort the month before published, their count cell-keyed, and
+    the features' means are to two decimals."""
     months = ["2025-06-01", "2025-07-01"]
     with memory_history():
         for m in months:
@@ -343,6 +344,15 @@ def test_no_figure_of_the_summary_gives_back_the_exact_cohort(council, model_uri
     assert hist and all(c % base == 0 for c in hist), hist
     new = [c for r in s["inputs"] for _, c in r.get("new_values", []) if isinstance(c, int)]
     assert all(c % base == 0 for c in new), new
+    # the early outcomes' count is published as the cohort is, and its ratio is of that count
+    # (both were once exact); a mean to two decimals fits every cohort the rounding allows (a
+    # flag's mean at full precision was its count over the exact cohort)
+    e = s["early"]
+    assert isinstance(e["observed"], str) or (e["observed"] % base == 0 and e["ratio"] *
+                                              e["expected"] == pytest.approx(e["observed"]))
+    means = [r[m] for r in s["inputs"] for m in ("mean_now", "mean_reference")
+             if r[m] is not None]
+    assert len(means) > 10 and all(round(v, 2) == v for v in means)
 
 
 # ------------------------------------------------------------------ outputs -----------------

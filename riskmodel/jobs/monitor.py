@@ -45,6 +45,7 @@ from riskmodel.evaluation.monitoring import (
     offered_help,
     offered_text,
     published_cohort,
+    published_outcomes,
     realised,
     reference_inputs,
     rounded,
@@ -337,10 +338,14 @@ def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top
                          knowledge=fspec.knowledge)
     events = int(first[first["child_id"].astype(str).isin(set(s["child_id"]))][
         loaded.meta["outcome"]].fillna(0).sum())
+    had = first.loc[first[loaded.meta["outcome"]].fillna(0) > 0, "child_id"].astype(str)
+    ids = record_identity(matrix).to_numpy()
+    published = published_outcomes(ids, matrix["child_id"].astype(str).isin(set(had)),
+                                   min_count=min_count)
     out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
-                         min_count=min_count, thresholds=t, alpha=alpha)
+                         min_count=min_count, thresholds=t, alpha=alpha, published=published)
     # that month's cohort as its summary published it (cell-keyed), never the exact count
-    out["children"] = published_cohort(record_identity(matrix).to_numpy(), min_count=min_count)
+    out["children"] = published_cohort(ids, min_count=min_count)
     out["list_of"] = str(before.date())
     return out
 

@@ -22,7 +22,12 @@ from riskmodel.evaluation.monitoring._performance import (
     realised,
     training_gaps,
 )
-from riskmodel.evaluation.monitoring._publish import published_cohort, rounded
+from riskmodel.evaluation.monitoring._publish import (
+    published_cohort,
+    published_mean,
+    published_outcomes,
+    rounded,
+)
 from riskmodel.evaluation.monitoring._reference import (
     ReferenceInputs,
     build_reference,
@@ -65,5 +70,6 @@ __all__ = [
     "reference_inputs", "run_alpha", "by_group", "chi_square",
     "contact_volumes", "early_outcomes", "estimate", "gap_change", "history_table",
     "importance_shares", "ks_binned", "offered_help", "offered_text", "psi", "realised",
-    "published_cohort", "rounded", "training_gaps", "verdict_of", "write_monitoring_report",
+    "published_cohort", "published_mean", "published_outcomes", "rounded", "training_gaps",
+    "verdict_of", "write_monitoring_report",
 ]

@@ -29,6 +29,7 @@ from riskmodel.evaluation.monitoring._publish import (
     cohort_keys,
     is_small,
     published_counts,
+    published_mean,
     published_share,
     rounded,
     shown_count,
@@ -166,6 +167,9 @@ def input_drift(reference: dict, rows: pd.DataFrame, thresholds, *, alpha: float
         reasons = (_area_check(row, reference, f, t, alpha) if e["kind"] == "area" else
                    _distribution_check(row, x, e, me, reference, n_cur, t, alpha, keys))
         reasons += _missing_check(row, rows, f, e, reference, n_cur, t, alpha, keys)
+        # judged on the exact means; published to two decimals (no exact cohort back)
+        row["mean_now"], row["mean_reference"] = (published_mean(row["mean_now"]),
+                                                  published_mean(row["mean_reference"]))
         if reasons:
             row["why"] = "; ".join(w for _, w in reasons)
             top = "retrain" if any(lv == "retrain" for lv, _ in reasons) else "watch"

@@ -278,14 +278,18 @@ def estimate(p, flags, *, n_sim: int = 200, seed: int = 0) -> dict:
 
 
 def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, thresholds=None,
-                   alpha: float | None = None) -> dict:
+                   alpha: float | None = None, published: int | None = None) -> dict:
     """Outcomes in the first month(s) after a list against what its scores lead one to expect.
 
     The expected number is the sum of the scores (outcomes expected within the horizon)
     times the share of the horizon's outcomes that came within the first ``months`` in the
     training data (``early``: ``events`` and ``events_horizon``). The test conditions on both
     counts (the training share is itself an estimate): given their total, this month's count
-    is binomial under no change.
+    is binomial under no change. The test and the level use the exact count; what is
+    published (``observed``, ``ratio``, ``p`` and the words) comes from ``published``, the
+    count rounded by its children's cell keys (:func:`published_counts`), with ``p`` to two
+    decimals, so no figure gives the exact count back. Without ``published`` (data already
+    public, a test) the exact count is shown.
 
     Examples
     --------
@@ -307,14 +311,17 @@ def early_outcomes(p, events: int, *, early: dict, min_count: int = 5, threshold
     test = stats.binomtest(int(events), int(events + ref), share)
     out["p"] = float(test.pvalue)
     level = alpha if alpha is not None else getattr(thresholds, "p_value", 0.0)
-    if thresholds is not None and out["p"] < level and (
-            out["ratio"] >= thresholds.outcome_ratio
-            or out["ratio"] <= 1 / thresholds.outcome_ratio):
+    raised = thresholds is not None and out["p"] < level and (
+        out["ratio"] >= thresholds.outcome_ratio or out["ratio"] <= 1 / thresholds.outcome_ratio)
+    if published is not None:  # the exact count decided; its published count is shown
+        out.update(observed=int(published), ratio=float(published / expected),
+                   p=round(out["p"], 2))
+    if raised:
         out["level"] = "retrain"
+        shown_p = f"= {out['p']:.1g}" if published is None or out["p"] >= 0.01 else "< 0.01"
         out["why"] = (f"{out['ratio']:.1f} times the outcomes expected in the first month after "
                       "last month's list: the same scores now lead to the outcome "
-                      + ("more" if out["ratio"] > 1 else "less") + " often (p = "
-                      f"{out['p']:.1g})")
+                      + ("more" if out["ratio"] > 1 else "less") + f" often (p {shown_p})")
     if is_small([events], min_count)[0]:  # the count (and what reveals it) is not published
         out.update(observed=f"<{min_count}", ratio=None, p=None)
     return out

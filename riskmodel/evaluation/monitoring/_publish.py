@@ -32,7 +32,7 @@ from riskmodel.evaluation._disclosure import (
 
 __all__ = ["CELLS", "RATE_CELLS", "cohort_keys", "group_cells", "hidden_counts", "hidden_rows",
            "is_small", "kept", "publish_measures", "publish_ratios", "published_cohort",
-           "published_counts",
+           "published_counts", "published_mean", "published_outcomes",
            "published_share", "rounded", "scores_shown",
            "shown_count", "small_text", "suppress"]
 
@@ -78,6 +78,42 @@ def published_cohort(ids: np.ndarray, *, min_count: int) -> int:
     everyone = group_cells(np.zeros(len(ids), int), np.zeros(len(ids), bool),
                            np.zeros(len(ids), bool), ids, min_count=min_count)
     return int(everyone["children"].iloc[0])
+
+
+def published_outcomes(ids: np.ndarray, had: np.ndarray, *, min_count: int) -> int:
+    """How many of the month's records ``ids`` had the outcome (``had``), as published: the
+    "everyone" row's children who needed help, rounded by their records' permanent keys as
+    :func:`published_cohort` rounds the cohort (the fairness report's cell).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKMODEL_DISCLOSURE_KEY"] = "doc"
+    >>> ids = np.array([f"c{i}|2025-01-01" for i in range(300)])
+    >>> k = published_outcomes(ids, np.arange(300) < 42, min_count=5)
+    >>> k % 5 == 0 and abs(k - 42) < 5, published_outcomes(ids, np.arange(300) < 42,
+    ...                                                     min_count=1)
+    (True, 42)
+    >>> del os.environ["RISKMODEL_DISCLOSURE_KEY"]
+    """
+    everyone = group_cells(np.zeros(len(ids), int), np.asarray(had, bool),
+                           np.zeros(len(ids), bool), ids, min_count=min_count)
+    return int(everyone["needed_help"].iloc[0])
+
+
+def published_mean(value: float | None) -> float | None:
+    """A mean over the month's children as published: to two decimals, as the other figures
+    taken from the exact records. At full precision a mean is an exact fraction whose
+    denominator is the exact cohort (a flag's mean is its count over the cohort), which the
+    published cohort (cell-key rounded) must not give back; at two decimals every cohort
+    within the rounding fits it (hundreds of children make 0.01 more than one child).
+
+    Examples
+    --------
+    >>> published_mean(122 / 776), published_mean(None)
+    (0.16, None)
+    """
+    return None if value is None else round(float(value), 2)
 
 
 def cohort_keys(ids: np.ndarray | None, n: int) -> np.ndarray:
