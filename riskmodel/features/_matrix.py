@@ -114,9 +114,8 @@ def build_matrix(tables: Tables, as_of_dates: AsOfDates, *, outcome: str,
     ['1', '8-11', '1', '120']
     """
     outcome, tables = _checked_inputs(outcome, tables)
-    df = _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
-                   extract_date)
-    return _with_matrix_types(finish_keys(df))
+    return _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
+                     extract_date)
 
 
 def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
@@ -130,8 +129,14 @@ def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
 
 
 def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: FeatureSpec,
-              horizon_months: int, extract_date: DateLike | None) -> pd.DataFrame:
-    """Label the cohort, run the enabled builders and join their tables, one row a child."""
+              horizon_months: int, extract_date: DateLike | None,
+              slice_rows: int | None = None) -> pd.DataFrame:
+    """Label the cohort, run the enabled builders and join their tables, one row a child.
+
+    A slice of the cohort at a time (:meth:`Session.slices`: an as-of date, or a range of
+    child ids when one date is too large for DuckDB's memory share), so the queries fit the
+    share however large the council; the slices' rows, in order, are the matrix's rows.
+    """
     builders = enabled_builders(spec)
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date,
@@ -141,10 +146,14 @@ def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: Featur
         # never change the feature set.
         defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
                                  before=last_as_of(as_of_dates), knowledge=spec.knowledge)
-        add_labels(s)
-        where = _run_builders(s, builders)
         built = [t for b in builders for t in b.tables]
-        return s.run(*_assembly_sql(defs, where, outcome, spec, built)).df()
+        parts = []
+        for _ in s.slices(slice_rows):
+            add_labels(s)
+            where = _run_builders(s, builders)
+            part = s.run(*_assembly_sql(defs, where, outcome, spec, built)).df()
+            parts.append(_with_matrix_types(finish_keys(part)))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def _run_builders(s: Session, builders: list[Builder]) -> dict[str, str]:
