@@ -114,8 +114,9 @@ def build_matrix(tables: Tables, as_of_dates: AsOfDates, *, outcome: str,
     ['1', '8-11', '1', '120']
     """
     outcome, tables = _checked_inputs(outcome, tables)
-    return _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
-                     extract_date)
+    df = _assemble(tables, as_of_dates, outcome, _resolve_spec(spec), horizon_months,
+                   extract_date)
+    return _with_matrix_types(finish_keys(df))
 
 
 def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
@@ -147,13 +148,18 @@ def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: Featur
         defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
                                  before=last_as_of(as_of_dates), knowledge=spec.knowledge)
         built = [t for b in builders for t in b.tables]
-        parts = []
-        for _ in s.slices(slice_rows):
+        df = None
+        for n, count in enumerate(s.slices(slice_rows, keep=("matrix",))):
             add_labels(s)
             where = _run_builders(s, builders)
-            part = s.run(*_assembly_sql(defs, where, outcome, spec, built)).df()
-            parts.append(_with_matrix_types(finish_keys(part)))
-        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            sql, q = _assembly_sql(defs, where, outcome, spec, built)
+            if count == 1:
+                df = s.run(sql, q).df()
+                continue
+            # The slices' rows in DuckDB (spilled beyond its share), one frame at the end.
+            s.run(f"CREATE TEMP TABLE matrix AS {sql}" if n == 0 else
+                  f"INSERT INTO matrix {sql}", q)
+        return s.run("SELECT * FROM matrix").df() if df is None else df
 
 
 def _run_builders(s: Session, builders: list[Builder]) -> dict[str, str]:

@@ -67,7 +67,7 @@ def _cast_sql(source: str, columns: list[str], types: dict[str, str], dates: lis
 
 #: Cohort rows per slice for each MB of DuckDB's memory share: a slice's widest query (the
 #: contact counts, about 125 aggregates per row) fits in the share (docs/performance.md).
-SLICE_ROWS_PER_MB = 200
+SLICE_ROWS_PER_MB = 300
 
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
           "mib": 2**20, "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12, "tib": 2**40}
@@ -89,7 +89,7 @@ def slice_rows(memory_mb: float) -> int:
     """Cohort rows per slice for a DuckDB memory share of ``memory_mb`` MB.
 
     >>> slice_rows(1000.0)
-    200000
+    300000
     """
     return max(1000, int(memory_mb * SLICE_ROWS_PER_MB))
 
@@ -371,50 +371,70 @@ class Session:
         for name in sorted(self._temp_tables() - before - set(keep)):
             self.run(f'DROP TABLE "{name}"')
 
-    def slices(self, rows: int | None = None) -> Iterator[pd.Timestamp]:
-        """Work through the cohort a slice at a time; yields each slice's as-of date.
+    def slices(self, rows: int | None = None, keep: Iterable[str] = ()
+               ) -> Iterator[int]:
+        """Work through the cohort a slice at a time; yields the number of slices, once a slice.
 
-        While a slice is worked on, ``asof_dates`` and ``horizon`` hold its one as-of date
-        and ``cohort`` its rows: the whole cohort at that date, or a range of child ids of at
-        most about ``rows`` rows (by default :func:`slice_rows` of DuckDB's memory share)
-        when the date's cohort is larger. Tables created while a slice is worked on are
-        dropped after it (``child_attributes`` after its date; ``first_known`` is kept).
-        Slices come in the order of ``as_of`` then ``child_id``, so their rows, each sorted
-        so, one after another are the whole cohort sorted so. Afterwards the session holds
-        every date and the whole cohort again.
+        While a slice is worked on, ``asof_dates`` and ``horizon`` hold its as-of dates and
+        ``cohort`` its rows: consecutive as-of dates whose cohorts together have at most
+        ``rows`` rows (by default :func:`slice_rows` of DuckDB's memory share), or, for a
+        date whose cohort alone is larger, a range of its child ids. Tables created while a
+        slice is worked on are dropped after it (``child_attributes`` once the slices of its
+        dates are done; ``first_known`` and the tables named in ``keep`` are kept). Slices
+        come in the order of ``as_of`` then ``child_id``, so their rows, each sorted so, one
+        after another are the whole cohort sorted so. Afterwards the session holds every
+        date and the whole cohort again.
         """
-        rows = rows or slice_rows(self.memory_limit_mb())
+        rows, keep = rows or slice_rows(self.memory_limit_mb()), tuple(keep)
         self.run("ALTER TABLE cohort RENAME TO whole_cohort")
-        outer = self._temp_tables()
-        for i, as_of in enumerate(self._asof["as_of"]):
-            self._set_dates([i])
-            self.run("CREATE TEMP TABLE date_cohort AS SELECT * FROM whole_cohort "
-                     "WHERE as_of = (SELECT as_of FROM asof_dates)")
-            for lower, upper in self._child_ranges(rows):
-                inner = self._temp_tables()
-                q = Params()
-                conds = [f"child_id >= {q(lower)}"] if lower is not None else []
-                conds += [f"child_id < {q(upper)}"] if upper is not None else []
-                where = f" WHERE {' AND '.join(conds)}" if conds else ""
-                self.run(f"CREATE OR REPLACE TEMP TABLE cohort AS SELECT * FROM date_cohort{where}",
-                         q)
-                yield as_of
-                self._drop_since(inner, keep=("first_known", "child_attributes"))
-            self._drop_since(outer, keep=("first_known",))
+        plan = self._slice_plan(rows)
+        outer, dates = self._temp_tables(), None
+        for group, lower, upper in plan:
+            if group != dates:
+                self._drop_since(outer, keep=("first_known", *keep))
+                self._set_dates(group)
+                dates = group
+            inner = self._temp_tables()
+            q = Params()
+            conds = [f"child_id >= {q(lower)}"] if lower is not None else []
+            conds += [f"child_id < {q(upper)}"] if upper is not None else []
+            self.run("CREATE TEMP TABLE cohort AS SELECT * FROM whole_cohort WHERE as_of IN "
+                     f"(SELECT as_of FROM asof_dates){''.join(' AND ' + c for c in conds)}", q)
+            yield len(plan)
+            self._drop_since(inner, keep=("first_known", "child_attributes", *keep))
+        self._drop_since(outer, keep=("first_known", *keep))
         self._set_dates(list(range(len(self._asof))))
         self.run("ALTER TABLE whole_cohort RENAME TO cohort")
 
-    def _child_ranges(self, rows: int) -> list[tuple[str | None, str | None]]:
-        """Ranges ``[lower, upper)`` of child ids splitting ``date_cohort`` into slices of
-        at most about ``rows`` rows (``None``: unbounded)."""
-        n = self.run("SELECT count(*) FROM date_cohort").fetchone()[0]
-        if n <= rows:
-            return [(None, None)]
+    def _slice_plan(self, rows: int) -> list[tuple[list[int], str | None, str | None]]:
+        """(positions of the as-of dates, lowest child id, child id above) of every slice."""
+        counts = {pd.Timestamp(d): n for d, n in self.run(
+            "SELECT as_of, count(*) FROM whole_cohort GROUP BY as_of").fetchall()}
+        plan: list[tuple[list[int], str | None, str | None]] = []
+        group: list[int] = []
+        total = 0
+        for i, as_of in enumerate(self._asof["as_of"]):
+            n = counts.get(pd.Timestamp(as_of), 0)
+            if group and total + n > rows:
+                plan.append((group, None, None))
+                group, total = [], 0
+            if n > rows:
+                plan += [([i], lo, hi) for lo, hi in self._child_ranges(as_of, n, rows)]
+            else:
+                group.append(i)
+                total += n
+        return plan + [(group, None, None)] if group else plan
+
+    def _child_ranges(self, as_of: pd.Timestamp, n: int, rows: int
+                      ) -> list[tuple[str | None, str | None]]:
+        """Ranges ``[lower, upper)`` of child ids splitting the ``n`` cohort rows at
+        ``as_of`` into slices of at most ``rows`` rows (``None``: unbounded)."""
         step = math.ceil(n / math.ceil(n / rows))
+        q = Params()
         cuts = [r[0] for r in self.run(
             "SELECT child_id FROM (SELECT child_id, row_number() OVER (ORDER BY child_id) - 1 "
-            f"AS i FROM date_cohort) WHERE i > 0 AND i % {int(step)} = 0 ORDER BY child_id"
-        ).fetchall()]
+            f"AS i FROM whole_cohort WHERE as_of = {q(as_of.date())}) "
+            f"WHERE i > 0 AND i % {int(step)} = 0 ORDER BY child_id", q).fetchall()]
         bounds: list[str | None] = [None, *cuts, None]
         return list(zip(bounds[:-1], bounds[1:]))
 
