@@ -436,7 +436,7 @@ class Session:
             f"AS i FROM whole_cohort WHERE as_of = {q(as_of.date())}) "
             f"WHERE i > 0 AND i % {int(step)} = 0 ORDER BY child_id", q).fetchall()]
         bounds: list[str | None] = [None, *cuts, None]
-        return list(zip(bounds[:-1], bounds[1:]))
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
 
     def memory_limit_mb(self) -> float:
         """DuckDB's memory share on this session's connection, in MB."""
