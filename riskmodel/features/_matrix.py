@@ -130,11 +130,10 @@ def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
 
 
 def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: FeatureSpec,
-              horizon_months: int, extract_date: DateLike | None,
-              slice_rows: int | None = None) -> pd.DataFrame:
+              horizon_months: int, extract_date: DateLike | None) -> pd.DataFrame:
     """Label the cohort, run the enabled builders and join their tables, one row a child.
 
-    A slice of the cohort at a time (:meth:`Session.slices`: an as-of date, or a range of
+    A slice of the cohort at a time (:meth:`Session.slices`: as-of dates, or a range of
     child ids when one date is too large for DuckDB's memory share), so the queries fit the
     share however large the council; the slices' rows, in order, are the matrix's rows.
     """
@@ -149,7 +148,7 @@ def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: Featur
                                  before=last_as_of(as_of_dates), knowledge=spec.knowledge)
         built = [t for b in builders for t in b.tables]
         df = None
-        for n, count in enumerate(s.slices(slice_rows, keep=("matrix",))):
+        for n, count in enumerate(s.slices(keep=("matrix",))):
             add_labels(s)
             where = _run_builders(s, builders)
             sql, q = _assembly_sql(defs, where, outcome, spec, built)
