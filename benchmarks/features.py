@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 DEFAULT_AS_OF = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"]
 
@@ -77,7 +78,7 @@ def statement_cpu() -> dict[str, float]:
             key = made.group(1) if made else " ".join(sql.split()[:4])
             spent[key] = spent.get(key, 0.0) + time.process_time() - cpu
 
-    Session.run = timed
+    Session.run = timed  # type: ignore[method-assign]
     return spent
 
 
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     from riskmodel.features import build_matrix, feature_columns
 
     started, cpu = time.perf_counter(), time.process_time()
+    tables: Any
     if args.skip_checks:
         how, tables = "read_tables + coerce_tables", coerce_tables(read_tables(folder))
     elif args.frames:
