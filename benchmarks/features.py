@@ -1,7 +1,7 @@
 """Time and peak memory of building a feature matrix for a synthetic council.
 
     python3 benchmarks/features.py --children 100000
-    python3 benchmarks/features.py --children 1000000 --data /tmp/council-1m
+    python3 benchmarks/features.py --children 1000000 --data /tmp/council-1m --statements
 
 The council is generated once into ``--data`` (by ``riskmodel synth`` in a separate
 process, so its memory is not counted) and reused when the folder already holds one. The
@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 DEFAULT_AS_OF = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"]
 
@@ -55,6 +56,32 @@ class RssSampler:
         self._thread.join()
 
 
+def statement_cpu() -> dict[str, float]:
+    """Time every statement of the feature session (``Session.run``) from now on.
+
+    Returns the dict it fills: CPU seconds by the table a statement creates (else the
+    statement's first words). A statement's result fetched later is not counted.
+    """
+    import re
+
+    from riskmodel.features._session import Session
+
+    spent: dict[str, float] = {}
+    run = Session.run
+
+    def timed(self, sql, q=None):
+        cpu = time.process_time()
+        try:
+            return run(self, sql, q)
+        finally:
+            made = re.search(r"(?:TABLE|VIEW|INTO) (\w+)", sql)
+            key = made.group(1) if made else " ".join(sql.split()[:4])
+            spent[key] = spent.get(key, 0.0) + time.process_time() - cpu
+
+    Session.run = timed  # type: ignore[method-assign]
+    return spent
+
+
 def ensure_council(folder: Path, children: int, seed: int) -> None:
     if (folder / "children.parquet").exists():
         print(f"reusing the council in {folder}")
@@ -79,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", action="store_true",
                         help="hand the checked tables over as pandas frames (as train does) "
                              "instead of keeping them in DuckDB (as riskmodel build does)")
+    parser.add_argument("--statements", action="store_true",
+                        help="also print the CPU of the feature session's costliest statements "
+                             "(summed over the slices of the cohort), by the table each creates")
     args = parser.parse_args(argv)
     as_of = args.as_of or DEFAULT_AS_OF
     folder = args.data or Path(tempfile.mkdtemp()) / f"council-{args.children}"
@@ -88,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     from riskmodel.features import build_matrix, feature_columns
 
     started, cpu = time.perf_counter(), time.process_time()
+    tables: Any
     if args.skip_checks:
         how, tables = "read_tables + coerce_tables", coerce_tables(read_tables(folder))
     elif args.frames:
@@ -98,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{how}: {loaded:.1f} s (CPU {loaded_cpu:.1f} s), peak memory so far "
           f"{peak_rss_gb():.2f} GB")
 
+    spent = statement_cpu() if args.statements else {}
     started, cpu = time.perf_counter(), time.process_time()
     with RssSampler() as rss:
         matrix = build_matrix(tables, as_of, outcome=args.outcome)
@@ -107,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"during build_matrix: RSS {rss.start:.2f} GB before, {rss.peak:.2f} GB at most "
           f"(+{rss.peak - rss.start:.2f} GB)")
     print(f"peak memory (RSS high-water mark): {peak_rss_gb():.2f} GB")
+    for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"  {seconds:6.2f} s CPU  {name}")
 
 
 if __name__ == "__main__":

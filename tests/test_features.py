@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from riskmodel import InputError
 from riskmodel.data._contract import ACE_FACTORS, NEEDS, PROTECTED, SOURCES
@@ -463,3 +465,66 @@ def test_the_matrix_of_tables_kept_in_duckdb_is_the_matrix_of_the_frames(
     assert len(expected) > 0
     pd.testing.assert_frame_equal(got, expected)
     assert [str(w.message) for w in said_kept] == [str(w.message) for w in said]
+
+
+class _Sliced:
+    """``build_matrix`` with slices of at most ``rows`` cohort rows; counts the slices."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows, self.slices = rows, 0
+
+    def __enter__(self) -> _Sliced:
+        from unittest import mock
+
+        from riskmodel.features import _session
+
+        plan = _session.Session._slice_plan
+
+        def counted(session, rows):
+            got = plan(session, rows)
+            self.slices += len(got)
+            return got
+
+        self._patches = [mock.patch.object(_session, "slice_rows", lambda mb: self.rows),
+                         mock.patch.object(_session.Session, "_slice_plan", counted)]
+        for p in self._patches:
+            p.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for p in self._patches:
+            p.stop()
+
+
+_SLICE_DATES = ["2024-04-01", "2024-07-01", "2024-10-01", "2025-01-01"]
+
+
+@pytest.fixture(scope="module")
+def sliced_inputs(council: Path) -> tuple[dict, dict]:
+    """The council's tables and, by (outcome, dates), its matrix in one slice."""
+    from riskmodel.data import load_tables
+
+    return load_tables(council), {}
+
+
+@settings(max_examples=6, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.integers(150, 2000), dates=st.sets(st.sampled_from(_SLICE_DATES), min_size=1),
+       outcome=st.sampled_from(["escalation", "disengagement"]))
+def test_a_matrix_built_in_slices_is_the_matrix_built_at_once(
+        sliced_inputs: tuple[dict, dict], rows: int, dates: set[str], outcome: str) -> None:
+    """However the cohort is cut (several as-of dates a slice, one, or ranges of child ids
+    within a date), the matrix is the one built in one slice: rows, order, values, types."""
+    tables, whole = sliced_inputs
+    key = (outcome, tuple(sorted(dates)))
+    if key not in whole:
+        with _Sliced(10**9) as once:
+            whole[key] = build_matrix(tables, sorted(dates), outcome=outcome)
+        assert once.slices == 1
+    with _Sliced(rows) as cut:
+        got = build_matrix(tables, sorted(dates), outcome=outcome)
+    per_date = whole[key].groupby("as_of").size()
+    assert cut.slices >= max(1, math.ceil(len(whole[key]) / rows))
+    if rows < per_date.max():
+        assert cut.slices > len(dates)  # some date was cut into ranges of child ids
+    pd.testing.assert_frame_equal(got, whole[key])

@@ -10,6 +10,7 @@ from riskmodel.features._builder_base import (
     PROTECTED_VALUES,
     Builder,
     _in,
+    _longest,
     age_years_sql,
     register_builder,
 )
@@ -174,6 +175,12 @@ class DemandBuilder(Builder):
         )
         return out
 
+    def _counted(self, col: str) -> str:
+        """SQL: ``col`` falls in a window some rate counts (rows before all of them are
+        never counted: left out before the join to the localities, not after)."""
+        windows = self.config.windows
+        return "TRUE" if "all" in windows else _in(col, _longest(windows))
+
     def build(self, s):
         q = Params()
         con, eps, counts, council, rates = [], [], [], [], []
@@ -205,10 +212,10 @@ class DemandBuilder(Builder):
             f"JOIN {at} ch ON {on} GROUP BY ALL), "
             f"con AS (SELECT k.as_of, ch.locality, {', '.join(con)} "
             f"FROM ({s.known('contacts', 'asof_dates')}) k "
-            f"JOIN {at} ch ON {on} GROUP BY ALL), "
+            f"JOIN {at} ch ON {on} WHERE {self._counted('recorded_date')} GROUP BY ALL), "
             f"eps AS (SELECT k.as_of, ch.locality, {', '.join(eps)} "
             f"FROM ({s.known('episodes', 'asof_dates')}) k "
-            f"JOIN {at} ch ON {on} GROUP BY ALL), "
+            f"JOIN {at} ch ON {on} WHERE {self._counted('end_date')} GROUP BY ALL), "
             "loc AS (SELECT kids.as_of, kids.locality, kids.children, "
             f"{', '.join(counts)} FROM kids "
             "LEFT JOIN con ON con.as_of = kids.as_of "

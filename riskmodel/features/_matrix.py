@@ -131,7 +131,12 @@ def _checked_inputs(outcome: str, tables: Tables) -> tuple[str, Tables]:
 
 def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: FeatureSpec,
               horizon_months: int, extract_date: DateLike | None) -> pd.DataFrame:
-    """Label the cohort, run the enabled builders and join their tables, one row a child."""
+    """Label the cohort, run the enabled builders and join their tables, one row a child.
+
+    A slice of the cohort at a time (:meth:`Session.slices`: as-of dates, or a range of
+    child ids when one date is too large for DuckDB's memory share), so the queries fit the
+    share however large the council; the slices' rows, in order, are the matrix's rows.
+    """
     builders = enabled_builders(spec)
     with open_session(tables, as_of_dates, windows=spec.windows(),
                       horizon_months=horizon_months, extract_date=extract_date,
@@ -141,10 +146,19 @@ def _assemble(tables: Tables, as_of_dates: AsOfDates, outcome: str, spec: Featur
         # never change the feature set.
         defs = drop_switched_off([d for b in builders for d in b.definitions()], tables,
                                  before=last_as_of(as_of_dates), knowledge=spec.knowledge)
-        add_labels(s)
-        where = _run_builders(s, builders)
         built = [t for b in builders for t in b.tables]
-        return s.run(*_assembly_sql(defs, where, outcome, spec, built)).df()
+        df = None
+        for n, count in enumerate(s.slices(keep=("matrix",))):
+            add_labels(s)
+            where = _run_builders(s, builders)
+            sql, q = _assembly_sql(defs, where, outcome, spec, built)
+            if count == 1:
+                df = s.run(sql, q).df()
+                continue
+            # The slices' rows in DuckDB (spilled beyond its share), one frame at the end.
+            s.run(f"CREATE TEMP TABLE matrix AS {sql}" if n == 0 else
+                  f"INSERT INTO matrix {sql}", q)
+        return s.run("SELECT * FROM matrix").df() if df is None else df
 
 
 def _run_builders(s: Session, builders: list[Builder]) -> dict[str, str]:

@@ -21,7 +21,9 @@ Labels read the raw episodes, but only inside (*t*, *t* + horizon].
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+import math
+import re
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -61,6 +63,35 @@ def _cast_sql(source: str, columns: list[str], types: dict[str, str], dates: lis
         sqltype = types.get(col, "DATE" if col in dates else "VARCHAR")
         cols.append(f'CAST("{col}" AS {sqltype}) AS "{col}"')
     return f'SELECT {", ".join(cols)} FROM "{source}"'
+
+
+#: Cohort rows per slice for each MB of DuckDB's memory share: a slice's widest query (the
+#: contact counts, about 125 aggregates per row) fits in the share (docs/performance.md).
+SLICE_ROWS_PER_MB = 300
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
+          "mib": 2**20, "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12, "tib": 2**40}
+
+
+def memory_mb(setting: str) -> float:
+    """A DuckDB memory setting (``"1GB"``, ``"953.6 MiB"``) in MB (10**6 bytes).
+
+    >>> memory_mb("1GB"), memory_mb("953.6 MiB")
+    (1000.0, 999.9)
+    """
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", setting)
+    if m is None or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"memory setting {setting!r} not understood")
+    return round(float(m.group(1)) * _UNITS[m.group(2).lower()] / 1e6, 1)
+
+
+def slice_rows(memory_mb: float) -> int:
+    """Cohort rows per slice for a DuckDB memory share of ``memory_mb`` MB.
+
+    >>> slice_rows(1000.0)
+    300000
+    """
+    return max(1000, int(memory_mb * SLICE_ROWS_PER_MB))
 
 
 class Params:
@@ -143,12 +174,12 @@ class Session:
             asof = pd.DataFrame({"as_of": pd.to_datetime(as_of_dates)})
             for w in self.windows:
                 asof[f"ws_{w}"] = asof["as_of"] - pd.DateOffset(months=window_months(w))
-            horizon = pd.DataFrame({
+            self._asof = asof
+            self._horizon = pd.DataFrame({
                 "as_of": asof["as_of"],
                 "h_end": asof["as_of"] + pd.DateOffset(months=horizon_months),
             })
-            self._table("asof_dates", asof)
-            self._table("horizon", horizon)
+            self._set_dates(list(range(len(asof))))
             self._make_cohort()
         except BaseException:
             self.con.close()
@@ -322,6 +353,94 @@ class Session:
             f"{self.window_columns('e')} FROM ({self.known('episodes', 'asof_dates')}) e "
             "WHERE e.early_help AND e.end_date IS NULL"
         )
+
+    # -- slices of the cohort (out-of-core) ----------------------------------------------
+
+    def _set_dates(self, rows: list[int]) -> None:
+        """Point ``asof_dates`` and ``horizon`` at the as-of dates in ``rows`` (positions)."""
+        for name, frame in (("asof_dates", self._asof), ("horizon", self._horizon)):
+            self.run(f"DROP TABLE IF EXISTS {name}")
+            self._table(name, frame.iloc[rows].reset_index(drop=True))
+        self._attributes = False  # child_attributes is per as-of date of asof_dates
+
+    def _temp_tables(self) -> set[str]:
+        return {r[0] for r in self.run(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+
+    def _drop_since(self, before: set[str], keep: Iterable[str] = ()) -> None:
+        for name in sorted(self._temp_tables() - before - set(keep)):
+            self.run(f'DROP TABLE "{name}"')
+
+    def slices(self, rows: int | None = None, keep: Iterable[str] = ()
+               ) -> Iterator[int]:
+        """Work through the cohort a slice at a time; yields the number of slices, once a slice.
+
+        While a slice is worked on, ``asof_dates`` and ``horizon`` hold its as-of dates and
+        ``cohort`` its rows: consecutive as-of dates whose cohorts together have at most
+        ``rows`` rows (by default :func:`slice_rows` of DuckDB's memory share), or, for a
+        date whose cohort alone is larger, a range of its child ids. Tables created while a
+        slice is worked on are dropped after it (``child_attributes`` once the slices of its
+        dates are done; ``first_known`` and the tables named in ``keep`` are kept). Slices
+        come in the order of ``as_of`` then ``child_id``, so their rows, each sorted so, one
+        after another are the whole cohort sorted so. Afterwards the session holds every
+        date and the whole cohort again.
+        """
+        rows, keep = rows or slice_rows(self.memory_limit_mb()), tuple(keep)
+        self.run("ALTER TABLE cohort RENAME TO whole_cohort")
+        plan = self._slice_plan(rows)
+        outer, dates = self._temp_tables(), None
+        for group, lower, upper in plan:
+            if group != dates:
+                self._drop_since(outer, keep=("first_known", *keep))
+                self._set_dates(group)
+                dates = group
+            inner = self._temp_tables()
+            q = Params()
+            conds = [f"child_id >= {q(lower)}"] if lower is not None else []
+            conds += [f"child_id < {q(upper)}"] if upper is not None else []
+            self.run("CREATE TEMP TABLE cohort AS SELECT * FROM whole_cohort WHERE as_of IN "
+                     f"(SELECT as_of FROM asof_dates){''.join(' AND ' + c for c in conds)}", q)
+            yield len(plan)
+            self._drop_since(inner, keep=("first_known", "child_attributes", *keep))
+        self._drop_since(outer, keep=("first_known", *keep))
+        self._set_dates(list(range(len(self._asof))))
+        self.run("ALTER TABLE whole_cohort RENAME TO cohort")
+
+    def _slice_plan(self, rows: int) -> list[tuple[list[int], str | None, str | None]]:
+        """(positions of the as-of dates, lowest child id, child id above) of every slice."""
+        counts = {pd.Timestamp(d): n for d, n in self.run(
+            "SELECT as_of, count(*) FROM whole_cohort GROUP BY as_of").fetchall()}
+        plan: list[tuple[list[int], str | None, str | None]] = []
+        group: list[int] = []
+        total = 0
+        for i, as_of in enumerate(self._asof["as_of"]):
+            n = counts.get(pd.Timestamp(as_of), 0)
+            if group and total + n > rows:
+                plan.append((group, None, None))
+                group, total = [], 0
+            if n > rows:
+                plan += [([i], lo, hi) for lo, hi in self._child_ranges(as_of, n, rows)]
+            else:
+                group.append(i)
+                total += n
+        return plan + [(group, None, None)] if group else plan
+
+    def _child_ranges(self, as_of: pd.Timestamp, n: int, rows: int
+                      ) -> list[tuple[str | None, str | None]]:
+        """Ranges ``[lower, upper)`` of child ids splitting the ``n`` cohort rows at
+        ``as_of`` into slices of at most ``rows`` rows (``None``: unbounded)."""
+        step = math.ceil(n / math.ceil(n / rows))
+        q = Params()
+        cuts = [r[0] for r in self.run(
+            "SELECT child_id FROM (SELECT child_id, row_number() OVER (ORDER BY child_id) - 1 "
+            f"AS i FROM whole_cohort WHERE as_of = {q(as_of.date())}) "
+            f"WHERE i > 0 AND i % {int(step)} = 0 ORDER BY child_id", q).fetchall()]
+        bounds: list[str | None] = [None, *cuts, None]
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+    def memory_limit_mb(self) -> float:
+        """DuckDB's memory share on this session's connection, in MB."""
+        return memory_mb(self.run("SELECT current_setting('memory_limit')").fetchone()[0])
 
     # -- labels (the future, inside (t, t+h] only) -------------------------------------------
 
