@@ -1,4 +1,4 @@
-"""The bootstrap from family counts (riskmodel.evaluation.metrics.CountCurve, issue 33) against
+"""The bootstrap from family counts (riskmodel.evaluation.metrics.CountSets, issue 33) against
 the replicate-by-replicate definition: every measure of every set of rows, for every resample,
 the same number to the last bit as :meth:`ScoreCurve.measures` of that resample's row weights
 alone. Random grouped data: families of several rows, tied scores, sets of rows that are
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from riskmodel.evaluation.fairness import MEASURES, SCORE_MEASURES, GroupTable, group_scores
 from riskmodel.evaluation.metrics import (
     CURVE_MEASURES,
-    CountCurve,
+    CountSets,
     ScoreCurve,
     bootstrap_sets,
     fairlearn_weights,
@@ -52,14 +52,14 @@ def test_counts_equal_row_weights(d: dict, n_resamples: int) -> None:
     k = d["n_fam"]
     C = d["rng"].multinomial(k, np.full(k, 1 / k), size=n_resamples).astype(float)
     C[0] = 0 if n_resamples > 2 else C[0]  # a resample that draws nobody
-    for rows in d["sets"]:
-        curve = ScoreCurve(d["y"], d["p"], d["f"], rows=rows, dtype=d["dtype"],
-                           n_bins=d["n_bins"])
-        fast = CountCurve(curve, d["codes"]).measures(C, only=CURVE_MEASURES)
+    curves = [ScoreCurve(d["y"], d["p"], d["f"], rows=rows, dtype=d["dtype"],
+                         n_bins=d["n_bins"]) for rows in d["sets"]]
+    fast = CountSets(curves, d["codes"]).measures(C, [CURVE_MEASURES] * len(curves))
+    for curve, got in zip(curves, fast, strict=True):
         for i in range(n_resamples):
             one = curve.measures(C[i, d["codes"]][None], only=CURVE_MEASURES)
             for m in CURVE_MEASURES:
-                assert _same(fast[m][i:i + 1], one[m]), (m, i, fast[m][i], one[m][0])
+                assert _same(got[m][i:i + 1], one[m]), (m, i, got[m][i], one[m][0])
 
 
 @settings(max_examples=40, deadline=None)

@@ -11,12 +11,11 @@ import pandas as pd
 from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._measures import MEASURES, SCORE_MEASURES
 from riskmodel.evaluation.metrics import (
-    CountCurve,
+    CountSets,
     ScoreCurve,
     counts_apply,
     fairlearn_counts,
     percentile_interval,
-    whole_counts,
 )
 
 __all__ = ["SCORE_MEASURES", "group_scores", "quantiles"]
@@ -81,9 +80,9 @@ def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.n
     if n_boot:
         counts, codes = fairlearn_counts(len(y), n_boot, random_state, clusters)
         if counts_apply(y):  # whole-number sums straight from the family counts
-            by_counts = [CountCurve(c, codes) for c in curves]
-            draws = [_by_counts(by_counts, C, wanted, of_rest, n_sets, kernel)
-                     for C in _blocks(counts)]
+            sets = CountSets(curves, codes)
+            only = [wanted] * n_sets + [of_rest] * (len(curves) - n_sets)
+            draws = [_by_counts(sets, C, only, kernel) for C in _blocks(counts)]
         else:
             draws = [measure(C[:, codes]) for C in _blocks(counts)]
         stacked = [np.concatenate([d[j] for d in draws]) for j in range(len(curves))]
@@ -91,16 +90,11 @@ def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.n
     return point, boot
 
 
-def _by_counts(curves: list[CountCurve], C: np.ndarray, wanted: tuple[str, ...],
-               of_rest: tuple[str, ...], n_sets: int, kernel: tuple[str, ...]
-               ) -> list[np.ndarray]:
+def _by_counts(sets: CountSets, C: np.ndarray, only: list[tuple[str, ...]],
+               kernel: tuple[str, ...]) -> list[np.ndarray]:
     """Each set's measures (resamples x ``kernel``) for a block of family counts ``C``."""
-    whole = whole_counts(C, len(curves[0].curve.desc))  # the first set: every row
-    out = []
-    for j, c in enumerate(curves):
-        got = c.measures(C, only=wanted if j < n_sets else of_rest, whole=whole)
-        out.append(np.stack([got.get(k, np.full(len(C), np.nan)) for k in kernel], axis=1))
-    return out
+    return [np.stack([got.get(k, np.full(len(C), np.nan)) for k in kernel], axis=1)
+            for got in sets.measures(C, only)]
 
 
 def _assemble(keys: list[tuple[str, int]], values: list[np.ndarray], shape: dict[str, int], *,

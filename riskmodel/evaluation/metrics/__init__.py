@@ -24,7 +24,7 @@ from riskmodel.evaluation.metrics._bootstrap import (
     resample_counts,
     resample_weights,
 )
-from riskmodel.evaluation.metrics._counts import CountCurve, counts_apply, whole_counts
+from riskmodel.evaluation.metrics._counts import CountSets, counts_apply, whole_counts
 from riskmodel.evaluation.metrics._evaluate import METRICS, evaluate_predictions
 from riskmodel.evaluation.metrics._scores import (
     CURVE_MEASURES,
@@ -40,7 +40,7 @@ from riskmodel.evaluation.metrics._scores import (
 )
 
 __all__ = [
-    "CURVE_MEASURES", "METRICS", "N_BINS", "CountCurve", "ScoreCurve", "at_capacity", "auc",
+    "CURVE_MEASURES", "METRICS", "N_BINS", "CountSets", "ScoreCurve", "at_capacity", "auc",
     "average_precision", "bootstrap", "bootstrap_sets", "brier", "calibration_slope",
     "capacity_flags", "cluster_codes", "counts_apply", "evaluate_predictions",
     "expected_calibration_error",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from riskmodel.evaluation.metrics._counts import CountCurve, counts_apply, whole_counts
+from riskmodel.evaluation.metrics._counts import CountSets, counts_apply
 from riskmodel.evaluation.metrics._scores import CURVE_MEASURES, ScoreCurve
 
 BLOCK = 16
@@ -193,7 +193,7 @@ def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLik
     curves = [ScoreCurve(y, p, f, rows=np.asarray(rows), dtype=dtype) for rows in sets]
     draws: list[dict[str, list]] = [{m: [] for m in measures} for _ in curves]
     by_counts = counts_apply(y)  # whole-number sums straight from the family counts
-    counted: list[CountCurve] = []
+    counted: list[CountSets] = []
 
     def block_measures(C: np.ndarray, rows: np.ndarray, pool: ThreadPoolExecutor
                        ) -> Iterator[dict[str, np.ndarray]]:
@@ -201,9 +201,8 @@ def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLik
             W = C[:, rows]
             return pool.map(lambda c: c.measures(W, only=measures), curves)
         if not counted:
-            counted.extend(CountCurve(c, rows) for c in curves)
-        whole = whole_counts(C, len(y))
-        return pool.map(lambda c: c.measures(C, only=measures, whole=whole), counted)
+            counted.append(CountSets(curves, rows))
+        return iter(counted[0].measures(C, [measures] * len(curves)))
 
     # numpy's sums and sorts release the GIL: the sets share the machine's cores
     with ThreadPoolExecutor(max_workers=min(len(os.sched_getaffinity(0)), 4)) as pool:

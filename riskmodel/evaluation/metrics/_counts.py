@@ -9,7 +9,9 @@ integers, straight from the counts (the outcomes' from the positive rows alone),
 exact in any order, instead of in floating point over a copy of the whole weight matrix.
 The sums of probabilities keep their order and precision (each added row by row, as the
 curve's cumulative sum adds it), and the calibration bins are found by a binary search of
-the cumulative weights instead of a pass over every row, with the same boundaries. The
+the cumulative weights instead of a pass over every row, with the same boundaries. Every
+set of rows (everyone, each group, each group's rest) is laid end to end, so a block of
+resamples costs a fixed number of numpy calls rather than a few dozen per set. The
 property test ``tests/test_metrics_counts.py`` holds every measure of every set equal, bit
 for bit, to the row-weight definition.
 """
@@ -21,7 +23,6 @@ import numpy as np
 from riskmodel.evaluation.metrics._scores import (
     ScoreCurve,
     _at_capacity_of,
-    _ranking,
     _row_sums,
 )
 
@@ -29,70 +30,209 @@ _RANKED = ("auc", "average_precision")
 _CAPACITY = ("precision_at_capacity", "recall_at_capacity", "lift_at_capacity")
 
 
-class CountCurve:
-    """A :class:`ScoreCurve` measured from family counts.
+class _Layout:
+    """Rows of several sets end to end in one order (each set's own order), with where each
+    set starts; ``at(cum, i)`` reads a cumulative sum at each set's ``i``-th row."""
+
+    def __init__(self, codes: np.ndarray, per_set: list[np.ndarray]) -> None:
+        self.codes = np.concatenate(per_set) if per_set else np.empty(0, np.intp)
+        self.start = np.r_[0, np.cumsum([len(x) for x in per_set])].astype(np.intp)
+        self.family = np.asarray(codes)[self.codes] if len(self.codes) else self.codes
+
+    def cumsum(self, whole: np.ndarray) -> np.ndarray:
+        """Cumulative counts along the layout, after a first column of zeros (whole
+        numbers: a set's own sums are differences, exactly)."""
+        return _cumsum0(np.take(whole, self.family, axis=1))
+
+    def totals(self, cum: np.ndarray) -> np.ndarray:
+        """Each set's total (resamples x sets)."""
+        return cum[:, self.start[1:]] - cum[:, self.start[:-1]]
+
+
+class CountSets:
+    """Several :class:`ScoreCurve` (sets of rows, one precision and number of bins) measured
+    together from blocks of family counts.
 
     ``codes`` is each row's family; :meth:`measures` takes a block of family counts
-    (resamples x families, whole numbers) and gives what :meth:`ScoreCurve.measures` gives
-    for the row weights ``counts[:, codes]``. Outcomes must be 0 or 1 (:func:`counts_apply`).
+    (resamples x families, whole numbers) and gives, for each curve, what
+    :meth:`ScoreCurve.measures` gives for the row weights ``counts[:, codes]``: the integer
+    sums for every set in one pass, the AUC's steps and the calibration bins of every set in
+    one pass. Outcomes must be 0 or 1 (:func:`counts_apply`).
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> p = rng.uniform(size=50); y = (rng.uniform(size=50) < p).astype(float)
     >>> codes = rng.integers(0, 20, 50)
-    >>> curve = ScoreCurve(y, p, p > 0.8, rows=np.arange(30))
+    >>> curves = [ScoreCurve(y, p, p > 0.8, rows=np.arange(30)), ScoreCurve(y, p)]
     >>> C = rng.multinomial(20, np.full(20, 0.05), size=4).astype(float)
-    >>> fast = CountCurve(curve, codes).measures(C, only=("auc",))["auc"]
-    >>> bool((fast == curve.measures(C[:, codes], only=("auc",))["auc"]).all())
-    True
+    >>> fast = CountSets(curves, codes).measures(C, [("auc",)] * 2)
+    >>> [bool((f["auc"] == c.measures(C[:, codes], only=("auc",))["auc"]).all())
+    ...  for f, c in zip(fast, curves)]
+    [True, True]
     """
 
-    def __init__(self, curve: ScoreCurve, codes: np.ndarray) -> None:
-        codes = np.asarray(codes)
-        self.curve = c = curve
-        self.desc_codes = codes[c.desc]
-        positive = np.asarray(c.y) == 1
-        self.positive_codes = self.desc_codes[positive]
-        # among the positives, how many lie at or above each run of tied scores' end
-        self.positive_ends = np.cumsum(positive)[c.ends] if len(c.desc) else c.ends[:0]
-        self.flag_codes = self.desc_codes[np.asarray(c.f) == 1]
-        self.hit_codes = self.desc_codes[np.asarray(c.yf) == 1]
-        self.asc_codes = codes[c.asc]
-        self.y_asc = np.asarray(c.y_asc) == 1
+    def __init__(self, curves: list[ScoreCurve], codes: np.ndarray) -> None:
+        assert len({np.dtype(c.dtype) for c in curves}) <= 1, "one precision"
+        assert len({c.n_bins for c in curves}) <= 1, "one number of bins"
+        self.curves = curves
+        self.dtype = curves[0].dtype if curves else np.float64
+        self.n_bins = curves[0].n_bins if curves else 10
+        nonempty = [len(c.desc) > 0 for c in curves]
+        self.empty = ~np.array(nonempty, bool)
+        desc = [c.desc if ok else c.desc[:0] for c, ok in zip(curves, nonempty, strict=True)]
+        self.desc = _Layout(codes, desc)
+        positive = [np.asarray(c.y)[:len(d)] == 1 for c, d in zip(curves, desc, strict=True)]
+        self.pos = _Layout(codes, [d[q] for d, q in zip(desc, positive, strict=True)])
+        self.flag = _Layout(codes, [d[np.asarray(c.f) == 1] for c, d in zip(curves, desc,
+                                                                            strict=True)])
+        self.hit = _Layout(codes, [d[np.asarray(c.yf) == 1] for c, d in zip(curves, desc,
+                                                                           strict=True)])
+        self._ends(curves, desc, positive)
+        self.p = np.concatenate([np.asarray(c.p) for c in curves] or [np.empty(0)])
+        self.d2 = np.concatenate([np.asarray(c.d2) for c in curves] or [np.empty(0)])
+        self.asc = _Layout(codes, [c.asc for c in curves])
+        self.p_asc = np.concatenate([c.p_asc for c in curves] or [np.empty(0)])
+        y_asc = np.concatenate([np.asarray(c.y_asc) == 1 for c in curves] or [np.empty(0, bool)])
+        self.asc_pos = _Layout(codes, [self.asc.codes[y_asc]])
+        self.before = np.r_[0, np.cumsum(y_asc)]  # positives (ascending) before each row
 
-    def measures(self, counts: np.ndarray, *, only: tuple[str, ...],
-                 whole: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Each measure in ``only`` for a block of family counts (resamples x families);
-        ``whole`` is the same counts as integers (given, it is not converted again)."""
-        c = self.curve
+    def _ends(self, curves: list[ScoreCurve], desc: list[np.ndarray],
+              positive: list[np.ndarray]) -> None:
+        """Where each set's runs of tied scores end, in the layouts (for the AUC's steps)."""
+        ends = [c.ends if len(d) else c.ends[:0] for c, d in zip(curves, desc, strict=True)]
+        n_ends = np.array([len(e) for e in ends], np.intp)
+        self.end_set = np.repeat(np.arange(len(curves)), n_ends)
+        self.end_start = np.r_[0, np.cumsum(n_ends)].astype(np.intp)
+        local = np.concatenate(ends or [np.empty(0, np.intp)]).astype(np.intp)
+        self.end_at = self.desc.start[self.end_set] + local + 1  # cumulative index after it
+        ups = [np.cumsum(q)[e] for q, e in zip(positive, ends, strict=True)]
+        self.end_pos = self.pos.start[self.end_set] + np.concatenate(
+            ups or [np.empty(0, np.intp)]).astype(np.intp)
+
+    def measures(self, counts: np.ndarray, only: list[tuple[str, ...]], *,
+                 whole: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+        """Each curve's measures (``only[i]`` for curve ``i``) for a block of family counts
+        (resamples x families); ``whole``: the same counts as integers, if already made."""
         counts = np.atleast_2d(counts)
-        r = len(counts)
-        if not len(c.desc):
-            return {m: np.full(r, np.nan) for m in only}
-        whole = whole_counts(counts, len(c.desc)) if whole is None else whole
-        wd = np.take(whole, self.desc_codes, axis=1)
-        cw = np.cumsum(wd, axis=1)
-        tot = cw[:, -1].astype(float)
-        tp = _at(np.cumsum(np.take(whole, self.positive_codes, axis=1), axis=1),
-                 self.positive_ends)
-        pos = tp[:, -1].astype(float)
+        r, asked = len(counts), set().union(*only) if only else set()
+        whole = whole_counts(counts, len(self.desc.codes)) if whole is None else whole
+        cw = self.desc.cumsum(whole)
+        cp = self.pos.cumsum(whole)
+        tot = self.desc.totals(cw).astype(float)  # resamples x sets
+        pos = self.pos.totals(cp).astype(float)
         out: dict[str, np.ndarray] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             out["base_rate"] = np.where(tot > 0, pos / tot, np.nan)
-            if set(only) & set(_RANKED):
-                out.update(_ranking(tp.astype(c.dtype), cw[:, c.ends].astype(c.dtype),
-                                    tot, pos, precision="average_precision" in only))
-            if "brier" in only or "observed_over_expected" in only:
-                out.update(_float_sums(c, wd, tot, pos, only))
-            if set(only) & set(_CAPACITY):
-                hits = np.take(whole, self.hit_codes, axis=1).sum(axis=1)
-                flagged = np.take(whole, self.flag_codes, axis=1).sum(axis=1)
+            if asked & {"observed_over_expected", "brier"}:
+                out.update(self._float_sums(whole, tot, pos, asked))
+            if asked & set(_CAPACITY):
+                hits = self.hit.totals(self.hit.cumsum(whole))
+                flagged = self.flag.totals(self.flag.cumsum(whole))
                 out.update(_at_capacity_of(hits, flagged, pos, out["base_rate"]))
-        if "calibration_error" in only:
-            out["calibration_error"] = calibration_of_counts(
-                np.take(whole, self.asc_codes, axis=1), c.p_asc, self.y_asc, c.n_bins)
-        return {m: out[m] for m in only}
+            ranked = self._ranking(cw, cp, tot, pos, asked) if asked & set(_RANKED) else {}
+        if "calibration_error" in asked:
+            out["calibration_error"] = self._calibration(whole)
+        return [{m: (ranked[m][i] if m in ranked else out[m][:, i]) if not self.empty[i]
+                 else np.full(r, np.nan) for m in o} for i, o in enumerate(only)]
+
+    def _ranking(self, cw: np.ndarray, cp: np.ndarray, tot: np.ndarray, pos: np.ndarray,
+                 asked: set[str]) -> dict[str, list[np.ndarray]]:
+        """AUC and average precision of every set, the steps of all sets in one pass and each
+        set's sum of them on its own (as :func:`_ranking` adds one set's)."""
+        dt = self.dtype
+        tp = (np.take(cp, self.end_pos, axis=1)
+              - np.take(cp, self.pos.start[self.end_set], axis=1)).astype(dt)
+        w = (np.take(cw, self.end_at, axis=1)
+             - np.take(cw, self.desc.start[self.end_set], axis=1)).astype(dt)
+        neg = tot - pos
+        fp = w - tp
+        ok = (pos > 0) & (neg > 0)
+        tpr = tp / np.take(pos, self.end_set, axis=1)
+        fpr = fp / np.take(neg, self.end_set, axis=1)
+        # each step against the one before it in its set; the first against the origin (0)
+        steps = (fpr - self._before(fpr)) * (tpr + self._before(tpr)) / 2
+        spans = list(zip(self.end_start[:-1], self.end_start[1:], strict=True))
+        auc = [np.where(ok[:, i], _row_sums(steps[:, a:b]), np.nan)
+               for i, (a, b) in enumerate(spans)]
+        out = {"auc": auc}
+        if "average_precision" in asked:
+            flagged = tp + fp
+            prec = np.divide(tp, flagged, out=np.zeros_like(tp), where=flagged > 0)
+            rise = (tpr - self._before(tpr)) * prec
+            out["average_precision"] = [np.where(ok[:, i], _row_sums(rise[:, a:b]), np.nan)
+                                        for i, (a, b) in enumerate(spans)]
+        return out
+
+    def _before(self, a: np.ndarray) -> np.ndarray:
+        """Each step's previous value in its set (0, the origin, before a set's first)."""
+        out = np.empty_like(a)
+        out[:, 1:] = a[:, :-1]
+        out[:, self.end_start[:-1][np.diff(self.end_start) > 0]] = 0.0
+        return out
+
+    def _float_sums(self, whole: np.ndarray, tot: np.ndarray, pos: np.ndarray,
+                    asked: set[str]) -> dict[str, np.ndarray]:
+        """Brier score and observed over expected: sums of probabilities in each set's
+        precision and order (as :meth:`ScoreCurve.measures` adds them)."""
+        wd = np.take(whole, self.desc.family, axis=1)
+        if np.dtype(self.dtype) != np.float64:
+            wd = wd.astype(self.dtype)
+        spans = list(zip(self.desc.start[:-1], self.desc.start[1:], strict=True))
+        out = {}
+        if "brier" in asked:
+            out["brier"] = np.stack([np.sum(wd[:, a:b] * self.d2[a:b], axis=1)
+                                     for a, b in spans], axis=1) / tot
+            out["brier"] = np.where(tot > 0, out["brier"], np.nan)
+        if "observed_over_expected" in asked:
+            expected = self._expected(wd, spans)
+            out["observed_over_expected"] = np.where(expected > 0, pos / expected, np.nan)
+        return out
+
+    def _expected(self, wd: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Each set's sum of weight times probability, added row by row in its order: in
+        double precision one count of every set at once (``bincount`` adds each bin's
+        weights in order, as a cumulative sum does), in single precision set by set."""
+        r, n_sets = len(wd), len(spans)
+        if np.dtype(self.dtype) == np.float64:
+            key = np.repeat(np.arange(r * n_sets), np.tile(np.diff(self.desc.start), r))
+            return np.bincount(key, weights=(wd * self.p).ravel(),
+                               minlength=r * n_sets).reshape(r, n_sets)
+        return np.stack([np.cumsum(wd[:, a:b] * self.p[a:b], axis=1)[:, -1]
+                         if b > a else np.zeros(r, self.dtype)
+                         for a, b in spans], axis=1).astype(float)
+
+    def _calibration(self, whole: np.ndarray) -> np.ndarray:
+        """The calibration error of every set (resamples x sets), all bins in one pass."""
+        nb, r, n_sets = self.n_bins, len(whole), len(self.curves)
+        wa = np.take(whole, self.asc.family, axis=1)
+        cum = _cumsum0(wa)
+        base = cum[:, self.asc.start[:-1]]  # resamples x sets
+        total = self.asc.totals(cum)
+        starts = _bin_starts(cum, wa, base, total, self.asc.start, nb)  # r x sets x nb+1
+        flat_starts = starts.reshape(r, -1)
+        rows = np.arange(r)[:, None]
+        wt = np.diff(cum[rows, flat_starts].reshape(r, n_sets, nb + 1), axis=2)
+        cy = self.asc_pos.cumsum(whole)
+        yy = np.diff(cy[rows, self.before[flat_starts]].reshape(r, n_sets, nb + 1), axis=2)
+        lengths = np.diff(starts, axis=2).ravel()
+        key = np.repeat(np.arange(r * n_sets * nb), lengths)
+        # the layout's rows of each resample in order, so each bin adds its rows in order
+        py = np.bincount(key, weights=(wa * self.p_asc).ravel(), minlength=r * n_sets * nb)
+        return _calibration_error(wt.reshape(-1, nb).astype(float),
+                                  py.reshape(-1, nb), yy.reshape(-1, nb).astype(float)
+                                  ).reshape(r, n_sets)
+
+
+def _calibration_error(wt: np.ndarray, py: np.ndarray, yy: np.ndarray) -> np.ndarray:
+    """Per row of bins: weighted mean gap between predicted and observed, over the bins that
+    hold weight (as :meth:`ScoreCurve._calibration_error` ends)."""
+    total, gap = _row_sums(wt), np.abs(py - yy)
+    sums = _row_sums(gap)  # every bin holds weight (the usual case): the whole row
+    for i in np.flatnonzero((total > 0) & ~(wt > 0).all(axis=1)):
+        sums[i] = np.sum(gap[i, wt[i] > 0])  # empty bins left out, as ever
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, sums / total, np.nan)
 
 
 def whole_counts(counts: np.ndarray, n_rows: int) -> np.ndarray:
@@ -119,28 +259,6 @@ def counts_apply(y: np.ndarray) -> bool:
     return bool(np.isin(np.asarray(y), (0, 1)).all())
 
 
-def _at(cum: np.ndarray, upto: np.ndarray) -> np.ndarray:
-    """``cum`` (resamples x items) at ``upto`` items (0: none), per resample."""
-    padded = np.zeros((cum.shape[0], cum.shape[1] + 1), dtype=cum.dtype)
-    padded[:, 1:] = cum
-    return padded[:, upto]
-
-
-def _float_sums(c: ScoreCurve, wd: np.ndarray, tot: np.ndarray, pos: np.ndarray,
-                only: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The Brier score and observed over expected: sums of probabilities, in the curve's
-    precision and order (as :meth:`ScoreCurve.measures` adds them)."""
-    # whole numbers times float64 are float64 products as the row weights give them
-    w = wd if np.dtype(c.dtype) == np.float64 else wd.astype(c.dtype)
-    out = {}
-    if "brier" in only:
-        out["brier"] = np.where(tot > 0, np.sum(w * c.d2, axis=1) / tot, np.nan)
-    if "observed_over_expected" in only:
-        expected = np.cumsum(w * c.p, axis=1)[:, -1].astype(float)
-        out["observed_over_expected"] = np.where(expected > 0, pos / expected, np.nan)
-    return out
-
-
 def _thresholds(total: np.ndarray, nb: int) -> np.ndarray:
     """(resamples x nb - 1): for bin ``b`` (1 to nb - 1), the least half-whole weight ``x``
     with ``x / total * nb >= b`` as the row-weight definition computes it (``total`` > 0)."""
@@ -155,47 +273,6 @@ def _thresholds(total: np.ndarray, nb: int) -> np.ndarray:
     return found
 
 
-def calibration_of_counts(wa: np.ndarray, p_asc: np.ndarray, y_asc: np.ndarray,
-                          nb: int) -> np.ndarray:
-    """The calibration error of ``ScoreCurve`` for whole-number row weights ``wa``
-    (resamples x rows, ascending score), with the bins found by a binary search.
-
-    A row's bin is ``(cum - w / 2) / total * nb`` (at most ``nb - 1``), which never falls
-    along a row, so bin ``b`` starts at the first row where that reaches ``b``: the first row
-    whose cumulative weight reaches the bin's threshold, or the next. Rows of no weight add
-    nothing to any bin, so only the weighted rows' bins matter.
-
-    Examples
-    --------
-    >>> w = np.array([[1.0, 2.0, 0.0, 1.0]]); p = np.array([0.1, 0.2, 0.3, 0.4])
-    >>> y = np.array([0.0, 1.0, 0.0, 1.0])
-    >>> c = ScoreCurve(y, p, n_bins=2)
-    >>> bool(calibration_of_counts(w, p, y, 2)[0] == c.measures(w, only=("calibration_error",))
-    ...      ["calibration_error"][0])
-    True
-    """
-    r, m = wa.shape
-    if not m:
-        return np.full(r, np.nan)
-    cum = _cumsum0(wa)  # resamples x (rows + 1), whole numbers from 0
-    starts = _bin_starts(cum, wa, nb)
-    rows = np.arange(r)[:, None]
-    wt = (cum[rows, starts[:, 1:]] - cum[rows, starts[:, :-1]]).astype(float)
-    # the positive rows' weight in each bin, from the positive rows alone
-    positive = np.asarray(y_asc) == 1
-    before = np.r_[0, np.cumsum(positive)]  # positives before each row
-    cy = _cumsum0(wa[:, positive])
-    yy = (cy[rows, before[starts[:, 1:]]] - cy[rows, before[starts[:, :-1]]]).astype(float)
-    key = np.repeat(np.arange(r * nb), np.diff(starts, axis=1).ravel())
-    py = np.bincount(key, weights=(wa * p_asc).ravel(), minlength=r * nb).reshape(r, nb)
-    total, gap = _row_sums(wt), np.abs(py - yy)
-    sums = _row_sums(gap)  # every bin holds weight (the usual case): the whole row
-    for i in np.flatnonzero((total > 0) & ~(wt > 0).all(axis=1)):
-        sums[i] = np.sum(gap[i, wt[i] > 0])  # empty bins left out, as ever
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(total > 0, sums / total, np.nan)
-
-
 def _cumsum0(a: np.ndarray) -> np.ndarray:
     """Cumulative sums along each row, after a first column of zeros."""
     out = np.zeros((a.shape[0], a.shape[1] + 1), dtype=a.dtype)
@@ -203,27 +280,35 @@ def _cumsum0(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bin_starts(cum: np.ndarray, wa: np.ndarray, nb: int) -> np.ndarray:
-    """(resamples x nb + 1): the first row of each calibration bin, and the end."""
-    r, m = wa.shape
-    total = cum[:, -1]
+def _bin_starts(cum: np.ndarray, wa: np.ndarray, base: np.ndarray, total: np.ndarray,
+                start: np.ndarray, nb: int) -> np.ndarray:
+    """(resamples x sets x nb + 1): where each set's calibration bins start in the layout,
+    and where the set ends. A row's bin is ``(cum - w / 2) / total * nb`` (at most
+    ``nb - 1``), which never falls along a set, so bin ``b`` starts at the first row whose
+    cumulative weight reaches the bin's threshold, or at the next row."""
+    r, n_sets = total.shape
+    starts = np.empty((r, n_sets, nb + 1), dtype=np.intp)
+    starts[:] = start[:-1][None, :, None]
+    starts[:, :, nb] = start[1:][None, :]
     ok = total > 0
-    starts = np.zeros((r, nb + 1), dtype=np.intp)
-    starts[:, nb] = m
-    if not ok.any():
+    if not ok.any() or not wa.shape[1]:
         return starts
-    t = _thresholds(np.where(ok, total, 1).astype(float), nb)
-    # the first row whose cumulative weight reaches t (whole numbers: reaches ceil(t)),
-    # every resample's row laid end to end (each shifted past the last) for one search
-    shift = np.r_[0, np.cumsum(total.astype(np.int64) + 1)[:-1]]
-    need = np.ceil(np.where(ok[:, None], t, 0)).astype(cum.dtype) + shift[:, None]
+    t = _thresholds(np.where(ok, total, 1).astype(float).ravel(), nb).reshape(r, n_sets, -1)
+    # the first row whose (set's own) cumulative weight reaches t (whole numbers: ceil(t)),
+    # every resample's layout laid end to end (each shifted past the last) for one search
+    ends = cum[:, -1].astype(np.int64)
+    shift = np.r_[0, np.cumsum(ends + 1)[:-1]]
+    need = np.ceil(np.where(ok[:, :, None], t, 0)).astype(np.int64) + (
+        base.astype(np.int64) + shift[:, None])[:, :, None]
+    m = cum.shape[1] - 1
     at = np.searchsorted((cum[:, 1:] + shift[:, None]).ravel(), need.ravel())
-    at = np.minimum(at.reshape(r, nb - 1) - (np.arange(r) * m)[:, None], m - 1)
-    rows = np.arange(r)[:, None]
-    x = cum[rows, at + 1] - wa[rows, at] / 2  # that row's place: in the bin, or the next is
-    starts[:, 1:nb] = np.where(x >= t, at, at + 1)
-    starts[~ok, 1:nb] = m
+    at = at.reshape(r, n_sets, nb - 1) - (np.arange(r) * m)[:, None, None]
+    at = np.minimum(at, start[1:][None, :, None] - 1)
+    rows = np.arange(r)[:, None, None]
+    x = (cum[rows, at + 1] - base[:, :, None]) - wa[rows, at] / 2  # that row's place
+    inside = np.where(x >= t, at, at + 1)
+    starts[:, :, 1:nb] = np.where(ok[:, :, None], inside, starts[:, :, nb:nb + 1])
     return starts
 
 
-__all__ = ["CountCurve", "calibration_of_counts", "counts_apply"]
+__all__ = ["CountSets", "counts_apply", "whole_counts"]
