@@ -105,7 +105,7 @@ def fairlearn_counts(n: int, n_boot: int, random_state: int,
     --------
     >>> counts, codes = fairlearn_counts(3, 2, 0, clusters=["a", "a", "b"])
     >>> [c.tolist() for c in counts], codes.tolist()
-    ([[1.0, 1.0], [2.0, 0.0]], [0, 0, 1])
+    ([[1.0, 1.0], [0.0, 2.0]], [0, 0, 1])
     """
     seeds = np.random.default_rng(int(random_state)).integers(
         low=0, high=np.iinfo(np.uint32).max, size=n_boot, dtype=np.uint32)
