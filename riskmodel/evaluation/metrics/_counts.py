@@ -48,6 +48,26 @@ class _Layout:
         """Each set's total (resamples x sets)."""
         return cum[:, self.start[1:]] - cum[:, self.start[:-1]]
 
+    def own_cumsum(self, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each set's own cumulative counts (restarting at each set, after a first column of
+        zeros) and each set's total, from the counts ``taken`` along the layout: the set
+        before is taken off at each set's first row before one cumulative sum (whole
+        numbers: exact)."""
+        r, n_sets = len(taken), len(self.start) - 1
+        totals = np.zeros((r, n_sets), dtype=np.int64)
+        filled = np.flatnonzero(np.diff(self.start) > 0)
+        if not len(filled):
+            return np.zeros((r, taken.shape[1] + 1), dtype=taken.dtype), totals
+        firsts = self.start[filled]
+        totals[:, filled] = np.add.reduceat(taken, firsts, axis=1)
+        kept = taken[:, firsts]
+        before = np.zeros((r, len(filled)), dtype=np.int64)  # the running sum there: the
+        before[:, 1:] = totals[:, filled[:-1]]                # previous set's own total
+        taken[:, firsts] = kept - before
+        cum = _cumsum0(taken)
+        taken[:, firsts] = kept
+        return cum, totals
+
 
 class CountSets:
     """Several :class:`ScoreCurve` (sets of rows, one precision and number of bins) measured
@@ -106,9 +126,11 @@ class CountSets:
         self.end_start = np.r_[0, np.cumsum(n_ends)].astype(np.intp)
         local = np.concatenate(ends or [np.empty(0, np.intp)]).astype(np.intp)
         self.end_at = self.desc.start[self.end_set] + local + 1  # cumulative index after it
-        ups = [np.cumsum(q)[e] for q, e in zip(positive, ends, strict=True)]
-        self.end_pos = self.pos.start[self.end_set] + np.concatenate(
-            ups or [np.empty(0, np.intp)]).astype(np.intp)
+        ups = np.concatenate([np.cumsum(q)[e] for q, e in zip(positive, ends, strict=True)]
+                             or [np.empty(0, np.intp)]).astype(np.intp)
+        # no positive yet: the layout's first column, always 0 (a set's own cumulative sums
+        # start from the set before's total, not from 0)
+        self.end_pos = np.where(ups > 0, self.pos.start[self.end_set] + ups, 0)
 
     def measures(self, counts: np.ndarray, only: list[tuple[str, ...]], *,
                  whole: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
@@ -117,15 +139,15 @@ class CountSets:
         counts = np.atleast_2d(counts)
         r, asked = len(counts), set().union(*only) if only else set()
         whole = whole_counts(counts, len(self.desc.codes)) if whole is None else whole
-        cw = self.desc.cumsum(whole)
-        cp = self.pos.cumsum(whole)
-        tot = self.desc.totals(cw).astype(float)  # resamples x sets
-        pos = self.pos.totals(cp).astype(float)
+        wd = np.take(whole, self.desc.family, axis=1)
+        cw, tot_w = self.desc.own_cumsum(wd)
+        cp, pos_w = self.pos.own_cumsum(np.take(whole, self.pos.family, axis=1))
+        tot, pos = tot_w.astype(float), pos_w.astype(float)  # resamples x sets
         out: dict[str, np.ndarray] = {}
         with np.errstate(divide="ignore", invalid="ignore"):
             out["base_rate"] = np.where(tot > 0, pos / tot, np.nan)
             if asked & {"observed_over_expected", "brier"}:
-                out.update(self._float_sums(whole, tot, pos, asked))
+                out.update(self._float_sums(wd, tot, pos, asked))
             if asked & set(_CAPACITY):
                 hits = self.hit.totals(self.hit.cumsum(whole))
                 flagged = self.flag.totals(self.flag.cumsum(whole))
@@ -142,10 +164,8 @@ class CountSets:
         set's sum of them on its own (as :func:`_ranking` adds one set's). The cumulative
         weights stay whole numbers: divided in double precision they give the same rates as
         in the curve's precision."""
-        tp = (np.take(cp, self.end_pos, axis=1)
-              - np.take(cp, self.pos.start[self.end_set], axis=1))
-        fp = (np.take(cw, self.end_at, axis=1)
-              - np.take(cw, self.desc.start[self.end_set], axis=1)) - tp
+        tp = np.take(cp, self.end_pos, axis=1)  # each set's own cumulative sums
+        fp = np.take(cw, self.end_at, axis=1) - tp
         neg = tot - pos
         ok = (pos > 0) & (neg > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -173,11 +193,10 @@ class CountSets:
         out[:, firsts] = a[:, firsts]
         return out
 
-    def _float_sums(self, whole: np.ndarray, tot: np.ndarray, pos: np.ndarray,
+    def _float_sums(self, wd: np.ndarray, tot: np.ndarray, pos: np.ndarray,
                     asked: set[str]) -> dict[str, np.ndarray]:
         """Brier score and observed over expected: sums of probabilities in each set's
         precision and order (as :meth:`ScoreCurve.measures` adds them)."""
-        wd = np.take(whole, self.desc.family, axis=1)
         if np.dtype(self.dtype) != np.float64:
             wd = wd.astype(self.dtype)
         spans = list(zip(self.desc.start[:-1], self.desc.start[1:], strict=True))
