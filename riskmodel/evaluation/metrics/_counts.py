@@ -93,8 +93,8 @@ class CountSets:
     """
 
     def __init__(self, curves: list[ScoreCurve], codes: np.ndarray) -> None:
-        assert len({np.dtype(c.dtype) for c in curves}) <= 1, "one precision"
-        assert len({c.n_bins for c in curves}) <= 1, "one number of bins"
+        if len({np.dtype(c.dtype) for c in curves}) > 1 or len({c.n_bins for c in curves}) > 1:
+            raise ValueError("CountSets measures curves of one precision and number of bins")
         self.curves = curves
         self.dtype = curves[0].dtype if curves else np.float64
         self.n_bins = curves[0].n_bins if curves else 10
@@ -177,7 +177,8 @@ class CountSets:
         out = {"auc": [np.where(ok[:, i], _row_sums(steps[:, a:b]), np.nan)
                        for i, (a, b) in enumerate(spans)]}
         if "average_precision" in asked:
-            tp_, flagged = tp.astype(self.dtype), (tp + fp).astype(self.dtype)
+            tp_: np.ndarray = tp.astype(self.dtype)
+            flagged: np.ndarray = (tp + fp).astype(self.dtype)
             prec = np.divide(tp_, flagged, out=np.zeros_like(tp_), where=flagged > 0)
             rise = self._step(tpr, np.subtract) * prec
             out["average_precision"] = [np.where(ok[:, i], _row_sums(rise[:, a:b]), np.nan)
