@@ -31,8 +31,8 @@ _CAPACITY = ("precision_at_capacity", "recall_at_capacity", "lift_at_capacity")
 
 
 class _Layout:
-    """Rows of several sets end to end in one order (each set's own order), with where each
-    set starts; ``at(cum, i)`` reads a cumulative sum at each set's ``i``-th row."""
+    """Rows of several sets end to end (each set in its own order), each row's family, and
+    where each set starts."""
 
     def __init__(self, codes: np.ndarray, per_set: list[np.ndarray]) -> None:
         self.codes = np.concatenate(per_set) if per_set else np.empty(0, np.intp)
@@ -271,7 +271,7 @@ def whole_counts(counts: np.ndarray, n_rows: int) -> np.ndarray:
 
 
 def counts_apply(y: np.ndarray) -> bool:
-    """Whether :class:`CountCurve` can measure these outcomes (all 0 or 1).
+    """Whether :class:`CountSets` can measure these outcomes (all 0 or 1).
 
     Examples
     --------
