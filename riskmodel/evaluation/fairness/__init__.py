@@ -9,6 +9,7 @@ the decisions report.
 
 from riskmodel.evaluation._disclosure import rate_interval
 from riskmodel.evaluation.fairness._audit import fairness_audit, record_identity
+from riskmodel.evaluation.fairness._bootstrap import group_scores
 from riskmodel.evaluation.fairness._findings import (
     HARM,
     REST,
@@ -52,7 +53,8 @@ __all__ = [
     "SCORE_MEASURES", "STATUS_ORDER", "AuditOptions", "Characteristic", "Counts",
     "FairnessAudit", "FairnessPolicy", "GroupTable", "Measure", "MonitoringThresholds",
     "PerformanceBars", "REST", "ReferralAudit", "add_referrals", "benjamini_hochberg",
-    "binomial_comparisons", "build_tables", "fairness_audit", "finding_sentence", "headings",
+    "binomial_comparisons", "build_tables", "fairness_audit", "finding_sentence",
+    "group_scores", "headings",
     "jsonable", "judge", "load_fairness_policy", "normal_comparison", "rate_interval",
     "record_identity",
     "referral_disproportionality", "resolve_policy", "spaced_ticks", "table_records",

@@ -10,7 +10,13 @@ import pandas as pd
 
 from riskmodel.evaluation.fairness._groups import GroupTable
 from riskmodel.evaluation.fairness._measures import MEASURES, SCORE_MEASURES
-from riskmodel.evaluation.metrics import ScoreCurve, fairlearn_weights, percentile_interval
+from riskmodel.evaluation.metrics import (
+    CountSets,
+    ScoreCurve,
+    counts_apply,
+    fairlearn_counts,
+    percentile_interval,
+)
 
 __all__ = ["SCORE_MEASURES", "group_scores", "quantiles"]
 BLOCK = 16
@@ -72,11 +78,23 @@ def group_scores(tables: list[GroupTable], y: np.ndarray, f: np.ndarray, s: np.n
     point = _assemble(keys, measure(np.ones((1, len(y)))), shape, squeeze=True)
     boot: dict = {}
     if n_boot:
-        draws = [measure(W) for W in _blocks(fairlearn_weights(len(y), n_boot, random_state,
-                                                               clusters))]
+        counts, codes = fairlearn_counts(len(y), n_boot, random_state, clusters)
+        if counts_apply(y):  # whole-number sums straight from the family counts
+            sets = CountSets(curves, codes)
+            only = [wanted] * n_sets + [of_rest] * (len(curves) - n_sets)
+            draws = [_by_counts(sets, C, only, kernel) for C in _blocks(counts)]
+        else:
+            draws = [measure(C[:, codes]) for C in _blocks(counts)]
         stacked = [np.concatenate([d[j] for d in draws]) for j in range(len(curves))]
         boot = _assemble(keys, stacked, shape, squeeze=False)
     return point, boot
+
+
+def _by_counts(sets: CountSets, C: np.ndarray, only: list[tuple[str, ...]],
+               kernel: tuple[str, ...]) -> list[np.ndarray]:
+    """Each set's measures (resamples x ``kernel``) for a block of family counts ``C``."""
+    return [np.stack([got.get(k, np.full(len(C), np.nan)) for k in kernel], axis=1)
+            for got in sets.measures(C, only)]
 
 
 def _assemble(keys: list[tuple[str, int]], values: list[np.ndarray], shape: dict[str, int], *,

@@ -18,10 +18,13 @@ from riskmodel.evaluation.metrics._bootstrap import (
     bootstrap,
     bootstrap_sets,
     cluster_codes,
+    fairlearn_counts,
     fairlearn_weights,
     percentile_interval,
+    resample_counts,
     resample_weights,
 )
+from riskmodel.evaluation.metrics._counts import CountSets, counts_apply, whole_counts
 from riskmodel.evaluation.metrics._evaluate import METRICS, evaluate_predictions
 from riskmodel.evaluation.metrics._scores import (
     CURVE_MEASURES,
@@ -37,9 +40,10 @@ from riskmodel.evaluation.metrics._scores import (
 )
 
 __all__ = [
-    "CURVE_MEASURES", "METRICS", "N_BINS", "ScoreCurve", "at_capacity", "auc",
+    "CURVE_MEASURES", "METRICS", "N_BINS", "CountSets", "ScoreCurve", "at_capacity", "auc",
     "average_precision", "bootstrap", "bootstrap_sets", "brier", "calibration_slope",
-    "capacity_flags", "cluster_codes", "evaluate_predictions", "expected_calibration_error",
-    "fairlearn_weights", "observed_over_expected", "percentile_interval", "resample_weights",
-    "top_k_flags",
+    "capacity_flags", "cluster_codes", "counts_apply", "evaluate_predictions",
+    "expected_calibration_error",
+    "fairlearn_counts", "fairlearn_weights", "observed_over_expected", "percentile_interval",
+    "resample_counts", "resample_weights", "top_k_flags", "whole_counts",
 ]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from riskmodel.evaluation.metrics._counts import CountSets, counts_apply
 from riskmodel.evaluation.metrics._scores import CURVE_MEASURES, ScoreCurve
 
 BLOCK = 16
@@ -37,6 +38,46 @@ def cluster_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     return pd.factorize(np.asarray(groups), sort=False)[0]
 
 
+def resample_counts(codes: np.ndarray, n_boot: int, seed: int, *,
+                    date_codes: np.ndarray | None = None, block: int = BLOCK
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of resample counts (resamples x clusters) and each row's cluster: the draws of
+    :func:`resample_weights`, before they are given to the rows (``counts[:, rows]``).
+
+    Without dates a cluster is a family; with two or more dates, a family on one date, whose
+    count is its family's count times its date's.
+
+    Examples
+    --------
+    >>> C, rows = next(resample_counts(np.array([0, 0, 1]), 4, seed=0))
+    >>> C.shape, rows.tolist(), C.sum(axis=1).tolist()
+    ((4, 2), [0, 0, 1], [2.0, 2.0, 2.0, 2.0])
+    """
+    codes = np.asarray(codes)
+    k = int(codes.max()) + 1 if len(codes) else 0
+    n_dates = 0 if date_codes is None or not len(date_codes) else int(date_codes.max()) + 1
+    pairs = fam = day = codes
+    if n_dates > 1 and k:  # clusters: each family on each of its dates
+        pairs = np.unique(codes.astype(np.int64) * n_dates + np.asarray(date_codes),
+                          return_inverse=True)[1].reshape(-1)
+        fam, day = np.zeros(pairs.max() + 1, np.intp), np.zeros(pairs.max() + 1, np.intp)
+        fam[pairs], day[pairs] = codes, date_codes
+    rng = np.random.default_rng(seed)
+    done = 0
+    while k and done < n_boot:
+        m = min(block, n_boot - done)
+        if n_dates > 1:  # one family draw, then one date draw, per resample
+            rows = []
+            for _ in range(m):
+                families = rng.multinomial(k, np.full(k, 1.0 / k))
+                dates = rng.multinomial(n_dates, np.full(n_dates, 1.0 / n_dates))
+                rows.append(families[fam] * dates[day])
+            yield np.vstack(rows).astype(float), pairs
+        else:
+            yield rng.multinomial(k, np.full(k, 1.0 / k), size=m).astype(float), codes
+        done += m
+
+
 def resample_weights(codes: np.ndarray, n_boot: int, seed: int, *,
                      date_codes: np.ndarray | None = None,
                      block: int = BLOCK) -> Iterator[np.ndarray]:
@@ -49,23 +90,37 @@ def resample_weights(codes: np.ndarray, n_boot: int, seed: int, *,
     >>> [b.shape for b in blocks], bool((blocks[0][:, 0] == blocks[0][:, 1]).all())
     ([(16, 3), (4, 3)], True)
     """
-    codes = np.asarray(codes)
-    k = int(codes.max()) + 1 if len(codes) else 0
-    n_dates = 0 if date_codes is None or not len(date_codes) else int(date_codes.max()) + 1
-    rng = np.random.default_rng(seed)
-    done = 0
-    while k and done < n_boot:
-        m = min(block, n_boot - done)
-        if n_dates > 1:  # one family draw, then one date draw, per resample
-            rows = []
-            for _ in range(m):
-                w = rng.multinomial(k, np.full(k, 1.0 / k))[codes].astype(float)
-                w *= rng.multinomial(n_dates, np.full(n_dates, 1.0 / n_dates))[date_codes]
-                rows.append(w)
-            yield np.vstack(rows)
-        else:
-            yield rng.multinomial(k, np.full(k, 1.0 / k), size=m)[:, codes].astype(float)
-        done += m
+    for counts, rows in resample_counts(codes, n_boot, seed, date_codes=date_codes,
+                                        block=block):
+        yield counts[:, rows]
+
+
+def fairlearn_counts(n: int, n_boot: int, random_state: int,
+                     clusters: ArrayLike | None = None
+                     ) -> tuple[Iterator[np.ndarray], np.ndarray]:
+    """Each resample's cluster counts as fairlearn's ``MetricFrame`` draws them, and each
+    row's cluster (``counts[codes]`` are :func:`fairlearn_weights`' row weights).
+
+    Examples
+    --------
+    >>> counts, codes = fairlearn_counts(3, 2, 0, clusters=["a", "a", "b"])
+    >>> [c.tolist() for c in counts], codes.tolist()
+    ([[1.0, 1.0], [0.0, 2.0]], [0, 0, 1])
+    """
+    seeds = np.random.default_rng(int(random_state)).integers(
+        low=0, high=np.iinfo(np.uint32).max, size=n_boot, dtype=np.uint32)
+    if clusters is None:
+        codes, k = np.arange(n), n
+    else:
+        codes, uniq = pd.factorize(pd.Series(clusters), use_na_sentinel=False)
+        k = len(uniq)
+
+    def draws() -> Iterator[np.ndarray]:
+        for seed in seeds:
+            idx = np.random.RandomState(seed).choice(k, size=k, replace=True)
+            yield np.bincount(idx, minlength=k).astype(float)
+
+    return draws(), np.asarray(codes)
 
 
 def fairlearn_weights(n: int, n_boot: int, random_state: int,
@@ -82,16 +137,9 @@ def fairlearn_weights(n: int, n_boot: int, random_state: int,
     >>> [float(w.sum()) for w in fairlearn_weights(5, 2, 0)]
     [5.0, 5.0]
     """
-    seeds = np.random.default_rng(int(random_state)).integers(
-        low=0, high=np.iinfo(np.uint32).max, size=n_boot, dtype=np.uint32)
-    if clusters is None:
-        codes, k = np.arange(n), n
-    else:
-        codes, uniq = pd.factorize(pd.Series(clusters), use_na_sentinel=False)
-        k = len(uniq)
-    for seed in seeds:
-        idx = np.random.RandomState(seed).choice(k, size=k, replace=True)
-        yield np.bincount(idx, minlength=k).astype(float)[codes]
+    counts, codes = fairlearn_counts(n, n_boot, random_state, clusters)
+    for c in counts:
+        yield c[codes]
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = 0.95
@@ -144,14 +192,22 @@ def bootstrap_sets(y: ArrayLike, p: ArrayLike, flags: ArrayLike, codes: ArrayLik
     f = np.asarray(flags, float)
     curves = [ScoreCurve(y, p, f, rows=np.asarray(rows), dtype=dtype) for rows in sets]
     draws: list[dict[str, list]] = [{m: [] for m in measures} for _ in curves]
+    by_counts = counts_apply(y)  # whole-number sums straight from the family counts
+    counted: list[CountSets] = []
 
-    def one(curve: ScoreCurve, W: np.ndarray) -> dict[str, np.ndarray]:
-        return curve.measures(W, only=measures)
+    def block_measures(C: np.ndarray, rows: np.ndarray, pool: ThreadPoolExecutor
+                       ) -> Iterator[dict[str, np.ndarray]]:
+        if not by_counts:
+            W = C[:, rows]
+            return pool.map(lambda c: c.measures(W, only=measures), curves)
+        if not counted:
+            counted.append(CountSets(curves, rows))
+        return iter(counted[0].measures(C, [measures] * len(curves)))
 
     # numpy's sums and sorts release the GIL: the sets share the machine's cores
     with ThreadPoolExecutor(max_workers=min(len(os.sched_getaffinity(0)), 4)) as pool:
-        for W in resample_weights(np.asarray(codes), n_boot, seed, date_codes=date_codes):
-            for d, got in zip(draws, pool.map(one, curves, [W] * len(curves)), strict=True):
+        for C, rows in resample_counts(np.asarray(codes), n_boot, seed, date_codes=date_codes):
+            for d, got in zip(draws, block_measures(C, rows, pool), strict=True):
                 for m, v in got.items():
                     d[m].append(v)
     return [{m: (np.concatenate(d[m]) if d[m] else np.empty(0)) for m in measures}

@@ -148,8 +148,14 @@ def _from_zero(cum: np.ndarray, total: np.ndarray) -> np.ndarray:
 def _at_capacity(Wd: np.ndarray, yf: np.ndarray, f: np.ndarray, pos: np.ndarray,
                  base_rate: np.ndarray) -> dict[str, np.ndarray]:
     """Precision, recall and lift of the flagged rows, per row of weights ``Wd``."""
-    hits = (Wd @ yf).astype(float)
-    flagged = (Wd @ f).astype(float)
+    return _at_capacity_of(Wd @ yf, Wd @ f, pos, base_rate)
+
+
+def _at_capacity_of(hits: np.ndarray, flagged: np.ndarray, pos: np.ndarray,
+                    base_rate: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall and lift from the weight of the flagged rows and of their
+    outcomes."""
+    hits, flagged = hits.astype(float), flagged.astype(float)
     prec = np.where(flagged > 0, hits / flagged, np.nan)
     return {"precision_at_capacity": prec,
             "recall_at_capacity": np.where(pos > 0, hits / pos, np.nan),
