@@ -330,6 +330,8 @@ def _int_ids(tables: dict[str, pd.DataFrame]) -> None:
 # a problem, warns, or rewrites a cell (trims it) as it types the tables.
 _NOT_CLEAN = {
     "value in capitals": (_set("contacts", "source", 0, "Police"), "problem"),
+    "value not allowed where empty is": (_set("contacts", "mash_rag", 2, "purple"), "problem"),
+    "value not allowed in a second category": (_set("episodes", "service", 1, "x"), "problem"),
     "unknown child": (_set("contacts", "child_id", 1, "C9"), "problem"),
     "duplicate id": (_dup_contact, "problem"),
     "duplicate id, ids out of order": (_dup_contact_out_of_order, "problem"),
