@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -102,7 +103,7 @@ def _text_checks(table: str, stored: dict[str, str]) -> list[str]:
     """Conditions on a cell the detailed path would rewrite or warn about.
 
     A record table's ``child_id`` needs none: :func:`_keys_clean` finds every one of them,
-    byte for byte, among the children's ids, which have passed these checks, so an id with
+    byte for byte, among the children's ids, which have passed the same checks, so an id with
     an edge space, an empty one or a decimal one is an unknown child there (the detailed
     path then reports or rewrites it). At 1,000,000 children this is 1.5 s of the contacts.
     """
@@ -111,9 +112,11 @@ def _text_checks(table: str, stored: dict[str, str]) -> list[str]:
         c = quoted(col)
         if col == "child_id" and table != "children":
             continue
-        # A category column's allowed values have neither (its allowed-value check holds).
+        # A category column's allowed values have neither (its allowed-value check holds);
+        # a unique id's edges are looked at in its scan (:func:`_scan_ids`).
         if stored.get(col) == "VARCHAR" and (table, col) not in ALLOWED:
-            checks.append(f"{c} = '' OR regexp_matches({c}, {_literal(_TRIMMED)})")
+            if (table, col) not in UNIQUE:
+                checks.append(f"{c} = '' OR regexp_matches({c}, {_literal(_TRIMMED)})")
             if col.endswith("_id"):
                 checks.append(f"contains({c}, '.') AND regexp_matches({c}, "
                               f"{_literal(_DECIMAL_ID)})")
@@ -235,11 +238,15 @@ def _categories_clean(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _unique(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
-    """No value of ``col`` twice: the values read in increasing order (:func:`_increasing`),
-    else a ``GROUP BY``. Not ``count(DISTINCT)``: DuckDB spills a grouping larger than its
-    memory to disk, but not a distinct count (5,000,000 children: 79 million contact ids ran
-    out of the 1 GB)."""
-    if _increasing(con, table, col):
+    """No value of ``col`` twice, and none empty or with a space at an edge: one scan
+    (:func:`_scan_ids`), then, only when the values did not come in increasing order, a
+    ``GROUP BY``. Not ``count(DISTINCT)``: DuckDB spills a grouping larger than its memory
+    to disk, but not a distinct count (5,000,000 children: 79 million contact ids ran out of
+    the 1 GB)."""
+    increasing = _scan_ids(con, table, col)
+    if increasing is None:
+        return False
+    if increasing:
         return True
     c = quoted(col)
     return not _row(con, f"SELECT count(*) FROM (SELECT {c} FROM v_{table} WHERE {c} IS NOT "
@@ -249,26 +256,55 @@ def _unique(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
 _BATCH_ROWS = 1 << 20
 
 
-def _increasing(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
-    """Whether the values of ``col`` (not null), as one scan returns them, each follow the
-    one before in byte order: then none is there twice, and no hash table of every value is
-    needed (15.8 million contact ids: 1.0 s against 4.1 s for the ``GROUP BY``). Whatever
-    order the scan gives, a strictly increasing sequence has no repeat; an extract not in
-    order is found at its first batch and left to the ``GROUP BY``."""
+def _scan_ids(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool | None:
+    """One scan of an id column (its values not null): None when one is empty or has a space
+    at an edge (:func:`_edge_free`), else whether each value follows the one before in byte
+    order.
+
+    Increasing values have no repeat, whatever order the scan gives them in, so no hash
+    table of every value is needed (15.8 million contact ids: 1.0 s against 4.1 s for the
+    ``GROUP BY``, and 0.1 s for the edges against 1.7 s for the regular expression in SQL).
+    """
     c = quoted(col)
-    last = None
+    last, increasing = None, True
     with con.cursor() as cur:
         for batch in cur.sql(f"SELECT {c} FROM v_{table} WHERE {c} IS NOT NULL"
                              ).to_arrow_reader(_BATCH_ROWS):
             ids, n = batch.column(0), batch.num_rows
             if n == 0:
                 continue
-            if last is not None and not pc.less(last, ids[0]).as_py():
-                return False
-            if n > 1 and not pc.all(pc.less(ids.slice(0, n - 1), ids.slice(1))).as_py():
-                return False
+            if not _edge_free(ids):
+                return None
+            if increasing and last is not None:
+                increasing = pc.less(last, ids[0]).as_py()
+            if increasing and n > 1:
+                increasing = pc.all(pc.less(ids.slice(0, n - 1), ids.slice(1))).as_py()
             last = ids[n - 1]
-    return True
+    return increasing
+
+
+# Bytes that may start or end a text with a space at an edge: an ASCII space (tab to carriage
+# return, file to unit separator, space) or any byte of a non-ASCII character.
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)]] = True
+
+
+def _edge_free(ids: pa.Array) -> bool:
+    """No text empty or with a space at an edge (what :data:`_TRIMMED` finds); the
+    regular expression is run only on texts whose first or last byte may be one."""
+    if len(ids) == 0:
+        return True
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+        _, offsets_buf, data_buf = ids.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=width)[ids.offset:ids.offset + len(ids) + 1]
+        starts, ends = offsets[:-1], offsets[1:]
+        if data_buf is None or bool((ends == starts).any()):
+            return False  # an empty text
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        ids = ids.filter(pa.array(_EDGE_BYTES[data[starts]] | _EDGE_BYTES[data[ends - 1]]))
+    return not pc.any(pc.or_(pc.equal(ids, ""),
+                             pc.match_substring_regex(ids, _TRIMMED))).as_py()
 
 
 def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
