@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import riskmodel.data
@@ -491,21 +492,25 @@ def test_duckdb_out_of_memory_is_said_not_sent_down_the_pandas_path(council, tmp
     assert out.read_bytes() == b"the matrix of last month"
 
 
-@given(values=st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9 \t\u2003\u00a0",
-                                                         max_size=3)), max_size=12),
+@given(values=st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9 \t\u2003\u00a0.01",
+                                                         max_size=4)), max_size=12),
        batch=st.integers(1, 4))
+@example(values=["a", "10.00"], batch=1)
+@example(values=["1", "b "], batch=2)
 @settings(max_examples=150, deadline=None)
 def test_unique_ids_are_told_by_their_order_or_by_grouping(values: list[str | None],
                                                           batch: int) -> None:
-    """One scan of an id column: any id empty or with a space at an edge (one Python's strip
-    removes) is found; ids read in strictly increasing order (across batches too) are unique
-    without a GROUP BY; any others are judged by the GROUP BY: never a repeat let through."""
+    """One scan of an id column: any id empty, with a space at an edge (one Python's strip
+    removes) or written as a decimal is found; ids read in strictly increasing order (across
+    batches too) are unique without a GROUP BY; any others are judged by the GROUP BY: never
+    a repeat let through."""
     from unittest import mock
 
     from riskmodel.data import _fastload
 
     present = [v for v in values if v is not None]
-    trimmed = all(v != "" and v == v.strip() for v in present)
+    trimmed = all(v != "" and v == v.strip() and not re.fullmatch(r"[0-9]+\.0+", v)
+                  for v in present)
     con = duckdb.connect()
     con.register("given", pd.DataFrame({"x": pd.Series(values, dtype=object)}))
     con.execute("CREATE TABLE t AS SELECT x::VARCHAR AS x FROM given")
