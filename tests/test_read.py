@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import riskmodel.data
 from riskmodel import InputError
@@ -305,6 +308,10 @@ def _dup_history(tables: dict[str, pd.DataFrame]) -> None:
         0, "valid_from"]
 
 
+def _dup_contact_out_of_order(tables: dict[str, pd.DataFrame]) -> None:
+    tables["contacts"]["contact_id"] = ["K3", "K1", "K3"]  # not in order: the GROUP BY finds it
+
+
 def _drop(table: str, column: str) -> Change:
     def change(tables: dict[str, pd.DataFrame]) -> None:
         tables[table] = tables[table].drop(columns=[column])
@@ -324,8 +331,16 @@ def _int_ids(tables: dict[str, pd.DataFrame]) -> None:
 # a problem, warns, or rewrites a cell (trims it) as it types the tables.
 _NOT_CLEAN = {
     "value in capitals": (_set("contacts", "source", 0, "Police"), "problem"),
+    "value not allowed where empty is": (_set("contacts", "mash_rag", 2, "purple"), "problem"),
+    "value not allowed in a second category": (_set("episodes", "service", 1, "x"), "problem"),
     "unknown child": (_set("contacts", "child_id", 1, "C9"), "problem"),
     "duplicate id": (_dup_contact, "problem"),
+    "duplicate id, ids out of order": (_dup_contact_out_of_order, "problem"),
+    # A record's child id is checked only by being found among the children's ids.
+    "spaces around a contact's child id": (_set("contacts", "child_id", 0, "007 "),
+                                           "rewritten"),
+    "a contact's child id as a decimal": (_set("contacts", "child_id", 0, "007.0"), "warning"),
+    "blank child id on an episode": (_set("episodes", "child_id", 1, ""), "problem"),
     "required cell empty": (_set("episodes", "service", 0, None), "problem"),
     "imd out of range": (_set("children", "imd_decile", 0, 11.0), "problem"),
     "imd not whole": (_set("children", "imd_decile", 0, 2.5), "problem"),
@@ -475,3 +490,36 @@ def test_duckdb_out_of_memory_is_said_not_sent_down_the_pandas_path(council, tmp
                           "(4MB). Set RISKMODEL_DUCKDB_MEMORY"), err
     assert "\n" not in err and "Traceback" not in err, err
     assert out.read_bytes() == b"the matrix of last month"
+
+
+@given(values=st.lists(st.one_of(st.none(), st.text(alphabet="ab\u00e9 \t\u2003\u00a0.01",
+                                                         max_size=4)), max_size=12),
+       batch=st.integers(1, 4))
+@example(values=["a", "10.00"], batch=1)
+@example(values=["1", "b "], batch=2)
+@settings(max_examples=150, deadline=None)
+def test_unique_ids_are_told_by_their_order_or_by_grouping(values: list[str | None],
+                                                          batch: int) -> None:
+    """One scan of an id column: any id empty, with a space at an edge (one Python's strip
+    removes) or written as a decimal is found; ids read in strictly increasing order (across
+    batches too) are unique without a GROUP BY; any others are judged by the GROUP BY: never
+    a repeat let through."""
+    from unittest import mock
+
+    from riskmodel.data import _fastload
+
+    present = [v for v in values if v is not None]
+    trimmed = all(v != "" and v == v.strip() and not re.fullmatch(r"[0-9]+\.0+", v)
+                  for v in present)
+    con = duckdb.connect()
+    con.register("given", pd.DataFrame({"x": pd.Series(values, dtype=object)}))
+    con.execute("CREATE TABLE t AS SELECT x::VARCHAR AS x FROM given")
+    con.execute("CREATE VIEW v_t AS SELECT x FROM t")
+    with mock.patch.object(_fastload, "_BATCH_ROWS", batch):
+        scanned = _fastload._scan_ids(con, "t", "x")
+        unique = _fastload._unique(con, "t", "x")
+    pairs = zip(present[:-1], present[1:], strict=True)
+    increasing = all(a.encode() < b.encode() for a, b in pairs)
+    assert scanned == (increasing if trimmed else None)
+    assert unique == (trimmed and len(set(present)) == len(present))
+    con.close()

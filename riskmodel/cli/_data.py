@@ -234,7 +234,7 @@ def build(
                                horizon_months=horizon, extract_date=extract_date)
     out.print(
         f"feature matrix: {len(matrix):,} rows x {len(feature_columns(matrix))} features "
-        f"({outcome}, {len(set(matrix['as_of']))} as-of dates) written to {out_path}",
+        f"({outcome}, {matrix['as_of'].nunique()} as-of dates) written to {out_path}",
         markup=False, highlight=False, soft_wrap=True,
     )
 

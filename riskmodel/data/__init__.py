@@ -1,12 +1,12 @@
 """The input contract, validation, readers and the synthetic council.
 
-The synthetic council (and SciPy, which it needs) is imported on first use.
+The synthetic council (and SciPy, which it needs), the mappings and code lists, the Annex A
+reader and the database reader are imported on first use.
 """
 
 from typing import TYPE_CHECKING
 
 from riskmodel._core.lazy import lazy_package
-from riskmodel.data._codelists import UnmappedValues
 from riskmodel.data._contract import (
     ACE_FACTORS,
     CLOSURE_REASONS,
@@ -40,11 +40,9 @@ from riskmodel.data._inputs import (
     history_holds,
     missing_inputs,
 )
-from riskmodel.data._mapping import Mapping, load_mapping, map_extract, todo_path, todo_text
 from riskmodel.data._read import coerce_tables, load_tables, read_extract_date, read_tables
 from riskmodel.data._schemas import normalise_table
 from riskmodel.data._sources import DatabaseSource, as_source, is_database, mask
-from riskmodel.data._sql import read_database
 from riskmodel.data._summary import (
     describe_knowledge,
     history_changes,
@@ -52,9 +50,12 @@ from riskmodel.data._summary import (
     summarise_tables,
 )
 from riskmodel.data._validate import validate_tables
-from riskmodel.data.annex_a import read_annex_a
 
 if TYPE_CHECKING:
+    from riskmodel.data._codelists import UnmappedValues
+    from riskmodel.data._mapping import Mapping, load_mapping, map_extract, todo_path, todo_text
+    from riskmodel.data._sql import read_database
+    from riskmodel.data.annex_a import read_annex_a
     from riskmodel.data.synth import (
         SyntheticCouncil,
         calibration_table,
@@ -80,6 +81,14 @@ __all__ = [
     "row_names", "simulate_council", "summarise_tables", "validate_tables",
 ]
 
-lazy_package(__name__, {name: "riskmodel.data.synth" for name in (
-    "SyntheticCouncil", "calibration_table", "generate_council", "read_truth",
-    "simulate_council")})
+lazy_package(__name__, {
+    **{name: "riskmodel.data.synth" for name in (
+        "SyntheticCouncil", "calibration_table", "generate_council", "read_truth",
+        "simulate_council")},
+    # Not on a build's way (import, mapping, databases): 0.1 s of a build's imports.
+    "UnmappedValues": "riskmodel.data._codelists",
+    **{name: "riskmodel.data._mapping" for name in (
+        "Mapping", "load_mapping", "map_extract", "todo_path", "todo_text")},
+    "read_database": "riskmodel.data._sql",
+    "read_annex_a": "riskmodel.data.annex_a",
+})
