@@ -8,7 +8,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,7 @@ from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
 from riskmodel.jobs.monitor import REFERENCE, training_reference
 from riskmodel.jobs.replay import stored_predictions
+from riskmodel.models import FitPool
 from riskmodel.scoring import band_cut_points
 from riskmodel.store import (
     TEST_PREDICTIONS,
@@ -246,8 +249,9 @@ def _log_overview(run: TrainingRun, result: TrainResult, spec_text: str) -> None
 
 
 def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
-                    spec_text: str, common: RunTags, say) -> dict:
-    """Fit each candidate on every labelled row and log it as a nested run."""
+                    spec_text: str, common: RunTags, say, finals: list[Future]) -> dict:
+    """Log each candidate, fitted on every labelled row (``finals``: the fits under way,
+    :func:`_start_final_fits`), as a nested run."""
     matrix, features = tm.matrix, tm.features
     records = {}
     # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
@@ -260,9 +264,9 @@ def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: Trainin
     # test rows), so their count and cell key are computed once (2.3 s of CPU each at
     # 100,000 children: a record key per row).
     test_rows = _test_rows_params(result.candidates[0].predictions, result.holdout_dates)
-    for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
+    for res, final in zip(result.candidates, finals, strict=True):
         say(f"fitting {res.name} on every labelled row…")
-        res.model = fit_final(matrix, features, cand, spec_obj)
+        res.model = final.result()
         record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
                          common, cuts, result.extra["switched_off"], result.extra["knowledge"])
         # the test scores, by row position (no ids), so a review need not refit (jobs/replay)
@@ -295,8 +299,16 @@ def _add_extras(result: TrainResult, tm, say) -> None:
         say(f"knowledge dates: {line}")
 
 
+def _start_final_fits(tm, spec_obj: TrainingSpec, pool: FitPool) -> list[Future]:
+    """Each candidate fitted on every labelled row, in the background (``pool``): beside
+    the fairness bars, the reference rows' matrix and the earlier candidates' references,
+    which run on one core. Each is the model it would be fitted alone."""
+    return [pool.submit(partial(fit_final, tm.matrix, tm.features, cand, spec_obj, pool=pool))
+            for cand in spec_obj.candidates]
+
+
 def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text: str,
-                      register_best: bool, say) -> None:
+                      register_best: bool, say, finals: list[Future]) -> None:
     """Log the training and its candidates to MLflow; register the best passing one."""
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
@@ -309,7 +321,7 @@ def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text
                       params=params) as run:
         result.parent_run_id = run.run_id
         _log_overview(run, result, spec_text)
-        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say)
+        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say, finals)
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
@@ -383,9 +395,14 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
     for line in tm.notes:
         say(f"as-of schedule: {line}")
-    result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
-    result.notes = tm.notes + result.notes
-    _judge_fairness(result, matrix, spec_obj, say)
-    _add_extras(result, tm, say)
-    _log_and_register(result, tm, spec_obj, spec_text, register_best, say)
+    # One pool for every fit (the folds', the learning curve's, the final ones), so the two
+    # cores stay busy: the models are the ones each fit makes alone.
+    with FitPool() as pool:
+        result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth,
+                                     progress=say, pool=pool)
+        finals = _start_final_fits(tm, spec_obj, pool)
+        result.notes = tm.notes + result.notes
+        _judge_fairness(result, matrix, spec_obj, say)
+        _add_extras(result, tm, say)
+        _log_and_register(result, tm, spec_obj, spec_text, register_best, say, finals)
     return result
