@@ -189,12 +189,12 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
         say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
-                 final_dates=()) -> None:
-    """Write the fairness and explanation reports of one candidate and log them in its run;
-    with the extract's ``tables``, the fairness report adds the front door (referrals). The
-    fairness report audits the ``final_dates`` (the rows its metrics and bars were measured
-    on), every test date when no period was held out."""
+def _write_reviews(res, matrix, spec: TrainingSpec, out: Path, tables=None,
+                   final_dates=()) -> None:
+    """Write the fairness and explanation reports of one candidate into ``out/fairness`` and
+    ``out/explain``; with the extract's ``tables``, the fairness report adds the front door
+    (referrals). The fairness report audits the ``final_dates`` (the rows its metrics and
+    bars were measured on), every test date when no period was held out."""
     pred = with_characteristics(_final_rows(res.predictions, final_dates).drop(columns=["flagged"]),
                                 matrix)
     audit = fairness_audit(pred, _audit_options(res, spec,
@@ -202,16 +202,12 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
     if tables is not None and {"children", "contacts"} <= set(tables):
         add_referrals(audit, referral_disproportionality(tables["children"],
                                                          tables["contacts"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        fair_dir = Path(tmp) / "fairness"
-        write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
-                              f"({res.name}), final out-of-time period")
-        explain_dir = Path(tmp) / "explain"
-        write_explanation_report(res.model, matrix[matrix["label"].notna()],
-                                 explain_dir / "explain.html", capacity=spec.capacity.model_dump(),
-                                 title=f"How the {spec.outcome} model ({res.name}) scores")
-        run.log_folder(fair_dir, "fairness", res.run_id)
-        run.log_folder(explain_dir, "explain", res.run_id)
+    write_fairness_report(audit, out / "fairness", title=f"Fairness review: {spec.outcome} "
+                          f"({res.name}), final out-of-time period")
+    write_explanation_report(res.model, matrix[matrix["label"].notna()],
+                             out / "explain" / "explain.html",
+                             capacity=spec.capacity.model_dump(),
+                             title=f"How the {spec.outcome} model ({res.name}) scores")
 
 
 def _final_rows(pred: pd.DataFrame, final_dates: Sequence = ()) -> pd.DataFrame:
@@ -248,23 +244,37 @@ def _log_overview(run: TrainingRun, result: TrainResult, spec_text: str) -> None
                          for r in result.truth.metrics.itertuples()})
 
 
-def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
-                    spec_text: str, common: RunTags, say, finals: list[Future]) -> dict:
-    """Log each candidate, fitted on every labelled row (``finals``: the fits under way,
-    :func:`_start_final_fits`), as a nested run."""
-    matrix, features = tm.matrix, tm.features
-    records = {}
-    # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
-    cuts = band_cut_points(matrix.loc[~matrix["as_of"].isin(result.holdout_dates), "label"])
-    # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
-    reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
+def _start_references(result: TrainResult, tm, spec_obj: TrainingSpec, cuts: dict,
+                      finals: list[Future], pool: FitPool) -> list[Future]:
+    """Each candidate's monitoring reference (``reference.json``, docs/monitoring.md), in
+    the background one after another as its final fit is done, beside the chosen
+    candidate's reports and the logging (no chart is drawn in them: pyplot is not shared)."""
+    reference = training_reference(tm.extract, tm.matrix, tm.features,
+                                   outcome=spec_obj.outcome,
                                    horizon_months=spec_obj.horizon_months,
                                    test_dates=result.test_dates, spec=tm.feature_spec)
+    assert reference.inputs is not None  # the model-free part: made once, here
+
+    def one(final: Future) -> bytes:
+        return reference.for_model(final.result(), capacity=spec_obj.capacity.model_dump(),
+                                   risk_bands_cuts=cuts, seed=spec_obj.seed)
+
+    return [pool.then(one, final) for final in finals]
+
+
+def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
+                    spec_text: str, common: RunTags, say, fitted: tuple) -> dict:
+    """Log each candidate, fitted on every labelled row, with its monitoring reference, as
+    a nested run (``fitted``: the cut-points, the final fits and the references under way:
+    :func:`_start_final_fits`, :func:`_start_references`)."""
+    matrix, features = tm.matrix, tm.features
+    cuts, finals, references = fitted
+    records = {}
     # Every candidate's test predictions are the same rows in the same order (the folds'
     # test rows), so their count and cell key are computed once (2.3 s of CPU each at
     # 100,000 children: a record key per row).
     test_rows = _test_rows_params(result.candidates[0].predictions, result.holdout_dates)
-    for res, final in zip(result.candidates, finals, strict=True):
+    for res, final, reference in zip(result.candidates, finals, references, strict=True):
         say(f"fitting {res.name} on every labelled row…")
         res.model = final.result()
         record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
@@ -272,9 +282,7 @@ def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: Trainin
         # the test scores, by row position (no ids), so a review need not refit (jobs/replay)
         record.files[TEST_PREDICTIONS] = stored_predictions(res.predictions, matrix)
         record.params.update(test_rows)
-        record.files[REFERENCE] = reference.for_model(
-            res.model, capacity=spec_obj.capacity.model_dump(),
-            risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)
+        record.files[REFERENCE] = reference.result()
         rec = run.log_candidate(record)
         res.run_id = rec.run_id
         records[res.name] = rec
@@ -308,8 +316,10 @@ def _start_final_fits(tm, spec_obj: TrainingSpec, pool: FitPool) -> list[Future]
 
 
 def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text: str,
-                      register_best: bool, say, finals: list[Future]) -> None:
-    """Log the training and its candidates to MLflow; register the best passing one."""
+                      register_best: bool, say, finals: list[Future], pool: FitPool) -> None:
+    """Log the training and its candidates to MLflow; register the best passing one. The
+    candidates' references are made in the background while the reviewed candidate's
+    reports are written and the candidates logged."""
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
                      test_dates=[str(d.date()) for d in result.test_dates])
@@ -318,15 +328,23 @@ def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text
               "n_features": len(tm.features), "n_candidates": len(result.candidates)}
     with training_run(spec_obj.outcome, run_name=_run_name(spec_obj, spec_text, common),
                       tags=replace(common, role="training"),
-                      params=params) as run:
+                      params=params) as run, tempfile.TemporaryDirectory() as tmp:
         result.parent_run_id = run.run_id
         _log_overview(run, result, spec_text)
-        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say, finals)
+        # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
+        cuts = band_cut_points(tm.matrix.loc[~tm.matrix["as_of"].isin(result.holdout_dates),
+                                             "label"])
+        references = _start_references(result, tm, spec_obj, cuts, finals, pool)
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
+        reviewed.model = finals[result.candidates.index(reviewed)].result()
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, tm.matrix, spec_obj, run, tables=tm.extract.tables,
-                     final_dates=result.holdout_dates)
+        _write_reviews(reviewed, tm.matrix, spec_obj, Path(tmp), tables=tm.extract.tables,
+                       final_dates=result.holdout_dates)
+        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say,
+                                  (cuts, finals, references))
+        run.log_folder(Path(tmp) / "fairness", "fairness", reviewed.run_id)
+        run.log_folder(Path(tmp) / "explain", "explain", reviewed.run_id)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:
@@ -395,14 +413,12 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
     for line in tm.notes:
         say(f"as-of schedule: {line}")
-    # One pool for every fit (the folds', the learning curve's, the final ones), so the two
-    # cores stay busy: the models are the ones each fit makes alone.
-    with FitPool() as pool:
+    with FitPool() as pool:  # every fit, side by side: the models each fit makes alone
         result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth,
                                      progress=say, pool=pool)
         finals = _start_final_fits(tm, spec_obj, pool)
         result.notes = tm.notes + result.notes
         _judge_fairness(result, matrix, spec_obj, say)
         _add_extras(result, tm, say)
-        _log_and_register(result, tm, spec_obj, spec_text, register_best, say, finals)
+        _log_and_register(result, tm, spec_obj, spec_text, register_best, say, finals, pool)
     return result

@@ -224,10 +224,11 @@ class FitPool:
         self.fits = ThreadPoolExecutor(max_workers=self.workers)
         self._tasks = ThreadPoolExecutor(max_workers=self.workers)
         self._background = ThreadPoolExecutor(max_workers=self.workers)
+        self._chain = ThreadPoolExecutor(max_workers=1)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for pool in (self._background, self._tasks, self.fits):
+        for pool in (self._chain, self._background, self._tasks, self.fits):
             pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
         self._limits.restore_original_limits()
 
@@ -244,6 +245,11 @@ class FitPool:
         """``task(*args)`` in the background: its future. It may fit models with
         ``pool=self`` and call :meth:`map` (background tasks are not the mapped tasks)."""
         return self._background.submit(task, *args)
+
+    def then(self, task: Callable[..., Any], *args: Any) -> Future:
+        """``task(*args)`` in the background after every task given ``then`` before it
+        (one at a time, in order): its future. It may wait on :meth:`submit`'s futures."""
+        return self._chain.submit(task, *args)
 
 
 def model_from_dict(d: dict) -> Base:

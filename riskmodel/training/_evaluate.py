@@ -18,7 +18,12 @@ from riskmodel._core.errors import InputError
 from riskmodel.evaluation.metrics import evaluate_predictions
 from riskmodel.models import CalibratedModel, FitPool, make_model
 from riskmodel.training._decisions import OFFERED_HELP
-from riskmodel.training._folds import plan_dates, recent_calibration_rows, temporal_folds
+from riskmodel.training._folds import (
+    DatePlan,
+    plan_dates,
+    recent_calibration_rows,
+    temporal_folds,
+)
 from riskmodel.training._judging import (
     TOLERANCES,
     family_weights,
@@ -374,13 +379,7 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
         raise InputError("training: no rows with an observed label (check the as-of schedule)")
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
-    lag = spec.as_of.recording_lag_days
-    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
-                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
-                           lag_days=lag)
-    plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,
-                      holdout=spec.splits.holdout, horizon_months=spec.horizon_months,
-                      lag_days=lag)
+    folds, plan = _folds_and_plan(labelled, spec)
     say(plan.describe(spec.horizon_months))
     test_dates = [f[2] for f in folds]
     holdout, selection_dates = plan.final, plan.selection
@@ -405,6 +404,18 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
                        test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
                        holdout_dates=list(holdout), learning_curve=curve, notes=notes,
                        plan=plan)
+
+
+def _folds_and_plan(labelled: pd.DataFrame, spec: TrainingSpec) -> tuple[list, DatePlan]:
+    """The spec's rolling-origin folds of the labelled rows, and its plan of their dates."""
+    lag = spec.as_of.recording_lag_days
+    folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
+                           horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
+                           lag_days=lag)
+    plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,
+                      holdout=spec.splits.holdout, horizon_months=spec.horizon_months,
+                      lag_days=lag)
+    return folds, plan
 
 
 def _chosen_curve(labelled: pd.DataFrame, features: list[str], chosen: CandidateResult,
