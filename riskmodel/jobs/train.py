@@ -343,8 +343,8 @@ def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text
                        final_dates=result.holdout_dates)
         records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say,
                                   (cuts, finals, references))
-        run.log_folder(Path(tmp) / "fairness", "fairness", reviewed.run_id)
-        run.log_folder(Path(tmp) / "explain", "explain", reviewed.run_id)
+        for part in ("fairness", "explain"):
+            run.log_folder(Path(tmp) / part, part, records[reviewed.name].run_id)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:
