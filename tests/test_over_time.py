@@ -46,19 +46,17 @@ def test_the_final_period_never_chooses(monkeypatch):
     matrix = pd.DataFrame(rows)
     final = set(dates[-2:])
 
-    def fake(matrix_, features, cand, spec_, folds):
-        parts = []
-        for _, test, test_date in folds:
-            part = matrix_.iloc[test][["child_id", "family_id", "as_of", "label",
-                                       "locality"]].copy()
-            good = (cand.name == "lightgbm") == (test_date in final)  # lgb wins only there
-            noise = rng.uniform(size=len(part))
-            part["score"] = np.where(good, 0.6 * part["label"] + 0.4 * noise, noise)
-            part["fold"] = str(test_date.date())
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True)
+    def fake(matrix_, features, cand, spec_, fold, pool):  # one fold's predictions
+        _, test, test_date = fold
+        part = matrix_.iloc[test][["child_id", "family_id", "as_of", "label",
+                                   "locality"]].copy()
+        good = (cand.name == "lightgbm") == (test_date in final)  # lgb wins only there
+        noise = np.random.default_rng(test_date.month).uniform(size=len(part))
+        part["score"] = np.where(good, 0.6 * part["label"] + 0.4 * noise, noise)
+        part["fold"] = str(test_date.date())
+        return part
 
-    monkeypatch.setattr(_evaluate, "fit_and_predict_folds", fake)
+    monkeypatch.setattr(_evaluate, "_fold_predictions", fake)
     monkeypatch.setattr(_evaluate, "learning_curve", lambda *a, **k: None)
     result = _evaluate.evaluate_candidates(matrix, spec, features=[])
     assert result.holdout_dates == list(dates[-2:])
@@ -163,8 +161,8 @@ def test_learning_curve_reuses_the_last_folds_scores_and_equals_refitting(monkey
     fitted = []
     real_fit = _evaluate.fit_candidate
     monkeypatch.setattr(_evaluate, "fit_candidate",
-                        lambda c, mat, f, rows, s: fitted.append(len(rows)) or
-                        real_fit(c, mat, f, rows, s))
+                        lambda c, mat, f, rows, s, pool=None: fitted.append(len(rows)) or
+                        real_fit(c, mat, f, rows, s, pool=pool))
     reused = _evaluate.learning_curve(m, ["x"], cand, spec, fold, full_score=full)
     pd.testing.assert_frame_equal(reused, refit)
     assert len(fitted) == 2 and max(fitted) < len(fold[0])

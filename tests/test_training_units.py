@@ -203,3 +203,37 @@ def test_fast_metrics_equal_scikit_learn_with_weights_and_ties():
         average_precision_score(y, p, sample_weight=w))
     assert got["calibration_error"] == pytest.approx(
         expected_calibration_error(y, p, sample_weight=w))
+
+
+def test_folds_fitted_side_by_side_give_what_one_at_a_time_gives():
+    """Every candidate's folds, the learning curve and a final fit in one shared FitPool
+    (three workers) give exactly the predictions, metrics and models of one fit at a time."""
+    from riskmodel.models import FitPool
+    from riskmodel.training import Candidate, evaluate_candidates, fit_final
+
+    rng = np.random.default_rng(5)
+    dates = pd.date_range("2021-01-01", periods=10, freq="QS")
+    n = 10 * 300
+    m = pd.DataFrame({"child_id": [f"c{i}" for i in range(n)], "family_id": np.arange(n) // 2,
+                      "as_of": np.repeat(dates, 300), "locality": "north",
+                      "x": rng.normal(size=n), "z": rng.normal(size=n)})
+    m["label"] = (m.x + 0.5 * m.z + rng.normal(size=n) > 1.5).astype(int)
+    spec = load_training_spec(outcome="escalation").model_copy(deep=True)
+    spec.candidates = [Candidate(name="lr", kind="logistic"),
+                       Candidate(name="lgb", kind="lightgbm", params={"n_estimators": 15})]
+    spec.splits.n_folds, spec.splits.holdout = 3, 2
+    spec.as_of.recording_lag_days, spec.thresholds.beat, spec.bootstrap = 0, None, 20
+    spec.fairness = None
+    out = []
+    for workers in (1, 3):
+        with FitPool(workers=workers) as pool:
+            res = evaluate_candidates(m, spec, features=["x", "z"], pool=pool)
+            final = pool.submit(lambda p=pool: fit_final(m, ["x", "z"], spec.candidates[1],
+                                                         spec, pool=p))
+            out.append((res, json.dumps(final.result().to_dict())))
+    (one, one_model), (many, many_model) = out
+    pd.testing.assert_frame_equal(one.leaderboard(), many.leaderboard(), check_exact=True)
+    pd.testing.assert_frame_equal(one.learning_curve, many.learning_curve, check_exact=True)
+    for a, b in zip(one.candidates, many.candidates, strict=True):
+        pd.testing.assert_frame_equal(a.predictions, b.predictions, check_exact=True)
+    assert one_model == many_model

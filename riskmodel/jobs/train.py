@@ -8,7 +8,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +38,7 @@ from riskmodel.jobs._extract import training_matrix, with_characteristics
 from riskmodel.jobs.compare import flatten
 from riskmodel.jobs.monitor import REFERENCE, training_reference
 from riskmodel.jobs.replay import stored_predictions
+from riskmodel.models import FitPool
 from riskmodel.scoring import band_cut_points
 from riskmodel.store import (
     TEST_PREDICTIONS,
@@ -186,12 +189,12 @@ def _judge_fairness(result: TrainResult, matrix, spec: TrainingSpec, say) -> Non
         say(f"fairness bars for {res.name}: {shown.get('fairness_flags', 0)} flagged")
 
 
-def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
-                 final_dates=()) -> None:
-    """Write the fairness and explanation reports of one candidate and log them in its run;
-    with the extract's ``tables``, the fairness report adds the front door (referrals). The
-    fairness report audits the ``final_dates`` (the rows its metrics and bars were measured
-    on), every test date when no period was held out."""
+def _write_reviews(res, matrix, spec: TrainingSpec, out: Path, tables=None,
+                   final_dates=()) -> None:
+    """Write the fairness and explanation reports of one candidate into ``out/fairness`` and
+    ``out/explain``; with the extract's ``tables``, the fairness report adds the front door
+    (referrals). The fairness report audits the ``final_dates`` (the rows its metrics and
+    bars were measured on), every test date when no period was held out."""
     pred = with_characteristics(_final_rows(res.predictions, final_dates).drop(columns=["flagged"]),
                                 matrix)
     audit = fairness_audit(pred, _audit_options(res, spec,
@@ -199,16 +202,12 @@ def _log_reviews(res, matrix, spec: TrainingSpec, run: TrainingRun, tables=None,
     if tables is not None and {"children", "contacts"} <= set(tables):
         add_referrals(audit, referral_disproportionality(tables["children"],
                                                          tables["contacts"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        fair_dir = Path(tmp) / "fairness"
-        write_fairness_report(audit, fair_dir, title=f"Fairness review: {spec.outcome} "
-                              f"({res.name}), final out-of-time period")
-        explain_dir = Path(tmp) / "explain"
-        write_explanation_report(res.model, matrix[matrix["label"].notna()],
-                                 explain_dir / "explain.html", capacity=spec.capacity.model_dump(),
-                                 title=f"How the {spec.outcome} model ({res.name}) scores")
-        run.log_folder(fair_dir, "fairness", res.run_id)
-        run.log_folder(explain_dir, "explain", res.run_id)
+    write_fairness_report(audit, out / "fairness", title=f"Fairness review: {spec.outcome} "
+                          f"({res.name}), final out-of-time period")
+    write_explanation_report(res.model, matrix[matrix["label"].notna()],
+                             out / "explain" / "explain.html",
+                             capacity=spec.capacity.model_dump(),
+                             title=f"How the {spec.outcome} model ({res.name}) scores")
 
 
 def _final_rows(pred: pd.DataFrame, final_dates: Sequence = ()) -> pd.DataFrame:
@@ -245,32 +244,45 @@ def _log_overview(run: TrainingRun, result: TrainResult, spec_text: str) -> None
                          for r in result.truth.metrics.itertuples()})
 
 
-def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
-                    spec_text: str, common: RunTags, say) -> dict:
-    """Fit each candidate on every labelled row and log it as a nested run."""
-    matrix, features = tm.matrix, tm.features
-    records = {}
-    # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
-    cuts = band_cut_points(matrix.loc[~matrix["as_of"].isin(result.holdout_dates), "label"])
-    # Monitoring's reference distributions, logged with each model (docs/monitoring.md)
-    reference = training_reference(tm.extract, matrix, features, outcome=spec_obj.outcome,
+def _start_references(result: TrainResult, tm, spec_obj: TrainingSpec, cuts: dict,
+                      finals: list[Future], pool: FitPool) -> list[Future]:
+    """Each candidate's monitoring reference (``reference.json``, docs/monitoring.md), in
+    the background one after another as its final fit is done, beside the chosen
+    candidate's reports and the logging (no chart is drawn in them: pyplot is not shared)."""
+    reference = training_reference(tm.extract, tm.matrix, tm.features,
+                                   outcome=spec_obj.outcome,
                                    horizon_months=spec_obj.horizon_months,
                                    test_dates=result.test_dates, spec=tm.feature_spec)
+    _ = reference.inputs  # the model-free part: made once, here, for every candidate
+
+    def one(final: Future) -> bytes:
+        return reference.for_model(final.result(), capacity=spec_obj.capacity.model_dump(),
+                                   risk_bands_cuts=cuts, seed=spec_obj.seed)
+
+    return [pool.then(one, final) for final in finals]
+
+
+def _log_candidates(run: TrainingRun, result: TrainResult, tm, spec_obj: TrainingSpec,
+                    spec_text: str, common: RunTags, say, fitted: tuple) -> dict:
+    """Log each candidate, fitted on every labelled row, with its monitoring reference, as
+    a nested run (``fitted``: the cut-points, the final fits and the references under way:
+    :func:`_start_final_fits`, :func:`_start_references`)."""
+    matrix, features = tm.matrix, tm.features
+    cuts, finals, references = fitted
+    records = {}
     # Every candidate's test predictions are the same rows in the same order (the folds'
     # test rows), so their count and cell key are computed once (2.3 s of CPU each at
     # 100,000 children: a record key per row).
     test_rows = _test_rows_params(result.candidates[0].predictions, result.holdout_dates)
-    for res, cand in zip(result.candidates, spec_obj.candidates, strict=True):
+    for res, final, reference in zip(result.candidates, finals, references, strict=True):
         say(f"fitting {res.name} on every labelled row…")
-        res.model = fit_final(matrix, features, cand, spec_obj)
+        res.model = final.result()
         record = _record(res, spec_obj, spec_text, features, result.extra["feature_spec"],
                          common, cuts, result.extra["switched_off"], result.extra["knowledge"])
         # the test scores, by row position (no ids), so a review need not refit (jobs/replay)
         record.files[TEST_PREDICTIONS] = stored_predictions(res.predictions, matrix)
         record.params.update(test_rows)
-        record.files[REFERENCE] = reference.for_model(
-            res.model, capacity=spec_obj.capacity.model_dump(),
-            risk_bands_cuts=record.model_payload["meta"]["risk_bands"], seed=spec_obj.seed)
+        record.files[REFERENCE] = reference.result()
         rec = run.log_candidate(record)
         res.run_id = rec.run_id
         records[res.name] = rec
@@ -295,9 +307,19 @@ def _add_extras(result: TrainResult, tm, say) -> None:
         say(f"knowledge dates: {line}")
 
 
+def _start_final_fits(tm, spec_obj: TrainingSpec, pool: FitPool) -> list[Future]:
+    """Each candidate fitted on every labelled row, in the background (``pool``): beside
+    the fairness bars, the reference rows' matrix and the earlier candidates' references,
+    which run on one core. Each is the model it would be fitted alone."""
+    return [pool.submit(partial(fit_final, tm.matrix, tm.features, cand, spec_obj, pool=pool))
+            for cand in spec_obj.candidates]
+
+
 def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text: str,
-                      register_best: bool, say) -> None:
-    """Log the training and its candidates to MLflow; register the best passing one."""
+                      register_best: bool, say, finals: list[Future], pool: FitPool) -> None:
+    """Log the training and its candidates to MLflow; register the best passing one. The
+    candidates' references are made in the background while the reviewed candidate's
+    reports are written and the candidates logged."""
     common = RunTags(outcome=spec_obj.outcome, data_fingerprint=result.fingerprint,
                      git_commit=_git_commit(),
                      test_dates=[str(d.date()) for d in result.test_dates])
@@ -306,15 +328,23 @@ def _log_and_register(result: TrainResult, tm, spec_obj: TrainingSpec, spec_text
               "n_features": len(tm.features), "n_candidates": len(result.candidates)}
     with training_run(spec_obj.outcome, run_name=_run_name(spec_obj, spec_text, common),
                       tags=replace(common, role="training"),
-                      params=params) as run:
+                      params=params) as run, tempfile.TemporaryDirectory() as tmp:
         result.parent_run_id = run.run_id
         _log_overview(run, result, spec_text)
-        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say)
+        # Risk-band cut-points from the dates before the final period only (docs/scoring.md)
+        cuts = band_cut_points(tm.matrix.loc[~tm.matrix["as_of"].isin(result.holdout_dates),
+                                             "label"])
+        references = _start_references(result, tm, spec_obj, cuts, finals, pool)
         reviewed = best or max(result.candidates, key=lambda r: r.metrics.set_index(
             "metric").loc[spec_obj.select_by, "value"])
+        reviewed.model = finals[result.candidates.index(reviewed)].result()
         say(f"writing the fairness and explanation reports for {reviewed.name}…")
-        _log_reviews(reviewed, tm.matrix, spec_obj, run, tables=tm.extract.tables,
-                     final_dates=result.holdout_dates)
+        _write_reviews(reviewed, tm.matrix, spec_obj, Path(tmp), tables=tm.extract.tables,
+                       final_dates=result.holdout_dates)
+        records = _log_candidates(run, result, tm, spec_obj, spec_text, common, say,
+                                  (cuts, finals, references))
+        for part in ("fairness", "explain"):
+            run.log_folder(Path(tmp) / part, part, records[reviewed.name].run_id)
         say(f"logged the fairness and explanation reports for {reviewed.name}")
         run.set_tags(RunTags(spec_files=[str(p) for p in specs_used()]))
         if best is not None:
@@ -383,9 +413,12 @@ def train(data, spec=None, *, outcome: str = "escalation", register_best: bool =
         truth["as_of"] = truth["as_of"].astype(matrix["as_of"].dtype)
     for line in tm.notes:
         say(f"as-of schedule: {line}")
-    result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth, progress=say)
-    result.notes = tm.notes + result.notes
-    _judge_fairness(result, matrix, spec_obj, say)
-    _add_extras(result, tm, say)
-    _log_and_register(result, tm, spec_obj, spec_text, register_best, say)
+    with FitPool() as pool:  # every fit, side by side: the models each fit makes alone
+        result = evaluate_candidates(matrix, spec_obj, features=features, truth=truth,
+                                     progress=say, pool=pool)
+        finals = _start_final_fits(tm, spec_obj, pool)
+        result.notes = tm.notes + result.notes
+        _judge_fairness(result, matrix, spec_obj, say)
+        _add_extras(result, tm, say)
+        _log_and_register(result, tm, spec_obj, spec_text, register_best, say, finals, pool)
     return result

@@ -16,13 +16,13 @@ from riskmodel.models._logistic import LogisticClassifier
 from riskmodel.models._lightgbm import LightGBMClassifier
 # isort: on
 from riskmodel.models._base import Base
-from riskmodel.models._candidates import CalibratedModel, make_model, model_from_dict
+from riskmodel.models._candidates import CalibratedModel, FitPool, make_model, model_from_dict
 from riskmodel.models._contributions import BASE_VALUE, feature_contributions
 from riskmodel.models._kinds import KINDS, Kind, kind_of, register_kind
 from riskmodel.models._reasons import explain_rows, top_reasons
 
 __all__ = [
-    "BASE_VALUE", "KINDS", "Base", "CalibratedModel", "Kind", "LightGBMClassifier",
+    "BASE_VALUE", "KINDS", "Base", "CalibratedModel", "FitPool", "Kind", "LightGBMClassifier",
     "LogisticClassifier", "RuleClassifier", "explain_rows", "feature_contributions", "kind_of",
     "make_model", "model_from_dict", "register_kind", "tie_share", "top_reasons",
 ]

@@ -10,7 +10,9 @@ no code from the artefact. Nothing here names a kind.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from riskmodel.models._base import Base
 from riskmodel.models._kinds import kind_of
 
-__all__ = ["CalibratedModel", "make_model", "model_from_dict"]
+__all__ = ["CalibratedModel", "FitPool", "make_model", "model_from_dict"]
 
 
 def _available_cpus() -> int:
@@ -74,12 +76,18 @@ class CalibratedModel(Base):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray | pd.Series, *,
             groups: np.ndarray | None = None,
-            calibrate_on: tuple[np.ndarray, np.ndarray] | None = None) -> CalibratedModel:
+            calibrate_on: tuple[np.ndarray, np.ndarray] | None = None,
+            pool: FitPool | Executor | None = None) -> CalibratedModel:
         """Fit the base model on every row and the calibrator on held-out margins.
 
         ``calibrate_on``, a pair of row positions ``(fit_rows, calibration_rows)``: the
         calibrator learns from the margins a model fitted on ``fit_rows`` gives
         ``calibration_rows`` (out of time) instead of the family-grouped folds.
+
+        ``pool``: an executor shared with other models' fits (several folds' fits kept
+        side by side, see :class:`FitPool`), instead of a pool of this model's own. Its
+        workers must not be waiting on this call, and BLAS should already be held to one
+        thread (``FitPool`` does both). The fits, hence the model, do not depend on it.
         """
         if self.method not in ("isotonic", "sigmoid"):
             raise ValueError(f"calibration method must be isotonic or sigmoid, not {self.method!r}")
@@ -97,21 +105,28 @@ class CalibratedModel(Base):
 
         # The full fit is the largest job: it goes first so the pool finishes level.
         jobs = [None] + [train for train, _ in splits]
-        workers = min(len(jobs), self.n_jobs or _available_cpus())
-        if workers > 1:
-            # One BLAS thread per fit (the pool already fills the cores); set once here so
-            # the fits' own nested limits all save and restore the same value.
-            with threadpool_limits(limits=1, user_api="blas"), \
-                    ThreadPoolExecutor(max_workers=workers) as pool:
-                fitted = list(pool.map(fit_one, jobs))
+        if pool is not None:
+            fits = pool.fits if isinstance(pool, FitPool) else pool
+            fitted = list(fits.map(fit_one, jobs))
         else:
-            fitted = [fit_one(rows) for rows in jobs]
+            fitted = self._fit_side_by_side(fit_one, jobs)
         self.base_ = fitted[0]
         held = np.concatenate([test for _, test in splits])
         oof = np.concatenate([m.decision_function(X.iloc[test])
                               for m, (_, test) in zip(fitted[1:], splits, strict=True)])
         self._fit_calibrator(self.base_.calibration_margin(oof), y[held])
         return self
+
+    def _fit_side_by_side(self, fit_one: Callable[[Any], Base], jobs: list) -> list[Base]:
+        """The base fits in a pool of their own (``n_jobs`` threads, one BLAS thread each)."""
+        workers = min(len(jobs), self.n_jobs or _available_cpus())
+        if workers <= 1:
+            return [fit_one(rows) for rows in jobs]
+        # One BLAS thread per fit (the pool already fills the cores); set once here so
+        # the fits' own nested limits all save and restore the same value.
+        with threadpool_limits(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(fit_one, jobs))
 
     def _fit_calibrator(self, margin, y):
         if self.method == "isotonic":
@@ -174,6 +189,67 @@ class CalibratedModel(Base):
         else:
             m.cal_a_, m.cal_b_ = d["calibrator"]["a"], d["calibrator"]["b"]
         return m
+
+
+class FitPool:
+    """Threads that keep the cores busy across many models' fits: one pool of ``workers``
+    fits shared by every :class:`CalibratedModel` given it (its full fit and calibration
+    halves queue beside other folds' and candidates'), and tasks (a fold: fit, then predict)
+    run ``workers`` at a time, so a fold's last fit never leaves a core idle.
+
+    BLAS is held to one thread while the pool is open (each fit is one thread; the pool
+    fills the cores), set once so the fits' own nested limits save and restore the same
+    value. Every fit is deterministic and independent of the others: the models do not
+    depend on the pool.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskmodel.models import LogisticClassifier
+    >>> X = pd.DataFrame({"a": np.arange(40.0)})
+    >>> y = (X.a > 20).astype(int)
+    >>> def fit(seed):
+    ...     return CalibratedModel(LogisticClassifier(), method="sigmoid").fit(X, y, pool=pool)
+    >>> with FitPool(workers=2) as pool:
+    ...     a, b = pool.map(fit, [0, 1])
+    >>> a.to_dict() == b.to_dict()
+    True
+    """
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, workers or _available_cpus())
+
+    def __enter__(self) -> FitPool:
+        self._limits = threadpool_limits(limits=1, user_api="blas")
+        self.fits = ThreadPoolExecutor(max_workers=self.workers)
+        self._tasks = ThreadPoolExecutor(max_workers=self.workers)
+        self._background = ThreadPoolExecutor(max_workers=self.workers)
+        self._chain = ThreadPoolExecutor(max_workers=1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pool in (self._chain, self._background, self._tasks, self.fits):
+            pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
+        self._limits.restore_original_limits()
+
+    def futures(self, task: Callable[[Any], Any], items: list) -> list[Future]:
+        """``task`` of each item, ``workers`` at a time, started in the items' order (a task
+        may fit models with ``pool=self``; it must not wait on another task)."""
+        return [self._tasks.submit(task, item) for item in items]
+
+    def map(self, task: Callable[[Any], Any], items: list) -> list:
+        """The results of :meth:`futures`, in the items' order."""
+        return [f.result() for f in self.futures(task, items)]
+
+    def submit(self, task: Callable[..., Any], *args: Any) -> Future:
+        """``task(*args)`` in the background: its future. It may fit models with
+        ``pool=self`` and call :meth:`map` (background tasks are not the mapped tasks)."""
+        return self._background.submit(task, *args)
+
+    def then(self, task: Callable[..., Any], *args: Any) -> Future:
+        """``task(*args)`` in the background after every task given ``then`` before it
+        (one at a time, in order): its future. It may wait on :meth:`submit`'s futures."""
+        return self._chain.submit(task, *args)
 
 
 def model_from_dict(d: dict) -> Base:

@@ -8,7 +8,7 @@ thresholds the spec fixed before the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,9 +16,14 @@ import pandas as pd
 from riskmodel._core.capacity import Capacity
 from riskmodel._core.errors import InputError
 from riskmodel.evaluation.metrics import evaluate_predictions
-from riskmodel.models import CalibratedModel, make_model
+from riskmodel.models import CalibratedModel, FitPool, make_model
 from riskmodel.training._decisions import OFFERED_HELP
-from riskmodel.training._folds import plan_dates, recent_calibration_rows, temporal_folds
+from riskmodel.training._folds import (
+    DatePlan,
+    plan_dates,
+    recent_calibration_rows,
+    temporal_folds,
+)
 from riskmodel.training._judging import (
     TOLERANCES,
     family_weights,
@@ -54,10 +59,13 @@ def make_candidate(candidate: Candidate, *, calibration: str = "isotonic", seed:
 
 
 def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str],
-                  rows: np.ndarray, spec: TrainingSpec) -> CalibratedModel:
+                  rows: np.ndarray, spec: TrainingSpec, *,
+                  pool: FitPool | None = None) -> CalibratedModel:
     """Fit a candidate on ``rows`` of a matrix, calibrated as the spec says: on the latest
     ``calibration_dates`` of those rows out of time (see
     :func:`~riskmodel.training._folds.recent_calibration_rows`), else on family-grouped folds.
+    ``pool``: fit beside other models' fits (:class:`~riskmodel.models.FitPool`); the
+    model is the same.
 
     Examples
     --------
@@ -86,7 +94,7 @@ def fit_candidate(candidate: Candidate, matrix: pd.DataFrame, features: list[str
     if recent is not None and np.unique(y[recent[1]]).size < 2:
         recent = None  # one class on the latest dates: nothing to calibrate on
     X = matrix.iloc[rows, matrix.columns.get_indexer(features)]  # only the columns it fits on
-    return est.fit(X, y, groups=part["family_id"].to_numpy(), calibrate_on=recent)
+    return est.fit(X, y, groups=part["family_id"].to_numpy(), calibrate_on=recent, pool=pool)
 
 
 #: Calibration bars judged as tolerances on the estimate (see :func:`judge`).
@@ -302,24 +310,43 @@ def labelled_rows(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def fit_and_predict_folds(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
-                          spec: TrainingSpec, folds) -> pd.DataFrame:
-    """Out-of-time predictions of one candidate over all folds (test rows only)."""
-    X = matrix[features]
-    parts = []
-    for train, test, test_date in folds:
-        est = fit_candidate(candidate, matrix, features, train, spec)
-        part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality",
-                                  *[c for c in (OFFERED_HELP,) if c in matrix]]].copy()
-        part["score"] = est.predict_proba(X.iloc[test])[:, 1]
-        part["fold"] = str(test_date.date())
-        parts.append(part)
+                          spec: TrainingSpec, folds, *,
+                          pool: FitPool | None = None) -> pd.DataFrame:
+    """Out-of-time predictions of one candidate over all folds (test rows only); the folds
+    are fitted side by side (``pool``, else a :class:`~riskmodel.models.FitPool` of its
+    own), and the predictions are the same as one fold after another."""
+    if pool is None:
+        with FitPool() as own:
+            return fit_and_predict_folds(matrix, features, candidate, spec, folds, pool=own)
+    parts = pool.map(lambda fold: _fold_predictions(matrix, features, candidate, spec, fold,
+                                                    pool), list(folds))
+    return _joined_folds(parts)
+
+
+def _fold_predictions(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
+                      spec: TrainingSpec, fold: tuple[np.ndarray, np.ndarray, pd.Timestamp],
+                      pool: FitPool) -> pd.DataFrame:
+    """One fold's test rows with the scores of the candidate fitted on its training rows."""
+    train, test, test_date = fold
+    est = fit_candidate(candidate, matrix, features, train, spec, pool=pool)
+    part = matrix.iloc[test][["child_id", "family_id", "as_of", "label", "locality",
+                              *[c for c in (OFFERED_HELP,) if c in matrix]]].copy()
+    X = matrix.iloc[test, matrix.columns.get_indexer(features)]
+    part["score"] = est.predict_proba(X)[:, 1]
+    part["fold"] = str(test_date.date())
+    return part
+
+
+def _joined_folds(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The folds' predictions in fold order, as one table."""
     out = pd.concat(parts, ignore_index=True)
     out["label"] = out["label"].astype(int)
     return out
 
 
 def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: list[str],
-                        truth: pd.DataFrame | None = None, progress=None) -> TrainResult:
+                        truth: pd.DataFrame | None = None, progress=None,
+                        pool: FitPool | None = None) -> TrainResult:
     """Fit every candidate on rolling-origin folds and evaluate it out of time.
 
     Parameters
@@ -334,17 +361,53 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
         test rows as a reference for the best possible model.
     progress : callable, optional
         Called with a short message as each step finishes.
+    pool : FitPool, optional
+        Fit beside other work (default: a :class:`~riskmodel.models.FitPool` of its own).
+        Every fold's fits, of every candidate, share it; the results do not depend on it.
 
     Returns
     -------
     TrainResult
     """
+    if pool is None:
+        with FitPool() as own:
+            return evaluate_candidates(matrix, spec, features=features, truth=truth,
+                                       progress=progress, pool=own)
     say = progress or (lambda msg: None)
     labelled = labelled_rows(matrix)
     if labelled.empty:
         raise InputError("training: no rows with an observed label (check the as-of schedule)")
     if labelled["label"].nunique() < 2:
         raise InputError("training: the labels are all the same value; nothing to learn")
+    folds, plan = _folds_and_plan(labelled, spec)
+    say(plan.describe(spec.horizon_months))
+    test_dates = [f[2] for f in folds]
+    holdout, selection_dates = plan.final, plan.selection
+    results, weights = _evaluate_all(labelled, features, spec, folds, holdout, say, pool)
+    # The choice: least regret on the selection dates; the final period never chooses.
+    regrets = regret({r.name: r.per_date for r in results}, selection_dates, spec.select_by)
+    for r in results:
+        r.regret = float(regrets[r.name])
+    eligible = [r for r in results if r.name != spec.thresholds.beat] or results
+    chosen = min(eligible, key=lambda r: (r.regret, -_selection_value(r, spec.select_by)))
+    curve = None
+    if holdout:  # its fits run while the truth and the intervals' parts are computed
+        say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
+        curve = pool.submit(_chosen_curve, labelled, features, chosen, spec, folds[-1], pool)
+    truth_result = _truth(results[0], truth, spec, holdout, weights, say)
+    chosen.half_widths = _date_halves(chosen, spec, holdout)
+    notes = what_it_would_take(chosen, spec.thresholds.model_dump(),
+                               n_children=int(labelled["child_id"].nunique()),
+                               n_final_dates=len(holdout) or len(test_dates))
+    curve = None if curve is None else curve.result()
+    return TrainResult(spec=spec, candidates=results, truth=truth_result, fingerprint="",
+                       test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
+                       holdout_dates=list(holdout), learning_curve=curve, notes=notes,
+                       plan=plan)
+
+
+def _folds_and_plan(labelled: pd.DataFrame, spec: TrainingSpec) -> tuple[list, DatePlan]:
+    """The spec's rolling-origin folds of the labelled rows, and its plan of their dates."""
     lag = spec.as_of.recording_lag_days
     folds = temporal_folds(labelled["as_of"], n_folds=spec.splits.n_folds,
                            horizon_months=spec.horizon_months, holdout=spec.splits.holdout,
@@ -352,51 +415,46 @@ def evaluate_candidates(matrix: pd.DataFrame, spec: TrainingSpec, *, features: l
     plan = plan_dates(sorted(labelled["as_of"].unique()), n_folds=spec.splits.n_folds,
                       holdout=spec.splits.holdout, horizon_months=spec.horizon_months,
                       lag_days=lag)
-    say(plan.describe(spec.horizon_months))
-    test_dates = [f[2] for f in folds]
-    holdout, selection_dates = plan.final, plan.selection
-    results, weights = _evaluate_all(labelled, features, spec, folds, holdout, say)
-    # The choice: least regret on the selection dates; the final period never chooses.
-    regrets = regret({r.name: r.per_date for r in results}, selection_dates, spec.select_by)
-    for r in results:
-        r.regret = float(regrets[r.name])
-    eligible = [r for r in results if r.name != spec.thresholds.beat] or results
-    chosen = min(eligible, key=lambda r: (r.regret, -_selection_value(r, spec.select_by)))
-    truth_result = _truth(results[0], truth, spec, holdout, weights, say)
-    curve = None
-    if holdout:
-        say(f"learning curve of {chosen.name} (a quarter, half and all of the dates)…")
-        curve = _chosen_curve(labelled, features, chosen, spec, folds[-1])
-    chosen.half_widths = _date_halves(chosen, spec, holdout)
-    notes = what_it_would_take(chosen, spec.thresholds.model_dump(),
-                               n_children=int(labelled["child_id"].nunique()),
-                               n_final_dates=len(holdout) or len(test_dates))
-    return TrainResult(spec=spec, candidates=results, truth=truth_result, fingerprint="",
-                       test_dates=test_dates, n_rows=len(labelled), chosen=chosen.name,
-                       holdout_dates=list(holdout), learning_curve=curve, notes=notes,
-                       plan=plan)
+    return folds, plan
 
 
 def _chosen_curve(labelled: pd.DataFrame, features: list[str], chosen: CandidateResult,
                   spec: TrainingSpec, fold: tuple[np.ndarray, np.ndarray, pd.Timestamp],
-                  ) -> pd.DataFrame:
+                  pool: FitPool | None = None) -> pd.DataFrame:
     """The chosen candidate's learning curve on the last fold; all of the dates is that
     fold's own fit, so its test scores are reused, not refitted."""
     cand = next(c for c in spec.candidates if c.name == chosen.name)
     last = chosen.predictions["fold"].eq(str(fold[2].date())).to_numpy()
     return learning_curve(labelled, features, cand, spec, fold,
-                          full_score=chosen.predictions["score"].to_numpy()[last])
+                          full_score=chosen.predictions["score"].to_numpy()[last], pool=pool)
+
+
+def _all_predictions(labelled: pd.DataFrame, features: list[str], spec: TrainingSpec, folds,
+                     pool: FitPool) -> Iterator[pd.DataFrame]:
+    """Every candidate's out-of-time predictions, in the spec's order, each as soon as its
+    folds are done: every candidate's folds are started in one pool (the spec's order, each
+    candidate's largest fold first), so the cores stay busy while the first candidates are
+    evaluated; each fold's fit is the one it makes alone."""
+    def task(item: tuple[Candidate, tuple]) -> pd.DataFrame:
+        return _fold_predictions(labelled, features, item[0], spec, item[1], pool)
+
+    n = len(folds)
+    futures = pool.futures(task, [(cand, fold) for cand in spec.candidates
+                                  for fold in reversed(folds)])
+    for c in range(len(spec.candidates)):
+        yield _joined_folds([f.result() for f in reversed(futures[c * n:(c + 1) * n])])
 
 
 def _evaluate_all(labelled: pd.DataFrame, features: list[str], spec: TrainingSpec, folds,
-                  holdout: list, say) -> tuple[list[CandidateResult], np.ndarray]:
+                  holdout: list, say, pool: FitPool) -> tuple[list[CandidateResult], np.ndarray]:
     """Every candidate's out-of-time predictions and metrics, judged with the same family
     resamples (paired)."""
     results: list[CandidateResult] = []
     weights = None
+    predictions = _all_predictions(labelled, features, spec, folds, pool)
     for cand in spec.candidates:
         say(f"evaluating {cand.name} on {len(folds)} out-of-time folds…")
-        pred = fit_and_predict_folds(labelled, features, cand, spec, folds)
+        pred = next(predictions)
         if weights is None:  # the same family resamples for every candidate: paired
             rows = pred[(pred["as_of"].isin(holdout) if holdout else True) & _judged(pred)]
             weights = family_weights(rows["family_id"], n_boot=spec.bootstrap, seed=spec.seed)
@@ -426,32 +484,42 @@ def _truth(first: CandidateResult, truth: pd.DataFrame | None, spec: TrainingSpe
 
 def learning_curve(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
                    spec: TrainingSpec, fold: tuple[np.ndarray, np.ndarray, pd.Timestamp], *,
-                   full_score: np.ndarray | None = None) -> pd.DataFrame:
+                   full_score: np.ndarray | None = None,
+                   pool: FitPool | None = None) -> pd.DataFrame:
     """The candidate's AUC on a final-period fold trained on the latest quarter, half and all
     of its training dates: whether more data would help a council of this size.
 
     ``full_score``: the fold's test scores of the candidate trained on all of its training
     rows, when the folds made them already (the same rows give the same deterministic fit),
-    so that point is not fitted twice.
+    so that point is not fitted twice. The shares are fitted side by side (``pool``, else
+    a :class:`~riskmodel.models.FitPool` of its own).
     """
+    if pool is None:
+        with FitPool() as own:
+            return learning_curve(matrix, features, candidate, spec, fold,
+                                  full_score=full_score, pool=own)
     train, test, _ = fold
     dates = np.sort(matrix["as_of"].iloc[train].unique())
     y = matrix["label"].to_numpy(dtype=int)
-    X = matrix[features]
-    rows = []
-    for share in (0.25, 0.5, 1.0):
-        keep_dates = dates[len(dates) - max(1, int(round(share * len(dates)))):]
-        rows_ = train[np.isin(matrix["as_of"].to_numpy()[train], keep_dates)]
+    X = matrix.iloc[test, matrix.columns.get_indexer(features)]
+    kept = [dates[len(dates) - max(1, int(round(share * len(dates)))):]
+            for share in (0.25, 0.5, 1.0)]
+    rows = [train[np.isin(matrix["as_of"].to_numpy()[train], keep)] for keep in kept]
+
+    def score_of(rows_: np.ndarray) -> np.ndarray:
         if len(rows_) == len(train) and full_score is not None:
-            score = np.asarray(full_score, dtype=float)
-        else:
-            est = fit_candidate(candidate, matrix, features, rows_, spec)
-            score = est.predict_proba(X.iloc[test])[:, 1]
+            return np.asarray(full_score, dtype=float)
+        est = fit_candidate(candidate, matrix, features, rows_, spec, pool=pool)
+        return est.predict_proba(X)[:, 1]
+
+    out = []
+    for share, keep, rows_, score in zip((0.25, 0.5, 1.0), kept, rows,
+                                         pool.map(score_of, rows), strict=True):
         m = evaluate_predictions(y[test], score, flags=np.zeros(len(test), bool),
                                  n_boot=0).set_index("metric")["value"]
-        rows.append({"share_of_dates": share, "training_dates": len(keep_dates),
-                     "training_rows": len(rows_), "auc": float(m["auc"])})
-    return pd.DataFrame(rows)
+        out.append({"share_of_dates": share, "training_dates": len(keep),
+                    "training_rows": len(rows_), "auc": float(m["auc"])})
+    return pd.DataFrame(out)
 
 
 def _selection_value(r: CandidateResult, metric: str) -> float:
@@ -462,7 +530,9 @@ def _selection_value(r: CandidateResult, metric: str) -> float:
 
 
 def fit_final(matrix: pd.DataFrame, features: list[str], candidate: Candidate,
-              spec: TrainingSpec) -> CalibratedModel:
-    """Fit a candidate on every labelled row: the model that is registered and used."""
+              spec: TrainingSpec, *, pool: FitPool | None = None) -> CalibratedModel:
+    """Fit a candidate on every labelled row: the model that is registered and used
+    (``pool``: beside other fits, the same model)."""
     labelled = labelled_rows(matrix)
-    return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec)
+    return fit_candidate(candidate, labelled, features, np.arange(len(labelled)), spec,
+                         pool=pool)
