@@ -507,7 +507,7 @@ def sliced_inputs(council: Path) -> tuple[dict, dict]:
     return load_tables(council), {}
 
 
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.integers(150, 2000), dates=st.sets(st.sampled_from(_SLICE_DATES), min_size=1),
        outcome=st.sampled_from(["escalation", "disengagement"]))

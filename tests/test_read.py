@@ -497,7 +497,7 @@ def test_duckdb_out_of_memory_is_said_not_sent_down_the_pandas_path(council, tmp
        batch=st.integers(1, 4))
 @example(values=["a", "10.00"], batch=1)
 @example(values=["1", "b "], batch=2)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 def test_unique_ids_are_told_by_their_order_or_by_grouping(values: list[str | None],
                                                           batch: int) -> None:
     """One scan of an id column: any id empty, with a space at an edge (one Python's strip
