@@ -336,12 +336,11 @@ def _early(ex, loaded, fspec: FeatureSpec, when: pd.Timestamp, horizon: int, top
     s = _scored(matrix, loaded, top)
     first = build_labels(ex.tables, [before], horizon_months=EARLY_MONTHS, extract_date=when,
                          knowledge=fspec.knowledge)
-    events = int(first[first["child_id"].astype(str).isin(set(s["child_id"]))][
-        loaded.meta["outcome"]].fillna(0).sum())
-    had = first.loc[first[loaded.meta["outcome"]].fillna(0) > 0, "child_id"].astype(str)
-    ids = record_identity(matrix).to_numpy()
-    published = published_outcomes(ids, matrix["child_id"].astype(str).isin(set(had)),
-                                   min_count=min_count)
+    had = set(first.loc[first[loaded.meta["outcome"]].fillna(0) > 0, "child_id"].astype(str))
+    had &= set(s["child_id"])  # the list's scored children (one row each) who had it
+    mask = matrix["child_id"].astype(str).isin(had).to_numpy()
+    events, ids = int(mask.sum()), record_identity(matrix).to_numpy()
+    published = published_outcomes(ids, mask, min_count=min_count)
     out = early_outcomes(s["score"].to_numpy(float), events, early=reference["early"],
                          min_count=min_count, thresholds=t, alpha=alpha, published=published)
     # that month's cohort as its summary published it (cell-keyed), never the exact count

@@ -233,6 +233,14 @@ class Check(Record):
     short: bool
     text: str
 
+    @classmethod
+    def all_of(cls, checks: Sequence[Mapping[str, Any]]
+               ) -> tuple[tuple[Check, ...], tuple[str, ...]]:
+        """:func:`judge`'s checks, and the words of those that fell short (as an estimate
+        and a realised window hold them: ``checks`` and ``short``)."""
+        judged = tuple(cls.of(c) for c in checks)
+        return judged, tuple(c.text for c in judged if c.short)
+
 
 @dataclass(frozen=True)
 class ReferenceEstimate(Record):
@@ -263,12 +271,12 @@ class Estimate(Record):
     def judged(cls, est: Mapping[str, Any], reference: Sequence[Mapping[str, Any]],
                checks: Sequence[Mapping[str, Any]]) -> Estimate:
         """From :func:`estimate`'s dict, the reference's rows and :func:`judge`'s checks."""
-        judged = tuple(Check.of(c) for c in checks)
+        judged, short = Check.all_of(checks)
         return cls(estimate=bool(est["estimate"]), n=int(est["n"]),
                    **{k: Interval.of(est[k]) for k in ("auc", "precision_at_capacity",
                                                        "recall_at_capacity", "base_rate")},
                    reference=tuple(ReferenceEstimate.of(r) for r in reference),
-                   checks=judged, short=tuple(c.text for c in judged if c.short))
+                   checks=judged, short=short)
 
 
 @dataclass(frozen=True)
@@ -304,11 +312,11 @@ class RealisedWindow(Record):
     @classmethod
     def of(cls, d: Mapping[str, Any], checks: Sequence[Mapping[str, Any]] = ()) -> RealisedWindow:
         """From the job's window dict and :func:`judge`'s checks of it."""
-        judged = tuple(Check.of(c) for c in checks)
+        judged, short = Check.all_of(checks)
         return cls(offers=clean(d["offers"]), first=d["first"], months=tuple(d["months"]),
                    in_reference_year=tuple(d["in_reference_year"]),
                    overall=Realised.of(d["overall"]), groups=tuple(clean(d["groups"])),
-                   checks=judged, short=tuple(c.text for c in judged if c.short))
+                   checks=judged, short=short)
 
 
 @dataclass(frozen=True)
